@@ -1,0 +1,345 @@
+import type { PublicImage, ServerMessage, WidgetConfig } from '@atelier/server/protocol';
+import { LitElement, type PropertyValues, html, nothing } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import { styleMap } from 'lit/directives/style-map.js';
+import { AtelierCompleteEvent } from '../events/atelier-complete.js';
+import { AtelierErrorEvent } from '../events/atelier-error.js';
+import { AtelierProgressEvent } from '../events/atelier-progress.js';
+import { AtelierSelectEvent } from '../events/atelier-select.js';
+import { AtelierStartEvent } from '../events/atelier-start.js';
+import { type MessageKey, message } from '../i18n/messages.js';
+import { PROMPT_MAX_LENGTH } from '../realtime/protocol-constants.js';
+import { type ConnectionState, RealtimeClient } from '../realtime/realtime-client.js';
+import { originOf } from '../realtime/server-url.js';
+import { styles } from './atelier-studio.styles.js';
+import { IDLE_JOB, type JobView, concerns, failJob, isBusy, reduceJob, startJob } from './job-state.js';
+import { errorText, statusText } from './status-text.js';
+import { type PromptCheck, checkPrompt } from './validate-prompt.js';
+
+/** Read once, while the module evaluates: the server that served this script. */
+const SCRIPT_ORIGIN = originOf(import.meta.url);
+
+export type StudioMode = 'inline' | 'launcher' | 'iframe';
+export type StudioTheme = 'light' | 'dark' | 'auto';
+
+/**
+ * @summary A prompt box, live progress and results for on-brand AI product
+ * pictures, talking to an Atelier server over its realtime socket.
+ *
+ * @fires atelier-start - The server accepted a request; `detail` has the job id and reserved credits.
+ * @fires atelier-progress - A sampling step finished; `detail` has `step` and `steps`.
+ * @fires atelier-complete - Results are in; `detail.images` has absolute URLs and sizes.
+ * @fires atelier-error - A job failed, a request was rejected, or the key was refused.
+ * @fires atelier-select - The shopper picked a result; `detail.image` can go on a cart line.
+ *
+ * @csspart base - The card wrapping everything.
+ * @csspart prompt - The prompt text field.
+ * @csspart generate - The Generate button.
+ * @csspart progress - The progress bar (`role="progressbar"`).
+ * @csspart status - The live status line.
+ * @csspart error - The error message (`role="alert"`), hidden when there is none.
+ * @csspart result - Each result image.
+ *
+ * @cssproperty --atelier-accent - Button and progress colour.
+ * @cssproperty --atelier-accent-contrast - Text on the accent colour.
+ * @cssproperty --atelier-background - Card background.
+ * @cssproperty --atelier-surface - Canvas and progress track background.
+ * @cssproperty --atelier-text - Main text colour.
+ * @cssproperty --atelier-muted - Status text colour.
+ * @cssproperty --atelier-border - Borders.
+ * @cssproperty --atelier-danger - Error text and invalid field border.
+ * @cssproperty --atelier-radius - Corner radius of the card; inner corners follow it.
+ * @cssproperty --atelier-font - Font family; the page's font when unset.
+ * @cssproperty --atelier-canvas-aspect-ratio - Shape of the picture area (default 1).
+ */
+export class AtelierStudio extends LitElement {
+  static override styles = styles;
+
+  private client: RealtimeClient | null = null;
+  private unsubscribers: (() => void)[] = [];
+  /** Set once the shopper could see or use the widget; a hidden widget opens no socket. */
+  private wanted = false;
+  private visibility: IntersectionObserver | null = null;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+
+  @state() private connection: ConnectionState = { status: 'idle' };
+  @state() private job: JobView = IDLE_JOB;
+  @state() private validation: PromptCheck | null = null;
+  @state() private config: WidgetConfig | null = null;
+  @state() private selectedId: string | null = null;
+  /** Clock for the "retrying in N s" countdown. */
+  @state() private now = Date.now();
+
+  /** Publishable key (`pk_live_…` / `pk_test_…`), bound to the tenant's allowed origins. */
+  @property({ attribute: 'publishable-key' }) publishableKey = '';
+  /** Base URL of the Atelier server; defaults to the origin this script was loaded from. */
+  @property() server = SCRIPT_ORIGIN;
+  /** Optional shopper session token minted by the merchant's backend (`POST /v1/sessions`). */
+  @property({ attribute: 'session-token' }) sessionToken = '';
+  /** `inline` for now; `launcher` and `iframe` render inline until they exist. */
+  @property({ reflect: true }) mode: StudioMode = 'inline';
+  @property({ attribute: 'product-image' }) productImage = '';
+  @property({ attribute: 'product-title' }) productTitle = '';
+  /** BCP 47 tag choosing the messages; unknown locales fall back to English. */
+  @property({ reflect: true }) locale = 'en';
+  @property({ reflect: true }) theme: StudioTheme = 'light';
+
+  /** Where the socket stands, for host pages that want to show it elsewhere. */
+  get connectionState(): ConnectionState {
+    return this.connection;
+  }
+
+  /** The result the shopper picked, if any. */
+  get selectedImage(): PublicImage | null {
+    return this.job.images.find((image) => image.id === this.selectedId) ?? null;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('online', this.handleOnline);
+    this.addEventListener('focusin', this.handleFocusIn);
+    if (this.wanted || typeof IntersectionObserver === 'undefined') {
+      this.startConnection();
+    } else {
+      this.visibility = new IntersectionObserver(this.handleVisibility, { rootMargin: '200px' });
+      this.visibility.observe(this);
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('online', this.handleOnline);
+    this.removeEventListener('focusin', this.handleFocusIn);
+    this.visibility?.disconnect();
+    this.visibility = null;
+    // The client (and its session) is kept: re-attached, the widget resumes.
+    this.client?.close();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    const endpoint = changed.has('server') || changed.has('publishableKey') || changed.has('sessionToken');
+    if (endpoint && this.client) {
+      this.dropClient();
+      if (this.wanted && this.isConnected) this.startConnection();
+    }
+  }
+
+  private startConnection(): void {
+    this.wanted = true;
+    this.visibility?.disconnect();
+    this.visibility = null;
+    if (this.publishableKey) this.ensureClient().connect();
+  }
+
+  private ensureClient(): RealtimeClient {
+    if (!this.client) {
+      const client = new RealtimeClient({
+        server: this.server || SCRIPT_ORIGIN,
+        publishableKey: this.publishableKey,
+        sessionToken: this.sessionToken || undefined,
+      });
+      this.unsubscribers = [client.on('state', this.handleState), client.on('message', this.handleMessage)];
+      this.client = client;
+    }
+    return this.client;
+  }
+
+  /** A different server or key is a different studio: nothing carries over. */
+  private dropClient(): void {
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+    this.unsubscribers = [];
+    this.client?.close();
+    this.client = null;
+    this.connection = { status: 'idle' };
+    this.job = IDLE_JOB;
+    this.config = null;
+    this.setTicker(false);
+  }
+
+  private t(key: MessageKey, values?: Record<string, string | number>): string {
+    return message(this.locale || 'en', key, values);
+  }
+
+  private setTicker(on: boolean): void {
+    clearInterval(this.ticker);
+    this.ticker = on ? setInterval(() => (this.now = Date.now()), 1000) : undefined;
+  }
+
+  private fireError(code: string): void {
+    const shown = errorText(this.locale || 'en', this.errorInputs()) ?? this.t('errorGeneric');
+    this.dispatchEvent(new AtelierErrorEvent({ jobId: this.job.id, code, message: shown }));
+  }
+
+  private errorInputs() {
+    return { hasKey: Boolean(this.publishableKey), validation: this.validation, connection: this.connection, job: this.job };
+  }
+
+  private absolute(image: PublicImage): PublicImage {
+    try {
+      return { ...image, url: new URL(image.url, this.server || SCRIPT_ORIGIN).href };
+    } catch {
+      return image;
+    }
+  }
+
+  private readonly handleVisibility = (entries: IntersectionObserverEntry[]): void => {
+    if (entries.some((entry) => entry.isIntersecting)) this.startConnection();
+  };
+
+  private readonly handleFocusIn = (): void => {
+    if (!this.wanted) this.startConnection();
+  };
+
+  private readonly handleOnline = (): void => this.client?.retryNow();
+
+  private readonly handleState = (connection: ConnectionState): void => {
+    this.connection = connection;
+    this.now = Date.now();
+    this.setTicker(connection.status === 'reconnecting');
+    if (connection.status === 'refused' || connection.status === 'invalid') {
+      if (isBusy(this.job)) this.job = failJob(this.job, connection.status, '');
+      this.fireError(connection.status === 'refused' ? 'unauthorized' : 'invalid_server');
+    }
+  };
+
+  private readonly handleMessage = (incoming: ServerMessage): void => {
+    if (incoming.type === 'welcome') {
+      this.config = incoming.config;
+      if (!incoming.resume) this.recoverUnresumed();
+      return;
+    }
+    if (!concerns(this.job, incoming)) return;
+    const msg = incoming.type === 'completed' ? { ...incoming, images: incoming.images.map((i) => this.absolute(i)) } : incoming;
+    this.job = reduceJob(this.job, msg);
+    const jobId = this.job.id ?? '';
+    switch (msg.type) {
+      case 'accepted':
+        this.dispatchEvent(
+          new AtelierStartEvent({ jobId, ref: msg.ref, prompt: this.job.prompt, credits: msg.cost.credits }),
+        );
+        break;
+      case 'progress':
+        this.dispatchEvent(new AtelierProgressEvent({ jobId, step: msg.step, steps: msg.steps, stage: msg.stage }));
+        break;
+      case 'completed':
+        this.dispatchEvent(new AtelierCompleteEvent({ jobId, prompt: this.job.prompt, images: msg.images }));
+        break;
+      case 'failed':
+      case 'error':
+        this.fireError(msg.code);
+        break;
+    }
+  };
+
+  /**
+   * The server started a fresh session, so nothing missed will be replayed: follow
+   * a known job by id, and give up on a request that went out but was never
+   * confirmed (it may never have arrived).
+   */
+  private recoverUnresumed(): void {
+    const { job, client } = this;
+    if (!client || !isBusy(job)) return;
+    if (job.id) client.watch(job.id);
+    else if (job.ref && !client.isQueued(job.ref)) {
+      this.job = failJob(job, 'connection_lost', this.t('errorConnectionLost'));
+      this.fireError('connection_lost');
+    }
+  }
+
+  private handleSubmit(event: SubmitEvent): void {
+    event.preventDefault();
+    if (isBusy(this.job)) return;
+    const field = this.renderRoot.querySelector('textarea')!;
+    const check = checkPrompt(field.value, this.config?.maxPromptLength ?? PROMPT_MAX_LENGTH);
+    if (!check.ok) {
+      this.validation = check;
+      field.focus();
+      return;
+    }
+    this.validation = null;
+    if (!this.publishableKey) return;
+    this.startConnection();
+    const ref = this.ensureClient().generate({ prompt: check.prompt });
+    this.job = startJob(ref, check.prompt);
+    this.selectedId = null;
+  }
+
+  private handleInput(): void {
+    if (this.validation) this.validation = null;
+  }
+
+  private handleKeyDown(event: KeyboardEvent): void {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      (event.target as HTMLTextAreaElement).form?.requestSubmit();
+    }
+  }
+
+  private handlePick(event: Event): void {
+    const index = Number((event.currentTarget as HTMLElement).dataset['index']);
+    const image = this.job.images[index];
+    if (!image) return;
+    this.selectedId = image.id;
+    this.dispatchEvent(new AtelierSelectEvent({ image }));
+  }
+
+  private renderCanvas() {
+    const { images, preview, prompt } = this.job;
+    if (images.length > 0) {
+      return html`<div class="studio__results ${images.length > 1 ? 'studio__results--many' : ''}">
+        ${images.map(
+          (image, n) =>
+            html`<button type="button" class="studio__pick" data-index=${n}
+              aria-pressed=${image.id === this.selectedId ? 'true' : 'false'} @click=${this.handlePick}>
+              <img part="result" src=${image.url} width=${image.width} height=${image.height} decoding="async"
+                alt=${images.length > 1 ? this.t('resultAltOf', { prompt, n: n + 1, total: images.length }) : this.t('resultAlt', { prompt })} />
+            </button>`,
+        )}
+      </div>`;
+    }
+    if (preview) return html`<img src=${preview} alt=${this.t('previewAlt')} />`;
+    if (this.productImage) {
+      return html`<img src=${this.productImage} alt=${this.productTitle || this.t('productPhoto')} decoding="async" />`;
+    }
+    return nothing;
+  }
+
+  override render() {
+    const locale = this.locale || 'en';
+    const busy = isBusy(this.job);
+    const blocked = !this.publishableKey || this.connection.status === 'refused' || this.connection.status === 'invalid';
+    const error = errorText(locale, this.errorInputs());
+    const { step, steps } = this.job.progress ?? { step: 0, steps: 0 };
+    const waiting = busy && this.job.phase !== 'running';
+    const invalid = this.validation !== null && !this.validation.ok;
+    return html`
+      <div part="base" class="studio ${busy ? 'studio--busy' : ''}">
+        <form class="studio__form" novalidate @submit=${this.handleSubmit}>
+          <label class="studio__label" for="prompt">${this.t('promptLabel')}</label>
+          <textarea id="prompt" part="prompt" class="studio__prompt" rows="3"
+            placeholder=${this.productTitle ? this.t('promptPlaceholderProduct', { product: this.productTitle }) : this.t('promptPlaceholder')}
+            aria-invalid=${invalid ? 'true' : 'false'} aria-describedby=${invalid ? 'error' : nothing}
+            title=${this.t('promptHint')} @input=${this.handleInput} @keydown=${this.handleKeyDown}></textarea>
+          <button part="generate" class="studio__generate" type="submit" ?disabled=${busy || blocked}>
+            ${this.t('generate')}
+          </button>
+        </form>
+        <div part="progress" class="studio__progress ${waiting ? 'studio__progress--waiting' : ''}" role="progressbar"
+          aria-label=${this.t('progressLabel')} aria-valuemin="0" aria-valuemax=${steps || 1} aria-valuenow=${step}>
+          <div class="studio__progress-bar" style=${styleMap({ transform: `scaleX(${steps ? step / steps : 0})` })}></div>
+        </div>
+        <div class="studio__messages">
+          <p part="status" class="studio__status" aria-live="polite">${statusText(locale, this.connection, this.job, this.now)}</p>
+          <p id="error" part="error" class="studio__error" role="alert" ?hidden=${!error}>${error ?? ''}</p>
+        </div>
+        <div class="studio__canvas">${this.renderCanvas()}</div>
+      </div>
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'atelier-studio': AtelierStudio;
+  }
+}

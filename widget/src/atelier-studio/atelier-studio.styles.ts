@@ -1,0 +1,230 @@
+import { css } from 'lit';
+
+/**
+ * Dark defaults, shared by `theme="dark"` and `theme="auto"` under a dark OS setting.
+ * Every colour goes through a private `--_x: var(--atelier-x, default)` so that a
+ * page setting `--atelier-x` anywhere above the element (even on :root) wins in
+ * every theme: the widget never declares the public tokens itself.
+ */
+const dark = css`
+  --_bg: var(--atelier-background, #18181b);
+  --_surface: var(--atelier-surface, #27272a);
+  --_text: var(--atelier-text, #fafafa);
+  --_muted: var(--atelier-muted, #a1a1aa);
+  --_border: var(--atelier-border, #3f3f46);
+  --_danger: var(--atelier-danger, #f87171);
+  --_accent: var(--atelier-accent, #818cf8);
+  --_accent-contrast: var(--atelier-accent-contrast, #18181b);
+  color-scheme: dark;
+`;
+
+export const styles = css`
+  :host {
+    --_bg: var(--atelier-background, #ffffff);
+    --_surface: var(--atelier-surface, #f4f4f5);
+    --_text: var(--atelier-text, #18181b);
+    --_muted: var(--atelier-muted, #52525b);
+    --_border: var(--atelier-border, #d4d4d8);
+    --_danger: var(--atelier-danger, #b91c1c);
+    --_accent: var(--atelier-accent, #4f46e5);
+    --_accent-contrast: var(--atelier-accent-contrast, #ffffff);
+    --_radius: var(--atelier-radius, 12px);
+    display: block;
+    color-scheme: light;
+    /* Undefined → invalid at computed time → inherited: the storefront's font. */
+    font-family: var(--atelier-font);
+  }
+
+  :host([theme='dark']) {
+    ${dark}
+  }
+
+  @media (prefers-color-scheme: dark) {
+    :host([theme='auto']) {
+      ${dark}
+    }
+  }
+
+  :host([hidden]),
+  [hidden] {
+    display: none !important;
+  }
+
+  *,
+  *::before,
+  *::after {
+    box-sizing: border-box;
+  }
+
+  .studio {
+    display: grid;
+    gap: 0.75rem;
+    padding: 1rem;
+    background: var(--_bg);
+    color: var(--_text);
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+    line-height: 1.4;
+  }
+
+  .studio__form {
+    display: grid;
+    gap: 0.5rem;
+  }
+
+  .studio__label {
+    font-weight: 600;
+  }
+
+  .studio__prompt {
+    width: 100%;
+    min-height: 4.6em;
+    padding: 0.6rem 0.75rem;
+    resize: vertical;
+    font: inherit;
+    /* Below 16px, iOS zooms the page when the field takes focus. */
+    font-size: max(16px, 1em);
+    color: var(--_text);
+    background: var(--_bg);
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--_radius) * 0.66);
+  }
+
+  .studio__prompt[aria-invalid='true'] {
+    border-color: var(--_danger);
+  }
+
+  .studio__prompt:focus-visible,
+  .studio__generate:focus-visible,
+  .studio__pick:focus-visible {
+    outline: 2px solid var(--_accent);
+    outline-offset: 2px;
+  }
+
+  .studio__generate {
+    min-height: 44px; /* a comfortable touch target */
+    padding: 0.7rem 1.25rem;
+    font: inherit;
+    font-weight: 600;
+    color: var(--_accent-contrast);
+    background: var(--_accent);
+    border: 0;
+    border-radius: calc(var(--_radius) * 0.66);
+    cursor: pointer;
+  }
+
+  .studio__generate:disabled {
+    opacity: 0.55;
+    cursor: not-allowed;
+  }
+
+  .studio__progress {
+    height: 6px;
+    overflow: hidden;
+    background: var(--_surface);
+    border-radius: 999px;
+  }
+
+  .studio__progress-bar {
+    height: 100%;
+    background: var(--_accent);
+    transform-origin: left;
+    transition: transform 0.3s ease-out;
+  }
+
+  .studio__progress--waiting .studio__progress-bar {
+    transform: scaleX(1) !important;
+    opacity: 0.25;
+    animation: studio-pulse 1.6s ease-in-out infinite;
+  }
+
+  @keyframes studio-pulse {
+    50% {
+      opacity: 0.6;
+    }
+  }
+
+  /* Status and error share a box two lines tall, so text coming and going does not
+     move anything below it. */
+  .studio__messages {
+    min-height: 2.8em;
+    font-size: 0.9em;
+  }
+
+  .studio__status,
+  .studio__error {
+    margin: 0;
+  }
+
+  .studio__status {
+    color: var(--_muted);
+  }
+
+  .studio__error {
+    color: var(--_danger);
+    font-weight: 600;
+  }
+
+  /* The canvas keeps its size from the first paint: product photo, live preview and
+     results all appear inside it, so nothing on the page shifts. */
+  .studio__canvas {
+    position: relative;
+    aspect-ratio: var(--atelier-canvas-aspect-ratio, 1);
+    overflow: hidden;
+    background: var(--_surface);
+    border-radius: calc(var(--_radius) * 0.66);
+  }
+
+  .studio__canvas > img,
+  .studio__results {
+    position: absolute;
+    inset: 0;
+    width: 100%;
+    height: 100%;
+  }
+
+  .studio__canvas > img {
+    object-fit: contain;
+  }
+
+  .studio__results {
+    display: grid;
+    grid-template-columns: 1fr;
+    gap: 4px;
+  }
+
+  .studio__results--many {
+    grid-template-columns: 1fr 1fr;
+  }
+
+  .studio__pick {
+    min-width: 0;
+    min-height: 0;
+    padding: 0;
+    background: none;
+    border: 0;
+    cursor: pointer;
+  }
+
+  .studio__pick[aria-pressed='true'] {
+    box-shadow: inset 0 0 0 3px var(--_accent);
+  }
+
+  .studio__pick img {
+    display: block;
+    width: 100%;
+    height: 100%;
+    object-fit: contain;
+  }
+
+  .studio__pick[aria-pressed='true'] img {
+    padding: 3px;
+  }
+
+  @media (prefers-reduced-motion: reduce) {
+    .studio__progress-bar {
+      transition: none;
+      animation: none !important;
+    }
+  }
+`;

@@ -1,0 +1,94 @@
+import type { JobStage, PublicImage, ServerMessage } from '@atelier/server/protocol';
+
+export type JobPhase = 'idle' | 'sending' | 'accepted' | 'queued' | 'running' | 'completed' | 'failed';
+
+/** What the widget knows about the one job it is showing. Immutable; see `reduceJob`. */
+export interface JobView {
+  readonly phase: JobPhase;
+  /** The client's `generate.ref`, known from the click on. */
+  readonly ref: string | null;
+  /** The server's job id, known from `accepted` on. */
+  readonly id: string | null;
+  readonly prompt: string;
+  readonly queue: { position: number; etaSeconds: number | null; runners: number } | null;
+  readonly progress: { step: number; steps: number; stage: JobStage } | null;
+  /** Latest live preview (a data: URL), until the results replace it. */
+  readonly preview: string | null;
+  readonly images: readonly PublicImage[];
+  readonly error: { code: string; message: string } | null;
+}
+
+export const IDLE_JOB: JobView = {
+  phase: 'idle',
+  ref: null,
+  id: null,
+  prompt: '',
+  queue: null,
+  progress: null,
+  preview: null,
+  images: [],
+  error: null,
+};
+
+export function startJob(ref: string, prompt: string): JobView {
+  return { ...IDLE_JOB, phase: 'sending', ref, prompt };
+}
+
+export function failJob(job: JobView, code: string, message: string): JobView {
+  return { ...job, phase: 'failed', error: { code, message } };
+}
+
+/** A job between the click and its outcome: Generate stays disabled meanwhile. */
+export function isBusy(job: JobView): boolean {
+  return job.phase === 'sending' || job.phase === 'accepted' || job.phase === 'queued' || job.phase === 'running';
+}
+
+/** Whether a server message is about this job (the socket also carries older jobs' events). */
+export function concerns(job: JobView, message: ServerMessage): boolean {
+  switch (message.type) {
+    case 'welcome':
+      return false;
+    case 'accepted':
+      return job.ref !== null && message.ref === job.ref;
+    case 'error':
+      // An error without a ref is about the connection as a whole: always shown.
+      return message.ref === undefined || message.ref === job.ref;
+    default:
+      return job.id !== null && message.id === job.id;
+  }
+}
+
+export function reduceJob(job: JobView, message: ServerMessage): JobView {
+  switch (message.type) {
+    case 'welcome':
+      return job;
+    case 'accepted':
+      return { ...job, phase: 'accepted', id: message.id };
+    case 'queued':
+      return {
+        ...job,
+        phase: 'queued',
+        queue: { position: message.position, etaSeconds: message.etaSeconds, runners: message.runners },
+      };
+    case 'progress':
+      return {
+        ...job,
+        phase: 'running',
+        progress: { step: message.step, steps: message.steps, stage: message.stage },
+        preview: message.preview ?? job.preview,
+      };
+    case 'completed': {
+      const steps = job.progress?.steps ?? 1;
+      return {
+        ...job,
+        phase: 'completed',
+        progress: { step: steps, steps, stage: 'uploading' },
+        preview: null,
+        images: message.images,
+      };
+    }
+    case 'failed':
+    case 'error':
+      return failJob(job, message.code, message.message);
+  }
+}

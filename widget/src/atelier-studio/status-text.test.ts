@@ -1,0 +1,87 @@
+import type { ServerMessage } from '@atelier/server/protocol';
+import { describe, expect, it } from 'vitest';
+import type { ConnectionState } from '../realtime/realtime-client.js';
+import { IDLE_JOB, type JobView, concerns, isBusy, reduceJob, startJob } from './job-state.js';
+import { errorText, statusText } from './status-text.js';
+import { checkPrompt } from './validate-prompt.js';
+
+const open: ConnectionState = { status: 'open' };
+const apply = (job: JobView, ...messages: ServerMessage[]) =>
+  messages.reduce((view, message) => (concerns(view, message) ? reduceJob(view, message) : view), job);
+const noError = { hasKey: true, validation: null, connection: open };
+
+describe('checkPrompt', () => {
+  it('refuses empty, blank and over-long prompts and trims the rest', () => {
+    expect(checkPrompt('', 2000)).toEqual({ ok: false, reason: 'empty' });
+    expect(checkPrompt(' \n\t ', 2000)).toEqual({ ok: false, reason: 'empty' });
+    expect(checkPrompt('x'.repeat(2001), 2000)).toEqual({ ok: false, reason: 'too-long', length: 2001, max: 2000 });
+    expect(checkPrompt(` ${'x'.repeat(2000)} `, 2000)).toEqual({ ok: true, prompt: 'x'.repeat(2000) });
+  });
+});
+
+describe('job view and status line', () => {
+  const sent = startJob('r1', 'a lamp');
+
+  it('walks a job from sending to completed', () => {
+    expect(statusText('en', open, sent, 0)).toBe('Sending…');
+    const accepted = apply(sent, { type: 'accepted', ref: 'r1', id: 'j1', seq: 1, cost: { credits: 2 } });
+    expect(accepted.id).toBe('j1');
+    const queued = apply(accepted, { type: 'queued', id: 'j1', seq: 2, position: 3, etaSeconds: 42, runners: 1 });
+    expect(statusText('en', open, queued, 0)).toBe('In queue — position 3 (about 42 s)');
+    const slow = apply(accepted, { type: 'queued', id: 'j1', seq: 2, position: 9, etaSeconds: 400, runners: 2 });
+    expect(statusText('en', open, slow, 0)).toBe('In queue — position 9 (about 7 min)');
+    const unknown = apply(accepted, { type: 'queued', id: 'j1', seq: 2, position: 2, etaSeconds: null, runners: 2 });
+    expect(statusText('en', open, unknown, 0)).toBe('In queue — position 2');
+    const noGpu = apply(accepted, { type: 'queued', id: 'j1', seq: 2, position: 1, etaSeconds: null, runners: 0 });
+    expect(statusText('en', open, noGpu, 0)).toMatch(/^Waiting for a GPU to come online/);
+    const running = apply(queued, { type: 'progress', id: 'j1', seq: 3, step: 12, steps: 30, stage: 'sampling' });
+    expect(statusText('en', open, running, 0)).toBe('Generating… step 12 of 30');
+    expect(isBusy(running)).toBe(true);
+    const decoding = apply(running, { type: 'progress', id: 'j1', seq: 4, step: 30, steps: 30, stage: 'decoding' });
+    expect(statusText('en', open, decoding, 0)).toBe('Developing the picture…');
+    const image = { id: 'i1', url: 'https://x/i1.png', width: 1024, height: 768, format: 'png' as const };
+    const done = apply(decoding, { type: 'completed', id: 'j1', seq: 5, images: [image] });
+    expect(done.phase).toBe('completed');
+    expect(done.images).toEqual([image]);
+    expect(done.progress).toEqual({ step: 30, steps: 30, stage: 'uploading' });
+    expect(isBusy(done)).toBe(false);
+  });
+
+  it('ignores other jobs and other requests', () => {
+    const other = apply(sent, { type: 'accepted', ref: 'r2', id: 'j2', seq: 1, cost: { credits: 1 } });
+    expect(other).toBe(sent);
+    const accepted = apply(sent, { type: 'accepted', ref: 'r1', id: 'j1', seq: 1, cost: { credits: 1 } });
+    expect(apply(accepted, { type: 'failed', id: 'j2', seq: 2, code: 'x', message: 'no' })).toBe(accepted);
+    expect(apply(accepted, { type: 'error', ref: 'r0', code: 'x', message: 'no' })).toBe(accepted);
+  });
+
+  it("shows the server's message for a rejected request, our own words for known codes", () => {
+    const rejected = apply(sent, { type: 'error', ref: 'r1', code: 'invalid_request', message: 'aspectRatio is not allowed' });
+    expect(errorText('en', { ...noError, job: rejected })).toBe('aspectRatio is not allowed');
+    const limited = apply(sent, { type: 'error', ref: 'r1', code: 'rate_limited', message: 'Rate limit: 10/min' });
+    expect(errorText('en', { ...noError, job: limited })).toMatch(/^Too many requests/);
+    const failed = apply(sent, { type: 'accepted', ref: 'r1', id: 'j1', seq: 1, cost: { credits: 1 } }, {
+      type: 'failed', id: 'j1', seq: 2, code: 'runner_failed', message: '',
+    });
+    expect(errorText('en', { ...noError, job: failed })).toBe('Something went wrong. Please try again.');
+    expect(errorText('en', { ...noError, job: IDLE_JOB })).toBeNull();
+  });
+
+  it('puts validation, configuration and refusal errors first', () => {
+    const validation = checkPrompt('', 10);
+    expect(errorText('en', { ...noError, validation, job: IDLE_JOB })).toBe('Describe the picture you want first.');
+    expect(errorText('en', { ...noError, validation: checkPrompt('x'.repeat(11), 10), job: IDLE_JOB })).toMatch(/11 characters.*10/);
+    expect(errorText('en', { ...noError, hasKey: false, job: IDLE_JOB })).toMatch(/no publishable key/);
+    const refused: ConnectionState = { status: 'refused', code: 4401, reason: '' };
+    expect(errorText('en', { ...noError, connection: refused, job: IDLE_JOB })).toMatch(/refused/);
+  });
+
+  it('talks about the connection when it is in trouble or a shopper is waiting', () => {
+    const retry: ConnectionState = { status: 'reconnecting', attempt: 2, delayMs: 4000, retryAt: 10_000, closeCode: 1006 };
+    expect(statusText('en', retry, IDLE_JOB, 6_200)).toBe("Can't reach the studio — retrying in 4 s");
+    expect(statusText('en', retry, IDLE_JOB, 9_990)).toBe("Can't reach the studio — retrying in 1 s");
+    expect(statusText('en', { status: 'connecting', attempt: 0 }, IDLE_JOB, 0)).toBe('');
+    expect(statusText('en', { status: 'connecting', attempt: 0 }, sent, 0)).toBe('Connecting to the studio…');
+    expect(statusText('en', { status: 'connecting', attempt: 3 }, IDLE_JOB, 0)).toBe('Reconnecting to the studio…');
+  });
+});

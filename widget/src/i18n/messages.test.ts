@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { hasMessage, message, registerLocale } from './messages.js';
+
+describe('messages', () => {
+  it('fills in values', () => {
+    expect(message('en', 'stageSampling', { step: 12, steps: 30 })).toBe('Generating… step 12 of 30');
+  });
+
+  it('falls back from region to language to English, key by key', () => {
+    registerLocale('xx', { generate: 'Xenerate' });
+    registerLocale('xx-YY', { sending: 'Yending…' });
+    expect(message('xx-yy', 'sending')).toBe('Yending…');
+    expect(message('XX-YY', 'generate')).toBe('Xenerate');
+    expect(message('xx-YY', 'promptLabel')).toBe(message('en', 'promptLabel'));
+    expect(message('zz', 'generate')).toBe('Generate');
+    expect(message('', 'generate')).toBe('Generate');
+  });
+
+  it('knows which server error codes have wording of their own', () => {
+    expect(hasMessage('en', 'code.rate_limited')).toBe(true);
+    expect(hasMessage('en', 'code.invalid_request')).toBe(false);
+  });
+});

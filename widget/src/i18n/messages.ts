@@ -1,0 +1,84 @@
+/**
+ * Every string a shopper can read, keyed so that locales can be added without
+ * touching the component. `{name}` marks a value filled in by `message()`.
+ */
+const en = {
+  promptLabel: 'Describe the picture you want',
+  promptPlaceholder: 'e.g. on a walnut desk, soft morning light',
+  promptPlaceholderProduct: 'e.g. {product} on a walnut desk, soft morning light',
+  promptHint: 'Press Ctrl+Enter to generate.',
+  generate: 'Generate',
+  progressLabel: 'Generation progress',
+  productPhoto: 'Product photo',
+  resultAlt: '{prompt}',
+  resultAltOf: '{prompt} ({n} of {total})',
+  previewAlt: 'Preview of the picture being generated',
+
+  connecting: 'Connecting to the studio…',
+  reconnecting: 'Reconnecting to the studio…',
+  unreachable: "Can't reach the studio — retrying in {seconds} s",
+  sending: 'Sending…',
+  accepted: 'Request received…',
+  queued: 'In queue — position {position}',
+  queuedEta: 'In queue — position {position} (about {eta})',
+  waitingForGpu: 'Waiting for a GPU to come online — your request is saved and will start automatically.',
+  stageLoading: 'Warming up…',
+  stageEncoding: 'Reading your description…',
+  stageSampling: 'Generating… step {step} of {steps}',
+  stageDecoding: 'Developing the picture…',
+  stageUploading: 'Almost there…',
+  done: 'Done — pick the picture you like.',
+  selected: 'Picture {n} selected.',
+  seconds: '{n} s',
+  minutes: '{n} min',
+
+  errorEmptyPrompt: 'Describe the picture you want first.',
+  errorPromptTooLong: 'That description is {length} characters long; please keep it under {max}.',
+  errorNotConfigured: 'This studio is not set up yet: it has no publishable key.',
+  errorRefused: 'This studio is not available on this site: its key or this site’s address was refused.',
+  errorInvalidServer: 'This studio cannot start: its server address is not valid.',
+  errorConnectionLost: 'The connection dropped before your request was confirmed. Please try again.',
+  errorGeneric: 'Something went wrong. Please try again.',
+  // Server error codes whose wording is ours rather than the server's.
+  'code.rate_limited': 'Too many requests right now. Please wait a moment and try again.',
+  'code.insufficient_credits': 'This studio has run out of credits for now.',
+  'code.content_policy': 'That description is not allowed here. Please try another one.',
+  'code.unavailable': 'The studio is busy or down for a moment. Please try again shortly.',
+};
+
+export type MessageKey = keyof typeof en;
+export type Messages = Record<MessageKey, string>;
+
+const locales = new Map<string, Partial<Messages>>([['en', en]]);
+
+/**
+ * Adds (or extends) a locale, e.g. `registerLocale('fr', {generate: 'Générer'})`;
+ * keys it lacks fall back to English. Tags are matched case-insensitively.
+ */
+export function registerLocale(locale: string, messages: Partial<Messages>): void {
+  const tag = locale.toLowerCase();
+  locales.set(tag, { ...locales.get(tag), ...messages });
+}
+
+/** `fr-CA` → `fr-ca`, `fr`, `en`: the most specific registered locale wins. */
+function chain(locale: string): Partial<Messages>[] {
+  const found: Partial<Messages>[] = [];
+  const parts = locale.toLowerCase().split('-').filter(Boolean);
+  for (let i = parts.length; i > 0; i -= 1) {
+    const messages = locales.get(parts.slice(0, i).join('-'));
+    if (messages) found.push(messages);
+  }
+  found.push(en);
+  return found;
+}
+
+export function hasMessage(locale: string, key: string): key is MessageKey {
+  return chain(locale).some((messages) => Object.hasOwn(messages, key));
+}
+
+export function message(locale: string, key: MessageKey, values: Record<string, string | number> = {}): string {
+  const template = chain(locale).find((messages) => messages[key] !== undefined)?.[key] ?? en[key];
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    values[name] === undefined ? whole : String(values[name]),
+  );
+}

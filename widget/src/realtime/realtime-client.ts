@@ -1,0 +1,290 @@
+import type {
+  ClientMessage,
+  GenerationParams,
+  ServerMessage,
+  WelcomeMessage,
+  WidgetConfig,
+} from '@atelier/server/protocol';
+import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
+import { CLOSE_UNAUTHORIZED, REALTIME_PROTOCOL_VERSION } from './protocol-constants.js';
+import { type RealtimeUrlOptions, realtimeUrl } from './server-url.js';
+
+/** Where the client's socket stands; the widget turns this into status text. */
+export type ConnectionState =
+  | { status: 'idle' }
+  /** `attempt` is 0 for the first try and counts failures since the last welcome. */
+  | { status: 'connecting'; attempt: number }
+  /** Connected and welcomed: `session` and `config` are known. */
+  | { status: 'open' }
+  /** Waiting `delayMs` (until `retryAt`, epoch ms) before attempt `attempt`. */
+  | { status: 'reconnecting'; attempt: number; delayMs: number; retryAt: number; closeCode: number }
+  /** The server refused the key or the page's origin; retrying cannot help. */
+  | { status: 'refused'; code: number; reason: string }
+  /** No URL can be built from the options (bad `server`), or no WebSocket exists. */
+  | { status: 'invalid'; reason: string }
+  | { status: 'closed' };
+
+/**
+ * The slice of WebSocket the client uses. Handlers take `never` so that both the
+ * DOM's WebSocket and the `ws` package's (node tests) fit; the client reads only
+ * `data` from messages and `code`/`reason` from closes.
+ */
+export interface WebSocketLike {
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+type ServerMessageMap = { [M in ServerMessage as M['type']]: M };
+
+/** What `on()` can listen to: every server message type, plus `state` and `message`. */
+export type RealtimeEventMap = ServerMessageMap & {
+  state: ConnectionState;
+  /** Every server message, after duplicates from a resume replay are dropped. */
+  message: ServerMessage;
+};
+
+export interface RealtimeClientOptions extends RealtimeUrlOptions {
+  /** Defaults to the global WebSocket (the browser's). */
+  WebSocket?: WebSocketConstructor | undefined;
+  backoff?: BackoffOptions | undefined;
+  random?: (() => number) | undefined;
+  /** A socket that is open but not welcomed by then is dropped and retried. */
+  welcomeTimeoutMs?: number | undefined;
+}
+
+type Listener = (payload: never) => void;
+
+/**
+ * Client side of the widget socket: handshake, resume, message dispatch and
+ * reconnection. It knows nothing of the DOM so that it can be used (and tested)
+ * outside a browser.
+ */
+export class RealtimeClient {
+  /** Opaque shopper-session token from the last `welcome`; sent back to resume. */
+  session: string | null = null;
+  config: WidgetConfig | null = null;
+  /** The highest job-event `seq` seen in the current session. */
+  lastSeq = 0;
+
+  private readonly options: RealtimeClientOptions;
+  private currentState: ConnectionState = { status: 'idle' };
+  private socket: WebSocketLike | null = null;
+  private running = false;
+  /** Failed attempts since the last welcome; drives the backoff. */
+  private failures = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private welcomeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Messages asked for while not welcomed; sent, once, after the next welcome. */
+  private outbox: ClientMessage[] = [];
+  private readonly listeners = new Map<keyof RealtimeEventMap, Set<Listener>>();
+  private readonly refPrefix = Math.random().toString(36).slice(2, 8);
+  private refCounter = 0;
+
+  constructor(options: RealtimeClientOptions) {
+    this.options = options;
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** Starts connecting (and reconnecting, forever) until `close()` or a refusal. */
+  connect(): void {
+    if (this.running) return;
+    this.running = true;
+    this.failures = 0;
+    this.open();
+  }
+
+  /** Stops for good until the next `connect()`; the session is kept for a resume. */
+  close(): void {
+    this.running = false;
+    this.clearTimers();
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000);
+    this.setState({ status: 'closed' });
+  }
+
+  /** Skips the rest of the backoff delay (the page came back online, say). */
+  retryNow(): void {
+    if (this.running && this.currentState.status === 'reconnecting') {
+      this.clearTimers();
+      this.open();
+    }
+  }
+
+  /** Asks for a generation; returns the `ref` that `accepted`/`error` will carry. */
+  generate(params: GenerationParams, ref: string = this.nextRef()): string {
+    this.send({ type: 'generate', ref, params });
+    return ref;
+  }
+
+  cancel(id: string): void {
+    this.send({ type: 'cancel', id });
+  }
+
+  /** Subscribes to a job's events, e.g. after a reconnect the server did not resume. */
+  watch(id: string): void {
+    this.send({ type: 'watch', id });
+  }
+
+  /** True while a `generate` with this ref waits in the outbox, i.e. was never sent. */
+  isQueued(ref: string): boolean {
+    return this.outbox.some((message) => message.type === 'generate' && message.ref === ref);
+  }
+
+  on<K extends keyof RealtimeEventMap>(type: K, listener: (payload: RealtimeEventMap[K]) => void): () => void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(listener as Listener);
+    return () => set.delete(listener as Listener);
+  }
+
+  private open(): void {
+    const Ctor = this.options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
+    let url: string;
+    try {
+      url = realtimeUrl(this.options);
+    } catch {
+      this.stop({ status: 'invalid', reason: `not a URL: ${this.options.server}` });
+      return;
+    }
+    if (!Ctor) {
+      this.stop({ status: 'invalid', reason: 'no WebSocket implementation' });
+      return;
+    }
+    this.setState({ status: 'connecting', attempt: this.failures });
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(url);
+    } catch {
+      // Only a malformed URL makes the constructor throw; retrying would not fix it.
+      this.stop({ status: 'invalid', reason: `not a WebSocket URL: ${url}` });
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      if (socket !== this.socket) return;
+      const resume = this.session ? { session: this.session, lastSeq: this.lastSeq } : undefined;
+      socket.send(JSON.stringify({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, ...(resume && { resume }) }));
+    };
+    socket.onmessage = (event: { data: unknown }) => {
+      if (socket === this.socket) this.receive(event.data);
+    };
+    socket.onclose = (event: { code: number; reason: string }) => {
+      if (socket === this.socket) this.dropped(event.code, event.reason);
+    };
+    // An error is always followed by a close, which is where recovery happens.
+    socket.onerror = () => undefined;
+    this.welcomeTimer = setTimeout(() => {
+      if (socket !== this.socket) return;
+      this.socket = null;
+      socket.close();
+      this.dropped(1006, 'no welcome');
+    }, this.options.welcomeTimeoutMs ?? 15_000);
+  }
+
+  private receive(data: unknown): void {
+    if (typeof data !== 'string') return;
+    let message: ServerMessage;
+    try {
+      message = JSON.parse(data) as ServerMessage;
+    } catch {
+      return;
+    }
+    if (typeof message !== 'object' || message === null || typeof message.type !== 'string') return;
+    if (message.type === 'welcome') {
+      this.welcomed(message);
+      return;
+    }
+    if ('seq' in message && typeof message.seq === 'number') {
+      // A resumed session replays from lastSeq; anything at or below it was handled.
+      if (message.seq <= this.lastSeq) return;
+      this.lastSeq = message.seq;
+    }
+    this.dispatch(message);
+  }
+
+  private welcomed(message: WelcomeMessage): void {
+    clearTimeout(this.welcomeTimer);
+    // A session the server did not resume numbers its events from scratch.
+    if (!message.resume || message.session !== this.session) this.lastSeq = 0;
+    this.session = message.session;
+    this.config = message.config;
+    this.failures = 0;
+    this.setState({ status: 'open' });
+    // Listeners see the welcome while the outbox still holds what it held, so they
+    // can tell a request that was never sent from one the server may have lost.
+    this.dispatch(message);
+    const pending = this.outbox;
+    this.outbox = [];
+    for (const queued of pending) this.send(queued);
+  }
+
+  private dropped(code: number, reason: string): void {
+    this.socket = null;
+    this.clearTimers();
+    if (code === CLOSE_UNAUTHORIZED) {
+      this.stop({ status: 'refused', code, reason });
+      return;
+    }
+    if (!this.running) return;
+    this.failures += 1;
+    const delayMs = backoffDelay(this.failures, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random);
+    this.setState({ status: 'reconnecting', attempt: this.failures, delayMs, retryAt: Date.now() + delayMs, closeCode: code });
+    this.retryTimer = setTimeout(() => this.open(), delayMs);
+  }
+
+  private stop(state: ConnectionState): void {
+    this.running = false;
+    this.outbox = [];
+    this.clearTimers();
+    this.setState(state);
+  }
+
+  private send(message: ClientMessage): void {
+    if (this.socket && this.currentState.status === 'open') this.socket.send(JSON.stringify(message));
+    else this.outbox.push(message);
+  }
+
+  private setState(state: ConnectionState): void {
+    this.currentState = state;
+    this.emit('state', state);
+  }
+
+  private dispatch(message: ServerMessage): void {
+    this.emit('message', message);
+    this.emit(message.type, message as RealtimeEventMap[typeof message.type]);
+  }
+
+  private emit<K extends keyof RealtimeEventMap>(type: K, payload: RealtimeEventMap[K]): void {
+    for (const listener of [...(this.listeners.get(type) ?? [])]) {
+      try {
+        (listener as (payload: RealtimeEventMap[K]) => void)(payload);
+      } catch (error) {
+        // One faulty listener must not stop the others or the socket loop; the
+        // error still surfaces as an uncaught exception, as EventTarget does it.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.welcomeTimer);
+  }
+
+  private nextRef(): string {
+    this.refCounter += 1;
+    return `${this.refPrefix}-${this.refCounter}`;
+  }
+}
