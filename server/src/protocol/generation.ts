@@ -54,7 +54,8 @@ export interface ResolvedJobParams {
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 
 /** Where a job is inside a runner; `steps` counts UNet steps. */
-export type JobStage = 'queued' | 'loading' | 'encoding' | 'sampling' | 'decoding' | 'uploading';
+export const JOB_STAGES = ['queued', 'loading', 'encoding', 'sampling', 'decoding', 'uploading'] as const;
+export type JobStage = (typeof JOB_STAGES)[number];
 
 export interface JobProgress {
   step: number;

@@ -1,0 +1,97 @@
+import { isAbsolute, resolve } from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  /** Unset: the embedded database is started (see db/embedded-database.ts). */
+  mongodbUri: string | undefined;
+  /** Unset: the admin API answers 401 and says how to enable it. */
+  adminToken: string | undefined;
+  /** Unset: a random secret is created once and kept in the data dir. */
+  signingSecret: string | undefined;
+  /** Unset: served from the widget workspace's build output. */
+  widgetBundlePath: string | undefined;
+  leaseMs: number;
+  heartbeatMs: number;
+  dispatchPollMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads the environment (CONTRACT.md, "Environment"). Anything invalid stops start-up
+ * with one line naming the variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const port = integer(env, 'PORT', 8787, 0, 65535);
+  const host = env.HOST ?? '127.0.0.1';
+  const publicUrl = url(env, 'PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const dataDir = env.ATELIER_DATA_DIR ? absolute(env.ATELIER_DATA_DIR, cwd) : resolve(cwd, '.data');
+
+  const mongodbUri = env.MONGODB_URI || undefined;
+  if (mongodbUri && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
+    throw new ConfigError('MONGODB_URI', 'must start with mongodb:// or mongodb+srv://');
+  }
+  const adminToken = env.ATELIER_ADMIN_TOKEN || undefined;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('ATELIER_ADMIN_TOKEN', 'must be at least 16 characters');
+  }
+  const signingSecret = env.ATELIER_SIGNING_SECRET || undefined;
+  if (signingSecret !== undefined && signingSecret.length < 32) {
+    throw new ConfigError('ATELIER_SIGNING_SECRET', 'must be at least 32 characters');
+  }
+  const heartbeatMs = integer(env, 'ATELIER_RUNNER_HEARTBEAT_MS', 5_000, 100, 600_000);
+  const leaseMs = integer(env, 'ATELIER_RUNNER_LEASE_MS', 30_000, 1_000, 3_600_000);
+  if (leaseMs <= heartbeatMs * 2) {
+    throw new ConfigError('ATELIER_RUNNER_LEASE_MS', 'must be more than twice ATELIER_RUNNER_HEARTBEAT_MS');
+  }
+  return {
+    port,
+    host,
+    publicUrl,
+    dataDir,
+    mongodbUri,
+    adminToken,
+    signingSecret,
+    widgetBundlePath: env.ATELIER_WIDGET_BUNDLE ? absolute(env.ATELIER_WIDGET_BUNDLE, cwd) : undefined,
+    leaseMs,
+    heartbeatMs,
+    dispatchPollMs: integer(env, 'ATELIER_DISPATCH_POLL_MS', 2_000, 50, 60_000),
+  };
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function url(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    throw new ConfigError(name, `must be an http(s) URL (got "${raw}")`);
+  }
+}
+
+function absolute(path: string, cwd: string): string {
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}

@@ -1,0 +1,59 @@
+import type { Authenticators } from '../auth.js';
+import { endpoint, type Endpoint } from '../endpoint.js';
+import { createTenantSchema, parse, runnerTokenSchema } from '../schemas.js';
+import type { TenantService } from '../../services/tenant-service.js';
+import type { RunnerTokenService } from '../../services/runner-token-service.js';
+import type { RunnerRegistry } from '../../queue/runner-registry.js';
+
+/** The operator's API (`Authorization: Bearer $ATELIER_ADMIN_TOKEN`). */
+export function adminEndpoints(deps: {
+  auth: Authenticators;
+  tenants: TenantService;
+  runnerTokens: RunnerTokenService;
+  runners: RunnerRegistry;
+}): Endpoint[] {
+  const { auth } = deps;
+  return [
+    endpoint({
+      method: 'post',
+      path: '/admin/v1/tenants',
+      auth: auth.admin,
+      input: (req) => parse(createTenantSchema, req.body),
+      handle: async (input) => ({ status: 201, body: await deps.tenants.create(input) }),
+    }),
+    endpoint({
+      method: 'get',
+      path: '/admin/v1/tenants',
+      auth: auth.admin,
+      input: () => undefined,
+      handle: async () => ({ body: { data: await deps.tenants.list() } }),
+    }),
+    endpoint({
+      method: 'post',
+      path: '/admin/v1/runner-tokens',
+      auth: auth.admin,
+      input: (req) => parse(runnerTokenSchema, req.body),
+      handle: async ({ name }) => ({ status: 201, body: await deps.runnerTokens.create(name) }),
+    }),
+    endpoint({
+      method: 'get',
+      path: '/admin/v1/runners',
+      auth: auth.admin,
+      input: () => undefined,
+      handle: async () => ({
+        body: {
+          data: (await deps.runners.list()).map((r) => ({
+            id: r._id,
+            name: r.name,
+            device: r.device,
+            model: r.model,
+            state: r.state,
+            jobId: r.jobId,
+            connectedAt: r.connectedAt.toISOString(),
+            lastSeenAt: r.lastSeenAt.toISOString(),
+          })),
+        },
+      }),
+    }),
+  ];
+}

@@ -1,0 +1,45 @@
+import { Router } from 'express';
+import { AppError, notFound } from '../../errors/app-error.js';
+import type { Models } from '../../models/index.js';
+import type { Storage } from '../../storage/storage.js';
+import type { UrlSigner } from '../../storage/signed-urls.js';
+import { runWithTenant } from '../../tenancy/tenant-context.js';
+
+const FILE = /^(img_[A-Za-z0-9_-]{20})\.(png|webp)$/;
+
+/**
+ * `GET /v1/files/:tenantId/:imageId.:format?expires&signature` — the signature is the
+ * credential: it binds tenant, image and expiry. Anyone holding a fresh URL may load
+ * the image (an `<img>` on a storefront, a canvas), so it is served with CORS open.
+ */
+export function fileRoutes(deps: { models: Models; storage: Storage; signer: UrlSigner }): Router {
+  const router = Router();
+  router.get('/v1/files/:tenantId/:file', async (req, res) => {
+    const match = FILE.exec(req.params.file);
+    if (!match) throw notFound('The file');
+    const [, imageId, format] = match;
+    const check = deps.signer.verify(
+      req.params.tenantId,
+      imageId!,
+      typeof req.query.expires === 'string' ? req.query.expires : undefined,
+      typeof req.query.signature === 'string' ? req.query.signature : undefined,
+    );
+    if (!check.ok) {
+      throw new AppError('forbidden', check.reason === 'expired' ? 'This link has expired.' : 'This link is not valid.');
+    }
+    const image = await runWithTenant(check.ref.tenantId, async () => {
+      const generation = await deps.models.Generation.findOne({ 'images._id': imageId }).select({ images: 1 }).lean();
+      return generation?.images.find((candidate) => candidate._id === imageId);
+    });
+    if (!image || image.format !== format) throw notFound('The file');
+    const file = await deps.storage.read(image.storageKey);
+    if (!file) throw notFound('The file');
+    res.setHeader('Content-Type', `image/${image.format}`);
+    res.setHeader('Content-Length', String(file.size));
+    res.setHeader('Cache-Control', `private, max-age=${Math.max(0, check.ref.expires - Math.floor(Date.now() / 1000))}, immutable`);
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    file.stream.pipe(res);
+  });
+  return router;
+}

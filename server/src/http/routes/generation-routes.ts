@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import type { Authenticators } from '../auth.js';
+import { endpoint, type Endpoint } from '../endpoint.js';
+import { generationParamsSchema, idSchema, listQuerySchema, parse } from '../schemas.js';
+import type { GenerationService } from '../../services/generation-service.js';
+
+const idempotencyKeySchema = z.string().min(1).max(255, 'Idempotency-Key must be at most 255 characters').optional();
+
+export function generationEndpoints(deps: {
+  auth: Authenticators;
+  generations: GenerationService;
+  cancelOnRunner(runnerId: string, jobId: string, epoch: number): void;
+}): Endpoint[] {
+  const { auth, generations } = deps;
+  return [
+    endpoint({
+      method: 'post',
+      path: '/v1/generations',
+      auth: auth.secretKey,
+      input: (req) => ({
+        params: parse(generationParamsSchema, req.body),
+        idempotencyKey: parse(idempotencyKeySchema, req.get('Idempotency-Key')),
+      }),
+      handle: async ({ params, idempotencyKey }) => {
+        const { generation, queue, created } = await generations.create(params, {
+          source: 'api',
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+        });
+        return {
+          status: 202,
+          headers: { 'Idempotent-Replayed': String(!created) },
+          body: {
+            id: generation._id,
+            status: generation.status,
+            queue: { position: queue.position, etaSeconds: queue.etaSeconds },
+            cost: generation.cost,
+          },
+        };
+      },
+    }),
+    endpoint({
+      method: 'get',
+      path: '/v1/generations',
+      auth: auth.secretKey,
+      input: (req) => parse(listQuerySchema, req.query),
+      handle: async ({ limit, cursor }) => {
+        const page = await generations.list(limit, cursor);
+        return { body: { data: await Promise.all(page.data.map((g) => generations.view(g))), nextCursor: page.nextCursor } };
+      },
+    }),
+    endpoint({
+      method: 'get',
+      path: '/v1/generations/:id',
+      auth: auth.secretKey,
+      input: (req) => parse(idSchema, req.params.id),
+      handle: async (id) => ({ body: await generations.view(await generations.get(id)) }),
+    }),
+    endpoint({
+      method: 'post',
+      path: '/v1/generations/:id/cancel',
+      auth: auth.secretKey,
+      input: (req) => parse(idSchema, req.params.id),
+      handle: async (id) => {
+        const { lease } = await generations.cancel(id);
+        if (lease) deps.cancelOnRunner(lease.runnerId, id, lease.epoch);
+        return { body: await generations.view(await generations.get(id)) };
+      },
+    }),
+  ];
+}

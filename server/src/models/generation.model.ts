@@ -1,0 +1,125 @@
+import { Schema, type Connection, type Model, type HydratedDocument } from 'mongoose';
+import type {
+  GenerationParams,
+  JobProgress,
+  JobStatus,
+  OutputFormat,
+  ResolvedJobParams,
+} from '../protocol/generation.js';
+import { tenantPlugin } from '../tenancy/tenant-plugin.js';
+
+export interface StoredImage {
+  _id: string;
+  index: number;
+  storageKey: string;
+  width: number;
+  height: number;
+  format: OutputFormat;
+  bytes: number;
+  seed: number;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+/**
+ * A generation is also its own queue entry: the durable queue is this collection.
+ * Every state change is a single-document conditional update (FerretDB has no
+ * transactions), and every runner-facing change is fenced by `epoch`, which grows
+ * by one each time the job is leased.
+ */
+export interface Generation {
+  _id: string;
+  tenantId: string;
+  status: JobStatus;
+  params: GenerationParams;
+  resolved: ResolvedJobParams;
+  cost: { credits: number };
+  progress: JobProgress;
+  images: StoredImage[];
+  error: JobError | null;
+  source: 'api' | 'widget';
+  /** The widget session that asked for it, so a resumed session finds its jobs again. */
+  sessionId: string | null;
+  queuedAt: Date;
+  /** Not to be leased before this time (retry backoff). */
+  notBefore: Date;
+  attempts: number;
+  maxAttempts: number;
+  epoch: number;
+  lease: { runnerId: string; expiresAt: Date } | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type GenerationDocument = HydratedDocument<Generation>;
+
+const imageSchema = new Schema<StoredImage>(
+  {
+    _id: { type: String, required: true },
+    index: { type: Number, required: true },
+    storageKey: { type: String, required: true },
+    width: { type: Number, required: true },
+    height: { type: Number, required: true },
+    format: { type: String, enum: ['png', 'webp'], required: true },
+    bytes: { type: Number, required: true },
+    seed: { type: Number, required: true },
+  },
+  { _id: false },
+);
+
+const generationSchema = new Schema<Generation>(
+  {
+    _id: { type: String, required: true },
+    status: {
+      type: String,
+      enum: ['queued', 'running', 'succeeded', 'failed', 'canceled'],
+      required: true,
+    },
+    params: { type: Schema.Types.Mixed, required: true },
+    resolved: { type: Schema.Types.Mixed, required: true },
+    cost: { credits: { type: Number, required: true } },
+    progress: {
+      step: { type: Number, default: 0 },
+      steps: { type: Number, default: 0 },
+      stage: { type: String, default: 'queued' },
+    },
+    images: { type: [imageSchema], default: [] },
+    error: {
+      type: new Schema<JobError>(
+        { code: String, message: String, retryable: Boolean },
+        { _id: false },
+      ),
+      default: null,
+    },
+    source: { type: String, enum: ['api', 'widget'], required: true },
+    sessionId: { type: String, default: null },
+    queuedAt: { type: Date, required: true },
+    notBefore: { type: Date, required: true },
+    attempts: { type: Number, default: 0 },
+    maxAttempts: { type: Number, default: 3 },
+    epoch: { type: Number, default: 0 },
+    lease: {
+      type: new Schema({ runnerId: String, expiresAt: Date }, { _id: false }),
+      default: null,
+    },
+    startedAt: { type: Date, default: null },
+    finishedAt: { type: Date, default: null },
+  },
+  { timestamps: true, collection: 'generations', minimize: false },
+);
+generationSchema.plugin(tenantPlugin);
+generationSchema.index({ tenantId: 1, createdAt: -1, _id: -1 });
+generationSchema.index({ tenantId: 1, status: 1, queuedAt: 1 });
+generationSchema.index({ status: 1, notBefore: 1 });
+generationSchema.index({ tenantId: 1, sessionId: 1 });
+generationSchema.index({ 'images._id': 1 });
+
+export function generationModel(connection: Connection): Model<Generation> {
+  return connection.model<Generation>('Generation', generationSchema);
+}

@@ -1,0 +1,21 @@
+import type { Connection } from 'mongoose';
+import { apiKeyModel } from './api-key.model.js';
+import { generationModel } from './generation.model.js';
+import { idempotencyKeyModel } from './idempotency-key.model.js';
+import { runnerTokenModel } from './runner-token.model.js';
+import { runnerModel } from './runner.model.js';
+import { tenantModel } from './tenant.model.js';
+
+export type Models = ReturnType<typeof createModels>;
+
+/** Models are bound to one connection so that tests can hold several databases at once. */
+export function createModels(connection: Connection) {
+  return {
+    Tenant: tenantModel(connection),
+    ApiKey: apiKeyModel(connection),
+    Generation: generationModel(connection),
+    IdempotencyKey: idempotencyKeyModel(connection),
+    RunnerToken: runnerTokenModel(connection),
+    Runner: runnerModel(connection),
+  };
+}

@@ -1,0 +1,38 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+
+/**
+ * A connected (or recently connected) runner, so that every server instance can
+ * count the runners able to take work, not only the ones connected to itself.
+ */
+export interface RunnerRecord {
+  _id: string;
+  tokenId: string;
+  name: string;
+  device: string;
+  model: string;
+  maxPixels: number;
+  state: 'idle' | 'busy' | 'offline';
+  jobId: string | null;
+  connectedAt: Date;
+  lastSeenAt: Date;
+}
+
+const runnerSchema = new Schema<RunnerRecord>(
+  {
+    _id: { type: String, required: true },
+    tokenId: { type: String, required: true },
+    name: { type: String, default: '' },
+    device: { type: String, default: 'cpu' },
+    model: { type: String, default: '' },
+    maxPixels: { type: Number, default: 0 },
+    state: { type: String, enum: ['idle', 'busy', 'offline'], default: 'idle' },
+    jobId: { type: String, default: null },
+    connectedAt: { type: Date, required: true },
+    lastSeenAt: { type: Date, required: true, index: true },
+  },
+  { collection: 'runners' },
+);
+
+export function runnerModel(connection: Connection): Model<RunnerRecord> {
+  return connection.model<RunnerRecord>('Runner', runnerSchema);
+}

@@ -1,0 +1,97 @@
+import { createLogger } from '../logging/logger.js';
+import type { JobQueue, Lease } from './job-queue.js';
+import type { Generation } from '../models/generation.model.js';
+
+const log = createLogger('dispatcher');
+
+/** A runner connected to this server that has said it is ready for work. */
+export interface IdleRunner {
+  readonly id: string;
+  /** Hands the leased job to the runner; false if the runner went away meanwhile. */
+  assign(job: Generation & Lease): boolean;
+}
+
+export interface DispatcherOptions {
+  /** How often to look for work anyway (jobs queued through another server, retries coming due). */
+  pollMs: number;
+}
+
+/**
+ * Matches this server's idle runners with queued jobs. Passes are serialised and
+ * coalesced: `notify()` during a pass schedules exactly one more. Claims themselves
+ * are atomic in the database, so several servers can dispatch at once.
+ */
+export class Dispatcher {
+  private readonly idle = new Map<string, IdleRunner>();
+  private pass: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly options: DispatcherOptions,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      void this.queue.sweepExpiredLeases().then(
+        (swept) => swept > 0 && this.notify(),
+        (error: unknown) => log.error({ err: error }, 'lease sweep failed'),
+      );
+      this.notify();
+    }, this.options.pollMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.idle.clear();
+    await this.pass;
+  }
+
+  addIdle(runner: IdleRunner): void {
+    this.idle.set(runner.id, runner);
+    this.notify();
+  }
+
+  remove(runnerId: string): void {
+    this.idle.delete(runnerId);
+  }
+
+  get idleCount(): number {
+    return this.idle.size;
+  }
+
+  notify(): void {
+    if (this.pass) {
+      this.again = true;
+      return;
+    }
+    this.pass = this.drain()
+      .catch((error: unknown) => log.error({ err: error }, 'dispatch pass failed'))
+      .finally(() => {
+        this.pass = undefined;
+        if (this.again) {
+          this.again = false;
+          this.notify();
+        }
+      });
+  }
+
+  /** Resolves once no dispatch pass is running (tests and shutdown). */
+  async settled(): Promise<void> {
+    while (this.pass) await this.pass;
+  }
+
+  private async drain(): Promise<void> {
+    for (const runner of [...this.idle.values()]) {
+      if (!this.idle.has(runner.id)) continue;
+      const job = await this.queue.claimNext(runner.id);
+      if (!job) return;
+      this.idle.delete(runner.id);
+      if (!runner.assign(job)) {
+        await this.queue.fail(job, { code: 'runner_disconnected', message: 'The GPU runner went away.', retryable: true });
+      }
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from './config.js';
+import { connectDatabase, type Database } from './db/connect.js';
+import { createLogger } from './logging/logger.js';
+import { createApp } from './http/app.js';
+import { createAuthenticators } from './http/auth.js';
+import { adminEndpoints } from './http/routes/admin-routes.js';
+import { fileRoutes } from './http/routes/file-routes.js';
+import { generationEndpoints } from './http/routes/generation-routes.js';
+import { widgetRoutes } from './http/routes/widget-routes.js';
+import type { StoredImage } from './models/generation.model.js';
+import { REALTIME_PATH, RUNNER_PATH, type PublicImage } from './protocol/index.js';
+import { Dispatcher } from './queue/dispatcher.js';
+import { JobEvents } from './queue/job-events.js';
+import { JobQueue } from './queue/job-queue.js';
+import { QueueEstimator } from './queue/queue-estimator.js';
+import { RunnerRegistry } from './queue/runner-registry.js';
+import { rejectUpgrade } from './realtime/reject-upgrade.js';
+import { RunnerHub } from './realtime/runner-hub.js';
+import { SessionTokens } from './realtime/session-tokens.js';
+import { WidgetHub } from './realtime/widget-hub.js';
+import { GenerationService } from './services/generation-service.js';
+import { KeyService } from './services/key-service.js';
+import { localSecret } from './services/local-secret.js';
+import { RunnerTokenService } from './services/runner-token-service.js';
+import { TenantService } from './services/tenant-service.js';
+import { FileStorage } from './storage/file-storage.js';
+import { UrlSigner } from './storage/signed-urls.js';
+
+const log = createLogger('server');
+
+export interface AtelierServer {
+  /** Where it listens, e.g. `http://127.0.0.1:8787`. */
+  url: string;
+  port: number;
+  database: Database;
+  services: Services;
+  close(): Promise<void>;
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+/**
+ * The composition root: reads nothing from the environment itself (that is
+ * config.ts), builds every service with its dependencies, and wires HTTP and
+ * WebSocket entry points to them.
+ */
+export async function startServer(config: Config & { mongodbUri: string }): Promise<AtelierServer> {
+  const database = await connectDatabase(config.mongodbUri);
+  const secret = config.signingSecret ?? (await localSecret(join(config.dataDir, 'secrets', 'signing.key')));
+  const services = createServices(config, database, secret);
+  const { auth } = services;
+
+  const app = createApp({
+    endpoints: [
+      ...generationEndpoints({ auth, generations: services.generations, cancelOnRunner: services.cancelOnRunner }),
+      ...adminEndpoints({ auth, tenants: services.tenants, runnerTokens: services.runnerTokens, runners: services.registry }),
+    ],
+    routers: [
+      widgetRoutes(config.widgetBundlePath ?? defaultWidgetBundle()),
+      fileRoutes({ models: database.models, storage: services.storage, signer: services.signer }),
+    ],
+    health: async () => ({ ok: true, runners: await services.registry.countOnline() }),
+  });
+
+  const server = createServer(app);
+  server.on('upgrade', (request, socket, head) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const hub = path === REALTIME_PATH ? services.widgetHub : path === RUNNER_PATH ? services.runnerHub : undefined;
+    if (!hub) return rejectUpgrade(socket, 404, `No WebSocket endpoint at ${path}.`);
+    hub.handleUpgrade(request, socket, head).catch((error: unknown) => {
+      log.error({ err: error, path }, 'upgrade failed');
+      rejectUpgrade(socket, 500, 'The server could not accept the connection.');
+    });
+  });
+
+  await listen(server, config.port, config.host);
+  const { port } = server.address() as AddressInfo;
+  services.dispatcher.start();
+  log.info({ port, publicUrl: config.publicUrl }, 'server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${config.host}:${port}`,
+    port,
+    database,
+    services,
+    close: () =>
+      (closing ??= (async () => {
+        await services.widgetHub.close();
+        await services.runnerHub.close();
+        await services.dispatcher.stop();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await database.close();
+      })()),
+  };
+}
+
+function createServices(config: Config, database: Database, secret: string) {
+  const { models } = database;
+  const events = new JobEvents();
+  const storage = new FileStorage(join(config.dataDir, 'files'));
+  const signer = new UrlSigner(secret, config.publicUrl);
+  const presentImages = (tenantId: string, images: StoredImage[]): PublicImage[] =>
+    [...images]
+      .sort((a, b) => a.index - b.index)
+      .map((image) => ({
+        id: image._id,
+        url: signer.imageUrl(tenantId, image._id, image.format),
+        width: image.width,
+        height: image.height,
+        format: image.format,
+      }));
+  const registry = new RunnerRegistry({ models });
+  const estimator = new QueueEstimator({ models, runners: registry });
+  const queue = new JobQueue({ models, events, presentImages, estimator, leaseMs: config.leaseMs });
+  const dispatcher = new Dispatcher(queue, { pollMs: config.dispatchPollMs });
+  const keys = new KeyService({ models });
+  const tenants = new TenantService({ models, keys });
+  const runnerTokens = new RunnerTokenService({ models });
+  const generations = new GenerationService({ models, queue, estimator, dispatcher, presentImages });
+  const runnerHub = new RunnerHub({
+    tokens: runnerTokens,
+    queue,
+    dispatcher,
+    registry,
+    estimator,
+    storage,
+    heartbeatMs: config.heartbeatMs,
+    leaseMs: config.leaseMs,
+  });
+  const cancelOnRunner = (runnerId: string, jobId: string, epoch: number) => runnerHub.cancel(runnerId, jobId, epoch);
+  const sessions = new SessionTokens(secret);
+  const widgetHub = new WidgetHub({ keys, sessions, generations, events, cancelOnRunner });
+  const auth = createAuthenticators({ keys, adminToken: config.adminToken });
+  return {
+    auth,
+    events,
+    storage,
+    signer,
+    registry,
+    estimator,
+    queue,
+    dispatcher,
+    keys,
+    tenants,
+    runnerTokens,
+    generations,
+    runnerHub,
+    widgetHub,
+    sessions,
+    cancelOnRunner,
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function defaultWidgetBundle(): string | undefined {
+  try {
+    return fileURLToPath(import.meta.resolve('@atelier/widget/bundle'));
+  } catch {
+    return undefined;
+  }
+}

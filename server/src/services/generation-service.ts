@@ -1,0 +1,211 @@
+import mongoose from 'mongoose';
+import { randomInt } from 'node:crypto';
+import type { Models } from '../models/index.js';
+import type { Generation, StoredImage } from '../models/generation.model.js';
+import {
+  DEFAULT_ASPECT_RATIO,
+  parseAspectRatio,
+  type GenerationParams,
+  type JobProgress,
+  type JobStatus,
+  type PublicImage,
+  type ResolvedJobParams,
+} from '../protocol/index.js';
+import { AppError, conflict, invalidRequest, notFound } from '../errors/app-error.js';
+import { requireTenantId } from '../tenancy/tenant-context.js';
+import type { JobQueue } from '../queue/job-queue.js';
+import { canonicalJson } from './canonical-json.js';
+import { newId, sha256 } from './ids.js';
+import { planFor } from './plans.js';
+import { DEFAULT_PERFORMANCE, PRESETS } from './presets.js';
+import type { QueueEstimator, QueueEstimate } from '../queue/queue-estimator.js';
+
+const { trusted } = mongoose;
+
+export interface CreateOptions {
+  source: 'api' | 'widget';
+  sessionId?: string;
+  idempotencyKey?: string;
+}
+
+export interface GenerationView {
+  id: string;
+  status: JobStatus;
+  createdAt: string;
+  params: GenerationParams;
+  progress: JobProgress;
+  queue?: QueueEstimate;
+  cost: { credits: number };
+  images: PublicImage[];
+  error: { code: string; message: string } | null;
+}
+
+export interface CreatedGeneration {
+  generation: Generation;
+  queue: QueueEstimate;
+  /** False when an `Idempotency-Key` matched an earlier request. */
+  created: boolean;
+}
+
+export interface GenerationServiceDeps {
+  models: Models;
+  queue: JobQueue;
+  estimator: QueueEstimator;
+  dispatcher: { notify(): void };
+  presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
+}
+
+/**
+ * Accepts, reads, lists and cancels generations for the tenant in scope. Knows
+ * nothing of HTTP or sockets; both the REST routes and the widget hub call it.
+ */
+export class GenerationService {
+  constructor(private readonly deps: GenerationServiceDeps) {}
+
+  async create(params: GenerationParams, options: CreateOptions): Promise<CreatedGeneration> {
+    const tenantId = requireTenantId();
+    const tenant = await this.deps.models.Tenant.findById(tenantId).lean();
+    if (!tenant) throw notFound('The tenant');
+    const resolved = resolve(params, tenant.plan);
+    let generationId = newId('gen');
+
+    if (options.idempotencyKey) {
+      const claim = await this.claimIdempotencyKey(options.idempotencyKey, params, generationId);
+      if ('replay' in claim) return claim.replay;
+      generationId = claim.generationId;
+    }
+
+    const now = new Date();
+    const generation = await this.deps.models.Generation.create({
+      _id: generationId,
+      status: 'queued',
+      params,
+      resolved,
+      cost: { credits: PRESETS[resolved.performance].credits * resolved.imageCount },
+      progress: { step: 0, steps: resolved.steps * resolved.imageCount, stage: 'queued' },
+      source: options.source,
+      sessionId: options.sessionId ?? null,
+      queuedAt: now,
+      notBefore: now,
+    }).catch(async (error: unknown) => {
+      // Two retries of one idempotent request raced to create the same job.
+      if ((error as { code?: number }).code !== 11000) throw error;
+      return undefined;
+    });
+    if (!generation) {
+      const existing = await this.get(generationId);
+      return { generation: existing, queue: await this.deps.estimator.estimate(existing), created: false };
+    }
+    this.deps.dispatcher.notify();
+    const job = generation.toObject() as Generation;
+    return { generation: job, queue: await this.deps.estimator.estimate(job), created: true };
+  }
+
+  async get(id: string): Promise<Generation> {
+    const generation = await this.deps.models.Generation.findById(id).lean();
+    if (!generation) throw notFound('The generation');
+    return generation;
+  }
+
+  /** Newest first; the cursor is the last id of the previous page. */
+  async list(limit: number, cursor?: string): Promise<{ data: Generation[]; nextCursor: string | null }> {
+    const { Generation: Jobs } = this.deps.models;
+    let filter = {};
+    if (cursor) {
+      const after = await Jobs.findById(cursor).select({ createdAt: 1 }).lean();
+      if (!after) throw invalidRequest('cursor does not name a generation of yours');
+      filter = {
+        $or: [
+          { createdAt: trusted({ $lt: after.createdAt }) },
+          { createdAt: after.createdAt, _id: trusted({ $lt: after._id }) },
+        ],
+      };
+    }
+    const page = await Jobs.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean();
+    const data = page.slice(0, limit);
+    return { data, nextCursor: page.length > limit ? (data.at(-1)?._id ?? null) : null };
+  }
+
+  async cancel(id: string): Promise<{ lease?: { runnerId: string; epoch: number } }> {
+    const result = await this.deps.queue.cancel(id);
+    if (result.canceled) return result.lease ? { lease: result.lease } : {};
+    const existing = await this.deps.models.Generation.findById(id).select({ status: 1 }).lean();
+    if (!existing) throw notFound('The generation');
+    throw conflict(`The generation has already ${existing.status === 'succeeded' ? 'finished' : existing.status}.`);
+  }
+
+  /** Jobs a widget session asked for that are still worth telling it about. */
+  async forSession(sessionId: string): Promise<Generation[]> {
+    return this.deps.models.Generation.find({ sessionId }).sort({ createdAt: -1 }).limit(20).lean();
+  }
+
+  async view(generation: Generation): Promise<GenerationView> {
+    const view: GenerationView = {
+      id: generation._id,
+      status: generation.status,
+      createdAt: generation.createdAt.toISOString(),
+      params: generation.params,
+      progress: generation.progress,
+      cost: generation.cost,
+      images: this.deps.presentImages(generation.tenantId, generation.images),
+      error: generation.error ? { code: generation.error.code, message: generation.error.message } : null,
+    };
+    if (generation.status === 'queued') view.queue = await this.deps.estimator.estimate(generation);
+    return view;
+  }
+
+  /**
+   * Records which job an `Idempotency-Key` creates before creating it. A retry finds the
+   * record: same body → the same job (created now if the first request died before it
+   * could), different body → conflict.
+   */
+  private async claimIdempotencyKey(
+    key: string,
+    params: GenerationParams,
+    generationId: string,
+  ): Promise<{ replay: CreatedGeneration } | { generationId: string }> {
+    const { IdempotencyKey, Generation: Jobs } = this.deps.models;
+    const requestHash = sha256(canonicalJson(params));
+    try {
+      await IdempotencyKey.create({ _id: newId('idk'), key, requestHash, generationId });
+      return { generationId };
+    } catch (error) {
+      if ((error as { code?: number }).code !== 11000) throw error;
+    }
+    const record = await IdempotencyKey.findOne({ key }).lean();
+    if (!record) throw new AppError('internal', 'idempotency record vanished', { expose: false });
+    if (record.requestHash !== requestHash) {
+      throw conflict('This Idempotency-Key was already used with different parameters.');
+    }
+    const existing = await Jobs.findById(record.generationId).lean();
+    if (!existing) return { generationId: record.generationId };
+    return { replay: { generation: existing, queue: await this.deps.estimator.estimate(existing), created: false } };
+  }
+}
+
+/** Fills every default so the runner has nothing left to decide. */
+export function resolve(params: GenerationParams, planName: string): ResolvedJobParams {
+  const mode = params.mode ?? 'txt2img';
+  if (mode !== 'txt2img') throw invalidRequest(`mode "${mode}" is not available yet; use "txt2img"`);
+  if (params.styles?.length) throw invalidRequest('styles are not available yet');
+  if (params.loras?.length) throw invalidRequest('loras are not available yet');
+  const performance = params.performance ?? DEFAULT_PERFORMANCE;
+  if (!planFor(planName).performances.includes(performance)) {
+    throw new AppError('forbidden', `The "${performance}" preset is not included in your plan.`);
+  }
+  const preset = PRESETS[performance];
+  const size = parseAspectRatio(params.aspectRatio ?? DEFAULT_ASPECT_RATIO)!;
+  return {
+    prompt: params.prompt,
+    negativePrompt: params.negativePrompt ?? '',
+    width: size.width,
+    height: size.height,
+    steps: preset.steps,
+    guidance: params.guidance ?? preset.guidance,
+    scheduler: preset.scheduler,
+    seed: params.seed ?? randomInt(0, 0xffffffff),
+    imageCount: params.imageCount ?? 1,
+    outputFormat: 'webp',
+    performance,
+  };
+}

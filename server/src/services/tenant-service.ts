@@ -1,0 +1,73 @@
+import type { Models } from '../models/index.js';
+import type { Tenant } from '../models/tenant.model.js';
+import { runAsSystem } from '../tenancy/tenant-context.js';
+import { newId } from './ids.js';
+import type { KeyMode, KeyService } from './key-service.js';
+
+export interface CreateTenantInput {
+  name: string;
+  plan: string;
+  origins: string[];
+  mode?: KeyMode;
+}
+
+export interface CreatedTenant {
+  tenantId: string;
+  name: string;
+  plan: string;
+  origins: string[];
+  secretKey: string;
+  publishableKey: string;
+}
+
+export interface TenantSummary {
+  tenantId: string;
+  name: string;
+  plan: string;
+  origins: string[];
+  status: Tenant['status'];
+  createdAt: string;
+}
+
+/** Operator-side tenant management. Input arrives validated (see http/schemas.ts). */
+export class TenantService {
+  constructor(private readonly deps: { models: Models; keys: KeyService }) {}
+
+  async create(input: CreateTenantInput): Promise<CreatedTenant> {
+    const tenantId = newId('ten');
+    await runAsSystem('create tenant', () =>
+      this.deps.models.Tenant.create({ _id: tenantId, name: input.name, plan: input.plan, origins: input.origins }),
+    );
+    const keys = await this.deps.keys.issue(tenantId, input.mode ?? 'test', 'default');
+    return { tenantId, name: input.name, plan: input.plan, origins: input.origins, ...keys };
+  }
+
+  async list(): Promise<TenantSummary[]> {
+    const tenants = await runAsSystem('list tenants', () =>
+      this.deps.models.Tenant.find().sort({ createdAt: 1 }).lean(),
+    );
+    return tenants.map(summarise);
+  }
+
+  async findByName(name: string): Promise<TenantSummary | undefined> {
+    const tenant = await runAsSystem('find tenant by name', () => this.deps.models.Tenant.findOne({ name }).lean());
+    return tenant ? summarise(tenant) : undefined;
+  }
+
+  async setOrigins(tenantId: string, origins: string[]): Promise<void> {
+    await runAsSystem('set tenant origins', () =>
+      this.deps.models.Tenant.updateOne({ _id: tenantId }, { $set: { origins } }),
+    );
+  }
+}
+
+function summarise(tenant: Tenant): TenantSummary {
+  return {
+    tenantId: tenant._id,
+    name: tenant.name,
+    plan: tenant.plan,
+    origins: tenant.origins,
+    status: tenant.status,
+    createdAt: tenant.createdAt.toISOString(),
+  };
+}

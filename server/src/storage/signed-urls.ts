@@ -1,0 +1,44 @@
+import { createHmac } from 'node:crypto';
+import { safeEqual } from '../services/ids.js';
+
+export interface SignedFileRef {
+  tenantId: string;
+  imageId: string;
+  /** Unix seconds. */
+  expires: number;
+}
+
+export type SignatureCheck = { ok: true; ref: SignedFileRef } | { ok: false; reason: string };
+
+/**
+ * Short-lived capability URLs for images: the signature binds tenant, image and
+ * expiry, so a URL cannot be re-pointed at another tenant's image or used later.
+ */
+export class UrlSigner {
+  constructor(
+    private readonly secret: string,
+    private readonly publicUrl: string,
+    private readonly ttlSeconds = 15 * 60,
+  ) {}
+
+  imageUrl(tenantId: string, imageId: string, format: string, now = Date.now()): string {
+    const expires = Math.floor(now / 1000) + this.ttlSeconds;
+    const signature = this.sign({ tenantId, imageId, expires });
+    const url = new URL(`/v1/files/${encodeURIComponent(tenantId)}/${encodeURIComponent(imageId)}.${format}`, this.publicUrl);
+    url.searchParams.set('expires', String(expires));
+    url.searchParams.set('signature', signature);
+    return url.toString();
+  }
+
+  verify(tenantId: string, imageId: string, expires: string | undefined, signature: string | undefined, now = Date.now()): SignatureCheck {
+    const expiresAt = Number(expires);
+    if (!Number.isInteger(expiresAt) || !signature) return { ok: false, reason: 'missing signature' };
+    if (expiresAt * 1000 < now) return { ok: false, reason: 'expired' };
+    const ref = { tenantId, imageId, expires: expiresAt };
+    return safeEqual(this.sign(ref), signature) ? { ok: true, ref } : { ok: false, reason: 'bad signature' };
+  }
+
+  private sign(ref: SignedFileRef): string {
+    return createHmac('sha256', this.secret).update(`${ref.tenantId}\n${ref.imageId}\n${ref.expires}`).digest('base64url');
+  }
+}

@@ -1,0 +1,128 @@
+import type { Schema, Query, Aggregate, AnyBulkWriteOperation } from 'mongoose';
+import { currentScope, TenantScopeError } from './tenant-context.js';
+
+const QUERY_OPERATIONS = [
+  'find',
+  'findOne',
+  'countDocuments',
+  'distinct',
+  'updateOne',
+  'updateMany',
+  'replaceOne',
+  'deleteOne',
+  'deleteMany',
+  'findOneAndUpdate',
+  'findOneAndDelete',
+  'findOneAndReplace',
+] as const;
+
+const REPLACE_OPERATIONS = new Set(['replaceOne', 'findOneAndReplace']);
+
+/**
+ * Scopes every operation on a tenant-owned model to the tenant in the current async
+ * context, and refuses to run one without a scope. Route and service code never
+ * write `tenantId` filters by hand; this is the one place isolation is enforced.
+ *
+ * Covered: every query operation (filter forced to the tenant, updates may not touch
+ * `tenantId`, replacements are stamped), aggregate (a leading `$match`), save,
+ * insertMany and bulkWrite. `estimatedDocumentCount` cannot be filtered and is refused.
+ * The native driver (`Model.collection`) bypasses middleware and is not used.
+ */
+export function tenantPlugin(schema: Schema): void {
+  schema.add({ tenantId: { type: String, required: true, immutable: true, index: true } });
+
+  for (const operation of QUERY_OPERATIONS) {
+    schema.pre(operation, function (this: Query<unknown, unknown>) {
+      const tenantId = scopedTenant(operation);
+      if (tenantId === undefined) return;
+      this.where({ tenantId });
+      if (REPLACE_OPERATIONS.has(operation)) {
+        const replacement = (this.getUpdate() ?? {}) as Record<string, unknown>;
+        assertSameTenant(replacement.tenantId, tenantId, operation);
+        this.setUpdate({ ...replacement, tenantId });
+      } else {
+        assertUpdateLeavesTenant(this.getUpdate() as Record<string, unknown> | null, operation);
+      }
+    });
+  }
+
+  schema.pre('estimatedDocumentCount', function () {
+    if (currentScope()?.kind !== 'system') {
+      throw new TenantScopeError('estimatedDocumentCount cannot be scoped to a tenant; use countDocuments');
+    }
+  });
+
+  schema.pre('aggregate', function (this: Aggregate<unknown>) {
+    const tenantId = scopedTenant('aggregate');
+    if (tenantId !== undefined) this.pipeline().unshift({ $match: { tenantId } });
+  });
+
+  schema.pre('save', function (this: { tenantId?: string; isNew: boolean }) {
+    const tenantId = scopedTenant('save');
+    if (tenantId === undefined) {
+      if (!this.tenantId) throw new TenantScopeError('save in system scope needs an explicit tenantId');
+      return;
+    }
+    assertSameTenant(this.tenantId, tenantId, 'save');
+    this.tenantId = tenantId;
+  });
+
+  schema.pre('insertMany', function (docs: unknown) {
+    const tenantId = scopedTenant('insertMany');
+    for (const doc of (Array.isArray(docs) ? docs : [docs]) as Record<string, unknown>[]) {
+      if (tenantId === undefined) {
+        if (!doc.tenantId) throw new TenantScopeError('insertMany in system scope needs an explicit tenantId');
+        continue;
+      }
+      assertSameTenant(doc.tenantId, tenantId, 'insertMany');
+      doc.tenantId = tenantId;
+    }
+  });
+
+  schema.pre('bulkWrite', function (ops: AnyBulkWriteOperation[]) {
+    const tenantId = scopedTenant('bulkWrite');
+    if (tenantId === undefined) return;
+    for (const op of ops) scopeBulkOperation(op as Record<string, Record<string, unknown>>, tenantId);
+  });
+}
+
+/** The tenant to scope to; `undefined` in system scope; throws with no scope at all. */
+function scopedTenant(operation: string): string | undefined {
+  const scope = currentScope();
+  if (!scope) throw new TenantScopeError(`refusing to run ${operation} on a tenant-owned model without a tenant scope`);
+  return scope.kind === 'tenant' ? scope.tenantId : undefined;
+}
+
+function assertSameTenant(value: unknown, tenantId: string, operation: string): void {
+  if (value !== undefined && value !== null && value !== tenantId) {
+    throw new TenantScopeError(`${operation} tried to write another tenant's tenantId`);
+  }
+}
+
+function assertUpdateLeavesTenant(update: Record<string, unknown> | null, operation: string): void {
+  if (!update) return;
+  const touches = (doc: unknown) => typeof doc === 'object' && doc !== null && 'tenantId' in doc;
+  if ('tenantId' in update || Object.values(update).some(touches)) {
+    throw new TenantScopeError(`${operation} may not change tenantId`);
+  }
+}
+
+function scopeBulkOperation(op: Record<string, Record<string, unknown>>, tenantId: string): void {
+  const [kind] = Object.keys(op);
+  const body = kind ? op[kind] : undefined;
+  if (!kind || !body) return;
+  if (kind === 'insertOne') {
+    const document = body.document as Record<string, unknown>;
+    assertSameTenant(document.tenantId, tenantId, 'bulkWrite');
+    document.tenantId = tenantId;
+    return;
+  }
+  body.filter = { ...(body.filter as Record<string, unknown>), tenantId };
+  if (kind === 'replaceOne') {
+    const replacement = body.replacement as Record<string, unknown>;
+    assertSameTenant(replacement.tenantId, tenantId, 'bulkWrite');
+    body.replacement = { ...replacement, tenantId };
+  } else if (kind === 'updateOne' || kind === 'updateMany') {
+    assertUpdateLeavesTenant(body.update as Record<string, unknown>, 'bulkWrite');
+  }
+}
