@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { moduleLogger } from '../logging/logger.js';
+import { formatMerges, trainClipBpe } from './bpe-trainer.js';
+import {
+  modelIndex,
+  schedulerConfig,
+  textEncoderConfig,
+  tokenizerConfigs,
+  unetConfig,
+  vaeDecoderConfig,
+} from './model-config-files.js';
+import { missingModelFiles } from './model-layout.js';
+import { PRODUCT_PHOTO_CORPUS } from './product-corpus.js';
+import { buildTextEncoder } from './tiny-text-encoder.js';
+import { CROSS_ATTENTION_DIM, TINY_SDXL } from './tiny-model-spec.js';
+import { buildUnet } from './tiny-unet.js';
+import { buildVaeDecoder } from './tiny-vae-decoder.js';
+
+const log = moduleLogger('model');
+
+/** `<gpu-runner package>/models/tiny-sdxl` (git-ignored); the same from src/ and dist/. */
+export function defaultModelDir(): string {
+  return fileURLToPath(new URL('../../models/tiny-sdxl', import.meta.url));
+}
+
+export interface EnsureModelResult {
+  dir: string;
+  /** True when this call wrote the model, false when a complete one was already there. */
+  generated: boolean;
+}
+
+/**
+ * Makes sure `dir` holds a complete model, generating the tiny one when `dir` does not
+ * exist. The model is written to a sibling temp directory and renamed into place, so a
+ * crash never leaves a half-written model where a runner would load it; two processes
+ * racing here both end up with the same complete model.
+ */
+export async function ensureModel(dir: string = defaultModelDir()): Promise<EnsureModelResult> {
+  if ((await missingModelFiles(dir)).length === 0) return { dir, generated: false };
+  if (await hasEntries(dir)) {
+    const missing = await missingModelFiles(dir);
+    throw new Error(`${dir} exists but is not a complete SDXL ONNX model; missing: ${missing.join(', ')}`);
+  }
+
+  const started = performance.now();
+  const temp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await writeTinyModel(temp);
+    await rmdir(dir).catch(() => undefined); // an empty placeholder directory may stand in the way
+    await rename(temp, dir);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    // Another process may have won the rename; its model is as good as ours.
+    if ((await missingModelFiles(dir)).length === 0) return { dir, generated: false };
+    throw error;
+  }
+  log.info({ dir, ms: Math.round(performance.now() - started) }, 'generated tiny SDXL model');
+  return { dir, generated: true };
+}
+
+/** Writes the whole tiny model into `dir` (created; must not hold another model). */
+export async function writeTinyModel(dir: string): Promise<void> {
+  const { vocab, merges } = trainClipBpe(PRODUCT_PHOTO_CORPUS, TINY_SDXL.bpeMerges);
+  const vocabJson = JSON.stringify(Object.fromEntries(vocab));
+  const mergesTxt = formatMerges(merges);
+  const seed = TINY_SDXL.seed;
+  const files: [string, string | Uint8Array][] = [
+    ['model_index.json', json(modelIndex())],
+    ['scheduler/scheduler_config.json', json(schedulerConfig())],
+    ['text_encoder/config.json', json(textEncoderConfig(vocab.size, false))],
+    ['text_encoder_2/config.json', json(textEncoderConfig(vocab.size, true))],
+    ['unet/config.json', json(unetConfig())],
+    ['vae_decoder/config.json', json(vaeDecoderConfig())],
+    [
+      'text_encoder/model.onnx',
+      buildTextEncoder({ vocabSize: vocab.size, maxPositions: TINY_SDXL.maxPositions, ...TINY_SDXL.textEncoder }, seed + 1),
+    ],
+    [
+      'text_encoder_2/model.onnx',
+      buildTextEncoder({ vocabSize: vocab.size, maxPositions: TINY_SDXL.maxPositions, ...TINY_SDXL.textEncoder2 }, seed + 2),
+    ],
+    [
+      'unet/model.onnx',
+      buildUnet(
+        { ...TINY_SDXL.unet, crossAttentionDim: CROSS_ATTENTION_DIM, textEmbedDim: TINY_SDXL.textEncoder2.projection },
+        seed + 3,
+      ),
+    ],
+    ['vae_decoder/model.onnx', buildVaeDecoder(TINY_SDXL.vae, seed + 4)],
+  ];
+  for (const [folder, pad] of [
+    ['tokenizer', '<|endoftext|>'],
+    ['tokenizer_2', '!'],
+  ] as const) {
+    const { config, specialTokens } = tokenizerConfigs(pad);
+    files.push(
+      [`${folder}/vocab.json`, vocabJson],
+      [`${folder}/merges.txt`, mergesTxt],
+      [`${folder}/tokenizer_config.json`, json(config)],
+      [`${folder}/special_tokens_map.json`, json(specialTokens)],
+    );
+  }
+  for (const [relative, content] of files) {
+    const path = join(dir, relative);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, content);
+  }
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+async function hasEntries(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch {
+    return false;
+  }
+}

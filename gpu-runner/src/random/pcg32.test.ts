@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { Pcg32, gaussianNoise } from './pcg32.js';
+
+describe('Pcg32', () => {
+  it('matches the reference pcg32-global-demo output for seed 42, stream 54', () => {
+    // Round 1 of pcg-c-basic's pcg32-demo with `pcg32_srandom(42u, 54u)`.
+    const rng = new Pcg32(42n, 54n);
+    const got = Array.from({ length: 6 }, () => rng.nextUint32());
+    expect(got).toEqual([0xa15c02b7, 0x7b47f409, 0xba1d3330, 0x83d2f293, 0xbfa4784b, 0xcbed606e]);
+  });
+
+  it('keeps uniforms strictly inside (0, 1)', () => {
+    const rng = new Pcg32(7);
+    for (let i = 0; i < 10_000; i++) {
+      const u = rng.nextOpenUnit();
+      expect(u > 0 && u < 1).toBe(true);
+    }
+  });
+});
+
+describe('gaussianNoise', () => {
+  it('is reproducible for a seed and differs across seeds', () => {
+    expect(gaussianNoise(1234, 999)).toEqual(gaussianNoise(1234, 999));
+    expect(gaussianNoise(1234, 16)).not.toEqual(gaussianNoise(1235, 16));
+  });
+
+  it('has zero mean and unit variance', () => {
+    const noise = gaussianNoise(99, 200_000);
+    let sum = 0;
+    let squares = 0;
+    for (const x of noise) {
+      sum += x;
+      squares += x * x;
+    }
+    const mean = sum / noise.length;
+    expect(Math.abs(mean)).toBeLessThan(0.01);
+    expect(squares / noise.length - mean * mean).toBeCloseTo(1, 1);
+  });
+});
