@@ -9,11 +9,12 @@ import { AtelierSelectEvent } from '../events/atelier-select.js';
 import { AtelierStartEvent } from '../events/atelier-start.js';
 import { type MessageKey, message } from '../i18n/messages.js';
 import { PROMPT_MAX_LENGTH } from '../realtime/protocol-constants.js';
-import { type ConnectionState, RealtimeClient } from '../realtime/realtime-client.js';
+import type { ConnectionState } from '../realtime/realtime-client.js';
 import { originOf } from '../realtime/server-url.js';
 import { styles } from './atelier-studio.styles.js';
 import { IDLE_JOB, type JobView, concerns, failJob, isBusy, reduceJob, startJob } from './job-state.js';
 import { errorText, statusText } from './status-text.js';
+import { StudioConnection } from './studio-connection.js';
 import { type PromptCheck, checkPrompt } from './validate-prompt.js';
 
 /** Read once, while the module evaluates: the server that served this script. */
@@ -55,20 +56,20 @@ export type StudioTheme = 'light' | 'dark' | 'auto';
 export class AtelierStudio extends LitElement {
   static override styles = styles;
 
-  private client: RealtimeClient | null = null;
-  private unsubscribers: (() => void)[] = [];
-  /** Set once the shopper could see or use the widget; a hidden widget opens no socket. */
-  private wanted = false;
-  private visibility: IntersectionObserver | null = null;
-  private ticker: ReturnType<typeof setInterval> | undefined;
+  private readonly connection = new StudioConnection(this, {
+    endpoint: () => ({
+      server: this.server || SCRIPT_ORIGIN,
+      publishableKey: this.publishableKey,
+      sessionToken: this.sessionToken,
+    }),
+    onState: (state) => this.handleState(state),
+    onMessage: (message) => this.handleMessage(message),
+  });
 
-  @state() private connection: ConnectionState = { status: 'idle' };
   @state() private job: JobView = IDLE_JOB;
   @state() private validation: PromptCheck | null = null;
   @state() private config: WidgetConfig | null = null;
   @state() private selectedId: string | null = null;
-  /** Clock for the "retrying in N s" countdown. */
-  @state() private now = Date.now();
 
   /** Publishable key (`pk_live_…` / `pk_test_…`), bound to the tenant's allowed origins. */
   @property({ attribute: 'publishable-key' }) publishableKey = '';
@@ -86,7 +87,7 @@ export class AtelierStudio extends LitElement {
 
   /** Where the socket stands, for host pages that want to show it elsewhere. */
   get connectionState(): ConnectionState {
-    return this.connection;
+    return this.connection.state;
   }
 
   /** The result the shopper picked, if any. */
@@ -94,75 +95,18 @@ export class AtelierStudio extends LitElement {
     return this.job.images.find((image) => image.id === this.selectedId) ?? null;
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    window.addEventListener('online', this.handleOnline);
-    this.addEventListener('focusin', this.handleFocusIn);
-    if (this.wanted || typeof IntersectionObserver === 'undefined') {
-      this.startConnection();
-    } else {
-      this.visibility = new IntersectionObserver(this.handleVisibility, { rootMargin: '200px' });
-      this.visibility.observe(this);
-    }
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    window.removeEventListener('online', this.handleOnline);
-    this.removeEventListener('focusin', this.handleFocusIn);
-    this.visibility?.disconnect();
-    this.visibility = null;
-    // The client (and its session) is kept: re-attached, the widget resumes.
-    this.client?.close();
-  }
-
   protected override willUpdate(changed: PropertyValues<this>): void {
     const endpoint = changed.has('server') || changed.has('publishableKey') || changed.has('sessionToken');
-    if (endpoint && this.client) {
-      this.dropClient();
-      if (this.wanted && this.isConnected) this.startConnection();
+    if (endpoint && this.hasUpdated) {
+      // A different server or key is a different studio: nothing carries over.
+      this.job = IDLE_JOB;
+      this.config = null;
+      this.connection.reset();
     }
-  }
-
-  private startConnection(): void {
-    this.wanted = true;
-    this.visibility?.disconnect();
-    this.visibility = null;
-    if (this.publishableKey) this.ensureClient().connect();
-  }
-
-  private ensureClient(): RealtimeClient {
-    if (!this.client) {
-      const client = new RealtimeClient({
-        server: this.server || SCRIPT_ORIGIN,
-        publishableKey: this.publishableKey,
-        sessionToken: this.sessionToken || undefined,
-      });
-      this.unsubscribers = [client.on('state', this.handleState), client.on('message', this.handleMessage)];
-      this.client = client;
-    }
-    return this.client;
-  }
-
-  /** A different server or key is a different studio: nothing carries over. */
-  private dropClient(): void {
-    for (const unsubscribe of this.unsubscribers) unsubscribe();
-    this.unsubscribers = [];
-    this.client?.close();
-    this.client = null;
-    this.connection = { status: 'idle' };
-    this.job = IDLE_JOB;
-    this.config = null;
-    this.setTicker(false);
   }
 
   private t(key: MessageKey, values?: Record<string, string | number>): string {
     return message(this.locale || 'en', key, values);
-  }
-
-  private setTicker(on: boolean): void {
-    clearInterval(this.ticker);
-    this.ticker = on ? setInterval(() => (this.now = Date.now()), 1000) : undefined;
   }
 
   private fireError(code: string): void {
@@ -171,7 +115,8 @@ export class AtelierStudio extends LitElement {
   }
 
   private errorInputs() {
-    return { hasKey: Boolean(this.publishableKey), validation: this.validation, connection: this.connection, job: this.job };
+    const { publishableKey, validation, job } = this;
+    return { hasKey: Boolean(publishableKey), validation, connection: this.connection.state, job };
   }
 
   private absolute(image: PublicImage): PublicImage {
@@ -182,34 +127,25 @@ export class AtelierStudio extends LitElement {
     }
   }
 
-  private readonly handleVisibility = (entries: IntersectionObserverEntry[]): void => {
-    if (entries.some((entry) => entry.isIntersecting)) this.startConnection();
-  };
-
-  private readonly handleFocusIn = (): void => {
-    if (!this.wanted) this.startConnection();
-  };
-
-  private readonly handleOnline = (): void => this.client?.retryNow();
-
-  private readonly handleState = (connection: ConnectionState): void => {
-    this.connection = connection;
-    this.now = Date.now();
-    this.setTicker(connection.status === 'reconnecting');
+  private handleState(connection: ConnectionState): void {
     if (connection.status === 'refused' || connection.status === 'invalid') {
       if (isBusy(this.job)) this.job = failJob(this.job, connection.status, '');
       this.fireError(connection.status === 'refused' ? 'unauthorized' : 'invalid_server');
     }
-  };
+  }
 
-  private readonly handleMessage = (incoming: ServerMessage): void => {
+  private handleMessage(incoming: ServerMessage): void {
     if (incoming.type === 'welcome') {
       this.config = incoming.config;
       if (!incoming.resume) this.recoverUnresumed();
       return;
     }
     if (!concerns(this.job, incoming)) return;
-    const msg = incoming.type === 'completed' ? { ...incoming, images: incoming.images.map((i) => this.absolute(i)) } : incoming;
+    // Image URLs may be server-relative; the host page needs them absolute.
+    const msg =
+      incoming.type === 'completed'
+        ? { ...incoming, images: incoming.images.map((image) => this.absolute(image)) }
+        : incoming;
     this.job = reduceJob(this.job, msg);
     const jobId = this.job.id ?? '';
     switch (msg.type) {
@@ -229,7 +165,7 @@ export class AtelierStudio extends LitElement {
         this.fireError(msg.code);
         break;
     }
-  };
+  }
 
   /**
    * The server started a fresh session, so nothing missed will be replayed: follow
@@ -237,8 +173,9 @@ export class AtelierStudio extends LitElement {
    * confirmed (it may never have arrived).
    */
   private recoverUnresumed(): void {
-    const { job, client } = this;
-    if (!client || !isBusy(job)) return;
+    const { job } = this;
+    const client = this.connection.ensureClient();
+    if (!isBusy(job)) return;
     if (job.id) client.watch(job.id);
     else if (job.ref && !client.isQueued(job.ref)) {
       this.job = failJob(job, 'connection_lost', this.t('errorConnectionLost'));
@@ -258,8 +195,8 @@ export class AtelierStudio extends LitElement {
     }
     this.validation = null;
     if (!this.publishableKey) return;
-    this.startConnection();
-    const ref = this.ensureClient().generate({ prompt: check.prompt });
+    this.connection.start();
+    const ref = this.connection.ensureClient().generate({ prompt: check.prompt });
     this.job = startJob(ref, check.prompt);
     this.selectedId = null;
   }
@@ -283,8 +220,13 @@ export class AtelierStudio extends LitElement {
     this.dispatchEvent(new AtelierSelectEvent({ image }));
   }
 
+  private resultAlt(n: number, total: number): string {
+    const { prompt } = this.job;
+    return total > 1 ? this.t('resultAltOf', { prompt, n: n + 1, total }) : this.t('resultAlt', { prompt });
+  }
+
   private renderCanvas() {
-    const { images, preview, prompt } = this.job;
+    const { images, preview } = this.job;
     if (images.length > 0) {
       return html`<div class="studio__results ${images.length > 1 ? 'studio__results--many' : ''}">
         ${images.map(
@@ -292,7 +234,7 @@ export class AtelierStudio extends LitElement {
             html`<button type="button" class="studio__pick" data-index=${n}
               aria-pressed=${image.id === this.selectedId ? 'true' : 'false'} @click=${this.handlePick}>
               <img part="result" src=${image.url} width=${image.width} height=${image.height} decoding="async"
-                alt=${images.length > 1 ? this.t('resultAltOf', { prompt, n: n + 1, total: images.length }) : this.t('resultAlt', { prompt })} />
+                alt=${this.resultAlt(n, images.length)} />
             </button>`,
         )}
       </div>`;
@@ -307,29 +249,34 @@ export class AtelierStudio extends LitElement {
   override render() {
     const locale = this.locale || 'en';
     const busy = isBusy(this.job);
-    const blocked = !this.publishableKey || this.connection.status === 'refused' || this.connection.status === 'invalid';
+    const { state: connection, now } = this.connection;
+    const blocked = !this.publishableKey || connection.status === 'refused' || connection.status === 'invalid';
     const error = errorText(locale, this.errorInputs());
     const { step, steps } = this.job.progress ?? { step: 0, steps: 0 };
     const waiting = busy && this.job.phase !== 'running';
     const invalid = this.validation !== null && !this.validation.ok;
+    const placeholder = this.productTitle
+      ? this.t('promptPlaceholderProduct', { product: this.productTitle })
+      : this.t('promptPlaceholder');
+    const fraction = steps ? step / steps : 0;
+    const status = statusText(locale, connection, this.job, now);
     return html`
       <div part="base" class="studio ${busy ? 'studio--busy' : ''}">
         <form class="studio__form" novalidate @submit=${this.handleSubmit}>
           <label class="studio__label" for="prompt">${this.t('promptLabel')}</label>
           <textarea id="prompt" part="prompt" class="studio__prompt" rows="3"
-            placeholder=${this.productTitle ? this.t('promptPlaceholderProduct', { product: this.productTitle }) : this.t('promptPlaceholder')}
-            aria-invalid=${invalid ? 'true' : 'false'} aria-describedby=${invalid ? 'error' : nothing}
-            title=${this.t('promptHint')} @input=${this.handleInput} @keydown=${this.handleKeyDown}></textarea>
+            placeholder=${placeholder} aria-invalid=${invalid ? 'true' : 'false'}
+            aria-describedby=${invalid ? 'error' : nothing} @input=${this.handleInput} @keydown=${this.handleKeyDown}></textarea>
           <button part="generate" class="studio__generate" type="submit" ?disabled=${busy || blocked}>
             ${this.t('generate')}
           </button>
         </form>
         <div part="progress" class="studio__progress ${waiting ? 'studio__progress--waiting' : ''}" role="progressbar"
           aria-label=${this.t('progressLabel')} aria-valuemin="0" aria-valuemax=${steps || 1} aria-valuenow=${step}>
-          <div class="studio__progress-bar" style=${styleMap({ transform: `scaleX(${steps ? step / steps : 0})` })}></div>
+          <div class="studio__progress-bar" style=${styleMap({ transform: `scaleX(${fraction})` })}></div>
         </div>
         <div class="studio__messages">
-          <p part="status" class="studio__status" aria-live="polite">${statusText(locale, this.connection, this.job, this.now)}</p>
+          <p part="status" class="studio__status" aria-live="polite">${status}</p>
           <p id="error" part="error" class="studio__error" role="alert" ?hidden=${!error}>${error ?? ''}</p>
         </div>
         <div class="studio__canvas">${this.renderCanvas()}</div>

@@ -6,7 +6,6 @@ const en = {
   promptLabel: 'Describe the picture you want',
   promptPlaceholder: 'e.g. on a walnut desk, soft morning light',
   promptPlaceholderProduct: 'e.g. {product} on a walnut desk, soft morning light',
-  promptHint: 'Press Ctrl+Enter to generate.',
   generate: 'Generate',
   progressLabel: 'Generation progress',
   productPhoto: 'Product photo',

@@ -1,0 +1,188 @@
+import { expect, test } from '@playwright/test';
+import { KEY, events, part, scriptSockets, studioPage } from './helpers.js';
+import { type StaticServer, closedPort, startStaticServer } from './static-server.js';
+
+let site: StaticServer;
+
+test.beforeAll(async () => {
+  site = await startStaticServer();
+});
+
+test.afterAll(async () => {
+  await site.close();
+});
+
+test('renders its parts, accessible, and talks to the server it was loaded from', async ({ page }) => {
+  const sockets = await scriptSockets(page);
+  await page.goto(site.page('/parts', studioPage(`publishable-key="${KEY}" product-title="Walnut lamp"`)));
+
+  await expect(part(page, 'base')).toBeVisible();
+  await expect(page.getByLabel('Describe the picture you want')).toHaveAttribute('part', 'prompt');
+  await expect(part(page, 'generate')).toHaveText('Generate');
+  await expect(part(page, 'generate')).toBeEnabled();
+  const progress = part(page, 'progress');
+  await expect(progress).toHaveAttribute('role', 'progressbar');
+  await expect(progress).toHaveAttribute('aria-valuemin', '0');
+  await expect(progress).toHaveAttribute('aria-valuenow', '0');
+  await expect(progress).toHaveAttribute('aria-valuemax', /\d+/);
+  await expect(part(page, 'status')).toHaveAttribute('aria-live', 'polite');
+  await expect(part(page, 'error')).toHaveAttribute('role', 'alert');
+  await expect(part(page, 'error')).toBeHidden();
+  await expect(part(page, 'result')).toHaveCount(0);
+  await expect(part(page, 'prompt')).toHaveAttribute('placeholder', /Walnut lamp/);
+
+  // No `server` attribute: the socket goes to the origin that served the script.
+  await expect.poll(() => sockets.length).toBe(1);
+  expect(sockets[0]!.url).toBe(`${site.origin.replace('http', 'ws')}/v1/realtime?key=${KEY}`);
+  await expect.poll(() => sockets[0]!.received[0]).toEqual({ type: 'hello', v: 1 });
+
+  // Themes swap the defaults; a page's own --atelier-* value wins over either.
+  const background = () => part(page, 'base').evaluate((element) => getComputedStyle(element).backgroundColor);
+  const light = await background();
+  await page.locator('atelier-studio').evaluate((element) => element.setAttribute('theme', 'dark'));
+  expect(await background()).not.toBe(light);
+  await page.addStyleTag({ content: ':root { --atelier-background: rgb(1, 2, 3); }' });
+  expect(await background()).toBe('rgb(1, 2, 3)');
+});
+
+test('refuses empty and over-long prompts and sends nothing', async ({ page }) => {
+  const sockets = await scriptSockets(page);
+  await page.goto(site.page('/validation', studioPage(`publishable-key="${KEY}"`)));
+  await expect.poll(() => sockets[0]?.received.length).toBe(1);
+  const prompt = part(page, 'prompt');
+  const error = part(page, 'error');
+
+  await part(page, 'generate').click();
+  await expect(error).toBeVisible();
+  await expect(error).toHaveText('Describe the picture you want first.');
+  await expect(prompt).toHaveAttribute('aria-invalid', 'true');
+
+  await prompt.fill('   \n  ');
+  await expect(error).toBeHidden(); // typing clears the complaint
+  await part(page, 'generate').click();
+  await expect(error).toHaveText('Describe the picture you want first.');
+
+  await prompt.fill('x'.repeat(2001));
+  await prompt.press('Control+Enter');
+  await expect(error).toHaveText(/2001 characters.*2000/);
+
+  await page.waitForTimeout(300);
+  expect(sockets[0]!.received).toEqual([{ type: 'hello', v: 1 }]);
+  expect(await events(page)).toEqual([]);
+  await expect(part(page, 'status')).toHaveText('');
+});
+
+test('walks a job through the queue, progress and results, firing its events', async ({ page }) => {
+  const sockets = await scriptSockets(page);
+  await page.goto(site.page('/flow', studioPage(`publishable-key="${KEY}"`)));
+  await expect.poll(() => sockets[0]?.received.length).toBe(1);
+  const socket = sockets[0]!;
+  const status = part(page, 'status');
+  const progress = part(page, 'progress');
+  const generate = part(page, 'generate');
+
+  await part(page, 'prompt').fill('  a walnut lamp, morning light ');
+  await generate.click();
+  await expect.poll(() => socket.received[1]?.type).toBe('generate');
+  const request = socket.received[1]!;
+  if (request.type !== 'generate') throw new Error('expected generate');
+  expect(request.params).toEqual({ prompt: 'a walnut lamp, morning light' });
+  await expect(generate).toBeDisabled();
+
+  socket.send({ type: 'accepted', ref: request.ref, id: 'job_1', seq: 1, cost: { credits: 2 } });
+  socket.send({ type: 'queued', id: 'job_1', seq: 2, position: 1, etaSeconds: null, runners: 0 });
+  await expect(status).toHaveText(
+    'Waiting for a GPU to come online — your request is saved and will start automatically.',
+  );
+  socket.send({ type: 'queued', id: 'job_1', seq: 3, position: 2, etaSeconds: 30, runners: 1 });
+  await expect(status).toHaveText('In queue — position 2 (about 30 s)');
+
+  socket.send({ type: 'progress', id: 'job_1', seq: 4, step: 12, steps: 30, stage: 'sampling' });
+  await expect(status).toHaveText('Generating… step 12 of 30');
+  await expect(progress).toHaveAttribute('aria-valuenow', '12');
+  await expect(progress).toHaveAttribute('aria-valuemax', '30');
+  await expect(generate).toBeDisabled();
+
+  const image = (id: string) => ({ id, url: '/pixel.png', width: 1152, height: 896, format: 'png' as const });
+  socket.send({ type: 'completed', id: 'job_1', seq: 5, images: [image('img_1'), image('img_2')] });
+  const results = part(page, 'result');
+  await expect(results).toHaveCount(2);
+  await expect(results.first()).toHaveAttribute('width', '1152');
+  await expect(results.first()).toHaveAttribute('height', '896');
+  await expect(results.first()).toHaveAttribute('alt', 'a walnut lamp, morning light (1 of 2)');
+  await expect(results.first()).toHaveAttribute('src', `${site.origin}/pixel.png`);
+  await expect(progress).toHaveAttribute('aria-valuenow', '30');
+  await expect(generate).toBeEnabled();
+
+  await results.nth(1).click();
+  await expect(page.locator('atelier-studio .studio__pick').nth(1)).toHaveAttribute('aria-pressed', 'true');
+
+  const fired = await events(page);
+  expect(fired.map((event) => event.type)).toEqual([
+    'atelier-start',
+    'atelier-progress',
+    'atelier-complete',
+    'atelier-select',
+  ]);
+  expect(fired[0]!.detail).toEqual({ jobId: 'job_1', ref: request.ref, prompt: 'a walnut lamp, morning light', credits: 2 });
+  expect(fired[1]!.detail).toEqual({ jobId: 'job_1', step: 12, steps: 30, stage: 'sampling' });
+  expect(fired[2]!.detail['images']).toHaveLength(2);
+  expect(fired[3]!.detail).toEqual({ image: { ...image('img_2'), url: `${site.origin}/pixel.png` } });
+  expect(await page.evaluate(() => document.querySelector('atelier-studio')!.selectedImage?.id)).toBe('img_2');
+});
+
+test("shows the server's message when it rejects a request, then lets the shopper retry", async ({ page }) => {
+  const sockets = await scriptSockets(page);
+  await page.goto(site.page('/rejected', studioPage(`publishable-key="${KEY}"`)));
+  await expect.poll(() => sockets[0]?.received.length).toBe(1);
+  await part(page, 'prompt').fill('a lamp');
+  await part(page, 'generate').click();
+  await expect.poll(() => sockets[0]!.received[1]?.type).toBe('generate');
+  const request = sockets[0]!.received[1]!;
+  if (request.type !== 'generate') throw new Error('expected generate');
+
+  sockets[0]!.send({ type: 'error', ref: request.ref, code: 'invalid_request', message: 'imageCount must be 1–4' });
+  await expect(part(page, 'error')).toHaveText('imageCount must be 1–4');
+  await expect(part(page, 'generate')).toBeEnabled();
+  expect(await events(page)).toEqual([
+    { type: 'atelier-error', detail: { jobId: null, code: 'invalid_request', message: 'imageCount must be 1–4' } },
+  ]);
+});
+
+test('says when the studio is unreachable and keeps retrying', async ({ page }) => {
+  const port = await closedPort();
+  await page.goto(site.page('/unreachable', studioPage(`publishable-key="${KEY}" server="http://127.0.0.1:${port}"`)));
+  const status = part(page, 'status');
+  await expect(status).toHaveText(/^Can't reach the studio — retrying in \d+ s$/);
+  const attempts = () =>
+    page.evaluate(() => {
+      const state = document.querySelector('atelier-studio')!.connectionState;
+      return 'attempt' in state ? state.attempt : 0;
+    });
+  await expect.poll(attempts, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+  await expect(status).toHaveText(/^(Can't reach the studio — retrying in \d+ s|Reconnecting to the studio…)$/);
+  await expect(part(page, 'generate')).toBeEnabled(); // a request made now waits for the connection
+});
+
+test('stops and explains when the server refuses the key', async ({ page }) => {
+  const sockets: string[] = [];
+  await page.routeWebSocket(/\/v1\/realtime/, (route) => {
+    sockets.push(route.url());
+    route.onMessage(() => route.close({ code: 4401, reason: 'unauthorized' }));
+  });
+  await page.goto(site.page('/refused', studioPage(`publishable-key="pk_test_revoked"`)));
+  await expect(part(page, 'error')).toHaveText(/not available on this site/);
+  await expect(part(page, 'generate')).toBeDisabled();
+  await page.waitForTimeout(1500); // longer than the first backoff delay
+  expect(sockets).toHaveLength(1);
+  expect((await events(page)).map((event) => event.detail['code'])).toEqual(['unauthorized']);
+});
+
+test('explains a missing publishable key instead of connecting', async ({ page }) => {
+  const sockets = await scriptSockets(page);
+  await page.goto(site.page('/no-key', studioPage('')));
+  await expect(part(page, 'error')).toHaveText(/no publishable key/);
+  await expect(part(page, 'generate')).toBeDisabled();
+  await page.waitForTimeout(300);
+  expect(sockets).toHaveLength(0);
+});

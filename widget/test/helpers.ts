@@ -1,0 +1,79 @@
+import type { ClientMessage, ServerMessage, WidgetConfig } from '@atelier/server/protocol';
+import type { Locator, Page, WebSocketRoute } from '@playwright/test';
+
+export const KEY = 'pk_test_widget';
+
+export const CONFIG: WidgetConfig = {
+  tenantName: 'Widget test',
+  defaultPerformance: 'speed',
+  performances: ['speed'],
+  aspectRatios: ['1024x1024'],
+  defaultAspectRatio: '1024x1024',
+  maxPromptLength: 2000,
+};
+
+/**
+ * A page with one `<atelier-studio>` that records every atelier-* event it sees at
+ * the document (so bubbling and composition are checked too) in `window.events`.
+ */
+export function studioPage(attributes: string, scripts = '<script type="module" src="/atelier-studio.js"></script>') {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body>
+<script>
+  window.events = [];
+  for (const type of ['atelier-start', 'atelier-progress', 'atelier-complete', 'atelier-error', 'atelier-select']) {
+    document.addEventListener(type, (event) => window.events.push({ type, detail: event.detail }));
+  }
+</script>
+<atelier-studio ${attributes}></atelier-studio>
+${scripts}
+</body>
+</html>`;
+}
+
+export interface RecordedEvent {
+  type: string;
+  detail: Record<string, unknown>;
+}
+
+export function events(page: Page): Promise<RecordedEvent[]> {
+  return page.evaluate(() => (window as unknown as { events: RecordedEvent[] }).events);
+}
+
+/** One of the element's stable parts; Playwright's CSS engine pierces the shadow root. */
+export function part(page: Page, name: string): Locator {
+  return page.locator(`atelier-studio [part~="${name}"]`);
+}
+
+export interface ScriptedSocket {
+  route: WebSocketRoute;
+  url: string;
+  received: ClientMessage[];
+  send(message: ServerMessage): void;
+}
+
+/**
+ * Answers the widget's socket inside the browser, speaking the real protocol
+ * types, so these specs can drive the component through every state without a
+ * server (full round trips are the demo suite's job). `hello` gets a welcome.
+ */
+export async function scriptSockets(page: Page, config: WidgetConfig = CONFIG): Promise<ScriptedSocket[]> {
+  const sockets: ScriptedSocket[] = [];
+  await page.routeWebSocket(/\/v1\/realtime/, (route) => {
+    const socket: ScriptedSocket = {
+      route,
+      url: route.url(),
+      received: [],
+      send: (message) => route.send(JSON.stringify(message)),
+    };
+    sockets.push(socket);
+    route.onMessage((data) => {
+      const message = JSON.parse(String(data)) as ClientMessage;
+      socket.received.push(message);
+      if (message.type === 'hello') socket.send({ type: 'welcome', session: 'sess-1', resume: false, config });
+    });
+  });
+  return sockets;
+}
