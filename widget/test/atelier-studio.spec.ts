@@ -168,7 +168,10 @@ test('stops and explains when the server refuses the key', async ({ page }) => {
   const sockets: string[] = [];
   await page.routeWebSocket(/\/v1\/realtime/, (route) => {
     sockets.push(route.url());
-    route.onMessage(() => route.close({ code: 4401, reason: 'unauthorized' }));
+    route.onMessage(() => {
+      route.send(JSON.stringify({ type: 'error', code: 'unauthorized', message: 'This website is not allowed.' }));
+      route.close({ code: 4401, reason: 'unauthorized' });
+    });
   });
   await page.goto(site.page('/refused', studioPage(`publishable-key="pk_test_revoked"`)));
   await expect(part(page, 'error')).toHaveText(/not available on this site/);
@@ -176,6 +179,8 @@ test('stops and explains when the server refuses the key', async ({ page }) => {
   await page.waitForTimeout(1500); // longer than the first backoff delay
   expect(sockets).toHaveLength(1);
   expect((await events(page)).map((event) => event.detail['code'])).toEqual(['unauthorized']);
+  const state = await page.evaluate(() => document.querySelector('atelier-studio')!.connectionState);
+  expect(state).toEqual({ status: 'refused', code: 4401, reason: 'This website is not allowed.' });
 });
 
 test('explains a missing publishable key instead of connecting', async ({ page }) => {

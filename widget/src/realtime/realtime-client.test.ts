@@ -1,7 +1,7 @@
 import type { ServerMessage } from '@atelier/server/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { ScriptedRealtimeServer, TEST_CONFIG, welcomeScript } from '../testing/scripted-realtime-server.js';
+import { ScriptedRealtimeServer, TEST_CONFIG } from '../testing/scripted-realtime-server.js';
 import { type ConnectionState, RealtimeClient, type RealtimeClientOptions } from './realtime-client.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -122,8 +122,10 @@ describe('RealtimeClient', () => {
 
     const second = await startServer(port);
     second.script = (conn, message) => {
-      welcomeScript(conn, message);
-      // Replays from the client's lastSeq: seq 2 again, then the one it missed.
+      if (message.type !== 'hello') return;
+      // Resumed under a freshly minted token (tokens are opaque), then an event the
+      // client already saw (seq 2) and one it missed (seq 3).
+      conn.send({ type: 'welcome', session: 'sess-1b', resume: true, config: TEST_CONFIG });
       conn.send({ type: 'queued', id: 'job_1', seq: 2, position: 3, etaSeconds: 40, runners: 1 });
       conn.send({ type: 'queued', id: 'job_1', seq: 3, position: 1, etaSeconds: 10, runners: 1 });
     };
@@ -134,6 +136,7 @@ describe('RealtimeClient', () => {
     await eventually(() => client.lastSeq === 3);
     const queued = messages.filter((message) => message.type === 'queued');
     expect(queued.map((message) => message.seq)).toEqual([2, 3]);
+    expect(client.session).toBe('sess-1b');
 
     // A welcome resets the backoff: the next drop starts from the first delay again.
     await second.stop();
@@ -161,13 +164,18 @@ describe('RealtimeClient', () => {
 
   it('stops for good when the server refuses the key (4401)', async () => {
     const server = await startServer();
-    server.onConnection = (connection) => connection.socket.close(4401, 'unauthorized');
-    const { client } = startClient(server.url, { backoff: { initialMs: 10, maxMs: 10 } });
+    server.onConnection = (connection) => {
+      // What the Atelier server does: explain, then close with 4401.
+      connection.send({ type: 'error', code: 'unauthorized', message: 'This website is not allowed.' });
+      connection.socket.close(4401, 'unauthorized');
+    };
+    const { client, messages } = startClient(server.url, { backoff: { initialMs: 10, maxMs: 10 } });
     client.generate({ prompt: 'never sent' });
     client.connect();
 
     const refused = await reach(client, (state) => state.status === 'refused');
-    expect(refused).toEqual({ status: 'refused', code: 4401, reason: 'unauthorized' });
+    expect(refused).toEqual({ status: 'refused', code: 4401, reason: 'This website is not allowed.' });
+    expect(messages).toEqual([]);
     await sleep(150);
     expect(server.connections).toHaveLength(1);
     expect(client.state.status).toBe('refused');

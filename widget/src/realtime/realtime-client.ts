@@ -18,7 +18,10 @@ export type ConnectionState =
   | { status: 'open' }
   /** Waiting `delayMs` (until `retryAt`, epoch ms) before attempt `attempt`. */
   | { status: 'reconnecting'; attempt: number; delayMs: number; retryAt: number; closeCode: number }
-  /** The server refused the key or the page's origin; retrying cannot help. */
+  /**
+   * The server refused the key or the page's origin; retrying cannot help.
+   * `reason` is the server's own explanation when it sent one.
+   */
   | { status: 'refused'; code: number; reason: string }
   /** No URL can be built from the options (bad `server`), or no WebSocket exists. */
   | { status: 'invalid'; reason: string }
@@ -85,6 +88,8 @@ export class RealtimeClient {
   private readonly listeners = new Map<keyof RealtimeEventMap, Set<Listener>>();
   private readonly refPrefix = Math.random().toString(36).slice(2, 8);
   private refCounter = 0;
+  /** The server's words from an `unauthorized` error that precedes a 4401 close. */
+  private refusal: string | null = null;
 
   constructor(options: RealtimeClientOptions) {
     this.options = options;
@@ -98,6 +103,7 @@ export class RealtimeClient {
   connect(): void {
     if (this.running) return;
     this.running = true;
+    this.refusal = null;
     this.failures = 0;
     this.open();
   }
@@ -204,6 +210,12 @@ export class RealtimeClient {
       this.welcomed(message);
       return;
     }
+    if (message.type === 'error' && message.code === 'unauthorized' && this.currentState.status !== 'open') {
+      // The refusal's explanation; the 4401 close that follows reports it once, as
+      // the `refused` state, rather than as a stray error and then a refusal.
+      this.refusal = message.message;
+      return;
+    }
     if ('seq' in message && typeof message.seq === 'number') {
       // A resumed session replays from lastSeq; anything at or below it was handled.
       if (message.seq <= this.lastSeq) return;
@@ -214,8 +226,9 @@ export class RealtimeClient {
 
   private welcomed(message: WelcomeMessage): void {
     clearTimeout(this.welcomeTimer);
-    // A session the server did not resume numbers its events from scratch.
-    if (!message.resume || message.session !== this.session) this.lastSeq = 0;
+    // A session the server did not resume numbers its events from scratch. (A
+    // resumed one may still come with a fresh token: the token is opaque.)
+    if (!message.resume) this.lastSeq = 0;
     this.session = message.session;
     this.config = message.config;
     this.failures = 0;
@@ -232,7 +245,7 @@ export class RealtimeClient {
     this.socket = null;
     this.clearTimers();
     if (code === CLOSE_UNAUTHORIZED) {
-      this.stop({ status: 'refused', code, reason });
+      this.stop({ status: 'refused', code, reason: this.refusal ?? reason });
       return;
     }
     if (!this.running) return;
