@@ -3,7 +3,8 @@ import { isAbsolute, resolve } from 'node:path';
 export interface Config {
   port: number;
   host: string;
-  publicUrl: string;
+  /** Unset: the address the server ends up listening on (so port 0 works). */
+  publicUrl: string | undefined;
   dataDir: string;
   /** Unset: the embedded database is started (see db/embedded-database.ts). */
   mongodbUri: string | undefined;
@@ -35,7 +36,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const port = integer(env, 'PORT', 8787, 0, 65535);
   const host = env.HOST ?? '127.0.0.1';
-  const publicUrl = url(env, 'PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const publicUrl = url(env, 'PUBLIC_URL');
   const dataDir = env.ATELIER_DATA_DIR ? absolute(env.ATELIER_DATA_DIR, cwd) : resolve(cwd, '.data');
 
   const mongodbUri = env.MONGODB_URI || undefined;

@@ -51,7 +51,8 @@ export type Services = ReturnType<typeof createServices>;
 export async function startServer(config: Config & { mongodbUri: string }): Promise<AtelierServer> {
   const database = await connectDatabase(config.mongodbUri);
   const secret = config.signingSecret ?? (await localSecret(join(config.dataDir, 'secrets', 'signing.key')));
-  const services = createServices(config, database, secret);
+  let publicUrl = config.publicUrl ?? '';
+  const services = createServices(config, database, secret, () => publicUrl);
   const { auth } = services;
 
   const app = createApp({
@@ -79,12 +80,14 @@ export async function startServer(config: Config & { mongodbUri: string }): Prom
 
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  publicUrl = config.publicUrl ?? url;
   services.dispatcher.start();
-  log.info({ port, publicUrl: config.publicUrl }, 'server listening');
+  log.info({ port, publicUrl }, 'server listening');
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${config.host}:${port}`,
+    url,
     port,
     database,
     services,
@@ -102,11 +105,11 @@ export async function startServer(config: Config & { mongodbUri: string }): Prom
   };
 }
 
-function createServices(config: Config, database: Database, secret: string) {
+function createServices(config: Config, database: Database, secret: string, publicUrl: () => string) {
   const { models } = database;
   const events = new JobEvents();
   const storage = new FileStorage(join(config.dataDir, 'files'));
-  const signer = new UrlSigner(secret, config.publicUrl);
+  const signer = new UrlSigner(secret, publicUrl);
   const presentImages = (tenantId: string, images: StoredImage[]): PublicImage[] =>
     [...images]
       .sort((a, b) => a.index - b.index)

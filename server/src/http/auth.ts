@@ -4,7 +4,7 @@ import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import { AppError, unauthorized } from '../errors/app-error.js';
 import type { KeyService } from '../services/key-service.js';
 import { safeEqual } from '../services/ids.js';
-import { runWithTenant } from '../tenancy/tenant-context.js';
+import { enterTenantScope } from '../tenancy/tenant-context.js';
 
 interface TenantPrincipal {
   kind: 'tenant';
@@ -53,7 +53,7 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
       if (error) return next(error);
       if (!principal) return next(unauthorized('A valid secret key is required: Authorization: Bearer sk_…'));
       res.locals.principal = principal;
-      runWithTenant(principal.tenantId, () => next());
+      enterTenantScope(principal.tenantId, () => next());
     })(req, res, next);
   };
 

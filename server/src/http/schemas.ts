@@ -70,7 +70,7 @@ export const runnerTokenSchema = z.object({ name: z.string().max(200).default(''
 
 /** Parses or throws an `invalid_request` naming every failing field. */
 export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value ?? {});
+  const result = schema.safeParse(value);
   if (result.success) return result.data;
   const errors = result.error.issues.map((issue) => ({
     field: issue.path.join('.') || undefined,

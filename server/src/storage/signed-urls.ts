@@ -17,14 +17,15 @@ export type SignatureCheck = { ok: true; ref: SignedFileRef } | { ok: false; rea
 export class UrlSigner {
   constructor(
     private readonly secret: string,
-    private readonly publicUrl: string,
+    /** Read at signing time: the server's public URL is known only once it listens. */
+    private readonly publicUrl: () => string,
     private readonly ttlSeconds = 15 * 60,
   ) {}
 
   imageUrl(tenantId: string, imageId: string, format: string, now = Date.now()): string {
     const expires = Math.floor(now / 1000) + this.ttlSeconds;
     const signature = this.sign({ tenantId, imageId, expires });
-    const url = new URL(`/v1/files/${encodeURIComponent(tenantId)}/${encodeURIComponent(imageId)}.${format}`, this.publicUrl);
+    const url = new URL(`/v1/files/${encodeURIComponent(tenantId)}/${encodeURIComponent(imageId)}.${format}`, this.publicUrl());
     url.searchParams.set('expires', String(expires));
     url.searchParams.set('signature', signature);
     return url.toString();

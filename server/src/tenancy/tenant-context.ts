@@ -10,13 +10,24 @@ export type Scope = { kind: 'tenant'; tenantId: string } | { kind: 'system'; rea
 
 const storage = new AsyncLocalStorage<Scope>();
 
-export function runWithTenant<T>(tenantId: string, fn: () => T): T {
+/**
+ * Runs `fn` for a tenant and awaits its result inside the scope. The await matters:
+ * a mongoose query is lazy and executes when awaited, so returning one unawaited would
+ * run it after the scope has ended.
+ */
+export function runWithTenant<T>(tenantId: string, fn: () => T | PromiseLike<T>): Promise<T> {
   if (!tenantId) throw new Error('runWithTenant needs a tenant id');
-  return storage.run({ kind: 'tenant', tenantId }, fn);
+  return storage.run({ kind: 'tenant', tenantId }, async () => await fn());
 }
 
-export function runAsSystem<T>(reason: string, fn: () => T): T {
-  return storage.run({ kind: 'system', reason }, fn);
+export function runAsSystem<T>(reason: string, fn: () => T | PromiseLike<T>): Promise<T> {
+  return storage.run({ kind: 'system', reason }, async () => await fn());
+}
+
+/** Synchronous entry into a tenant scope, for middleware: everything `fn` starts inherits it. */
+export function enterTenantScope(tenantId: string, fn: () => void): void {
+  if (!tenantId) throw new Error('enterTenantScope needs a tenant id');
+  storage.run({ kind: 'tenant', tenantId }, fn);
 }
 
 export function currentScope(): Scope | undefined {

@@ -35,6 +35,7 @@ export function tenantPlugin(schema: Schema): void {
     schema.pre(operation, function (this: Query<unknown, unknown>) {
       const tenantId = scopedTenant(operation);
       if (tenantId === undefined) return;
+      assertSameTenant(this.getFilter().tenantId, tenantId, operation);
       this.where({ tenantId });
       if (REPLACE_OPERATIONS.has(operation)) {
         const replacement = (this.getUpdate() ?? {}) as Record<string, unknown>;
@@ -57,15 +58,19 @@ export function tenantPlugin(schema: Schema): void {
     if (tenantId !== undefined) this.pipeline().unshift({ $match: { tenantId } });
   });
 
-  schema.pre('save', function (this: { tenantId?: string; isNew: boolean }) {
-    const tenantId = scopedTenant('save');
-    if (tenantId === undefined) {
-      if (!this.tenantId) throw new TenantScopeError('save in system scope needs an explicit tenantId');
-      return;
-    }
-    assertSameTenant(this.tenantId, tenantId, 'save');
-    this.tenantId = tenantId;
-  });
+  // Stamped before validation (which runs first and requires tenantId) and checked
+  // again before save, in case a caller saves with validation turned off.
+  for (const hook of ['validate', 'save'] as const) {
+    schema.pre(hook, function (this: { tenantId?: string }) {
+      const tenantId = scopedTenant('save');
+      if (tenantId === undefined) {
+        if (!this.tenantId) throw new TenantScopeError('save in system scope needs an explicit tenantId');
+        return;
+      }
+      assertSameTenant(this.tenantId, tenantId, 'save');
+      this.tenantId = tenantId;
+    });
+  }
 
   schema.pre('insertMany', function (docs: unknown) {
     const tenantId = scopedTenant('insertMany');
@@ -117,7 +122,9 @@ function scopeBulkOperation(op: Record<string, Record<string, unknown>>, tenantI
     document.tenantId = tenantId;
     return;
   }
-  body.filter = { ...(body.filter as Record<string, unknown>), tenantId };
+  const filter = (body.filter ?? {}) as Record<string, unknown>;
+  assertSameTenant(filter.tenantId, tenantId, 'bulkWrite');
+  body.filter = { ...filter, tenantId };
   if (kind === 'replaceOne') {
     const replacement = body.replacement as Record<string, unknown>;
     assertSameTenant(replacement.tenantId, tenantId, 'bulkWrite');

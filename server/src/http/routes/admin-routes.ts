@@ -18,7 +18,7 @@ export function adminEndpoints(deps: {
       method: 'post',
       path: '/admin/v1/tenants',
       auth: auth.admin,
-      input: (req) => parse(createTenantSchema, req.body),
+      input: (req) => parse(createTenantSchema, req.body ?? {}),
       handle: async (input) => ({ status: 201, body: await deps.tenants.create(input) }),
     }),
     endpoint({
@@ -32,7 +32,7 @@ export function adminEndpoints(deps: {
       method: 'post',
       path: '/admin/v1/runner-tokens',
       auth: auth.admin,
-      input: (req) => parse(runnerTokenSchema, req.body),
+      input: (req) => parse(runnerTokenSchema, req.body ?? {}),
       handle: async ({ name }) => ({ status: 201, body: await deps.runnerTokens.create(name) }),
     }),
     endpoint({

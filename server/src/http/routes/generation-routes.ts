@@ -18,7 +18,7 @@ export function generationEndpoints(deps: {
       path: '/v1/generations',
       auth: auth.secretKey,
       input: (req) => ({
-        params: parse(generationParamsSchema, req.body),
+        params: parse(generationParamsSchema, req.body ?? {}),
         idempotencyKey: parse(idempotencyKeySchema, req.get('Idempotency-Key')),
       }),
       handle: async ({ params, idempotencyKey }) => {

@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../testing/test-server.js';
+import { runAsSystem } from '../tenancy/tenant-context.js';
+
+let server: TestServer;
+let acme: { tenantId: string; secretKey: string; publishableKey: string };
+let globex: { tenantId: string; secretKey: string; publishableKey: string };
+
+beforeAll(async () => {
+  server = await startTestServer();
+  acme = await server.createTenant({ name: 'Acme' });
+  globex = await server.createTenant({ name: 'Globex' });
+});
+
+afterAll(() => server.stop());
+
+const countJobs = () => runAsSystem('test: count', () => server.database.models.Generation.countDocuments());
+
+async function expectProblem(response: Response, status: number, code: string): Promise<{ detail: string }> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const problem = (await response.json()) as { type: string; title: string; status: number; detail: string; code: string };
+  expect(problem).toMatchObject({ status, code });
+  expect(problem.type).toContain(code);
+  expect(problem.title.length).toBeGreaterThan(0);
+  return problem;
+}
+
+describe('POST /v1/generations', () => {
+  it('accepts a job and answers 202 with id, status, queue and cost', async () => {
+    const response = await server.api(acme.secretKey, '/v1/generations', {
+      body: { prompt: 'a walnut desk lamp, morning light', aspectRatio: '1152x896', seed: 7 },
+    });
+    expect(response.status).toBe(202);
+    const body = (await response.json()) as { id: string; status: string; queue: { position: number; etaSeconds: number | null }; cost: { credits: number } };
+    expect(body.id).toMatch(/^gen_/);
+    expect(body.status).toBe('queued');
+    expect(body.queue.position).toBeGreaterThanOrEqual(1);
+    // No runner is connected, so nobody can promise a time.
+    expect(body.queue.etaSeconds).toBeNull();
+    expect(body.cost.credits).toBe(1);
+
+    const read = await server.api(acme.secretKey, `/v1/generations/${body.id}`);
+    expect(read.status).toBe(200);
+    const view = (await read.json()) as { status: string; params: { prompt: string }; progress: { steps: number }; images: unknown[] };
+    expect(view).toMatchObject({ status: 'queued', params: { prompt: 'a walnut desk lamp, morning light' }, images: [] });
+    expect(view.progress.steps).toBe(30);
+  });
+
+  it.each([
+    ['an empty prompt', { prompt: '   ' }, 'prompt'],
+    ['a missing prompt', {}, 'prompt'],
+    ['a 2,001-character prompt', { prompt: 'x'.repeat(2001) }, 'prompt'],
+    ['an untrained resolution', { prompt: 'lamp', aspectRatio: '1000x1000' }, 'aspectRatio'],
+    ['too many images', { prompt: 'lamp', imageCount: 5 }, 'imageCount'],
+    ['an unknown field', { prompt: 'lamp', negative_prompt: 'blur' }, 'negative_prompt'],
+    ['a mode not built yet', { prompt: 'lamp', mode: 'upscale' }, 'mode'],
+  ])('refuses %s with a 400 naming the field, and creates nothing', async (_label, body, field) => {
+    const before = await countJobs();
+    const problem = await expectProblem(await server.api(acme.secretKey, '/v1/generations', { body }), 400, 'invalid_request');
+    expect(problem.detail).toContain(field);
+    expect(await countJobs()).toBe(before);
+  });
+
+  it('refuses malformed JSON with a problem, not a stack trace', async () => {
+    await expectProblem(await server.api(acme.secretKey, '/v1/generations', { body: '{"prompt":' }), 400, 'invalid_request');
+  });
+
+  it('refuses a wrong, malformed or missing key with 401 and creates nothing', async () => {
+    const before = await countJobs();
+    const wrong = `sk_test_${'A'.repeat(43)}`;
+    for (const key of [wrong, 'nope', acme.publishableKey]) {
+      await expectProblem(await server.api(key, '/v1/generations', { body: { prompt: 'lamp' } }), 401, 'unauthorized');
+    }
+    const anonymous = await fetch(new URL('/v1/generations', server.url), { method: 'POST', body: '{}' });
+    await expectProblem(anonymous, 401, 'unauthorized');
+    expect(await countJobs()).toBe(before);
+  });
+
+  it("answers not_found, never forbidden, for another tenant's generation", async () => {
+    const created = (await (await server.api(acme.secretKey, '/v1/generations', { body: { prompt: 'lamp' } })).json()) as { id: string };
+    await expectProblem(await server.api(globex.secretKey, `/v1/generations/${created.id}`), 404, 'not_found');
+    await expectProblem(
+      await server.api(globex.secretKey, `/v1/generations/${created.id}/cancel`, { method: 'POST' }),
+      404,
+      'not_found',
+    );
+    const globexList = (await (await server.api(globex.secretKey, '/v1/generations')).json()) as { data: { id: string }[] };
+    expect(globexList.data.map((g) => g.id)).not.toContain(created.id);
+  });
+
+  it('honours Idempotency-Key: same body → same job, different body → 409', async () => {
+    const headers = { 'Idempotency-Key': `order-${Date.now()}` };
+    const first = await server.api(acme.secretKey, '/v1/generations', { body: { prompt: 'lamp', seed: 1 }, headers });
+    const again = await server.api(acme.secretKey, '/v1/generations', { body: { seed: 1, prompt: 'lamp' }, headers });
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await again.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
+
+    const before = await countJobs();
+    const changed = await server.api(acme.secretKey, '/v1/generations', { body: { prompt: 'chair' }, headers });
+    await expectProblem(changed, 409, 'conflict');
+    // Another tenant may use the same key independently.
+    expect((await server.api(globex.secretKey, '/v1/generations', { body: { prompt: 'chair' }, headers })).status).toBe(202);
+    expect(await countJobs()).toBe(before + 1);
+  });
+
+  it('lists newest first with a cursor, and cancels a queued job', async () => {
+    const ids: string[] = [];
+    for (const prompt of ['one', 'two', 'three']) {
+      ids.push(((await (await server.api(globex.secretKey, '/v1/generations', { body: { prompt } })).json()) as { id: string }).id);
+    }
+    const page1 = (await (await server.api(globex.secretKey, '/v1/generations?limit=2')).json()) as { data: { id: string }[]; nextCursor: string };
+    expect(page1.data.map((g) => g.id)).toEqual([ids[2], ids[1]]);
+    const page2 = (await (await server.api(globex.secretKey, `/v1/generations?limit=2&cursor=${page1.nextCursor}`)).json()) as { data: { id: string }[] };
+    expect(page2.data[0]?.id).toBe(ids[0]);
+
+    const canceled = await server.api(globex.secretKey, `/v1/generations/${ids[0]}/cancel`, { method: 'POST' });
+    expect(((await canceled.json()) as { status: string }).status).toBe('canceled');
+    await expectProblem(await server.api(globex.secretKey, `/v1/generations/${ids[0]}/cancel`, { method: 'POST' }), 409, 'conflict');
+  });
+});
+
+describe('admin API', () => {
+  it('creates tenants whose keys work, and shows the secret only once', async () => {
+    const response = await server.admin('/admin/v1/tenants', { name: 'Initech', plan: 'starter', origins: ['https://initech.example'] });
+    expect(response.status).toBe(201);
+    const created = (await response.json()) as { tenantId: string; secretKey: string; publishableKey: string };
+    expect(created.secretKey).toMatch(/^sk_test_/);
+    expect(created.publishableKey).toMatch(/^pk_test_/);
+    const list = await (await server.admin('/admin/v1/tenants')).text();
+    expect(list).toContain(created.tenantId);
+    expect(list).not.toContain(created.secretKey);
+    const stored = await runAsSystem('test: keys', () => server.database.models.ApiKey.find({ tenantId: created.tenantId }).lean());
+    expect(JSON.stringify(stored)).not.toContain(created.secretKey);
+  });
+
+  it('refuses bad tenant input and a wrong admin token', async () => {
+    await expectProblem(await server.admin('/admin/v1/tenants', { name: '', plan: 'gold', origins: ['ftp://x'] }), 400, 'invalid_request');
+    const wrong = await fetch(new URL('/admin/v1/tenants', server.url), { headers: { Authorization: 'Bearer not-the-token-at-all' } });
+    await expectProblem(wrong, 401, 'unauthorized');
+  });
+});
