@@ -23,7 +23,7 @@ export const TINY_SDXL = {
     /** SDXL `addition_time_embed_dim`: 256 per time id. */
     timeIdFrequencies: 8,
     /** Weight of the residual branch against the identity path (see tiny-unet.ts). */
-    residualScale: 0.3,
+    residualScale: 0.12,
   },
   vae: {
     /** Channels after the first conv, the first and the second 2x upsampling (the third keeps the last). */

@@ -20,7 +20,7 @@ export function buildVaeDecoder(shape: VaeDecoderShape, seed: number): Uint8Arra
   const latent = g.input('latent_sample', 'float32', [BATCH, LATENT_CHANNELS, 'latent_height', 'latent_width']);
   const [c0, c1, c2] = shape.channels;
 
-  let h = conv(g, latent, LATENT_CHANNELS, c0, 'conv_in', shape.scalingFactor * 1.5);
+  let h = conv(g, latent, LATENT_CHANNELS, c0, 'conv_in', shape.scalingFactor * 1.2);
   h = silu(g, h);
   const scales = g.floats('upsample_scales', [4], [1, 1, 2, 2]);
   const stages: [number, number][] = [

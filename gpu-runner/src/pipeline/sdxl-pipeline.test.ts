@@ -1,0 +1,166 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { JobProgress, ResolvedJobParams } from '@atelier/server/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PipelineError } from '../errors/pipeline-error.js';
+import { ensureModel } from '../model/ensure-model.js';
+import { SdxlPipeline } from './sdxl-pipeline.js';
+
+let dir: string;
+let pipeline: SdxlPipeline;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sdxl-pipeline-'));
+  await ensureModel(join(dir, 'model'));
+  pipeline = await SdxlPipeline.load(join(dir, 'model'), { provider: 'cpu' });
+});
+
+afterAll(async () => {
+  await pipeline.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const params = (overrides: Partial<ResolvedJobParams> = {}): ResolvedJobParams => ({
+  prompt: 'product photo of a leather handbag on a white background, studio lighting',
+  negativePrompt: '',
+  width: 128,
+  height: 128,
+  steps: 4,
+  guidance: 6,
+  scheduler: 'euler',
+  seed: 1234,
+  imageCount: 1,
+  outputFormat: 'png',
+  performance: 'speed',
+  ...overrides,
+});
+
+const only = async (p: ResolvedJobParams) => {
+  const images = await pipeline.generate(p);
+  expect(images).toHaveLength(1);
+  return images[0]!;
+};
+
+describe('SdxlPipeline.generate', () => {
+  it('reports the execution provider it runs on', () => {
+    expect(pipeline.device).toBe('cpu');
+  });
+
+  it('is byte-for-byte deterministic for a seed and changes with the seed and the prompt', async () => {
+    const first = await only(params());
+    const again = await only(params());
+    expect(first.bytes.equals(again.bytes)).toBe(true);
+    expect(first.seed).toBe(1234);
+
+    const otherSeed = await only(params({ seed: 1235 }));
+    expect(otherSeed.bytes.equals(first.bytes)).toBe(false);
+    const otherPrompt = await only(params({ prompt: 'a ceramic coffee mug on a wooden table' }));
+    expect(otherPrompt.bytes.equals(first.bytes)).toBe(false);
+    const negative = await only(params({ negativePrompt: 'blurry, low quality' }));
+    expect(negative.bytes.equals(first.bytes)).toBe(false);
+    const unguided = await only(params({ guidance: 1 }));
+    expect(unguided.bytes.equals(first.bytes)).toBe(false);
+  });
+
+  it('gives image i of a job the seed seed + i, identical to a single-image job with that seed', async () => {
+    const images = await pipeline.generate(params({ imageCount: 2, width: 64, height: 64 }));
+    expect(images.map((image) => image.seed)).toEqual([1234, 1235]);
+    const single = await only(params({ seed: 1235, width: 64, height: 64 }));
+    expect(images[1]!.bytes.equals(single.bytes)).toBe(true);
+  });
+
+  it('returns an image of the requested size and format with widely varied pixels', async () => {
+    for (const format of ['png', 'webp'] as const) {
+      const image = await only(params({ width: 192, height: 128, outputFormat: format }));
+      expect([image.width, image.height, image.format]).toEqual([192, 128, format]);
+      const metadata = await sharp(image.bytes).metadata();
+      expect([metadata.format, metadata.width, metadata.height, metadata.channels]).toEqual([format, 192, 128, 3]);
+      const data = await sharp(image.bytes).raw().toBuffer();
+
+      let sum = 0;
+      let squares = 0;
+      const distinct = new Set<number>();
+      for (const v of data) {
+        sum += v;
+        squares += v * v;
+        distinct.add(v);
+      }
+      const mean = sum / data.length;
+      const std = Math.sqrt(squares / data.length - mean * mean);
+      expect(distinct.size).toBeGreaterThan(100);
+      expect(std).toBeGreaterThan(15);
+      expect(mean).toBeGreaterThan(40);
+      expect(mean).toBeLessThan(215);
+    }
+  });
+
+  it('reports progress after every step, counted over all images, with stage changes', async () => {
+    const events: JobProgress[] = [];
+    await pipeline.generate(params({ imageCount: 2, steps: 3, width: 64, height: 64 }), { onProgress: (p) => events.push(p) });
+    expect(events.every((e) => e.steps === 6)).toBe(true);
+    const stepEvents = events.filter((e, i) => e.step > (events[i - 1]?.step ?? 0));
+    expect(stepEvents.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(stepEvents.every((e) => e.stage === 'sampling')).toBe(true);
+    expect(events.map((e) => `${e.stage}@${e.step}`)).toEqual([
+      'encoding@0',
+      'sampling@0',
+      'sampling@1',
+      'sampling@2',
+      'sampling@3',
+      'decoding@3',
+      'sampling@3',
+      'sampling@4',
+      'sampling@5',
+      'sampling@6',
+      'decoding@6',
+    ]);
+  });
+
+  it('stops between steps when aborted, with an AbortError', async () => {
+    const controller = new AbortController();
+    const steps: number[] = [];
+    const run = pipeline.generate(params({ steps: 10, width: 64, height: 64 }), {
+      signal: controller.signal,
+      onProgress: ({ step, stage }) => {
+        if (stage === 'sampling' && step > 0) steps.push(step);
+        if (step === 2) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError', code: 'aborted', retryable: false });
+    expect(steps).toEqual([1, 2]);
+
+    const aborted = AbortSignal.abort();
+    await expect(pipeline.generate(params(), { signal: aborted })).rejects.toMatchObject({ name: 'AbortError' });
+    // The pipeline stays usable after an abort.
+    expect((await pipeline.generate(params({ width: 64, height: 64 }))).length).toBe(1);
+  });
+
+  it('rejects parameters it cannot execute, as non-retryable errors', async () => {
+    const cases: [Partial<ResolvedJobParams>, RegExp][] = [
+      [{ width: 100 }, /width must be a multiple of 8/],
+      [{ height: 1020 }, /height must be a multiple of 8/],
+      [{ width: 32 }, /width must be between 64 and 4096/],
+      [{ width: 4096, height: 4096 }, /exceeds this runner's limit/],
+      [{ steps: 0 }, /steps must be an integer/],
+      [{ imageCount: 1.5 }, /imageCount must be an integer/],
+      [{ guidance: Number.NaN }, /guidance must be between/],
+      [{ seed: -1 }, /seed must be a non-negative safe integer/],
+      [{ scheduler: 'ddim' as 'euler' }, /scheduler "ddim" is not supported/],
+      [{ outputFormat: 'gif' as 'png' }, /outputFormat "gif" is not supported/],
+    ];
+    for (const [overrides, message] of cases) {
+      const run = pipeline.generate(params(overrides));
+      await expect(run).rejects.toBeInstanceOf(PipelineError);
+      await expect(run).rejects.toMatchObject({ code: 'invalid_params', retryable: false });
+      await expect(run).rejects.toThrow(message);
+    }
+  });
+});
+
+describe('SdxlPipeline.load', () => {
+  it('rejects a directory that is not an SDXL export', async () => {
+    await expect(SdxlPipeline.load(join(dir, 'nowhere'))).rejects.toMatchObject({ code: 'model_invalid', retryable: false });
+  });
+});

@@ -1,0 +1,239 @@
+import { join } from 'node:path';
+import type { JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/server/protocol';
+import { PipelineError } from '../errors/pipeline-error.js';
+import { moduleLogger } from '../logging/logger.js';
+import { MODEL_FILES } from '../model/model-layout.js';
+import { OnnxSession, type Device, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
+import { gaussianNoise } from '../random/pcg32.js';
+import { EulerDiscreteScheduler } from '../schedulers/euler-discrete-scheduler.js';
+import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import { encodeImage, toRgb8 } from './image-output.js';
+import { JOB_LIMITS, LATENT_FACTOR, checkJobParams } from './job-params.js';
+import { readModelConfig, type SdxlModelConfig } from './model-config.js';
+import { PromptEncoder, stackPrompts, zeroPrompts, type EncodedPrompts } from './prompt-encoder.js';
+import { applyGuidance, repeat, scale } from './tensor-ops.js';
+
+const log = moduleLogger('pipeline');
+const LATENT_CHANNELS = 4;
+
+export interface GeneratedImage {
+  bytes: Buffer;
+  width: number;
+  height: number;
+  format: OutputFormat;
+  seed: number;
+  /** Wall time of this image's UNet loop, for the runner's completion timings. */
+  samplingMs: number;
+}
+
+export interface SdxlPipelineOptions {
+  provider?: ExecutionProviderPreference;
+  /** onnxruntime intra-op threads per session; 0 (default) uses every core. */
+  intraOpThreads?: number;
+  /** Largest width x height this runner accepts (advertised to the server as maxPixels). */
+  maxPixels?: number;
+}
+
+export interface GenerateOptions {
+  /** Called on every stage change and after every UNet step; `steps` spans all images of the job. */
+  onProgress?: (progress: JobProgress) => void;
+  /** Aborting stops the job between steps with an error named `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Text-to-image with an SDXL model in Hugging Face Optimum's ONNX layout, following
+ * diffusers' StableDiffusionXLPipeline: both CLIP encoders, classifier-free guidance with
+ * zeroed negatives for an empty negative prompt, SDXL micro-conditioning time ids, Euler
+ * sampling from seeded PCG32 noise, VAE decode, PNG/WebP out. One job runs at a time per
+ * pipeline; concurrent calls queue.
+ */
+export class SdxlPipeline {
+  readonly maxPixels: number;
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  private constructor(
+    readonly modelDir: string,
+    private readonly config: SdxlModelConfig,
+    private readonly prompts: PromptEncoder,
+    private readonly sessions: { textEncoder: OnnxSession; textEncoder2: OnnxSession; unet: OnnxSession; vaeDecoder: OnnxSession },
+    options: SdxlPipelineOptions,
+  ) {
+    this.maxPixels = options.maxPixels ?? JOB_LIMITS.maxPixels;
+  }
+
+  /** Execution provider the UNet runs on: `cuda` or `cpu`. */
+  get device(): Device {
+    return this.sessions.unet.device;
+  }
+
+  static async load(modelDir: string, options: SdxlPipelineOptions = {}): Promise<SdxlPipeline> {
+    const started = performance.now();
+    const config = await readModelConfig(modelDir);
+    // Fail on an unsupported scheduler config now rather than on the first job.
+    EulerDiscreteScheduler.fromConfig(config.scheduler);
+    const tokenizers = await Promise.all([
+      ClipTokenizer.fromDirectory(join(modelDir, MODEL_FILES.tokenizer)),
+      ClipTokenizer.fromDirectory(join(modelDir, MODEL_FILES.tokenizer2)),
+    ]);
+    const sessionOptions = { provider: options.provider ?? 'auto', intraOpThreads: options.intraOpThreads ?? 0 };
+    const created: OnnxSession[] = [];
+    const open = async (relative: string, label: string) => {
+      const session = await OnnxSession.create(join(modelDir, relative), { ...sessionOptions, label });
+      created.push(session);
+      return session;
+    };
+    try {
+      const sessions = {
+        textEncoder: await open(MODEL_FILES.textEncoder, 'text_encoder'),
+        textEncoder2: await open(MODEL_FILES.textEncoder2, 'text_encoder_2'),
+        unet: await open(MODEL_FILES.unet, 'unet'),
+        vaeDecoder: await open(MODEL_FILES.vaeDecoder, 'vae_decoder'),
+      };
+      requireFloatInputs(sessions.unet, ['sample', 'timestep', 'encoder_hidden_states', 'text_embeds', 'time_ids']);
+      requireFloatInputs(sessions.vaeDecoder, ['latent_sample']);
+      const prompts = new PromptEncoder(tokenizers, [sessions.textEncoder, sessions.textEncoder2]);
+      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, options);
+      log.info({ modelDir, device: pipeline.device, ms: Math.round(performance.now() - started) }, 'pipeline loaded');
+      return pipeline;
+    } catch (error) {
+      await Promise.all(created.map((session) => session.release()));
+      throw error;
+    }
+  }
+
+  /** Generates `params.imageCount` images with seeds seed, seed+1, ... */
+  generate(params: ResolvedJobParams, options: GenerateOptions = {}): Promise<GeneratedImage[]> {
+    const run = this.queue.then(() => this.run(params, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Releases every onnxruntime session once queued jobs have finished. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.queue;
+    await Promise.all(Object.values(this.sessions).map((session) => session.release()));
+  }
+
+  private async run(params: ResolvedJobParams, { onProgress, signal }: GenerateOptions): Promise<GeneratedImage[]> {
+    if (this.disposed) throw new PipelineError('invalid_params', 'the pipeline has been disposed');
+    const check = checkJobParams(params, this.maxPixels);
+    if (!check.ok) throw new PipelineError('invalid_params', check.reason);
+    for (const warning of check.warnings) log.warn({ width: params.width, height: params.height }, warning);
+
+    const totalSteps = params.steps * params.imageCount;
+    let done = 0;
+    const report = (stage: JobStage) => {
+      try {
+        onProgress?.({ step: done, steps: totalSteps, stage });
+      } catch (error) {
+        log.warn({ err: error }, 'progress callback threw; continuing');
+      }
+    };
+    const checkAbort = () => {
+      if (signal?.aborted) throw new PipelineError('aborted', `generation aborted after ${done} of ${totalSteps} steps`, { cause: signal.reason });
+    };
+
+    checkAbort();
+    report('encoding');
+    const guided = params.guidance > 1;
+    const embeddings = await this.encodePrompts(params, guided);
+    const timeIds = repeat(Float32Array.from([params.height, params.width, 0, 0, params.height, params.width]), embeddings.batch);
+
+    const images: GeneratedImage[] = [];
+    for (let index = 0; index < params.imageCount; index++) {
+      const seed = params.seed + index;
+      checkAbort();
+      report('sampling');
+      const samplingStarted = performance.now();
+      const scheduler = EulerDiscreteScheduler.fromConfig(this.config.scheduler);
+      scheduler.setTimesteps(params.steps);
+      const latentHeight = params.height / LATENT_FACTOR;
+      const latentWidth = params.width / LATENT_FACTOR;
+      let latents = scale(gaussianNoise(seed, LATENT_CHANNELS * latentHeight * latentWidth), scheduler.initNoiseSigma);
+
+      for (const t of scheduler.timesteps) {
+        checkAbort();
+        const input = scheduler.scaleModelInput(repeat(latents, embeddings.batch), t);
+        const { out_sample: prediction } = await this.sessions.unet.run(
+          {
+            sample: { type: 'float32', data: input, dims: [embeddings.batch, LATENT_CHANNELS, latentHeight, latentWidth] },
+            timestep: this.timestepFeed(t, embeddings.batch),
+            encoder_hidden_states: { type: 'float32', data: embeddings.hiddenStates, dims: [embeddings.batch, embeddings.sequenceLength, embeddings.width] },
+            text_embeds: { type: 'float32', data: embeddings.textEmbeds, dims: [embeddings.batch, embeddings.projection] },
+            time_ids: { type: 'float32', data: timeIds, dims: [embeddings.batch, 6] },
+          },
+          ['out_sample'],
+        );
+        if (!prediction || prediction.type !== 'float32') throw new PipelineError('model_invalid', 'unet returned no float32 out_sample');
+        const noise = guided ? applyGuidance(prediction.data, params.guidance) : prediction.data;
+        latents = scheduler.step(noise, t, latents).prevSample;
+        done += 1;
+        report('sampling');
+      }
+      const samplingMs = performance.now() - samplingStarted;
+      // NaNs or a runaway std here point at fp16 overflow or a mismatched scheduler config.
+      log.debug({ seed, ...moments(latents) }, 'final latents');
+
+      checkAbort();
+      report('decoding');
+      const { sample: decoded } = await this.sessions.vaeDecoder.run(
+        { latent_sample: { type: 'float32', data: scale(latents, 1 / this.config.vaeScalingFactor), dims: [1, LATENT_CHANNELS, latentHeight, latentWidth] } },
+        ['sample'],
+      );
+      if (!decoded || decoded.type !== 'float32' || decoded.dims[2] !== params.height || decoded.dims[3] !== params.width) {
+        throw new PipelineError('model_invalid', `vae_decoder returned ${decoded ? `[${decoded.dims.join(',')}]` : 'nothing'} for a ${params.width}x${params.height} image`);
+      }
+      const bytes = await encodeImage(toRgb8(decoded.data, params.width, params.height), params.width, params.height, params.outputFormat);
+      images.push({ bytes, width: params.width, height: params.height, format: params.outputFormat, seed, samplingMs });
+      log.debug({ seed, samplingMs: Math.round(samplingMs), bytes: bytes.length }, 'image generated');
+    }
+    return images;
+  }
+
+  /**
+   * [uncond, cond] when guiding, else just cond. As diffusers does, an empty negative prompt
+   * becomes zero embeddings when the model asks for it (SDXL base does).
+   */
+  private async encodePrompts(params: ResolvedJobParams, guided: boolean): Promise<EncodedPrompts> {
+    if (!guided) return this.prompts.encode([params.prompt]);
+    if (params.negativePrompt === '' && this.config.forceZerosForEmptyPrompt) {
+      const cond = await this.prompts.encode([params.prompt]);
+      return stackPrompts(zeroPrompts(cond), cond);
+    }
+    return this.prompts.encode([params.negativePrompt, params.prompt]);
+  }
+
+  /** The UNet's timestep input: a scalar, a single value, or one per batch item, as declared. */
+  private timestepFeed(t: number, batch: number) {
+    const spec = this.sessions.unet.inputs.find((input) => input.name === 'timestep');
+    const shape = spec?.isTensor ? spec.shape : [];
+    if (shape.length === 0) return { type: 'float32' as const, data: Float32Array.of(t), dims: [] };
+    const count = shape[0] === 1 ? 1 : batch;
+    return { type: 'float32' as const, data: new Float32Array(count).fill(t), dims: [count] };
+  }
+}
+
+function requireFloatInputs(session: OnnxSession, names: string[]): void {
+  for (const name of names) {
+    const spec = session.inputs.find((input) => input.name === name);
+    if (!spec || !spec.isTensor) throw new PipelineError('model_invalid', `${session.label} has no tensor input "${name}"`);
+    if (spec.type !== 'float32') {
+      throw new PipelineError('model_invalid', `${session.label} input "${name}" is ${spec.type}; only float32 exports are supported`);
+    }
+  }
+}
+
+function moments(data: Float32Array): { mean: number; std: number } {
+  let sum = 0;
+  let squares = 0;
+  for (const x of data) {
+    sum += x;
+    squares += x * x;
+  }
+  const mean = sum / data.length;
+  return { mean, std: Math.sqrt(Math.max(0, squares / data.length - mean * mean)) };
+}
