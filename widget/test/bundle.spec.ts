@@ -5,7 +5,7 @@ import { part, studioPage } from './helpers.js';
 import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-server.js';
 
 /**
- * Gzipped size allowed for the ESM bundle (Lit included). Measured at 13.8 kB when
+ * Gzipped size allowed for the ESM bundle (Lit included). Measured at 14.0 kB when
  * set; raising it should be a decision, not an accident: the widget loads on every
  * product page.
  */

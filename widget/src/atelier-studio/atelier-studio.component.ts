@@ -243,7 +243,7 @@ export class AtelierStudio extends LitElement {
     if (this.productImage) {
       return html`<img src=${this.productImage} alt=${this.productTitle || this.t('productPhoto')} decoding="async" />`;
     }
-    return nothing;
+    return html`<p class="studio__empty">${this.t('canvasEmpty')}</p>`;
   }
 
   override render() {

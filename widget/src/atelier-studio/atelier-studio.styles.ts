@@ -187,6 +187,16 @@ export const styles = css`
     object-fit: contain;
   }
 
+  .studio__empty {
+    display: grid;
+    place-items: center;
+    height: 100%;
+    margin: 0;
+    padding: 1rem;
+    color: var(--_muted);
+    text-align: center;
+  }
+
   .studio__results {
     display: grid;
     grid-template-columns: 1fr;

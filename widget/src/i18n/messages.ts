@@ -4,14 +4,15 @@
  */
 const en = {
   promptLabel: 'Describe the picture you want',
-  promptPlaceholder: 'e.g. on a walnut desk, soft morning light',
-  promptPlaceholderProduct: 'e.g. {product} on a walnut desk, soft morning light',
+  promptPlaceholder: 'e.g. a lamp on a walnut desk, soft morning light',
+  promptPlaceholderProduct: 'e.g. {product} on a marble counter, soft morning light',
   generate: 'Generate',
   progressLabel: 'Generation progress',
   productPhoto: 'Product photo',
   resultAlt: '{prompt}',
   resultAltOf: '{prompt} ({n} of {total})',
   previewAlt: 'Preview of the picture being generated',
+  canvasEmpty: 'Your pictures will appear here.',
 
   connecting: 'Connecting to the studio…',
   reconnecting: 'Reconnecting to the studio…',
