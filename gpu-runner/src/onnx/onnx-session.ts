@@ -12,18 +12,11 @@ import { describeTensor, type TensorData } from './tensor-data.js';
 const log = moduleLogger('onnx');
 
 // onnxruntime's native logger writes straight to stderr and reads its level once, at the
-// first session. Follow our level so that tests stay silent; a failed CUDA probe is
-// still reported natively outside tests, which helps when setting up a GPU host.
-const NATIVE_LOG_LEVELS: Record<string, ort.Env['logLevel']> = {
-  trace: 'verbose',
-  debug: 'info',
-  info: 'error',
-  warn: 'error',
-  error: 'error',
-  fatal: 'fatal',
-  silent: 'fatal',
-};
-ort.env.logLevel = process.env.VITEST ? 'fatal' : (NATIVE_LOG_LEVELS[process.env.LOG_LEVEL ?? 'info'] ?? 'error');
+// first session. Its errors reach us as exceptions too (and get logged with context), so
+// it only speaks when debugging; otherwise a CUDA probe on a CPU host would print a
+// frightening but expected "failed to load library" on every start.
+const NATIVE_LOG_LEVELS: Record<string, ort.Env['logLevel']> = { trace: 'verbose', debug: 'warning' };
+ort.env.logLevel = process.env.VITEST ? 'fatal' : (NATIVE_LOG_LEVELS[process.env.LOG_LEVEL ?? 'info'] ?? 'fatal');
 
 /** `auto` tries CUDA and falls back to CPU; `cuda` fails if CUDA cannot be used. */
 export type ExecutionProviderPreference = 'auto' | 'cpu' | 'cuda';

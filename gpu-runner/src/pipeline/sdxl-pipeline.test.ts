@@ -62,6 +62,16 @@ describe('SdxlPipeline.generate', () => {
     expect(negative.bytes.equals(first.bytes)).toBe(false);
     const unguided = await only(params({ guidance: 1 }));
     expect(unguided.bytes.equals(first.bytes)).toBe(false);
+
+    const webp = await only(params({ outputFormat: 'webp' }));
+    expect(webp.bytes.equals((await only(params({ outputFormat: 'webp' }))).bytes)).toBe(true);
+  });
+
+  it('guides with [uncond, cond]: a negative prompt equal to the prompt cancels guidance exactly', async () => {
+    // uncond + g * (cond - uncond) = cond when both halves of the batch are the same prompt.
+    const unguided = await only(params({ guidance: 1, width: 64, height: 64 }));
+    const cancelled = await only(params({ guidance: 5, negativePrompt: params().prompt, width: 64, height: 64 }));
+    expect(cancelled.bytes.equals(unguided.bytes)).toBe(true);
   });
 
   it('gives image i of a job the seed seed + i, identical to a single-image job with that seed', async () => {
