@@ -1,5 +1,8 @@
 import { defineConfig } from '@playwright/test';
 
+// Tests print nothing; the stack's own processes inherit this too.
+process.env.LOG_LEVEL ??= 'warn';
+
 /**
  * Browser tests run in Debian's Chromium (never a downloaded browser): `npm test`
  * installs it with apt-get when it is missing (scripts/setup.mjs).

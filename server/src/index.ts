@@ -1,6 +1,6 @@
 export { loadConfig, ConfigError, type Config } from './config.js';
 export { startServer, type AtelierServer, type Services } from './server.js';
-export { startDatabase, type DatabaseServer } from './db/embedded-database.js';
+export { startDatabase, freePort, type DatabaseServer } from './db/embedded-database.js';
 export { applicationDatabaseUri } from './db/database-uri.js';
 export { connectDatabase, type Database } from './db/connect.js';
 export { runWithTenant, runAsSystem } from './tenancy/tenant-context.js';

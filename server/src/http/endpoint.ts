@@ -11,7 +11,7 @@ export interface EndpointResult {
  * validated, and which service call answers it. `mount` adds the plumbing once.
  */
 export interface Endpoint<Input = unknown> {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   auth: RequestHandler;
   input(req: Request): Input;

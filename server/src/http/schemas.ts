@@ -57,6 +57,14 @@ export const createTenantSchema = z
   })
   .strict();
 
+export const updateTenantSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    plan: z.enum(PLAN_NAMES as [string, ...string[]], { error: `plan must be one of ${PLAN_NAMES.join(', ')}` }).optional(),
+    origins: z.array(origin).max(50).optional(),
+  })
+  .strict();
+
 export const listQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),

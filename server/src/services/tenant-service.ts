@@ -1,5 +1,6 @@
 import type { Models } from '../models/index.js';
 import type { Tenant } from '../models/tenant.model.js';
+import { notFound } from '../errors/app-error.js';
 import { runAsSystem } from '../tenancy/tenant-context.js';
 import { newId } from './ids.js';
 import type { KeyMode, KeyService } from './key-service.js';
@@ -54,10 +55,12 @@ export class TenantService {
     return tenant ? summarise(tenant) : undefined;
   }
 
-  async setOrigins(tenantId: string, origins: string[]): Promise<void> {
-    await runAsSystem('set tenant origins', () =>
-      this.deps.models.Tenant.updateOne({ _id: tenantId }, { $set: { origins } }),
+  async update(tenantId: string, changes: { name?: string; plan?: string; origins?: string[] }): Promise<TenantSummary> {
+    const tenant = await runAsSystem('update tenant', () =>
+      this.deps.models.Tenant.findOneAndUpdate({ _id: tenantId }, { $set: changes }, { returnDocument: 'after' }).lean(),
     );
+    if (!tenant) throw notFound('The tenant');
+    return summarise(tenant);
   }
 }
 

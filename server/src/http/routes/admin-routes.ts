@@ -1,6 +1,6 @@
 import type { Authenticators } from '../auth.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
-import { createTenantSchema, parse, runnerTokenSchema } from '../schemas.js';
+import { createTenantSchema, idSchema, parse, runnerTokenSchema, updateTenantSchema } from '../schemas.js';
 import type { TenantService } from '../../services/tenant-service.js';
 import type { RunnerTokenService } from '../../services/runner-token-service.js';
 import type { RunnerRegistry } from '../../queue/runner-registry.js';
@@ -27,6 +27,13 @@ export function adminEndpoints(deps: {
       auth: auth.admin,
       input: () => undefined,
       handle: async () => ({ body: { data: await deps.tenants.list() } }),
+    }),
+    endpoint({
+      method: 'patch',
+      path: '/admin/v1/tenants/:id',
+      auth: auth.admin,
+      input: (req) => ({ id: parse(idSchema, req.params.id), changes: parse(updateTenantSchema, req.body ?? {}) }),
+      handle: async ({ id, changes }) => ({ body: await deps.tenants.update(id, changes) }),
     }),
     endpoint({
       method: 'post',

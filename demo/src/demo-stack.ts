@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applicationDatabaseUri, freePort, startDatabase, type DatabaseServer } from '@atelier/server';
+import { spawnNode, waitFor, type ManagedProcess } from './child-process.js';
+import { DEMO_TENANTS } from './demo-tenants.js';
+import { startStorefront, type Storefront } from './storefront-server.js';
+
+export interface DemoTenant {
+  tenantId: string;
+  name: string;
+  secretKey: string;
+  publishableKey: string;
+  origin: string;
+}
+
+/** `.data/demo.json` (CONTRACT.md). */
+export interface DemoManifest {
+  server: string;
+  storefronts: string[];
+  adminToken: string;
+  tenants: DemoTenant[];
+}
+
+export interface DemoOptions {
+  dataDir: string;
+  /** 8787 by default; 0 picks a free port (tests). */
+  port?: number;
+  /** First storefront port (8788 by default; 0 picks free ports). */
+  storefrontPort?: number;
+  /** Start the runner with the stack (default true). */
+  runner?: boolean;
+  adminToken?: string;
+  modelDir?: string;
+  onLog?: (source: string, line: string) => void;
+}
+
+export interface DemoStack {
+  manifest: DemoManifest;
+  database: DatabaseServer;
+  startRunner(): Promise<void>;
+  stopRunner(): Promise<void>;
+  /** Stops the API server only (storefronts stay up): for "server unreachable" checks. */
+  stopServer(): Promise<void>;
+  startServer(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const demoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const packageDir = (name: string) => dirname(fileURLToPath(import.meta.resolve(`${name}/package.json`)));
+
+/**
+ * The whole platform on one machine: the embedded database, the API server and one
+ * GPU runner as separate processes, and the storefronts, each on an origin of its own.
+ */
+export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
+  const port = options.port === 0 ? await freePort() : (options.port ?? 8787);
+  const serverUrl = `http://127.0.0.1:${port}`;
+  const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
+  const log = options.onLog ?? (() => {});
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    stops.length = 0;
+  };
+
+  try {
+    const database = await startDatabase({ dataDir: options.dataDir });
+    stops.push(() => database.stop());
+    const mongodbUri = applicationDatabaseUri(database);
+
+    let serverProcess: ManagedProcess | undefined;
+    const startServer = async () => {
+      const child = spawnNode({
+        name: 'server',
+        script: join(packageDir('@atelier/server'), 'dist', 'main.js'),
+        env: {
+          ...process.env,
+          PORT: String(port),
+          MONGODB_URI: mongodbUri,
+          ATELIER_DATA_DIR: options.dataDir,
+          ATELIER_ADMIN_TOKEN: adminToken,
+        },
+        onLine: (line) => log('server', line),
+      });
+      serverProcess = child;
+      await waitFor('the server to listen', async () => (await fetch(`${serverUrl}/healthz`)).ok, {
+        timeoutMs: 60_000,
+        process: child,
+      });
+    };
+    await startServer();
+    stops.push(() => serverProcess?.stop() ?? Promise.resolve());
+
+    const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      const response = await fetch(`${serverUrl}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as T;
+    };
+
+    const manifestPath = join(options.dataDir, 'demo.json');
+    const previous = await readManifest(manifestPath);
+    const tenants: DemoTenant[] = [];
+    const storefronts: Storefront[] = [];
+    for (const [index, spec] of DEMO_TENANTS.entries()) {
+      const storefrontPort = options.storefrontPort === 0 ? 0 : (options.storefrontPort ?? 8788) + index;
+      const tenantRef: { current?: DemoTenant } = {};
+      const storefront = await startStorefront(join(demoRoot, 'storefront'), storefrontPort, () => ({
+        ...spec.storefront,
+        shopName: spec.name,
+        server: serverUrl,
+        publishableKey: tenantRef.current?.publishableKey ?? '',
+      }));
+      stops.push(() => storefront.close());
+      storefronts.push(storefront);
+      tenantRef.current = await ensureTenant(admin, serverUrl, spec, storefront.origin, previous);
+      tenants.push(tenantRef.current);
+    }
+
+    let runner: ManagedProcess | undefined;
+    const startRunner = async () => {
+      const { token } = await admin<{ token: string }>('POST', '/admin/v1/runner-tokens', { name: 'demo runner' });
+      const before = await onlineRunners(admin);
+      runner = spawnNode({
+        name: 'runner',
+        script: join(packageDir('@atelier/gpu-runner'), 'dist', 'main.js'),
+        env: {
+          ...process.env,
+          ATELIER_SERVER_URL: serverUrl,
+          ATELIER_RUNNER_TOKEN: token,
+          ATELIER_RUNNER_NAME: 'demo-runner',
+          ...(options.modelDir ? { ATELIER_MODEL_DIR: options.modelDir } : {}),
+        },
+        onLine: (line) => log('runner', line),
+      });
+      const child = runner;
+      await waitFor('the runner to connect', async () => (await onlineRunners(admin)) > before, {
+        timeoutMs: 180_000,
+        process: child,
+      });
+    };
+    const stopRunner = async () => {
+      await runner?.stop();
+      runner = undefined;
+    };
+    if (options.runner !== false) await startRunner();
+    stops.push(stopRunner);
+
+    const manifest: DemoManifest = {
+      server: serverUrl,
+      storefronts: storefronts.map((s) => s.url),
+      adminToken,
+      tenants,
+    };
+    await mkdir(options.dataDir, { recursive: true });
+    await writeFile(`${manifestPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+    await rename(`${manifestPath}.tmp`, manifestPath);
+
+    return {
+      manifest,
+      database,
+      startRunner,
+      stopRunner,
+      stopServer: async () => {
+        await serverProcess?.stop();
+      },
+      startServer,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+type Admin = <T>(method: string, path: string, body?: unknown) => Promise<T>;
+
+/**
+ * Reuses the tenant from the last demo run when its keys still work (so a shopper's
+ * earlier pictures are still there); otherwise creates it. Secret keys are stored
+ * hashed, so the last run's demo.json is the only place they can come back from.
+ */
+async function ensureTenant(
+  admin: Admin,
+  serverUrl: string,
+  spec: (typeof DEMO_TENANTS)[number],
+  origin: string,
+  previous: DemoManifest | undefined,
+): Promise<DemoTenant> {
+  const known = previous?.tenants.find((t) => t.name === spec.name);
+  if (known) {
+    const works = await fetch(`${serverUrl}/v1/generations?limit=1`, {
+      headers: { Authorization: `Bearer ${known.secretKey}` },
+    }).then((r) => r.ok, () => false);
+    if (works) {
+      if (known.origin !== origin) await admin('PATCH', `/admin/v1/tenants/${known.tenantId}`, { origins: [origin] });
+      return { ...known, origin };
+    }
+  }
+  const created = await admin<{ tenantId: string; secretKey: string; publishableKey: string }>('POST', '/admin/v1/tenants', {
+    name: spec.name,
+    plan: spec.plan,
+    origins: [origin],
+  });
+  return { tenantId: created.tenantId, name: spec.name, secretKey: created.secretKey, publishableKey: created.publishableKey, origin };
+}
+
+async function onlineRunners(admin: Admin): Promise<number> {
+  const { data } = await admin<{ data: { state: string; lastSeenAt: string }[] }>('GET', '/admin/v1/runners');
+  return data.filter((r) => r.state !== 'offline').length;
+}
+
+async function readManifest(path: string): Promise<DemoManifest | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as DemoManifest;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,156 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import sharp from 'sharp';
+import { startDemoStack, type DemoStack, type DemoTenant } from '@atelier/demo';
+
+/**
+ * The walking skeleton, end to end on real parts: Debian's Chromium on a storefront
+ * origin → the widget → the real server over a real WebSocket → FerretDB → the real
+ * runner process running the ONNX pipeline → a signed image URL.
+ */
+let stack: DemoStack;
+let dataDir: string;
+let tenant: DemoTenant;
+let storefront: string;
+
+test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(async () => {
+  test.setTimeout(240_000);
+  dataDir = await mkdtemp(join(tmpdir(), 'atelier-e2e-'));
+  stack = await startDemoStack({ dataDir, port: 0, storefrontPort: 0 });
+  tenant = stack.manifest.tenants[0]!;
+  storefront = stack.manifest.storefronts[0]!;
+});
+
+test.afterAll(async () => {
+  await stack?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+const studio = (page: Page) => ({
+  prompt: page.locator('atelier-studio [part~="prompt"]'),
+  generate: page.locator('atelier-studio [part~="generate"]'),
+  progress: page.locator('atelier-studio [part~="progress"]'),
+  status: page.locator('atelier-studio [part~="status"]'),
+  error: page.locator('atelier-studio [part~="error"]'),
+  results: page.locator('atelier-studio img[part~="result"]'),
+});
+
+async function generationCount(): Promise<number> {
+  let count = 0;
+  let cursor: string | null = null;
+  do {
+    const response = await fetch(`${stack.manifest.server}/v1/generations?limit=100${cursor ? `&cursor=${cursor}` : ''}`, {
+      headers: { Authorization: `Bearer ${tenant.secretKey}` },
+    });
+    const page = (await response.json()) as { data: unknown[]; nextCursor: string | null };
+    count += page.data.length;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return count;
+}
+
+/** Records every aria-valuenow the progress bar takes, inside the widget's shadow root. */
+async function recordProgress(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const bar = document.querySelector('atelier-studio')!.shadowRoot!.querySelector('[part~="progress"]')!;
+    const seen: number[] = [];
+    (window as unknown as { progressSeen: number[] }).progressSeen = seen;
+    new MutationObserver(() => seen.push(Number(bar.getAttribute('aria-valuenow')))).observe(bar, {
+      attributes: true,
+      attributeFilter: ['aria-valuenow'],
+    });
+  });
+}
+
+test('a shopper types a prompt, watches the progress bar fill step by step, and gets the picture', async ({ page }) => {
+  const ui = studio(page);
+  await page.goto(storefront);
+  await recordProgress(page);
+  await ui.prompt.fill('the arc desk lamp on a walnut desk, morning light');
+  await ui.generate.click();
+
+  await expect(ui.results.first()).toBeVisible({ timeout: 60_000 });
+  await expect(ui.progress).toHaveAttribute('aria-valuemax', '30');
+  await expect(ui.progress).toHaveAttribute('aria-valuenow', '30');
+  const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+  const steps = [...new Set(seen.filter((n) => n > 0))];
+  expect(steps.length).toBeGreaterThanOrEqual(10);
+  expect(steps).toEqual([...steps].sort((a, b) => a - b));
+  expect(await ui.error.isVisible()).toBe(false);
+
+  // The browser decoded it at the requested size (the default aspect ratio, 1024x1024)…
+  const decoded = await ui.results.first().evaluate(async (img: HTMLImageElement) => {
+    await img.decode();
+    return { width: img.naturalWidth, height: img.naturalHeight, src: img.src };
+  });
+  expect(decoded).toMatchObject({ width: 1024, height: 1024 });
+  expect(new URL(decoded.src).pathname).toMatch(new RegExp(`^/v1/files/${tenant.tenantId}/img_`));
+
+  // …and its pixels vary: a real decoded image, not a flat or empty one.
+  const bytes = Buffer.from(await (await fetch(decoded.src)).arrayBuffer());
+  const { channels } = await sharp(bytes).stats();
+  for (const channel of channels.slice(0, 3)) expect(channel.stdev).toBeGreaterThan(5);
+  const { data } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+  const colours = new Set<number>();
+  for (let i = 0; i < data.length; i += 3) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+  expect(colours.size).toBeGreaterThan(1000);
+});
+
+test('an empty or 2,001-character prompt shows a clear error and creates nothing', async ({ page }) => {
+  const ui = studio(page);
+  await page.goto(storefront);
+  await expect(ui.status).not.toHaveText(/Connecting/);
+  const before = await generationCount();
+
+  await ui.prompt.fill('   ');
+  await ui.generate.click();
+  await expect(ui.error).toHaveText('Describe the picture you want first.');
+
+  await ui.prompt.fill('x'.repeat(2001));
+  await ui.generate.click();
+  await expect(ui.error).toContainText('2001 characters');
+  expect(await generationCount()).toBe(before);
+});
+
+test('with no runner the job waits, the widget says so, and a runner that connects picks it up', async ({ page }) => {
+  const ui = studio(page);
+  await stack.stopRunner();
+  await page.goto(storefront);
+  await ui.prompt.fill('a linen lampshade in a sunlit reading nook');
+  await ui.generate.click();
+  await expect(ui.status).toHaveText(/Waiting for a GPU to come online/, { timeout: 15_000 });
+  await page.waitForTimeout(1000);
+  await expect(ui.results).toHaveCount(0);
+
+  await stack.startRunner();
+  await expect(ui.results.first()).toBeVisible({ timeout: 60_000 });
+  await expect(ui.progress).toHaveAttribute('aria-valuenow', '30');
+});
+
+test('a page on an origin the tenant did not allow is refused, and nothing is created', async ({ page }) => {
+  const ui = studio(page);
+  const before = await generationCount();
+  // Same storefront server, different origin: `localhost` is not the allowed `127.0.0.1`.
+  await page.goto(storefront.replace('127.0.0.1', 'localhost'));
+  await expect(ui.error).toBeVisible({ timeout: 15_000 });
+  await expect(ui.error).toContainText('This studio is not available on this site');
+  await expect(ui.generate).toBeDisabled();
+  expect(await generationCount()).toBe(before);
+});
+
+test('when the server goes away the widget says so and retries, then carries on when it is back', async ({ page }) => {
+  const ui = studio(page);
+  await page.goto(storefront);
+  await expect(ui.status).not.toHaveText(/Connecting/);
+  await stack.stopServer();
+  await expect(ui.status).toHaveText(/Can't reach the studio — retrying in \d+ s/, { timeout: 20_000 });
+
+  await stack.startServer();
+  await ui.prompt.fill('the lamp on a marble counter, soft light');
+  await ui.generate.click();
+  await expect(ui.results.first()).toBeVisible({ timeout: 90_000 });
+});

@@ -1,0 +1,223 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+import {
+  RUNNER_CLOSE,
+  RUNNER_PATH,
+  RUNNER_PROTOCOL_VERSION,
+  encodeImageFrame,
+  type RunnerJobMessage,
+  type RunnerMessage,
+  type ServerToRunnerMessage,
+} from '@atelier/server/protocol';
+import { moduleLogger } from '../logging/logger.js';
+import { backoffDelay } from './backoff.js';
+import type { JobExecutor } from './job-executor.js';
+
+const log = moduleLogger('runner-client');
+
+export interface RunnerClientOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:8787`. */
+  serverUrl: string;
+  /** `rt_…` */
+  token: string;
+  name: string;
+  /** A name for the model, reported to the server (e.g. the model directory's name). */
+  model: string;
+  executor: JobExecutor;
+}
+
+export type RunnerState = 'connecting' | 'idle' | 'busy' | 'stopped';
+
+interface CurrentJob {
+  jobId: string;
+  epoch: number;
+  abort: AbortController;
+}
+
+/**
+ * Dials out to the server (a GPU box needs only outbound access), asks for work when
+ * idle, runs one leased job at a time, streams progress after every step, sends the
+ * images as binary frames and then `completed`. Reconnects with backoff forever until
+ * stopped; a job in flight when the connection drops is abandoned, because the server
+ * has already put it back in the queue.
+ */
+export class RunnerClient {
+  private socket: WebSocket | undefined;
+  private current: CurrentJob | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** Until the server's `welcome` says otherwise. */
+  private heartbeatMs = 5_000;
+  private stopped = false;
+  private attempt = 0;
+  private loop: Promise<void> | undefined;
+  state: RunnerState = 'connecting';
+  /** Jobs finished by this runner (succeeded or failed), for logs and tests. */
+  completedJobs = 0;
+
+  constructor(private readonly options: RunnerClientOptions) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.state = 'stopped';
+    this.current?.abort.abort();
+    this.socket?.close(1000, 'runner stopping');
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const code = await this.connectOnce();
+      if (this.stopped) break;
+      if (code === RUNNER_CLOSE.unauthorized) log.error('the server refused the runner token; retrying in case it is fixed');
+      const delay = backoffDelay(this.attempt++);
+      log.warn({ delay, code }, 'disconnected from server; reconnecting');
+      await sleep(delay);
+    }
+  }
+
+  /** One connection's lifetime; resolves with its close code. */
+  private connectOnce(): Promise<number> {
+    this.state = 'connecting';
+    const url = new URL(RUNNER_PATH, this.options.serverUrl);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return new Promise((resolve) => {
+      const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${this.options.token}` } });
+      this.socket = socket;
+      socket.on('open', () => {
+        this.attempt = 0;
+        const { executor, name, model } = this.options;
+        this.send({ type: 'hello', v: RUNNER_PROTOCOL_VERSION, name, device: executor.device, model, maxPixels: executor.maxPixels });
+      });
+      socket.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        let message: ServerToRunnerMessage;
+        try {
+          message = JSON.parse(String(data)) as ServerToRunnerMessage;
+        } catch {
+          return;
+        }
+        this.handle(message);
+      });
+      socket.on('unexpected-response', (_request, response) => {
+        log.error({ status: response.statusCode }, 'server refused the runner connection');
+        socket.terminate();
+      });
+      socket.on('error', (error) => log.debug({ err: error }, 'socket error'));
+      socket.on('close', (code) => {
+        this.stopHeartbeat();
+        // The server requeued the job when this connection dropped; finishing it would be wasted.
+        this.current?.abort.abort();
+        this.current = undefined;
+        resolve(code);
+      });
+    });
+  }
+
+  private handle(message: ServerToRunnerMessage): void {
+    switch (message.type) {
+      case 'welcome':
+        log.info({ runnerId: message.runnerId }, 'connected to server');
+        this.heartbeatMs = message.heartbeatMs;
+        this.ready();
+        return;
+      case 'job':
+        void this.runJob(message);
+        return;
+      case 'cancel':
+      case 'lease-lost':
+        if (this.current?.jobId === message.jobId && this.current.epoch === message.epoch) {
+          log.info({ jobId: message.jobId, reason: message.type }, 'abandoning job');
+          this.current.abort.abort();
+        }
+        return;
+      case 'error':
+        log.error({ code: message.code }, message.message);
+        return;
+    }
+  }
+
+  private ready(): void {
+    this.state = 'idle';
+    this.send({ type: 'ready' });
+  }
+
+  private async runJob(job: RunnerJobMessage): Promise<void> {
+    if (this.current) {
+      log.error({ jobId: job.jobId }, 'server leased a second job while one is running');
+      return;
+    }
+    const current: CurrentJob = { jobId: job.jobId, epoch: job.epoch, abort: new AbortController() };
+    this.current = current;
+    this.state = 'busy';
+    const { jobId, epoch } = job;
+    const started = performance.now();
+    let samplingStarted = 0;
+    this.startHeartbeat(jobId, epoch);
+    log.info({ jobId, epoch, width: job.params.width, height: job.params.height, steps: job.params.steps }, 'job started');
+    try {
+      const images = await this.options.executor.generate(job.params, {
+        signal: current.abort.signal,
+        onProgress: (progress) => {
+          if (progress.stage === 'sampling' && samplingStarted === 0) samplingStarted = performance.now();
+          this.send({ type: 'progress', jobId, epoch, ...progress });
+        },
+      });
+      if (current.abort.signal.aborted) return;
+      images.forEach((image, index) => {
+        const { bytes, width, height, format, seed } = image;
+        this.sendBinary(encodeImageFrame({ type: 'image', jobId, epoch, index, width, height, format, seed }, bytes));
+      });
+      const totalMs = Math.round(performance.now() - started);
+      this.send({
+        type: 'completed',
+        jobId,
+        epoch,
+        imageCount: images.length,
+        timings: { totalMs, samplingMs: samplingStarted ? Math.round(performance.now() - samplingStarted) : 0 },
+      });
+      log.info({ jobId, totalMs }, 'job finished');
+    } catch (error) {
+      if (current.abort.signal.aborted) {
+        log.info({ jobId }, 'job aborted');
+      } else {
+        const retryable = (error as { retryable?: boolean }).retryable ?? true;
+        log.error({ err: error, jobId }, 'job failed');
+        this.send({
+          type: 'failed',
+          jobId,
+          epoch,
+          code: (error as { code?: string }).code ?? 'runner_error',
+          message: (error as Error).message ?? String(error),
+          retryable,
+        });
+      }
+    } finally {
+      this.stopHeartbeat();
+      this.completedJobs += 1;
+      if (this.current === current) this.current = undefined;
+      if (!this.stopped && this.socket?.readyState === WebSocket.OPEN) this.ready();
+    }
+  }
+
+  private startHeartbeat(jobId: string, epoch: number): void {
+    this.stopHeartbeat();
+    this.heartbeat = setInterval(() => this.send({ type: 'heartbeat', jobId, epoch }), this.heartbeatMs);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  private send(message: RunnerMessage): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  private sendBinary(frame: Uint8Array): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(frame, { binary: true });
+  }
+}
