@@ -40,6 +40,7 @@ try {
   rows.push(['device', pipeline.device]);
   rows.push(['job', `${width}x${height}, ${steps} steps, guidance ${guidance}${guidance > 1 ? ' (CFG, UNet batch 2)' : ''}, png`]);
 
+  const walls: number[] = [];
   for (let run = 1; run <= runs; run++) {
     const stepTimes: number[] = [];
     let last = 0;
@@ -59,11 +60,14 @@ try {
       },
     );
     const total = performance.now() - started;
+    walls.push(total);
     const mean = stepTimes.reduce((a, b) => a + b, 0) / stepTimes.length;
     rows.push([`run ${run}: wall time`, ms(total)]);
     rows.push([`run ${run}: UNet step (mean / min / max)`, `${ms(mean)} / ${ms(Math.min(...stepTimes))} / ${ms(Math.max(...stepTimes))}`]);
     rows.push([`run ${run}: VAE decode + PNG encode`, `${ms(performance.now() - decodeStarted)} (${((image?.bytes.length ?? 0) / 1024).toFixed(0)} KiB)`]);
   }
+  const sorted = [...walls].sort((a, b) => a - b);
+  rows.push([`median wall time of ${runs}`, ms(sorted[Math.floor((sorted.length - 1) / 2)]!)]);
   await pipeline.dispose();
 } finally {
   if (scratch) await rm(scratch, { recursive: true, force: true });

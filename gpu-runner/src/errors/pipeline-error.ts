@@ -14,6 +14,8 @@ export const PIPELINE_ERRORS = {
   inference_failed: { retryable: true },
   /** The decoded image could not be encoded to PNG/WebP. */
   encode_failed: { retryable: true },
+  /** The pipeline was disposed (the runner is shutting down); another runner can take the job. */
+  unavailable: { retryable: true },
   /** The caller aborted the job; whether to run it again is the caller's decision. */
   aborted: { retryable: false },
 } as const;

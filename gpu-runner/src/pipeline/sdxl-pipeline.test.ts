@@ -169,7 +169,13 @@ describe('SdxlPipeline.generate', () => {
   });
 });
 
-describe('SdxlPipeline.load', () => {
+describe('SdxlPipeline lifecycle', () => {
+  it('refuses work after dispose with a retryable error', async () => {
+    const second = await SdxlPipeline.load(join(dir, 'model'), { provider: 'cpu' });
+    await second.dispose();
+    await expect(second.generate(params())).rejects.toMatchObject({ code: 'unavailable', retryable: true });
+  });
+
   it('rejects a directory that is not an SDXL export', async () => {
     await expect(SdxlPipeline.load(join(dir, 'nowhere'))).rejects.toMatchObject({ code: 'model_invalid', retryable: false });
   });

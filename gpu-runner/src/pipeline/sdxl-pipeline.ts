@@ -119,7 +119,7 @@ export class SdxlPipeline {
   }
 
   private async run(params: ResolvedJobParams, { onProgress, signal }: GenerateOptions): Promise<GeneratedImage[]> {
-    if (this.disposed) throw new PipelineError('invalid_params', 'the pipeline has been disposed');
+    if (this.disposed) throw new PipelineError('unavailable', 'the pipeline has been disposed');
     const check = checkJobParams(params, this.maxPixels);
     if (!check.ok) throw new PipelineError('invalid_params', check.reason);
     for (const warning of check.warnings) log.warn({ width: params.width, height: params.height }, warning);
