@@ -6,6 +6,7 @@
 export const TINY_SDXL = {
   /** Seeds every weight; change it and every file changes. */
   seed: 20_240_611,
+  /** Upper bound: learning stops once no pair occurs twice (~300 merges with the built-in corpus). */
   bpeMerges: 400,
   /** CLIP's context length (77 in SDXL too). */
   maxPositions: 77,
