@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropDatabase, freshDatabaseUri } from '../testing/test-database.js';
+import { connectDatabase, type Database } from '../db/connect.js';
+import { KeyService } from '../services/key-service.js';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../../bin/atelier.js', import.meta.url));
+
+let uri: string;
+let dataDir: string;
+let database: Database;
+
+/** The real `atelier` command (the built CLI) against a real database. */
+function atelier(...args: string[]) {
+  return run(process.execPath, [bin, ...args], {
+    env: { ...process.env, MONGODB_URI: uri, ATELIER_DATA_DIR: dataDir, VITEST: '' },
+  });
+}
+
+beforeAll(async () => {
+  uri = freshDatabaseUri();
+  dataDir = await mkdtemp(join(tmpdir(), 'atelier-cli-'));
+  database = await connectDatabase(uri);
+});
+
+afterAll(async () => {
+  await database.close();
+  await dropDatabase(uri);
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('npx atelier', () => {
+  it('tenants create --json prints {tenantId, secretKey, publishableKey} and the keys work', async () => {
+    const { stdout } = await atelier('tenants', 'create', '--name', 'Acme', '--plan', 'pro', '--origin', 'https://shop.example', '--json');
+    const created = JSON.parse(stdout) as { tenantId: string; secretKey: string; publishableKey: string };
+    expect(Object.keys(created).sort()).toEqual(['publishableKey', 'secretKey', 'tenantId']);
+    expect(created.secretKey).toMatch(/^sk_test_/);
+
+    const keys = new KeyService({ models: database.models });
+    const secret = await keys.verifySecretKey(created.secretKey);
+    expect(secret.ok && secret.tenant._id).toBe(created.tenantId);
+    const publishable = await keys.verifyPublishableKey(created.publishableKey);
+    expect(publishable.ok && publishable.tenant.origins).toEqual(['https://shop.example']);
+
+    const list = JSON.parse((await atelier('tenants', 'list', '--json')).stdout) as { tenantId: string }[];
+    expect(list.map((t) => t.tenantId)).toContain(created.tenantId);
+  });
+
+  it('refuses bad input with a clear message, exit code 2, and creates nothing', async () => {
+    const before = (JSON.parse((await atelier('tenants', 'list', '--json')).stdout) as unknown[]).length;
+    const failure = await atelier('tenants', 'create', '--name', 'Bad', '--plan', 'gold', '--origin', 'https://shop.example/path', '--json').then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr).toContain('plan must be one of');
+    expect(failure?.stderr).toContain('origins.0');
+    const after = (JSON.parse((await atelier('tenants', 'list', '--json')).stdout) as unknown[]).length;
+    expect(after).toBe(before);
+  });
+
+  it('creates runner tokens', async () => {
+    const { token } = JSON.parse((await atelier('runner-tokens', 'create', '--name', 'gpu-01', '--json')).stdout) as { token: string };
+    expect(token).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
+  });
+});
