@@ -9,6 +9,8 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface TestServer extends AtelierServer {
   dataDir: string;
+  /** The database this server uses; a restart (see `restartTestServer`) uses it again. */
+  mongodbUri: string;
   admin(path: string, body?: unknown): Promise<Response>;
   api(secretKey: string, path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
   createTenant(input?: { name?: string; plan?: string; origins?: string[] }): Promise<{ tenantId: string; secretKey: string; publishableKey: string }>;
@@ -16,13 +18,18 @@ export interface TestServer extends AtelierServer {
   stop(): Promise<void>;
 }
 
+export interface TestServerOptions {
+  /** Start on an existing database and data dir (a restart) instead of fresh ones. */
+  reuse?: { mongodbUri: string; dataDir: string };
+}
+
 /**
  * The real server on a free port, against a database of its own on the run's real
  * database server, with a data dir of its own. Nothing in it is faked.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'atelier-test-'));
-  const mongodbUri = freshDatabaseUri();
+export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), 'atelier-test-')));
+  const mongodbUri = options.reuse?.mongodbUri ?? freshDatabaseUri();
   const config = loadConfig({
     PORT: '0',
     ATELIER_DATA_DIR: dataDir,
@@ -44,6 +51,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   return {
     ...server,
     dataDir,
+    mongodbUri,
     admin,
     api: (secretKey, path, init = {}) =>
       fetch(new URL(path, base), {
@@ -71,4 +79,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Closes `previous` (as a shutdown would; its database and data dir stay) and starts a
+ * new server on the same database and data dir, so the signing secret is the same too.
+ */
+export async function restartTestServer(previous: TestServer, env: Record<string, string> = {}): Promise<TestServer> {
+  await previous.close();
+  return startTestServer(env, { reuse: { mongodbUri: previous.mongodbUri, dataDir: previous.dataDir } });
 }
