@@ -90,7 +90,8 @@ export class Dispatcher {
       if (!job) return;
       this.idle.delete(runner.id);
       if (!runner.assign(job)) {
-        await this.queue.fail(job, { code: 'runner_disconnected', message: 'The GPU runner went away.', retryable: true });
+        // The job never reached a runner, so it goes back in line at once.
+        await this.queue.fail(job, { code: 'runner_disconnected', message: 'The GPU runner went away.', retryable: true }, { backoff: false });
       }
     }
   }

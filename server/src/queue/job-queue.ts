@@ -5,6 +5,7 @@ import type { JobProgress, JobStatus, PublicImage } from '../protocol/generation
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import { createLogger } from '../logging/logger.js';
 import type { JobEvents } from './job-events.js';
+import { KeyedLock } from './keyed-lock.js';
 import type { QueueEstimator } from './queue-estimator.js';
 
 const { trusted } = mongoose;
@@ -29,17 +30,32 @@ export interface JobQueueDeps {
 
 export type Outcome = 'applied' | 'stale';
 
+export interface FailOptions {
+  /**
+   * Wait the retry backoff before the job may run again (default). Off when the runner
+   * was lost rather than the job failing: nothing suggests waiting would help.
+   */
+  backoff?: boolean;
+}
+
+/** How many of a tenant's oldest runnable jobs one claim attempt considers at a time. */
+const CLAIM_CANDIDATES = 8;
+
 const ACTIVE: JobStatus[] = ['queued', 'running'];
 
 /**
  * The durable queue: every transition of a job is one conditional single-document
  * update, fenced by status and (for runner-reported transitions) by lease epoch, so
  * two servers, a late runner and the lease sweeper can race without double effects.
- * Each applied transition publishes exactly one event.
+ * Each applied transition publishes exactly one event. FerretDB v1 performs a
+ * conditional update as read-then-write, so within this process each job's transitions
+ * also take a per-job lock; across several processes only MongoDB makes them atomic.
  */
 export class JobQueue {
   private readonly now: () => Date;
   private readonly retryDelayMs: (attempt: number) => number;
+  /** Serialises this process's transitions of one job (see KeyedLock for why). */
+  private readonly locks = new KeyedLock();
 
   constructor(private readonly deps: JobQueueDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -51,37 +67,11 @@ export class JobQueue {
    * least recently served first; within a tenant, oldest first.
    */
   async claimNext(runnerId: string): Promise<(Generation & Lease) | null> {
-    const { Generation: Jobs, Tenant } = this.deps.models;
+    const { Tenant } = this.deps.models;
     const now = this.now();
-    const tenantIds = await runAsSystem('dispatch: find tenants with queued work', async () => {
-      const ids = (await Jobs.distinct('tenantId', { status: 'queued', notBefore: trusted({ $lte: now }) })) as string[];
-      if (ids.length === 0) return [];
-      const tenants = await Tenant.find({ _id: trusted({ $in: ids }), status: 'active' })
-        .select({ _id: 1, lastServedAt: 1 })
-        .lean();
-      return tenants
-        .sort((a, b) => (a.lastServedAt?.getTime() ?? 0) - (b.lastServedAt?.getTime() ?? 0) || a._id.localeCompare(b._id))
-        .map((t) => t._id);
-    });
-
-    for (const tenantId of tenantIds) {
-      const job = await runWithTenant(tenantId, () =>
-        Jobs.findOneAndUpdate(
-          { status: 'queued', notBefore: trusted({ $lte: now }) },
-          {
-            $set: {
-              status: 'running',
-              lease: { runnerId, expiresAt: new Date(now.getTime() + this.deps.leaseMs) },
-              startedAt: now,
-              'progress.step': 0,
-              'progress.stage': 'loading',
-            },
-            $inc: { epoch: 1, attempts: 1 },
-          },
-          { sort: { queuedAt: 1, _id: 1 }, returnDocument: 'after' },
-        ).lean(),
-      );
-      if (!job) continue; // another dispatcher took it first
+    for (const tenantId of await this.tenantsInTurn(now)) {
+      const job = await runWithTenant(tenantId, () => this.claimOldest(runnerId, now));
+      if (!job) continue; // other dispatchers took all of it first
       await runAsSystem('dispatch: record fair-share turn', () =>
         Tenant.updateOne({ _id: tenantId }, { $set: { lastServedAt: now } }),
       );
@@ -89,6 +79,67 @@ export class JobQueue {
       return { ...job, jobId: job._id, tenantId, epoch: job.epoch };
     }
     return null;
+  }
+
+  /**
+   * Active tenants with runnable work, least recently served first. Tenants served
+   * equally long ago (in practice: never) go in the order their oldest work has waited,
+   * so a tenant that queued later does not jump ahead because of its id.
+   */
+  private async tenantsInTurn(now: Date): Promise<string[]> {
+    const { Generation: Jobs, Tenant } = this.deps.models;
+    const runnable = { status: 'queued' as const, notBefore: trusted({ $lte: now }) };
+    const tenants = await runAsSystem('dispatch: find tenants with queued work', async () => {
+      const ids = (await Jobs.distinct('tenantId', runnable)) as string[];
+      if (ids.length === 0) return [];
+      return Tenant.find({ _id: trusted({ $in: ids }), status: 'active' }).select({ _id: 1, lastServedAt: 1 }).lean();
+    });
+    const servedAt = (tenant: (typeof tenants)[number]) => tenant.lastServedAt?.getTime() ?? 0;
+    const waitingSince = new Map<string, number>();
+    await Promise.all(
+      tenants
+        .filter((tenant) => tenants.some((other) => other !== tenant && servedAt(other) === servedAt(tenant)))
+        .map(async (tenant) => {
+          const oldest = await runWithTenant(tenant._id, () =>
+            Jobs.findOne(runnable).sort({ queuedAt: 1, _id: 1 }).select({ queuedAt: 1 }).lean(),
+          );
+          waitingSince.set(tenant._id, oldest?.queuedAt.getTime() ?? Number.POSITIVE_INFINITY);
+        }),
+    );
+    const waited = (tenant: (typeof tenants)[number]) => waitingSince.get(tenant._id) ?? 0;
+    return tenants
+      .sort((a, b) => servedAt(a) - servedAt(b) || waited(a) - waited(b) || a._id.localeCompare(b._id))
+      .map((tenant) => tenant._id);
+  }
+
+  /** Leases the tenant in scope's oldest runnable job, or answers null when none is left. */
+  private async claimOldest(runnerId: string, now: Date): Promise<Generation | null> {
+    const { Generation: Jobs } = this.deps.models;
+    const runnable = { status: 'queued' as const, notBefore: trusted({ $lte: now }) };
+    for (;;) {
+      const candidates = await Jobs.find(runnable).sort({ queuedAt: 1, _id: 1 }).limit(CLAIM_CANDIDATES).select({ _id: 1 }).lean();
+      if (candidates.length === 0) return null;
+      for (const { _id } of candidates) {
+        const job = await this.locks.run(_id, () =>
+          Jobs.findOneAndUpdate(
+            { _id, ...runnable },
+            {
+              $set: {
+                status: 'running',
+                lease: { runnerId, expiresAt: new Date(now.getTime() + this.deps.leaseMs) },
+                startedAt: now,
+                'progress.step': 0,
+                'progress.stage': 'loading',
+              },
+              $inc: { epoch: 1, attempts: 1 },
+            },
+            { returnDocument: 'after' },
+          ).lean(),
+        );
+        if (job) return job;
+      }
+      // Every candidate went to someone else meanwhile; look again further down the queue.
+    }
   }
 
   /** Extends the lease; 'stale' means the runner no longer holds it. */
@@ -113,6 +164,10 @@ export class JobQueue {
   }
 
   async complete(lease: Lease, images: StoredImage[]): Promise<Outcome> {
+    return this.locks.run(lease.jobId, () => this.completeLocked(lease, images));
+  }
+
+  private async completeLocked(lease: Lease, images: StoredImage[]): Promise<Outcome> {
     const job = await runWithTenant(lease.tenantId, () =>
       this.deps.models.Generation.findOneAndUpdate(
         { _id: lease.jobId, epoch: lease.epoch, status: 'running' },
@@ -139,52 +194,56 @@ export class JobQueue {
    * A runner reported failure or lost the job. Retryable failures go back to the
    * queue with backoff until `maxAttempts`; the rest fail for good.
    */
-  async fail(lease: Lease, error: JobError): Promise<'requeued' | 'failed' | 'stale'> {
+  async fail(lease: Lease, error: JobError, options: FailOptions = {}): Promise<'requeued' | 'failed' | 'stale'> {
+    return this.locks.run(lease.jobId, () => runWithTenant(lease.tenantId, () => this.failLocked(lease, error, options)));
+  }
+
+  private async failLocked(lease: Lease, error: JobError, options: FailOptions): Promise<'requeued' | 'failed' | 'stale'> {
     const { Generation: Jobs } = this.deps.models;
-    return runWithTenant(lease.tenantId, async () => {
-      const job = await Jobs.findOne({ _id: lease.jobId, epoch: lease.epoch, status: 'running' })
-        .select({ attempts: 1, maxAttempts: 1, tenantId: 1, queuedAt: 1 })
-        .lean();
-      if (!job) return 'stale';
-      const retry = error.retryable && job.attempts < job.maxAttempts;
-      const now = this.now();
-      const update = retry
-        ? {
-            status: 'queued',
-            lease: null,
-            error,
-            notBefore: new Date(now.getTime() + this.retryDelayMs(job.attempts)),
-            'progress.step': 0,
-            'progress.stage': 'queued',
-          }
-        : { status: 'failed', lease: null, error, finishedAt: now };
-      const result = await Jobs.updateOne({ _id: lease.jobId, epoch: lease.epoch, status: 'running' }, { $set: update });
-      if (result.modifiedCount === 0) return 'stale';
-      log.warn({ tenantId: lease.tenantId, jobId: lease.jobId, code: error.code, retry }, 'job attempt failed');
-      if (retry) {
-        const estimate = await this.deps.estimator.estimate(job);
-        this.deps.events.publish(lease.tenantId, lease.jobId, { type: 'queued', ...estimate });
-        return 'requeued';
-      }
-      this.deps.events.publish(lease.tenantId, lease.jobId, { type: 'failed', code: error.code, message: error.message });
-      return 'failed';
-    });
+    const job = await Jobs.findOne({ _id: lease.jobId, epoch: lease.epoch, status: 'running' })
+      .select({ attempts: 1, maxAttempts: 1, tenantId: 1, queuedAt: 1 })
+      .lean();
+    if (!job) return 'stale';
+    const retry = error.retryable && job.attempts < job.maxAttempts;
+    const now = this.now();
+    const update = retry
+      ? {
+          status: 'queued',
+          lease: null,
+          error,
+          notBefore: new Date(now.getTime() + (options.backoff === false ? 0 : this.retryDelayMs(job.attempts))),
+          'progress.step': 0,
+          'progress.stage': 'queued',
+        }
+      : { status: 'failed', lease: null, error, finishedAt: now };
+    const result = await Jobs.updateOne({ _id: lease.jobId, epoch: lease.epoch, status: 'running' }, { $set: update });
+    if (result.modifiedCount === 0) return 'stale';
+    log.warn({ tenantId: lease.tenantId, jobId: lease.jobId, code: error.code, retry }, 'job attempt failed');
+    if (retry) {
+      const estimate = await this.deps.estimator.estimate(job);
+      this.deps.events.publish(lease.tenantId, lease.jobId, { type: 'queued', ...estimate });
+      return 'requeued';
+    }
+    this.deps.events.publish(lease.tenantId, lease.jobId, { type: 'failed', code: error.code, message: error.message });
+    return 'failed';
   }
 
   /** Cancels a queued or running job of the current tenant; returns its lease if it was running. */
   async cancel(jobId: string): Promise<{ canceled: boolean; lease?: { runnerId: string; epoch: number } }> {
-    const before = await this.deps.models.Generation.findOneAndUpdate(
-      { _id: jobId, status: trusted({ $in: ACTIVE }) },
-      {
-        $set: {
-          status: 'canceled',
-          lease: null,
-          finishedAt: this.now(),
-          error: { code: 'canceled', message: 'The generation was cancelled.', retryable: false },
+    const before = await this.locks.run(jobId, () =>
+      this.deps.models.Generation.findOneAndUpdate(
+        { _id: jobId, status: trusted({ $in: ACTIVE }) },
+        {
+          $set: {
+            status: 'canceled',
+            lease: null,
+            finishedAt: this.now(),
+            error: { code: 'canceled', message: 'The generation was cancelled.', retryable: false },
+          },
         },
-      },
-      { returnDocument: 'before' },
-    ).lean();
+        { returnDocument: 'before' },
+      ).lean(),
+    );
     if (!before) return { canceled: false };
     this.deps.events.publish(before.tenantId, jobId, { type: 'failed', code: 'canceled', message: 'The generation was cancelled.' });
     return before.status === 'running' && before.lease
@@ -205,6 +264,7 @@ export class JobQueue {
       const outcome = await this.fail(
         { jobId: job._id, tenantId: job.tenantId, epoch: job.epoch },
         { code: 'runner_lost', message: 'The GPU runner stopped responding.', retryable: true },
+        { backoff: false },
       );
       if (outcome !== 'stale') swept += 1;
     }
@@ -212,8 +272,10 @@ export class JobQueue {
   }
 
   private async whileLeased(lease: Lease, update: Record<string, unknown>): Promise<Outcome> {
-    const result = await runWithTenant(lease.tenantId, () =>
-      this.deps.models.Generation.updateOne({ _id: lease.jobId, epoch: lease.epoch, status: 'running' }, update),
+    const result = await this.locks.run(lease.jobId, () =>
+      runWithTenant(lease.tenantId, () =>
+        this.deps.models.Generation.updateOne({ _id: lease.jobId, epoch: lease.epoch, status: 'running' }, update),
+      ),
     );
     return result.matchedCount === 1 ? 'applied' : 'stale';
   }
