@@ -75,6 +75,8 @@ export interface RunnerHubDeps {
 }
 
 interface ActiveLease extends Lease {
+  /** How many images the job asked for; a completion with fewer (or more) is not one. */
+  imageCount: number;
   images: StoredImage[];
   startedAt: number;
   lastPersistAt: number;
@@ -90,8 +92,15 @@ interface ActiveLease extends Lease {
 export class RunnerHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   private readonly sessions = new Map<string, RunnerSession>();
+  private readonly pinger: NodeJS.Timeout;
 
-  constructor(private readonly deps: RunnerHubDeps) {}
+  constructor(private readonly deps: RunnerHubDeps) {
+    // A runner says nothing while it waits for work, so the hub pings it: each answer
+    // keeps its registry record fresh, and it keeps counting as online (queue estimates,
+    // the widget's "waiting for a GPU", /healthz) for as long as it is really there.
+    this.pinger = setInterval(() => this.sessions.forEach((session) => session.ping()), deps.heartbeatMs);
+    this.pinger.unref();
+  }
 
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const header = request.headers.authorization ?? '';
@@ -110,7 +119,7 @@ export class RunnerHub {
 
   /** Tells a runner connected here to stop a job (after a cancel). */
   cancel(runnerId: string, jobId: string, epoch: number): void {
-    this.sessions.get(runnerId)?.send({ type: 'cancel', jobId, epoch });
+    this.sessions.get(runnerId)?.cancel(jobId, epoch);
   }
 
   get connectedCount(): number {
@@ -118,6 +127,7 @@ export class RunnerHub {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pinger);
     await Promise.all([...this.sessions.values()].map((session) => session.close(1001, 'server shutting down')));
     this.wss.close();
   }
@@ -127,7 +137,8 @@ class RunnerSession implements IdleRunner {
   private lease: ActiveLease | undefined;
   private greeted = false;
   private work: Promise<void> = Promise.resolve();
-  private readonly closed: Promise<void>;
+  /** Settles once the socket has closed and its job is back in the queue. */
+  private readonly finished: Promise<void>;
 
   constructor(
     readonly id: string,
@@ -143,27 +154,65 @@ class RunnerSession implements IdleRunner {
         log.error({ err: error, runnerId: this.id }, 'runner message failed');
       });
     });
-    this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
-    void this.closed.then(() => this.gone());
+    // In line with the messages, so that it cannot land after the disconnect is recorded.
+    ws.on('pong', () => {
+      this.work = this.work.then(() => this.seen()).catch((error: unknown) => {
+        log.error({ err: error, runnerId: this.id }, 'runner liveness update failed');
+      });
+    });
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    this.finished = closed
+      .then(() => this.gone())
+      .catch((error: unknown) => log.error({ err: error, runnerId: this.id }, 'runner cleanup failed'));
   }
 
   assign(job: Lease & { resolved: ResolvedJobParams }): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     const now = Date.now();
-    this.lease = { jobId: job.jobId, tenantId: job.tenantId, epoch: job.epoch, images: [], startedAt: now, lastPersistAt: 0, lastStage: 'loading' };
+    this.lease = {
+      jobId: job.jobId,
+      tenantId: job.tenantId,
+      epoch: job.epoch,
+      imageCount: job.resolved.imageCount,
+      images: [],
+      startedAt: now,
+      lastPersistAt: 0,
+      lastStage: 'loading',
+    };
     this.send({ type: 'job', jobId: job.jobId, epoch: job.epoch, params: job.resolved });
     void this.deps.registry.seen(this.id, 'busy', job.jobId);
     return true;
+  }
+
+  /**
+   * The job was cancelled: the runner abandons it and, like after any job, says `ready`,
+   * which must then be honoured rather than ignored as "still busy".
+   */
+  cancel(jobId: string, epoch: number): void {
+    const lease = this.lease;
+    if (lease?.jobId === jobId && lease.epoch === epoch) {
+      this.lease = undefined;
+      void this.discard(lease);
+    }
+    this.send({ type: 'cancel', jobId, epoch });
+  }
+
+  ping(): void {
+    if (this.greeted && this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  private async seen(): Promise<void> {
+    await this.deps.registry.seen(this.id, this.lease ? 'busy' : 'idle', this.lease?.jobId ?? null);
   }
 
   send(message: ServerToRunnerMessage): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
   }
 
+  /** Closes the socket and waits until its job is requeued (the database must still be open for that). */
   async close(code: number, reason: string): Promise<void> {
     this.ws.close(code, reason);
-    await this.closed;
-    await this.work;
+    await this.finished;
   }
 
   private async handle(data: RawData, isBinary: boolean): Promise<void> {
@@ -230,10 +279,11 @@ class RunnerSession implements IdleRunner {
         const lease = this.holding(message.jobId, message.epoch);
         if (!lease) return;
         this.lease = undefined;
-        if (lease.images.length !== message.imageCount || message.imageCount === 0) {
+        const indexes = new Set(lease.images.map((image) => image.index));
+        if (message.imageCount !== lease.imageCount || lease.images.length !== lease.imageCount || indexes.size !== lease.imageCount) {
           await this.deps.queue.fail(lease, {
             code: 'incomplete_upload',
-            message: `The runner sent ${lease.images.length} of ${message.imageCount} images.`,
+            message: `The runner sent ${lease.images.length} of ${lease.imageCount} images.`,
             retryable: true,
           });
           await this.discard(lease);
@@ -309,12 +359,13 @@ class RunnerSession implements IdleRunner {
     const lease = this.lease;
     this.lease = undefined;
     if (lease) {
-      // Requeue at once rather than waiting for the lease to expire.
-      await this.deps.queue.fail(lease, {
-        code: 'runner_disconnected',
-        message: 'The GPU runner disconnected.',
-        retryable: true,
-      });
+      // Requeue at once rather than waiting for the lease to expire, and without a retry
+      // backoff: the runner went away, the job did nothing wrong.
+      await this.deps.queue.fail(
+        lease,
+        { code: 'runner_disconnected', message: 'The GPU runner disconnected.', retryable: true },
+        { backoff: false },
+      );
       await this.discard(lease);
       this.deps.dispatcher.notify();
     }

@@ -132,10 +132,19 @@ class WidgetSession {
 
   private async handle(data: RawData): Promise<void> {
     let message: ClientMessage;
+    let raw: unknown;
     try {
-      message = clientMessageSchema.parse(JSON.parse(String(data))) as ClientMessage;
+      raw = JSON.parse(String(data));
+      message = clientMessageSchema.parse(raw) as ClientMessage;
     } catch {
-      this.send({ type: 'error', code: 'invalid_request', message: 'That message is not part of the studio protocol.' });
+      // A malformed `generate` still names its request, and the client is waiting on that ref.
+      const ref = (raw as { ref?: unknown } | null)?.ref;
+      this.send({
+        type: 'error',
+        ...(typeof ref === 'string' && ref.length > 0 && ref.length <= 100 ? { ref } : {}),
+        code: 'invalid_request',
+        message: 'That message is not part of the studio protocol.',
+      });
       return;
     }
     if (message.type !== 'hello' && !this.sessionId) {

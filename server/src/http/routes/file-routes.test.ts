@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../services/ids.js';
+import { completeJob, connectRunner, pngBytes, type RunnerProbe } from '../../testing/protocol-clients.js';
+import { createGeneration, readJob, viewGeneration } from '../../testing/queue-fixtures.js';
+import { startTestServer, type TestServer } from '../../testing/test-server.js';
+import { waitFor } from '../../testing/wait-for.js';
+
+interface Tenant {
+  tenantId: string;
+  secretKey: string;
+  image: { id: string; url: string; bytes: Buffer };
+}
+
+let server: TestServer;
+let runner: RunnerProbe;
+let acme: Tenant;
+let globex: Tenant;
+
+/** A tenant with one succeeded generation of one real PNG, made through the runner protocol. */
+async function tenantWithImage(name: string, red: number): Promise<Tenant> {
+  const { tenantId, secretKey } = await server.createTenant({ name });
+  const id = await createGeneration(server, secretKey, { prompt: `${name} lamp` });
+  runner.send({ type: 'ready' });
+  const job = await runner.receive('job', (message) => message.jobId === id);
+  const bytes = await pngBytes(red);
+  await completeJob(runner, job, [bytes]);
+  await waitFor(async () => (await readJob(server, id)).status === 'succeeded', { what: `${name}'s image` });
+  const [image] = (await viewGeneration(server, secretKey, id)).images;
+  return { tenantId, secretKey, image: { id: image!.id, url: image!.url, bytes } };
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  runner = await connectRunner(server.url, await server.createRunnerToken());
+  acme = await tenantWithImage('Acme', 200);
+  globex = await tenantWithImage('Globex', 20);
+});
+
+afterAll(async () => {
+  await runner.close();
+  await server.stop();
+});
+
+async function expectProblem(response: Response, status: number, code: string): Promise<void> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(await response.json()).toMatchObject({ status, code });
+}
+
+/** Rewrites parts of a signed URL the way someone holding it could. */
+function edit(url: string, change: { tenantId?: string; file?: string; expires?: string; signature?: string }): string {
+  const parsed = new URL(url);
+  const [, v1, files, tenantId, file] = parsed.pathname.split('/');
+  parsed.pathname = ['', v1, files, change.tenantId ?? tenantId, change.file ?? file].join('/');
+  if (change.expires !== undefined) parsed.searchParams.set('expires', change.expires);
+  if (change.signature !== undefined) parsed.searchParams.set('signature', change.signature);
+  return parsed.toString();
+}
+
+describe('GET /v1/files/:tenantId/:file', () => {
+  it('serves the exact bytes to anyone holding a fresh signed URL', async () => {
+    for (const tenant of [acme, globex]) {
+      const response = await fetch(tenant.image.url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('image/png');
+      expect(response.headers.get('access-control-allow-origin')).toBe('*');
+      expect(Buffer.from(await response.arrayBuffer()).equals(tenant.image.bytes)).toBe(true);
+    }
+  });
+
+  it('refuses a tampered signature with 403', async () => {
+    const signature = new URL(acme.image.url).searchParams.get('signature')!;
+    const flipped = `${signature.slice(0, -1)}${signature.endsWith('A') ? 'B' : 'A'}`;
+    await expectProblem(await fetch(edit(acme.image.url, { signature: flipped })), 403, 'forbidden');
+    await expectProblem(await fetch(edit(acme.image.url, { signature: '' })), 403, 'forbidden');
+  });
+
+  it('refuses an expired URL with 403, and a later expiry written into it', async () => {
+    const expired = server.services.signer.imageUrl(acme.tenantId, acme.image.id, 'png', Date.now() - 60 * 60 * 1000);
+    await expectProblem(await fetch(expired), 403, 'forbidden');
+    const expires = String(Math.floor(Date.now() / 1000) + 60 * 60);
+    await expectProblem(await fetch(edit(expired, { expires })), 403, 'forbidden');
+  });
+
+  it("refuses a URL with another tenant's id swapped into the path", async () => {
+    await expectProblem(await fetch(edit(acme.image.url, { tenantId: globex.tenantId })), 403, 'forbidden');
+  });
+
+  it("refuses tenant A's URL re-pointed at tenant B's image, with or without B's tenant id", async () => {
+    const file = `${globex.image.id}.png`;
+    await expectProblem(await fetch(edit(acme.image.url, { file })), 403, 'forbidden');
+    await expectProblem(await fetch(edit(acme.image.url, { tenantId: globex.tenantId, file })), 403, 'forbidden');
+  });
+
+  it("finds nothing for a validly signed URL naming another tenant's image: storage is tenant-bound too", async () => {
+    const crossed = server.services.signer.imageUrl(acme.tenantId, globex.image.id, 'png');
+    await expectProblem(await fetch(crossed), 404, 'not_found');
+    const missing = server.services.signer.imageUrl(acme.tenantId, newId('img'), 'png');
+    await expectProblem(await fetch(missing), 404, 'not_found');
+  });
+
+  it('answers 404 for a format the image is not stored in, and for paths that are not files', async () => {
+    await expectProblem(await fetch(edit(acme.image.url, { file: `${acme.image.id}.webp` })), 404, 'not_found');
+    await expectProblem(await fetch(edit(acme.image.url, { file: '..%2F..%2Fsecrets%2Fsigning.key' })), 404, 'not_found');
+    await expectProblem(await fetch(new URL(`/v1/files/${acme.tenantId}/${acme.image.id}.png`, server.url)), 403, 'forbidden');
+  });
+});

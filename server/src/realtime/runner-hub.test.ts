@@ -1,0 +1,302 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RUNNER_CLOSE, RUNNER_PROTOCOL_VERSION } from '../protocol/index.js';
+import {
+  completeJob,
+  connectRunner,
+  connectWidget,
+  imageFrame,
+  openRunnerSocket,
+  pngBytes,
+  type RunnerProbe,
+  type WidgetProbe,
+} from '../testing/protocol-clients.js';
+import { cancelActiveJobs, createGeneration, readJob, runnersGone, viewGeneration } from '../testing/queue-fixtures.js';
+import { UpgradeRefused } from '../testing/socket-probe.js';
+import { startTestServer, type TestServer } from '../testing/test-server.js';
+import { waitFor } from '../testing/wait-for.js';
+
+const ORIGIN = 'http://shop.test';
+
+let server: TestServer;
+let runnerToken: string;
+let tenant: { tenantId: string; secretKey: string; publishableKey: string };
+/** Sockets the current test opened; closed after it. */
+const sockets: (RunnerProbe | WidgetProbe)[] = [];
+
+beforeAll(async () => {
+  // A short heartbeat so that the hub's checks on idle runners come round quickly.
+  server = await startTestServer({ ATELIER_RUNNER_HEARTBEAT_MS: '300' });
+  runnerToken = await server.createRunnerToken();
+  tenant = await server.createTenant({ name: 'Acme', origins: [ORIGIN] });
+});
+
+afterEach(async () => {
+  await Promise.all(sockets.splice(0).map((socket) => socket.close()));
+  await runnersGone(server);
+  await cancelActiveJobs(server);
+});
+
+afterAll(() => server.stop());
+
+async function runner(name?: string): Promise<RunnerProbe & { runnerId: string }> {
+  const probe = await connectRunner(server.url, runnerToken, name);
+  sockets.push(probe);
+  return probe;
+}
+
+async function widget(): Promise<WidgetProbe> {
+  const { widget: probe } = await connectWidget(server.url, tenant.publishableKey, ORIGIN);
+  sockets.push(probe);
+  return probe;
+}
+
+/** A runner holding a freshly leased job. */
+async function runnerWithJob(params: Parameters<typeof createGeneration>[2] = { prompt: 'a walnut desk lamp' }) {
+  const id = await createGeneration(server, tenant.secretKey, params);
+  const probe = await runner();
+  probe.send({ type: 'ready' });
+  const job = await probe.receive('job', (message) => message.jobId === id);
+  return { id, runner: probe, job };
+}
+
+const countRunners = () => server.database.models.Runner.countDocuments();
+
+/** Files stored for a job, whichever attempt wrote them. */
+async function storedFiles(jobId: string): Promise<string[]> {
+  const dir = join(server.dataDir, 'files', 'tenants', tenant.tenantId, 'generations', jobId);
+  return readdir(dir).catch(() => []);
+}
+
+describe('runner authentication', () => {
+  it.each([
+    ['no Authorization header', () => undefined],
+    ['an unknown runner token', () => `rt_${'A'.repeat(43)}`],
+    ['a malformed token', () => 'not-a-token'],
+    ["a tenant's secret key", () => tenant.secretKey],
+  ])('refuses an upgrade with %s: HTTP 401, no socket, no runner recorded', async (_label, token) => {
+    const refusal = await openRunnerSocket(server.url, token()).then(
+      (probe) => {
+        sockets.push(probe);
+        throw new Error('the upgrade was accepted');
+      },
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(UpgradeRefused);
+    expect((refusal as UpgradeRefused).status).toBe(401);
+    expect(await countRunners()).toBe(0);
+  });
+});
+
+describe('runner handshake', () => {
+  it('welcomes a runner that says hello, with heartbeatMs and leaseMs, and records it', async () => {
+    const probe = await openRunnerSocket(server.url, runnerToken);
+    sockets.push(probe);
+    probe.send({ type: 'hello', v: RUNNER_PROTOCOL_VERSION, name: 'gpu-box-1', device: 'cuda', model: 'sdxl-tiny', maxPixels: 1_048_576 });
+    const welcome = await probe.receive('welcome');
+    expect(welcome.runnerId).toMatch(/^run_/);
+    expect(welcome.heartbeatMs).toBeGreaterThan(0);
+    expect(welcome.leaseMs).toBeGreaterThan(2 * welcome.heartbeatMs);
+    const record = await server.database.models.Runner.findById(welcome.runnerId).lean();
+    expect(record).toMatchObject({ name: 'gpu-box-1', device: 'cuda', state: 'idle' });
+  });
+
+  it('keeps counting an idle runner as online for as long as it stays connected', async () => {
+    const probe = await runner('idle-for-long');
+    probe.send({ type: 'ready' });
+    await waitFor(() => server.services.dispatcher.idleCount === 1, { what: 'the runner to wait for work' });
+    const health = async () => ((await (await fetch(new URL('/healthz', server.url))).json()) as { runners: number }).runners;
+    expect(await health()).toBe(1);
+
+    // A runner says nothing while it waits for work; make it look as if it had waited a minute.
+    await server.database.models.Runner.updateOne({ _id: probe.runnerId }, { $set: { lastSeenAt: new Date(Date.now() - 60_000) } });
+    await waitFor(async () => (await health()) === 1, { what: 'the idle runner to count as online again' });
+    await probe.close();
+    await waitFor(async () => (await health()) === 0, { what: 'the closed runner to stop counting' });
+  });
+
+  it('closes a runner that speaks another protocol version', async () => {
+    const probe = await openRunnerSocket(server.url, runnerToken);
+    sockets.push(probe);
+    probe.send({ type: 'hello', v: RUNNER_PROTOCOL_VERSION + 1, name: 'future', device: 'cpu', model: 'x', maxPixels: 1 });
+    expect(await probe.receive('error')).toMatchObject({ code: 'unsupported_version' });
+    expect((await probe.closed()).code).toBe(RUNNER_CLOSE.protocolError);
+    expect(probe.received('welcome')).toEqual([]);
+  });
+
+  it.each([
+    ['ready before hello', { type: 'ready' }],
+    ['a message of no known type', { type: 'gimme', v: 1 }],
+    ['text that is not JSON', '{"type":'],
+  ])('closes a runner that sends %s', async (_label, message) => {
+    const probe = await openRunnerSocket(server.url, runnerToken);
+    sockets.push(probe);
+    probe.send(message);
+    expect((await probe.closed()).code).toBe(RUNNER_CLOSE.protocolError);
+  });
+});
+
+describe('leasing and reporting', () => {
+  it('hands a ready runner the queued job with its resolved params and epoch', async () => {
+    const { id, job } = await runnerWithJob({ prompt: 'a walnut desk lamp', aspectRatio: '1152x896', seed: 7, imageCount: 2, performance: 'lightning' });
+    expect(job).toMatchObject({ type: 'job', jobId: id, epoch: 1 });
+    expect(job.params).toMatchObject({ prompt: 'a walnut desk lamp', width: 1152, height: 896, seed: 7, imageCount: 2, steps: 4, performance: 'lightning' });
+    expect((await viewGeneration(server, tenant.secretKey, id)).status).toBe('running');
+  });
+
+  it('broadcasts progress to a widget watching the job, with growing seq', async () => {
+    const { id, runner: probe, job } = await runnerWithJob();
+    const watcher = await widget();
+    watcher.send({ type: 'watch', id });
+    await watcher.receive('progress', (message) => message.id === id);
+
+    for (let step = 1; step <= 3; step += 1) {
+      probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step, steps: 30, stage: 'sampling' });
+    }
+    const seen = [];
+    for (let step = 1; step <= 3; step += 1) seen.push(await watcher.receive('progress', (message) => message.step === step));
+    expect(seen.map((message) => ({ id: message.id, stage: message.stage, steps: message.steps }))).toEqual(
+      Array(3).fill({ id, stage: 'sampling', steps: 30 }),
+    );
+    const seqs = seen.map((message) => message.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(3);
+    await waitFor(async () => (await viewGeneration(server, tenant.secretKey, id)).progress.stage === 'sampling', { what: 'progress persisted' });
+  });
+
+  it('stores the images of a completed job and serves them by signed URL, byte for byte', async () => {
+    const { id, runner: probe, job } = await runnerWithJob({ prompt: 'two lamps', imageCount: 2 });
+    const watcher = await widget();
+    watcher.send({ type: 'watch', id });
+    const images = [await pngBytes(200, 10, 10), await pngBytes(10, 10, 200)];
+    await completeJob(probe, job, images);
+
+    const completed = await watcher.receive('completed', (message) => message.id === id);
+    const view = await viewGeneration(server, tenant.secretKey, id);
+    expect(view.status).toBe('succeeded');
+    expect(view.images).toHaveLength(2);
+    expect(view.images.map((image) => image.id)).toEqual(completed.images.map((image) => image.id));
+    for (const [index, image] of view.images.entries()) {
+      expect(image).toMatchObject({ width: 8, height: 8, format: 'png' });
+      const file = await fetch(image.url);
+      expect(file.status).toBe(200);
+      expect(file.headers.get('content-type')).toBe('image/png');
+      expect(Buffer.from(await file.arrayBuffer()).equals(images[index]!)).toBe(true);
+    }
+    expect((await readJob(server, id)).lease).toBeNull();
+  });
+
+  it('answers lease-lost to reports about another job or an old epoch, and changes nothing', async () => {
+    const { id, runner: probe, job } = await runnerWithJob();
+    const other = await createGeneration(server, tenant.secretKey, { prompt: 'a job nobody holds' });
+    const before = { held: await readJob(server, id), other: await readJob(server, other) };
+    const png = await pngBytes(1, 2, 3);
+
+    probe.send({ type: 'progress', jobId: id, epoch: job.epoch + 1, step: 9, steps: 30, stage: 'decoding' });
+    probe.send({ type: 'heartbeat', jobId: id, epoch: job.epoch - 1 });
+    probe.sendBinary(imageFrame({ jobId: other, epoch: 1 }, 0, png));
+    probe.send({ type: 'completed', jobId: other, epoch: 1, imageCount: 1, timings: { totalMs: 1, samplingMs: 1 } });
+    probe.send({ type: 'failed', jobId: other, epoch: 1, code: 'oom', message: 'no', retryable: false });
+
+    const lost = [];
+    for (let i = 0; i < 5; i += 1) lost.push(await probe.receive('lease-lost'));
+    expect(lost).toEqual([
+      { type: 'lease-lost', jobId: id, epoch: job.epoch + 1 },
+      { type: 'lease-lost', jobId: id, epoch: job.epoch - 1 },
+      ...Array<unknown>(3).fill({ type: 'lease-lost', jobId: other, epoch: 1 }),
+    ]);
+    expect(await readJob(server, id)).toMatchObject({ status: 'running', epoch: job.epoch, progress: before.held.progress, images: [] });
+    expect(await readJob(server, other)).toMatchObject({ status: 'queued', epoch: 0, images: [] });
+
+    // The runner still holds its own job: the image frame above was not counted for it.
+    probe.send({ type: 'completed', jobId: id, epoch: job.epoch, imageCount: 1, timings: { totalMs: 1, samplingMs: 1 } });
+    await waitFor(async () => (await readJob(server, id)).status === 'queued', { what: 'the incomplete job to be requeued' });
+    expect((await readJob(server, id)).images).toEqual([]);
+  });
+
+  it.each([
+    ['fewer image frames than it says', [0], 2],
+    ['fewer images than the job asked for', [0], 1],
+    ['the same image twice', [0, 0], 2],
+  ])('requeues a two-image job completed with %s, storing nothing', async (_label, indexes, says) => {
+    const { id, runner: probe, job } = await runnerWithJob({ prompt: 'two lamps', imageCount: 2 });
+    for (const index of indexes) probe.sendBinary(imageFrame(job, index, await pngBytes(50 + index)));
+    probe.send({ type: 'completed', jobId: id, epoch: job.epoch, imageCount: says, timings: { totalMs: 1, samplingMs: 1 } });
+    const after = await waitFor(async () => {
+      const stored = await readJob(server, id);
+      return stored.status !== 'running' && stored;
+    });
+    expect(after).toMatchObject({ status: 'queued', attempts: 1, images: [], error: { code: 'incomplete_upload' } });
+    await waitFor(async () => (await storedFiles(id)).length === 0, { what: 'the partial upload to be deleted' });
+  });
+
+  it('fails the generation on a non-retryable failure; REST and the widget show the code and message', async () => {
+    const { id, runner: probe, job } = await runnerWithJob();
+    const watcher = await widget();
+    watcher.send({ type: 'watch', id });
+    await watcher.receive('progress', (message) => message.id === id);
+    probe.send({ type: 'failed', jobId: id, epoch: job.epoch, code: 'model_error', message: 'The model could not draw this.', retryable: false });
+
+    expect(await watcher.receive('failed', (message) => message.id === id)).toMatchObject({ code: 'model_error', message: 'The model could not draw this.' });
+    const view = await viewGeneration(server, tenant.secretKey, id);
+    expect(view).toMatchObject({ status: 'failed', error: { code: 'model_error', message: 'The model could not draw this.' } });
+    expect((await readJob(server, id)).attempts).toBe(1);
+  });
+});
+
+describe('losing runners and jobs', () => {
+  it('requeues a job at once when its runner disconnects, and leases it to the next ready runner with a higher epoch', async () => {
+    const { id, runner: first, job } = await runnerWithJob();
+    await first.kill();
+    const requeued = await waitFor(async () => {
+      const stored = await readJob(server, id);
+      return stored.status === 'queued' && stored;
+    });
+    expect(requeued).toMatchObject({ lease: null, attempts: 1, error: { code: 'runner_disconnected' } });
+    // Runnable now, without a retry backoff: the runner went away, the job did nothing wrong.
+    expect(requeued.notBefore.getTime()).toBeLessThanOrEqual(Date.now());
+
+    const second = await runner('second');
+    second.send({ type: 'ready' });
+    const next = await second.receive('job', (message) => message.jobId === id);
+    expect(next.epoch).toBe(job.epoch + 1);
+    const stored = await readJob(server, id);
+    expect(stored).toMatchObject({ status: 'running', attempts: 2, epoch: job.epoch + 1 });
+    expect(stored.lease?.runnerId).toBe(second.runnerId);
+  });
+
+  it('gives a job whose runner disconnects straight to a runner that is already waiting', async () => {
+    const { id, runner: first, job } = await runnerWithJob();
+    const second = await runner('second');
+    second.send({ type: 'ready' });
+    await waitFor(() => server.services.dispatcher.idleCount === 1, { what: 'the second runner to wait for work' });
+    await first.kill();
+    expect(await second.receive('job', (message) => message.jobId === id)).toMatchObject({ epoch: job.epoch + 1 });
+  });
+
+  it('stops a cancelled job on its runner, which can then take new work', async () => {
+    const { id, runner: probe, job } = await runnerWithJob();
+    const cancel = await server.api(tenant.secretKey, `/v1/generations/${id}/cancel`, { method: 'POST' });
+    expect(cancel.status).toBe(200);
+    expect(await probe.receive('cancel')).toEqual({ type: 'cancel', jobId: id, epoch: job.epoch });
+
+    // As the real runner does: abandon the job and ask for work.
+    const nextId = await createGeneration(server, tenant.secretKey, { prompt: 'the next lamp' });
+    probe.send({ type: 'ready' });
+    expect((await probe.receive('job')).jobId).toBe(nextId);
+    expect((await readJob(server, id)).status).toBe('canceled');
+  });
+
+  it('does not hand a second job to a runner that says ready while it holds one', async () => {
+    const { id, runner: probe, job } = await runnerWithJob();
+    const waiting = await createGeneration(server, tenant.secretKey, { prompt: 'waiting lamp' });
+    probe.send({ type: 'ready' });
+    // Messages are handled in order: once this progress is stored, the `ready` was handled.
+    probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step: 1, steps: 30, stage: 'encoding' });
+    await waitFor(async () => (await readJob(server, id)).progress.stage === 'encoding', { what: 'progress stored' });
+    await server.services.dispatcher.settled();
+    expect(probe.received('job')).toHaveLength(1);
+    expect((await readJob(server, waiting)).status).toBe('queued');
+  });
+});
