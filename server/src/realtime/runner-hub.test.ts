@@ -61,6 +61,20 @@ async function runnerWithJob(params: Parameters<typeof createGeneration>[2] = { 
   return { id, runner: probe, job };
 }
 
+/**
+ * A job a shopper started from the widget, leased to a runner; the widget that started
+ * it is the one allowed to watch it.
+ */
+async function runnerWithWidgetJob(params: Parameters<typeof createGeneration>[2] = { prompt: 'a walnut desk lamp' }) {
+  const watcher = await widget();
+  watcher.send({ type: 'generate', ref: 'job-1', params });
+  const { id } = await watcher.receive('accepted');
+  const probe = await runner();
+  probe.send({ type: 'ready' });
+  const job = await probe.receive('job', (message) => message.jobId === id);
+  return { id, runner: probe, job, watcher };
+}
+
 const countRunners = () => server.database.models.Runner.countDocuments();
 
 /** Files stored for a job, whichever attempt wrote them. */
@@ -146,10 +160,7 @@ describe('leasing and reporting', () => {
   });
 
   it('broadcasts progress to a widget watching the job, with growing seq', async () => {
-    const { id, runner: probe, job } = await runnerWithJob();
-    const watcher = await widget();
-    watcher.send({ type: 'watch', id });
-    await watcher.receive('progress', (message) => message.id === id);
+    const { id, runner: probe, job, watcher } = await runnerWithWidgetJob();
 
     for (let step = 1; step <= 3; step += 1) {
       probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step, steps: 30, stage: 'sampling' });
@@ -166,9 +177,7 @@ describe('leasing and reporting', () => {
   });
 
   it('stores the images of a completed job and serves them by signed URL, byte for byte', async () => {
-    const { id, runner: probe, job } = await runnerWithJob({ prompt: 'two lamps', imageCount: 2 });
-    const watcher = await widget();
-    watcher.send({ type: 'watch', id });
+    const { id, runner: probe, job, watcher } = await runnerWithWidgetJob({ prompt: 'two lamps', imageCount: 2 });
     const images = [await pngBytes(200, 10, 10), await pngBytes(10, 10, 200)];
     await completeJob(probe, job, images);
 
@@ -232,10 +241,7 @@ describe('leasing and reporting', () => {
   });
 
   it('fails the generation on a non-retryable failure; REST and the widget show the code and message', async () => {
-    const { id, runner: probe, job } = await runnerWithJob();
-    const watcher = await widget();
-    watcher.send({ type: 'watch', id });
-    await watcher.receive('progress', (message) => message.id === id);
+    const { id, runner: probe, job, watcher } = await runnerWithWidgetJob();
     probe.send({ type: 'failed', jobId: id, epoch: job.epoch, code: 'model_error', message: 'The model could not draw this.', retryable: false });
 
     expect(await watcher.receive('failed', (message) => message.id === id)).toMatchObject({ code: 'model_error', message: 'The model could not draw this.' });

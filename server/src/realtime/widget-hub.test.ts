@@ -130,14 +130,27 @@ describe('generate, watch and cancel', () => {
     expect((await readJob(server, theirs)).status).toBe('queued');
   });
 
-  it('watches one of its own generations and cancels it', async () => {
-    const mine = await createGeneration(server, acme.secretKey, { prompt: 'api lamp' });
+  it("watches and cancels its session's own generations, and no other shopper's", async () => {
+    const other = await connect(acme, ACME_ORIGIN);
+    const { accepted: theirs } = await generate(other.widget, 'other-1', { prompt: 'another shopper' });
+    const apiJob = await createGeneration(server, acme.secretKey, { prompt: 'api lamp' });
     const { widget } = await connect(acme, ACME_ORIGIN);
-    widget.send({ type: 'watch', id: mine });
-    expect(await widget.receive('queued')).toMatchObject({ id: mine });
-    widget.send({ type: 'cancel', id: mine });
-    expect(await widget.receive('failed')).toMatchObject({ id: mine, code: 'canceled' });
-    expect((await readJob(server, mine)).status).toBe('canceled');
+    for (const id of [theirs.id, apiJob]) {
+      widget.send({ type: 'watch', id });
+      expect(await widget.receive('error')).toMatchObject({ code: 'not_found' });
+      widget.send({ type: 'cancel', id });
+      expect(await widget.receive('error')).toMatchObject({ code: 'not_found' });
+    }
+    expect(widget.received('queued')).toEqual([]);
+    expect((await readJob(server, theirs.id)).status).toBe('queued');
+    expect((await readJob(server, apiJob)).status).toBe('queued');
+
+    const { accepted: mine } = await generate(widget, 'mine-1', { prompt: 'my lamp' });
+    widget.send({ type: 'watch', id: mine.id });
+    expect(await widget.receive('queued')).toMatchObject({ id: mine.id });
+    widget.send({ type: 'cancel', id: mine.id });
+    expect(await widget.receive('failed')).toMatchObject({ id: mine.id, code: 'canceled' });
+    expect((await readJob(server, mine.id)).status).toBe('canceled');
   });
 });
 

@@ -12,7 +12,7 @@ import {
   type ServerMessage,
   type WidgetConfig,
 } from '../protocol/index.js';
-import { AppError } from '../errors/app-error.js';
+import { AppError, notFound } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
 import type { Generation } from '../models/generation.model.js';
 import type { Tenant } from '../models/tenant.model.js';
@@ -180,17 +180,28 @@ class WidgetSession {
         return;
       }
       case 'watch': {
-        const generation = await this.deps.generations.get(message.id);
+        const generation = await this.ownGeneration(message.id);
         this.watch(generation._id);
         await this.sendSnapshot(generation);
         return;
       }
       case 'cancel': {
+        await this.ownGeneration(message.id);
         const { lease } = await this.deps.generations.cancel(message.id);
         if (lease) this.deps.cancelOnRunner(lease.runnerId, message.id, lease.epoch);
         return;
       }
     }
+  }
+
+  /**
+   * A shopper sees only the jobs of their own session: the publishable key is public,
+   * so knowing another shopper's job id must not be enough to watch or cancel it.
+   */
+  private async ownGeneration(id: string): Promise<Generation> {
+    const generation = await this.deps.generations.get(id);
+    if (generation.sessionId !== this.sessionId) throw notFound('The generation');
+    return generation;
   }
 
   private async hello(version: number, resume?: { session: string; lastSeq: number }): Promise<void> {

@@ -1,0 +1,330 @@
+import type { WebSocket, RawData } from 'ws';
+import { z } from 'zod';
+import {
+  JOB_STAGES,
+  RUNNER_CLOSE,
+  RUNNER_PROTOCOL_VERSION,
+  decodeImageFrame,
+  type ResolvedJobParams,
+  type RunnerMessage,
+  type ServerToRunnerMessage,
+} from '../protocol/index.js';
+import { createLogger } from '../logging/logger.js';
+import type { StoredImage } from '../models/generation.model.js';
+import type { Dispatcher, IdleRunner } from '../queue/dispatcher.js';
+import type { JobQueue, Lease } from '../queue/job-queue.js';
+import type { QueueEstimator } from '../queue/queue-estimator.js';
+import type { RunnerRegistry } from '../queue/runner-registry.js';
+import type { RunnerTokenService } from '../services/runner-token-service.js';
+import { newId } from '../services/ids.js';
+import { tenantKey, type Storage } from '../storage/storage.js';
+
+const log = createLogger('runner-hub');
+
+const runnerMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('hello'),
+    v: z.number().int(),
+    name: z.string().max(200),
+    device: z.string().max(50),
+    model: z.string().max(500),
+    maxPixels: z.number().int().nonnegative(),
+  }),
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('heartbeat'), jobId: z.string(), epoch: z.number().int() }),
+  z.object({
+    type: z.literal('progress'),
+    jobId: z.string(),
+    epoch: z.number().int(),
+    step: z.number().int().nonnegative(),
+    steps: z.number().int().positive(),
+    stage: z.enum(JOB_STAGES),
+    preview: z.string().max(200_000).optional(),
+  }),
+  z.object({
+    type: z.literal('completed'),
+    jobId: z.string(),
+    epoch: z.number().int(),
+    imageCount: z.number().int().nonnegative(),
+    timings: z.object({ totalMs: z.number(), samplingMs: z.number() }),
+  }),
+  z.object({
+    type: z.literal('failed'),
+    jobId: z.string(),
+    epoch: z.number().int(),
+    code: z.string().max(100),
+    message: z.string().max(2000),
+    retryable: z.boolean(),
+  }),
+]) satisfies z.ZodType<RunnerMessage>;
+
+export interface RunnerHubDeps {
+  tokens: RunnerTokenService;
+  queue: JobQueue;
+  dispatcher: Dispatcher;
+  registry: RunnerRegistry;
+  estimator: QueueEstimator;
+  storage: Storage;
+  heartbeatMs: number;
+  leaseMs: number;
+  /** Persist progress to the database at most this often (every step is still broadcast). */
+  progressPersistMs?: number;
+}
+
+interface ActiveLease extends Lease {
+  /** How many images the job asked for; a completion with fewer (or more) is not one. */
+  imageCount: number;
+  images: StoredImage[];
+  startedAt: number;
+  lastPersistAt: number;
+  lastStage: string;
+}
+
+/** One runner's connection: its protocol state and the one lease it may hold. */
+export class RunnerSession implements IdleRunner {
+  private lease: ActiveLease | undefined;
+  private greeted = false;
+  private work: Promise<void> = Promise.resolve();
+  /** Settles once the socket has closed and its job is back in the queue. */
+  private readonly finished: Promise<void>;
+
+  constructor(
+    readonly id: string,
+    private readonly tokenId: string,
+    private readonly ws: WebSocket,
+    private readonly deps: RunnerHubDeps,
+    private readonly onGone: () => void,
+  ) {
+    // Messages are handled strictly in order: an image frame must be stored before the
+    // `completed` that follows it is processed.
+    ws.on('message', (data, isBinary) => {
+      this.work = this.work.then(() => this.handle(data, isBinary)).catch((error: unknown) => {
+        log.error({ err: error, runnerId: this.id }, 'runner message failed');
+      });
+    });
+    // In line with the messages, so that it cannot land after the disconnect is recorded.
+    ws.on('pong', () => {
+      this.work = this.work.then(() => this.seen()).catch((error: unknown) => {
+        log.error({ err: error, runnerId: this.id }, 'runner liveness update failed');
+      });
+    });
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    this.finished = closed
+      .then(() => this.gone())
+      .catch((error: unknown) => log.error({ err: error, runnerId: this.id }, 'runner cleanup failed'));
+  }
+
+  assign(job: Lease & { resolved: ResolvedJobParams }): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    const now = Date.now();
+    this.lease = {
+      jobId: job.jobId,
+      tenantId: job.tenantId,
+      epoch: job.epoch,
+      imageCount: job.resolved.imageCount,
+      images: [],
+      startedAt: now,
+      lastPersistAt: 0,
+      lastStage: 'loading',
+    };
+    this.send({ type: 'job', jobId: job.jobId, epoch: job.epoch, params: job.resolved });
+    void this.deps.registry.seen(this.id, 'busy', job.jobId);
+    return true;
+  }
+
+  /**
+   * The job was cancelled: the runner abandons it and, like after any job, says `ready`,
+   * which must then be honoured rather than ignored as "still busy".
+   */
+  cancel(jobId: string, epoch: number): void {
+    const lease = this.lease;
+    if (lease?.jobId === jobId && lease.epoch === epoch) {
+      this.lease = undefined;
+      void this.discard(lease);
+    }
+    this.send({ type: 'cancel', jobId, epoch });
+  }
+
+  ping(): void {
+    if (this.greeted && this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  private async seen(): Promise<void> {
+    await this.deps.registry.seen(this.id, this.lease ? 'busy' : 'idle', this.lease?.jobId ?? null);
+  }
+
+  send(message: ServerToRunnerMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  /** Closes the socket and waits until its job is requeued (the database must still be open for that). */
+  async close(code: number, reason: string): Promise<void> {
+    this.ws.close(code, reason);
+    await this.finished;
+  }
+
+  private async handle(data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) return this.handleImage(toBuffer(data));
+    let message: RunnerMessage;
+    try {
+      message = runnerMessageSchema.parse(JSON.parse(toBuffer(data).toString('utf8')));
+    } catch {
+      this.ws.close(RUNNER_CLOSE.protocolError, 'not a runner protocol message');
+      return;
+    }
+    if (message.type !== 'hello' && !this.greeted) {
+      this.ws.close(RUNNER_CLOSE.protocolError, 'say hello first');
+      return;
+    }
+    switch (message.type) {
+      case 'hello':
+        if (message.v !== RUNNER_PROTOCOL_VERSION) {
+          this.send({ type: 'error', code: 'unsupported_version', message: `protocol v${RUNNER_PROTOCOL_VERSION} only` });
+          this.ws.close(RUNNER_CLOSE.protocolError, 'unsupported protocol version');
+          return;
+        }
+        this.greeted = true;
+        await this.deps.registry.connected({
+          _id: this.id,
+          tokenId: this.tokenId,
+          name: message.name,
+          device: message.device,
+          model: message.model,
+          maxPixels: message.maxPixels,
+        });
+        this.send({ type: 'welcome', runnerId: this.id, heartbeatMs: this.deps.heartbeatMs, leaseMs: this.deps.leaseMs });
+        log.info({ runnerId: this.id, name: message.name, device: message.device }, 'runner connected');
+        return;
+      case 'ready':
+        if (this.lease) return; // still finishing a job; `completed`/`failed` frees it
+        await this.deps.registry.seen(this.id, 'idle', null);
+        this.deps.dispatcher.addIdle(this);
+        return;
+      case 'heartbeat': {
+        const lease = this.holding(message.jobId, message.epoch);
+        if (lease && (await this.deps.queue.heartbeat(lease)) === 'stale') this.loseLease(lease);
+        await this.deps.registry.seen(this.id, 'busy', message.jobId);
+        return;
+      }
+      case 'progress': {
+        const lease = this.holding(message.jobId, message.epoch);
+        if (!lease) return;
+        const now = Date.now();
+        const persist =
+          message.stage !== lease.lastStage ||
+          message.step === message.steps ||
+          now - lease.lastPersistAt >= (this.deps.progressPersistMs ?? 1000);
+        const { type: _type, jobId: _jobId, epoch: _epoch, ...progress } = message;
+        const outcome = await this.deps.queue.progress(lease, progress, persist);
+        if (outcome === 'stale') return this.loseLease(lease);
+        if (persist) {
+          lease.lastPersistAt = now;
+          lease.lastStage = message.stage;
+        }
+        return;
+      }
+      case 'completed': {
+        const lease = this.holding(message.jobId, message.epoch);
+        if (!lease) return;
+        this.lease = undefined;
+        const indexes = new Set(lease.images.map((image) => image.index));
+        if (message.imageCount !== lease.imageCount || lease.images.length !== lease.imageCount || indexes.size !== lease.imageCount) {
+          await this.deps.queue.fail(lease, {
+            code: 'incomplete_upload',
+            message: `The runner sent ${lease.images.length} of ${lease.imageCount} images.`,
+            retryable: true,
+          });
+          await this.discard(lease);
+          return;
+        }
+        const outcome = await this.deps.queue.complete(lease, lease.images);
+        if (outcome === 'stale') {
+          await this.discard(lease);
+          this.send({ type: 'lease-lost', jobId: lease.jobId, epoch: lease.epoch });
+        } else {
+          this.deps.estimator.recordDuration((Date.now() - lease.startedAt) / 1000);
+        }
+        await this.deps.registry.seen(this.id, 'idle', null);
+        return;
+      }
+      case 'failed': {
+        const lease = this.holding(message.jobId, message.epoch);
+        if (!lease) return;
+        this.lease = undefined;
+        await this.deps.queue.fail(lease, { code: message.code, message: message.message, retryable: message.retryable });
+        await this.discard(lease);
+        this.deps.dispatcher.notify();
+        return;
+      }
+    }
+  }
+
+  private async handleImage(frame: Buffer): Promise<void> {
+    const decoded = decodeImageFrame(frame);
+    if (!decoded.ok) {
+      this.ws.close(RUNNER_CLOSE.protocolError, decoded.reason);
+      return;
+    }
+    const { header, bytes } = decoded;
+    const lease = this.holding(header.jobId, header.epoch);
+    if (!lease) return;
+    const imageId = newId('img');
+    // The epoch is part of the key: a stale attempt's files never overwrite the live one's.
+    const storageKey = tenantKey(lease.tenantId, 'generations', lease.jobId, `${lease.epoch}-${header.index}-${imageId}.${header.format}`);
+    await this.deps.storage.put(storageKey, bytes, `image/${header.format}`);
+    lease.images.push({
+      _id: imageId,
+      index: header.index,
+      storageKey,
+      width: header.width,
+      height: header.height,
+      format: header.format,
+      bytes: bytes.length,
+      seed: header.seed,
+    });
+  }
+
+  /** The runner's lease if the message is about it; otherwise tells the runner it has none. */
+  private holding(jobId: string, epoch: number): ActiveLease | undefined {
+    if (this.lease && this.lease.jobId === jobId && this.lease.epoch === epoch) return this.lease;
+    this.send({ type: 'lease-lost', jobId, epoch });
+    return undefined;
+  }
+
+  private loseLease(lease: ActiveLease): void {
+    if (this.lease === lease) this.lease = undefined;
+    this.send({ type: 'lease-lost', jobId: lease.jobId, epoch: lease.epoch });
+    void this.discard(lease);
+  }
+
+  private async discard(lease: ActiveLease): Promise<void> {
+    await Promise.all(lease.images.map((image) => this.deps.storage.delete(image.storageKey)));
+  }
+
+  private async gone(): Promise<void> {
+    this.deps.dispatcher.remove(this.id);
+    await this.work;
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease) {
+      // Requeue at once rather than waiting for the lease to expire, and without a retry
+      // backoff: the runner went away, the job did nothing wrong.
+      await this.deps.queue.fail(
+        lease,
+        { code: 'runner_disconnected', message: 'The GPU runner disconnected.', retryable: true },
+        { backoff: false },
+      );
+      await this.discard(lease);
+      this.deps.dispatcher.notify();
+    }
+    await this.deps.registry.disconnected(this.id);
+    log.info({ runnerId: this.id }, 'runner disconnected');
+    this.onGone();
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
