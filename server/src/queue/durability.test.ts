@@ -87,17 +87,26 @@ describe('durability across a server restart', () => {
     const first = await start(FAST);
     const tenant = await first.createTenant({ origins: [ORIGIN] });
     const token = await first.createRunnerToken();
-    const id = await createGeneration(first, tenant.secretKey);
-    // The state a crash leaves: the job is leased in the database to a runner whose
+    // A shopper starts the job from the widget…
+    const before = await connectWidget(first.url, tenant.publishableKey, ORIGIN);
+    sockets.push(before.widget);
+    before.widget.send({ type: 'generate', ref: 'r1', params: { prompt: 'a walnut desk lamp' } });
+    const { id } = await before.widget.receive('accepted');
+    const lastSeq = (await before.widget.receive('queued')).seq;
+    // …and the state a crash leaves: the job is leased in the database to a runner whose
     // server process is gone, so nobody will report on it or requeue it on disconnect.
     const orphan = (await first.services.queue.claimNext('run_on_the_dead_server'))!;
     expect(orphan).toMatchObject({ jobId: id, epoch: 1 });
 
     const second = await restart(first, FAST);
     expect((await readJob(second, id)).status).toBe('running');
-    const { widget } = await connectWidget(second.url, tenant.publishableKey, ORIGIN);
+    // The shopper's widget reconnects to the new server and resumes its session.
+    const { widget, welcome } = await connectWidget(second.url, tenant.publishableKey, ORIGIN, {
+      session: before.welcome.session,
+      lastSeq,
+    });
     sockets.push(widget);
-    widget.send({ type: 'watch', id });
+    expect(welcome.resume).toBe(true);
     await widget.receive('progress', (message) => message.id === id);
     const published: string[] = [];
     const unsubscribe = second.services.events.subscribe(id, ({ event }) => published.push(event.type));
