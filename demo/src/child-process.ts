@@ -5,6 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface ManagedProcess {
   name: string;
   child: ChildProcess;
+  /** The last lines it wrote, to explain an early exit. */
+  recentOutput(): string[];
   /** Resolves when the process has exited. */
   exited: Promise<number | null>;
   stop(): Promise<void>;
@@ -24,14 +26,20 @@ export function spawnNode(options: SpawnOptions): ManagedProcess {
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const recent: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => options.onLine?.(line));
+    createInterface({ input: stream }).on('line', (line) => {
+      recent.push(line);
+      if (recent.length > 20) recent.shift();
+      options.onLine?.(line);
+    });
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stopping: Promise<void> | undefined;
   return {
     name: options.name,
     child,
+    recentOutput: () => [...recent],
     exited,
     stop: () =>
       (stopping ??= (async () => {
@@ -58,7 +66,10 @@ export async function waitFor(
     exited = true;
   });
   while (Date.now() < deadline) {
-    if (exited) throw new Error(`${options.process?.name} exited before ${what}`);
+    if (exited) {
+      const output = options.process?.recentOutput().slice(-5).join('\n  ') ?? '';
+      throw new Error(`${options.process?.name} exited before ${what}${output ? `:\n  ${output}` : ''}`);
+    }
     if (await check().catch(() => false)) return;
     await sleep(100);
   }

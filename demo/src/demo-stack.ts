@@ -85,7 +85,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
         onLine: (line) => log('server', line),
       });
       serverProcess = child;
-      await waitFor('the server to listen', async () => (await fetch(`${serverUrl}/healthz`)).ok, {
+      await waitFor('the server to listen', async () => (await fetch(`${serverUrl}/healthz`, { signal: AbortSignal.timeout(2000) })).ok, {
         timeoutMs: 60_000,
         process: child,
       });
@@ -96,6 +96,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
     const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
       const response = await fetch(`${serverUrl}${path}`, {
         method,
+        signal: AbortSignal.timeout(30_000),
         headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });

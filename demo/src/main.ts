@@ -25,6 +25,9 @@ const stack = await startDemoStack({
     const level = /"level":(\d+)/.exec(line)?.[1];
     if (level === undefined || Number(level) >= minimum) console.log(formatLogLine(source, line));
   },
+}).catch((error: unknown) => {
+  console.error(`\nThe demo could not start: ${(error as Error).message}`);
+  process.exit(1);
 });
 
 const { manifest } = stack;

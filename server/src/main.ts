@@ -19,7 +19,14 @@ try {
 }
 
 const database = await startDatabase({ dataDir: config.dataDir });
-const server = await startServer({ ...config, mongodbUri: applicationDatabaseUri(database) });
+const server = await startServer({ ...config, mongodbUri: applicationDatabaseUri(database) }).catch(async (error: unknown) => {
+  await database.stop();
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    console.error(`atelier-server: port ${config.port} on ${config.host} is already in use: stop what uses it or set PORT`);
+    process.exit(1);
+  }
+  throw error;
+});
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
