@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,8 @@ export interface DemoOptions {
   adminToken?: string;
   modelDir?: string;
   onLog?: (source: string, line: string) => void;
+  /** Slow one-time work worth telling a waiting person about. */
+  onNotice?: (message: string) => void;
 }
 
 export interface DemoStack {
@@ -66,7 +69,8 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
   };
 
   try {
-    const database = await startDatabase({ dataDir: options.dataDir });
+    if (options.port !== 0) await assertPortFree(port, 'the API server', 'PORT');
+    const database = await startDatabase({ dataDir: options.dataDir, ...(options.onNotice ? { onNotice: options.onNotice } : {}) });
     stops.push(() => database.stop());
     const mongodbUri = applicationDatabaseUri(database);
 
@@ -110,6 +114,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
     const storefronts: Storefront[] = [];
     for (const [index, spec] of DEMO_TENANTS.entries()) {
       const storefrontPort = options.storefrontPort === 0 ? 0 : (options.storefrontPort ?? 8788) + index;
+      if (storefrontPort !== 0) await assertPortFree(storefrontPort, `storefront ${index + 1}`, 'STOREFRONT_PORT');
       const tenantRef: { current?: DemoTenant } = {};
       const storefront = await startStorefront(join(demoRoot, 'storefront'), storefrontPort, () => ({
         ...spec.storefront,
@@ -214,6 +219,16 @@ async function ensureTenant(
 async function onlineRunners(admin: Admin): Promise<number> {
   const { data } = await admin<{ data: { state: string; lastSeenAt: string }[] }>('GET', '/admin/v1/runners');
   return data.filter((r) => r.state !== 'offline').length;
+}
+
+/** Fails with a clear line when a fixed port is taken (often: a demo already running). */
+async function assertPortFree(port: number, what: string, variable: string): Promise<void> {
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+  if (!free) throw new Error(`port ${port} for ${what} is already in use (is a demo already running?); set ${variable} to use another`);
 }
 
 async function readManifest(path: string): Promise<DemoManifest | undefined> {

@@ -19,6 +19,8 @@ const started = Date.now();
 const stack = await startDemoStack({
   dataDir,
   ...(process.env.PORT ? { port: Number(process.env.PORT) } : {}),
+  ...(process.env.STOREFRONT_PORT ? { storefrontPort: Number(process.env.STOREFRONT_PORT) } : {}),
+  onNotice: (message) => console.log(message),
   ...(process.env.ATELIER_ADMIN_TOKEN ? { adminToken: process.env.ATELIER_ADMIN_TOKEN } : {}),
   ...(process.env.ATELIER_MODEL_DIR ? { modelDir: process.env.ATELIER_MODEL_DIR } : {}),
   onLog: (source, line) => {

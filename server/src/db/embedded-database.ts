@@ -32,6 +32,8 @@ export interface StartDatabaseOptions {
   mongodbUri?: string;
   /** Reuse a server another process started on the same data dir (the CLI beside the demo). */
   reuse?: boolean;
+  /** Told about slow one-time work (building FerretDB), so a person waiting knows why. */
+  onNotice?: (message: string) => void;
 }
 
 interface RuntimeRecord {
@@ -60,7 +62,7 @@ export async function startDatabase(options: StartDatabaseOptions): Promise<Data
       }
     }
     const mongod = await findOnPath('mongod');
-    const started = mongod ? await startMongod(mongod, dbDir) : await startFerretDb(dbDir);
+    const started = mongod ? await startMongod(mongod, dbDir) : await startFerretDb(dbDir, options.onNotice);
     await writeFile(recordPath, JSON.stringify({ pid: started.child.pid, uri: started.uri, kind: started.kind }));
     return handle(started.kind, started.uri, true, async () => {
       await rm(recordPath, { force: true });
@@ -92,8 +94,8 @@ interface StartedServer {
   child: ChildProcess;
 }
 
-async function startFerretDb(dbDir: string): Promise<StartedServer> {
-  const binary = await ensureFerretDb();
+async function startFerretDb(dbDir: string, onNotice?: (message: string) => void): Promise<StartedServer> {
+  const binary = await ensureFerretDb(onNotice);
   const sqliteDir = join(dbDir, 'sqlite');
   await mkdir(sqliteDir, { recursive: true });
   return startWithRetries('ferretdb', (port) => [

@@ -28,7 +28,7 @@ export function cacheDir(): string {
  * not in the module zip. So the module is fetched with `go mod download`, copied,
  * given its version file, and built with the local toolchain.
  */
-export async function ensureFerretDb(): Promise<string> {
+export async function ensureFerretDb(onNotice: (message: string) => void = () => {}): Promise<string> {
   const installDir = join(cacheDir(), `ferretdb-${FERRETDB_VERSION}`);
   const binary = join(installDir, 'ferretdb');
   if (await isExecutable(binary)) return binary;
@@ -38,6 +38,7 @@ export async function ensureFerretDb(): Promise<string> {
     // Another process may have finished the build while this one waited for the lock.
     if (await isExecutable(binary)) return binary;
     log.info({ version: FERRETDB_VERSION }, 'building FerretDB once (about a minute)');
+    onNotice(`Building FerretDB ${FERRETDB_VERSION} once with the Go toolchain (about a minute; cached in ${cacheDir()})…`);
     const env = { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
     const { stdout } = await run('go', ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], {
       env,
