@@ -31,13 +31,6 @@ export class KeyService {
     return { secretKey, publishableKey };
   }
 
-  /** Revokes every key of the tenant with this label (the demo rotates its keys this way). */
-  async revokeLabelled(tenantId: string, label: string): Promise<void> {
-    await runWithTenant(tenantId, () =>
-      this.deps.models.ApiKey.updateMany({ label, revokedAt: null }, { $set: { revokedAt: new Date() } }),
-    );
-  }
-
   verifySecretKey(raw: string | undefined): Promise<KeyCheck> {
     if (!raw || !SECRET.test(raw)) return Promise.resolve({ ok: false, reason: 'not a secret key' });
     return this.lookup(raw, 'secret');

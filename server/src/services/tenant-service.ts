@@ -50,11 +50,6 @@ export class TenantService {
     return tenants.map(summarise);
   }
 
-  async findByName(name: string): Promise<TenantSummary | undefined> {
-    const tenant = await runAsSystem('find tenant by name', () => this.deps.models.Tenant.findOne({ name }).lean());
-    return tenant ? summarise(tenant) : undefined;
-  }
-
   async update(tenantId: string, changes: { name?: string; plan?: string; origins?: string[] }): Promise<TenantSummary> {
     const tenant = await runAsSystem('update tenant', () =>
       this.deps.models.Tenant.findOneAndUpdate({ _id: tenantId }, { $set: changes }, { returnDocument: 'after' }).lean(),
