@@ -168,20 +168,13 @@ export class JobQueue {
   }
 
   private async completeLocked(lease: Lease, images: StoredImage[]): Promise<Outcome> {
-    const job = await runWithTenant(lease.tenantId, () =>
-      this.deps.models.Generation.findOneAndUpdate(
+    const result = await runWithTenant(lease.tenantId, () =>
+      this.deps.models.Generation.updateOne(
         { _id: lease.jobId, epoch: lease.epoch, status: 'running' },
         { $set: { status: 'succeeded', images, lease: null, error: null, finishedAt: this.now() } },
-        { returnDocument: 'after' },
-      ).lean(),
-    );
-    if (!job) return 'stale';
-    await runWithTenant(lease.tenantId, () =>
-      this.deps.models.Generation.updateOne(
-        { _id: lease.jobId, status: 'succeeded' },
-        { $set: { progress: { step: job.progress.steps, steps: job.progress.steps, stage: job.progress.stage } } },
       ),
     );
+    if (result.matchedCount === 0) return 'stale';
     this.deps.events.publish(lease.tenantId, lease.jobId, {
       type: 'completed',
       images: this.deps.presentImages(lease.tenantId, images),

@@ -145,7 +145,8 @@ export class GenerationService {
       status: generation.status,
       createdAt: generation.createdAt.toISOString(),
       params: generation.params,
-      progress: generation.progress,
+      // A finished job has done all its steps, whatever the last persisted report said.
+      progress: generation.status === 'succeeded' ? { ...generation.progress, step: generation.progress.steps } : generation.progress,
       cost: generation.cost,
       images: this.deps.presentImages(generation.tenantId, generation.images),
       error: generation.error ? { code: generation.error.code, message: generation.error.message } : null,
