@@ -1,12 +1,21 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Workspace packages resolve to their TypeScript sources (the `source` export
+// condition), so a test and the code under test share one instance of every module
+// (one AsyncLocalStorage for the tenant scope, one set of classes), and unit tests
+// need no build.
+const conditions = ['source', ...defaultServerConditions];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
-    include: ['{server,gpu-runner,widget,plugin-shopify,demo}/src/**/*.test.ts'],
+    include: ['{protocol,server,gpu-runner,widget,plugin-shopify,demo}/src/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     // One embedded database server for the whole run; each test file takes its own
-    // database name from it (see server/src/testing/).
-    globalSetup: ['server/src/testing/global-setup.ts'],
+    // database name from it (see testing/src/).
+    globalSetup: ['testing/src/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -3,9 +3,10 @@ import { createServer } from 'node:net';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applicationDatabaseUri, freePort, startDatabase, type DatabaseServer } from '@atelier/server';
+import { applicationDatabaseUri, loadConfig, startDatabase, type DatabaseServer } from '@atelier/server';
 import { spawnNode, waitFor, type ManagedProcess } from './child-process.js';
 import { DEMO_TENANTS } from './demo-tenants.js';
+import { freePort } from './free-port.js';
 import { startStorefront, type Storefront } from './storefront-server.js';
 
 export interface DemoTenant {
@@ -37,6 +38,8 @@ export interface DemoOptions {
   onLog?: (source: string, line: string) => void;
   /** Slow one-time work worth telling a waiting person about. */
   onNotice?: (message: string) => void;
+  /** `ferretdb` even when a `mongod` is on PATH (the tests); default: as the server would choose. */
+  engine?: 'auto' | 'ferretdb';
 }
 
 export interface DemoStack {
@@ -70,7 +73,15 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
 
   try {
     if (options.port !== 0) await assertPortFree(port, 'the API server', 'PORT');
-    const database = await startDatabase({ dataDir: options.dataDir, ...(options.onNotice ? { onNotice: options.onNotice } : {}) });
+    // The server process reads the same environment; this is where its database comes from.
+    const { cacheDir, mongodbUri: externalUri } = loadConfig();
+    const database = await startDatabase({
+      dataDir: options.dataDir,
+      cacheDir,
+      mongodbUri: options.engine === 'ferretdb' ? undefined : externalUri,
+      engine: options.engine ?? 'auto',
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+    });
     stops.push(() => database.stop());
     const mongodbUri = applicationDatabaseUri(database);
 

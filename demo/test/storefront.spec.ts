@@ -20,7 +20,7 @@ test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
   test.setTimeout(240_000);
   dataDir = await mkdtemp(join(tmpdir(), 'atelier-e2e-'));
-  stack = await startDemoStack({ dataDir, port: 0, storefrontPort: 0 });
+  stack = await startDemoStack({ dataDir, port: 0, storefrontPort: 0, engine: 'ferretdb' });
   tenant = stack.manifest.tenants[0]!;
   storefront = stack.manifest.storefronts[0]!;
 });

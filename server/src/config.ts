@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 
 export interface Config {
   port: number;
@@ -10,13 +11,21 @@ export interface Config {
   mongodbUri: string | undefined;
   /** Unset: the admin API answers 401 and says how to enable it. */
   adminToken: string | undefined;
-  /** Unset: a random secret is created once and kept in the data dir. */
+  /** Unset: a random secret is created once and kept in the database, shared by every server process on it. */
   signingSecret: string | undefined;
   /** Unset: served from the widget workspace's build output. */
   widgetBundlePath: string | undefined;
+  /** Where FerretDB is built once: `ATELIER_CACHE_DIR`, else `$XDG_CACHE_HOME/atelier`, else `~/.cache/atelier`. */
+  cacheDir: string;
   leaseMs: number;
   heartbeatMs: number;
   dispatchPollMs: number;
+  /** A socket that has not said hello by then is closed (4408). */
+  helloTimeoutMs: number;
+  /** Open widget sockets per client address and per tenant; runner sockets per address and per token. */
+  maxSocketsPerAddress: number;
+  maxSocketsPerTenant: number;
+  maxRunnerSocketsPerToken: number;
 }
 
 export class ConfigError extends Error {
@@ -65,9 +74,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     adminToken,
     signingSecret,
     widgetBundlePath: env.ATELIER_WIDGET_BUNDLE ? absolute(env.ATELIER_WIDGET_BUNDLE, cwd) : undefined,
+    cacheDir: env.ATELIER_CACHE_DIR
+      ? absolute(env.ATELIER_CACHE_DIR, cwd)
+      : join(env.XDG_CACHE_HOME ? absolute(env.XDG_CACHE_HOME, cwd) : join(homedir(), '.cache'), 'atelier'),
     leaseMs,
     heartbeatMs,
     dispatchPollMs: integer(env, 'ATELIER_DISPATCH_POLL_MS', 2_000, 50, 60_000),
+    helloTimeoutMs: integer(env, 'ATELIER_HELLO_TIMEOUT_MS', 5_000, 100, 120_000),
+    maxSocketsPerAddress: integer(env, 'ATELIER_MAX_SOCKETS_PER_ADDRESS', 50, 1, 1_000_000),
+    maxSocketsPerTenant: integer(env, 'ATELIER_MAX_SOCKETS_PER_TENANT', 2_000, 1, 1_000_000),
+    maxRunnerSocketsPerToken: integer(env, 'ATELIER_MAX_RUNNER_SOCKETS_PER_TOKEN', 64, 1, 10_000),
   };
 }
 

@@ -1,7 +1,7 @@
 export { loadConfig, ConfigError, type Config } from './config.js';
 export { startServer, type AtelierServer, type Services } from './server.js';
-export { startDatabase, freePort, type DatabaseServer } from './db/embedded-database.js';
+export { startDatabase, withDatabase, type DatabaseServer, type StartDatabaseOptions } from './db/embedded-database.js';
 export { applicationDatabaseUri } from './db/database-uri.js';
 export { connectDatabase, type Database } from './db/connect.js';
 export { runWithTenant, runAsSystem } from './tenancy/tenant-context.js';
-export type { CreatedTenant, TenantSummary } from './services/tenant-service.js';
+export type { Generation, StoredImage } from './models/generation.model.js';

@@ -18,7 +18,7 @@ try {
   throw error;
 }
 
-const database = await startDatabase({ dataDir: config.dataDir });
+const database = await startDatabase({ dataDir: config.dataDir, cacheDir: config.cacheDir, mongodbUri: config.mongodbUri });
 const server = await startServer({ ...config, mongodbUri: applicationDatabaseUri(database) }).catch(async (error: unknown) => {
   await database.stop();
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -12,7 +12,7 @@ import { fileRoutes } from './http/routes/file-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
 import { widgetRoutes } from './http/routes/widget-routes.js';
 import type { StoredImage } from './models/generation.model.js';
-import { REALTIME_PATH, RUNNER_PATH, type PublicImage } from './protocol/index.js';
+import { REALTIME_PATH, RUNNER_PATH, type HealthBody, type PublicImage } from '@atelier/protocol';
 import { Dispatcher } from './queue/dispatcher.js';
 import { JobEvents } from './queue/job-events.js';
 import { JobQueue } from './queue/job-queue.js';
@@ -24,7 +24,7 @@ import { SessionTokens } from './realtime/session-tokens.js';
 import { WidgetHub } from './realtime/widget-hub.js';
 import { GenerationService } from './services/generation-service.js';
 import { KeyService } from './services/key-service.js';
-import { localSecret } from './services/local-secret.js';
+import { sharedSecret } from './services/shared-secret.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
 import { TenantService } from './services/tenant-service.js';
 import { FileStorage } from './storage/file-storage.js';
@@ -50,7 +50,7 @@ export type Services = ReturnType<typeof createServices>;
  */
 export async function startServer(config: Config & { mongodbUri: string }): Promise<AtelierServer> {
   const database = await connectDatabase(config.mongodbUri);
-  const secret = config.signingSecret ?? (await localSecret(join(config.dataDir, 'secrets', 'signing.key')));
+  const secret = config.signingSecret ?? (await sharedSecret(database.models, 'signing'));
   let publicUrl = config.publicUrl ?? '';
   const services = createServices(config, database, secret, () => publicUrl);
   const { auth } = services;
@@ -64,17 +64,20 @@ export async function startServer(config: Config & { mongodbUri: string }): Prom
       widgetRoutes(config.widgetBundlePath ?? defaultWidgetBundle()),
       fileRoutes({ models: database.models, storage: services.storage, signer: services.signer }),
     ],
-    health: async () => ({ ok: true, runners: await services.registry.countOnline() }),
+    health: async (): Promise<HealthBody> => ({ ok: true, runners: await services.registry.countOnline() }),
   });
 
   const server = createServer(app);
   server.on('upgrade', (request, socket, head) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const hub = path === REALTIME_PATH ? services.widgetHub : path === RUNNER_PATH ? services.runnerHub : undefined;
-    if (!hub) return rejectUpgrade(socket, 404, `No WebSocket endpoint at ${path}.`);
+    // Node detaches its own handlers from an upgraded socket: a reset during the
+    // handshake must not become an unhandled 'error' that kills the process.
+    socket.on('error', (error: NodeJS.ErrnoException) => log.info({ path, code: error.code }, 'upgrade socket error'));
+    if (!hub) return rejectUpgrade(socket, 'not_found', `No WebSocket endpoint at ${path}.`);
     hub.handleUpgrade(request, socket, head).catch((error: unknown) => {
       log.error({ err: error, path }, 'upgrade failed');
-      rejectUpgrade(socket, 500, 'The server could not accept the connection.');
+      rejectUpgrade(socket, 'internal', 'The server could not accept the connection.');
     });
   });
 
@@ -137,10 +140,22 @@ function createServices(config: Config, database: Database, secret: string, publ
     storage,
     heartbeatMs: config.heartbeatMs,
     leaseMs: config.leaseMs,
+    helloTimeoutMs: config.helloTimeoutMs,
+    maxSocketsPerAddress: config.maxSocketsPerAddress,
+    maxSocketsPerToken: config.maxRunnerSocketsPerToken,
   });
   const cancelOnRunner = (runnerId: string, jobId: string, epoch: number) => runnerHub.cancel(runnerId, jobId, epoch);
   const sessions = new SessionTokens(secret);
-  const widgetHub = new WidgetHub({ keys, sessions, generations, events, cancelOnRunner });
+  const widgetHub = new WidgetHub({
+    keys,
+    sessions,
+    generations,
+    events,
+    cancelOnRunner,
+    helloTimeoutMs: config.helloTimeoutMs,
+    maxSocketsPerAddress: config.maxSocketsPerAddress,
+    maxSocketsPerTenant: config.maxSocketsPerTenant,
+  });
   const auth = createAuthenticators({ keys, adminToken: config.adminToken });
   return {
     auth,

@@ -16,6 +16,4 @@ export {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './realtime/realtime-client.js';
-export { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay } from './realtime/backoff.js';
-export { realtimeUrl } from './realtime/server-url.js';
 export { type MessageKey, type Messages, registerLocale } from './i18n/messages.js';

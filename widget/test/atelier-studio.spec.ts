@@ -131,7 +131,7 @@ test('walks a job through the queue, progress and results, firing its events', a
   expect(await page.evaluate(() => document.querySelector('atelier-studio')!.selectedImage?.id)).toBe('img_2');
 });
 
-test("shows the server's message when it rejects a request, then lets the shopper retry", async ({ page }) => {
+test('explains a rejected request in its own words for the code, then lets the shopper retry', async ({ page }) => {
   const sockets = await scriptSockets(page);
   await page.goto(site.page('/rejected', studioPage(`publishable-key="${KEY}"`)));
   await expect.poll(() => sockets[0]?.received.length).toBe(1);
@@ -141,12 +141,13 @@ test("shows the server's message when it rejects a request, then lets the shoppe
   const request = sockets[0]!.received[1]!;
   if (request.type !== 'generate') throw new Error('expected generate');
 
-  sockets[0]!.send({ type: 'error', ref: request.ref, code: 'invalid_request', message: 'imageCount must be 1–4' });
-  await expect(part(page, 'error')).toHaveText('imageCount must be 1–4');
+  // The registry names the shopper's message for each code; the server's words are English
+  // and meant for developers.
+  sockets[0]!.send({ type: 'error', ref: request.ref, code: 'rate_limited', message: 'tenant ten_x: 10/min', retryAfter: 5 });
+  const shown = 'Too many requests right now. Please try again in a moment.';
+  await expect(part(page, 'error')).toHaveText(shown);
   await expect(part(page, 'generate')).toBeEnabled();
-  expect(await events(page)).toEqual([
-    { type: 'atelier-error', detail: { jobId: null, code: 'invalid_request', message: 'imageCount must be 1–4' } },
-  ]);
+  expect(await events(page)).toEqual([{ type: 'atelier-error', detail: { jobId: null, code: 'rate_limited', message: shown } }]);
 });
 
 test('says when the studio is unreachable and keeps retrying', async ({ page }) => {

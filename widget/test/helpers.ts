@@ -1,4 +1,4 @@
-import type { ClientMessage, ServerMessage, WidgetConfig } from '@atelier/server/protocol';
+import type { ClientMessage, ServerMessage, WidgetConfig } from '@atelier/protocol';
 import type { Locator, Page, WebSocketRoute } from '@playwright/test';
 
 export const KEY = 'pk_test_widget';

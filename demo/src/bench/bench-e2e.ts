@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { REALTIME_PROTOCOL_VERSION, type ServerMessage } from '@atelier/server/protocol';
+import { REALTIME_PATH, REALTIME_PROTOCOL_VERSION, socketUrl, type ServerMessage } from '@atelier/protocol';
 
 /**
  * `npm run bench:e2e`: the whole stack on this machine (database, server and runner
@@ -18,9 +18,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'atelier-bench-'));
 const stack = await startDemoStack({ dataDir, port: 0, storefrontPort: 0 });
 const [tenant] = stack.manifest.tenants;
 
-const url = new URL('/v1/realtime', stack.manifest.server);
-url.protocol = 'ws:';
-url.searchParams.set('key', tenant!.publishableKey);
+const url = socketUrl(stack.manifest.server, REALTIME_PATH, { key: tenant!.publishableKey });
 const socket = new WebSocket(url, { headers: { Origin: tenant!.origin } });
 const inbox: ServerMessage[] = [];
 const waiters: (() => void)[] = [];

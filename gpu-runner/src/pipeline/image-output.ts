@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { OutputFormat } from '@atelier/server/protocol';
+import type { OutputFormat } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 
 /**

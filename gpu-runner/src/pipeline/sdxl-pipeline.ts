@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/server/protocol';
+import type { JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { MODEL_FILES } from '../model/model-layout.js';

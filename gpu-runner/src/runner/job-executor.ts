@@ -1,4 +1,4 @@
-import type { JobProgress, OutputFormat, ResolvedJobParams } from '@atelier/server/protocol';
+import type { JobProgress, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
 
 export interface ExecutedImage {
   bytes: Uint8Array;

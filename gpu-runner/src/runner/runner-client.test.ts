@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { startTestServer, type TestServer } from '@atelier/server/testing';
+import { startTestServer, type TestServer } from '@atelier/testing';
 import { ensureModel } from '../model/ensure-model.js';
 import { SdxlPipeline } from '../pipeline/sdxl-pipeline.js';
 import { RunnerClient } from './runner-client.js';

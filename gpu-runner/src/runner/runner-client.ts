@@ -1,16 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import {
-  RUNNER_CLOSE,
+  RECONNECT_BACKOFF,
+  RUNNER_FAILURE_CODES,
   RUNNER_PATH,
   RUNNER_PROTOCOL_VERSION,
+  backoffDelay,
   encodeImageFrame,
+  socketUrl,
+  type RunnerFailureCode,
   type RunnerJobMessage,
   type RunnerMessage,
   type ServerToRunnerMessage,
-} from '@atelier/server/protocol';
+} from '@atelier/protocol';
+import { serverToRunnerMessageSchema } from '@atelier/protocol/schemas';
 import { moduleLogger } from '../logging/logger.js';
-import { backoffDelay } from './backoff.js';
 import type { JobExecutor } from './job-executor.js';
 
 const log = moduleLogger('runner-client');
@@ -72,8 +76,8 @@ export class RunnerClient {
     while (!this.stopped) {
       const code = await this.connectOnce();
       if (this.stopped) break;
-      if (code === RUNNER_CLOSE.unauthorized) log.error('the server refused the runner token; retrying in case it is fixed');
-      const delay = backoffDelay(this.attempt++);
+      this.attempt += 1;
+      const delay = backoffDelay(this.attempt, RECONNECT_BACKOFF);
       log.warn({ delay, code }, 'disconnected from server; reconnecting');
       await sleep(delay);
     }
@@ -82,8 +86,7 @@ export class RunnerClient {
   /** One connection's lifetime; resolves with its close code. */
   private connectOnce(): Promise<number> {
     this.state = 'connecting';
-    const url = new URL(RUNNER_PATH, this.options.serverUrl);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const url = socketUrl(this.options.serverUrl, RUNNER_PATH);
     return new Promise((resolve) => {
       const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${this.options.token}` } });
       this.socket = socket;
@@ -94,16 +97,23 @@ export class RunnerClient {
       });
       socket.on('message', (data, isBinary) => {
         if (isBinary) return;
-        let message: ServerToRunnerMessage;
+        let raw: unknown;
         try {
-          message = JSON.parse(String(data)) as ServerToRunnerMessage;
+          raw = JSON.parse(String(data));
         } catch {
+          raw = undefined;
+        }
+        const parsed = serverToRunnerMessageSchema.safeParse(raw);
+        if (!parsed.success) {
+          // A server this runner does not understand; reconnecting will not fix that soon.
+          log.error({ message: String(data).slice(0, 200) }, 'the server sent a message outside the runner protocol');
           return;
         }
-        this.handle(message);
+        this.handle(parsed.data);
       });
       socket.on('unexpected-response', (_request, response) => {
-        log.error({ status: response.statusCode }, 'server refused the runner connection');
+        if (response.statusCode === 401) log.error('the server refused the runner token (401); retrying in case it is fixed');
+        else log.error({ status: response.statusCode }, 'the server refused the runner connection');
         socket.terminate();
       });
       socket.on('error', (error) => log.debug({ err: error }, 'socket error'));
@@ -155,45 +165,26 @@ export class RunnerClient {
     this.state = 'busy';
     const { jobId, epoch } = job;
     const started = performance.now();
-    let samplingStarted = 0;
     this.startHeartbeat(jobId, epoch);
     log.info({ jobId, epoch, width: job.params.width, height: job.params.height, steps: job.params.steps }, 'job started');
     try {
       const images = await this.options.executor.generate(job.params, {
         signal: current.abort.signal,
-        onProgress: (progress) => {
-          if (progress.stage === 'sampling' && samplingStarted === 0) samplingStarted = performance.now();
-          this.send({ type: 'progress', jobId, epoch, ...progress });
-        },
+        onProgress: (progress) => this.send({ type: 'progress', jobId, epoch, ...progress }),
       });
       if (current.abort.signal.aborted) return;
       images.forEach((image, index) => {
         const { bytes, width, height, format, seed } = image;
         this.sendBinary(encodeImageFrame({ type: 'image', jobId, epoch, index, width, height, format, seed }, bytes));
       });
-      const totalMs = Math.round(performance.now() - started);
-      this.send({
-        type: 'completed',
-        jobId,
-        epoch,
-        imageCount: images.length,
-        timings: { totalMs, samplingMs: samplingStarted ? Math.round(performance.now() - samplingStarted) : 0 },
-      });
-      log.info({ jobId, totalMs }, 'job finished');
+      this.send({ type: 'completed', jobId, epoch, imageCount: images.length });
+      log.info({ jobId, totalMs: Math.round(performance.now() - started) }, 'job finished');
     } catch (error) {
       if (current.abort.signal.aborted) {
         log.info({ jobId }, 'job aborted');
       } else {
-        const retryable = (error as { retryable?: boolean }).retryable ?? true;
         log.error({ err: error, jobId }, 'job failed');
-        this.send({
-          type: 'failed',
-          jobId,
-          epoch,
-          code: (error as { code?: string }).code ?? 'runner_error',
-          message: (error as Error).message ?? String(error),
-          retryable,
-        });
+        this.send({ type: 'failed', jobId, epoch, code: failureCode(error), message: (error as Error).message ?? String(error) });
       }
     } finally {
       this.stopHeartbeat();
@@ -220,4 +211,10 @@ export class RunnerClient {
   private sendBinary(frame: Uint8Array): void {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(frame, { binary: true });
   }
+}
+
+/** The registry code to report for a failed job; anything unclassified is `internal` (retryable). */
+function failureCode(error: unknown): RunnerFailureCode {
+  const code = (error as { code?: unknown }).code;
+  return RUNNER_FAILURE_CODES.find((known) => known === code) ?? 'internal';
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropDatabase, freshDatabaseUri } from '../testing/test-database.js';
+import { dropDatabase, freshDatabaseUri } from '@atelier/testing';
 import { connectDatabase, type Database } from '../db/connect.js';
 import { KeyService } from '../services/key-service.js';
 

@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const config = loadConfig();
-  const server = await startDatabase({ dataDir: config.dataDir });
+  const server = await startDatabase({ dataDir: config.dataDir, cacheDir: config.cacheDir, mongodbUri: config.mongodbUri });
   const database = await connectDatabase(applicationDatabaseUri(server));
   try {
     const keys = new KeyService({ models: database.models });

@@ -28,8 +28,15 @@ export interface DatabaseServer {
 export interface StartDatabaseOptions {
   /** Where an embedded server keeps its files; `<dataDir>/db`. */
   dataDir: string;
-  /** Defaults to `process.env.MONGODB_URI`. */
-  mongodbUri?: string;
+  /** Where FerretDB is built (Config's `cacheDir`). */
+  cacheDir: string;
+  /** A MongoDB to use instead of starting one (Config's `mongodbUri`). */
+  mongodbUri?: string | undefined;
+  /**
+   * `auto` (default): a `mongod` on PATH, else FerretDB. `ferretdb`: FerretDB even when
+   * a `mongod` is there (the tests: FerretDB's weaker guarantees are the harder case).
+   */
+  engine?: 'auto' | 'ferretdb';
   /** Reuse a server another process started on the same data dir (the CLI beside the demo). */
   reuse?: boolean;
   /** Told about slow one-time work (building FerretDB), so a person waiting knows why. */
@@ -43,13 +50,12 @@ interface RuntimeRecord {
 }
 
 /**
- * Makes a Mongo-compatible server available, in this order: `MONGODB_URI`; a `mongod`
- * on PATH; FerretDB v1 with its SQLite engine, built once into a cache directory.
- * Used by `npm run demo`, the tests and the CLI alike.
+ * Makes a Mongo-compatible server available, in this order: the given `mongodbUri`
+ * (MONGODB_URI); a `mongod` on PATH; FerretDB v1 with its SQLite engine, built once
+ * into the cache directory. Used by `npm run demo`, the tests and the CLI alike.
  */
 export async function startDatabase(options: StartDatabaseOptions): Promise<DatabaseServer> {
-  const external = options.mongodbUri ?? process.env.MONGODB_URI;
-  if (external) return handle('external', external, false, async () => {});
+  if (options.mongodbUri) return handle('external', options.mongodbUri, false, async () => {});
 
   const dbDir = join(options.dataDir, 'db');
   await mkdir(dbDir, { recursive: true });
@@ -61,8 +67,8 @@ export async function startDatabase(options: StartDatabaseOptions): Promise<Data
         return handle(running.kind, running.uri, false, async () => {});
       }
     }
-    const mongod = await findOnPath('mongod');
-    const started = mongod ? await startMongod(mongod, dbDir) : await startFerretDb(dbDir, options.onNotice);
+    const mongod = options.engine === 'ferretdb' ? undefined : await findOnPath('mongod');
+    const started = mongod ? await startMongod(mongod, dbDir) : await startFerretDb(dbDir, options.cacheDir, options.onNotice);
     await writeFile(recordPath, JSON.stringify({ pid: started.child.pid, uri: started.uri, kind: started.kind }));
     return handle(started.kind, started.uri, true, async () => {
       await rm(recordPath, { force: true });
@@ -94,8 +100,8 @@ interface StartedServer {
   child: ChildProcess;
 }
 
-async function startFerretDb(dbDir: string, onNotice?: (message: string) => void): Promise<StartedServer> {
-  const binary = await ensureFerretDb(onNotice);
+async function startFerretDb(dbDir: string, cacheDir: string, onNotice?: (message: string) => void): Promise<StartedServer> {
+  const binary = await ensureFerretDb(cacheDir, onNotice);
   const sqliteDir = join(dbDir, 'sqlite');
   await mkdir(sqliteDir, { recursive: true });
   return startWithRetries('ferretdb', (port) => [
@@ -188,7 +194,7 @@ function portOpen(uri: string): Promise<boolean> {
   });
 }
 
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, cp, mkdir, rename, rm, writeFile, chmod } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger } from '../logging/logger.js';
@@ -12,10 +11,6 @@ const log = createLogger('ferretdb-install');
 
 export const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 export const FERRETDB_VERSION = 'v1.24.2';
-
-export function cacheDir(): string {
-  return process.env.ATELIER_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'atelier');
-}
 
 /**
  * Returns the path of a FerretDB binary, building it once into the cache.
@@ -28,21 +23,21 @@ export function cacheDir(): string {
  * not in the module zip. So the module is fetched with `go mod download`, copied,
  * given its version file, and built with the local toolchain.
  */
-export async function ensureFerretDb(onNotice: (message: string) => void = () => {}): Promise<string> {
-  const installDir = join(cacheDir(), `ferretdb-${FERRETDB_VERSION}`);
+export async function ensureFerretDb(cacheDir: string, onNotice: (message: string) => void = () => {}): Promise<string> {
+  const installDir = join(cacheDir, `ferretdb-${FERRETDB_VERSION}`);
   const binary = join(installDir, 'ferretdb');
   if (await isExecutable(binary)) return binary;
 
-  await mkdir(cacheDir(), { recursive: true });
-  return withDirectoryLock(join(cacheDir(), `ferretdb-${FERRETDB_VERSION}.lock`), async () => {
+  await mkdir(cacheDir, { recursive: true });
+  return withDirectoryLock(join(cacheDir, `ferretdb-${FERRETDB_VERSION}.lock`), async () => {
     // Another process may have finished the build while this one waited for the lock.
     if (await isExecutable(binary)) return binary;
     log.info({ version: FERRETDB_VERSION }, 'building FerretDB once (about a minute)');
-    onNotice(`Building FerretDB ${FERRETDB_VERSION} once with the Go toolchain (about a minute; cached in ${cacheDir()})…`);
+    onNotice(`Building FerretDB ${FERRETDB_VERSION} once with the Go toolchain (about a minute; cached in ${cacheDir})…`);
     const env = { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
     const { stdout } = await run('go', ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], {
       env,
-      cwd: cacheDir(),
+      cwd: cacheDir,
       maxBuffer: 16 * 1024 * 1024,
     }).catch((error: unknown) => {
       throw new Error(`could not download FerretDB with the Go toolchain (is 'go' on PATH?): ${describe(error)}`);
@@ -50,7 +45,7 @@ export async function ensureFerretDb(onNotice: (message: string) => void = () =>
     const moduleDir = (JSON.parse(stdout) as { Dir?: string }).Dir;
     if (!moduleDir) throw new Error(`'go mod download' did not report a directory for ${FERRETDB_MODULE}`);
 
-    const workDir = join(cacheDir(), `ferretdb-build-${process.pid}`);
+    const workDir = join(cacheDir, `ferretdb-build-${process.pid}`);
     await rm(workDir, { recursive: true, force: true });
     await cp(moduleDir, workDir, { recursive: true });
     await chmod(join(workDir, 'build', 'version'), 0o755);

@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+import { CODES, type ProblemCode } from '@atelier/protocol';
 
 export interface AppErrorOptions {
   /** Whether `message` may be shown to the caller; internal errors are not. */
@@ -10,19 +10,22 @@ export interface AppErrorOptions {
   cause?: unknown;
 }
 
-/** The one error base of the server: a stable `code`, its HTTP `status`, and `expose`. */
+/**
+ * The one error base of the server: a stable `code` from the protocol's registry, its
+ * HTTP `status` (from the same registry), and `expose`.
+ */
 export class AppError extends Error {
-  readonly code: ErrorCode;
+  readonly code: ProblemCode;
   readonly status: number;
   readonly expose: boolean;
   readonly details: Record<string, unknown> | undefined;
   readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+  constructor(code: ProblemCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
-    this.status = ERROR_CODES[code].status;
+    this.status = CODES[code].status;
     this.expose = options.expose ?? this.status < 500;
     this.details = options.details;
     this.retryAfter = options.retryAfter;

@@ -1,23 +1,14 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { createLogger } from '../logging/logger.js';
 import { AppError } from './app-error.js';
-import { ERROR_CODES, PROBLEM_TYPE_BASE, type ErrorCode } from './error-codes.js';
+import { CODES, PROBLEM_TYPE_BASE, type Problem } from '@atelier/protocol';
 
 const log = createLogger('http');
-
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ErrorCode;
-  [extra: string]: unknown;
-}
 
 export function toProblem(error: AppError): Problem {
   return {
     type: `${PROBLEM_TYPE_BASE}${error.code}`,
-    title: ERROR_CODES[error.code].title,
+    title: CODES[error.code].title,
     status: error.status,
     detail: error.expose ? error.message : 'Something went wrong on our side. Please try again.',
     code: error.code,
@@ -43,6 +34,12 @@ function normalise(error: unknown): AppError {
   const e = error as { status?: number; type?: string; message?: string };
   if (e?.type === 'entity.too.large') return new AppError('payload_too_large', 'The request body is too large.');
   if (e?.type === 'entity.parse.failed') return new AppError('invalid_request', 'The request body is not valid JSON.');
+  if (e?.type === 'encoding.unsupported') {
+    return new AppError('unsupported_media_type', 'The request body\'s Content-Encoding is not supported: send it uncompressed, or as gzip, deflate or br.');
+  }
+  if (e?.type === 'charset.unsupported') {
+    return new AppError('unsupported_media_type', 'The request body\'s charset is not supported: send JSON as UTF-8.');
+  }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new AppError('invalid_request', e.message ?? 'Bad request.');
   }

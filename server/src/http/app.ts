@@ -8,7 +8,9 @@ export function createApp(parts: { endpoints: Endpoint[]; routers: Router[]; hea
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
+  // `strict: false` parses any JSON value, so a body of `"x"` or `null` is refused as
+  // "not an object" (schemas.ts) rather than misreported as invalid JSON.
+  app.use(express.json({ limit: '100kb', strict: false, type: ['application/json', 'application/*+json'] }));
 
   app.get('/healthz', async (_req, res) => {
     res.json(await parts.health());

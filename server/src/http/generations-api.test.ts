@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../testing/test-server.js';
+import { startTestServer, type TestServer } from '@atelier/testing';
 import { runAsSystem } from '../tenancy/tenant-context.js';
 
 let server: TestServer;

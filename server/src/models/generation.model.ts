@@ -1,11 +1,12 @@
 import { Schema, type Connection, type Model, type HydratedDocument } from 'mongoose';
 import type {
+  Code,
   GenerationParams,
   JobProgress,
   JobStatus,
   OutputFormat,
   ResolvedJobParams,
-} from '../protocol/generation.js';
+} from '@atelier/protocol';
 import { tenantPlugin } from '../tenancy/tenant-plugin.js';
 
 export interface StoredImage {
@@ -20,7 +21,7 @@ export interface StoredImage {
 }
 
 export interface JobError {
-  code: string;
+  code: Code;
   message: string;
   retryable: boolean;
 }
@@ -44,6 +45,8 @@ export interface Generation {
   source: 'api' | 'widget';
   /** The widget session that asked for it, so a resumed session finds its jobs again. */
   sessionId: string | null;
+  /** The widget's `generate` ref, carried on every event about the job. */
+  ref: string | null;
   queuedAt: Date;
   /** Not to be leased before this time (retry backoff). */
   notBefore: Date;
@@ -99,6 +102,7 @@ const generationSchema = new Schema<Generation>(
     },
     source: { type: String, enum: ['api', 'widget'], required: true },
     sessionId: { type: String, default: null },
+    ref: { type: String, default: null },
     queuedAt: { type: Date, required: true },
     notBefore: { type: Date, required: true },
     attempts: { type: Number, default: 0 },

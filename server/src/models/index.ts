@@ -4,6 +4,7 @@ import { generationModel } from './generation.model.js';
 import { idempotencyKeyModel } from './idempotency-key.model.js';
 import { runnerTokenModel } from './runner-token.model.js';
 import { runnerModel } from './runner.model.js';
+import { secretModel } from './secret.model.js';
 import { tenantModel } from './tenant.model.js';
 
 export type Models = ReturnType<typeof createModels>;
@@ -17,5 +18,6 @@ export function createModels(connection: Connection) {
     IdempotencyKey: idempotencyKeyModel(connection),
     RunnerToken: runnerTokenModel(connection),
     Runner: runnerModel(connection),
+    PlatformSecret: secretModel(connection),
   };
 }

@@ -91,7 +91,7 @@ export class Dispatcher {
       this.idle.delete(runner.id);
       if (!runner.assign(job)) {
         // The job never reached a runner, so it goes back in line at once.
-        await this.queue.fail(job, { code: 'runner_disconnected', message: 'The GPU runner went away.', retryable: true }, { backoff: false });
+        await this.queue.fail(job, { code: 'runner_disconnected', message: 'The GPU runner went away.' }, { backoff: false });
       }
     }
   }

@@ -1,8 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { completeJob, connectRunner, connectWidget, pngBytes, type RunnerProbe, type WidgetProbe } from '../testing/protocol-clients.js';
-import { createGeneration, readJob, viewGeneration } from '../testing/queue-fixtures.js';
-import { restartTestServer, startTestServer, type TestServer } from '../testing/test-server.js';
-import { waitFor } from '../testing/wait-for.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  completeJob,
+  connectRunner,
+  connectWidget,
+  createGeneration,
+  pngBytes,
+  readJob,
+  restartTestServer,
+  type RunnerProbe,
+  startTestServer,
+  type TestServer,
+  viewGeneration,
+  type WidgetProbe,
+} from '@atelier/testing';
 
 const ORIGIN = 'http://shop.test';
 /** Short leases so that an orphaned job comes back within a second or so. */
@@ -53,7 +63,7 @@ describe('durability across a server restart', () => {
       const job = await probe.receive('job');
       leased.push(job.jobId);
       await completeJob(probe, job, [await pngBytes(40 * (index + 1))]);
-      await waitFor(async () => (await readJob(second, job.jobId)).status === 'succeeded', { what: `${job.jobId} to succeed` });
+      await vi.waitFor(async () => expect((await readJob(second, job.jobId)).status).toBe('succeeded'));
     }
     expect(leased).toEqual(ids);
     // The data dir survived too: the new server signs and serves the new images.
@@ -80,7 +90,7 @@ describe('durability across a server restart', () => {
     const again = await after.receive('job');
     expect(again).toMatchObject({ jobId: id, epoch: job.epoch + 1 });
     await completeJob(after, again, [await pngBytes(90)]);
-    await waitFor(async () => (await readJob(second, id)).status === 'succeeded', { what: 'the job to succeed' });
+    await vi.waitFor(async () => expect((await readJob(second, id)).status).toBe('succeeded'));
   });
 
   it('requeues a job that was running when its server died once the lease expires, and completes it exactly once', async () => {
@@ -121,7 +131,7 @@ describe('durability across a server restart', () => {
     await widget.receive('completed', (message) => message.id === id);
     // The old lease's late report changes nothing.
     expect(await second.services.queue.complete(orphan, [])).toBe('stale');
-    expect(await second.services.queue.fail(orphan, { code: 'late', message: 'late', retryable: true })).toBe('stale');
+    expect(await second.services.queue.fail(orphan, { code: 'inference_failed', message: 'late' })).toBe('stale');
 
     const done = await readJob(second, id);
     expect(done).toMatchObject({ status: 'succeeded', epoch: job.epoch, attempts: 2 });

@@ -1,11 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { JobStage, PublicImage } from '../protocol/generation.js';
+import type { JobEvent } from '@atelier/protocol';
 
-export type JobEvent =
-  | { type: 'queued'; position: number; etaSeconds: number | null; runners: number }
-  | { type: 'progress'; step: number; steps: number; stage: JobStage; preview?: string }
-  | { type: 'completed'; images: PublicImage[] }
-  | { type: 'failed'; code: string; message: string };
+export type { JobEvent };
 
 export interface JobEventEnvelope {
   tenantId: string;

@@ -4,7 +4,7 @@ import type { Generation, StoredImage } from '../models/generation.model.js';
 import { GenerationService } from '../services/generation-service.js';
 import { newId } from '../services/ids.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
-import { dropDatabase, freshDatabaseUri } from '../testing/test-database.js';
+import { dropDatabase, freshDatabaseUri } from '@atelier/testing';
 import { JobEvents, type JobEventEnvelope } from './job-events.js';
 import { JobQueue, type Lease } from './job-queue.js';
 import { QueueEstimator } from './queue-estimator.js';
@@ -147,7 +147,7 @@ describe('lease fencing', () => {
     const tenant = await createTenant();
     const jobId = await enqueue(tenant);
     const first = (await queue.claimNext('run_a'))!;
-    expect(await queue.fail(first, { code: 'oom', message: 'out of memory', retryable: true })).toBe('requeued');
+    expect(await queue.fail(first, { code: 'inference_failed', message: 'out of memory' })).toBe('requeued');
     skewMs += RETRY_DELAY_MS + 1_000;
     const current = (await queue.claimNext('run_b'))!;
     expect(current.epoch).toBe(first.epoch + 1);
@@ -159,7 +159,7 @@ describe('lease fencing', () => {
     expect(await queue.heartbeat(old)).toBe('stale');
     expect(await queue.progress(old, { step: 5, steps: 30, stage: 'sampling' }, true)).toBe('stale');
     expect(await queue.complete(old, [image(0)])).toBe('stale');
-    expect(await queue.fail(old, { code: 'late', message: 'late', retryable: false })).toBe('stale');
+    expect(await queue.fail(old, { code: 'model_invalid', message: 'late' })).toBe('stale');
     // Another tenant naming the job with the right epoch is just as stale.
     const otherTenant = await createTenant();
     expect(await queue.complete({ jobId, tenantId: otherTenant, epoch: current.epoch }, [image(0)])).toBe('stale');
@@ -203,9 +203,9 @@ describe('failures and retries', () => {
     for (let attempt = 1; attempt < maxAttempts; attempt += 1) {
       const lease = (await queue.claimNext('run_a'))!;
       expect(lease).toMatchObject({ jobId, attempts: attempt, epoch: attempt });
-      expect(await queue.fail(lease, { code: 'cuda_error', message: 'device lost', retryable: true })).toBe('requeued');
+      expect(await queue.fail(lease, { code: 'inference_failed', message: 'device lost' })).toBe('requeued');
       const requeued = await read(jobId);
-      expect(requeued).toMatchObject({ status: 'queued', attempts: attempt, lease: null, error: { code: 'cuda_error' } });
+      expect(requeued).toMatchObject({ status: 'queued', attempts: attempt, lease: null, error: { code: 'inference_failed' } });
       const notBefore = requeued.notBefore.getTime();
       expect(notBefore).toBeGreaterThan(Date.now() + skewMs + RETRY_DELAY_MS * attempt - 5_000);
 
@@ -215,8 +215,8 @@ describe('failures and retries', () => {
     }
     const last = (await queue.claimNext('run_a'))!;
     expect(last.attempts).toBe(maxAttempts);
-    expect(await queue.fail(last, { code: 'cuda_error', message: 'device lost', retryable: true })).toBe('failed');
-    expect(await read(jobId)).toMatchObject({ status: 'failed', attempts: maxAttempts, lease: null, error: { code: 'cuda_error', retryable: true } });
+    expect(await queue.fail(last, { code: 'inference_failed', message: 'device lost' })).toBe('failed');
+    expect(await read(jobId)).toMatchObject({ status: 'failed', attempts: maxAttempts, lease: null, error: { code: 'inference_failed', retryable: true } });
     expect((await read(jobId)).finishedAt).toBeInstanceOf(Date);
 
     skewMs += 10 * RETRY_DELAY_MS;
@@ -231,7 +231,7 @@ describe('failures and retries', () => {
     const lease = (await queue.claimNext('run_a'))!;
     expect(lease.jobId).toBe(older);
     const younger = await enqueue(tenant, 'younger');
-    expect(await queue.fail(lease, { code: 'cuda_error', message: 'device lost', retryable: true })).toBe('requeued');
+    expect(await queue.fail(lease, { code: 'inference_failed', message: 'device lost' })).toBe('requeued');
 
     expect((await queue.claimNext('run_b'))?.jobId).toBe(younger);
     expect(await queue.claimNext('run_c')).toBeNull();
@@ -239,14 +239,14 @@ describe('failures and retries', () => {
     expect((await queue.claimNext('run_c'))?.jobId).toBe(older);
   });
 
-  it('fails a non-retryable failure at once', async () => {
+  it('fails at once when the registry says the code is permanent', async () => {
     const tenant = await createTenant();
     const jobId = await enqueue(tenant);
     const recorder = recordEvents(jobId);
     const lease = (await queue.claimNext('run_a'))!;
-    expect(await queue.fail(lease, { code: 'bad_prompt', message: 'The prompt cannot be drawn.', retryable: false })).toBe('failed');
-    expect(await read(jobId)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'bad_prompt', message: 'The prompt cannot be drawn.' } });
-    expect(recorder.seen).toEqual([{ type: 'failed', code: 'bad_prompt', message: 'The prompt cannot be drawn.' }]);
+    expect(await queue.fail(lease, { code: 'invalid_params', message: 'The prompt cannot be drawn.' })).toBe('failed');
+    expect(await read(jobId)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'invalid_params', message: 'The prompt cannot be drawn.' } });
+    expect(recorder.seen).toEqual([{ type: 'failed', code: 'invalid_params', message: 'The prompt cannot be drawn.' }]);
     skewMs += 10 * RETRY_DELAY_MS;
     expect(await queue.claimNext('run_b')).toBeNull();
     recorder.stop();
@@ -301,7 +301,7 @@ describe('JobQueue.cancel', () => {
     const lease = (await queue.claimNext('run_a'))!;
     expect(await runWithTenant(tenant, () => queue.cancel(jobId))).toEqual({ canceled: true, lease: { runnerId: 'run_a', epoch: lease.epoch } });
     expect(await queue.complete(lease, [image(0)])).toBe('stale');
-    expect(await queue.fail(lease, { code: 'x', message: 'x', retryable: true })).toBe('stale');
+    expect(await queue.fail(lease, { code: 'inference_failed', message: 'x' })).toBe('stale');
     expect(await read(jobId)).toMatchObject({ status: 'canceled', lease: null, images: [] });
   });
 

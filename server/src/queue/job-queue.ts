@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import type { Models } from '../models/index.js';
 import type { Generation, JobError, StoredImage } from '../models/generation.model.js';
-import type { JobProgress, JobStatus, PublicImage } from '../protocol/generation.js';
+import { isRetryable, type Code, type JobProgress, type JobStatus, type PublicImage } from '@atelier/protocol';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import { createLogger } from '../logging/logger.js';
 import type { JobEvents } from './job-events.js';
@@ -29,6 +29,12 @@ export interface JobQueueDeps {
 }
 
 export type Outcome = 'applied' | 'stale';
+
+/** Why a job attempt failed; whether it is retried follows from the code's registry entry. */
+export interface JobFailure {
+  code: Code;
+  message: string;
+}
 
 export interface FailOptions {
   /**
@@ -187,7 +193,8 @@ export class JobQueue {
    * A runner reported failure or lost the job. Retryable failures go back to the
    * queue with backoff until `maxAttempts`; the rest fail for good.
    */
-  async fail(lease: Lease, error: JobError, options: FailOptions = {}): Promise<'requeued' | 'failed' | 'stale'> {
+  async fail(lease: Lease, failure: JobFailure, options: FailOptions = {}): Promise<'requeued' | 'failed' | 'stale'> {
+    const error: JobError = { ...failure, retryable: isRetryable(failure.code) };
     return this.locks.run(lease.jobId, () => runWithTenant(lease.tenantId, () => this.failLocked(lease, error, options)));
   }
 
@@ -256,7 +263,7 @@ export class JobQueue {
     for (const job of expired) {
       const outcome = await this.fail(
         { jobId: job._id, tenantId: job.tenantId, epoch: job.epoch },
-        { code: 'runner_lost', message: 'The GPU runner stopped responding.', retryable: true },
+        { code: 'runner_lost', message: 'The GPU runner stopped responding.' },
         { backoff: false },
       );
       if (outcome !== 'stale') swept += 1;

@@ -1,18 +1,11 @@
 import mongoose from 'mongoose';
+import type { QueueEstimate } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
 import type { Generation } from '../models/generation.model.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
 import type { RunnerRegistry } from './runner-registry.js';
 
 const { trusted } = mongoose;
-
-export interface QueueEstimate {
-  /** 1 = next for this tenant. */
-  position: number;
-  /** Null while no runner is connected: nobody can honestly promise a time then. */
-  etaSeconds: number | null;
-  runners: number;
-}
 
 /**
  * Position and a rough ETA for a queued job. The position counts only the tenant's own

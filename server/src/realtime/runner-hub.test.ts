@@ -1,21 +1,25 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RUNNER_CLOSE, RUNNER_PROTOCOL_VERSION } from '../protocol/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RUNNER_CLOSE, RUNNER_PROTOCOL_VERSION } from '@atelier/protocol';
 import {
+  cancelActiveJobs,
   completeJob,
   connectRunner,
   connectWidget,
+  createGeneration,
   imageFrame,
   openRunnerSocket,
   pngBytes,
+  readJob,
   type RunnerProbe,
+  runnersGone,
+  startTestServer,
+  type TestServer,
+  UpgradeRefused,
+  viewGeneration,
   type WidgetProbe,
-} from '../testing/protocol-clients.js';
-import { cancelActiveJobs, createGeneration, readJob, runnersGone, viewGeneration } from '../testing/queue-fixtures.js';
-import { UpgradeRefused } from '../testing/socket-probe.js';
-import { startTestServer, type TestServer } from '../testing/test-server.js';
-import { waitFor } from '../testing/wait-for.js';
+} from '@atelier/testing';
 
 const ORIGIN = 'http://shop.test';
 
@@ -119,15 +123,15 @@ describe('runner handshake', () => {
   it('keeps counting an idle runner as online for as long as it stays connected', async () => {
     const probe = await runner('idle-for-long');
     probe.send({ type: 'ready' });
-    await waitFor(() => server.services.dispatcher.idleCount === 1, { what: 'the runner to wait for work' });
+    await vi.waitFor(() => expect(server.services.dispatcher.idleCount).toBe(1));
     const health = async () => ((await (await fetch(new URL('/healthz', server.url))).json()) as { runners: number }).runners;
     expect(await health()).toBe(1);
 
     // A runner says nothing while it waits for work; make it look as if it had waited a minute.
     await server.database.models.Runner.updateOne({ _id: probe.runnerId }, { $set: { lastSeenAt: new Date(Date.now() - 60_000) } });
-    await waitFor(async () => (await health()) === 1, { what: 'the idle runner to count as online again' });
+    await vi.waitFor(async () => expect((await health())).toBe(1));
     await probe.close();
-    await waitFor(async () => (await health()) === 0, { what: 'the closed runner to stop counting' });
+    await vi.waitFor(async () => expect((await health())).toBe(0));
   });
 
   it('closes a runner that speaks another protocol version', async () => {
@@ -173,7 +177,7 @@ describe('leasing and reporting', () => {
     const seqs = seen.map((message) => message.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(3);
-    await waitFor(async () => (await viewGeneration(server, tenant.secretKey, id)).progress.stage === 'sampling', { what: 'progress persisted' });
+    await vi.waitFor(async () => expect((await viewGeneration(server, tenant.secretKey, id)).progress.stage).toBe('sampling'));
   });
 
   it('stores the images of a completed job and serves them by signed URL, byte for byte', async () => {
@@ -205,8 +209,8 @@ describe('leasing and reporting', () => {
     probe.send({ type: 'progress', jobId: id, epoch: job.epoch + 1, step: 9, steps: 30, stage: 'decoding' });
     probe.send({ type: 'heartbeat', jobId: id, epoch: job.epoch - 1 });
     probe.sendBinary(imageFrame({ jobId: other, epoch: 1 }, 0, png));
-    probe.send({ type: 'completed', jobId: other, epoch: 1, imageCount: 1, timings: { totalMs: 1, samplingMs: 1 } });
-    probe.send({ type: 'failed', jobId: other, epoch: 1, code: 'oom', message: 'no', retryable: false });
+    probe.send({ type: 'completed', jobId: other, epoch: 1, imageCount: 1 });
+    probe.send({ type: 'failed', jobId: other, epoch: 1, code: 'inference_failed', message: 'no' });
 
     const lost = [];
     for (let i = 0; i < 5; i += 1) lost.push(await probe.receive('lease-lost'));
@@ -219,8 +223,8 @@ describe('leasing and reporting', () => {
     expect(await readJob(server, other)).toMatchObject({ status: 'queued', epoch: 0, images: [] });
 
     // The runner still holds its own job: the image frame above was not counted for it.
-    probe.send({ type: 'completed', jobId: id, epoch: job.epoch, imageCount: 1, timings: { totalMs: 1, samplingMs: 1 } });
-    await waitFor(async () => (await readJob(server, id)).status === 'queued', { what: 'the incomplete job to be requeued' });
+    probe.send({ type: 'completed', jobId: id, epoch: job.epoch, imageCount: 1 });
+    await vi.waitFor(async () => expect((await readJob(server, id)).status).toBe('queued'));
     expect((await readJob(server, id)).images).toEqual([]);
   });
 
@@ -231,22 +235,23 @@ describe('leasing and reporting', () => {
   ])('requeues a two-image job completed with %s, storing nothing', async (_label, indexes, says) => {
     const { id, runner: probe, job } = await runnerWithJob({ prompt: 'two lamps', imageCount: 2 });
     for (const index of indexes) probe.sendBinary(imageFrame(job, index, await pngBytes(50 + index)));
-    probe.send({ type: 'completed', jobId: id, epoch: job.epoch, imageCount: says, timings: { totalMs: 1, samplingMs: 1 } });
-    const after = await waitFor(async () => {
+    probe.send({ type: 'completed', jobId: id, epoch: job.epoch, imageCount: says });
+    const after = await vi.waitFor(async () => {
       const stored = await readJob(server, id);
-      return stored.status !== 'running' && stored;
+      expect(stored.status).not.toBe('running');
+      return stored;
     });
     expect(after).toMatchObject({ status: 'queued', attempts: 1, images: [], error: { code: 'incomplete_upload' } });
-    await waitFor(async () => (await storedFiles(id)).length === 0, { what: 'the partial upload to be deleted' });
+    await vi.waitFor(async () => expect((await storedFiles(id)).length).toBe(0));
   });
 
-  it('fails the generation on a non-retryable failure; REST and the widget show the code and message', async () => {
+  it('fails the generation on a failure the registry says is permanent; REST and the widget show the code and message', async () => {
     const { id, runner: probe, job, watcher } = await runnerWithWidgetJob();
-    probe.send({ type: 'failed', jobId: id, epoch: job.epoch, code: 'model_error', message: 'The model could not draw this.', retryable: false });
+    probe.send({ type: 'failed', jobId: id, epoch: job.epoch, code: 'model_invalid', message: 'The model could not draw this.' });
 
-    expect(await watcher.receive('failed', (message) => message.id === id)).toMatchObject({ code: 'model_error', message: 'The model could not draw this.' });
+    expect(await watcher.receive('failed', (message) => message.id === id)).toMatchObject({ code: 'model_invalid', message: 'The model could not draw this.' });
     const view = await viewGeneration(server, tenant.secretKey, id);
-    expect(view).toMatchObject({ status: 'failed', error: { code: 'model_error', message: 'The model could not draw this.' } });
+    expect(view).toMatchObject({ status: 'failed', error: { code: 'model_invalid', message: 'The model could not draw this.' } });
     expect((await readJob(server, id)).attempts).toBe(1);
   });
 });
@@ -255,9 +260,10 @@ describe('losing runners and jobs', () => {
   it('requeues a job at once when its runner disconnects, and leases it to the next ready runner with a higher epoch', async () => {
     const { id, runner: first, job } = await runnerWithJob();
     await first.kill();
-    const requeued = await waitFor(async () => {
+    const requeued = await vi.waitFor(async () => {
       const stored = await readJob(server, id);
-      return stored.status === 'queued' && stored;
+      expect(stored.status).toBe('queued');
+      return stored;
     });
     expect(requeued).toMatchObject({ lease: null, attempts: 1, error: { code: 'runner_disconnected' } });
     // Runnable now, without a retry backoff: the runner went away, the job did nothing wrong.
@@ -276,7 +282,7 @@ describe('losing runners and jobs', () => {
     const { id, runner: first, job } = await runnerWithJob();
     const second = await runner('second');
     second.send({ type: 'ready' });
-    await waitFor(() => server.services.dispatcher.idleCount === 1, { what: 'the second runner to wait for work' });
+    await vi.waitFor(() => expect(server.services.dispatcher.idleCount).toBe(1));
     await first.kill();
     expect(await second.receive('job', (message) => message.jobId === id)).toMatchObject({ epoch: job.epoch + 1 });
   });
@@ -300,7 +306,7 @@ describe('losing runners and jobs', () => {
     probe.send({ type: 'ready' });
     // Messages are handled in order: once this progress is stored, the `ready` was handled.
     probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step: 1, steps: 30, stage: 'encoding' });
-    await waitFor(async () => (await readJob(server, id)).progress.stage === 'encoding', { what: 'progress stored' });
+    await vi.waitFor(async () => expect((await readJob(server, id)).progress.stage).toBe('encoding'));
     await server.services.dispatcher.settled();
     expect(probe.received('job')).toHaveLength(1);
     expect((await readJob(server, waiting)).status).toBe('queued');

@@ -1,8 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { RUNNER_CLOSE, RUNNER_MAX_FRAME_BYTES } from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
 import { newId } from '../services/ids.js';
+import { ConnectionLimits, clientAddress } from './connection-limits.js';
+import { guardSocket } from './guard-socket.js';
 import { rejectUpgrade } from './reject-upgrade.js';
 import { RunnerSession, type RunnerHubDeps } from './runner-session.js';
 
@@ -15,10 +18,12 @@ const log = createLogger('runner-hub');
  * leases them jobs through the dispatcher, and turns their reports into fenced queue
  * transitions. A runner only ever speaks about the one job it holds; anything about
  * another job or an old epoch is answered with `lease-lost` and changes nothing.
+ * Frames are capped at the largest image a runner may send.
  */
 export class RunnerHub {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: RUNNER_MAX_FRAME_BYTES });
   private readonly sessions = new Map<string, RunnerSession>();
+  private readonly limits = new ConnectionLimits();
   private readonly pinger: NodeJS.Timeout;
 
   constructor(private readonly deps: RunnerHubDeps) {
@@ -30,15 +35,35 @@ export class RunnerHub {
   }
 
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const address = clientAddress(request);
+    const releaseAddress = this.limits.acquire(`address:${address}`, this.deps.maxSocketsPerAddress);
+    if (!releaseAddress) {
+      log.warn({ address }, 'runner socket over the per-address limit');
+      return rejectUpgrade(socket, 'rate_limited', 'Too many runner connections from this address.');
+    }
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-    const check = await this.deps.tokens.verify(token);
+    const check = await this.deps.tokens.verify(token).catch((error: unknown) => {
+      releaseAddress();
+      throw error;
+    });
     if (!check.ok) {
-      log.warn({ reason: check.reason }, 'runner refused');
-      rejectUpgrade(socket, 401, 'A valid runner token is required.');
-      return;
+      releaseAddress();
+      log.warn({ reason: check.reason, address }, 'runner refused');
+      return rejectUpgrade(socket, 'unauthorized', 'A valid runner token is required: Authorization: Bearer rt_…');
     }
+    const releaseToken = this.limits.acquire(`token:${check.tokenId}`, this.deps.maxSocketsPerToken);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
+      guardSocket(ws, log, { address, tokenId: check.tokenId });
+      ws.once('close', () => {
+        releaseAddress();
+        releaseToken?.();
+      });
+      if (!releaseToken) {
+        log.warn({ tokenId: check.tokenId }, 'runner socket over the per-token limit');
+        ws.close(RUNNER_CLOSE.tooManyConnections, 'too many connections for this runner token');
+        return;
+      }
       const session = new RunnerSession(newId('run'), check.tokenId, ws, this.deps, () => this.sessions.delete(session.id));
       this.sessions.set(session.id, session);
     });
@@ -55,7 +80,7 @@ export class RunnerHub {
 
   async close(): Promise<void> {
     clearInterval(this.pinger);
-    await Promise.all([...this.sessions.values()].map((session) => session.close(1001, 'server shutting down')));
+    await Promise.all([...this.sessions.values()].map((session) => session.close(RUNNER_CLOSE.goingAway, 'server shutting down')));
     this.wss.close();
   }
 }

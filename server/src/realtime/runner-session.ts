@@ -1,14 +1,13 @@
 import type { WebSocket, RawData } from 'ws';
-import { z } from 'zod';
 import {
-  JOB_STAGES,
   RUNNER_CLOSE,
   RUNNER_PROTOCOL_VERSION,
-  decodeImageFrame,
+  splitImageFrame,
   type ResolvedJobParams,
   type RunnerMessage,
   type ServerToRunnerMessage,
-} from '../protocol/index.js';
+} from '@atelier/protocol';
+import { imageFrameHeaderSchema, runnerMessageSchema } from '@atelier/protocol/schemas';
 import { createLogger } from '../logging/logger.js';
 import type { StoredImage } from '../models/generation.model.js';
 import type { Dispatcher, IdleRunner } from '../queue/dispatcher.js';
@@ -19,44 +18,7 @@ import type { RunnerTokenService } from '../services/runner-token-service.js';
 import { newId } from '../services/ids.js';
 import { tenantKey, type Storage } from '../storage/storage.js';
 
-const log = createLogger('runner-hub');
-
-const runnerMessageSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('hello'),
-    v: z.number().int(),
-    name: z.string().max(200),
-    device: z.string().max(50),
-    model: z.string().max(500),
-    maxPixels: z.number().int().nonnegative(),
-  }),
-  z.object({ type: z.literal('ready') }),
-  z.object({ type: z.literal('heartbeat'), jobId: z.string(), epoch: z.number().int() }),
-  z.object({
-    type: z.literal('progress'),
-    jobId: z.string(),
-    epoch: z.number().int(),
-    step: z.number().int().nonnegative(),
-    steps: z.number().int().positive(),
-    stage: z.enum(JOB_STAGES),
-    preview: z.string().max(200_000).optional(),
-  }),
-  z.object({
-    type: z.literal('completed'),
-    jobId: z.string(),
-    epoch: z.number().int(),
-    imageCount: z.number().int().nonnegative(),
-    timings: z.object({ totalMs: z.number(), samplingMs: z.number() }),
-  }),
-  z.object({
-    type: z.literal('failed'),
-    jobId: z.string(),
-    epoch: z.number().int(),
-    code: z.string().max(100),
-    message: z.string().max(2000),
-    retryable: z.boolean(),
-  }),
-]) satisfies z.ZodType<RunnerMessage>;
+const log = createLogger('runner-session');
 
 export interface RunnerHubDeps {
   tokens: RunnerTokenService;
@@ -67,6 +29,10 @@ export interface RunnerHubDeps {
   storage: Storage;
   heartbeatMs: number;
   leaseMs: number;
+  helloTimeoutMs: number;
+  /** Open runner sockets allowed per client address (before the token is checked), and per token. */
+  maxSocketsPerAddress: number;
+  maxSocketsPerToken: number;
   /** Persist progress to the database at most this often (every step is still broadcast). */
   progressPersistMs?: number;
 }
@@ -87,6 +53,7 @@ export class RunnerSession implements IdleRunner {
   private work: Promise<void> = Promise.resolve();
   /** Settles once the socket has closed and its job is back in the queue. */
   private readonly finished: Promise<void>;
+  private readonly helloTimer: NodeJS.Timeout;
 
   constructor(
     readonly id: string,
@@ -95,6 +62,7 @@ export class RunnerSession implements IdleRunner {
     private readonly deps: RunnerHubDeps,
     private readonly onGone: () => void,
   ) {
+    this.helloTimer = setTimeout(() => ws.close(RUNNER_CLOSE.helloTimeout, 'no hello'), deps.helloTimeoutMs);
     // Messages are handled strictly in order: an image frame must be stored before the
     // `completed` that follows it is processed.
     ws.on('message', (data, isBinary) => {
@@ -108,7 +76,12 @@ export class RunnerSession implements IdleRunner {
         log.error({ err: error, runnerId: this.id }, 'runner liveness update failed');
       });
     });
-    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    const closed = new Promise<void>((resolve) =>
+      ws.once('close', () => {
+        clearTimeout(this.helloTimer);
+        resolve();
+      }),
+    );
     this.finished = closed
       .then(() => this.gone())
       .catch((error: unknown) => log.error({ err: error, runnerId: this.id }, 'runner cleanup failed'));
@@ -169,6 +142,7 @@ export class RunnerSession implements IdleRunner {
     try {
       message = runnerMessageSchema.parse(JSON.parse(toBuffer(data).toString('utf8')));
     } catch {
+      log.warn({ runnerId: this.id }, 'runner sent a message outside the protocol; closing');
       this.ws.close(RUNNER_CLOSE.protocolError, 'not a runner protocol message');
       return;
     }
@@ -178,12 +152,17 @@ export class RunnerSession implements IdleRunner {
     }
     switch (message.type) {
       case 'hello':
+        if (this.greeted) {
+          this.ws.close(RUNNER_CLOSE.protocolError, 'hello twice');
+          return;
+        }
         if (message.v !== RUNNER_PROTOCOL_VERSION) {
           this.send({ type: 'error', code: 'unsupported_version', message: `protocol v${RUNNER_PROTOCOL_VERSION} only` });
           this.ws.close(RUNNER_CLOSE.protocolError, 'unsupported protocol version');
           return;
         }
         this.greeted = true;
+        clearTimeout(this.helloTimer);
         await this.deps.registry.connected({
           _id: this.id,
           tokenId: this.tokenId,
@@ -232,7 +211,6 @@ export class RunnerSession implements IdleRunner {
           await this.deps.queue.fail(lease, {
             code: 'incomplete_upload',
             message: `The runner sent ${lease.images.length} of ${lease.imageCount} images.`,
-            retryable: true,
           });
           await this.discard(lease);
           return;
@@ -251,7 +229,7 @@ export class RunnerSession implements IdleRunner {
         const lease = this.holding(message.jobId, message.epoch);
         if (!lease) return;
         this.lease = undefined;
-        await this.deps.queue.fail(lease, { code: message.code, message: message.message, retryable: message.retryable });
+        await this.deps.queue.fail(lease, { code: message.code, message: message.message });
         await this.discard(lease);
         this.deps.dispatcher.notify();
         return;
@@ -260,12 +238,14 @@ export class RunnerSession implements IdleRunner {
   }
 
   private async handleImage(frame: Buffer): Promise<void> {
-    const decoded = decodeImageFrame(frame);
-    if (!decoded.ok) {
-      this.ws.close(RUNNER_CLOSE.protocolError, decoded.reason);
+    const split = splitImageFrame(frame);
+    const parsed = split.ok ? imageFrameHeaderSchema.safeParse(split.header) : undefined;
+    if (!split.ok || !parsed?.success) {
+      this.ws.close(RUNNER_CLOSE.protocolError, split.ok ? 'not an image frame header' : split.reason);
       return;
     }
-    const { header, bytes } = decoded;
+    const header = parsed.data;
+    const { bytes } = split;
     const lease = this.holding(header.jobId, header.epoch);
     if (!lease) return;
     const imageId = newId('img');
@@ -311,7 +291,7 @@ export class RunnerSession implements IdleRunner {
       // backoff: the runner went away, the job did nothing wrong.
       await this.deps.queue.fail(
         lease,
-        { code: 'runner_disconnected', message: 'The GPU runner disconnected.', retryable: true },
+        { code: 'runner_disconnected', message: 'The GPU runner disconnected.' },
         { backoff: false },
       );
       await this.discard(lease);

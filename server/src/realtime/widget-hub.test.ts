@@ -1,9 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { REALTIME_CLOSE, REALTIME_PROTOCOL_VERSION } from '../protocol/index.js';
+import { REALTIME_CLOSE, REALTIME_PROTOCOL_VERSION } from '@atelier/protocol';
 import { runAsSystem } from '../tenancy/tenant-context.js';
-import { connectWidget, openWidgetSocket, type WidgetProbe } from '../testing/protocol-clients.js';
-import { cancelActiveJobs, createGeneration, readJob } from '../testing/queue-fixtures.js';
-import { startTestServer, type TestServer } from '../testing/test-server.js';
+import {
+  cancelActiveJobs,
+  connectWidget,
+  createGeneration,
+  openWidgetSocket,
+  readJob,
+  startTestServer,
+  type TestServer,
+  type WidgetProbe,
+} from '@atelier/testing';
 
 const ACME_ORIGIN = 'https://acme.test';
 const GLOBEX_ORIGIN = 'https://globex.test';
@@ -84,10 +91,11 @@ describe('widget socket handshake', () => {
     expect(await countJobs()).toBe(before);
   });
 
-  it('refuses another protocol version', async () => {
+  it('refuses another protocol version, saying so, and closes with 4400', async () => {
     const widget = await open(acme.publishableKey, ACME_ORIGIN);
     widget.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION + 1 });
-    expect(await widget.receive('error')).toMatchObject({ code: 'invalid_request' });
+    expect(await widget.receive('error')).toMatchObject({ code: 'unsupported_version' });
+    expect((await widget.closed()).code).toBe(REALTIME_CLOSE.protocolError);
     expect(widget.received('welcome')).toEqual([]);
   });
 });

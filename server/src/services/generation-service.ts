@@ -5,12 +5,12 @@ import type { Generation, StoredImage } from '../models/generation.model.js';
 import {
   DEFAULT_ASPECT_RATIO,
   parseAspectRatio,
+  type GenerationBody,
   type GenerationParams,
-  type JobProgress,
-  type JobStatus,
   type PublicImage,
+  type QueueEstimate,
   type ResolvedJobParams,
-} from '../protocol/index.js';
+} from '@atelier/protocol';
 import { AppError, conflict, invalidRequest, notFound } from '../errors/app-error.js';
 import { requireTenantId } from '../tenancy/tenant-context.js';
 import type { JobQueue } from '../queue/job-queue.js';
@@ -18,26 +18,17 @@ import { canonicalJson } from './canonical-json.js';
 import { newId, sha256 } from './ids.js';
 import { planFor } from './plans.js';
 import { DEFAULT_PERFORMANCE, PRESETS } from './presets.js';
-import type { QueueEstimator, QueueEstimate } from '../queue/queue-estimator.js';
+import type { QueueEstimator } from '../queue/queue-estimator.js';
 
 const { trusted } = mongoose;
 
 export interface CreateOptions {
   source: 'api' | 'widget';
+  /** The widget session asking; with `ref`, the request is idempotent per (session, ref). */
   sessionId?: string;
+  ref?: string;
+  /** REST's `Idempotency-Key`. */
   idempotencyKey?: string;
-}
-
-export interface GenerationView {
-  id: string;
-  status: JobStatus;
-  createdAt: string;
-  params: GenerationParams;
-  progress: JobProgress;
-  queue?: QueueEstimate;
-  cost: { credits: number };
-  images: PublicImage[];
-  error: { code: string; message: string } | null;
 }
 
 export interface CreatedGeneration {
@@ -69,8 +60,14 @@ export class GenerationService {
     const resolved = resolve(params, tenant.plan);
     let generationId = newId('gen');
 
-    if (options.idempotencyKey) {
-      const claim = await this.claimIdempotencyKey(options.idempotencyKey, params, generationId);
+    // One namespace per source, so a REST key can never collide with a widget's ref.
+    const idempotencyKey = options.idempotencyKey
+      ? `api:${options.idempotencyKey}`
+      : options.sessionId && options.ref
+        ? `widget:${options.sessionId}:${options.ref}`
+        : undefined;
+    if (idempotencyKey) {
+      const claim = await this.claimIdempotencyKey(idempotencyKey, params, generationId);
       if ('replay' in claim) return claim.replay;
       generationId = claim.generationId;
     }
@@ -85,6 +82,7 @@ export class GenerationService {
       progress: { step: 0, steps: resolved.steps * resolved.imageCount, stage: 'queued' },
       source: options.source,
       sessionId: options.sessionId ?? null,
+      ref: options.ref ?? null,
       queuedAt: now,
       notBefore: now,
     }).catch(async (error: unknown) => {
@@ -139,8 +137,12 @@ export class GenerationService {
     return this.deps.models.Generation.find({ sessionId }).sort({ createdAt: -1 }).limit(20).lean();
   }
 
-  async view(generation: Generation): Promise<GenerationView> {
-    const view: GenerationView = {
+  /**
+   * The REST shape of a job. The queue estimate costs two database reads, so only the
+   * single-job view has it (`withQueue`); a list page is one query however long it is.
+   */
+  async view(generation: Generation, { withQueue = true } = {}): Promise<GenerationBody> {
+    const view: GenerationBody = {
       id: generation._id,
       status: generation.status,
       createdAt: generation.createdAt.toISOString(),
@@ -151,7 +153,7 @@ export class GenerationService {
       images: this.deps.presentImages(generation.tenantId, generation.images),
       error: generation.error ? { code: generation.error.code, message: generation.error.message } : null,
     };
-    if (generation.status === 'queued') view.queue = await this.deps.estimator.estimate(generation);
+    if (withQueue && generation.status === 'queued') view.queue = await this.deps.estimator.estimate(generation);
     return view;
   }
 
@@ -176,7 +178,11 @@ export class GenerationService {
     const record = await IdempotencyKey.findOne({ key }).lean();
     if (!record) throw new AppError('internal', 'idempotency record vanished', { expose: false });
     if (record.requestHash !== requestHash) {
-      throw conflict('This Idempotency-Key was already used with different parameters.');
+      throw conflict(
+        key.startsWith('api:')
+          ? 'This Idempotency-Key was already used with different parameters.'
+          : 'This ref was already used in this session with different parameters.',
+      );
     }
     const existing = await Jobs.findById(record.generationId).lean();
     if (!existing) return { generationId: record.generationId };

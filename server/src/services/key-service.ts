@@ -1,3 +1,4 @@
+import { PUBLISHABLE_KEY_PATTERN, SECRET_KEY_PATTERN } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import { newId, newSecret, sha256 } from './ids.js';
@@ -11,9 +12,6 @@ export interface IssuedKeys {
 }
 
 export type KeyCheck = { ok: true; tenant: Tenant; keyId: string } | { ok: false; reason: string };
-
-const SECRET = /^sk_(live|test)_[A-Za-z0-9_-]{43}$/;
-const PUBLISHABLE = /^pk_(live|test)_[A-Za-z0-9_-]{43}$/;
 
 /** Issues and checks tenants' API keys. Keys are shown once and stored as hashes. */
 export class KeyService {
@@ -32,12 +30,12 @@ export class KeyService {
   }
 
   verifySecretKey(raw: string | undefined): Promise<KeyCheck> {
-    if (!raw || !SECRET.test(raw)) return Promise.resolve({ ok: false, reason: 'not a secret key' });
+    if (!raw || !SECRET_KEY_PATTERN.test(raw)) return Promise.resolve({ ok: false, reason: 'not a secret key' });
     return this.lookup(raw, 'secret');
   }
 
   verifyPublishableKey(raw: string | undefined): Promise<KeyCheck> {
-    if (!raw || !PUBLISHABLE.test(raw)) return Promise.resolve({ ok: false, reason: 'not a publishable key' });
+    if (!raw || !PUBLISHABLE_KEY_PATTERN.test(raw)) return Promise.resolve({ ok: false, reason: 'not a publishable key' });
     return this.lookup(raw, 'publishable');
   }
 

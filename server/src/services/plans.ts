@@ -1,4 +1,4 @@
-import type { Performance } from '../protocol/generation.js';
+import type { Performance } from '@atelier/protocol';
 
 /**
  * Plans decide what a tenant may use. Only the names and presets matter yet; limits,

@@ -1,4 +1,4 @@
-import type { Performance, SchedulerName } from '../protocol/generation.js';
+import type { Performance, SchedulerName } from '@atelier/protocol';
 
 /**
  * Fooocus's performance presets: each a fixed combination of steps, scheduler and

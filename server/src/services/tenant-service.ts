@@ -1,3 +1,4 @@
+import type { CreatedTenantBody, TenantBody } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
 import type { Tenant } from '../models/tenant.model.js';
 import { notFound } from '../errors/app-error.js';
@@ -12,29 +13,11 @@ export interface CreateTenantInput {
   mode?: KeyMode;
 }
 
-export interface CreatedTenant {
-  tenantId: string;
-  name: string;
-  plan: string;
-  origins: string[];
-  secretKey: string;
-  publishableKey: string;
-}
-
-export interface TenantSummary {
-  tenantId: string;
-  name: string;
-  plan: string;
-  origins: string[];
-  status: Tenant['status'];
-  createdAt: string;
-}
-
 /** Operator-side tenant management. Input arrives validated (see http/schemas.ts). */
 export class TenantService {
   constructor(private readonly deps: { models: Models; keys: KeyService }) {}
 
-  async create(input: CreateTenantInput): Promise<CreatedTenant> {
+  async create(input: CreateTenantInput): Promise<CreatedTenantBody> {
     const tenantId = newId('ten');
     await runAsSystem('create tenant', () =>
       this.deps.models.Tenant.create({ _id: tenantId, name: input.name, plan: input.plan, origins: input.origins }),
@@ -43,14 +26,14 @@ export class TenantService {
     return { tenantId, name: input.name, plan: input.plan, origins: input.origins, ...keys };
   }
 
-  async list(): Promise<TenantSummary[]> {
+  async list(): Promise<TenantBody[]> {
     const tenants = await runAsSystem('list tenants', () =>
       this.deps.models.Tenant.find().sort({ createdAt: 1 }).lean(),
     );
     return tenants.map(summarise);
   }
 
-  async update(tenantId: string, changes: { name?: string; plan?: string; origins?: string[] }): Promise<TenantSummary> {
+  async update(tenantId: string, changes: { name?: string; plan?: string; origins?: string[] }): Promise<TenantBody> {
     const tenant = await runAsSystem('update tenant', () =>
       this.deps.models.Tenant.findOneAndUpdate({ _id: tenantId }, { $set: changes }, { returnDocument: 'after' }).lean(),
     );
@@ -59,7 +42,7 @@ export class TenantService {
   }
 }
 
-function summarise(tenant: Tenant): TenantSummary {
+function summarise(tenant: Tenant): TenantBody {
   return {
     tenantId: tenant._id,
     name: tenant.name,

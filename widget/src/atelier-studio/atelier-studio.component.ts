@@ -1,4 +1,4 @@
-import type { PublicImage, ServerMessage, WidgetConfig } from '@atelier/server/protocol';
+import { PROMPT_MAX_LENGTH, type PublicImage, type ServerMessage, type WidgetConfig } from '@atelier/protocol';
 import { LitElement, type PropertyValues, html, nothing } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { styleMap } from 'lit/directives/style-map.js';
@@ -8,7 +8,6 @@ import { AtelierProgressEvent } from '../events/atelier-progress.js';
 import { AtelierSelectEvent } from '../events/atelier-select.js';
 import { AtelierStartEvent } from '../events/atelier-start.js';
 import { type MessageKey, message } from '../i18n/messages.js';
-import { PROMPT_MAX_LENGTH } from '../realtime/protocol-constants.js';
 import type { ConnectionState } from '../realtime/realtime-client.js';
 import { originOf } from '../realtime/server-url.js';
 import { styles } from './atelier-studio.styles.js';
@@ -60,7 +59,6 @@ export class AtelierStudio extends LitElement {
     endpoint: () => ({
       server: this.server || SCRIPT_ORIGIN,
       publishableKey: this.publishableKey,
-      sessionToken: this.sessionToken,
     }),
     onState: (state) => this.handleState(state),
     onMessage: (message) => this.handleMessage(message),
@@ -75,8 +73,6 @@ export class AtelierStudio extends LitElement {
   @property({ attribute: 'publishable-key' }) publishableKey = '';
   /** Base URL of the Atelier server; defaults to the origin this script was loaded from. */
   @property() server = SCRIPT_ORIGIN;
-  /** Optional shopper session token minted by the merchant's backend (`POST /v1/sessions`). */
-  @property({ attribute: 'session-token' }) sessionToken = '';
   /** `inline` for now; `launcher` and `iframe` render inline until they exist. */
   @property({ reflect: true }) mode: StudioMode = 'inline';
   @property({ attribute: 'product-image' }) productImage = '';
@@ -96,7 +92,7 @@ export class AtelierStudio extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    const endpoint = changed.has('server') || changed.has('publishableKey') || changed.has('sessionToken');
+    const endpoint = changed.has('server') || changed.has('publishableKey');
     if (endpoint && this.hasUpdated) {
       // A different server or key is a different studio: nothing carries over.
       this.job = IDLE_JOB;
@@ -136,8 +132,8 @@ export class AtelierStudio extends LitElement {
 
   private handleMessage(incoming: ServerMessage): void {
     if (incoming.type === 'welcome') {
+      // Requests and jobs in flight are picked up again by the client (see RealtimeClient).
       this.config = incoming.config;
-      if (!incoming.resume) this.recoverUnresumed();
       return;
     }
     if (!concerns(this.job, incoming)) return;
@@ -164,22 +160,6 @@ export class AtelierStudio extends LitElement {
       case 'error':
         this.fireError(msg.code);
         break;
-    }
-  }
-
-  /**
-   * The server started a fresh session, so nothing missed will be replayed: follow
-   * a known job by id, and give up on a request that went out but was never
-   * confirmed (it may never have arrived).
-   */
-  private recoverUnresumed(): void {
-    const { job } = this;
-    const client = this.connection.ensureClient();
-    if (!isBusy(job)) return;
-    if (job.id) client.watch(job.id);
-    else if (job.ref && !client.isQueued(job.ref)) {
-      this.job = failJob(job, 'connection_lost', this.t('errorConnectionLost'));
-      this.fireError('connection_lost');
     }
   }
 

@@ -1,4 +1,4 @@
-import type { JobStage, PublicImage, ServerMessage } from '@atelier/server/protocol';
+import type { JobStage, PublicImage, ServerMessage } from '@atelier/protocol';
 
 export type JobPhase = 'idle' | 'sending' | 'accepted' | 'queued' | 'running' | 'completed' | 'failed';
 
@@ -54,7 +54,8 @@ export function concerns(job: JobView, message: ServerMessage): boolean {
       // An error without a ref is about the connection as a whole: always shown.
       return message.ref === undefined || message.ref === job.ref;
     default:
-      return job.id !== null && message.id === job.id;
+      // By ref too: after a reconnect the job's first event may come before any `accepted`.
+      return (job.id !== null && message.id === job.id) || (job.ref !== null && message.ref === job.ref);
   }
 }
 
@@ -67,12 +68,14 @@ export function reduceJob(job: JobView, message: ServerMessage): JobView {
     case 'queued':
       return {
         ...job,
+        id: message.id,
         phase: 'queued',
         queue: { position: message.position, etaSeconds: message.etaSeconds, runners: message.runners },
       };
     case 'progress':
       return {
         ...job,
+        id: message.id,
         phase: 'running',
         progress: { step: message.step, steps: message.steps, stage: message.stage },
         preview: message.preview ?? job.preview,
@@ -81,6 +84,7 @@ export function reduceJob(job: JobView, message: ServerMessage): JobView {
       const steps = job.progress?.steps ?? 1;
       return {
         ...job,
+        id: message.id,
         phase: 'completed',
         progress: { step: steps, steps, stage: 'uploading' },
         preview: null,
@@ -88,6 +92,7 @@ export function reduceJob(job: JobView, message: ServerMessage): JobView {
       };
     }
     case 'failed':
+      return { ...failJob(job, message.code, message.message), id: message.id };
     case 'error':
       return failJob(job, message.code, message.message);
   }

@@ -1,7 +1,7 @@
-import type { ServerMessage } from '@atelier/server/protocol';
+import type { ServerMessage } from '@atelier/protocol';
 import { describe, expect, it } from 'vitest';
 import type { ConnectionState } from '../realtime/realtime-client.js';
-import { IDLE_JOB, type JobView, concerns, isBusy, reduceJob, startJob } from './job-state.js';
+import { IDLE_JOB, failJob, type JobView, concerns, isBusy, reduceJob, startJob } from './job-state.js';
 import { errorText, statusText } from './status-text.js';
 import { checkPrompt } from './validate-prompt.js';
 
@@ -51,19 +51,22 @@ describe('job view and status line', () => {
     const other = apply(sent, { type: 'accepted', ref: 'r2', id: 'j2', seq: 1, cost: { credits: 1 } });
     expect(other).toBe(sent);
     const accepted = apply(sent, { type: 'accepted', ref: 'r1', id: 'j1', seq: 1, cost: { credits: 1 } });
-    expect(apply(accepted, { type: 'failed', id: 'j2', seq: 2, code: 'x', message: 'no' })).toBe(accepted);
-    expect(apply(accepted, { type: 'error', ref: 'r0', code: 'x', message: 'no' })).toBe(accepted);
+    expect(apply(accepted, { type: 'failed', id: 'j2', seq: 2, code: 'internal', message: 'no' })).toBe(accepted);
+    expect(apply(accepted, { type: 'error', ref: 'r0', code: 'internal', message: 'no' })).toBe(accepted);
   });
 
-  it("shows the server's message for a rejected request, our own words for known codes", () => {
+  it("says each code in the shopper's words the registry names, and a code it does not know in the server's", () => {
     const rejected = apply(sent, { type: 'error', ref: 'r1', code: 'invalid_request', message: 'aspectRatio is not allowed' });
-    expect(errorText('en', { ...noError, job: rejected })).toBe('aspectRatio is not allowed');
+    expect(errorText('en', { ...noError, job: rejected })).toMatch(/^That request could not be used/);
     const limited = apply(sent, { type: 'error', ref: 'r1', code: 'rate_limited', message: 'Rate limit: 10/min' });
     expect(errorText('en', { ...noError, job: limited })).toMatch(/^Too many requests/);
     const failed = apply(sent, { type: 'accepted', ref: 'r1', id: 'j1', seq: 1, cost: { credits: 1 } }, {
-      type: 'failed', id: 'j1', seq: 2, code: 'runner_failed', message: '',
+      type: 'failed', id: 'j1', seq: 2, code: 'inference_failed', message: '',
     });
     expect(errorText('en', { ...noError, job: failed })).toBe('Something went wrong. Please try again.');
+    // A newer server may send a code this widget predates.
+    const newer = failJob(sent, 'quota_exceeded', 'Your daily quota is used up.');
+    expect(errorText('en', { ...noError, job: newer })).toBe('Your daily quota is used up.');
     expect(errorText('en', { ...noError, job: IDLE_JOB })).toBeNull();
   });
 

@@ -1,3 +1,4 @@
+import { CODE_MESSAGES, isCode } from '@atelier/protocol';
 import { hasMessage, message } from '../i18n/messages.js';
 import type { ConnectionState } from '../realtime/realtime-client.js';
 import { type JobView, isBusy } from './job-state.js';
@@ -81,8 +82,10 @@ export function errorText(locale: string, { hasKey, validation, connection, job 
   if (connection.status === 'refused') return message(locale, 'errorRefused');
   if (connection.status === 'invalid') return message(locale, 'errorInvalidServer');
   if (job.phase === 'failed' && job.error) {
-    const key = `code.${job.error.code}`;
-    if (hasMessage(locale, key)) return message(locale, key);
+    // The registry says which of our own messages a code leads to; a code this widget
+    // does not know yet falls back to the server's words.
+    const { code } = job.error;
+    if (isCode(code)) return message(locale, CODE_MESSAGES[code]);
     return job.error.message || message(locale, 'errorGeneric');
   }
   return null;

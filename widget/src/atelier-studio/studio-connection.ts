@@ -1,11 +1,10 @@
-import type { ServerMessage } from '@atelier/server/protocol';
+import type { ServerMessage } from '@atelier/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { type ConnectionState, RealtimeClient } from '../realtime/realtime-client.js';
 
 export interface Endpoint {
   server: string;
   publishableKey: string;
-  sessionToken: string;
 }
 
 export interface StudioConnectionOptions {
@@ -69,8 +68,8 @@ export class StudioConnection implements ReactiveController {
   /** The client, created on first use; requests made before the welcome wait in its outbox. */
   ensureClient(): RealtimeClient {
     if (!this.client) {
-      const { server, publishableKey, sessionToken } = this.options.endpoint();
-      const client = new RealtimeClient({ server, publishableKey, sessionToken: sessionToken || undefined });
+      const { server, publishableKey } = this.options.endpoint();
+      const client = new RealtimeClient({ server, publishableKey });
       this.unsubscribers = [client.on('state', this.handleState), client.on('message', this.options.onMessage)];
       this.client = client;
     }

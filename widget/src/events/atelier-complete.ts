@@ -1,4 +1,4 @@
-import type { PublicImage } from '@atelier/server/protocol';
+import type { PublicImage } from '@atelier/protocol';
 
 export interface AtelierCompleteDetail {
   jobId: string;

@@ -1,4 +1,4 @@
-import type { JobStage } from '@atelier/server/protocol';
+import type { JobStage } from '@atelier/protocol';
 
 export interface AtelierProgressDetail {
   jobId: string;

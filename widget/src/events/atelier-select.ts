@@ -1,4 +1,4 @@
-import type { PublicImage } from '@atelier/server/protocol';
+import type { PublicImage } from '@atelier/protocol';
 
 export interface AtelierSelectDetail {
   /** The picked image; `url` is absolute, ready to attach to a cart line. */

@@ -1,3 +1,4 @@
+import { CODE_MESSAGES } from '@atelier/protocol';
 import { describe, expect, it } from 'vitest';
 import { hasMessage, message, registerLocale } from './messages.js';
 
@@ -16,8 +17,10 @@ describe('messages', () => {
     expect(message('', 'generate')).toBe('Generate');
   });
 
-  it('knows which server error codes have wording of their own', () => {
-    expect(hasMessage('en', 'code.rate_limited')).toBe(true);
-    expect(hasMessage('en', 'code.invalid_request')).toBe(false);
+  it('has English words for the message of every code in the registry', () => {
+    for (const [code, messageKey] of Object.entries(CODE_MESSAGES)) {
+      expect(hasMessage('en', messageKey), `${code} → ${messageKey}`).toBe(true);
+    }
+    expect(hasMessage('en', 'errorNoSuchKey')).toBe(false);
   });
 });

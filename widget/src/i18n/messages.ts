@@ -1,3 +1,5 @@
+import type { ShopperMessageKey } from '@atelier/protocol';
+
 /**
  * Every string a shopper can read, keyed so that locales can be added without
  * touching the component. `{name}` marks a value filled in by `message()`.
@@ -28,23 +30,30 @@ const en = {
   stageDecoding: 'Developing the picture…',
   stageUploading: 'Almost there…',
   done: 'Done — pick the picture you like.',
-  selected: 'Picture {n} selected.',
   seconds: '{n} s',
   minutes: '{n} min',
 
   errorEmptyPrompt: 'Describe the picture you want first.',
   errorPromptTooLong: 'That description is {length} characters long; please keep it under {max}.',
   errorNotConfigured: 'This studio is not set up yet: it has no publishable key.',
-  errorRefused: 'This studio is not available on this site: its key or this site’s address was refused.',
+  errorRefused: 'This studio is not available on this site: its key or address was refused.',
   errorInvalidServer: 'This studio cannot start: its server address is not valid.',
-  errorConnectionLost: 'The connection dropped before your request was confirmed. Please try again.',
   errorGeneric: 'Something went wrong. Please try again.',
-  // Server error codes whose wording is ours rather than the server's.
-  'code.rate_limited': 'Too many requests right now. Please wait a moment and try again.',
-  'code.insufficient_credits': 'This studio has run out of credits for now.',
-  'code.content_policy': 'That description is not allowed here. Please try another one.',
-  'code.unavailable': 'The studio is busy or down for a moment. Please try again shortly.',
+  // One per message key of the protocol's code registry (checked below).
+  errorInvalidRequest: 'That request could not be used. Please change it and try again.',
+  errorForbidden: 'That option is not available in this studio.',
+  errorNotFound: 'That picture is no longer available.',
+  errorConflict: 'That request was already sent with other settings.',
+  errorContentPolicy: 'That description is not allowed here. Please try another one.',
+  errorInsufficientCredits: 'This studio has run out of credits for now.',
+  errorRateLimited: 'Too many requests right now. Please try again in a moment.',
+  errorUnavailable: 'The studio is busy for a moment. Please try again shortly.',
+  errorOutdated: 'This studio was updated. Please reload the page.',
+  errorCanceled: 'The picture was cancelled.',
 };
+
+// Every message a server code can lead to has English words here.
+en satisfies Record<ShopperMessageKey, string>;
 
 export type MessageKey = keyof typeof en;
 export type Messages = Record<MessageKey, string>;

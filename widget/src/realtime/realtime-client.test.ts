@@ -1,7 +1,7 @@
-import type { ServerMessage } from '@atelier/server/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { ServerMessage } from '@atelier/protocol';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import { ScriptedRealtimeServer, TEST_CONFIG } from '../testing/scripted-realtime-server.js';
+import { ScriptedRealtimeServer, TEST_CONFIG } from '../../test/scripted-realtime-server.js';
 import { type ConnectionState, RealtimeClient, type RealtimeClientOptions } from './realtime-client.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -42,10 +42,9 @@ function reach(client: RealtimeClient, check: (state: ConnectionState) => boolea
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  for (const start = Date.now(); !check(); await sleep(5)) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-  }
+/** Waits until `check` holds (vi.waitFor retries a callback until it stops throwing). */
+function eventually(check: () => boolean): Promise<void> {
+  return vi.waitFor(() => expect(check()).toBe(true), { timeout: 5000, interval: 5 });
 }
 
 describe('RealtimeClient', () => {
@@ -92,12 +91,63 @@ describe('RealtimeClient', () => {
     const server = await startServer();
     const { client } = startClient(server.url);
     const ref = client.generate({ prompt: 'early' });
-    expect(client.isQueued(ref)).toBe(true);
 
     client.connect();
     const connection = await server.until(() => server.connections[0]?.received.length === 2 && server.connections[0]);
-    expect(connection.received.map((message) => message.type)).toEqual(['hello', 'generate']);
-    expect(client.isQueued(ref)).toBe(false);
+    expect(connection.received).toEqual([
+      { type: 'hello', v: 1 },
+      { type: 'generate', ref, params: { prompt: 'early' } },
+    ]);
+    // A later message proves nothing else was sent in between.
+    client.cancel('gen_later');
+    await server.until(() => connection.received.length === 3);
+    expect(connection.received[2]).toEqual({ type: 'cancel', id: 'gen_later' });
+  });
+
+  it('sends a generate again after a reconnect until it is answered, with the same ref', async () => {
+    const server = await startServer();
+    const { client } = startClient(server.url, { backoff: { initialMs: 10, maxMs: 10 } });
+    client.connect();
+    await reach(client, (state) => state.status === 'open');
+    const ref = client.generate({ prompt: 'lost in transit' });
+    const first = await server.until(() => server.connections[0]?.received.length === 2 && server.connections[0]);
+    // The socket drops before the server answers.
+    first.socket.terminate();
+    const second = await server.until(() => server.connections[1]?.received.length === 2 && server.connections[1]);
+    expect(second.received).toEqual([
+      { type: 'hello', v: 1, resume: { session: 'sess-1', lastSeq: 0 } },
+      { type: 'generate', ref, params: { prompt: 'lost in transit' } },
+    ]);
+    second.send({ type: 'accepted', ref, id: 'gen_1', seq: 1, cost: { credits: 1 } });
+    await eventually(() => client.lastSeq === 1);
+
+    // Answered now: the next reconnect does not send it a third time.
+    second.socket.terminate();
+    const third = await server.until(() => server.connections[2]?.received.length === 1 && server.connections[2]);
+    client.cancel('gen_marker');
+    await server.until(() => third.received.length === 2);
+    expect(third.received.map((message) => message.type)).toEqual(['hello', 'cancel']);
+  });
+
+  it('follows its jobs again with proof of the earlier session when the server could not resume it', async () => {
+    const server = await startServer();
+    const { client } = startClient(server.url, { backoff: { initialMs: 10, maxMs: 10 } });
+    client.connect();
+    await reach(client, (state) => state.status === 'open');
+    const ref = client.generate({ prompt: 'lamp' });
+    const first = await server.until(() => server.connections[0]?.received.length === 2 && server.connections[0]);
+    first.send({ type: 'accepted', ref, id: 'gen_1', seq: 1, cost: { credits: 1 } });
+    first.send({ type: 'accepted', ref: 'other', id: 'gen_2', seq: 2, cost: { credits: 1 } });
+    first.send({ type: 'completed', id: 'gen_2', seq: 3, images: [] });
+    await eventually(() => client.lastSeq === 3);
+
+    server.script = (connection, message) => {
+      if (message.type === 'hello') connection.send({ type: 'welcome', session: 'sess-2', resume: false, config: TEST_CONFIG });
+    };
+    first.socket.terminate();
+    const second = await server.until(() => server.connections[1]?.received.length === 2 && server.connections[1]);
+    // Only the unfinished job, and with the earlier session's token as proof.
+    expect(second.received[1]).toEqual({ type: 'watch', id: 'gen_1', session: 'sess-1' });
   });
 
   it('reconnects with growing backoff while the server is away, then resumes and skips replays', async () => {

@@ -1,12 +1,16 @@
-import type {
-  ClientMessage,
-  GenerationParams,
-  ServerMessage,
-  WelcomeMessage,
-  WidgetConfig,
-} from '@atelier/server/protocol';
-import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
-import { CLOSE_UNAUTHORIZED, REALTIME_PROTOCOL_VERSION } from './protocol-constants.js';
+import {
+  type BackoffOptions,
+  type ClientMessage,
+  type GenerateMessage,
+  type GenerationParams,
+  RECONNECT_BACKOFF,
+  REALTIME_CLOSE,
+  REALTIME_PROTOCOL_VERSION,
+  type ServerMessage,
+  type WelcomeMessage,
+  type WidgetConfig,
+  backoffDelay,
+} from '@atelier/protocol';
 import { type RealtimeUrlOptions, realtimeUrl } from './server-url.js';
 
 /** Where the client's socket stands; the widget turns this into status text. */
@@ -67,6 +71,11 @@ type Listener = (payload: never) => void;
  * Client side of the widget socket: handshake, resume, message dispatch and
  * reconnection. It knows nothing of the DOM so that it can be used (and tested)
  * outside a browser.
+ *
+ * No request is lost to a dropped socket: a `generate` is sent again after every
+ * welcome until it is answered (the server treats a repeated ref as the same request),
+ * and the jobs being followed are watched again when the server could not resume the
+ * session, proving the earlier session with its token.
  */
 export class RealtimeClient {
   /** Opaque shopper-session token from the last `welcome`; sent back to resume. */
@@ -85,8 +94,12 @@ export class RealtimeClient {
   private welcomeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Messages asked for while not welcomed; sent, once, after the next welcome. */
   private outbox: ClientMessage[] = [];
+  /** `generate`s sent but not yet answered by `accepted` or an `error` with their ref. */
+  private readonly unanswered = new Map<string, GenerateMessage>();
+  /** Jobs accepted or watched and not yet finished: followed again after a reconnect. */
+  private readonly following = new Set<string>();
   private readonly listeners = new Map<keyof RealtimeEventMap, Set<Listener>>();
-  private readonly refPrefix = Math.random().toString(36).slice(2, 8);
+  private readonly refPrefix = Math.random().toString(36).slice(2, 12);
   private refCounter = 0;
   /** The server's words from an `unauthorized` error that precedes a 4401 close. */
   private refusal: string | null = null;
@@ -126,9 +139,11 @@ export class RealtimeClient {
     }
   }
 
-  /** Asks for a generation; returns the `ref` that `accepted`/`error` will carry. */
+  /** Asks for a generation; returns the `ref` that every event about its job will carry. */
   generate(params: GenerationParams, ref: string = this.nextRef()): string {
-    this.send({ type: 'generate', ref, params });
+    const message: GenerateMessage = { type: 'generate', ref, params };
+    this.unanswered.set(ref, message);
+    this.send(message);
     return ref;
   }
 
@@ -136,15 +151,12 @@ export class RealtimeClient {
     this.send({ type: 'cancel', id });
   }
 
-  /** Subscribes to a job's events, e.g. after a reconnect the server did not resume. */
+  /** Follows a job's events (one this session, or a resumed one, started). */
   watch(id: string): void {
+    this.following.add(id);
     this.send({ type: 'watch', id });
   }
 
-  /** True while a `generate` with this ref waits in the outbox, i.e. was never sent. */
-  isQueued(ref: string): boolean {
-    return this.outbox.some((message) => message.type === 'generate' && message.ref === ref);
-  }
 
   on<K extends keyof RealtimeEventMap>(type: K, listener: (payload: RealtimeEventMap[K]) => void): () => void {
     let set = this.listeners.get(type);
@@ -217,15 +229,35 @@ export class RealtimeClient {
       return;
     }
     if ('seq' in message && typeof message.seq === 'number') {
-      // A resumed session replays from lastSeq; anything at or below it was handled.
+      // A resumed session continues after lastSeq; anything at or below it was handled.
       if (message.seq <= this.lastSeq) return;
       this.lastSeq = message.seq;
     }
+    this.track(message);
     this.dispatch(message);
+  }
+
+  private track(message: ServerMessage): void {
+    switch (message.type) {
+      case 'accepted':
+        this.unanswered.delete(message.ref);
+        this.following.add(message.id);
+        return;
+      case 'error':
+        if (message.ref !== undefined) this.unanswered.delete(message.ref);
+        return;
+      case 'completed':
+      case 'failed':
+        this.following.delete(message.id);
+        return;
+      default:
+        return;
+    }
   }
 
   private welcomed(message: WelcomeMessage): void {
     clearTimeout(this.welcomeTimer);
+    const earlier = this.session;
     // A session the server did not resume numbers its events from scratch. (A
     // resumed one may still come with a fresh token: the token is opaque.)
     if (!message.resume) this.lastSeq = 0;
@@ -233,24 +265,32 @@ export class RealtimeClient {
     this.config = message.config;
     this.failures = 0;
     this.setState({ status: 'open' });
-    // Listeners see the welcome while the outbox still holds what it held, so they
-    // can tell a request that was never sent from one the server may have lost.
     this.dispatch(message);
     const pending = this.outbox;
     this.outbox = [];
     for (const queued of pending) this.send(queued);
+    // A resumed session's jobs come back as snapshots; a fresh session follows them
+    // again only with proof of the earlier one.
+    if (!message.resume && earlier) {
+      for (const id of this.following) this.send({ type: 'watch', id, session: earlier });
+    }
+    // Sent but never answered: the request or its answer may have been lost with the
+    // socket. Sending it again is safe, the server answers a repeated ref once.
+    for (const request of this.unanswered.values()) {
+      if (!pending.includes(request)) this.send(request);
+    }
   }
 
   private dropped(code: number, reason: string): void {
     this.socket = null;
     this.clearTimers();
-    if (code === CLOSE_UNAUTHORIZED) {
+    if (code === REALTIME_CLOSE.unauthorized) {
       this.stop({ status: 'refused', code, reason: this.refusal ?? reason });
       return;
     }
     if (!this.running) return;
     this.failures += 1;
-    const delayMs = backoffDelay(this.failures, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random);
+    const delayMs = backoffDelay(this.failures, this.options.backoff ?? RECONNECT_BACKOFF, this.options.random);
     this.setState({ status: 'reconnecting', attempt: this.failures, delayMs, retryAt: Date.now() + delayMs, closeCode: code });
     this.retryTimer = setTimeout(() => this.open(), delayMs);
   }
@@ -258,6 +298,7 @@ export class RealtimeClient {
   private stop(state: ConnectionState): void {
     this.running = false;
     this.outbox = [];
+    this.unanswered.clear();
     this.clearTimers();
     this.setState(state);
   }
@@ -296,6 +337,7 @@ export class RealtimeClient {
     clearTimeout(this.welcomeTimer);
   }
 
+  /** Unique within the session: the server deduplicates `generate` by (session, ref). */
   private nextRef(): string {
     this.refCounter += 1;
     return `${this.refPrefix}-${this.refCounter}`;

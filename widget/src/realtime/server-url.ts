@@ -1,4 +1,4 @@
-import { REALTIME_PATH } from './protocol-constants.js';
+import { REALTIME_PATH, socketUrl } from '@atelier/protocol';
 
 /**
  * The origin a script was loaded from, or '' when it has none (data:, blob:).
@@ -18,16 +18,8 @@ export interface RealtimeUrlOptions {
   /** `http(s)://` or `ws(s)://` base; a path prefix (a reverse proxy's) is kept. */
   server: string;
   publishableKey: string;
-  /** Shopper session token from `POST /v1/sessions`, when the merchant mints one. */
-  sessionToken?: string | undefined;
 }
 
-export function realtimeUrl({ server, publishableKey, sessionToken }: RealtimeUrlOptions): string {
-  const base = new URL(server.endsWith('/') ? server : `${server}/`);
-  const url = new URL(REALTIME_PATH.slice(1), base);
-  if (url.protocol === 'https:') url.protocol = 'wss:';
-  else if (url.protocol === 'http:') url.protocol = 'ws:';
-  url.searchParams.set('key', publishableKey);
-  if (sessionToken) url.searchParams.set('session', sessionToken);
-  return url.href;
+export function realtimeUrl({ server, publishableKey }: RealtimeUrlOptions): string {
+  return socketUrl(server, REALTIME_PATH, { key: publishableKey });
 }

@@ -1,6 +1,8 @@
+import type { RunnerBody } from '@atelier/protocol';
 import type { Authenticators } from '../auth.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
-import { createTenantSchema, idSchema, parse, runnerTokenSchema, updateTenantSchema } from '../schemas.js';
+import { idSchema } from '@atelier/protocol/schemas';
+import { createTenantSchema, jsonObjectBody, parse, runnerTokenSchema, updateTenantSchema } from '../schemas.js';
 import type { TenantService } from '../../services/tenant-service.js';
 import type { RunnerTokenService } from '../../services/runner-token-service.js';
 import type { RunnerRegistry } from '../../queue/runner-registry.js';
@@ -18,7 +20,7 @@ export function adminEndpoints(deps: {
       method: 'post',
       path: '/admin/v1/tenants',
       auth: auth.admin,
-      input: (req) => parse(createTenantSchema, req.body ?? {}),
+      input: (req) => parse(createTenantSchema, jsonObjectBody(req.body)),
       handle: async (input) => ({ status: 201, body: await deps.tenants.create(input) }),
     }),
     endpoint({
@@ -32,14 +34,14 @@ export function adminEndpoints(deps: {
       method: 'patch',
       path: '/admin/v1/tenants/:id',
       auth: auth.admin,
-      input: (req) => ({ id: parse(idSchema, req.params.id), changes: parse(updateTenantSchema, req.body ?? {}) }),
+      input: (req) => ({ id: parse(idSchema, req.params.id), changes: parse(updateTenantSchema, jsonObjectBody(req.body)) }),
       handle: async ({ id, changes }) => ({ body: await deps.tenants.update(id, changes) }),
     }),
     endpoint({
       method: 'post',
       path: '/admin/v1/runner-tokens',
       auth: auth.admin,
-      input: (req) => parse(runnerTokenSchema, req.body ?? {}),
+      input: (req) => parse(runnerTokenSchema, jsonObjectBody(req.body)),
       handle: async ({ name }) => ({ status: 201, body: await deps.runnerTokens.create(name) }),
     }),
     endpoint({
@@ -49,7 +51,7 @@ export function adminEndpoints(deps: {
       input: () => undefined,
       handle: async () => ({
         body: {
-          data: (await deps.runners.list()).map((r) => ({
+          data: (await deps.runners.list()).map((r): RunnerBody => ({
             id: r._id,
             name: r.name,
             device: r.device,

@@ -1,9 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newId } from '../../services/ids.js';
-import { completeJob, connectRunner, pngBytes, type RunnerProbe } from '../../testing/protocol-clients.js';
-import { createGeneration, readJob, viewGeneration } from '../../testing/queue-fixtures.js';
-import { startTestServer, type TestServer } from '../../testing/test-server.js';
-import { waitFor } from '../../testing/wait-for.js';
+import {
+  completeJob,
+  connectRunner,
+  createGeneration,
+  pngBytes,
+  readJob,
+  type RunnerProbe,
+  startTestServer,
+  type TestServer,
+  viewGeneration,
+} from '@atelier/testing';
 
 interface Tenant {
   tenantId: string;
@@ -24,7 +31,7 @@ async function tenantWithImage(name: string, red: number): Promise<Tenant> {
   const job = await runner.receive('job', (message) => message.jobId === id);
   const bytes = await pngBytes(red);
   await completeJob(runner, job, [bytes]);
-  await waitFor(async () => (await readJob(server, id)).status === 'succeeded', { what: `${name}'s image` });
+  await vi.waitFor(async () => expect((await readJob(server, id)).status).toBe('succeeded'));
   const [image] = (await viewGeneration(server, secretKey, id)).images;
   return { tenantId, secretKey, image: { id: image!.id, url: image!.url, bytes } };
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { Authenticators } from '../auth.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
-import { generationParamsSchema, idSchema, listQuerySchema, parse } from '../schemas.js';
+import type { CreatedGenerationBody, GenerationListBody } from '@atelier/protocol';
+import { generationParamsSchema, idSchema } from '@atelier/protocol/schemas';
+import { jsonObjectBody, listQuerySchema, parse } from '../schemas.js';
 import type { GenerationService } from '../../services/generation-service.js';
 
 const idempotencyKeySchema = z.string().min(1).max(255, 'Idempotency-Key must be at most 255 characters').optional();
@@ -18,7 +20,7 @@ export function generationEndpoints(deps: {
       path: '/v1/generations',
       auth: auth.secretKey,
       input: (req) => ({
-        params: parse(generationParamsSchema, req.body ?? {}),
+        params: parse(generationParamsSchema, jsonObjectBody(req.body)),
         idempotencyKey: parse(idempotencyKeySchema, req.get('Idempotency-Key')),
       }),
       handle: async ({ params, idempotencyKey }) => {
@@ -34,7 +36,7 @@ export function generationEndpoints(deps: {
             status: generation.status,
             queue: { position: queue.position, etaSeconds: queue.etaSeconds },
             cost: generation.cost,
-          },
+          } satisfies CreatedGenerationBody,
         };
       },
     }),
@@ -45,7 +47,8 @@ export function generationEndpoints(deps: {
       input: (req) => parse(listQuerySchema, req.query),
       handle: async ({ limit, cursor }) => {
         const page = await generations.list(limit, cursor);
-        return { body: { data: await Promise.all(page.data.map((g) => generations.view(g))), nextCursor: page.nextCursor } };
+        const data = await Promise.all(page.data.map((g) => generations.view(g, { withQueue: false })));
+        return { body: { data, nextCursor: page.nextCursor } satisfies GenerationListBody };
       },
     }),
     endpoint({

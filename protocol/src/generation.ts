@@ -1,0 +1,102 @@
+/**
+ * Generation parameters and results as they travel on every wire: REST bodies, the
+ * widget socket and the runner socket.
+ */
+
+export const PERFORMANCES = ['quality', 'speed', 'extreme-speed', 'lightning'] as const;
+export type Performance = (typeof PERFORMANCES)[number];
+
+export const MODES = ['txt2img', 'vary-subtle', 'vary-strong', 'upscale', 'background'] as const;
+export type GenerationMode = (typeof MODES)[number];
+
+export const OUTPUT_FORMATS = ['png', 'webp'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export const SCHEDULERS = ['euler'] as const;
+export type SchedulerName = (typeof SCHEDULERS)[number];
+
+export const PROMPT_MAX_LENGTH = 2000;
+export const MAX_IMAGES_PER_REQUEST = 4;
+
+/** What a client asks for (CONTRACT.md, "Generation parameters"). */
+export interface GenerationParams {
+  prompt: string;
+  negativePrompt?: string;
+  styles?: string[];
+  performance?: Performance;
+  /** `"<width>x<height>"`, one of SDXL's trained resolutions (`SDXL_ASPECT_RATIOS`). */
+  aspectRatio?: string;
+  imageCount?: number;
+  seed?: number;
+  guidance?: number;
+  sharpness?: number;
+  loras?: { id: string; weight: number }[];
+  mode?: GenerationMode;
+  inputImageId?: string;
+  maskImageId?: string;
+}
+
+/** What a runner executes: every default resolved, nothing left to policy. */
+export interface ResolvedJobParams {
+  prompt: string;
+  negativePrompt: string;
+  width: number;
+  height: number;
+  steps: number;
+  guidance: number;
+  scheduler: SchedulerName;
+  seed: number;
+  imageCount: number;
+  outputFormat: OutputFormat;
+  performance: Performance;
+}
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Where a job is inside a runner; `steps` counts UNet steps. */
+export const JOB_STAGES = ['queued', 'loading', 'encoding', 'sampling', 'decoding', 'uploading'] as const;
+export type JobStage = (typeof JOB_STAGES)[number];
+
+export interface JobProgress {
+  step: number;
+  steps: number;
+  stage: JobStage;
+}
+
+export interface QueueEstimate {
+  /** 1 = next for this tenant. */
+  position: number;
+  /** Null while no runner is connected: nobody can honestly promise a time then. */
+  etaSeconds: number | null;
+  /** Runners online and able to take work; 0 means the job waits for one. */
+  runners: number;
+}
+
+export interface PublicImage {
+  id: string;
+  url: string;
+  width: number;
+  height: number;
+  format: OutputFormat;
+}
+
+/**
+ * SDXL's trained resolutions (the list Fooocus offers), as `"<width>x<height>"`.
+ * Anything else produces visibly worse images, so the API accepts only these.
+ */
+export const SDXL_ASPECT_RATIOS = [
+  '704x1408', '704x1344', '768x1344', '768x1280', '832x1216', '832x1152', '896x1152',
+  '896x1088', '960x1088', '960x1024', '1024x1024', '1024x960', '1088x960', '1088x896',
+  '1152x896', '1152x832', '1216x832', '1280x768', '1344x768', '1344x704', '1408x704',
+  '1472x704', '1536x640', '1600x640', '1664x576', '1728x576',
+] as const;
+export type AspectRatio = (typeof SDXL_ASPECT_RATIOS)[number];
+
+export const DEFAULT_ASPECT_RATIO: AspectRatio = '1024x1024';
+
+export function parseAspectRatio(value: string): { width: number; height: number } | undefined {
+  const match = /^(\d+)x(\d+)$/.exec(value);
+  if (!match) return undefined;
+  return { width: Number(match[1]), height: Number(match[2]) };
+}

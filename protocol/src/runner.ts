@@ -1,0 +1,128 @@
+/**
+ * Runner socket `/v1/runners`. A runner dials out with `Authorization: Bearer rt_…`,
+ * says `hello`, and then asks for work with `ready` whenever it is idle. The server
+ * leases it one job at a time; every message about a job carries the lease `epoch`,
+ * and the server drops anything whose epoch is not the job's current one (a runner
+ * that lost its lease cannot complete or fail the job afterwards).
+ *
+ * Images travel as binary frames (see image-frame.ts) so that a 4 MB PNG is not
+ * inflated by base64; everything else is a JSON text frame.
+ */
+import type { RunnerFailureCode } from './codes.js';
+import type { JobStage, ResolvedJobParams } from './generation.js';
+
+export const RUNNER_PROTOCOL_VERSION = 1;
+export const RUNNER_PATH = '/v1/runners';
+
+/** The most pixels of one image a runner may be asked for (a 2× upscale of SDXL's ~1 MP). */
+export const RUNNER_MAX_IMAGE_PIXELS = 2048 * 2048;
+/**
+ * The largest frame the server reads from a runner: the largest image it may send,
+ * as an uncompressible RGBA PNG (4 bytes a pixel plus row filters and zlib framing,
+ * well under the 64 KiB added), and its header.
+ */
+export const RUNNER_MAX_FRAME_BYTES = RUNNER_MAX_IMAGE_PIXELS * 4 + 64 * 1024;
+
+/** Close codes the server uses on a runner socket. */
+export const RUNNER_CLOSE = {
+  /** The server is shutting down; the runner reconnects with backoff. */
+  goingAway: 1001,
+  /** Not a runner protocol message, an undecodable image frame, or a wrong version. */
+  protocolError: 4400,
+  /** No `hello` arrived in time after the socket opened. */
+  helloTimeout: 4408,
+  /** Too many sockets from this address or for this token; reconnect later. */
+  tooManyConnections: 4429,
+} as const;
+
+// runner → server
+
+export interface RunnerHelloMessage {
+  type: 'hello';
+  v: number;
+  name: string;
+  /** Execution provider the runner's sessions use, e.g. `cpu` or `cuda`. */
+  device: string;
+  model: string;
+  maxPixels: number;
+}
+
+export interface RunnerReadyMessage {
+  type: 'ready';
+}
+
+/** Fields of every runner message about a leased job. */
+export interface LeaseRef {
+  jobId: string;
+  epoch: number;
+}
+
+export interface RunnerHeartbeatMessage extends LeaseRef {
+  type: 'heartbeat';
+}
+
+export interface RunnerProgressMessage extends LeaseRef {
+  type: 'progress';
+  step: number;
+  steps: number;
+  stage: JobStage;
+  preview?: string;
+}
+
+export interface RunnerCompletedMessage extends LeaseRef {
+  type: 'completed';
+  /** How many image frames were sent for this job before this message. */
+  imageCount: number;
+}
+
+/** The job failed on the runner; whether it is retried follows from `code` (codes.ts). */
+export interface RunnerFailedMessage extends LeaseRef {
+  type: 'failed';
+  code: RunnerFailureCode;
+  message: string;
+}
+
+export type RunnerMessage =
+  | RunnerHelloMessage
+  | RunnerReadyMessage
+  | RunnerHeartbeatMessage
+  | RunnerProgressMessage
+  | RunnerCompletedMessage
+  | RunnerFailedMessage;
+
+// server → runner
+
+export interface RunnerWelcomeMessage {
+  type: 'welcome';
+  runnerId: string;
+  /** The runner must heartbeat a leased job at least this often. */
+  heartbeatMs: number;
+  leaseMs: number;
+}
+
+export interface RunnerJobMessage extends LeaseRef {
+  type: 'job';
+  params: ResolvedJobParams;
+}
+
+export interface RunnerCancelMessage extends LeaseRef {
+  type: 'cancel';
+}
+
+/** The server no longer accepts work for this lease (expired, cancelled, or superseded). */
+export interface RunnerLeaseLostMessage extends LeaseRef {
+  type: 'lease-lost';
+}
+
+export interface RunnerErrorMessage {
+  type: 'error';
+  code: 'unsupported_version' | 'invalid_request';
+  message: string;
+}
+
+export type ServerToRunnerMessage =
+  | RunnerWelcomeMessage
+  | RunnerJobMessage
+  | RunnerCancelMessage
+  | RunnerLeaseLostMessage
+  | RunnerErrorMessage;

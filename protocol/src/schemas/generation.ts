@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import {
+  JOB_STAGES,
+  MAX_IMAGES_PER_REQUEST,
+  MODES,
+  OUTPUT_FORMATS,
+  PERFORMANCES,
+  PROMPT_MAX_LENGTH,
+  SCHEDULERS,
+  SDXL_ASPECT_RATIOS,
+  type GenerationParams,
+  type JobProgress,
+  type PublicImage,
+  type ResolvedJobParams,
+} from '../generation.js';
+import { ID_PATTERN } from '../credentials.js';
+
+/** A string field whose error says whether it was missing or of the wrong type. */
+export function text(field: string) {
+  return z.string({
+    error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a string`),
+  });
+}
+
+export const idSchema = z.string().regex(ID_PATTERN, 'not a valid id');
+
+const seed = z.number().int().min(0).max(0xffffffff);
+
+/**
+ * A request's parameters (CONTRACT.md). Unknown fields are errors: a typo in
+ * `negativePrompt` must not be silently ignored.
+ */
+export const generationParamsSchema = z
+  .object({
+    prompt: text('prompt')
+      .trim()
+      .min(1, 'prompt must not be empty')
+      .max(PROMPT_MAX_LENGTH, `prompt must be at most ${PROMPT_MAX_LENGTH} characters`),
+    negativePrompt: text('negativePrompt')
+      .trim()
+      .max(PROMPT_MAX_LENGTH, `negativePrompt must be at most ${PROMPT_MAX_LENGTH} characters`)
+      .optional(),
+    styles: z.array(z.string().min(1).max(100)).max(8).optional(),
+    performance: z.enum(PERFORMANCES, { error: `performance must be one of ${PERFORMANCES.join(', ')}` }).optional(),
+    aspectRatio: z
+      .enum(SDXL_ASPECT_RATIOS, { error: `aspectRatio must be one of SDXL's resolutions: ${SDXL_ASPECT_RATIOS.join(', ')}` })
+      .optional(),
+    imageCount: z.number().int().min(1).max(MAX_IMAGES_PER_REQUEST).optional(),
+    seed: seed.optional(),
+    guidance: z.number().min(1).max(30).optional(),
+    sharpness: z.number().min(0).max(30).optional(),
+    loras: z.array(z.object({ id: z.string().min(1).max(100), weight: z.number().min(-2).max(2) }).strict()).max(5).optional(),
+    mode: z.enum(MODES, { error: `mode must be one of ${MODES.join(', ')}` }).optional(),
+    inputImageId: idSchema.optional(),
+    maskImageId: idSchema.optional(),
+  })
+  .strict() satisfies z.ZodType<GenerationParams>;
+
+/** What the server hands a runner; the runner checks it again before executing. */
+export const resolvedJobParamsSchema = z
+  .object({
+    prompt: z.string().max(PROMPT_MAX_LENGTH),
+    negativePrompt: z.string().max(PROMPT_MAX_LENGTH),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    steps: z.number().int().min(1).max(200),
+    guidance: z.number().min(0).max(50),
+    scheduler: z.enum(SCHEDULERS),
+    seed,
+    imageCount: z.number().int().min(1).max(MAX_IMAGES_PER_REQUEST),
+    outputFormat: z.enum(OUTPUT_FORMATS),
+    performance: z.enum(PERFORMANCES),
+  })
+  .strict() satisfies z.ZodType<ResolvedJobParams>;
+
+export const jobProgressSchema = z.object({
+  step: z.number().int().nonnegative(),
+  steps: z.number().int().positive(),
+  stage: z.enum(JOB_STAGES),
+}) satisfies z.ZodType<JobProgress>;
+
+export const publicImageSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  format: z.enum(OUTPUT_FORMATS),
+}) satisfies z.ZodType<PublicImage>;

@@ -1,0 +1,260 @@
+import type { WebSocket, RawData } from 'ws';
+import {
+  DEFAULT_ASPECT_RATIO,
+  PROMPT_MAX_LENGTH,
+  REALTIME_CLOSE,
+  REALTIME_PROTOCOL_VERSION,
+  SDXL_ASPECT_RATIOS,
+  type ClientMessage,
+  type GenerateMessage,
+  type JobEvent,
+  type ServerMessage,
+  type WidgetConfig,
+} from '@atelier/protocol';
+import { clientMessageSchema, describeIssues } from '@atelier/protocol/schemas';
+import { AppError, notFound } from '../errors/app-error.js';
+import { createLogger } from '../logging/logger.js';
+import type { Generation } from '../models/generation.model.js';
+import type { Tenant } from '../models/tenant.model.js';
+import type { JobEvents } from '../queue/job-events.js';
+import type { GenerationService } from '../services/generation-service.js';
+import { planFor } from '../services/plans.js';
+import { DEFAULT_PERFORMANCE } from '../services/presets.js';
+import { runWithTenant } from '../tenancy/tenant-context.js';
+import type { SessionTokens } from './session-tokens.js';
+
+const log = createLogger('widget-session');
+
+export interface WidgetSessionDeps {
+  sessions: SessionTokens;
+  generations: GenerationService;
+  events: JobEvents;
+  /** Stops a running job on the runner holding it (after a cancel). */
+  cancelOnRunner(runnerId: string, jobId: string, epoch: number): void;
+  helloTimeoutMs: number;
+}
+
+/**
+ * One shopper's socket, admitted by the hub: the hello handshake (and resume), then
+ * `generate`, `watch` and `cancel`, each in the tenant's scope. Every job event it
+ * forwards carries the session's next `seq` and the job's `ref`.
+ */
+export class WidgetSession {
+  private sessionId: string | undefined;
+  private seq = 0;
+  private alive = true;
+  /** Jobs this socket follows: id → its ref (when a widget created it) and unsubscribe. */
+  private readonly watching = new Map<string, { ref: string | undefined; unsubscribe: () => void }>();
+  private readonly helloTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly tenant: Tenant,
+    private readonly deps: WidgetSessionDeps,
+    onGone: () => void,
+  ) {
+    this.helloTimer = setTimeout(() => this.close(REALTIME_CLOSE.helloTimeout, 'no hello'), deps.helloTimeoutMs);
+    ws.on('message', (data, isBinary) => void this.handle(data, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.once('close', () => {
+      clearTimeout(this.helloTimer);
+      for (const { unsubscribe } of this.watching.values()) unsubscribe();
+      this.watching.clear();
+      onGone();
+    });
+  }
+
+  ping(): void {
+    if (!this.alive) {
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  private async handle(data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) {
+      this.close(REALTIME_CLOSE.protocolError, 'binary frames are not part of this protocol');
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(String(data));
+    } catch {
+      this.send({ type: 'error', code: 'invalid_request', message: 'That message is not JSON.' });
+      return;
+    }
+    const parsed = clientMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      // A malformed `generate` still names its request, and the client is waiting on that ref.
+      const ref = (raw as { type?: unknown; ref?: unknown } | null)?.ref;
+      const { summary } = describeIssues(parsed.error);
+      this.send({
+        type: 'error',
+        ...(typeof ref === 'string' && ref.length > 0 && ref.length <= 100 ? { ref } : {}),
+        code: 'invalid_request',
+        message: summary,
+      });
+      return;
+    }
+    const message = parsed.data;
+    if (message.type !== 'hello' && !this.sessionId) {
+      this.send({ type: 'error', code: 'invalid_request', message: 'Send hello first.' });
+      return;
+    }
+    try {
+      await runWithTenant(this.tenant._id, () => this.dispatch(message));
+    } catch (error) {
+      const ref = message.type === 'generate' ? { ref: message.ref } : {};
+      if (error instanceof AppError && error.expose) {
+        this.send({ type: 'error', ...ref, code: error.code, message: error.message, ...retryAfter(error) });
+      } else {
+        log.error({ err: error, tenantId: this.tenant._id }, 'widget message failed');
+        this.send({ type: 'error', ...ref, code: 'internal', message: 'Something went wrong on our side. Please try again.' });
+      }
+    }
+  }
+
+  private async dispatch(message: ClientMessage): Promise<void> {
+    switch (message.type) {
+      case 'hello':
+        return this.hello(message.v, message.resume);
+      case 'generate':
+        return this.generate(message);
+      case 'watch': {
+        const generation = await this.ownGeneration(message.id, message.session);
+        this.watch(generation);
+        await this.sendSnapshot(generation);
+        return;
+      }
+      case 'cancel': {
+        await this.ownGeneration(message.id);
+        const { lease } = await this.deps.generations.cancel(message.id);
+        if (lease) this.deps.cancelOnRunner(lease.runnerId, message.id, lease.epoch);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Idempotent per (session, ref): a widget that lost its socket before `accepted`
+   * sends the same `generate` again, and gets the job the first one created.
+   */
+  private async generate(message: GenerateMessage): Promise<void> {
+    const { generation, queue, created } = await this.deps.generations.create(message.params, {
+      source: 'widget',
+      sessionId: this.sessionId!,
+      ref: message.ref,
+    });
+    this.send({ type: 'accepted', ref: message.ref, id: generation._id, seq: ++this.seq, cost: generation.cost });
+    this.watch(generation);
+    if (created) this.sendJob(generation._id, { type: 'queued', ...queue });
+    else await this.sendSnapshot(generation);
+  }
+
+  /**
+   * A shopper sees only the jobs of their own session: the publishable key is public,
+   * so knowing another shopper's job id must not be enough to watch or cancel it. An
+   * earlier session of this tenant counts as their own when its signed token is shown.
+   */
+  private async ownGeneration(id: string, proof?: string): Promise<Generation> {
+    const generation = await this.deps.generations.get(id);
+    const earlier = proof ? this.deps.sessions.verify(proof) : undefined;
+    const proven = earlier?.ok === true && earlier.claims.tenantId === this.tenant._id ? earlier.claims.sessionId : undefined;
+    if (generation.sessionId === null || (generation.sessionId !== this.sessionId && generation.sessionId !== proven)) {
+      throw notFound('The generation');
+    }
+    return generation;
+  }
+
+  private async hello(version: number, resume?: { session: string; lastSeq: number }): Promise<void> {
+    if (this.sessionId) {
+      this.send({ type: 'error', code: 'invalid_request', message: 'This socket already said hello.' });
+      return;
+    }
+    if (version !== REALTIME_PROTOCOL_VERSION) {
+      this.send({
+        type: 'error',
+        code: 'unsupported_version',
+        message: `This studio speaks protocol version ${REALTIME_PROTOCOL_VERSION}; reload the page to update it.`,
+      });
+      this.close(REALTIME_CLOSE.protocolError, 'unsupported protocol version');
+      return;
+    }
+    clearTimeout(this.helloTimer);
+    const previous = resume ? this.deps.sessions.verify(resume.session) : undefined;
+    const resumed = previous?.ok === true && previous.claims.tenantId === this.tenant._id;
+    const { token, claims } = this.deps.sessions.mint(this.tenant._id, resumed ? previous.claims.sessionId : undefined);
+    this.sessionId = claims.sessionId;
+    if (resumed && resume) this.seq = resume.lastSeq;
+    this.send({ type: 'welcome', session: token, resume: resumed, config: this.config() });
+    if (!resumed) return;
+    // Sequence numbers continue after the client's lastSeq; each of the session's jobs
+    // is sent as it stands now (a snapshot, not a replay of what was missed).
+    for (const generation of await this.deps.generations.forSession(claims.sessionId)) {
+      this.watch(generation);
+      await this.sendSnapshot(generation);
+    }
+  }
+
+  private watch(generation: Generation): void {
+    if (this.watching.has(generation._id)) return;
+    const unsubscribe = this.deps.events.subscribe(generation._id, ({ tenantId, event }) => {
+      if (tenantId === this.tenant._id) this.sendJob(generation._id, event);
+    });
+    this.watching.set(generation._id, { ref: generation.ref ?? undefined, unsubscribe });
+  }
+
+  private async sendSnapshot(generation: Generation): Promise<void> {
+    const view = await this.deps.generations.view(generation);
+    switch (view.status) {
+      case 'queued':
+        return this.sendJob(view.id, { type: 'queued', ...view.queue! });
+      case 'running':
+        return this.sendJob(view.id, { type: 'progress', ...view.progress });
+      case 'succeeded':
+        return this.sendJob(view.id, { type: 'completed', images: view.images });
+      default:
+        return this.sendJob(view.id, {
+          type: 'failed',
+          code: view.error?.code ?? 'canceled',
+          message: view.error?.message ?? 'The generation did not finish.',
+        });
+    }
+  }
+
+  private sendJob(id: string, event: JobEvent): void {
+    const watched = this.watching.get(id);
+    this.send({ ...event, id, seq: ++this.seq, ...(watched?.ref ? { ref: watched.ref } : {}) });
+    if (event.type === 'completed' || event.type === 'failed') {
+      watched?.unsubscribe();
+      this.watching.delete(id);
+    }
+  }
+
+  private send(message: ServerMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  private config(): WidgetConfig {
+    return {
+      tenantName: this.tenant.name,
+      defaultPerformance: DEFAULT_PERFORMANCE,
+      performances: [...planFor(this.tenant.plan).performances],
+      aspectRatios: [...SDXL_ASPECT_RATIOS],
+      defaultAspectRatio: DEFAULT_ASPECT_RATIO,
+      maxPromptLength: PROMPT_MAX_LENGTH,
+    };
+  }
+}
+
+function retryAfter(error: AppError): { retryAfter?: number } {
+  return error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter };
+}

@@ -1,0 +1,19 @@
+/**
+ * `@atelier/testing`: helpers for the workspaces' integration tests. Everything here
+ * drives real parts (a real server on a real port, a real database, real sockets).
+ */
+export { startTestServer, restartTestServer, TEST_ADMIN_TOKEN, TEST_SIGNING_SECRET, type TestServer } from './test-server.js';
+export { freshDatabaseUri, dropDatabase } from './test-database.js';
+export { SocketProbe, UpgradeRefused, type CloseInfo } from './socket-probe.js';
+export {
+  completeJob,
+  connectRunner,
+  connectWidget,
+  imageFrame,
+  openRunnerSocket,
+  openWidgetSocket,
+  pngBytes,
+  type RunnerProbe,
+  type WidgetProbe,
+} from './protocol-clients.js';
+export { cancelActiveJobs, createGeneration, readJob, runnersGone, viewGeneration } from './queue-fixtures.js';

@@ -1,0 +1,7 @@
+// What the run's global setup (global-setup.ts) provides to every test file.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    mongoUri: string;
+  }
+}
+export {};
