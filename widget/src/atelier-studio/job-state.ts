@@ -49,15 +49,10 @@ export function isBusy(job: JobView): boolean {
  * `accepted`. A finished job has heard its end, which a resume may send again.
  */
 export function concerns(job: JobView, message: ServerMessage): boolean {
-  if (message.type === 'welcome') return false;
-  // An error without a ref is about the connection as a whole: always shown.
-  if (message.type === 'error' && !message.ref) return true;
   const { id, ref } = message as { id?: string; ref?: string };
-  return !isDone(job) && ((!!ref && ref === job.ref) || (!!id && id === job.id));
-}
-
-function isDone(job: JobView): boolean {
-  return job.phase === 'completed' || job.phase === 'failed';
+  // An error without a ref is about the connection as a whole: always shown.
+  if (message.type === 'error' && !ref) return true;
+  return isBusy(job) && ((!!ref && ref === job.ref) || (!!id && id === job.id));
 }
 
 export function reduceJob(job: JobView, message: ServerMessage): JobView {
