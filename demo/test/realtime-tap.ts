@@ -30,8 +30,8 @@ export interface Connection {
 interface PageWindow {
   /** Server messages in the order the widget finished handling them, per socket (1-based). */
   __handled: { socket: number; message: ServerMessage }[];
-  /** `atelier-complete` events, by job id. */
-  __completes: string[];
+  /** The widget's `atelier-start` and `atelier-complete` events, in order. */
+  __fired: { type: string; jobId: string }[];
 }
 
 /**
@@ -42,7 +42,7 @@ interface PageWindow {
  *
  * It also records, in the page, each server message once the widget has handled it
  * (a listener that defers past the widget's own), so a test can wait until the widget
- * has seen a given message, and every `atelier-complete`.
+ * has seen a given message, and the widget's start and complete events.
  */
 export class RealtimeTap {
   readonly connections: Connection[] = [];
@@ -56,8 +56,10 @@ export class RealtimeTap {
     await page.addInitScript(() => {
       const seen = window as unknown as PageWindow;
       seen.__handled = [];
-      seen.__completes = [];
-      document.addEventListener('atelier-complete', (event) => seen.__completes.push((event as CustomEvent<{ jobId: string }>).detail.jobId));
+      seen.__fired = [];
+      for (const type of ['atelier-start', 'atelier-complete']) {
+        document.addEventListener(type, (event) => seen.__fired.push({ type, jobId: (event as CustomEvent<{ jobId: string }>).detail.jobId }));
+      }
       let sockets = 0;
       const Routed = window.WebSocket;
       window.WebSocket = class extends Routed {
@@ -80,9 +82,10 @@ export class RealtimeTap {
     return this.page.evaluate(() => (window as unknown as PageWindow).__handled);
   }
 
-  /** Job ids of every `atelier-complete` the page received, in order. */
-  completes(): Promise<string[]> {
-    return this.page.evaluate(() => (window as unknown as PageWindow).__completes);
+  /** Job ids of every `atelier-start` or `atelier-complete` the widget fired, in order. */
+  async fired(type: 'atelier-start' | 'atelier-complete'): Promise<string[]> {
+    const fired = await this.page.evaluate(() => (window as unknown as PageWindow).__fired);
+    return fired.filter((event) => event.type === type).map((event) => event.jobId);
   }
 
   private connect(route: WebSocketRoute, rules: TapRules): void {

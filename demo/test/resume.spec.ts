@@ -57,10 +57,11 @@ async function generationIds(): Promise<string[]> {
 const jobIdsIn = (messages: ServerMessage[]) => [...new Set(messages.flatMap((message) => ('id' in message ? [message.id] : [])))];
 
 /**
- * Each case: where the tap interferes, how it shows on the first connection, and how
- * often the server got the request (the widget sends it again only when no answer came).
+ * Each case: where the tap interferes, how it shows on the first connection, how often
+ * the server got the request (the widget sends it again only when no answer came), and
+ * whether `atelier-start` fired (it reports the `accepted`, with the credits in it).
  */
-const cases: { name: string; rules: TapRules; check(tap: RealtimeTap): void; generates: number }[] = [
+const cases: { name: string; rules: TapRules; check(tap: RealtimeTap): void; generates: number; starts?: number }[] = [
   {
     name: 'the connection drops right after generate is sent, before accepted',
     rules: { fromPage: (message) => (message.type === 'generate' ? 'forward-then-cut' : 'forward') },
@@ -73,6 +74,7 @@ const cases: { name: string; rules: TapRules; check(tap: RealtimeTap): void; gen
     rules: { fromServer: (message) => (message.type === 'accepted' ? 'swallow' : 'forward') },
     check: (tap) => expect(tap.connections.flatMap((c) => c.delivered).map((message) => message.type)).not.toContain('accepted'),
     generates: 1,
+    starts: 0,
   },
   {
     name: 'the connection drops right after accepted',
@@ -94,7 +96,7 @@ const cases: { name: string; rules: TapRules; check(tap: RealtimeTap): void; gen
   },
 ];
 
-for (const { name, rules, check, generates } of cases) {
+for (const { name, rules, check, generates, starts = 1 } of cases) {
   test(`${name}: the picture still arrives, from one job, completing once`, async ({ page }) => {
     const ui = studio(page);
     const tap = await RealtimeTap.install(page, rules);
@@ -125,7 +127,8 @@ for (const { name, rules, check, generates } of cases) {
         timeout: 20_000,
       })
       .toBe(true);
-    expect(await tap.completes()).toEqual([jobId]);
+    expect(await tap.fired('atelier-complete')).toEqual([jobId]);
+    expect(await tap.fired('atelier-start')).toEqual(Array(starts).fill(jobId));
     await expect(ui.results).toHaveCount(1);
     await expect(ui.generate).toBeEnabled();
     expect(await generationIds()).toHaveLength(before.length + 1);
