@@ -201,12 +201,13 @@ export class WidgetSession {
    * Sends the job's state as it stands now, then every event after it. The job is read
    * after subscribing, and its events wait until that state is sent: an event that
    * came before the read is in what was read (events follow their write), and one
-   * during it comes after the state, so nothing falls in between. Already following
-   * it, the state is sent again (a `watch` is answered with it).
+   * during it comes after the state, so nothing falls in between. A job already
+   * followed gets its state sent again (a `watch` is answered with it), unless a state
+   * is on its way already.
    */
   private async follow(id: string): Promise<void> {
     let following = this.watching.get(id);
-    if (following?.held) return; // its state is on its way
+    if (following?.held) return;
     if (!following) {
       const entry: Following = { ref: undefined, held: [], unsubscribe: () => undefined };
       entry.unsubscribe = this.deps.events.subscribe(id, ({ tenantId, event }) => {
