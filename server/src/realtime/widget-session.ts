@@ -43,8 +43,8 @@ export class WidgetSession {
   private sessionId: string | undefined;
   private seq = 0;
   private alive = true;
-  /** Jobs this socket follows: id → its ref (when a widget created it) and unsubscribe. */
-  private readonly watching = new Map<string, { ref: string | undefined; unsubscribe: () => void }>();
+  /** Jobs this socket follows, by id. */
+  private readonly watching = new Map<string, Following>();
   private readonly helloTimer: NodeJS.Timeout;
 
   constructor(
@@ -128,12 +128,9 @@ export class WidgetSession {
         return this.hello(message.v, message.resume);
       case 'generate':
         return this.generate(message);
-      case 'watch': {
-        const generation = await this.ownGeneration(message.id, message.session);
-        this.watch(generation);
-        await this.sendSnapshot(generation);
-        return;
-      }
+      case 'watch':
+        await this.ownGeneration(message.id, message.session);
+        return this.follow(message.id);
       case 'cancel': {
         await this.ownGeneration(message.id);
         const { lease } = await this.deps.generations.cancel(message.id);
@@ -148,15 +145,14 @@ export class WidgetSession {
    * sends the same `generate` again, and gets the job the first one created.
    */
   private async generate(message: GenerateMessage): Promise<void> {
-    const { generation, queue, created } = await this.deps.generations.create(message.params, {
+    const { generation } = await this.deps.generations.create(message.params, {
       source: 'widget',
       sessionId: this.sessionId!,
       ref: message.ref,
     });
     this.send({ type: 'accepted', ref: message.ref, id: generation._id, seq: ++this.seq, cost: generation.cost });
-    this.watch(generation);
-    if (created) this.sendJob(generation._id, { type: 'queued', ...queue });
-    else await this.sendSnapshot(generation);
+    // A runner may have taken (or even finished) the job since it was created.
+    await this.follow(generation._id);
   }
 
   /**
@@ -198,18 +194,46 @@ export class WidgetSession {
     if (!resumed) return;
     // Sequence numbers continue after the client's lastSeq; each of the session's jobs
     // is sent as it stands now (a snapshot, not a replay of what was missed).
-    for (const generation of await this.deps.generations.forSession(claims.sessionId)) {
-      this.watch(generation);
+    for (const generation of await this.deps.generations.forSession(claims.sessionId)) await this.follow(generation._id);
+  }
+
+  /**
+   * Sends the job's state as it stands now, then every event after it. The job is read
+   * after subscribing, and its events wait until that state is sent: an event that
+   * came before the read is in what was read (events follow their write), and one
+   * during it comes after the state, so nothing falls in between. A job already
+   * followed gets its state sent again (a `watch` is answered with it), unless a state
+   * is on its way already.
+   */
+  private async follow(id: string): Promise<void> {
+    let following = this.watching.get(id);
+    if (following?.held) return;
+    if (!following) {
+      const entry: Following = { ref: undefined, held: [], unsubscribe: () => undefined };
+      entry.unsubscribe = this.deps.events.subscribe(id, ({ tenantId, event }) => {
+        if (tenantId !== this.tenant._id) return;
+        if (entry.held) entry.held.push(event);
+        else this.sendJob(id, event);
+      });
+      this.watching.set(id, (following = entry));
+    }
+    following.held ??= [];
+    try {
+      const generation = await this.deps.generations.get(id);
+      following.ref = generation.ref ?? undefined;
       await this.sendSnapshot(generation);
+    } finally {
+      const held = following.held;
+      following.held = undefined;
+      // A finished job stops being followed (sendJob): what is held after it is stale.
+      for (const event of held) if (this.watching.get(id) === following) this.sendJob(id, event);
+      if (this.ws.readyState !== this.ws.OPEN) this.unfollow(id);
     }
   }
 
-  private watch(generation: Generation): void {
-    if (this.watching.has(generation._id)) return;
-    const unsubscribe = this.deps.events.subscribe(generation._id, ({ tenantId, event }) => {
-      if (tenantId === this.tenant._id) this.sendJob(generation._id, event);
-    });
-    this.watching.set(generation._id, { ref: generation.ref ?? undefined, unsubscribe });
+  private unfollow(id: string): void {
+    this.watching.get(id)?.unsubscribe();
+    this.watching.delete(id);
   }
 
   private async sendSnapshot(generation: Generation): Promise<void> {
@@ -231,12 +255,9 @@ export class WidgetSession {
   }
 
   private sendJob(id: string, event: JobEvent): void {
-    const watched = this.watching.get(id);
-    this.send({ ...event, id, seq: ++this.seq, ...(watched?.ref ? { ref: watched.ref } : {}) });
-    if (event.type === 'completed' || event.type === 'failed') {
-      watched?.unsubscribe();
-      this.watching.delete(id);
-    }
+    const ref = this.watching.get(id)?.ref;
+    this.send({ ...event, id, seq: ++this.seq, ...(ref ? { ref } : {}) });
+    if (event.type === 'completed' || event.type === 'failed') this.unfollow(id);
   }
 
   private send(message: ServerMessage): void {
@@ -253,6 +274,14 @@ export class WidgetSession {
       maxPromptLength: PROMPT_MAX_LENGTH,
     };
   }
+}
+
+interface Following {
+  /** The `generate` ref that created the job, when a widget did. */
+  ref: string | undefined;
+  /** Events held back while the job's current state is read and sent. */
+  held: JobEvent[] | undefined;
+  unsubscribe: () => void;
 }
 
 function retryAfter(error: AppError): { retryAfter?: number } {

@@ -43,20 +43,16 @@ export function isBusy(job: JobView): boolean {
   return job.phase === 'sending' || job.phase === 'accepted' || job.phase === 'queued' || job.phase === 'running';
 }
 
-/** Whether a server message is about this job (the socket also carries older jobs' events). */
+/**
+ * Whether a server message is about this job (the socket also carries older jobs'
+ * events). By ref too: after a reconnect the job's first event may come before any
+ * `accepted`. A finished job has heard its end, which a resume may send again.
+ */
 export function concerns(job: JobView, message: ServerMessage): boolean {
-  switch (message.type) {
-    case 'welcome':
-      return false;
-    case 'accepted':
-      return job.ref !== null && message.ref === job.ref;
-    case 'error':
-      // An error without a ref is about the connection as a whole: always shown.
-      return message.ref === undefined || message.ref === job.ref;
-    default:
-      // By ref too: after a reconnect the job's first event may come before any `accepted`.
-      return (job.id !== null && message.id === job.id) || (job.ref !== null && message.ref === job.ref);
-  }
+  const { id, ref } = message as { id?: string; ref?: string };
+  // An error without a ref is about the connection as a whole: always shown.
+  if (message.type === 'error' && !ref) return true;
+  return isBusy(job) && ((!!ref && ref === job.ref) || (!!id && id === job.id));
 }
 
 export function reduceJob(job: JobView, message: ServerMessage): JobView {
@@ -64,7 +60,8 @@ export function reduceJob(job: JobView, message: ServerMessage): JobView {
     case 'welcome':
       return job;
     case 'accepted':
-      return { ...job, phase: 'accepted', id: message.id };
+      // A resume may have brought the job's state before the answer to its request.
+      return { ...job, phase: job.id ? job.phase : 'accepted', id: message.id };
     case 'queued':
       return {
         ...job,

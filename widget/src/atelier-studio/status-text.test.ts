@@ -55,6 +55,26 @@ describe('job view and status line', () => {
     expect(apply(accepted, { type: 'error', ref: 'r0', code: 'internal', message: 'no' })).toBe(accepted);
   });
 
+  it('takes a resumed job\'s state before the answer to its request, and ignores a repeated end', () => {
+    const snapshot = apply(sent, { type: 'progress', id: 'j1', ref: 'r1', seq: 7, step: 5, steps: 30, stage: 'sampling' });
+    expect(snapshot).toMatchObject({ phase: 'running', id: 'j1' });
+    // The request, sent again after the reconnect, is answered after the state came.
+    const answered = apply(snapshot, { type: 'accepted', ref: 'r1', id: 'j1', seq: 8, cost: { credits: 1 } });
+    expect(answered).toMatchObject({ phase: 'running', id: 'j1', progress: { step: 5 } });
+    const done = apply(answered, { type: 'completed', id: 'j1', ref: 'r1', seq: 9, images: [] });
+    expect(done.phase).toBe('completed');
+    for (const late of [
+      { type: 'completed', id: 'j1', ref: 'r1', seq: 10, images: [] },
+      { type: 'accepted', ref: 'r1', id: 'j1', seq: 11, cost: { credits: 1 } },
+      { type: 'progress', id: 'j1', seq: 12, step: 3, steps: 30, stage: 'sampling' },
+      { type: 'error', ref: 'r1', code: 'rate_limited', message: 'slow down' },
+    ] satisfies ServerMessage[]) {
+      expect(concerns(done, late)).toBe(false);
+    }
+    // An error about the connection as a whole is still shown.
+    expect(concerns(done, { type: 'error', code: 'internal', message: 'no' })).toBe(true);
+  });
+
   it("says each code in the shopper's words the registry names, and a code it does not know in the server's", () => {
     const rejected = apply(sent, { type: 'error', ref: 'r1', code: 'invalid_request', message: 'aspectRatio is not allowed' });
     expect(errorText('en', { ...noError, job: rejected })).toMatch(/^That request could not be used/);

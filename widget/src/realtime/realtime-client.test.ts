@@ -129,6 +129,31 @@ describe('RealtimeClient', () => {
     expect(third.received.map((message) => message.type)).toEqual(['hello', 'cancel']);
   });
 
+  it("takes a job event carrying a request's ref as its answer when the accepted was lost", async () => {
+    const server = await startServer();
+    const { client } = startClient(server.url, { backoff: { initialMs: 10, maxMs: 10 } });
+    client.connect();
+    await reach(client, (state) => state.status === 'open');
+    const ref = client.generate({ prompt: 'lamp' });
+    const first = await server.until(() => server.connections[0]?.received.length === 2 && server.connections[0]);
+    // No `accepted` (lost on the way); the job's first event names the ref.
+    first.send({ type: 'queued', id: 'gen_1', ref, seq: 2, position: 1, etaSeconds: null, runners: 0 });
+    await eventually(() => client.lastSeq === 2);
+
+    server.script = (connection, message) => {
+      if (message.type === 'hello') connection.send({ type: 'welcome', session: 'sess-2', resume: false, config: TEST_CONFIG });
+    };
+    first.socket.terminate();
+    const second = await server.until(() => server.connections[1]?.received.length === 2 && server.connections[1]);
+    client.cancel('gen_marker');
+    await server.until(() => second.received.length === 3);
+    // Not asked for again (that would be a second job in the new session), but followed.
+    expect(second.received.slice(1)).toEqual([
+      { type: 'watch', id: 'gen_1', session: 'sess-1' },
+      { type: 'cancel', id: 'gen_marker' },
+    ]);
+  });
+
   it('follows its jobs again with proof of the earlier session when the server could not resume it', async () => {
     const server = await startServer();
     const { client } = startClient(server.url, { backoff: { initialMs: 10, maxMs: 10 } });

@@ -238,21 +238,12 @@ export class RealtimeClient {
   }
 
   private track(message: ServerMessage): void {
-    switch (message.type) {
-      case 'accepted':
-        this.unanswered.delete(message.ref);
-        this.following.add(message.id);
-        return;
-      case 'error':
-        if (message.ref !== undefined) this.unanswered.delete(message.ref);
-        return;
-      case 'completed':
-      case 'failed':
-        this.following.delete(message.id);
-        return;
-      default:
-        return;
-    }
+    if (message.type === 'welcome') return;
+    // Whatever names a request's ref answers it: its job exists, or never will. (An
+    // `accepted` lost with a socket may be followed by the job's events.)
+    if (message.ref) this.unanswered.delete(message.ref);
+    if (message.type === 'completed' || message.type === 'failed') this.following.delete(message.id);
+    else if (message.type !== 'error') this.following.add(message.id);
   }
 
   private welcomed(message: WelcomeMessage): void {
