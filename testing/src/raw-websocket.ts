@@ -25,6 +25,8 @@ export interface RawUpgradeOptions {
   headers?: Record<string, string>;
   /** Bytes sent in the same write as the upgrade request: the server reads them as the first frames. */
   early?: Uint8Array;
+  /** Hang up as soon as the request is sent, before the server answers (a client that went away mid-handshake). */
+  hangUp?: boolean;
 }
 
 /** Encodes one frame, with any payload length, masked with a random key unless told otherwise. */
@@ -204,7 +206,9 @@ async function upgrade(
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('') +
     '\r\n';
-  socket.write(Buffer.concat([Buffer.from(request, 'latin1'), Buffer.from(options.early ?? [])]));
+  socket.write(Buffer.concat([Buffer.from(request, 'latin1'), Buffer.from(options.early ?? [])]), () => {
+    if (options.hangUp) socket.destroy();
+  });
 
   return new Promise((resolve, reject) => {
     let received = Buffer.alloc(0);

@@ -12,3 +12,32 @@ export function guardSocket(ws: WebSocket, log: Logger, context: Record<string, 
     log.info({ ...context, code: error.code, reason: error.message }, 'socket error; closed');
   });
 }
+
+/** A token bucket: `burst` messages at once, refilled at `perSecond`. */
+export interface MessageBudget {
+  burst: number;
+  perSecond: number;
+}
+
+/**
+ * Calls `onExceeded` (once) with the seconds until the budget would allow a message
+ * again, when the peer sends more than `budget` allows. Registered before the session's
+ * own listener, so the session sees the socket closing and reads no further message.
+ */
+export function limitMessageRate(ws: WebSocket, budget: MessageBudget, onExceeded: (retryAfter: number) => void): void {
+  let tokens = budget.burst;
+  let refilledAt = Date.now();
+  let exceeded = false;
+  ws.on('message', () => {
+    if (exceeded) return;
+    const now = Date.now();
+    tokens = Math.min(budget.burst, tokens + ((now - refilledAt) / 1000) * budget.perSecond);
+    refilledAt = now;
+    if (tokens >= 1) {
+      tokens -= 1;
+      return;
+    }
+    exceeded = true;
+    onExceeded(Math.max(1, Math.ceil(budget.burst / budget.perSecond)));
+  });
+}

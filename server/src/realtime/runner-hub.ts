@@ -6,7 +6,7 @@ import { createLogger } from '../logging/logger.js';
 import { newId } from '../services/ids.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
 import { guardSocket } from './guard-socket.js';
-import { rejectUpgrade } from './reject-upgrade.js';
+import { refuseMalformedHandshakes, rejectUpgrade } from './reject-upgrade.js';
 import { RunnerSession, type RunnerHubDeps } from './runner-session.js';
 
 export type { RunnerHubDeps } from './runner-session.js';
@@ -27,6 +27,7 @@ export class RunnerHub {
   private readonly pinger: NodeJS.Timeout;
 
   constructor(private readonly deps: RunnerHubDeps) {
+    refuseMalformedHandshakes(this.wss);
     // A runner says nothing while it waits for work, so the hub pings it: each answer
     // keeps its registry record fresh, and it keeps counting as online (queue estimates,
     // the widget's "waiting for a GPU", /healthz) for as long as it is really there.
@@ -36,30 +37,21 @@ export class RunnerHub {
 
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const address = clientAddress(request);
-    const releaseAddress = this.limits.acquire(`address:${address}`, this.deps.maxSocketsPerAddress);
-    if (!releaseAddress) {
+    if (!this.limits.hold(`address:${address}`, this.deps.maxSocketsPerAddress, socket)) {
       log.warn({ address }, 'runner socket over the per-address limit');
       return rejectUpgrade(socket, 'rate_limited', 'Too many runner connections from this address.');
     }
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-    const check = await this.deps.tokens.verify(token).catch((error: unknown) => {
-      releaseAddress();
-      throw error;
-    });
+    const check = await this.deps.tokens.verify(token);
     if (!check.ok) {
-      releaseAddress();
       log.warn({ reason: check.reason, address }, 'runner refused');
       return rejectUpgrade(socket, 'unauthorized', 'A valid runner token is required: Authorization: Bearer rt_…');
     }
-    const releaseToken = this.limits.acquire(`token:${check.tokenId}`, this.deps.maxSocketsPerToken);
+    const admitted = this.limits.hold(`token:${check.tokenId}`, this.deps.maxSocketsPerToken, socket);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       guardSocket(ws, log, { address, tokenId: check.tokenId });
-      ws.once('close', () => {
-        releaseAddress();
-        releaseToken?.();
-      });
-      if (!releaseToken) {
+      if (!admitted) {
         log.warn({ tokenId: check.tokenId }, 'runner socket over the per-token limit');
         ws.close(RUNNER_CLOSE.tooManyConnections, 'too many connections for this runner token');
         return;

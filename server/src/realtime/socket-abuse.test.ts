@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   REALTIME_CLOSE,
   REALTIME_MAX_FRAME_BYTES,
@@ -14,12 +14,15 @@ import {
   OPCODE,
   RawWebSocket,
   closePayload,
+  cancelActiveJobs,
   completeOneGeneration,
   encodeFrame,
   startTestServer,
   type RoundTripParties,
   type TestServer,
 } from '@atelier/testing';
+import { runAsSystem } from '../tenancy/tenant-context.js';
+import { WIDGET_MESSAGE_BUDGET } from './widget-hub.js';
 
 /**
  * What a stranger can send down either socket. Before every socket had an 'error'
@@ -137,5 +140,35 @@ describe('a malformed frame on a runner socket (valid token, after hello)', () =
     socket.sendFrame({ opcode: OPCODE.binary, payload: Buffer.alloc(RUNNER_MAX_FRAME_BYTES + 1) });
     expect((await socket.closed()).code).toBe(1009);
     await expectServerStillWorks();
+  });
+});
+
+describe('a flood of messages on one widget socket', () => {
+  it('is told rate_limited and closed with 4429 once over its budget, and no message after that is acted on', async () => {
+    const shop = await server.createTenant({ name: 'Flood', origins: [ORIGIN] });
+    const socket = await RawWebSocket.connect(socketUrl(server.url, REALTIME_PATH, { key: shop.publishableKey }), {
+      headers: { Origin: ORIGIN },
+    });
+    socket.sendJson({ type: 'hello', v: REALTIME_PROTOCOL_VERSION });
+    await socket.receive('welcome');
+    // A thousand distinct generates in one write: each would create a job.
+    const flood = Array.from({ length: 1000 }, (_, i) =>
+      encodeFrame({ opcode: OPCODE.text, payload: JSON.stringify({ type: 'generate', ref: `f${i}`, params: { prompt: 'a lamp' } }) }),
+    );
+    socket.write(Buffer.concat(flood));
+
+    expect(await socket.closeFrameReceived()).toEqual({ code: REALTIME_CLOSE.tooManyConnections, reason: 'too many messages' });
+    expect(socket.messages).toContainEqual({ type: 'error', code: 'rate_limited', message: expect.any(String), retryAfter: expect.any(Number) });
+    socket.sendClose();
+    await socket.closed();
+
+    // The hello took one message of the budget; the rest of the burst went through.
+    const jobs = () => runAsSystem('test: count jobs', () => server.database.models.Generation.countDocuments({ tenantId: shop.tenantId }));
+    const expected = WIDGET_MESSAGE_BUDGET.burst - 1;
+    await vi.waitFor(async () => expect(await jobs()).toBe(expected), { timeout: 15_000, interval: 50 });
+    await cancelActiveJobs(server);
+    await expectServerStillWorks();
+    // A whole generation through the same database came after the flood; nothing more arrived.
+    expect(await jobs()).toBe(expected);
   });
 });
