@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logging/logger.js';
 
 /**
@@ -12,6 +12,9 @@ export function guardSocket(ws: WebSocket, log: Logger, context: Record<string, 
     log.info({ ...context, code: error.code, reason: error.message }, 'socket error; closed');
   });
 }
+
+/** How long a shutdown waits for peers to answer its close frames before dropping them. */
+export const SHUTDOWN_GRACE_MS = 2_000;
 
 /** A token bucket: `burst` messages at once, refilled at `perSecond`. */
 export interface MessageBudget {
@@ -40,4 +43,22 @@ export function limitMessageRate(ws: WebSocket, budget: MessageBudget, onExceede
     exceeded = true;
     onExceeded(Math.max(1, Math.ceil(budget.burst / budget.perSecond)));
   });
+}
+
+/**
+ * Waits up to `graceMs` for every socket of `wss` to finish its closing handshake, then
+ * drops those still open, and closes `wss`. A peer that never answers the server's
+ * close frame (a refused socket, one closed for shutdown) would otherwise hold the
+ * server's shutdown for ws's 30 s close timeout, past many supervisors' patience.
+ */
+export async function endSockets(wss: WebSocketServer, graceMs: number): Promise<void> {
+  const open = [...wss.clients].filter((ws) => ws.readyState !== ws.CLOSED);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(open.map((ws) => new Promise((resolve) => ws.once('close', resolve)))),
+    new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+  ]);
+  clearTimeout(timer);
+  for (const ws of wss.clients) ws.terminate();
+  wss.close();
 }

@@ -5,7 +5,7 @@ import { RUNNER_CLOSE, RUNNER_MAX_FRAME_BYTES } from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
 import { newId } from '../services/ids.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
-import { guardSocket } from './guard-socket.js';
+import { SHUTDOWN_GRACE_MS, endSockets, guardSocket } from './guard-socket.js';
 import { refuseMalformedHandshakes, rejectUpgrade } from './reject-upgrade.js';
 import { RunnerSession, type RunnerHubDeps } from './runner-session.js';
 
@@ -72,7 +72,9 @@ export class RunnerHub {
 
   async close(): Promise<void> {
     clearInterval(this.pinger);
-    await Promise.all([...this.sessions.values()].map((session) => session.close(RUNNER_CLOSE.goingAway, 'server shutting down')));
-    this.wss.close();
+    // Each session settles once its job is back in the queue, which needs its socket closed.
+    const closing = [...this.sessions.values()].map((session) => session.close(RUNNER_CLOSE.goingAway, 'server shutting down'));
+    await endSockets(this.wss, SHUTDOWN_GRACE_MS);
+    await Promise.all(closing);
   }
 }

@@ -172,3 +172,26 @@ describe('a flood of messages on one widget socket', () => {
     expect(await jobs()).toBe(expected);
   });
 });
+
+describe('shutdown', () => {
+  // ws waits 30 s for a peer to answer its close frame; the limit on this test is what
+  // fails it if the server waits for these peers instead of dropping them.
+  it('is not held up by peers that never answer a close frame', async () => {
+    const doomed = await startTestServer();
+    const shop = await doomed.createTenant({ origins: [ORIGIN] });
+    const token = await doomed.createRunnerToken();
+    const refused = await RawWebSocket.connect(socketUrl(doomed.url, REALTIME_PATH));
+    expect((await refused.closeFrameReceived()).code).toBe(REALTIME_CLOSE.unauthorized);
+    const widget = await RawWebSocket.connect(socketUrl(doomed.url, REALTIME_PATH, { key: shop.publishableKey }), { headers: { Origin: ORIGIN } });
+    widget.sendJson({ type: 'hello', v: REALTIME_PROTOCOL_VERSION });
+    await widget.receive('welcome');
+    const runner = await RawWebSocket.connect(socketUrl(doomed.url, RUNNER_PATH), { headers: { Authorization: `Bearer ${token}` } });
+    runner.sendJson({ type: 'hello', v: RUNNER_PROTOCOL_VERSION, name: 'mute', device: 'cpu', model: 'tiny', maxPixels: 1024 * 1024 });
+    await runner.receive('welcome');
+
+    await doomed.stop();
+    expect(await widget.closed()).toEqual({ code: REALTIME_CLOSE.goingAway, reason: 'server shutting down' });
+    expect(await runner.closed()).toEqual({ code: RUNNER_CLOSE.goingAway, reason: 'server shutting down' });
+    expect((await refused.closed()).code).toBe(REALTIME_CLOSE.unauthorized);
+  }, 20_000);
+});

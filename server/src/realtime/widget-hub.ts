@@ -5,7 +5,7 @@ import { REALTIME_CLOSE, REALTIME_MAX_FRAME_BYTES, type ServerMessage } from '@a
 import { createLogger } from '../logging/logger.js';
 import type { KeyService } from '../services/key-service.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
-import { guardSocket, limitMessageRate, type MessageBudget } from './guard-socket.js';
+import { SHUTDOWN_GRACE_MS, endSockets, guardSocket, limitMessageRate, type MessageBudget } from './guard-socket.js';
 import { refuseMalformedHandshakes } from './reject-upgrade.js';
 import { WidgetSession, type WidgetSessionDeps } from './widget-session.js';
 
@@ -89,7 +89,7 @@ export class WidgetHub {
   async close(): Promise<void> {
     clearInterval(this.pinger);
     for (const client of this.clients) client.close(REALTIME_CLOSE.goingAway, 'server shutting down');
-    this.wss.close();
+    await endSockets(this.wss, SHUTDOWN_GRACE_MS);
   }
 
   /** Too many sockets: the handshake completes only to say so with 4429, as a refusal would. */
