@@ -1,5 +1,24 @@
-import type { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import type { Logger } from '../logging/logger.js';
+import { refuseMalformedHandshakes } from './reject-upgrade.js';
+
+/** How long the server waits for a peer to answer its close frame before dropping the connection. */
+export const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * The WebSocket server of a hub: frames over `maxPayload` close the socket (1009), a
+ * handshake `ws` cannot accept is answered as problem+json, and a peer that does not
+ * answer the server's close frame is dropped after CLOSE_GRACE_MS. (ws waits 30 s by
+ * default: a stranger could keep any number of refused sockets open that long, none
+ * of them counted against a cap, and hold up every shutdown.)
+ */
+export function createSocketServer(maxPayload: number): WebSocketServer {
+  // `closeTimeout` (ws ≥ 8.23) is not in @types/ws yet.
+  const options: ServerOptions & { closeTimeout: number } = { noServer: true, maxPayload, closeTimeout: CLOSE_GRACE_MS };
+  const wss = new WebSocketServer(options);
+  refuseMalformedHandshakes(wss);
+  return wss;
+}
 
 /**
  * A socket error (a malformed or oversized frame, invalid UTF-8, a reset) is the peer's
@@ -12,9 +31,6 @@ export function guardSocket(ws: WebSocket, log: Logger, context: Record<string, 
     log.info({ ...context, code: error.code, reason: error.message }, 'socket error; closed');
   });
 }
-
-/** How long a shutdown waits for peers to answer its close frames before dropping them. */
-export const SHUTDOWN_GRACE_MS = 2_000;
 
 /** A token bucket: `burst` messages at once, refilled at `perSecond`. */
 export interface MessageBudget {
@@ -43,22 +59,4 @@ export function limitMessageRate(ws: WebSocket, budget: MessageBudget, onExceede
     exceeded = true;
     onExceeded(Math.max(1, Math.ceil(budget.burst / budget.perSecond)));
   });
-}
-
-/**
- * Waits up to `graceMs` for every socket of `wss` to finish its closing handshake, then
- * drops those still open, and closes `wss`. A peer that never answers the server's
- * close frame (a refused socket, one closed for shutdown) would otherwise hold the
- * server's shutdown for ws's 30 s close timeout, past many supervisors' patience.
- */
-export async function endSockets(wss: WebSocketServer, graceMs: number): Promise<void> {
-  const open = [...wss.clients].filter((ws) => ws.readyState !== ws.CLOSED);
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.all(open.map((ws) => new Promise((resolve) => ws.once('close', resolve)))),
-    new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
-  ]);
-  clearTimeout(timer);
-  for (const ws of wss.clients) ws.terminate();
-  wss.close();
 }

@@ -1,12 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import { RUNNER_CLOSE, RUNNER_MAX_FRAME_BYTES } from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
 import { newId } from '../services/ids.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
-import { SHUTDOWN_GRACE_MS, endSockets, guardSocket } from './guard-socket.js';
-import { refuseMalformedHandshakes, rejectUpgrade } from './reject-upgrade.js';
+import { createSocketServer, guardSocket } from './guard-socket.js';
+import { rejectUpgrade } from './reject-upgrade.js';
 import { RunnerSession, type RunnerHubDeps } from './runner-session.js';
 
 export type { RunnerHubDeps } from './runner-session.js';
@@ -21,13 +20,12 @@ const log = createLogger('runner-hub');
  * Frames are capped at the largest image a runner may send.
  */
 export class RunnerHub {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: RUNNER_MAX_FRAME_BYTES });
+  private readonly wss = createSocketServer(RUNNER_MAX_FRAME_BYTES);
   private readonly sessions = new Map<string, RunnerSession>();
   private readonly limits = new ConnectionLimits();
   private readonly pinger: NodeJS.Timeout;
 
   constructor(private readonly deps: RunnerHubDeps) {
-    refuseMalformedHandshakes(this.wss);
     // A runner says nothing while it waits for work, so the hub pings it: each answer
     // keeps its registry record fresh, and it keeps counting as online (queue estimates,
     // the widget's "waiting for a GPU", /healthz) for as long as it is really there.
@@ -74,7 +72,7 @@ export class RunnerHub {
     clearInterval(this.pinger);
     // Each session settles once its job is back in the queue, which needs its socket closed.
     const closing = [...this.sessions.values()].map((session) => session.close(RUNNER_CLOSE.goingAway, 'server shutting down'));
-    await endSockets(this.wss, SHUTDOWN_GRACE_MS);
+    this.wss.close();
     await Promise.all(closing);
   }
 }

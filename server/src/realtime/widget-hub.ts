@@ -1,12 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { REALTIME_CLOSE, REALTIME_MAX_FRAME_BYTES, type ServerMessage } from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
 import type { KeyService } from '../services/key-service.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
-import { SHUTDOWN_GRACE_MS, endSockets, guardSocket, limitMessageRate, type MessageBudget } from './guard-socket.js';
-import { refuseMalformedHandshakes } from './reject-upgrade.js';
+import { createSocketServer, guardSocket, limitMessageRate, type MessageBudget } from './guard-socket.js';
 import { WidgetSession, type WidgetSessionDeps } from './widget-session.js';
 
 const log = createLogger('widget-hub');
@@ -36,13 +35,12 @@ export interface WidgetHubDeps extends WidgetSessionDeps {
  * See docs/realtime-protocol.md.
  */
 export class WidgetHub {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: REALTIME_MAX_FRAME_BYTES });
+  private readonly wss = createSocketServer(REALTIME_MAX_FRAME_BYTES);
   private readonly clients = new Set<WidgetSession>();
   private readonly limits = new ConnectionLimits();
   private readonly pinger: NodeJS.Timeout;
 
   constructor(private readonly deps: WidgetHubDeps) {
-    refuseMalformedHandshakes(this.wss);
     this.pinger = setInterval(() => this.clients.forEach((client) => client.ping()), deps.pingMs ?? 30_000);
     this.pinger.unref();
   }
@@ -89,7 +87,7 @@ export class WidgetHub {
   async close(): Promise<void> {
     clearInterval(this.pinger);
     for (const client of this.clients) client.close(REALTIME_CLOSE.goingAway, 'server shutting down');
-    await endSockets(this.wss, SHUTDOWN_GRACE_MS);
+    this.wss.close();
   }
 
   /** Too many sockets: the handshake completes only to say so with 4429, as a refusal would. */
