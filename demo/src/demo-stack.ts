@@ -40,8 +40,6 @@ export interface DemoOptions {
   onNotice?: (message: string) => void;
   /** `ferretdb` even when a `mongod` is on PATH (the tests); default: as the server would choose. */
   engine?: 'auto' | 'ferretdb';
-  /** How the server and runner processes are restarted when they die (tests make it quick). */
-  supervision?: Pick<SupervisionOptions, 'backoff' | 'maxCrashes' | 'windowMs'>;
 }
 
 export interface DemoStack {
@@ -72,7 +70,6 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
   const log = options.onLog ?? (() => {});
   let stopping = false;
   const supervision: SupervisionOptions = {
-    ...options.supervision,
     onNote: (message) => log('demo', message),
     stopping: () => stopping,
   };

@@ -39,8 +39,8 @@ export interface MessageBudget {
 }
 
 /**
- * Calls `onExceeded` (once) with the seconds until the budget would allow a message
- * again, when the peer sends more than `budget` allows. Registered before the session's
+ * Calls `onExceeded` (once), with the seconds a full burst takes to refill, when the
+ * peer sends more than `budget` allows. Registered before the session's
  * own listener, so the session sees the socket closing and reads no further message.
  */
 export function limitMessageRate(ws: WebSocket, budget: MessageBudget, onExceeded: (retryAfter: number) => void): void {
