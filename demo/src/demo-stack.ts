@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applicationDatabaseUri, loadConfig, startDatabase, type DatabaseServer } from '@atelier/server';
-import { spawnNode, waitFor, type ManagedProcess } from './child-process.js';
+import { spawnSupervised, waitFor, type SupervisedProcess, type SupervisionOptions } from './child-process.js';
 import { DEMO_TENANTS } from './demo-tenants.js';
 import { freePort } from './free-port.js';
 import { startStorefront, type Storefront } from './storefront-server.js';
@@ -50,6 +50,8 @@ export interface DemoStack {
   /** Stops the API server only (storefronts stay up): for "server unreachable" checks. */
   stopServer(): Promise<void>;
   startServer(): Promise<void>;
+  /** The server or runner process as it runs now (restarted when it dies), if started. */
+  process(name: 'server' | 'runner'): SupervisedProcess | undefined;
   stop(): Promise<void>;
 }
 
@@ -59,14 +61,21 @@ const packageDir = (name: string) => dirname(fileURLToPath(import.meta.resolve(`
 /**
  * The whole platform on one machine: the embedded database, the API server and one
  * GPU runner as separate processes, and the storefronts, each on an origin of its own.
+ * A server or runner that dies once it is up is restarted, with a note in the log.
  */
 export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
   const port = options.port === 0 ? await freePort() : (options.port ?? 8787);
   const serverUrl = `http://127.0.0.1:${port}`;
   const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
   const log = options.onLog ?? (() => {});
+  let stopping = false;
+  const supervision: SupervisionOptions = {
+    onNote: (message) => log('demo', message),
+    stopping: () => stopping,
+  };
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
+    stopping = true;
     for (const stop of stops.reverse()) await stop().catch(() => {});
     stops.length = 0;
   };
@@ -85,9 +94,10 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
     stops.push(() => database.stop());
     const mongodbUri = applicationDatabaseUri(database);
 
-    let serverProcess: ManagedProcess | undefined;
+    let serverProcess: SupervisedProcess | undefined;
     const startServer = async () => {
-      const child = spawnNode({
+      const child = spawnSupervised({
+        ...supervision,
         name: 'server',
         script: join(packageDir('@atelier/server'), 'dist', 'main.js'),
         env: {
@@ -104,6 +114,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
         timeoutMs: 60_000,
         process: child,
       });
+      child.supervise();
     };
     await startServer();
     stops.push(() => serverProcess?.stop() ?? Promise.resolve());
@@ -139,11 +150,12 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
       tenants.push(tenantRef.current);
     }
 
-    let runner: ManagedProcess | undefined;
+    let runner: SupervisedProcess | undefined;
     const startRunner = async () => {
       const { token } = await admin<{ token: string }>('POST', '/admin/v1/runner-tokens', { name: 'demo runner' });
       const before = await onlineRunners(admin);
-      runner = spawnNode({
+      runner = spawnSupervised({
+        ...supervision,
         name: 'runner',
         script: join(packageDir('@atelier/gpu-runner'), 'dist', 'main.js'),
         env: {
@@ -160,6 +172,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
         timeoutMs: 180_000,
         process: child,
       });
+      child.supervise();
     };
     const stopRunner = async () => {
       await runner?.stop();
@@ -187,6 +200,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
         await serverProcess?.stop();
       },
       startServer,
+      process: (name) => (name === 'server' ? serverProcess : runner),
       stop: stopAll,
     };
   } catch (error) {

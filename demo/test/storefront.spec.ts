@@ -14,13 +14,23 @@ let stack: DemoStack;
 let dataDir: string;
 let tenant: DemoTenant;
 let storefront: string;
+/** The demo's own notes (not the processes' logs), e.g. that it restarted a process. */
+const demoNotes: string[] = [];
 
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
   test.setTimeout(240_000);
   dataDir = await mkdtemp(join(tmpdir(), 'atelier-e2e-'));
-  stack = await startDemoStack({ dataDir, port: 0, storefrontPort: 0, engine: 'ferretdb' });
+  stack = await startDemoStack({
+    dataDir,
+    port: 0,
+    storefrontPort: 0,
+    engine: 'ferretdb',
+    onLog: (source, line) => {
+      if (source === 'demo') demoNotes.push(line);
+    },
+  });
   tenant = stack.manifest.tenants[0]!;
   storefront = stack.manifest.storefronts[0]!;
 });
@@ -153,4 +163,30 @@ test('when the server goes away the widget says so and retries, then carries on 
   await ui.prompt.fill('the lamp on a marble counter, soft light');
   await ui.generate.click();
   await expect(ui.results.first()).toBeVisible({ timeout: 90_000 });
+});
+
+test('when the server process dies mid-generation the demo restarts it, the widget reconnects, and the picture still arrives', async ({ page }) => {
+  test.setTimeout(180_000);
+  const ui = studio(page);
+  await page.goto(storefront);
+  await expect(ui.status).not.toHaveText(/Connecting/);
+  await ui.prompt.fill('a ceramic lamp on a bedside table');
+  await ui.generate.click();
+  await expect.poll(async () => Number(await ui.progress.getAttribute('aria-valuenow')), { timeout: 60_000 }).toBeGreaterThan(2);
+
+  const server = stack.process('server')!;
+  const killed = server.child.pid!;
+  process.kill(killed, 'SIGKILL');
+  // Between retries it says it cannot reach the studio, during one that it is reconnecting.
+  const trouble = /Can't reach the studio — retrying in \d+ s|Reconnecting to the studio/;
+  await expect(ui.status).toHaveText(trouble, { timeout: 20_000 });
+  await expect.poll(() => server.restarts, { timeout: 30_000 }).toBe(1);
+  expect(server.child.pid).not.toBe(killed);
+  expect(demoNotes).toContainEqual(expect.stringMatching(new RegExp(`^server \\(pid ${killed}\\) was killed by SIGKILL; restarting it in`)));
+  expect(demoNotes).toContain(`server restarted (pid ${server.child.pid})`);
+  await expect(ui.status).not.toHaveText(trouble, { timeout: 60_000 });
+
+  // The job's lease died with the server; once it expires the job runs again.
+  await expect(ui.results.first()).toBeVisible({ timeout: 120_000 });
+  expect(await ui.error.isVisible()).toBe(false);
 });

@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { applicationDatabaseUri } from './db/database-uri.js';
 import { startDatabase } from './db/embedded-database.js';
+import { installLastResort } from './last-resort.js';
 import { createLogger } from './logging/logger.js';
 import { startServer } from './server.js';
 
@@ -27,6 +28,10 @@ const server = await startServer({ ...config, mongodbUri: applicationDatabaseUri
   }
   throw error;
 });
+
+// Once serving (a failed start still ends the process with its error, as before):
+// nothing a peer sends can end the process now, and anything else ends it logged.
+installLastResort({ process, log, exit: (code) => process.exit(code) });
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

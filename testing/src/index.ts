@@ -6,6 +6,17 @@ export { startTestServer, restartTestServer, TEST_ADMIN_TOKEN, TEST_SIGNING_SECR
 export { freshDatabaseUri, dropDatabase } from './test-database.js';
 export { SocketProbe, UpgradeRefused, type CloseInfo } from './socket-probe.js';
 export {
+  OPCODE,
+  RawWebSocket,
+  closePayload,
+  encodeFrame,
+  rawUpgradeRequest,
+  type FrameSpec,
+  type RawClose,
+  type RawHttpResponse,
+  type RawUpgradeOptions,
+} from './raw-websocket.js';
+export {
   completeJob,
   connectRunner,
   connectWidget,
@@ -16,4 +27,5 @@ export {
   type RunnerProbe,
   type WidgetProbe,
 } from './protocol-clients.js';
+export { completeOneGeneration, type RoundTripParties } from './round-trip.js';
 export { cancelActiveJobs, createGeneration, readJob, runnersGone, viewGeneration } from './queue-fixtures.js';

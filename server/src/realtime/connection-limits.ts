@@ -1,24 +1,30 @@
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /**
- * Counts open sockets per key (an address, a tenant, a runner token) and refuses one
- * more than the cap. `acquire` returns the release function to call once, on close.
+ * Counts open connections per key (an address, a tenant, a runner token) and refuses
+ * one more than the cap. A slot is held by the connection itself and given back when
+ * it closes, whatever closed it: a socket that ended, a handshake `ws` refused, or a
+ * client that hung up while its key was being checked. (Tying the slot to the
+ * WebSocket's 'close' leaked it on every handshake that never became a WebSocket, and
+ * a stranger could fill a tenant's cap that way for good.)
  */
 export class ConnectionLimits {
   private readonly open = new Map<string, number>();
 
-  acquire(key: string, cap: number): (() => void) | undefined {
+  /** Takes a slot for `key` until `connection` closes; false (and nothing taken) at the cap. */
+  hold(key: string, cap: number, connection: Duplex): boolean {
     const count = this.open.get(key) ?? 0;
-    if (count >= cap) return undefined;
+    if (count >= cap) return false;
     this.open.set(key, count + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    const release = () => {
       const left = (this.open.get(key) ?? 1) - 1;
       if (left > 0) this.open.set(key, left);
       else this.open.delete(key);
     };
+    if (connection.closed) release();
+    else connection.once('close', release);
+    return true;
   }
 
   count(key: string): number {

@@ -1,11 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import { RUNNER_CLOSE, RUNNER_MAX_FRAME_BYTES } from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
 import { newId } from '../services/ids.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
-import { guardSocket } from './guard-socket.js';
+import { createSocketServer, guardSocket } from './guard-socket.js';
 import { rejectUpgrade } from './reject-upgrade.js';
 import { RunnerSession, type RunnerHubDeps } from './runner-session.js';
 
@@ -21,7 +20,7 @@ const log = createLogger('runner-hub');
  * Frames are capped at the largest image a runner may send.
  */
 export class RunnerHub {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: RUNNER_MAX_FRAME_BYTES });
+  private readonly wss = createSocketServer(RUNNER_MAX_FRAME_BYTES);
   private readonly sessions = new Map<string, RunnerSession>();
   private readonly limits = new ConnectionLimits();
   private readonly pinger: NodeJS.Timeout;
@@ -36,30 +35,21 @@ export class RunnerHub {
 
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const address = clientAddress(request);
-    const releaseAddress = this.limits.acquire(`address:${address}`, this.deps.maxSocketsPerAddress);
-    if (!releaseAddress) {
+    if (!this.limits.hold(`address:${address}`, this.deps.maxSocketsPerAddress, socket)) {
       log.warn({ address }, 'runner socket over the per-address limit');
       return rejectUpgrade(socket, 'rate_limited', 'Too many runner connections from this address.');
     }
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-    const check = await this.deps.tokens.verify(token).catch((error: unknown) => {
-      releaseAddress();
-      throw error;
-    });
+    const check = await this.deps.tokens.verify(token);
     if (!check.ok) {
-      releaseAddress();
       log.warn({ reason: check.reason, address }, 'runner refused');
       return rejectUpgrade(socket, 'unauthorized', 'A valid runner token is required: Authorization: Bearer rt_…');
     }
-    const releaseToken = this.limits.acquire(`token:${check.tokenId}`, this.deps.maxSocketsPerToken);
+    const admitted = this.limits.hold(`token:${check.tokenId}`, this.deps.maxSocketsPerToken, socket);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       guardSocket(ws, log, { address, tokenId: check.tokenId });
-      ws.once('close', () => {
-        releaseAddress();
-        releaseToken?.();
-      });
-      if (!releaseToken) {
+      if (!admitted) {
         log.warn({ tokenId: check.tokenId }, 'runner socket over the per-token limit');
         ws.close(RUNNER_CLOSE.tooManyConnections, 'too many connections for this runner token');
         return;
@@ -80,7 +70,9 @@ export class RunnerHub {
 
   async close(): Promise<void> {
     clearInterval(this.pinger);
-    await Promise.all([...this.sessions.values()].map((session) => session.close(RUNNER_CLOSE.goingAway, 'server shutting down')));
+    // Each session settles once its job is back in the queue, which needs its socket closed.
+    const closing = [...this.sessions.values()].map((session) => session.close(RUNNER_CLOSE.goingAway, 'server shutting down'));
     this.wss.close();
+    await Promise.all(closing);
   }
 }

@@ -1,14 +1,21 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { REALTIME_CLOSE, REALTIME_MAX_FRAME_BYTES, type ServerMessage } from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
 import type { KeyService } from '../services/key-service.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
-import { guardSocket } from './guard-socket.js';
+import { createSocketServer, guardSocket, limitMessageRate, type MessageBudget } from './guard-socket.js';
 import { WidgetSession, type WidgetSessionDeps } from './widget-session.js';
 
 const log = createLogger('widget-hub');
+
+/**
+ * A shopper's widget sends a handful of messages a minute (hello, generate, watch after
+ * a reconnect, cancel); far more is a script, and each message may cost a database
+ * round trip.
+ */
+export const WIDGET_MESSAGE_BUDGET: MessageBudget = { burst: 60, perSecond: 20 };
 
 export interface WidgetHubDeps extends WidgetSessionDeps {
   keys: KeyService;
@@ -16,17 +23,19 @@ export interface WidgetHubDeps extends WidgetSessionDeps {
   maxSocketsPerAddress: number;
   maxSocketsPerTenant: number;
   pingMs?: number;
+  messageBudget?: MessageBudget;
 }
 
 /**
  * The shopper's socket (`/v1/realtime?key=pk_…`). The publishable key names the tenant
  * and the browser's `Origin` must be one the tenant allowed; otherwise the socket is
  * closed with 4401 before anything is read or created. Sockets are capped per address
- * and per tenant (4429), and one that does not say hello in time is closed (4408).
+ * and per tenant (4429), one that does not say hello in time is closed (4408), and one
+ * that sends more messages than a widget would is told so and closed (4429).
  * See docs/realtime-protocol.md.
  */
 export class WidgetHub {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: REALTIME_MAX_FRAME_BYTES });
+  private readonly wss = createSocketServer(REALTIME_MAX_FRAME_BYTES);
   private readonly clients = new Set<WidgetSession>();
   private readonly limits = new ConnectionLimits();
   private readonly pinger: NodeJS.Timeout;
@@ -38,35 +47,24 @@ export class WidgetHub {
 
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const address = clientAddress(request);
-    const releaseAddress = this.limits.acquire(`address:${address}`, this.deps.maxSocketsPerAddress);
-    if (!releaseAddress) return this.refuse(request, socket, head, 'address', address);
+    if (!this.limits.hold(`address:${address}`, this.deps.maxSocketsPerAddress, socket)) {
+      return this.refuse(request, socket, head, 'address', address);
+    }
 
     const url = new URL(request.url ?? '/', 'http://localhost');
-    let check: Awaited<ReturnType<KeyService['verifyPublishableKey']>>;
-    try {
-      check = await this.deps.keys.verifyPublishableKey(url.searchParams.get('key') ?? undefined);
-    } catch (error) {
-      releaseAddress();
-      throw error;
-    }
+    const check = await this.deps.keys.verifyPublishableKey(url.searchParams.get('key') ?? undefined);
     const origin = request.headers.origin;
     const refusal = !check.ok
       ? 'This studio is not configured correctly: the publishable key is not valid.'
       : !origin || !check.tenant.origins.includes(origin)
         ? `This website (${origin ?? 'unknown origin'}) is not allowed to use this studio.`
         : undefined;
-    const releaseTenant = check.ok && !refusal ? this.limits.acquire(`tenant:${check.tenant._id}`, this.deps.maxSocketsPerTenant) : undefined;
-    if (check.ok && !refusal && !releaseTenant) {
-      releaseAddress();
+    if (check.ok && !refusal && !this.limits.hold(`tenant:${check.tenant._id}`, this.deps.maxSocketsPerTenant, socket)) {
       return this.refuse(request, socket, head, 'tenant', check.tenant._id);
     }
 
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       guardSocket(ws, log, { address });
-      ws.once('close', () => {
-        releaseAddress();
-        releaseTenant?.();
-      });
       if (refusal || !check.ok) {
         // Closing with a code (rather than failing the HTTP handshake) lets the widget
         // tell "refused" from "unreachable" and stop retrying.
@@ -75,6 +73,12 @@ export class WidgetHub {
         ws.close(REALTIME_CLOSE.unauthorized, 'unauthorized');
         return;
       }
+      const tenantId = check.tenant._id;
+      limitMessageRate(ws, this.deps.messageBudget ?? WIDGET_MESSAGE_BUDGET, (retryAfter) => {
+        log.warn({ address, tenantId }, 'widget socket over its message budget; closed');
+        send(ws, { type: 'error', code: 'rate_limited', message: 'Too many messages on this connection; reconnect shortly.', retryAfter });
+        ws.close(REALTIME_CLOSE.tooManyConnections, 'too many messages');
+      });
       const client = new WidgetSession(ws, check.tenant, this.deps, () => this.clients.delete(client));
       this.clients.add(client);
     });

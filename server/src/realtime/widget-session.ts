@@ -54,7 +54,11 @@ export class WidgetSession {
     onGone: () => void,
   ) {
     this.helloTimer = setTimeout(() => this.close(REALTIME_CLOSE.helloTimeout, 'no hello'), deps.helloTimeoutMs);
-    ws.on('message', (data, isBinary) => void this.handle(data, isBinary));
+    ws.on('message', (data, isBinary) => {
+      // Nothing is read once the socket is closing (a close frame, a protocol error,
+      // or the hub's message budget): a flood in one TCP chunk stops where it is.
+      if (ws.readyState === ws.OPEN) void this.handle(data, isBinary);
+    });
     ws.on('pong', () => {
       this.alive = true;
     });
