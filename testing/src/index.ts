@@ -17,3 +17,4 @@ export {
   type WidgetProbe,
 } from './protocol-clients.js';
 export { cancelActiveJobs, createGeneration, readJob, runnersGone, viewGeneration } from './queue-fixtures.js';
+export { documentedVariables, variablesRead } from './documented-variables.js';
