@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
+import { ConfigError } from '@atelier/runtime';
+import { loadDemoConfig, type DemoConfig } from './demo-config.js';
 import { formatLogLine } from './log-format.js';
 
 /**
@@ -7,22 +9,30 @@ import { formatLogLine } from './log-format.js';
  * Logs of the server and runner are shown at `warn` and above unless LOG_LEVEL says
  * otherwise, so the URLs stay readable.
  */
-const dataDir = resolve(process.env.ATELIER_DATA_DIR ?? '.data');
-const verbose = process.env.LOG_LEVEL !== undefined;
-const minimum = verbose ? 0 : 40;
+let config: DemoConfig;
+try {
+  config = loadDemoConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`The demo could not start: invalid configuration: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
+const minimum = config.logLevel === undefined ? 40 : 0;
 // Set before the stack (and its loggers) load; the child processes inherit it.
-process.env.LOG_LEVEL ??= 'warn';
+process.env.LOG_LEVEL = config.logLevel ?? 'warn';
 const { startDemoStack } = await import('./demo-stack.js');
 
 console.log('Starting Atelier (database, server, GPU runner, storefront)…');
 const started = Date.now();
 const stack = await startDemoStack({
-  dataDir,
-  ...(process.env.PORT ? { port: Number(process.env.PORT) } : {}),
-  ...(process.env.STOREFRONT_PORT ? { storefrontPort: Number(process.env.STOREFRONT_PORT) } : {}),
+  dataDir: config.dataDir,
+  port: config.port,
+  storefrontPort: config.storefrontPort,
   onNotice: (message) => console.log(message),
-  ...(process.env.ATELIER_ADMIN_TOKEN ? { adminToken: process.env.ATELIER_ADMIN_TOKEN } : {}),
-  ...(process.env.ATELIER_MODEL_DIR ? { modelDir: process.env.ATELIER_MODEL_DIR } : {}),
+  ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+  ...(config.modelDir ? { modelDir: config.modelDir } : {}),
   onLog: (source, line) => {
     const level = /"level":(\d+)/.exec(line)?.[1];
     if (level === undefined || Number(level) >= minimum) console.log(formatLogLine(source, line));
@@ -39,7 +49,7 @@ Atelier is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s).
   Storefront:   ${manifest.storefronts.join('\n                ')}
   API server:   ${manifest.server}   (widget bundle: ${manifest.server}/widget.js)
   Database:     ${stack.database.kind} at ${stack.database.uri}
-  Keys:         ${resolve(dataDir, 'demo.json')}
+  Keys:         ${resolve(config.dataDir, 'demo.json')}
 ${manifest.tenants.map((t) => `  Tenant:       ${t.name} (${t.tenantId})  publishable ${t.publishableKey}`).join('\n')}
 
 Open the storefront, describe a scene, press Generate. Ctrl-C stops everything.

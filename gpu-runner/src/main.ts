@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { basename } from 'node:path';
-import { hostname } from 'node:os';
+import { ConfigError, loadRunnerConfig, type RunnerConfig } from './config.js';
 import { moduleLogger } from './logging/logger.js';
 import { defaultModelDir, ensureModel } from './model/ensure-model.js';
 import { SdxlPipeline } from './pipeline/sdxl-pipeline.js';
@@ -8,41 +8,31 @@ import { RunnerClient } from './runner/runner-client.js';
 
 /**
  * `atelier-runner`: loads the model (generating the tiny one when none is configured),
- * then serves jobs from the server until SIGINT/SIGTERM.
- *
- *   ATELIER_SERVER_URL    http://127.0.0.1:8787 by default
- *   ATELIER_RUNNER_TOKEN  rt_… (required)
- *   ATELIER_MODEL_DIR     an Optimum SDXL ONNX export; default: the generated tiny model
- *   ATELIER_RUNNER_NAME   shown to operators; default: the host name
+ * then serves jobs from the server until SIGINT/SIGTERM. Configuration: config.ts and
+ * README.md's table.
  */
 const log = moduleLogger('main');
 
-function fail(variable: string, message: string): never {
-  console.error(`atelier-runner: invalid configuration: ${variable}: ${message}`);
-  process.exit(1);
-}
-
-const serverUrl = process.env.ATELIER_SERVER_URL ?? 'http://127.0.0.1:8787';
+let config: RunnerConfig;
 try {
-  const protocol = new URL(serverUrl).protocol;
-  if (protocol !== 'http:' && protocol !== 'https:') throw new Error(protocol);
-} catch {
-  fail('ATELIER_SERVER_URL', `must be an http(s) URL (got "${serverUrl}")`);
-}
-const token = process.env.ATELIER_RUNNER_TOKEN ?? '';
-if (!/^rt_[A-Za-z0-9_-]{43}$/.test(token)) {
-  fail('ATELIER_RUNNER_TOKEN', 'must be a runner token (rt_…); create one with `npx atelier runner-tokens create`');
+  config = loadRunnerConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`atelier-runner: invalid configuration: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
 }
 
-const modelDir = process.env.ATELIER_MODEL_DIR || defaultModelDir();
-if (!process.env.ATELIER_MODEL_DIR) await ensureModel(modelDir);
+const modelDir = config.modelDir ?? defaultModelDir();
+if (!config.modelDir) await ensureModel(modelDir);
 const pipeline = await SdxlPipeline.load(modelDir);
 log.info({ modelDir, device: pipeline.device }, 'model loaded');
 
 const client = new RunnerClient({
-  serverUrl,
-  token,
-  name: process.env.ATELIER_RUNNER_NAME || hostname(),
+  serverUrl: config.serverUrl,
+  token: config.token,
+  name: config.name,
   model: basename(modelDir),
   executor: pipeline,
 });

@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { documentedVariables, variablesRead } from '@atelier/testing';
 import { ConfigError, loadConfig } from './config.js';
+
+const VALID_ENV = {
+  PORT: '9000',
+  HOST: '0.0.0.0',
+  PUBLIC_URL: 'https://studio.example/',
+  ATELIER_DATA_DIR: 'var/atelier',
+  MONGODB_URI: 'mongodb+srv://cluster.example/atelier',
+  ATELIER_ADMIN_TOKEN: 'a'.repeat(16),
+  ATELIER_SIGNING_SECRET: 's'.repeat(32),
+  ATELIER_WIDGET_BUNDLE: 'widget.js',
+  ATELIER_CACHE_DIR: '/var/cache/atelier',
+  LOG_LEVEL: 'debug',
+};
 
 describe('loadConfig', () => {
   it('uses the documented defaults', () => {
@@ -11,21 +25,17 @@ describe('loadConfig', () => {
       dataDir: '/srv/app/.data',
       mongodbUri: undefined,
       adminToken: undefined,
+      logLevel: undefined,
     });
   });
 
   it('reads valid values', () => {
-    const config = loadConfig(
-      {
-        PORT: '9000',
-        PUBLIC_URL: 'https://studio.example/',
-        ATELIER_DATA_DIR: 'var/atelier',
-        MONGODB_URI: 'mongodb+srv://cluster.example/atelier',
-        ATELIER_ADMIN_TOKEN: 'a'.repeat(16),
-      },
-      '/srv/app',
-    );
+    const config = loadConfig(VALID_ENV, '/srv/app');
     expect(config).toMatchObject({
+      logLevel: 'debug',
+      host: '0.0.0.0',
+      widgetBundlePath: '/srv/app/widget.js',
+      cacheDir: '/var/cache/atelier',
       port: 9000,
       publicUrl: 'https://studio.example',
       dataDir: '/srv/app/var/atelier',
@@ -42,6 +52,9 @@ describe('loadConfig', () => {
     ['ATELIER_ADMIN_TOKEN', { ATELIER_ADMIN_TOKEN: 'short' }],
     ['ATELIER_SIGNING_SECRET', { ATELIER_SIGNING_SECRET: 'too-short' }],
     ['ATELIER_RUNNER_LEASE_MS', { ATELIER_RUNNER_LEASE_MS: '5000', ATELIER_RUNNER_HEARTBEAT_MS: '5000' }],
+    ['ATELIER_DISPATCH_POLL_MS', { ATELIER_DISPATCH_POLL_MS: '1e3' }],
+    ['ATELIER_HELLO_TIMEOUT_MS', { ATELIER_HELLO_TIMEOUT_MS: '0' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
   ])('stops with one line naming %s', (variable, env) => {
     let error: unknown;
     try {
@@ -53,5 +66,14 @@ describe('loadConfig', () => {
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message.startsWith(`${variable}: `)).toBe(true);
     expect((error as ConfigError).message).not.toContain('\n');
+  });
+});
+
+describe('README.md', () => {
+  it("lists every variable the server's configuration reads", async () => {
+    const documented = await documentedVariables();
+    const read = new Set([...variablesRead((env) => loadConfig(env, '/srv/app')), ...variablesRead((env) => loadConfig(env, '/srv/app'), VALID_ENV)]);
+    expect(read.size).toBeGreaterThan(10);
+    expect([...read].filter((name) => !documented.has(name))).toEqual([]);
   });
 });

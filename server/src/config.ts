@@ -1,7 +1,12 @@
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { ConfigError, absolutePath, httpUrl, integer, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
+
+export { ConfigError };
 
 export interface Config {
+  /** Unset: `info`, or silent under vitest (the root logger applies it; see @atelier/runtime). */
+  logLevel: LogLevel | undefined;
   port: number;
   host: string;
   /** Unset: the address the server ends up listening on (so port 0 works). */
@@ -28,35 +33,26 @@ export interface Config {
   maxRunnerSocketsPerToken: number;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
 /**
- * Reads the environment (CONTRACT.md, "Environment"). Anything invalid stops start-up
- * with one line naming the variable.
+ * Reads the environment (CONTRACT.md, "Environment"): the one place the server, the CLI
+ * and the demo read it. Anything invalid stops start-up with one line naming the
+ * variable. Every variable read here is listed in README.md's configuration table.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const port = integer(env, 'PORT', 8787, 0, 65535);
-  const host = env.HOST ?? '127.0.0.1';
-  const publicUrl = url(env, 'PUBLIC_URL');
-  const dataDir = env.ATELIER_DATA_DIR ? absolute(env.ATELIER_DATA_DIR, cwd) : resolve(cwd, '.data');
+  const host = optional(env, 'HOST') ?? '127.0.0.1';
+  const publicUrl = httpUrl(env, 'PUBLIC_URL');
+  const dataDir = absolutePath(env, 'ATELIER_DATA_DIR', cwd) ?? resolve(cwd, '.data');
 
-  const mongodbUri = env.MONGODB_URI || undefined;
+  const mongodbUri = optional(env, 'MONGODB_URI');
   if (mongodbUri && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
     throw new ConfigError('MONGODB_URI', 'must start with mongodb:// or mongodb+srv://');
   }
-  const adminToken = env.ATELIER_ADMIN_TOKEN || undefined;
+  const adminToken = optional(env, 'ATELIER_ADMIN_TOKEN');
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('ATELIER_ADMIN_TOKEN', 'must be at least 16 characters');
   }
-  const signingSecret = env.ATELIER_SIGNING_SECRET || undefined;
+  const signingSecret = optional(env, 'ATELIER_SIGNING_SECRET');
   if (signingSecret !== undefined && signingSecret.length < 32) {
     throw new ConfigError('ATELIER_SIGNING_SECRET', 'must be at least 32 characters');
   }
@@ -66,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError('ATELIER_RUNNER_LEASE_MS', 'must be more than twice ATELIER_RUNNER_HEARTBEAT_MS');
   }
   return {
+    logLevel: logLevel(env),
     port,
     host,
     publicUrl,
@@ -73,10 +70,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     mongodbUri,
     adminToken,
     signingSecret,
-    widgetBundlePath: env.ATELIER_WIDGET_BUNDLE ? absolute(env.ATELIER_WIDGET_BUNDLE, cwd) : undefined,
-    cacheDir: env.ATELIER_CACHE_DIR
-      ? absolute(env.ATELIER_CACHE_DIR, cwd)
-      : join(env.XDG_CACHE_HOME ? absolute(env.XDG_CACHE_HOME, cwd) : join(homedir(), '.cache'), 'atelier'),
+    widgetBundlePath: absolutePath(env, 'ATELIER_WIDGET_BUNDLE', cwd),
+    cacheDir: absolutePath(env, 'ATELIER_CACHE_DIR', cwd) ?? join(absolutePath(env, 'XDG_CACHE_HOME', cwd) ?? join(homedir(), '.cache'), 'atelier'),
     leaseMs,
     heartbeatMs,
     dispatchPollMs: integer(env, 'ATELIER_DISPATCH_POLL_MS', 2_000, 50, 60_000),
@@ -85,30 +80,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxSocketsPerTenant: integer(env, 'ATELIER_MAX_SOCKETS_PER_TENANT', 2_000, 1, 1_000_000),
     maxRunnerSocketsPerToken: integer(env, 'ATELIER_MAX_RUNNER_SOCKETS_PER_TOKEN', 64, 1, 10_000),
   };
-}
-
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${raw}")`);
-  }
-  return value;
-}
-
-function url(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const raw = env[name];
-  if (!raw) return undefined;
-  try {
-    const parsed = new URL(raw);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    throw new ConfigError(name, `must be an http(s) URL (got "${raw}")`);
-  }
-}
-
-function absolute(path: string, cwd: string): string {
-  return isAbsolute(path) ? path : resolve(cwd, path);
 }

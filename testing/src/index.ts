@@ -29,3 +29,4 @@ export {
 } from './protocol-clients.js';
 export { completeOneGeneration, type RoundTripParties } from './round-trip.js';
 export { cancelActiveJobs, createGeneration, readJob, runnersGone, viewGeneration } from './queue-fixtures.js';
+export { documentedVariables, variablesRead } from './documented-variables.js';

@@ -13,10 +13,11 @@ const log = moduleLogger('onnx');
 
 // onnxruntime's native logger writes straight to stderr and reads its level once, at the
 // first session. Its errors reach us as exceptions too (and get logged with context), so
-// it only speaks when debugging; otherwise a CUDA probe on a CPU host would print a
-// frightening but expected "failed to load library" on every start.
+// it only speaks when our logs are at debug or trace; otherwise a CUDA probe on a CPU
+// host would print a frightening but expected "failed to load library" on every start.
+// It follows this module's logger, whose level came from LOG_LEVEL (@atelier/runtime).
 const NATIVE_LOG_LEVELS: Record<string, ort.Env['logLevel']> = { trace: 'verbose', debug: 'warning' };
-ort.env.logLevel = process.env.VITEST ? 'fatal' : (NATIVE_LOG_LEVELS[process.env.LOG_LEVEL ?? 'info'] ?? 'fatal');
+ort.env.logLevel = NATIVE_LOG_LEVELS[log.level] ?? 'fatal';
 
 /** `auto` tries CUDA and falls back to CPU; `cuda` fails if CUDA cannot be used. */
 export type ExecutionProviderPreference = 'auto' | 'cpu' | 'cuda';

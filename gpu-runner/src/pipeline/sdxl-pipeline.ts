@@ -22,8 +22,6 @@ export interface GeneratedImage {
   height: number;
   format: OutputFormat;
   seed: number;
-  /** Wall time of this image's UNet loop, for the runner's completion timings. */
-  samplingMs: number;
 }
 
 export interface SdxlPipelineOptions {
@@ -188,7 +186,7 @@ export class SdxlPipeline {
         throw new PipelineError('model_invalid', `vae_decoder returned ${decoded ? `[${decoded.dims.join(',')}]` : 'nothing'} for a ${params.width}x${params.height} image`);
       }
       const bytes = await encodeImage(toRgb8(decoded.data, params.width, params.height), params.width, params.height, params.outputFormat);
-      images.push({ bytes, width: params.width, height: params.height, format: params.outputFormat, seed, samplingMs });
+      images.push({ bytes, width: params.width, height: params.height, format: params.outputFormat, seed });
       log.debug({ seed, samplingMs: Math.round(samplingMs), bytes: bytes.length }, 'image generated');
     }
     return images;

@@ -1,8 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import sharp from 'sharp';
+import type { JobProgress, ResolvedJobParams } from '@atelier/protocol';
 import { startTestServer, type TestServer } from '@atelier/testing';
 import { ensureModel } from '../model/ensure-model.js';
 import { SdxlPipeline } from '../pipeline/sdxl-pipeline.js';
+import type { ExecutedImage, JobExecutor } from './job-executor.js';
 import { RunnerClient } from './runner-client.js';
 
 /**
@@ -11,8 +13,52 @@ import { RunnerClient } from './runner-client.js';
  */
 let server: TestServer;
 let pipeline: SdxlPipeline;
+let executor: WatchedPipeline;
 let client: RunnerClient;
 let secretKey: string;
+
+interface Execution {
+  prompt: string;
+  lastStep: number;
+  ended?: 'returned' | 'aborted' | 'threw';
+}
+
+/**
+ * The real pipeline, with a record of what the runner asked of it: how far each job got
+ * and how its run ended. It changes nothing the pipeline does.
+ */
+class WatchedPipeline implements JobExecutor {
+  readonly executions: Execution[] = [];
+
+  constructor(private readonly pipeline: SdxlPipeline) {}
+
+  get device() {
+    return this.pipeline.device;
+  }
+
+  get maxPixels() {
+    return this.pipeline.maxPixels;
+  }
+
+  async generate(params: ResolvedJobParams, options: { onProgress(progress: JobProgress): void; signal: AbortSignal }): Promise<ExecutedImage[]> {
+    const execution: Execution = { prompt: params.prompt, lastStep: 0 };
+    this.executions.push(execution);
+    try {
+      const images = await this.pipeline.generate(params, {
+        signal: options.signal,
+        onProgress: (progress) => {
+          execution.lastStep = progress.step;
+          options.onProgress(progress);
+        },
+      });
+      execution.ended = 'returned';
+      return images;
+    } catch (error) {
+      execution.ended = options.signal.aborted ? 'aborted' : 'threw';
+      throw error;
+    }
+  }
+}
 
 interface View {
   status: string;
@@ -26,12 +72,13 @@ beforeAll(async () => {
   ({ secretKey } = await server.createTenant());
   const { dir } = await ensureModel();
   pipeline = await SdxlPipeline.load(dir);
+  executor = new WatchedPipeline(pipeline);
   client = new RunnerClient({
     serverUrl: server.url,
     token: await server.createRunnerToken(),
     name: 'test-runner',
     model: 'tiny-sdxl',
-    executor: pipeline,
+    executor,
   });
   client.start();
 }, 120_000);
@@ -52,14 +99,15 @@ async function view(id: string): Promise<View> {
   return (await (await server.api(secretKey, `/v1/generations/${id}`)).json()) as View;
 }
 
-async function until(id: string, done: (v: View) => boolean, timeoutMs = 60_000): Promise<View> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const current = await view(id);
-    if (done(current)) return current;
-    if (Date.now() > deadline) throw new Error(`generation ${id} stuck at ${JSON.stringify(current)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function until(id: string, done: (v: View) => boolean, timeoutMs = 60_000): Promise<View> {
+  return vi.waitFor(
+    async () => {
+      const current = await view(id);
+      if (!done(current)) throw new Error(`generation ${id} is at ${JSON.stringify(current)}`);
+      return current;
+    },
+    { timeout: timeoutMs, interval: 50 },
+  );
 }
 
 const finished = (v: View) => ['succeeded', 'failed', 'canceled'].includes(v.status);
@@ -88,18 +136,20 @@ describe('RunnerClient', () => {
 
   it('stops a running job when it is cancelled, and is ready for the next one', async () => {
     const id = await create({ prompt: 'slow one', performance: 'quality', imageCount: 4 });
-    await until(id, (v) => v.status === 'running' && v.progress.step > 0);
-    const completedBefore = client.completedJobs;
+    const running = await until(id, (v) => v.status === 'running' && v.progress.step > 0);
     expect((await server.api(secretKey, `/v1/generations/${id}/cancel`, { method: 'POST' })).status).toBe(200);
-    const canceled = await view(id);
-    expect(canceled.status).toBe('canceled');
-    // The runner stops mid-job (well before 4 x 60 steps) and asks for more work.
-    const deadline = Date.now() + 30_000;
-    while (client.completedJobs === completedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(client.state).toBe('idle');
+    expect((await view(id)).status).toBe('canceled');
+
+    // The runner aborts the pipeline mid-job, well before its 4 × 60 steps.
+    const execution = executor.executions.find((e) => e.prompt === 'slow one')!;
+    await vi.waitFor(() => expect(execution.ended).toBeDefined(), { timeout: 30_000 });
+    expect(execution.ended).toBe('aborted');
+    expect(execution.lastStep).toBeLessThan(running.progress.steps);
     expect((await view(id)).images).toEqual([]);
 
+    // It asked for work again: the next job runs on it.
     const next = await until(await create({ prompt: 'after the cancel', performance: 'lightning' }), finished);
     expect(next.status).toBe('succeeded');
+    expect(executor.executions.at(-1)).toMatchObject({ prompt: 'after the cancel', ended: 'returned' });
   });
 });

@@ -30,8 +30,6 @@ export interface RunnerClientOptions {
   executor: JobExecutor;
 }
 
-export type RunnerState = 'connecting' | 'idle' | 'busy' | 'stopped';
-
 interface CurrentJob {
   jobId: string;
   epoch: number;
@@ -54,9 +52,6 @@ export class RunnerClient {
   private stopped = false;
   private attempt = 0;
   private loop: Promise<void> | undefined;
-  state: RunnerState = 'connecting';
-  /** Jobs finished by this runner (succeeded or failed), for logs and tests. */
-  completedJobs = 0;
 
   constructor(private readonly options: RunnerClientOptions) {}
 
@@ -66,7 +61,6 @@ export class RunnerClient {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.state = 'stopped';
     this.current?.abort.abort();
     this.socket?.close(1000, 'runner stopping');
     await this.loop;
@@ -85,7 +79,6 @@ export class RunnerClient {
 
   /** One connection's lifetime; resolves with its close code. */
   private connectOnce(): Promise<number> {
-    this.state = 'connecting';
     const url = socketUrl(this.options.serverUrl, RUNNER_PATH);
     return new Promise((resolve) => {
       const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${this.options.token}` } });
@@ -151,7 +144,6 @@ export class RunnerClient {
   }
 
   private ready(): void {
-    this.state = 'idle';
     this.send({ type: 'ready' });
   }
 
@@ -162,7 +154,6 @@ export class RunnerClient {
     }
     const current: CurrentJob = { jobId: job.jobId, epoch: job.epoch, abort: new AbortController() };
     this.current = current;
-    this.state = 'busy';
     const { jobId, epoch } = job;
     const started = performance.now();
     this.startHeartbeat(jobId, epoch);
@@ -188,7 +179,6 @@ export class RunnerClient {
       }
     } finally {
       this.stopHeartbeat();
-      this.completedJobs += 1;
       if (this.current === current) this.current = undefined;
       if (!this.stopped && this.socket?.readyState === WebSocket.OPEN) this.ready();
     }

@@ -18,9 +18,23 @@ let database: Database;
 
 /** The real `atelier` command (the built CLI) against a real database. */
 function atelier(...args: string[]) {
+  return atelierWith({}, ...args);
+}
+
+function atelierWith(env: Record<string, string>, ...args: string[]) {
   return run(process.execPath, [bin, ...args], {
-    env: { ...process.env, MONGODB_URI: uri, ATELIER_DATA_DIR: dataDir, VITEST: '' },
+    env: { ...process.env, MONGODB_URI: uri, ATELIER_DATA_DIR: dataDir, VITEST: '', ...env },
   });
+}
+
+/** How a command that must fail failed. */
+function failure(running: Promise<unknown>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return running.then(
+    () => {
+      throw new Error('the command succeeded');
+    },
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
 }
 
 beforeAll(async () => {
@@ -68,5 +82,22 @@ describe('npx atelier', () => {
   it('creates runner tokens', async () => {
     const { token } = JSON.parse((await atelier('runner-tokens', 'create', '--name', 'gpu-01', '--json')).stdout) as { token: string };
     expect(token).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
+  });
+
+  it.each([
+    ['an unknown option', ['tenants', 'list', '--bogus'], '--bogus'],
+    ['an option without its value', ['tenants', 'create', '--name'], '--name'],
+  ])('answers %s with one line and exit code 2', async (_label, args, named) => {
+    const failed = await failure(atelier(...args));
+    expect(failed.code).toBe(2);
+    expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(failed.stderr).toContain(named);
+    expect(failed.stdout).toBe('');
+  });
+
+  it('stops on invalid configuration with one line naming the variable, and exit code 1', async () => {
+    const failed = await failure(atelierWith({ MONGODB_URI: 'postgres://db.example' }, 'tenants', 'list'));
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim()).toBe('atelier: invalid configuration: MONGODB_URI: must start with mongodb:// or mongodb+srv://');
   });
 });

@@ -9,6 +9,7 @@ import { RunnerRegistry } from '../queue/runner-registry.js';
 import { KeyService } from '../services/key-service.js';
 import { RunnerTokenService } from '../services/runner-token-service.js';
 import { TenantService } from '../services/tenant-service.js';
+import { isUsageError } from './usage-error.js';
 
 const USAGE = `Usage: atelier <command> [options] [--json]
 
@@ -106,9 +107,17 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof AppError || (error as Error)?.name === 'TypeError') {
-      console.error(`atelier: ${(error as Error).message}`);
-      process.exit(error instanceof AppError ? 2 : 1);
+    if (isUsageError(error)) {
+      console.error(`atelier: ${(error as Error).message} (atelier --help shows the usage)`);
+      process.exit(2);
+    }
+    if (error instanceof ConfigError) {
+      console.error(`atelier: invalid configuration: ${error.message}`);
+      process.exit(1);
+    }
+    if (error instanceof AppError && error.expose) {
+      console.error(`atelier: ${error.message}`);
+      process.exit(1);
     }
     console.error(error);
     process.exit(1);

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { Passport } from 'passport';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import { AppError, unauthorized } from '../errors/app-error.js';
@@ -26,6 +26,11 @@ export interface Authenticators {
 /**
  * Passport strategies for the REST API, on a Passport instance of their own (no
  * global state, no sessions). Failures become problem+json, not passport's text/plain.
+ *
+ * Credentials count only in the `Authorization` header. passport-http-bearer also reads
+ * `?access_token=` and a body field `access_token`, but a key in a URL ends up in proxy
+ * and server logs and browser history, so a request that carries one there is refused
+ * before the strategy sees it, whatever its header says.
  */
 export function createAuthenticators(deps: { keys: KeyService; adminToken: string | undefined }): Authenticators {
   const passport = new Passport();
@@ -49,6 +54,8 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
   );
 
   const secretKey: RequestHandler = (req, res, next) => {
+    const misplaced = misplacedCredential(req, 'sk_…');
+    if (misplaced) return next(misplaced);
     passport.authenticate('secret-key', { session: false }, (error: unknown, principal: TenantPrincipal | false) => {
       if (error) return next(error);
       if (!principal) return next(unauthorized('A valid secret key is required: Authorization: Bearer sk_…'));
@@ -61,6 +68,8 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
     if (deps.adminToken === undefined) {
       return next(new AppError('unauthorized', 'The admin API is disabled: set ATELIER_ADMIN_TOKEN to enable it.'));
     }
+    const misplaced = misplacedCredential(req, '<ATELIER_ADMIN_TOKEN>');
+    if (misplaced) return next(misplaced);
     passport.authenticate('admin', { session: false }, (error: unknown, principal: AdminPrincipal | false) => {
       if (error) return next(error);
       if (!principal) return next(unauthorized('A valid admin token is required: Authorization: Bearer <ATELIER_ADMIN_TOKEN>'));
@@ -70,4 +79,16 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
   };
 
   return { secretKey, admin };
+}
+
+/** A 401 naming where the credential was found and where it goes, if it is not in the header. */
+function misplacedCredential(req: Request, credential: string): AppError | undefined {
+  const body: unknown = req.body;
+  const where = Object.hasOwn(req.query, 'access_token')
+    ? 'the query string'
+    : typeof body === 'object' && body !== null && Object.hasOwn(body, 'access_token')
+      ? 'the request body'
+      : undefined;
+  if (!where) return undefined;
+  return unauthorized(`Credentials are accepted only in the Authorization header, not in ${where}: send Authorization: Bearer ${credential}`);
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '@atelier/testing';
+import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from '@atelier/testing';
 import { runAsSystem } from '../tenancy/tenant-context.js';
 
 let server: TestServer;
@@ -55,10 +55,45 @@ describe('POST /v1/generations', () => {
     ['too many images', { prompt: 'lamp', imageCount: 5 }, 'imageCount'],
     ['an unknown field', { prompt: 'lamp', negative_prompt: 'blur' }, 'negative_prompt'],
     ['a mode not built yet', { prompt: 'lamp', mode: 'upscale' }, 'mode'],
+    ['sharpness, which no pipeline step applies yet', { prompt: 'lamp', sharpness: 2 }, 'sharpness is not available yet'],
   ])('refuses %s with a 400 naming the field, and creates nothing', async (_label, body, field) => {
     const before = await countJobs();
     const problem = await expectProblem(await server.api(acme.secretKey, '/v1/generations', { body }), 400, 'invalid_request');
     expect(problem.detail).toContain(field);
+    expect(await countJobs()).toBe(before);
+  });
+
+  it.each([
+    ['a number', { prompt: 42 }],
+    ['an operator object', { prompt: { $gt: '' } }],
+    ['an array', { prompt: ['lamp'] }],
+  ])('says prompt must be a string when it is %s', async (_label, body) => {
+    const before = await countJobs();
+    const problem = await expectProblem(await server.api(acme.secretKey, '/v1/generations', { body }), 400, 'invalid_request');
+    expect(problem.detail).toBe('prompt must be a string');
+    expect(await countJobs()).toBe(before);
+  });
+
+  it.each([
+    ['a string', '"x"', 'a string'],
+    ['null', 'null', 'null'],
+    ['an array', '[]', 'an array'],
+    ['a number', '7', 'a number'],
+  ])('refuses a body that is valid JSON but %s as not an object', async (_label, body, got) => {
+    const before = await countJobs();
+    const problem = await expectProblem(await server.api(acme.secretKey, '/v1/generations', { body }), 400, 'invalid_request');
+    expect(problem.detail).toBe(`The request body must be a JSON object (got ${got}).`);
+    expect(await countJobs()).toBe(before);
+  });
+
+  it('refuses an unsupported Content-Encoding with 415', async () => {
+    const before = await countJobs();
+    const response = await server.api(acme.secretKey, '/v1/generations', {
+      body: { prompt: 'lamp' },
+      headers: { 'Content-Encoding': 'compress' },
+    });
+    const problem = await expectProblem(response, 415, 'unsupported_media_type');
+    expect(problem.detail).toContain('Content-Encoding');
     expect(await countJobs()).toBe(before);
   });
 
@@ -75,6 +110,27 @@ describe('POST /v1/generations', () => {
     const anonymous = await fetch(new URL('/v1/generations', server.url), { method: 'POST', body: '{}' });
     await expectProblem(anonymous, 401, 'unauthorized');
     expect(await countJobs()).toBe(before);
+  });
+
+  it.each([
+    ['the query string', (key: string) => ({ path: `/v1/generations?access_token=${key}`, init: { body: { prompt: 'lamp' } } })],
+    ['the request body', (key: string) => ({ path: '/v1/generations', init: { body: { prompt: 'lamp', access_token: key } } })],
+  ])('refuses a secret key in %s, even beside a valid header, and creates nothing', async (where, request) => {
+    const before = await countJobs();
+    const { path, init } = request(acme.secretKey);
+    // Without the header: passport-http-bearer's defaults would have accepted this.
+    const alone = await fetch(new URL(path, server.url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(init.body),
+    });
+    const problem = await expectProblem(alone, 401, 'unauthorized');
+    expect(problem.detail).toContain(where);
+    expect(problem.detail).toContain('Authorization: Bearer sk_');
+    await expectProblem(await server.api(acme.secretKey, path, init), 401, 'unauthorized');
+    expect(await countJobs()).toBe(before);
+    // Nor does it read anything.
+    await expectProblem(await fetch(new URL(`/v1/generations?access_token=${acme.secretKey}`, server.url)), 401, 'unauthorized');
   });
 
   it("answers not_found, never forbidden, for another tenant's generation", async () => {
@@ -134,6 +190,24 @@ describe('admin API', () => {
     expect(list).not.toContain(created.secretKey);
     const stored = await runAsSystem('test: keys', () => server.database.models.ApiKey.find({ tenantId: created.tenantId }).lean());
     expect(JSON.stringify(stored)).not.toContain(created.secretKey);
+  });
+
+  it.each([
+    ['the query string', { path: `/admin/v1/tenants?access_token=${TEST_ADMIN_TOKEN}`, body: { name: 'Hooli', plan: 'pro' } }],
+    ['the request body', { path: '/admin/v1/tenants', body: { name: 'Hooli', plan: 'pro', access_token: TEST_ADMIN_TOKEN } }],
+  ])('refuses the admin token in %s, and creates nothing', async (where, { path, body }) => {
+    const tenantsBefore = await (await server.admin('/admin/v1/tenants')).text();
+    const response = await fetch(new URL(path, server.url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const problem = await expectProblem(response, 401, 'unauthorized');
+    expect(problem.detail).toContain(where);
+    expect(problem.detail).toContain('Authorization: Bearer <ATELIER_ADMIN_TOKEN>');
+    const read = await fetch(new URL(`/admin/v1/tenants?access_token=${TEST_ADMIN_TOKEN}`, server.url));
+    await expectProblem(read, 401, 'unauthorized');
+    expect(await (await server.admin('/admin/v1/tenants')).text()).toBe(tenantsBefore);
   });
 
   it('refuses bad tenant input and a wrong admin token', async () => {

@@ -1,9 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { CODES, PROBLEM_CODES } from '@atelier/protocol';
 import { adminEndpoints } from './routes/admin-routes.js';
 import { generationEndpoints } from './routes/generation-routes.js';
 
-type OpenApi = { paths: Record<string, Record<string, unknown>> };
+type Operation = { requestBody?: unknown; responses: Record<string, unknown>; security?: Record<string, unknown>[] };
+type OpenApi = {
+  paths: Record<string, Record<string, Operation>>;
+  components: {
+    schemas: Record<string, { properties: Record<string, { enum?: string[] }> }>;
+    securitySchemes: Record<string, { type: string; scheme: string; description: string }>;
+  };
+};
 
 const document = async () =>
   JSON.parse(await readFile(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as OpenApi;
@@ -20,5 +28,43 @@ describe('docs/openapi.json', () => {
       .filter(([path]) => path.startsWith('/v1/generations') || path.startsWith('/admin/'))
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
     expect(documented.sort()).toEqual(mounted.sort());
+  });
+
+  it("lists the registry's problem codes, and only statuses some problem code has", async () => {
+    const { paths, components } = await document();
+    expect(components.schemas.Problem!.properties.code!.enum).toEqual([...PROBLEM_CODES]);
+    const statuses = new Set(PROBLEM_CODES.map((code) => String(CODES[code].status)));
+    const documented = Object.values(paths).flatMap((operations) =>
+      Object.values(operations).flatMap((operation) => Object.keys(operation.responses).filter((status) => Number(status) >= 400)),
+    );
+    expect(documented.filter((status) => !statuses.has(status))).toEqual([]);
+  });
+
+  it('documents 400, 413 and 415 for every operation that reads a JSON body', async () => {
+    const { paths } = await document();
+    const missing = Object.entries(paths).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([, operation]) => operation.requestBody !== undefined)
+        .flatMap(([method, operation]) =>
+          ['400', '413', '415'].filter((status) => !(status in operation.responses)).map((status) => `${method} ${path} ${status}`),
+        ),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('takes credentials in the Authorization header only', async () => {
+    const { components } = await document();
+    for (const scheme of Object.values(components.securitySchemes)) {
+      expect(scheme).toMatchObject({ type: 'http', scheme: 'bearer' });
+      expect(scheme.description).toContain('header only');
+    }
+  });
+
+  it('leaves queue out of list items', async () => {
+    const { paths } = await document();
+    const page = paths['/v1/generations']!.get!.responses['200'] as {
+      content: { 'application/json': { schema: { properties: { data: { items: { not?: { required?: string[] } } } } } } };
+    };
+    expect(page.content['application/json'].schema.properties.data.items.not?.required).toEqual(['queue']);
   });
 });

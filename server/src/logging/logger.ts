@@ -1,20 +1,8 @@
-import pino, { type Logger } from 'pino';
-
-/**
- * One root logger; each module takes a child named after itself. Tests run silent
- * (a test prints nothing); `LOG_LEVEL` overrides.
- */
-const root = pino(
-  {
-    level: process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
-    base: { service: 'atelier-server' },
-  },
-  // stderr, so that a command's stdout (the CLI's `--json`) is only its output.
-  pino.destination(2),
-);
+import { createLogger as runtimeLogger, type Logger } from '@atelier/runtime';
 
 export type { Logger };
 
+/** A module's logger (see @atelier/runtime), its lines tagged as the server's. */
 export function createLogger(module: string, context: Record<string, unknown> = {}): Logger {
-  return root.child({ module, ...context });
+  return runtimeLogger(module, { service: 'atelier-server', ...context });
 }

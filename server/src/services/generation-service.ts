@@ -196,6 +196,9 @@ export function resolve(params: GenerationParams, planName: string): ResolvedJob
   if (mode !== 'txt2img') throw invalidRequest(`mode "${mode}" is not available yet; use "txt2img"`);
   if (params.styles?.length) throw invalidRequest('styles are not available yet');
   if (params.loras?.length) throw invalidRequest('loras are not available yet');
+  // Accepted by the contract's schema, but no pipeline step applies it yet: refused
+  // rather than silently ignored, so nobody pays for a result that lacks it.
+  if (params.sharpness !== undefined) throw invalidRequest('sharpness is not available yet; leave it out');
   const performance = params.performance ?? DEFAULT_PERFORMANCE;
   if (!planFor(planName).performances.includes(performance)) {
     throw new AppError('forbidden', `The "${performance}" preset is not included in your plan.`);

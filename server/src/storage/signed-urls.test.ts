@@ -56,7 +56,32 @@ describe('UrlSigner', () => {
   it('refuses a URL without expiry or signature', () => {
     expect(verify({ ...parts, expires: undefined })).toEqual({ ok: false, reason: 'missing signature' });
     expect(verify({ ...parts, signature: undefined })).toEqual({ ok: false, reason: 'missing signature' });
-    expect(verify({ ...parts, expires: 'soon' })).toEqual({ ok: false, reason: 'missing signature' });
+    expect(verify({ ...parts, expires: 'soon' })).toEqual({ ok: false, reason: 'malformed expiry' });
+  });
+
+  it('accepts only the canonical decimal spelling of expires, the one the signer writes', () => {
+    const canonical = parts.expires!;
+    expect(canonical).toMatch(/^[1-9][0-9]*$/);
+    const spellings = [
+      `${canonical}.0`,
+      `+${canonical}`,
+      `0x${Number(canonical).toString(16)}`,
+      `${Number(canonical) / 10}e1`,
+      ` ${canonical}`,
+      `${canonical} `,
+      `\t${canonical}`,
+      `0${canonical}`,
+      `00${canonical}`,
+      `${canonical}n`,
+      `-${canonical}`,
+      '',
+    ];
+    for (const expires of spellings) {
+      // Each names the same instant to Number(), so only the spelling can refuse it.
+      expect(verify({ ...parts, expires }), JSON.stringify(expires)).toEqual({ ok: false, reason: 'malformed expiry' });
+    }
+    expect(verify({ ...parts, expires: '9'.repeat(20) })).toEqual({ ok: false, reason: 'malformed expiry' });
+    expect(verify({ ...parts, expires: canonical }).ok).toBe(true);
   });
 
   it('refuses a URL signed with another secret', () => {

@@ -8,6 +8,9 @@ export interface SignedFileRef {
   expires: number;
 }
 
+/** Unix seconds as `String(n)` writes them: decimal digits, no sign, no leading zero. */
+const CANONICAL_SECONDS = /^(?:0|[1-9][0-9]*)$/;
+
 export type SignatureCheck = { ok: true; ref: SignedFileRef } | { ok: false; reason: string };
 
 /**
@@ -32,8 +35,11 @@ export class UrlSigner {
   }
 
   verify(tenantId: string, imageId: string, expires: string | undefined, signature: string | undefined, now = Date.now()): SignatureCheck {
+    // Only the spelling the signer writes: `Number()` would also take `1.0`, `+1`, `0x1`,
+    // `1e0` and padded forms, each one more URL for the same capability.
+    if (expires === undefined || !signature) return { ok: false, reason: 'missing signature' };
     const expiresAt = Number(expires);
-    if (!Number.isInteger(expiresAt) || !signature) return { ok: false, reason: 'missing signature' };
+    if (!CANONICAL_SECONDS.test(expires) || !Number.isSafeInteger(expiresAt)) return { ok: false, reason: 'malformed expiry' };
     if (expiresAt * 1000 < now) return { ok: false, reason: 'expired' };
     const ref = { tenantId, imageId, expires: expiresAt };
     return safeEqual(this.sign(ref), signature) ? { ok: true, ref } : { ok: false, reason: 'bad signature' };

@@ -1,0 +1,48 @@
+import { hostname } from 'node:os';
+import { RUNNER_TOKEN_PATTERN } from '@atelier/protocol';
+import { ConfigError, absolutePath, httpUrl, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
+
+export { ConfigError };
+
+export interface RunnerConfig {
+  /** The server's base URL; the runner dials `/v1/runners` on it. */
+  serverUrl: string;
+  /** `rt_…`, from `npx atelier runner-tokens create`. */
+  token: string;
+  /** An Optimum SDXL ONNX export; unset: the generated tiny model. */
+  modelDir: string | undefined;
+  /** Shown to operators (`GET /admin/v1/runners`). */
+  name: string;
+  /** Unset: `info`, or silent under vitest (the root logger applies it; see @atelier/runtime). */
+  logLevel: LogLevel | undefined;
+}
+
+/** The most characters of a runner name the server accepts in `hello`. */
+const NAME_MAX_LENGTH = 200;
+
+/**
+ * Reads the runner's environment: the one place `atelier-runner` reads it. Anything
+ * invalid stops start-up with one line naming the variable. Every variable read here is
+ * listed in README.md's configuration table.
+ */
+export function loadRunnerConfig(env: Env = process.env, cwd = process.cwd()): RunnerConfig {
+  const serverUrl = httpUrl(env, 'ATELIER_SERVER_URL') ?? 'http://127.0.0.1:8787';
+  const token = optional(env, 'ATELIER_RUNNER_TOKEN');
+  if (token === undefined || !RUNNER_TOKEN_PATTERN.test(token)) {
+    throw new ConfigError(
+      'ATELIER_RUNNER_TOKEN',
+      `${token === undefined ? 'is required' : 'is not a runner token'}: create one with \`npx atelier runner-tokens create\` (rt_…)`,
+    );
+  }
+  const name = optional(env, 'ATELIER_RUNNER_NAME') ?? hostname();
+  if (name.length > NAME_MAX_LENGTH) {
+    throw new ConfigError('ATELIER_RUNNER_NAME', `must be at most ${NAME_MAX_LENGTH} characters`);
+  }
+  return {
+    serverUrl,
+    token,
+    modelDir: absolutePath(env, 'ATELIER_MODEL_DIR', cwd),
+    name,
+    logLevel: logLevel(env),
+  };
+}
