@@ -26,6 +26,10 @@ export interface Config {
   maxSocketsPerAddress: number;
   maxSocketsPerTenant: number;
   maxRunnerSocketsPerToken: number;
+  /** How often this server process tells the others on its database that it is alive. */
+  instanceHeartbeatMs: number;
+  /** How often it reads the job events other processes relay (while anyone here listens). */
+  relayPollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxSocketsPerAddress: integer(env, 'ATELIER_MAX_SOCKETS_PER_ADDRESS', 50, 1, 1_000_000),
     maxSocketsPerTenant: integer(env, 'ATELIER_MAX_SOCKETS_PER_TENANT', 2_000, 1, 1_000_000),
     maxRunnerSocketsPerToken: integer(env, 'ATELIER_MAX_RUNNER_SOCKETS_PER_TOKEN', 64, 1, 10_000),
+    instanceHeartbeatMs: integer(env, 'ATELIER_INSTANCE_HEARTBEAT_MS', 2_000, 100, 60_000),
+    relayPollMs: integer(env, 'ATELIER_RELAY_POLL_MS', 150, 20, 5_000),
   };
 }
 
