@@ -147,7 +147,9 @@ function createServices(config: Config, database: Database, secret: string, publ
   const registry = new RunnerRegistry({ models, aliveServers: () => instances.alive() });
   const estimator = new QueueEstimator({ models, runners: registry });
   const queue = new JobQueue({ models, events, presentImages, estimator, leaseMs: config.leaseMs, serverId });
-  const dispatcher = new Dispatcher(queue, { pollMs: config.dispatchPollMs, work: events });
+  // An orphaned job waits out its lease and at most a quarter of it more.
+  const sweepMs = Math.max(config.dispatchPollMs, Math.floor(config.leaseMs / 4));
+  const dispatcher = new Dispatcher(queue, { pollMs: config.dispatchPollMs, sweepMs, work: events });
   const keys = new KeyService({ models });
   const tenants = new TenantService({ models, keys });
   const runnerTokens = new RunnerTokenService({ models });

@@ -12,8 +12,10 @@ export interface IdleRunner {
 }
 
 export interface DispatcherOptions {
-  /** How often to look for work anyway (retries coming due, a wake-up that was lost) and sweep expired leases. */
+  /** How often to look for work anyway (retries coming due, a wake-up that was lost). */
   pollMs: number;
+  /** How often to look for expired leases (a sweep reads every open lease). */
+  sweepMs: number;
   /** Told when runnable work appears, here or in another server process. */
   work: { onWork(listener: () => void): () => void };
 }
@@ -29,6 +31,7 @@ export class Dispatcher {
   private pass: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private sweep: Promise<void> | undefined;
   private stopListening: (() => void) | undefined;
 
@@ -38,7 +41,9 @@ export class Dispatcher {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
+    this.timer = setInterval(() => this.notify(), this.options.pollMs);
+    this.timer.unref();
+    this.sweeper = setInterval(() => {
       this.sweep ??= this.queue
         .sweepExpiredLeases()
         .then(
@@ -50,13 +55,13 @@ export class Dispatcher {
         .finally(() => {
           this.sweep = undefined;
         });
-      this.notify();
-    }, this.options.pollMs);
-    this.timer.unref();
+    }, this.options.sweepMs);
+    this.sweeper.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.sweeper);
     this.idle.clear();
     this.listenForWork();
     await this.pass;

@@ -14,9 +14,12 @@ const PROGRESS_RELAY_MS = 250;
  * time. Insert latency plus clock skew between processes must stay below it.
  */
 const OVERLAP_MS = 2_000;
-/** Batches older than this are deleted; well beyond what any poll still reads. */
-const RETENTION_MS = 15_000;
-const TRIM_EVERY_MS = 5_000;
+/**
+ * Batches older than this are deleted: beyond what any poll still reads, and short,
+ * because FerretDB reads the whole collection for every poll.
+ */
+const RETENTION_MS = 6_000;
+const TRIM_EVERY_MS = 2_000;
 /** Events per batch document at most (a burst is written as several batches, in order). */
 const MAX_BATCH_EVENTS = 500;
 /** Throttle state of jobs not heard of for this long is forgotten (their end may have been published elsewhere). */

@@ -105,7 +105,8 @@ export class JobQueue {
   /**
    * Active tenants with runnable work, least recently served first. Tenants served
    * equally long ago (in practice: never) go in the order their oldest work has waited,
-   * so a tenant that queued later does not jump ahead because of its id.
+   * so a tenant that queued later does not jump ahead because of its id. (FerretDB v1
+   * has no `$min` accumulator, so that order costs one query per tied tenant.)
    */
   private async tenantsInTurn(now: Date): Promise<string[]> {
     const { Generation: Jobs, Tenant, TenantTurn } = this.deps.models;
@@ -147,14 +148,14 @@ export class JobQueue {
         Jobs.find({ ...runnable, ...(contended.length > 0 ? { _id: trusted({ $nin: contended }) } : {}) })
           .sort({ queuedAt: 1, _id: 1 })
           .limit(CLAIM_CANDIDATES)
-          .select({ _id: 1 })
           .lean(),
       );
       if (candidates.length === 0) return null;
-      for (const { _id } of candidates) {
+      while (candidates.length > 0) {
+        const candidate = candidates.shift()!;
         const result = await this.transitions.apply(
           tenantId,
-          _id,
+          candidate._id,
           (job) =>
             job.status === 'queued' && job.notBefore.getTime() <= now.getTime()
               ? {
@@ -170,10 +171,15 @@ export class JobQueue {
                   },
                 }
               : null,
-          { whenContended: 'give-up', beforeWrite: (transition) => this.openLease(transition, runnerId, now) },
+          { whenContended: 'give-up', snapshot: candidate, beforeWrite: (transition) => this.openLease(transition, runnerId, now) },
         );
         if (result.outcome === 'applied') return result.after;
-        if (result.before?.status === 'queued') contended.push(_id);
+        if (result.before?.status === 'queued') {
+          contended.push(candidate._id);
+          // Dispatchers in other processes walk the same oldest-first list: step out of
+          // their way rather than losing the next race to them too.
+          shuffle(candidates);
+        }
       }
     }
   }
@@ -372,6 +378,13 @@ export class JobQueue {
 /** Whether the job still runs under this lease (and belongs to its tenant: the read was scoped). */
 function holds(job: Pick<Generation, 'status' | 'epoch'> | null, lease: Lease): boolean {
   return job?.status === 'running' && job.epoch === lease.epoch;
+}
+
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
 }
 
 function outcome(result: TransitionResult): 'requeued' | 'failed' | 'stale' {

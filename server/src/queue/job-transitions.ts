@@ -44,6 +44,11 @@ export interface ApplyOptions {
   whenContended?: 'wait' | 'give-up';
   /** Runs once this writer holds the revision, before the job changes (the claim opens its lease here). */
   beforeWrite?(transition: JobTransition): Promise<void>;
+  /**
+   * The job as the caller just read it, to save reading it again. It may be out of date:
+   * it is checked against the revision it was read at, which only its own state can hold.
+   */
+  snapshot?: Generation;
 }
 
 export interface JobTransitionsDeps {
@@ -84,8 +89,10 @@ export class JobTransitions {
     const { Generation: Jobs } = this.deps.models;
     return runWithTenant(tenantId, async () => {
       const started = Date.now();
+      let snapshot = options.snapshot;
       for (let attempt = 0; ; attempt += 1) {
-        const job = await Jobs.findById(jobId).lean();
+        const job = snapshot ?? (await Jobs.findById(jobId).lean());
+        snapshot = undefined;
         if (!job) return { outcome: 'stale', before: null };
         const planned = plan(job);
         if (!planned) return { outcome: 'stale', before: job };

@@ -30,6 +30,8 @@ export interface ServerInstancesDeps {
 export class ServerInstances {
   private timer: NodeJS.Timeout | undefined;
   private beat: Promise<void> | undefined;
+  /** `alive()`'s last answer, reused for half a heartbeat (every queue estimate asks). */
+  private recent: { at: number; ids: Promise<string[]> } | undefined;
 
   constructor(private readonly deps: ServerInstancesDeps) {}
 
@@ -67,8 +69,18 @@ export class ServerInstances {
   /** Ids of the server processes alive now (this one included). */
   async alive(): Promise<string[]> {
     const now = Date.now();
-    const instances = await this.deps.models.ServerInstance.find().select({ _id: 1, seenAt: 1, heartbeatMs: 1 }).lean();
-    return instances.filter((instance) => now - instance.seenAt.getTime() <= MISSED_BEATS_DEAD * instance.heartbeatMs).map((instance) => instance._id);
+    if (this.recent && now - this.recent.at < this.deps.heartbeatMs / 2) return this.recent.ids;
+    const ids = this.deps.models.ServerInstance.find()
+      .select({ _id: 1, seenAt: 1, heartbeatMs: 1 })
+      .lean()
+      .then((instances) =>
+        instances.filter((instance) => now - instance.seenAt.getTime() <= MISSED_BEATS_DEAD * instance.heartbeatMs).map((instance) => instance._id),
+      );
+    this.recent = { at: now, ids };
+    ids.catch(() => {
+      if (this.recent?.ids === ids) this.recent = undefined;
+    });
+    return ids;
   }
 
   private async heartbeat(): Promise<void> {
