@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import { vi } from 'vitest';
 import { runAsSystem } from '@atelier/server';
-import { startInstantRunner, type InstantRunner } from './instant-runner.js';
+import { startInstantRunner, type ScriptedRunner } from './instant-runner.js';
 import { pngBytes } from './protocol-clients.js';
 import { startServerCluster } from './server-process.js';
 
@@ -42,7 +42,7 @@ export interface ClaimsFigures {
  */
 export async function runClaimsScenario(scenario: ClaimsScenario): Promise<ClaimsFigures> {
   const cluster = await startServerCluster(scenario.processes);
-  const runners: InstantRunner[] = [];
+  const runners: ScriptedRunner[] = [];
   try {
     const { processes, database } = cluster;
     const token = await cluster.createRunnerToken(processes[0]!);

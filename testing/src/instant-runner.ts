@@ -1,11 +1,13 @@
-import type { RunnerJobMessage, ServerToRunnerMessage } from '@atelier/protocol';
+import type { RunnerCancelMessage, RunnerJobMessage, ServerToRunnerMessage } from '@atelier/protocol';
 import { completeJob, connectRunner, type RunnerProbe } from './protocol-clients.js';
 
-export interface InstantRunner {
+export interface ScriptedRunner {
   runnerId: string;
   probe: RunnerProbe;
   /** Every job this runner was handed, in order. */
   readonly jobs: RunnerJobMessage[];
+  /** Every `cancel` it was sent, in order. */
+  readonly cancels: RunnerCancelMessage[];
   close(): Promise<void>;
 }
 
@@ -14,16 +16,46 @@ export interface InstantRunner {
  * moment it gets it: the job's images (a real PNG each), `completed`, then `ready`
  * again. For tests about the queue rather than the pipeline.
  */
-export async function startInstantRunner(serverUrl: string, token: string, name: string, png: Uint8Array): Promise<InstantRunner> {
+export function startInstantRunner(serverUrl: string, token: string, name: string, png: Uint8Array): Promise<ScriptedRunner> {
+  return startScriptedRunner(serverUrl, token, name, {
+    onJob: (probe, job) =>
+      completeJob(probe, job, Array.from({ length: job.params.imageCount }, () => png)).then(() => probe.send({ type: 'ready' })),
+    // A cancel can only come after it finished the job and asked for the next one.
+    onCancel: () => undefined,
+  });
+}
+
+/**
+ * A runner that keeps every job it gets running (it never reports on it) until the job
+ * is cancelled; then, as the real runner does, it says `ready` for the next one.
+ */
+export function startHoldingRunner(serverUrl: string, token: string, name: string): Promise<ScriptedRunner> {
+  return startScriptedRunner(serverUrl, token, name, {
+    onJob: () => undefined,
+    onCancel: (probe) => probe.send({ type: 'ready' }),
+  });
+}
+
+interface Script {
+  onJob(probe: RunnerProbe, job: RunnerJobMessage): unknown;
+  onCancel(probe: RunnerProbe, cancel: RunnerCancelMessage): unknown;
+}
+
+async function startScriptedRunner(serverUrl: string, token: string, name: string, script: Script): Promise<ScriptedRunner> {
   const probe = await connectRunner(serverUrl, token, name);
   const jobs: RunnerJobMessage[] = [];
+  const cancels: RunnerCancelMessage[] = [];
   probe.ws.on('message', (data, isBinary) => {
     if (isBinary) return;
     const message = JSON.parse(String(data)) as ServerToRunnerMessage;
-    if (message.type !== 'job') return; // a cancel or lease-lost comes after it was finished already
-    jobs.push(message);
-    void completeJob(probe, message, Array.from({ length: message.params.imageCount }, () => png)).then(() => probe.send({ type: 'ready' }));
+    if (message.type === 'job') {
+      jobs.push(message);
+      void script.onJob(probe, message);
+    } else if (message.type === 'cancel') {
+      cancels.push(message);
+      void script.onCancel(probe, message);
+    }
   });
   probe.send({ type: 'ready' });
-  return { runnerId: probe.runnerId, probe, jobs, close: async () => void (await probe.close()) };
+  return { runnerId: probe.runnerId, probe, jobs, cancels, close: async () => void (await probe.close()) };
 }

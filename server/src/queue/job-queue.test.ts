@@ -361,7 +361,7 @@ describe('a writer that died between recording and applying a transition', () =>
     const tenant = await createTenant();
     const jobId = await enqueue(tenant);
     const recorder = recordEvents(jobId);
-    const error = { code: 'canceled', message: 'The generation was cancelled.', retryable: false };
+    const error = { code: 'canceled' as const, message: 'The generation was cancelled.', retryable: false };
     await recordOnly(jobId, tenant, {
       kind: 'cancel',
       from: 'queued',
@@ -440,6 +440,23 @@ describe('JobQueue.cancel', () => {
     expect(cancels.every((result) => result.canceled)).toBe(true);
     for (const jobId of jobIds) expect((await read(jobId)).status).toBe('canceled');
     expect(await queue.claimNext('run_late')).toBeNull();
+  });
+
+  it('never lets heartbeats and progress racing a cancel bring the job back', async () => {
+    const tenant = await createTenant();
+    const jobId = await enqueue(tenant);
+    const lease = (await queue.claimNext('run_a'))!;
+    const reports = Array.from({ length: 10 }, (_, step) => [
+      queue.heartbeat(lease),
+      queue.progress(lease, { step, steps: 30, stage: 'sampling' }, true),
+    ]).flat();
+    const [cancel] = await Promise.all([runWithTenant(tenant, () => queue.cancel(jobId)), ...reports]);
+    expect(cancel).toEqual({ canceled: true, lease: { runnerId: 'run_a', epoch: lease.epoch } });
+    expect(await read(jobId)).toMatchObject({ status: 'canceled', rev: 2 });
+    // After the cancel, every report is stale.
+    expect(await queue.heartbeat(lease)).toBe('stale');
+    expect(await queue.progress(lease, { step: 11, steps: 30, stage: 'sampling' }, true)).toBe('stale');
+    expect((await history(jobId)).map((transition) => transition.kind)).toEqual(['claim', 'cancel']);
   });
 
   it("cannot cancel another tenant's job", async () => {

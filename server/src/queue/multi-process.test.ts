@@ -8,9 +8,10 @@ import {
   runClaimsScenario,
   type RunnerProbe,
   type ServerCluster,
+  type ScriptedRunner,
+  startHoldingRunner,
   startInstantRunner,
   startServerCluster,
-  type InstantRunner,
   type WidgetProbe,
 } from '@atelier/testing';
 import { runAsSystem } from '../tenancy/tenant-context.js';
@@ -34,7 +35,7 @@ describe('several server processes sharing one deployment', () => {
   let cluster: ServerCluster;
   let runnerToken: string;
   const sockets: (RunnerProbe | WidgetProbe)[] = [];
-  const runners: InstantRunner[] = [];
+  const runners: ScriptedRunner[] = [];
 
   beforeAll(async () => {
     cluster = await startServerCluster(3, {
@@ -119,35 +120,46 @@ describe('several server processes sharing one deployment', () => {
       const response = await cluster.processes[n % 3]!.api(tenant.secretKey, '/v1/generations', { body: { prompt: `lamp ${n}` } });
       ids.push(((await response.json()) as { id: string }).id);
     }
+    // On every process: a runner that holds its job until it is cancelled, and then one
+    // that finishes jobs at once. The holders have their jobs before the storm starts.
+    const holders = await Promise.all(cluster.processes.map((server, p) => startHoldingRunner(server.url, runnerToken, `holder-${p}`)));
+    runners.push(...holders);
+    await vi.waitFor(() => expect(holders.every((holder) => holder.jobs.length === 1)).toBe(true), { timeout: 15_000, interval: 20 });
     const png = await pngBytes(9, 9, 9);
-    // Runners on every process start claiming while the cancels go out through every process.
     const [cancels] = await Promise.all([
       Promise.all(
         ids.map(async (id, n) => (await cluster.processes[(n + 1) % 3]!.api(tenant.secretKey, `/v1/generations/${id}/cancel`, { method: 'POST' })).status),
       ),
-      Promise.all(cluster.processes.map(async (server, p) => runners.push(await startInstantRunner(server.url, runnerToken, `storm-${p}`, png)))),
+      Promise.all(cluster.processes.map(async (server, p) => runners.push(await startInstantRunner(server.url, runnerToken, `finisher-${p}`, png)))),
     ]);
     expect(cancels.every((status) => status === 200 || status === 409)).toBe(true);
 
     // Every dispatcher has made later passes once one more job has gone all the way through.
-    const marker = await (await a().api(tenant.secretKey, '/v1/generations', { body: { prompt: 'after the storm' } })).json() as { id: string };
+    const marker = (await (await a().api(tenant.secretKey, '/v1/generations', { body: { prompt: 'after the storm' } })).json()) as { id: string };
     await vi.waitFor(async () => expect((await readJob(marker.id))?.status).toBe('succeeded'), { timeout: 60_000, interval: 100 });
 
     const jobs = await runAsSystem('test: read the storm', () => models().Generation.find({ _id: trusted({ $in: ids }) }).lean());
+    let cancelledWhileRunning = 0;
     for (const [n, id] of ids.entries()) {
       const job = jobs.find((stored) => stored._id === id)!;
-      const history = await transitionsOf(id);
+      const kinds = (await transitionsOf(id)).map((transition) => transition.kind);
       if (cancels[n] === 200) {
+        // Cancelled, and nothing happened to it afterwards.
         expect(job.status).toBe('canceled');
-        expect(history.at(-1)!.kind).toBe('cancel');
-        expect(history.filter((transition) => transition.kind === 'cancel')).toHaveLength(1);
+        expect(kinds.at(-1)).toBe('cancel');
+        expect(kinds.filter((kind) => kind === 'cancel')).toHaveLength(1);
+        if (kinds.at(-2) === 'claim') cancelledWhileRunning += 1;
       } else {
         // 409: it had finished before the cancel arrived.
         expect(job.status).toBe('succeeded');
-        expect(history.map((transition) => transition.kind)).toEqual(['claim', 'complete']);
+        expect(kinds).toEqual(['claim', 'complete']);
       }
     }
-    expect(cancels.filter((status) => status === 200).length).toBeGreaterThan(0);
+    // The holders' jobs were running when the storm hit; each holder heard of each cancel, across processes.
+    expect(cancelledWhileRunning).toBeGreaterThanOrEqual(holders.length);
+    await vi.waitFor(() => {
+      for (const holder of holders) expect(holder.cancels.map((cancel) => cancel.jobId)).toEqual(holder.jobs.map((job) => job.jobId));
+    }, { timeout: 15_000, interval: 20 });
   });
 
   it('stops counting the runners of a server process that was killed, on every other process', async () => {
