@@ -162,15 +162,28 @@ describe('several server processes sharing one deployment', () => {
     }, { timeout: 15_000, interval: 20 });
   });
 
+  it('takes a server process and its runners off the books at once when it shuts down', async () => {
+    const probe = await runner(b, 'leaving');
+    probe.send({ type: 'ready' });
+    await vi.waitFor(async () => expect((await a().health()).runners).toBe(1), { timeout: 15_000, interval: 50 });
+    expect(await models().ServerInstance.countDocuments()).toBe(3);
+
+    await b().stop();
+    expect((await probe.closed()).code).toBe(1001);
+    expect(await models().ServerInstance.countDocuments()).toBe(2);
+    expect((await a().health()).runners).toBe(0);
+    expect(await models().Runner.findById(probe.runnerId).lean()).toMatchObject({ state: 'offline' });
+  });
+
   it('stops counting the runners of a server process that was killed, on every other process', async () => {
     const probe = await runner(c, 'doomed');
     probe.send({ type: 'ready' });
     await vi.waitFor(async () => expect((await a().health()).runners).toBe(1), { timeout: 15_000, interval: 50 });
-    expect((await b().health()).runners).toBe(1);
 
     await c().kill();
     await probe.closed();
+    // Nothing of C's ran on its way down: its runner's record still says idle.
+    expect(await models().Runner.findById(probe.runnerId).lean()).toMatchObject({ state: 'idle' });
     await vi.waitFor(async () => expect((await a().health()).runners).toBe(0), { timeout: 15_000, interval: 50 });
-    expect((await b().health()).runners).toBe(0);
   });
 });
