@@ -2,12 +2,13 @@ import mongoose from 'mongoose';
 import type { Models } from '../models/index.js';
 import type { Generation, JobError, StoredImage } from '../models/generation.model.js';
 import type { JobTransition } from '../models/job-transition.model.js';
-import { leaseId } from '../models/lease.model.js';
 import { isRetryable, type Code, type JobProgress, type JobStatus, type PublicImage } from '@atelier/protocol';
-import { requireTenantId, runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
+import { requireTenantId, runWithTenant } from '../tenancy/tenant-context.js';
 import { createLogger } from '../logging/logger.js';
+import { FairShare } from './fair-share.js';
 import type { JobEvents } from './job-events.js';
 import { JobTransitions, type TransitionResult } from './job-transitions.js';
+import { LeaseStore } from './lease-store.js';
 import type { QueueEstimator } from './queue-estimator.js';
 
 const { trusted } = mongoose;
@@ -69,6 +70,8 @@ export class JobQueue {
   private readonly now: () => Date;
   private readonly retryDelayMs: (attempt: number) => number;
   private readonly transitions: JobTransitions;
+  private readonly leases: LeaseStore;
+  private readonly fairShare: FairShare;
 
   constructor(private readonly deps: JobQueueDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -79,6 +82,8 @@ export class JobQueue {
       now: this.now,
       applied: (transition, job, how) => this.applied(transition, job, how),
     });
+    this.leases = new LeaseStore({ models: deps.models, serverId: deps.serverId });
+    this.fairShare = new FairShare({ models: deps.models });
   }
 
   /**
@@ -87,54 +92,14 @@ export class JobQueue {
    */
   async claimNext(runnerId: string): Promise<(Generation & Lease) | null> {
     const now = this.now();
-    for (const tenantId of await this.tenantsInTurn(now)) {
+    for (const tenantId of await this.fairShare.tenantsInTurn(now)) {
       const job = await this.claimOldest(tenantId, runnerId, now);
       if (!job) continue; // other dispatchers took all of it first
-      await runAsSystem('dispatch: record fair-share turn', () =>
-        this.deps.models.TenantTurn.updateOne({ _id: tenantId }, { $set: { lastServedAt: now } }, { upsert: true }),
-      ).catch((error: unknown) => {
-        // Two dispatchers created the tenant's first turn at once; either time will do.
-        if ((error as { code?: number }).code !== 11000) throw error;
-      });
+      await this.fairShare.served(tenantId, now);
       log.info({ tenantId, jobId: job._id, runnerId, epoch: job.epoch, attempt: job.attempts }, 'job leased');
       return { ...job, jobId: job._id, tenantId, epoch: job.epoch };
     }
     return null;
-  }
-
-  /**
-   * Active tenants with runnable work, least recently served first. Tenants served
-   * equally long ago (in practice: never) go in the order their oldest work has waited,
-   * so a tenant that queued later does not jump ahead because of its id. (FerretDB v1
-   * has no `$min` accumulator, so that order costs one query per tied tenant.)
-   */
-  private async tenantsInTurn(now: Date): Promise<string[]> {
-    const { Generation: Jobs, Tenant, TenantTurn } = this.deps.models;
-    const runnable = { status: 'queued' as const, notBefore: trusted({ $lte: now }) };
-    const { tenants, turns } = await runAsSystem('dispatch: find tenants with queued work', async () => {
-      const ids = (await Jobs.distinct('tenantId', runnable)) as string[];
-      if (ids.length === 0) return { tenants: [], turns: [] };
-      const [active, served] = await Promise.all([
-        Tenant.find({ _id: trusted({ $in: ids }), status: 'active' }).select({ _id: 1 }).lean(),
-        TenantTurn.find({ _id: trusted({ $in: ids }) }).lean(),
-      ]);
-      return { tenants: active.map((tenant) => tenant._id), turns: served };
-    });
-    const lastServed = new Map(turns.map((turn) => [turn._id, turn.lastServedAt.getTime()]));
-    const servedAt = (tenantId: string) => lastServed.get(tenantId) ?? 0;
-    const waitingSince = new Map<string, number>();
-    await Promise.all(
-      tenants
-        .filter((tenantId) => tenants.some((other) => other !== tenantId && servedAt(other) === servedAt(tenantId)))
-        .map(async (tenantId) => {
-          const oldest = await runWithTenant(tenantId, () =>
-            Jobs.findOne(runnable).sort({ queuedAt: 1, _id: 1 }).select({ queuedAt: 1 }).lean(),
-          );
-          waitingSince.set(tenantId, oldest?.queuedAt.getTime() ?? Number.POSITIVE_INFINITY);
-        }),
-    );
-    const waited = (tenantId: string) => waitingSince.get(tenantId) ?? 0;
-    return tenants.sort((a, b) => servedAt(a) - servedAt(b) || waited(a) - waited(b) || a.localeCompare(b));
   }
 
   /** Leases the tenant's oldest runnable job, or answers null when none is left for this runner. */
@@ -171,7 +136,11 @@ export class JobQueue {
                   },
                 }
               : null,
-          { whenContended: 'give-up', snapshot: candidate, beforeWrite: (transition) => this.openLease(transition, runnerId, now) },
+          {
+            whenContended: 'give-up',
+            snapshot: candidate,
+            beforeWrite: (transition) => this.openLease(transition, runnerId, new Date(now.getTime() + this.deps.leaseMs)),
+          },
         );
         if (result.outcome === 'applied') return result.after;
         if (result.before?.status === 'queued') {
@@ -188,19 +157,8 @@ export class JobQueue {
    * The claim's lease document, written before the job says `running`, so that a job
    * never runs without a lease that can expire.
    */
-  private async openLease(claim: JobTransition, runnerId: string, now: Date): Promise<void> {
-    await this.deps.models.Lease.create({
-      _id: leaseId(claim.jobId, claim.epoch),
-      jobId: claim.jobId,
-      epoch: claim.epoch,
-      runnerId,
-      serverId: this.deps.serverId,
-      expiresAt: new Date(now.getTime() + this.deps.leaseMs),
-      progress: claim.set.progress,
-    }).catch((error: unknown) => {
-      // Only a roll-forward of this very claim (see job-transitions.ts) opens it otherwise.
-      if ((error as { code?: number }).code !== 11000) throw error;
-    });
+  private async openLease(claim: JobTransition, runnerId: string, expiresAt: Date): Promise<void> {
+    await this.leases.open({ jobId: claim.jobId, epoch: claim.epoch, runnerId, expiresAt, progress: claim.set.progress });
   }
 
   /** Extends the lease; 'stale' means the runner no longer holds it. */
@@ -221,17 +179,12 @@ export class JobQueue {
     return 'applied';
   }
 
-  /**
-   * Writes the lease document, if the job still runs under this lease. Only the session
-   * holding the lease writes it, so its read-modify-write races nobody that matters.
-   */
+  /** Writes the lease document, if the job still runs under this lease. */
   private async touchLease(lease: Lease, set: { expiresAt: Date; progress?: JobProgress }): Promise<Outcome> {
-    const { Generation: Jobs, Lease: Leases } = this.deps.models;
     return runWithTenant(lease.tenantId, async () => {
-      const job = await Jobs.findById(lease.jobId).select({ status: 1, epoch: 1 }).lean();
+      const job = await this.deps.models.Generation.findById(lease.jobId).select({ status: 1, epoch: 1 }).lean();
       if (!holds(job, lease)) return 'stale';
-      const result = await Leases.updateOne({ _id: leaseId(lease.jobId, lease.epoch), endedAt: null }, { $set: set });
-      return result.matchedCount === 1 ? 'applied' : 'stale';
+      return (await this.leases.extend(lease.jobId, lease.epoch, set)) ? 'applied' : 'stale';
     });
   }
 
@@ -305,17 +258,9 @@ export class JobQueue {
    * the queue, and retires leases whose job has moved on.
    */
   async sweepExpiredLeases(): Promise<number> {
-    const { Lease: Leases } = this.deps.models;
     const now = this.now();
-    const expired = await runAsSystem('sweep expired leases', () =>
-      Leases.find({ endedAt: null, expiresAt: trusted({ $lt: now }) })
-        .sort({ expiresAt: 1 })
-        .limit(SWEEP_BATCH)
-        .select({ _id: 1, tenantId: 1, jobId: 1, epoch: 1 })
-        .lean(),
-    );
     let swept = 0;
-    for (const lease of expired) {
+    for (const lease of await this.leases.expired(now, SWEEP_BATCH)) {
       const result = await this.failAttempt(
         lease,
         { code: 'runner_lost', message: 'The GPU runner stopped responding.' },
@@ -330,7 +275,7 @@ export class JobQueue {
       // job-transitions.ts): once rolled forward it runs under this lease, so keep it.
       const job = result.before;
       if (!job || job.epoch > lease.epoch || (job.epoch === lease.epoch && job.status !== 'running')) {
-        await runWithTenant(lease.tenantId, () => Leases.updateOne({ _id: lease._id }, { $set: { endedAt: now } }));
+        await this.leases.retire(lease, now);
       }
     }
     return swept;
@@ -369,9 +314,7 @@ export class JobQueue {
         }
         break;
     }
-    if (transition.from === 'running') {
-      await this.deps.models.Lease.updateOne({ _id: leaseId(jobId, epoch) }, { $set: { endedAt: this.now() } });
-    }
+    if (transition.from === 'running') await this.leases.end(jobId, epoch, this.now());
   }
 }
 

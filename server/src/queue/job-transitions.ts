@@ -126,7 +126,7 @@ export class JobTransitions {
           // Someone took this writer for dead and rolled its transition forward (and announced it).
           log.warn({ tenantId, jobId, rev: rev + 1 }, 'transition was applied by another writer meanwhile');
         } else {
-          await this.deps.applied(transition, after, { rolledForward: false });
+          await this.announce(transition, after, false);
         }
         return { outcome: 'applied', before: job, after, transition };
       }
@@ -169,7 +169,17 @@ export class JobTransitions {
       'rolled forward a transition whose writer stopped before applying it',
     );
     const job = await Jobs.findById(transition.jobId).lean();
-    if (job) await this.deps.applied(transition, job, { rolledForward: true });
+    if (job) await this.announce(transition, job, true);
+  }
+
+  /**
+   * The transition stands whatever happens here: a failure to publish costs watchers a
+   * snapshot, and a lease left open is retired by the sweeper.
+   */
+  private async announce(transition: JobTransition, job: Generation, rolledForward: boolean): Promise<void> {
+    await this.deps.applied(transition, job, { rolledForward }).catch((error: unknown) => {
+      log.error({ err: error, tenantId: transition.tenantId, jobId: transition.jobId, rev: transition.rev }, 'could not announce a transition');
+    });
   }
 }
 
