@@ -179,6 +179,19 @@ export class JobQueue {
     return 'applied';
   }
 
+  /**
+   * Whether the job still runs under this lease, or how it ended: a runner session asks
+   * once it has handed the job over, to learn of a cancel that landed between the claim
+   * and the moment it started listening for the job's events.
+   */
+  async leaseState(lease: Lease): Promise<'held' | 'canceled' | 'lost'> {
+    const job = await runWithTenant(lease.tenantId, () =>
+      this.deps.models.Generation.findById(lease.jobId).select({ status: 1, epoch: 1 }).lean(),
+    );
+    if (holds(job, lease)) return 'held';
+    return job?.status === 'canceled' && job.epoch === lease.epoch ? 'canceled' : 'lost';
+  }
+
   /** Writes the lease document, if the job still runs under this lease. */
   private async touchLease(lease: Lease, set: { expiresAt: Date; progress?: JobProgress }): Promise<Outcome> {
     return runWithTenant(lease.tenantId, async () => {

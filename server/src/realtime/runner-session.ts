@@ -117,6 +117,15 @@ export class RunnerSession implements IdleRunner {
     this.lease = lease;
     this.send({ type: 'job', jobId: job.jobId, epoch: job.epoch, params: job.resolved });
     void this.deps.registry.seen(this.id, 'busy', job.jobId);
+    // A cancel between the claim and the subscription above published nothing it heard.
+    void this.deps.queue.leaseState(lease).then(
+      (state) => {
+        if (state === 'held' || this.lease !== lease) return;
+        if (state === 'canceled') this.cancel(lease.jobId, lease.epoch);
+        else this.loseLease(lease);
+      },
+      (error: unknown) => log.error({ err: error, runnerId: this.id, jobId: lease.jobId }, 'could not confirm a lease'),
+    );
     return true;
   }
 
