@@ -1,4 +1,4 @@
-import type { RunnerCancelMessage, RunnerJobMessage, ServerToRunnerMessage } from '@atelier/protocol';
+import type { RunnerCancelMessage, RunnerJobMessage, RunnerLeaseLostMessage, ServerToRunnerMessage } from '@atelier/protocol';
 import { completeJob, connectRunner, type RunnerProbe } from './protocol-clients.js';
 
 export interface ScriptedRunner {
@@ -26,19 +26,42 @@ export function startInstantRunner(serverUrl: string, token: string, name: strin
 }
 
 /**
- * A runner that keeps every job it gets running (it never reports on it) until the job
- * is cancelled; then, as the real runner does, it says `ready` for the next one.
+ * A runner that keeps every job it gets running until the job is cancelled: it only
+ * heartbeats it, as a real runner does while it works. Cancelled (or told it lost the
+ * lease), it says `ready` for the next one, as the real runner does.
  */
-export function startHoldingRunner(serverUrl: string, token: string, name: string): Promise<ScriptedRunner> {
-  return startScriptedRunner(serverUrl, token, name, {
-    onJob: () => undefined,
-    onCancel: (probe) => probe.send({ type: 'ready' }),
+export async function startHoldingRunner(serverUrl: string, token: string, name: string): Promise<ScriptedRunner> {
+  let current: RunnerJobMessage | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const letGo = (probe: RunnerProbe, jobId: string) => {
+    if (current?.jobId !== jobId) return;
+    current = undefined;
+    probe.send({ type: 'ready' });
+  };
+  const runner = await startScriptedRunner(serverUrl, token, name, {
+    onJob: (probe, job) => {
+      current = job;
+      const heartbeatMs = probe.received('welcome')[0]!.heartbeatMs;
+      timer ??= setInterval(() => {
+        if (current && probe.isOpen) probe.send({ type: 'heartbeat', jobId: current.jobId, epoch: current.epoch });
+      }, heartbeatMs);
+    },
+    onCancel: (probe, cancel) => letGo(probe, cancel.jobId),
+    onLeaseLost: (probe, lost) => letGo(probe, lost.jobId),
   });
+  return {
+    ...runner,
+    close: async () => {
+      clearInterval(timer);
+      await runner.close();
+    },
+  };
 }
 
 interface Script {
   onJob(probe: RunnerProbe, job: RunnerJobMessage): unknown;
   onCancel(probe: RunnerProbe, cancel: RunnerCancelMessage): unknown;
+  onLeaseLost?(probe: RunnerProbe, lost: RunnerLeaseLostMessage): unknown;
 }
 
 async function startScriptedRunner(serverUrl: string, token: string, name: string, script: Script): Promise<ScriptedRunner> {
@@ -54,6 +77,8 @@ async function startScriptedRunner(serverUrl: string, token: string, name: strin
     } else if (message.type === 'cancel') {
       cancels.push(message);
       void script.onCancel(probe, message);
+    } else if (message.type === 'lease-lost') {
+      void script.onLeaseLost?.(probe, message);
     }
   });
   probe.send({ type: 'ready' });
