@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import { vi } from 'vitest';
 import { runAsSystem } from '@atelier/server';
-import { startInstantRunner, type ScriptedRunner } from './instant-runner.js';
+import { startInstantRunner, type ScriptedRunner } from './scripted-runner.js';
 import { pngBytes } from './protocol-clients.js';
 import { startServerCluster } from './server-process.js';
 

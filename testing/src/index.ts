@@ -18,5 +18,5 @@ export {
 } from './protocol-clients.js';
 export { cancelActiveJobs, createGeneration, readJob, runnersGone, viewGeneration } from './queue-fixtures.js';
 export { startServerCluster, startServerProcess, type ServerCluster, type ServerProcess, type ServerProcessOptions } from './server-process.js';
-export { startHoldingRunner, startInstantRunner, type ScriptedRunner } from './instant-runner.js';
+export { startHoldingRunner, startInstantRunner, type ScriptedRunner } from './scripted-runner.js';
 export { runClaimsScenario, type ClaimsFigures, type ClaimsScenario } from './claims-scenario.js';
