@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { vi } from 'vitest';
+import { inject, vi } from 'vitest';
 import type { HealthBody } from '@atelier/protocol';
 import { connectDatabase, type Database } from '@atelier/server';
+import { forgetSpawned, recordSpawned } from './spawned-processes.js';
 import { dropDatabase, freshDatabaseUri } from './test-database.js';
 import { TEST_ADMIN_TOKEN, TEST_SIGNING_SECRET } from './test-server.js';
 
@@ -72,6 +73,7 @@ async function launch(options: ServerProcessOptions, port: number): Promise<Serv
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const spawned = inject('spawnedDir');
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -79,7 +81,14 @@ async function launch(options: ServerProcessOptions, port: number): Promise<Serv
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      void forgetSpawned(spawned, child.pid!);
+      resolve(code);
+    }),
+  );
+  // Ended by the run's teardown should the test never get to stop it.
+  await recordSpawned(spawned, child.pid!, [process.execPath, MAIN].join(' '));
   const url = `http://127.0.0.1:${port}`;
   const output = () => lines.join('\n');
 
