@@ -31,6 +31,10 @@ export interface Config {
   maxSocketsPerAddress: number;
   maxSocketsPerTenant: number;
   maxRunnerSocketsPerToken: number;
+  /** How often this server process tells the others on its database that it is alive. */
+  instanceHeartbeatMs: number;
+  /** How often it reads the job events other processes relay (while anyone here listens). */
+  relayPollMs: number;
 }
 
 /**
@@ -79,5 +83,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     maxSocketsPerAddress: integer(env, 'ATELIER_MAX_SOCKETS_PER_ADDRESS', 50, 1, 1_000_000),
     maxSocketsPerTenant: integer(env, 'ATELIER_MAX_SOCKETS_PER_TENANT', 2_000, 1, 1_000_000),
     maxRunnerSocketsPerToken: integer(env, 'ATELIER_MAX_RUNNER_SOCKETS_PER_TOKEN', 64, 1, 10_000),
+    instanceHeartbeatMs: integer(env, 'ATELIER_INSTANCE_HEARTBEAT_MS', 2_000, 100, 60_000),
+    relayPollMs: integer(env, 'ATELIER_RELAY_POLL_MS', 150, 20, 5_000),
   };
 }

@@ -14,15 +14,18 @@ import { widgetRoutes } from './http/routes/widget-routes.js';
 import type { StoredImage } from './models/generation.model.js';
 import { REALTIME_PATH, RUNNER_PATH, type HealthBody, type PublicImage } from '@atelier/protocol';
 import { Dispatcher } from './queue/dispatcher.js';
+import { JobEventRelay } from './queue/job-event-relay.js';
 import { JobEvents } from './queue/job-events.js';
 import { JobQueue } from './queue/job-queue.js';
 import { QueueEstimator } from './queue/queue-estimator.js';
 import { RunnerRegistry } from './queue/runner-registry.js';
+import { ServerInstances } from './queue/server-instances.js';
 import { rejectUpgrade } from './realtime/reject-upgrade.js';
 import { RunnerHub } from './realtime/runner-hub.js';
 import { SessionTokens } from './realtime/session-tokens.js';
 import { WidgetHub } from './realtime/widget-hub.js';
 import { GenerationService } from './services/generation-service.js';
+import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
 import { sharedSecret } from './services/shared-secret.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
@@ -81,7 +84,15 @@ export async function startServer(config: Config & { mongodbUri: string }): Prom
     });
   });
 
-  await listen(server, config.port, config.host);
+  // Present before the first runner connects, so that the others count its runners.
+  await services.instances.start();
+  services.events.start();
+  await listen(server, config.port, config.host).catch(async (error: unknown) => {
+    await services.events.stop();
+    await services.instances.stop();
+    await database.close();
+    throw error;
+  });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   publicUrl = config.publicUrl ?? url;
@@ -99,6 +110,9 @@ export async function startServer(config: Config & { mongodbUri: string }): Prom
         await services.widgetHub.close();
         await services.runnerHub.close();
         await services.dispatcher.stop();
+        await services.events.stop();
+        // After the runner hub has marked this process's runners offline.
+        await services.instances.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
@@ -110,7 +124,8 @@ export async function startServer(config: Config & { mongodbUri: string }): Prom
 
 function createServices(config: Config, database: Database, secret: string, publicUrl: () => string) {
   const { models } = database;
-  const events = new JobEvents();
+  const serverId = newId('srv');
+  const events = new JobEvents(new JobEventRelay({ model: models.JobEventBatch, serverId, pollMs: config.relayPollMs }));
   const storage = new FileStorage(join(config.dataDir, 'files'));
   const signer = new UrlSigner(secret, publicUrl);
   const presentImages = (tenantId: string, images: StoredImage[]): PublicImage[] =>
@@ -123,20 +138,31 @@ function createServices(config: Config, database: Database, secret: string, publ
         height: image.height,
         format: image.format,
       }));
-  const registry = new RunnerRegistry({ models });
+  const instances: ServerInstances = new ServerInstances({
+    models,
+    serverId,
+    heartbeatMs: config.instanceHeartbeatMs,
+    onDead: (deadId) => registry.serverGone(deadId),
+  });
+  const registry = new RunnerRegistry({ models, aliveServers: () => instances.alive() });
   const estimator = new QueueEstimator({ models, runners: registry });
-  const queue = new JobQueue({ models, events, presentImages, estimator, leaseMs: config.leaseMs });
-  const dispatcher = new Dispatcher(queue, { pollMs: config.dispatchPollMs });
+  const queue = new JobQueue({ models, events, presentImages, estimator, leaseMs: config.leaseMs, serverId });
+  // An orphaned job waits out its lease and at most a quarter of it more.
+  const sweepMs = Math.max(config.dispatchPollMs, Math.floor(config.leaseMs / 4));
+  const dispatcher = new Dispatcher(queue, { pollMs: config.dispatchPollMs, sweepMs, work: events });
   const keys = new KeyService({ models });
   const tenants = new TenantService({ models, keys });
   const runnerTokens = new RunnerTokenService({ models });
-  const generations = new GenerationService({ models, queue, estimator, dispatcher, presentImages });
+  // New work wakes this process's dispatcher and, through the relay, the other processes'.
+  const generations = new GenerationService({ models, queue, estimator, dispatcher: { notify: () => events.announceWork() }, presentImages });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
     queue,
     dispatcher,
     registry,
     estimator,
+    events,
+    serverId,
     storage,
     heartbeatMs: config.heartbeatMs,
     leaseMs: config.leaseMs,
@@ -166,6 +192,7 @@ function createServices(config: Config, database: Database, secret: string, publ
     estimator,
     queue,
     dispatcher,
+    instances,
     keys,
     tenants,
     runnerTokens,

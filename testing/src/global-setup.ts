@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig, startDatabase, type DatabaseServer } from '@atelier/server';
+import { killLeftovers } from './spawned-processes.js';
 
 import './vitest-context.js';
 
 let server: DatabaseServer | undefined;
 let dataDir: string | undefined;
+let spawnedDir: string | undefined;
 
 /**
  * One real database server for the whole test run; every test file then works in a
@@ -24,9 +26,15 @@ export async function setup(project: TestProject): Promise<void> {
     explicit ? { dataDir, mongodbUri: explicit, cacheDir } : { dataDir, engine: 'ferretdb', reuse: false, cacheDir },
   );
   project.provide('mongoUri', server.uri);
+  spawnedDir = await mkdtemp(join(tmpdir(), 'atelier-test-spawned-'));
+  project.provide('spawnedDir', spawnedDir);
 }
 
 export async function teardown(): Promise<void> {
+  if (spawnedDir) {
+    await killLeftovers(spawnedDir);
+    await rm(spawnedDir, { recursive: true, force: true });
+  }
   await server?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }

@@ -2,6 +2,8 @@
 declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string;
+    /** Where spawned server processes are recorded (spawned-processes.ts). */
+    spawnedDir: string;
   }
 }
 export {};

@@ -28,9 +28,10 @@ export interface JobError {
 
 /**
  * A generation is also its own queue entry: the durable queue is this collection.
- * Every state change is a single-document conditional update (FerretDB has no
- * transactions), and every runner-facing change is fenced by `epoch`, which grows
- * by one each time the job is leased.
+ * Every change after creation is a fenced transition (queue/job-transitions.ts): it
+ * claims `rev + 1` in `job_transitions` first, so writes to one job are serialised
+ * across server processes. `epoch` grows by one each time the job is leased; the
+ * live lease (expiry, progress) is a document of its own (`leases`).
  */
 export interface Generation {
   _id: string;
@@ -39,6 +40,10 @@ export interface Generation {
   params: GenerationParams;
   resolved: ResolvedJobParams;
   cost: { credits: number };
+  /**
+   * As of the last transition (queued, or leased and loading). A running job's live
+   * progress is on its lease; views read it from there.
+   */
   progress: JobProgress;
   images: StoredImage[];
   error: JobError | null;
@@ -53,7 +58,10 @@ export interface Generation {
   attempts: number;
   maxAttempts: number;
   epoch: number;
-  lease: { runnerId: string; expiresAt: Date } | null;
+  /** Who holds the current lease; its expiry and progress are on the lease document. */
+  lease: { runnerId: string } | null;
+  /** How many transitions the job has been through; the fence of the next one. */
+  rev: number;
   startedAt: Date | null;
   finishedAt: Date | null;
   createdAt: Date;
@@ -109,9 +117,10 @@ const generationSchema = new Schema<Generation>(
     maxAttempts: { type: Number, default: 3 },
     epoch: { type: Number, default: 0 },
     lease: {
-      type: new Schema({ runnerId: String, expiresAt: Date }, { _id: false }),
+      type: new Schema({ runnerId: String }, { _id: false }),
       default: null,
     },
+    rev: { type: Number, default: 0 },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
   },

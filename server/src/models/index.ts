@@ -2,9 +2,14 @@ import type { Connection } from 'mongoose';
 import { apiKeyModel } from './api-key.model.js';
 import { generationModel } from './generation.model.js';
 import { idempotencyKeyModel } from './idempotency-key.model.js';
+import { jobEventBatchModel } from './job-event-batch.model.js';
+import { jobTransitionModel } from './job-transition.model.js';
+import { leaseModel } from './lease.model.js';
 import { runnerTokenModel } from './runner-token.model.js';
 import { runnerModel } from './runner.model.js';
 import { secretModel } from './secret.model.js';
+import { serverInstanceModel } from './server-instance.model.js';
+import { tenantTurnModel } from './tenant-turn.model.js';
 import { tenantModel } from './tenant.model.js';
 
 export type Models = ReturnType<typeof createModels>;
@@ -19,5 +24,10 @@ export function createModels(connection: Connection) {
     RunnerToken: runnerTokenModel(connection),
     Runner: runnerModel(connection),
     PlatformSecret: secretModel(connection),
+    JobTransition: jobTransitionModel(connection),
+    Lease: leaseModel(connection),
+    TenantTurn: tenantTurnModel(connection),
+    ServerInstance: serverInstanceModel(connection),
+    JobEventBatch: jobEventBatchModel(connection),
   };
 }

@@ -7,6 +7,8 @@ import { Schema, type Connection, type Model } from 'mongoose';
 export interface RunnerRecord {
   _id: string;
   tokenId: string;
+  /** The server process whose socket holds the runner (see server-instance.model.ts). */
+  serverId: string | null;
   name: string;
   device: string;
   model: string;
@@ -21,6 +23,7 @@ const runnerSchema = new Schema<RunnerRecord>(
   {
     _id: { type: String, required: true },
     tokenId: { type: String, required: true },
+    serverId: { type: String, default: null, index: true },
     name: { type: String, default: '' },
     device: { type: String, default: 'cpu' },
     model: { type: String, default: '' },

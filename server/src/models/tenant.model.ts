@@ -8,8 +8,6 @@ export interface Tenant {
   /** Origins (scheme://host[:port]) whose pages may open the widget socket. */
   origins: string[];
   status: 'active' | 'suspended';
-  /** When the dispatcher last started one of this tenant's jobs (round-robin fair share). */
-  lastServedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -23,7 +21,6 @@ const tenantSchema = new Schema<Tenant>(
     plan: { type: String, required: true },
     origins: { type: [String], default: [] },
     status: { type: String, enum: ['active', 'suspended'], default: 'active' },
-    lastServedAt: { type: Date, default: null },
   },
   { timestamps: true, collection: 'tenants' },
 );

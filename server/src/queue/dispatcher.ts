@@ -12,20 +12,28 @@ export interface IdleRunner {
 }
 
 export interface DispatcherOptions {
-  /** How often to look for work anyway (jobs queued through another server, retries coming due). */
+  /** How often to look for work anyway (retries coming due, a wake-up that was lost). */
   pollMs: number;
+  /** How often to look for expired leases (a sweep reads every open lease). */
+  sweepMs: number;
+  /** Told when runnable work appears, here or in another server process. */
+  work: { onWork(listener: () => void): () => void };
 }
 
 /**
  * Matches this server's idle runners with queued jobs. Passes are serialised and
  * coalesced: `notify()` during a pass schedules exactly one more. Claims themselves
- * are atomic in the database, so several servers can dispatch at once.
+ * are fenced in the database, so several servers can dispatch at once. While it has
+ * idle runners it listens for new work, including work queued through other processes.
  */
 export class Dispatcher {
   private readonly idle = new Map<string, IdleRunner>();
   private pass: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweep: Promise<void> | undefined;
+  private stopListening: (() => void) | undefined;
 
   constructor(
     private readonly queue: JobQueue,
@@ -33,29 +41,42 @@ export class Dispatcher {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      void this.queue.sweepExpiredLeases().then(
-        (swept) => swept > 0 && this.notify(),
-        (error: unknown) => log.error({ err: error }, 'lease sweep failed'),
-      );
-      this.notify();
-    }, this.options.pollMs);
+    this.timer = setInterval(() => this.notify(), this.options.pollMs);
     this.timer.unref();
+    this.sweeper = setInterval(() => {
+      this.sweep ??= this.queue
+        .sweepExpiredLeases()
+        .then(
+          (swept) => {
+            if (swept > 0) this.notify();
+          },
+          (error: unknown) => log.error({ err: error }, 'lease sweep failed'),
+        )
+        .finally(() => {
+          this.sweep = undefined;
+        });
+    }, this.options.sweepMs);
+    this.sweeper.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.sweeper);
     this.idle.clear();
+    this.listenForWork();
     await this.pass;
+    await this.sweep;
   }
 
   addIdle(runner: IdleRunner): void {
     this.idle.set(runner.id, runner);
+    this.listenForWork();
     this.notify();
   }
 
   remove(runnerId: string): void {
     this.idle.delete(runnerId);
+    this.listenForWork();
   }
 
   get idleCount(): number {
@@ -83,12 +104,23 @@ export class Dispatcher {
     while (this.pass) await this.pass;
   }
 
+  /** Listens for new work exactly while there is an idle runner to give it to (listening makes the relay poll). */
+  private listenForWork(): void {
+    if (this.idle.size > 0) {
+      this.stopListening ??= this.options.work.onWork(() => this.notify());
+    } else {
+      this.stopListening?.();
+      this.stopListening = undefined;
+    }
+  }
+
   private async drain(): Promise<void> {
     for (const runner of [...this.idle.values()]) {
       if (!this.idle.has(runner.id)) continue;
       const job = await this.queue.claimNext(runner.id);
       if (!job) return;
       this.idle.delete(runner.id);
+      this.listenForWork();
       if (!runner.assign(job)) {
         // The job never reached a runner, so it goes back in line at once.
         await this.queue.fail(job, { code: 'runner_disconnected', message: 'The GPU runner went away.' }, { backoff: false });

@@ -1,32 +1,68 @@
 import { EventEmitter } from 'node:events';
 import type { JobEvent } from '@atelier/protocol';
+import type { JobEventRelay } from './job-event-relay.js';
 
 export type { JobEvent };
 
 export interface JobEventEnvelope {
   tenantId: string;
   jobId: string;
+  /** The lease epoch the event is about, when it is about one (an old epoch's news must not end a new lease). */
+  epoch?: number;
   event: JobEvent;
 }
 
+/** The emitter's channel for "runnable work appeared"; job channels are job ids, which never collide with it. */
+const WORK = 'work';
+
 /**
- * Job events within one server process. The database stays the source of truth (a
- * resumed or late watcher reads the job), so a lost event costs a snapshot, not a
- * result; a capped-collection relay for several server instances can publish here.
+ * Job events, for every server process on the database. `publish` reaches this
+ * process's subscribers at once and, through the relay (job-event-relay.ts), the other
+ * processes' within a poll interval or so. The database stays the source of truth (a
+ * resumed or late watcher reads the job), so an event lost on the way costs a snapshot,
+ * not a result. Without a relay (unit tests) events stay in the process.
  */
 export class JobEvents {
   private readonly emitter = new EventEmitter();
 
-  constructor() {
+  constructor(private readonly relay?: JobEventRelay) {
     this.emitter.setMaxListeners(0);
   }
 
-  publish(tenantId: string, jobId: string, event: JobEvent): void {
-    this.emitter.emit(jobId, { tenantId, jobId, event } satisfies JobEventEnvelope);
+  /** Starts carrying events between processes (no-op without a relay). */
+  start(): void {
+    this.relay?.start({
+      deliver: (envelope) => this.emitter.emit(envelope.jobId, envelope),
+      work: () => this.emitter.emit(WORK),
+      listening: () => this.emitter.eventNames().length > 0,
+    });
+  }
+
+  /** Stops polling and writes what is still waiting to be relayed. */
+  async stop(): Promise<void> {
+    await this.relay?.stop();
+  }
+
+  publish(tenantId: string, jobId: string, event: JobEvent, epoch?: number): void {
+    const envelope: JobEventEnvelope = { tenantId, jobId, event, ...(epoch === undefined ? {} : { epoch }) };
+    this.emitter.emit(jobId, envelope);
+    this.relay?.send(envelope);
   }
 
   subscribe(jobId: string, listener: (envelope: JobEventEnvelope) => void): () => void {
     this.emitter.on(jobId, listener);
     return () => this.emitter.off(jobId, listener);
+  }
+
+  /** Runnable work appeared (here or in another process); a dispatcher with idle runners listens. */
+  onWork(listener: () => void): () => void {
+    this.emitter.on(WORK, listener);
+    return () => this.emitter.off(WORK, listener);
+  }
+
+  /** New runnable work: wakes this process's dispatcher and the other processes'. */
+  announceWork(): void {
+    this.emitter.emit(WORK);
+    this.relay?.sendWork();
   }
 }

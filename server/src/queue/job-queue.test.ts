@@ -1,12 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type Database } from '../db/connect.js';
 import type { Generation, StoredImage } from '../models/generation.model.js';
+import type { JobTransition } from '../models/job-transition.model.js';
+import { leaseId, type LeaseRecord } from '../models/lease.model.js';
 import { GenerationService } from '../services/generation-service.js';
 import { newId } from '../services/ids.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import { dropDatabase, freshDatabaseUri } from '@atelier/testing';
 import { JobEvents, type JobEventEnvelope } from './job-events.js';
 import { JobQueue, type Lease } from './job-queue.js';
+import { ROLL_FORWARD_AFTER_MS, transitionId } from './job-transitions.js';
 import { QueueEstimator } from './queue-estimator.js';
 import { RunnerRegistry } from './runner-registry.js';
 
@@ -35,6 +38,7 @@ beforeAll(async () => {
     presentImages,
     estimator,
     leaseMs: LEASE_MS,
+    serverId: 'srv_test',
     retryDelayMs: (attempt) => RETRY_DELAY_MS * attempt,
     now: () => new Date(Date.now() + skewMs),
   });
@@ -44,8 +48,11 @@ beforeAll(async () => {
 afterEach(async () => {
   skewMs = 0;
   // Each test starts from an empty queue: claims look across every tenant.
-  await runAsSystem('test: empty the queue', () => database.models.Generation.deleteMany({}));
-  await database.models.Tenant.deleteMany({});
+  const { Generation: Jobs, JobTransition, Lease: Leases, Tenant, TenantTurn } = database.models;
+  await runAsSystem('test: empty the queue', () =>
+    Promise.all([Jobs.deleteMany({}), JobTransition.deleteMany({}), Leases.deleteMany({})]),
+  );
+  await Promise.all([Tenant.deleteMany({}), TenantTurn.deleteMany({})]);
 });
 
 afterAll(async () => {
@@ -65,6 +72,12 @@ async function enqueue(tenantId: string, prompt = 'a lamp'): Promise<string> {
 
 const read = (jobId: string) =>
   runAsSystem('test: read job', async () => (await database.models.Generation.findById(jobId).lean()) as Generation);
+
+const readLease = (jobId: string, epoch: number) =>
+  runAsSystem('test: read lease', async () => (await database.models.Lease.findById(leaseId(jobId, epoch)).lean()) as LeaseRecord);
+
+const history = (jobId: string) =>
+  runAsSystem('test: read transitions', () => database.models.JobTransition.find({ jobId }).sort({ rev: 1 }).lean());
 
 function recordEvents(jobId: string): { seen: JobEventEnvelope['event'][]; stop: () => void } {
   const seen: JobEventEnvelope['event'][] = [];
@@ -118,8 +131,22 @@ describe('JobQueue.claimNext', () => {
     expect(job).toMatchObject({ jobId, tenantId: tenant, epoch: 1, status: 'running', attempts: 1 });
     expect(job!.resolved.prompt).toBe('a walnut desk');
     const stored = await read(jobId);
-    expect(stored.lease?.runnerId).toBe('run_one');
-    expect(stored.lease!.expiresAt.getTime()).toBeGreaterThan(Date.now() + LEASE_MS - 5_000);
+    expect(stored).toMatchObject({ lease: { runnerId: 'run_one' }, rev: 1 });
+    const lease = await readLease(jobId, 1);
+    expect(lease).toMatchObject({ jobId, tenantId: tenant, epoch: 1, runnerId: 'run_one', serverId: 'srv_test', endedAt: null });
+    expect(lease.expiresAt.getTime()).toBeGreaterThan(Date.now() + LEASE_MS - 5_000);
+    expect(await history(jobId)).toMatchObject([
+      { _id: transitionId(jobId, 1), kind: 'claim', from: 'queued', epoch: 1, by: { serverId: 'srv_test', runnerId: 'run_one' } },
+    ]);
+  });
+
+  it('keeps fair-share turns apart from the tenant document', async () => {
+    const tenant = await createTenant();
+    await enqueue(tenant);
+    const before = await database.models.Tenant.findById(tenant).lean();
+    const job = (await queue.claimNext('run_one'))!;
+    expect(await database.models.TenantTurn.findById(tenant).lean()).toMatchObject({ lastServedAt: job.startedAt });
+    expect(await database.models.Tenant.findById(tenant).lean()).toEqual(before);
   });
 
   it('never leases one job twice when many runners claim at once', async () => {
@@ -135,9 +162,12 @@ describe('JobQueue.claimNext', () => {
     expect(new Set(won.map((claim) => claim.job!.jobId))).toEqual(jobIds);
     for (const { job, runnerId } of won) {
       const stored = await read(job!.jobId);
-      expect(stored).toMatchObject({ status: 'running', epoch: 1, attempts: 1 });
+      expect(stored).toMatchObject({ status: 'running', epoch: 1, attempts: 1, rev: 1 });
       expect(stored.lease?.runnerId).toBe(runnerId);
+      expect((await history(job!.jobId)).map((transition) => transition.kind)).toEqual(['claim']);
+      expect((await readLease(job!.jobId, 1)).runnerId).toBe(runnerId);
     }
+    expect(await runAsSystem('test: count leases', () => database.models.Lease.countDocuments())).toBe(10);
     expect(await queue.claimNext('run_extra')).toBeNull();
   });
 });
@@ -153,6 +183,7 @@ describe('lease fencing', () => {
     expect(current.epoch).toBe(first.epoch + 1);
 
     const before = await read(jobId);
+    const leaseBefore = await readLease(jobId, current.epoch);
     const recorder = recordEvents(jobId);
     const old: Lease = { jobId, tenantId: tenant, epoch: first.epoch };
     skewMs += 1_000;
@@ -167,6 +198,7 @@ describe('lease fencing', () => {
     const after = await read(jobId);
     expect(after).toMatchObject({ status: 'running', epoch: current.epoch, images: [], progress: before.progress });
     expect(after.lease).toEqual(before.lease);
+    expect(await readLease(jobId, current.epoch)).toEqual(leaseBefore);
     expect(recorder.seen).toEqual([]);
 
     // The current holder is unaffected.
@@ -184,10 +216,18 @@ describe('lease fencing', () => {
     const recorder = recordEvents(jobId);
     skewMs += 10_000;
     expect(await queue.progress(lease, { step: 3, steps: 30, stage: 'sampling' }, true)).toBe('applied');
-    const stored = await read(jobId);
+    const stored = await readLease(jobId, lease.epoch);
     expect(stored.progress).toEqual({ step: 3, steps: 30, stage: 'sampling' });
-    expect(stored.lease!.expiresAt.getTime()).toBeGreaterThan(Date.now() + 10_000 + LEASE_MS - 5_000);
-    expect(recorder.seen).toEqual([{ type: 'progress', step: 3, steps: 30, stage: 'sampling' }]);
+    expect(stored.expiresAt.getTime()).toBeGreaterThan(Date.now() + 10_000 + LEASE_MS - 5_000);
+    // Not persisting: watchers hear it, the lease keeps the last persisted step.
+    expect(await queue.progress(lease, { step: 4, steps: 30, stage: 'sampling' }, false)).toBe('applied');
+    expect((await readLease(jobId, lease.epoch)).progress.step).toBe(3);
+    expect(recorder.seen).toEqual([
+      { type: 'progress', step: 3, steps: 30, stage: 'sampling' },
+      { type: 'progress', step: 4, steps: 30, stage: 'sampling' },
+    ]);
+    // The job document is left alone: only transitions change it.
+    expect(await read(jobId)).toMatchObject({ rev: 1, progress: { step: 0, stage: 'loading' } });
     recorder.stop();
   });
 });
@@ -222,6 +262,9 @@ describe('failures and retries', () => {
     skewMs += 10 * RETRY_DELAY_MS;
     expect(await queue.claimNext('run_c')).toBeNull();
     expect(recorder.seen.map((event) => event.type)).toEqual([...Array<string>(maxAttempts - 1).fill('queued'), 'failed']);
+    expect((await history(jobId)).map((transition) => `${transition.kind}:${transition.set.status}`)).toEqual(
+      Array.from({ length: maxAttempts }, (_, i) => ['claim:running', i < maxAttempts - 1 ? 'fail:queued' : 'fail:failed']).flat(),
+    );
     recorder.stop();
   });
 
@@ -279,6 +322,86 @@ describe('expired leases', () => {
     const done = await read(jobId);
     expect(done.status).toBe('succeeded');
     expect(done.images).toHaveLength(1);
+
+    // Both leases are over; the sweeper has nothing left to do.
+    expect((await readLease(jobId, lease.epoch)).endedAt).toBeInstanceOf(Date);
+    expect((await readLease(jobId, next.epoch)).endedAt).toBeInstanceOf(Date);
+    skewMs += 10 * LEASE_MS;
+    expect(await queue.sweepExpiredLeases()).toBe(0);
+    // The transitions are the job's history: each attempt, who ended it, and when.
+    const transitions = await history(jobId);
+    expect(transitions.map(({ kind, from, epoch, rev }) => ({ kind, from, epoch, rev }))).toEqual([
+      { kind: 'claim', from: 'queued', epoch: 1, rev: 1 },
+      { kind: 'expire', from: 'running', epoch: 1, rev: 2 },
+      { kind: 'claim', from: 'queued', epoch: 2, rev: 3 },
+      { kind: 'complete', from: 'running', epoch: 2, rev: 4 },
+    ]);
+    const times = transitions.map((transition) => transition.at.getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+});
+
+describe('a writer that died between recording and applying a transition', () => {
+  /** What a server process leaves behind when it dies right after recording a transition. */
+  async function recordOnly(jobId: string, tenantId: string, transition: Pick<JobTransition, 'kind' | 'from' | 'set' | 'epoch'>) {
+    const rev = transition.set.rev;
+    await runWithTenant(tenantId, () =>
+      database.models.JobTransition.create({
+        _id: transitionId(jobId, rev),
+        jobId,
+        rev,
+        ...transition,
+        by: { serverId: 'srv_dead', runnerId: null },
+        at: new Date(Date.now() + skewMs),
+      }),
+    );
+  }
+
+  it('leaves a fresh transition to its writer and rolls an old one forward, publishing its event once', async () => {
+    const tenant = await createTenant();
+    const jobId = await enqueue(tenant);
+    const recorder = recordEvents(jobId);
+    const error = { code: 'canceled' as const, message: 'The generation was cancelled.', retryable: false };
+    await recordOnly(jobId, tenant, {
+      kind: 'cancel',
+      from: 'queued',
+      epoch: 0,
+      set: { status: 'canceled', lease: null, error, finishedAt: new Date(Date.now() + skewMs), rev: 1 },
+    });
+
+    // Its writer may still be applying it: a claim leaves the job alone.
+    expect(await queue.claimNext('run_a')).toBeNull();
+    expect(await read(jobId)).toMatchObject({ status: 'queued', rev: 0 });
+    expect(recorder.seen).toEqual([]);
+
+    skewMs += ROLL_FORWARD_AFTER_MS + 1_000;
+    expect(await queue.claimNext('run_a')).toBeNull();
+    expect(await read(jobId)).toMatchObject({ status: 'canceled', rev: 1, error });
+    expect(recorder.seen).toEqual([{ type: 'failed', code: 'canceled', message: error.message }]);
+    expect((await history(jobId)).map((transition) => transition.kind)).toEqual(['cancel']);
+    recorder.stop();
+  });
+
+  it("gives a rolled-forward claim an expired lease, so that the sweeper requeues the job", async () => {
+    const tenant = await createTenant();
+    const jobId = await enqueue(tenant);
+    const { progress } = await read(jobId);
+    const startedAt = new Date(Date.now() + skewMs);
+    await recordOnly(jobId, tenant, {
+      kind: 'claim',
+      from: 'queued',
+      epoch: 1,
+      set: { status: 'running', epoch: 1, attempts: 1, lease: { runnerId: 'run_dead' }, startedAt, progress: { ...progress, stage: 'loading' }, rev: 1 },
+    });
+    skewMs += ROLL_FORWARD_AFTER_MS + 1_000;
+
+    expect(await queue.claimNext('run_b')).toBeNull();
+    expect(await read(jobId)).toMatchObject({ status: 'running', epoch: 1, lease: { runnerId: 'run_dead' }, rev: 1 });
+    expect((await readLease(jobId, 1)).expiresAt.getTime()).toBeLessThan(Date.now());
+
+    expect(await queue.sweepExpiredLeases()).toBe(1);
+    expect(await read(jobId)).toMatchObject({ status: 'queued', error: { code: 'runner_lost' }, rev: 2 });
+    expect(await queue.claimNext('run_b')).toMatchObject({ jobId, epoch: 2, attempts: 2 });
   });
 });
 
@@ -317,6 +440,23 @@ describe('JobQueue.cancel', () => {
     expect(cancels.every((result) => result.canceled)).toBe(true);
     for (const jobId of jobIds) expect((await read(jobId)).status).toBe('canceled');
     expect(await queue.claimNext('run_late')).toBeNull();
+  });
+
+  it('never lets heartbeats and progress racing a cancel bring the job back', async () => {
+    const tenant = await createTenant();
+    const jobId = await enqueue(tenant);
+    const lease = (await queue.claimNext('run_a'))!;
+    const reports = Array.from({ length: 10 }, (_, step) => [
+      queue.heartbeat(lease),
+      queue.progress(lease, { step, steps: 30, stage: 'sampling' }, true),
+    ]).flat();
+    const [cancel] = await Promise.all([runWithTenant(tenant, () => queue.cancel(jobId)), ...reports]);
+    expect(cancel).toEqual({ canceled: true, lease: { runnerId: 'run_a', epoch: lease.epoch } });
+    expect(await read(jobId)).toMatchObject({ status: 'canceled', rev: 2 });
+    // After the cancel, every report is stale.
+    expect(await queue.heartbeat(lease)).toBe('stale');
+    expect(await queue.progress(lease, { step: 11, steps: 30, stage: 'sampling' }, true)).toBe('stale');
+    expect((await history(jobId)).map((transition) => transition.kind)).toEqual(['claim', 'cancel']);
   });
 
   it("cannot cancel another tenant's job", async () => {

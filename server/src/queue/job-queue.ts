@@ -1,11 +1,14 @@
 import mongoose from 'mongoose';
 import type { Models } from '../models/index.js';
 import type { Generation, JobError, StoredImage } from '../models/generation.model.js';
+import type { JobTransition } from '../models/job-transition.model.js';
 import { isRetryable, type Code, type JobProgress, type JobStatus, type PublicImage } from '@atelier/protocol';
-import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
+import { requireTenantId, runWithTenant } from '../tenancy/tenant-context.js';
 import { createLogger } from '../logging/logger.js';
+import { FairShare } from './fair-share.js';
 import type { JobEvents } from './job-events.js';
-import { KeyedLock } from './keyed-lock.js';
+import { JobTransitions, type TransitionResult } from './job-transitions.js';
+import { LeaseStore } from './lease-store.js';
 import type { QueueEstimator } from './queue-estimator.js';
 
 const { trusted } = mongoose;
@@ -23,6 +26,8 @@ export interface JobQueueDeps {
   presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
   estimator: QueueEstimator;
   leaseMs: number;
+  /** This server process: recorded on every transition and lease it writes. */
+  serverId: string;
   /** Delay before the n-th retry (1-based). */
   retryDelayMs?(attempt: number): number;
   now?(): Date;
@@ -47,25 +52,38 @@ export interface FailOptions {
 /** How many of a tenant's oldest runnable jobs one claim attempt considers at a time. */
 const CLAIM_CANDIDATES = 8;
 
+/** How many expired leases one sweep handles; the next sweep takes the rest. */
+const SWEEP_BATCH = 100;
+
 const ACTIVE: JobStatus[] = ['queued', 'running'];
+const CANCELED = { code: 'canceled', message: 'The generation was cancelled.' } as const;
 
 /**
- * The durable queue: every transition of a job is one conditional single-document
- * update, fenced by status and (for runner-reported transitions) by lease epoch, so
- * two servers, a late runner and the lease sweeper can race without double effects.
- * Each applied transition publishes exactly one event. FerretDB v1 performs a
- * conditional update as read-then-write, so within this process each job's transitions
- * also take a per-job lock; across several processes only MongoDB makes them atomic.
+ * The durable queue. Every change of a job is a fenced transition (job-transitions.ts),
+ * so any number of server processes, late runners and lease sweepers can race on one
+ * database, FerretDB included, without a job being leased twice or a finished job
+ * changing again; runner-reported transitions are also fenced by the lease epoch. A
+ * lease's liveness and progress live on its own document (`leases`), written only by
+ * the session holding it. Each applied transition publishes exactly one event.
  */
 export class JobQueue {
   private readonly now: () => Date;
   private readonly retryDelayMs: (attempt: number) => number;
-  /** Serialises this process's transitions of one job (see KeyedLock for why). */
-  private readonly locks = new KeyedLock();
+  private readonly transitions: JobTransitions;
+  private readonly leases: LeaseStore;
+  private readonly fairShare: FairShare;
 
   constructor(private readonly deps: JobQueueDeps) {
     this.now = deps.now ?? (() => new Date());
     this.retryDelayMs = deps.retryDelayMs ?? ((attempt) => Math.min(60_000, 2_000 * 2 ** (attempt - 1)));
+    this.transitions = new JobTransitions({
+      models: deps.models,
+      serverId: deps.serverId,
+      now: this.now,
+      applied: (transition, job, how) => this.applied(transition, job, how),
+    });
+    this.leases = new LeaseStore({ models: deps.models, serverId: deps.serverId });
+    this.fairShare = new FairShare({ models: deps.models });
   }
 
   /**
@@ -73,120 +91,134 @@ export class JobQueue {
    * least recently served first; within a tenant, oldest first.
    */
   async claimNext(runnerId: string): Promise<(Generation & Lease) | null> {
-    const { Tenant } = this.deps.models;
     const now = this.now();
-    for (const tenantId of await this.tenantsInTurn(now)) {
-      const job = await runWithTenant(tenantId, () => this.claimOldest(runnerId, now));
+    for (const tenantId of await this.fairShare.tenantsInTurn(now)) {
+      const job = await this.claimOldest(tenantId, runnerId, now);
       if (!job) continue; // other dispatchers took all of it first
-      await runAsSystem('dispatch: record fair-share turn', () =>
-        Tenant.updateOne({ _id: tenantId }, { $set: { lastServedAt: now } }),
-      );
+      await this.fairShare.served(tenantId, now);
       log.info({ tenantId, jobId: job._id, runnerId, epoch: job.epoch, attempt: job.attempts }, 'job leased');
       return { ...job, jobId: job._id, tenantId, epoch: job.epoch };
     }
     return null;
   }
 
-  /**
-   * Active tenants with runnable work, least recently served first. Tenants served
-   * equally long ago (in practice: never) go in the order their oldest work has waited,
-   * so a tenant that queued later does not jump ahead because of its id.
-   */
-  private async tenantsInTurn(now: Date): Promise<string[]> {
-    const { Generation: Jobs, Tenant } = this.deps.models;
-    const runnable = { status: 'queued' as const, notBefore: trusted({ $lte: now }) };
-    const tenants = await runAsSystem('dispatch: find tenants with queued work', async () => {
-      const ids = (await Jobs.distinct('tenantId', runnable)) as string[];
-      if (ids.length === 0) return [];
-      return Tenant.find({ _id: trusted({ $in: ids }), status: 'active' }).select({ _id: 1, lastServedAt: 1 }).lean();
-    });
-    const servedAt = (tenant: (typeof tenants)[number]) => tenant.lastServedAt?.getTime() ?? 0;
-    const waitingSince = new Map<string, number>();
-    await Promise.all(
-      tenants
-        .filter((tenant) => tenants.some((other) => other !== tenant && servedAt(other) === servedAt(tenant)))
-        .map(async (tenant) => {
-          const oldest = await runWithTenant(tenant._id, () =>
-            Jobs.findOne(runnable).sort({ queuedAt: 1, _id: 1 }).select({ queuedAt: 1 }).lean(),
-          );
-          waitingSince.set(tenant._id, oldest?.queuedAt.getTime() ?? Number.POSITIVE_INFINITY);
-        }),
-    );
-    const waited = (tenant: (typeof tenants)[number]) => waitingSince.get(tenant._id) ?? 0;
-    return tenants
-      .sort((a, b) => servedAt(a) - servedAt(b) || waited(a) - waited(b) || a._id.localeCompare(b._id))
-      .map((tenant) => tenant._id);
-  }
-
-  /** Leases the tenant in scope's oldest runnable job, or answers null when none is left. */
-  private async claimOldest(runnerId: string, now: Date): Promise<Generation | null> {
+  /** Leases the tenant's oldest runnable job, or answers null when none is left for this runner. */
+  private async claimOldest(tenantId: string, runnerId: string, now: Date): Promise<Generation | null> {
     const { Generation: Jobs } = this.deps.models;
     const runnable = { status: 'queued' as const, notBefore: trusted({ $lte: now }) };
+    // Jobs another writer is changing right now (claiming or cancelling) are left to it.
+    const contended: string[] = [];
     for (;;) {
-      const candidates = await Jobs.find(runnable).sort({ queuedAt: 1, _id: 1 }).limit(CLAIM_CANDIDATES).select({ _id: 1 }).lean();
+      const candidates = await runWithTenant(tenantId, () =>
+        Jobs.find({ ...runnable, ...(contended.length > 0 ? { _id: trusted({ $nin: contended }) } : {}) })
+          .sort({ queuedAt: 1, _id: 1 })
+          .limit(CLAIM_CANDIDATES)
+          .lean(),
+      );
       if (candidates.length === 0) return null;
-      for (const { _id } of candidates) {
-        const job = await this.locks.run(_id, () =>
-          Jobs.findOneAndUpdate(
-            { _id, ...runnable },
-            {
-              $set: {
-                status: 'running',
-                lease: { runnerId, expiresAt: new Date(now.getTime() + this.deps.leaseMs) },
-                startedAt: now,
-                'progress.step': 0,
-                'progress.stage': 'loading',
-              },
-              $inc: { epoch: 1, attempts: 1 },
-            },
-            { returnDocument: 'after' },
-          ).lean(),
+      while (candidates.length > 0) {
+        const candidate = candidates.shift()!;
+        const result = await this.transitions.apply(
+          tenantId,
+          candidate._id,
+          (job) =>
+            job.status === 'queued' && job.notBefore.getTime() <= now.getTime()
+              ? {
+                  kind: 'claim',
+                  runnerId,
+                  set: {
+                    status: 'running',
+                    epoch: job.epoch + 1,
+                    attempts: job.attempts + 1,
+                    lease: { runnerId },
+                    startedAt: now,
+                    progress: { step: 0, steps: job.progress.steps, stage: 'loading' },
+                  },
+                }
+              : null,
+          {
+            whenContended: 'give-up',
+            snapshot: candidate,
+            beforeWrite: (transition) => this.openLease(transition, runnerId, new Date(now.getTime() + this.deps.leaseMs)),
+          },
         );
-        if (job) return job;
+        if (result.outcome === 'applied') return result.after;
+        if (result.before?.status === 'queued') {
+          contended.push(candidate._id);
+          // Dispatchers in other processes walk the same oldest-first list: step out of
+          // their way rather than losing the next race to them too.
+          shuffle(candidates);
+        }
       }
-      // Every candidate went to someone else meanwhile; look again further down the queue.
     }
+  }
+
+  /**
+   * The claim's lease document, written before the job says `running`, so that a job
+   * never runs without a lease that can expire.
+   */
+  private async openLease(claim: JobTransition, runnerId: string, expiresAt: Date): Promise<void> {
+    await this.leases.open({ jobId: claim.jobId, epoch: claim.epoch, runnerId, expiresAt, progress: claim.set.progress });
   }
 
   /** Extends the lease; 'stale' means the runner no longer holds it. */
   async heartbeat(lease: Lease): Promise<Outcome> {
-    return this.whileLeased(lease, {
-      $set: { 'lease.expiresAt': new Date(this.now().getTime() + this.deps.leaseMs) },
-    });
+    return this.touchLease(lease, { expiresAt: new Date(this.now().getTime() + this.deps.leaseMs) });
   }
 
+  /** Every step reaches this process's watchers; `persist` (about once a second) also stores it and extends the lease. */
   async progress(lease: Lease, progress: JobProgress & { preview?: string }, persist: boolean): Promise<Outcome> {
     if (persist) {
-      const outcome = await this.whileLeased(lease, {
-        $set: {
-          progress: { step: progress.step, steps: progress.steps, stage: progress.stage },
-          'lease.expiresAt': new Date(this.now().getTime() + this.deps.leaseMs),
-        },
+      const outcome = await this.touchLease(lease, {
+        progress: { step: progress.step, steps: progress.steps, stage: progress.stage },
+        expiresAt: new Date(this.now().getTime() + this.deps.leaseMs),
       });
       if (outcome === 'stale') return outcome;
     }
-    this.deps.events.publish(lease.tenantId, lease.jobId, { type: 'progress', ...progress });
+    this.deps.events.publish(lease.tenantId, lease.jobId, { type: 'progress', ...progress }, lease.epoch);
     return 'applied';
+  }
+
+  /**
+   * Whether the job still runs under this lease, or how it ended: a runner session asks
+   * once it has handed the job over, to learn of a cancel that landed between the claim
+   * and the moment it started listening for the job's events.
+   */
+  async leaseState(lease: Lease): Promise<'held' | 'canceled' | 'lost'> {
+    const job = await runWithTenant(lease.tenantId, () =>
+      this.deps.models.Generation.findById(lease.jobId).select({ status: 1, epoch: 1 }).lean(),
+    );
+    if (holds(job, lease)) return 'held';
+    return job?.status === 'canceled' && job.epoch === lease.epoch ? 'canceled' : 'lost';
+  }
+
+  /** Writes the lease document, if the job still runs under this lease. */
+  private async touchLease(lease: Lease, set: { expiresAt: Date; progress?: JobProgress }): Promise<Outcome> {
+    return runWithTenant(lease.tenantId, async () => {
+      const job = await this.deps.models.Generation.findById(lease.jobId).select({ status: 1, epoch: 1 }).lean();
+      if (!holds(job, lease)) return 'stale';
+      return (await this.leases.extend(lease.jobId, lease.epoch, set)) ? 'applied' : 'stale';
+    });
   }
 
   async complete(lease: Lease, images: StoredImage[]): Promise<Outcome> {
-    return this.locks.run(lease.jobId, () => this.completeLocked(lease, images));
-  }
-
-  private async completeLocked(lease: Lease, images: StoredImage[]): Promise<Outcome> {
-    const result = await runWithTenant(lease.tenantId, () =>
-      this.deps.models.Generation.updateOne(
-        { _id: lease.jobId, epoch: lease.epoch, status: 'running' },
-        { $set: { status: 'succeeded', images, lease: null, error: null, finishedAt: this.now() } },
-      ),
+    const now = this.now();
+    const result = await this.transitions.apply(lease.tenantId, lease.jobId, (job) =>
+      holds(job, lease)
+        ? {
+            kind: 'complete',
+            set: {
+              status: 'succeeded',
+              images,
+              lease: null,
+              error: null,
+              finishedAt: now,
+              progress: { step: job.progress.steps, steps: job.progress.steps, stage: 'uploading' },
+            },
+          }
+        : null,
     );
-    if (result.matchedCount === 0) return 'stale';
-    this.deps.events.publish(lease.tenantId, lease.jobId, {
-      type: 'completed',
-      images: this.deps.presentImages(lease.tenantId, images),
-    });
-    log.info({ tenantId: lease.tenantId, jobId: lease.jobId, images: images.length }, 'job succeeded');
-    return 'applied';
+    return result.outcome;
   }
 
   /**
@@ -194,89 +226,124 @@ export class JobQueue {
    * queue with backoff until `maxAttempts`; the rest fail for good.
    */
   async fail(lease: Lease, failure: JobFailure, options: FailOptions = {}): Promise<'requeued' | 'failed' | 'stale'> {
-    const error: JobError = { ...failure, retryable: isRetryable(failure.code) };
-    return this.locks.run(lease.jobId, () => runWithTenant(lease.tenantId, () => this.failLocked(lease, error, options)));
+    return outcome(await this.failAttempt(lease, failure, options, 'fail'));
   }
 
-  private async failLocked(lease: Lease, error: JobError, options: FailOptions): Promise<'requeued' | 'failed' | 'stale'> {
-    const { Generation: Jobs } = this.deps.models;
-    const job = await Jobs.findOne({ _id: lease.jobId, epoch: lease.epoch, status: 'running' })
-      .select({ attempts: 1, maxAttempts: 1, tenantId: 1, queuedAt: 1 })
-      .lean();
-    if (!job) return 'stale';
-    const retry = error.retryable && job.attempts < job.maxAttempts;
+  private async failAttempt(lease: Lease, failure: JobFailure, options: FailOptions, kind: 'fail' | 'expire'): Promise<TransitionResult> {
+    const error: JobError = { ...failure, retryable: isRetryable(failure.code) };
     const now = this.now();
-    const update = retry
-      ? {
-          status: 'queued',
-          lease: null,
-          error,
-          notBefore: new Date(now.getTime() + (options.backoff === false ? 0 : this.retryDelayMs(job.attempts))),
-          'progress.step': 0,
-          'progress.stage': 'queued',
-        }
-      : { status: 'failed', lease: null, error, finishedAt: now };
-    const result = await Jobs.updateOne({ _id: lease.jobId, epoch: lease.epoch, status: 'running' }, { $set: update });
-    if (result.modifiedCount === 0) return 'stale';
-    log.warn({ tenantId: lease.tenantId, jobId: lease.jobId, code: error.code, retry }, 'job attempt failed');
-    if (retry) {
-      const estimate = await this.deps.estimator.estimate(job);
-      this.deps.events.publish(lease.tenantId, lease.jobId, { type: 'queued', ...estimate });
-      return 'requeued';
-    }
-    this.deps.events.publish(lease.tenantId, lease.jobId, { type: 'failed', code: error.code, message: error.message });
-    return 'failed';
+    return this.transitions.apply(lease.tenantId, lease.jobId, (job) => {
+      if (!holds(job, lease)) return null;
+      const retry = error.retryable && job.attempts < job.maxAttempts;
+      const delay = options.backoff === false ? 0 : this.retryDelayMs(job.attempts);
+      return {
+        kind,
+        set: retry
+          ? {
+              status: 'queued',
+              lease: null,
+              error,
+              notBefore: new Date(now.getTime() + delay),
+              progress: { step: 0, steps: job.progress.steps, stage: 'queued' },
+            }
+          : { status: 'failed', lease: null, error, finishedAt: now },
+      };
+    });
   }
 
   /** Cancels a queued or running job of the current tenant; returns its lease if it was running. */
   async cancel(jobId: string): Promise<{ canceled: boolean; lease?: { runnerId: string; epoch: number } }> {
-    const before = await this.locks.run(jobId, () =>
-      this.deps.models.Generation.findOneAndUpdate(
-        { _id: jobId, status: trusted({ $in: ACTIVE }) },
-        {
-          $set: {
-            status: 'canceled',
-            lease: null,
-            finishedAt: this.now(),
-            error: { code: 'canceled', message: 'The generation was cancelled.', retryable: false },
-          },
-        },
-        { returnDocument: 'before' },
-      ).lean(),
+    const now = this.now();
+    const result = await this.transitions.apply(requireTenantId(), jobId, (job) =>
+      ACTIVE.includes(job.status)
+        ? { kind: 'cancel', set: { status: 'canceled', lease: null, finishedAt: now, error: { ...CANCELED, retryable: false } } }
+        : null,
     );
-    if (!before) return { canceled: false };
-    this.deps.events.publish(before.tenantId, jobId, { type: 'failed', code: 'canceled', message: 'The generation was cancelled.' });
+    if (result.outcome === 'stale') return { canceled: false };
+    const { before } = result;
     return before.status === 'running' && before.lease
       ? { canceled: true, lease: { runnerId: before.lease.runnerId, epoch: before.epoch } }
       : { canceled: true };
   }
 
-  /** Returns jobs whose lease ran out (their runner vanished) to the queue. */
+  /**
+   * Returns jobs whose lease ran out (their runner, or its server process, vanished) to
+   * the queue, and retires leases whose job has moved on.
+   */
   async sweepExpiredLeases(): Promise<number> {
-    const expired = await runAsSystem('sweep expired leases', () =>
-      this.deps.models.Generation.find({ status: 'running', 'lease.expiresAt': trusted({ $lt: this.now() }) })
-        .select({ _id: 1, tenantId: 1, epoch: 1 })
-        .limit(100)
-        .lean(),
-    );
+    const now = this.now();
     let swept = 0;
-    for (const job of expired) {
-      const outcome = await this.fail(
-        { jobId: job._id, tenantId: job.tenantId, epoch: job.epoch },
+    for (const lease of await this.leases.expired(now, SWEEP_BATCH)) {
+      const result = await this.failAttempt(
+        lease,
         { code: 'runner_lost', message: 'The GPU runner stopped responding.' },
         { backoff: false },
+        'expire',
       );
-      if (outcome !== 'stale') swept += 1;
+      if (result.outcome === 'applied') {
+        swept += 1;
+        continue;
+      }
+      // A job still below this epoch has a claim recorded but not yet applied (see
+      // job-transitions.ts): once rolled forward it runs under this lease, so keep it.
+      const job = result.before;
+      if (!job || job.epoch > lease.epoch || (job.epoch === lease.epoch && job.status !== 'running')) {
+        await this.leases.retire(lease, now);
+      }
     }
     return swept;
   }
 
-  private async whileLeased(lease: Lease, update: Record<string, unknown>): Promise<Outcome> {
-    const result = await this.locks.run(lease.jobId, () =>
-      runWithTenant(lease.tenantId, () =>
-        this.deps.models.Generation.updateOne({ _id: lease.jobId, epoch: lease.epoch, status: 'running' }, update),
-      ),
-    );
-    return result.matchedCount === 1 ? 'applied' : 'stale';
+  /** The job's transitions in order (tenant scope): its attempts, who ran them, and when. */
+  async history(jobId: string): Promise<JobTransition[]> {
+    return this.transitions.history(jobId);
   }
+
+  /** Publishes the transition's event and ends the lease it ended; runs in the tenant's scope. */
+  private async applied(transition: JobTransition, job: Generation, how: { rolledForward: boolean }): Promise<void> {
+    const { tenantId, jobId, epoch } = transition;
+    const { events } = this.deps;
+    switch (transition.kind) {
+      case 'claim':
+        // Its writer died before opening the lease: open one that has already expired,
+        // so the sweeper hands the job to someone else.
+        if (how.rolledForward) await this.openLease(transition, job.lease?.runnerId ?? 'unknown', new Date(0));
+        return;
+      case 'complete':
+        events.publish(tenantId, jobId, { type: 'completed', images: this.deps.presentImages(tenantId, job.images) }, epoch);
+        log.info({ tenantId, jobId, images: job.images.length }, 'job succeeded');
+        break;
+      case 'cancel':
+        events.publish(tenantId, jobId, { type: 'failed', ...CANCELED }, epoch);
+        break;
+      case 'fail':
+      case 'expire':
+        log.warn({ tenantId, jobId, code: job.error?.code, status: job.status }, 'job attempt failed');
+        if (job.status === 'queued') {
+          events.publish(tenantId, jobId, { type: 'queued', ...(await this.deps.estimator.estimate(job)) }, epoch);
+          events.announceWork();
+        } else {
+          events.publish(tenantId, jobId, { type: 'failed', code: job.error!.code, message: job.error!.message }, epoch);
+        }
+        break;
+    }
+    if (transition.from === 'running') await this.leases.end(jobId, epoch, this.now());
+  }
+}
+
+/** Whether the job still runs under this lease (and belongs to its tenant: the read was scoped). */
+function holds(job: Pick<Generation, 'status' | 'epoch'> | null, lease: Lease): boolean {
+  return job?.status === 'running' && job.epoch === lease.epoch;
+}
+
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
+function outcome(result: TransitionResult): 'requeued' | 'failed' | 'stale' {
+  if (result.outcome === 'stale') return 'stale';
+  return result.after.status === 'queued' ? 'requeued' : 'failed';
 }

@@ -4,12 +4,22 @@ import type { RunnerRecord } from '../models/runner.model.js';
 
 const { trusted } = mongoose;
 
-/** Runners count as online while they have been heard from within this window. */
-const ONLINE_WINDOW_MS = 30_000;
+/**
+ * A runner that has not been heard from for this long does not count even while its
+ * socket looks open (a half-open TCP connection); an idle runner answers the hub's
+ * pings well within it.
+ */
+const HEARD_WITHIN_MS = 30_000;
+
+export interface RunnerRegistryDeps {
+  models: Models;
+  /** Ids of the live server processes; unset (the CLI): every record with an online state counts. */
+  aliveServers?(): Promise<string[]>;
+}
 
 /** Which runners are connected, kept in the database so every server instance agrees. */
 export class RunnerRegistry {
-  constructor(private readonly deps: { models: Models }) {}
+  constructor(private readonly deps: RunnerRegistryDeps) {}
 
   async connected(runner: Omit<RunnerRecord, 'state' | 'jobId' | 'connectedAt' | 'lastSeenAt'>): Promise<void> {
     const now = new Date();
@@ -28,10 +38,24 @@ export class RunnerRegistry {
     await this.deps.models.Runner.updateOne({ _id: runnerId }, { $set: { state: 'offline', jobId: null } });
   }
 
+  /** The runners whose sockets a server process that died held are offline. */
+  async serverGone(serverId: string): Promise<void> {
+    await this.deps.models.Runner.updateMany(
+      { serverId, state: trusted({ $in: ['idle', 'busy'] }) },
+      { $set: { state: 'offline', jobId: null } },
+    );
+  }
+
+  /**
+   * Runners online now: connected by a live socket on a server process that is itself
+   * alive. A crashed server's runners stop counting within a few of its heartbeats.
+   */
   async countOnline(): Promise<number> {
+    const alive = this.deps.aliveServers ? await this.deps.aliveServers() : undefined;
     return this.deps.models.Runner.countDocuments({
       state: trusted({ $in: ['idle', 'busy'] }),
-      lastSeenAt: trusted({ $gte: new Date(Date.now() - ONLINE_WINDOW_MS) }),
+      lastSeenAt: trusted({ $gte: new Date(Date.now() - HEARD_WITHIN_MS) }),
+      ...(alive ? { serverId: trusted({ $in: alive }) } : {}),
     });
   }
 

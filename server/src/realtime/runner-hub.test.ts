@@ -306,7 +306,7 @@ describe('losing runners and jobs', () => {
     probe.send({ type: 'ready' });
     // Messages are handled in order: once this progress is stored, the `ready` was handled.
     probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step: 1, steps: 30, stage: 'encoding' });
-    await vi.waitFor(async () => expect((await readJob(server, id)).progress.stage).toBe('encoding'));
+    await vi.waitFor(async () => expect((await viewGeneration(server, tenant.secretKey, id)).progress.stage).toBe('encoding'));
     await server.services.dispatcher.settled();
     expect(probe.received('job')).toHaveLength(1);
     expect((await readJob(server, waiting)).status).toBe('queued');

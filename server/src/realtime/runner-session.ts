@@ -11,6 +11,7 @@ import { imageFrameHeaderSchema, runnerMessageSchema } from '@atelier/protocol/s
 import { createLogger } from '../logging/logger.js';
 import type { StoredImage } from '../models/generation.model.js';
 import type { Dispatcher, IdleRunner } from '../queue/dispatcher.js';
+import type { JobEvents } from '../queue/job-events.js';
 import type { JobQueue, Lease } from '../queue/job-queue.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
 import type { RunnerRegistry } from '../queue/runner-registry.js';
@@ -26,6 +27,10 @@ export interface RunnerHubDeps {
   dispatcher: Dispatcher;
   registry: RunnerRegistry;
   estimator: QueueEstimator;
+  /** Tells a session when its job ends elsewhere (cancelled through another server process). */
+  events: JobEvents;
+  /** This server process, recorded with each runner it holds. */
+  serverId: string;
   storage: Storage;
   heartbeatMs: number;
   leaseMs: number;
@@ -44,6 +49,8 @@ interface ActiveLease extends Lease {
   startedAt: number;
   lastPersistAt: number;
   lastStage: string;
+  /** Stops listening for the job's events. */
+  unsubscribe: () => void;
 }
 
 /** One runner's connection: its protocol state and the one lease it may hold. */
@@ -90,7 +97,7 @@ export class RunnerSession implements IdleRunner {
   assign(job: Lease & { resolved: ResolvedJobParams }): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     const now = Date.now();
-    this.lease = {
+    const lease: ActiveLease = {
       jobId: job.jobId,
       tenantId: job.tenantId,
       epoch: job.epoch,
@@ -99,9 +106,26 @@ export class RunnerSession implements IdleRunner {
       startedAt: now,
       lastPersistAt: 0,
       lastStage: 'loading',
+      // The job can end without this runner: a cancel (or the lease sweeper) in any server
+      // process publishes it, and the runner must hear at once rather than at its next report.
+      unsubscribe: this.deps.events.subscribe(job.jobId, ({ tenantId, epoch, event }) => {
+        if (tenantId !== lease.tenantId || epoch !== lease.epoch || event.type === 'progress' || event.type === 'completed') return;
+        if (event.type === 'failed' && event.code === 'canceled') this.cancel(lease.jobId, lease.epoch);
+        else if (this.lease === lease) this.loseLease(lease);
+      }),
     };
+    this.lease = lease;
     this.send({ type: 'job', jobId: job.jobId, epoch: job.epoch, params: job.resolved });
     void this.deps.registry.seen(this.id, 'busy', job.jobId);
+    // A cancel between the claim and the subscription above published nothing it heard.
+    void this.deps.queue.leaseState(lease).then(
+      (state) => {
+        if (state === 'held' || this.lease !== lease) return;
+        if (state === 'canceled') this.cancel(lease.jobId, lease.epoch);
+        else this.loseLease(lease);
+      },
+      (error: unknown) => log.error({ err: error, runnerId: this.id, jobId: lease.jobId }, 'could not confirm a lease'),
+    );
     return true;
   }
 
@@ -111,10 +135,9 @@ export class RunnerSession implements IdleRunner {
    */
   cancel(jobId: string, epoch: number): void {
     const lease = this.lease;
-    if (lease?.jobId === jobId && lease.epoch === epoch) {
-      this.lease = undefined;
-      void this.discard(lease);
-    }
+    if (lease?.jobId !== jobId || lease.epoch !== epoch) return; // told already, or no longer its job
+    this.release();
+    void this.discard(lease);
     this.send({ type: 'cancel', jobId, epoch });
   }
 
@@ -166,6 +189,7 @@ export class RunnerSession implements IdleRunner {
         await this.deps.registry.connected({
           _id: this.id,
           tokenId: this.tokenId,
+          serverId: this.deps.serverId,
           name: message.name,
           device: message.device,
           model: message.model,
@@ -205,7 +229,7 @@ export class RunnerSession implements IdleRunner {
       case 'completed': {
         const lease = this.holding(message.jobId, message.epoch);
         if (!lease) return;
-        this.lease = undefined;
+        this.release();
         const indexes = new Set(lease.images.map((image) => image.index));
         if (message.imageCount !== lease.imageCount || lease.images.length !== lease.imageCount || indexes.size !== lease.imageCount) {
           await this.deps.queue.fail(lease, {
@@ -228,7 +252,7 @@ export class RunnerSession implements IdleRunner {
       case 'failed': {
         const lease = this.holding(message.jobId, message.epoch);
         if (!lease) return;
-        this.lease = undefined;
+        this.release();
         await this.deps.queue.fail(lease, { code: message.code, message: message.message });
         await this.discard(lease);
         this.deps.dispatcher.notify();
@@ -271,8 +295,16 @@ export class RunnerSession implements IdleRunner {
     return undefined;
   }
 
+  /** Lets go of the current lease (if any) and answers it. */
+  private release(): ActiveLease | undefined {
+    const lease = this.lease;
+    this.lease = undefined;
+    lease?.unsubscribe();
+    return lease;
+  }
+
   private loseLease(lease: ActiveLease): void {
-    if (this.lease === lease) this.lease = undefined;
+    if (this.lease === lease) this.release();
     this.send({ type: 'lease-lost', jobId: lease.jobId, epoch: lease.epoch });
     void this.discard(lease);
   }
@@ -284,8 +316,7 @@ export class RunnerSession implements IdleRunner {
   private async gone(): Promise<void> {
     this.deps.dispatcher.remove(this.id);
     await this.work;
-    const lease = this.lease;
-    this.lease = undefined;
+    const lease = this.release();
     if (lease) {
       // Requeue at once rather than waiting for the lease to expire, and without a retry
       // backoff: the runner went away, the job did nothing wrong.

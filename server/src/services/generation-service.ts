@@ -2,6 +2,7 @@ import mongoose from 'mongoose';
 import { randomInt } from 'node:crypto';
 import type { Models } from '../models/index.js';
 import type { Generation, StoredImage } from '../models/generation.model.js';
+import { leaseId } from '../models/lease.model.js';
 import {
   DEFAULT_ASPECT_RATIO,
   parseAspectRatio,
@@ -102,7 +103,7 @@ export class GenerationService {
   async get(id: string): Promise<Generation> {
     const generation = await this.deps.models.Generation.findById(id).lean();
     if (!generation) throw notFound('The generation');
-    return generation;
+    return (await this.withLiveProgress([generation]))[0]!;
   }
 
   /** Newest first; the cursor is the last id of the previous page. */
@@ -120,7 +121,7 @@ export class GenerationService {
       };
     }
     const page = await Jobs.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean();
-    const data = page.slice(0, limit);
+    const data = await this.withLiveProgress(page.slice(0, limit));
     return { data, nextCursor: page.length > limit ? (data.at(-1)?._id ?? null) : null };
   }
 
@@ -134,12 +135,26 @@ export class GenerationService {
 
   /** Jobs a widget session asked for that are still worth telling it about. */
   async forSession(sessionId: string): Promise<Generation[]> {
-    return this.deps.models.Generation.find({ sessionId }).sort({ createdAt: -1 }).limit(20).lean();
+    return this.withLiveProgress(await this.deps.models.Generation.find({ sessionId }).sort({ createdAt: -1 }).limit(20).lean());
   }
 
   /**
-   * The REST shape of a job. The queue estimate costs two database reads, so only the
-   * single-job view has it (`withQueue`); a list page is one query however long it is.
+   * A running job's progress is on its lease (written by the runner's session, apart
+   * from the job's fenced transitions): one query for any number of jobs.
+   */
+  private async withLiveProgress(jobs: Generation[]): Promise<Generation[]> {
+    const running = jobs.filter((job) => job.status === 'running');
+    if (running.length === 0) return jobs;
+    const leases = await this.deps.models.Lease.find({ _id: trusted({ $in: running.map((job) => leaseId(job._id, job.epoch)) }) })
+      .select({ jobId: 1, progress: 1 })
+      .lean();
+    const progress = new Map(leases.map((lease) => [lease.jobId, lease.progress]));
+    return jobs.map((job) => (job.status === 'running' && progress.has(job._id) ? { ...job, progress: progress.get(job._id)! } : job));
+  }
+
+  /**
+   * The REST shape of a job. The queue estimate costs a few database reads, so only the
+   * single-job view has it (`withQueue`); a list page takes the same few queries however long it is.
    */
   async view(generation: Generation, { withQueue = true } = {}): Promise<GenerationBody> {
     const view: GenerationBody = {
@@ -184,8 +199,9 @@ export class GenerationService {
           : 'This ref was already used in this session with different parameters.',
       );
     }
-    const existing = await Jobs.findById(record.generationId).lean();
-    if (!existing) return { generationId: record.generationId };
+    const found = await Jobs.findById(record.generationId).lean();
+    if (!found) return { generationId: record.generationId };
+    const existing = (await this.withLiveProgress([found]))[0]!;
     return { replay: { generation: existing, queue: await this.deps.estimator.estimate(existing), created: false } };
   }
 }
