@@ -126,9 +126,8 @@ describe('a widget that started on one server process', () => {
     await expectImages((await fresh.widget.receive('completed', (message) => message.id === id)).images, png);
   });
 
-  // Job events travel only inside the process that handles the runner until the
-  // database relay between server processes lands (branch `queue`); then remove `.skip`.
-  it.skip('WAITS FOR THE EVENT RELAY: a widget resumed on one process sees a job run by a runner on another', async () => {
+  // The job's events reach the widget through the database relay between servers.
+  it('a widget resumed on one server sees a job run by a runner on another', async () => {
     const first = await connect(a);
     first.widget.send({ type: 'generate', ref: 'relay', params: PARAMS });
     const { id } = await first.widget.receive('accepted');
