@@ -10,7 +10,9 @@ export function formatLogLine(name: string, line: string): string {
       .filter(([, value]) => typeof value !== 'object')
       .map(([key, value]) => `${key}=${String(value)}`)
       .join(' ');
-    return `${clock} ${name.padEnd(8)} ${(LEVELS[level as number] ?? '').padEnd(5)} ${module ? `[${String(module)}] ` : ''}${String(msg ?? '')}${extra ? `  ${extra}` : ''}`;
+    const tag = typeof module === 'string' ? `[${module}] ` : '';
+    const text = typeof msg === 'string' ? msg : '';
+    return `${clock} ${name.padEnd(8)} ${(LEVELS[level as number] ?? '').padEnd(5)} ${tag}${text}${extra ? `  ${extra}` : ''}`;
   } catch {
     return `${name.padEnd(8)} ${line}`;
   }

@@ -61,7 +61,7 @@ const jobIdsIn = (messages: ServerMessage[]) => [...new Set(messages.flatMap((me
  * the server got the request (the widget sends it again only when no answer came), and
  * whether `atelier-start` fired (it reports the `accepted`, with the credits in it).
  */
-const cases: { name: string; rules: TapRules; check(tap: RealtimeTap): void; generates: number; starts?: number }[] = [
+const cases: { name: string; rules: TapRules; check: (tap: RealtimeTap) => void; generates: number; starts?: number }[] = [
   {
     name: 'the connection drops right after generate is sent, before accepted',
     rules: { fromPage: (message) => (message.type === 'generate' ? 'forward-then-cut' : 'forward') },

@@ -35,7 +35,7 @@ export async function connectRunner(serverUrl: string, token: string, name = 'te
 }
 
 /** Sends the job's images as binary frames (real PNGs) and then `completed`. */
-export async function completeJob(runner: RunnerProbe, job: Pick<RunnerJobMessage, 'jobId' | 'epoch'>, images: Uint8Array[]): Promise<void> {
+export function completeJob(runner: RunnerProbe, job: Pick<RunnerJobMessage, 'jobId' | 'epoch'>, images: Uint8Array[]): void {
   images.forEach((bytes, index) => runner.sendBinary(imageFrame(job, index, bytes)));
   runner.send({ type: 'completed', jobId: job.jobId, epoch: job.epoch, imageCount: images.length });
 }

@@ -23,7 +23,7 @@ export async function completeOneGeneration(serverUrl: string, parties: RoundTri
     const accepted = await widget.receive('accepted', (message) => message.ref === ref);
     runner.send({ type: 'ready' });
     const job = await runner.receive('job', (message) => message.jobId === accepted.id);
-    await completeJob(runner, job, [await pngBytes(200, 120, 40)]);
+    completeJob(runner, job, [await pngBytes(200, 120, 40)]);
     return await widget.receive('completed', (message) => message.id === accepted.id);
   } finally {
     await Promise.all([widget.close(), runner.close()]);

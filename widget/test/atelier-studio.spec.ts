@@ -171,7 +171,7 @@ test('stops and explains when the server refuses the key', async ({ page }) => {
     sockets.push(route.url());
     route.onMessage(() => {
       route.send(JSON.stringify({ type: 'error', code: 'unauthorized', message: 'This website is not allowed.' }));
-      route.close({ code: 4401, reason: 'unauthorized' });
+      void route.close({ code: 4401, reason: 'unauthorized' });
     });
   });
   await page.goto(site.page('/refused', studioPage(`publishable-key="pk_test_revoked"`)));

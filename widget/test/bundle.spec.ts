@@ -56,8 +56,11 @@ test('loading the script twice and calling define() again does not throw', async
   await expect(part(page, 'prompt')).toBeVisible();
 
   const result = await page.evaluate(async () => {
-    const first = await import('/atelier-studio.js' as string);
-    const second = await import('/atelier-studio.js?copy=3' as string);
+    // Loaded from the page's server, typed as the package they are built from.
+    type Module = typeof import('../src/index.js');
+    const load = async (url: string) => (await import(url)) as Module;
+    const first = await load('/atelier-studio.js');
+    const second = await load('/atelier-studio.js?copy=3');
     const iife = (window as unknown as { AtelierStudio: { define(): unknown } }).AtelierStudio;
     const registered = customElements.get('atelier-studio');
     return {

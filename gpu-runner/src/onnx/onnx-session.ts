@@ -120,7 +120,7 @@ export class OnnxSession {
     try {
       results = outputNames ? await this.session.run(ortFeeds, [...outputNames]) : await this.session.run(ortFeeds);
       const out: Record<string, TensorData> = {};
-      for (const [name, value] of Object.entries(results)) out[name] = toTensorData(name, value as ort.Tensor);
+      for (const [name, value] of Object.entries(results)) out[name] = toTensorData(name, value);
       return out;
     } catch (error) {
       if (error instanceof PipelineError) throw error;
@@ -131,7 +131,7 @@ export class OnnxSession {
       throw new PipelineError('inference_failed', `${this.label} failed: ${messageOf(error)}`, { cause: error });
     } finally {
       for (const tensor of Object.values(ortFeeds)) tensor.dispose();
-      if (results) for (const value of Object.values(results)) (value as ort.Tensor).dispose();
+      if (results) for (const value of Object.values(results)) (value).dispose();
     }
   }
 

@@ -87,12 +87,12 @@ export class EulerDiscreteScheduler {
       if (json[key] === value) throw new Error(`EulerDiscreteScheduler: ${key}=${String(value)} is not supported`);
     }
     if (json.interpolation_type !== undefined && json.interpolation_type !== 'linear') {
-      throw new Error(`EulerDiscreteScheduler: interpolation_type=${String(json.interpolation_type)} is not supported`);
+      throw new Error(`EulerDiscreteScheduler: interpolation_type=${JSON.stringify(json.interpolation_type)} is not supported`);
     }
     const pick = <K extends keyof EulerDiscreteSchedulerConfig>(key: string, allowed?: readonly unknown[]) => {
       const value = json[key];
       if (value === undefined || value === null) return {};
-      if (allowed && !allowed.includes(value)) throw new Error(`EulerDiscreteScheduler: ${key}=${String(value)} is not supported`);
+      if (allowed && !allowed.includes(value)) throw new Error(`EulerDiscreteScheduler: ${key}=${JSON.stringify(value)} is not supported`);
       return { [camel(key)]: value } as Partial<Pick<EulerDiscreteSchedulerConfig, K>>;
     };
     return new EulerDiscreteScheduler({

@@ -12,14 +12,16 @@ function buildByteTable(): { byByte: string[]; alphabet: string[] } {
   const byByte = new Array<string>(256);
   const alphabet: string[] = [];
   for (const b of printable) {
-    byByte[b] = String.fromCharCode(b);
-    alphabet.push(byByte[b]);
+    const char = String.fromCharCode(b);
+    byByte[b] = char;
+    alphabet.push(char);
   }
   let next = 0;
   for (let b = 0; b < 256; b++) {
     if (byByte[b] !== undefined) continue;
-    byByte[b] = String.fromCharCode(256 + next);
-    alphabet.push(byByte[b]);
+    const char = String.fromCharCode(256 + next);
+    byByte[b] = char;
+    alphabet.push(char);
     next += 1;
   }
   return { byByte, alphabet };

@@ -60,7 +60,7 @@ export async function ensureFerretDb(cacheDir: string, onNotice: (message: strin
         maxBuffer: 16 * 1024 * 1024,
       });
     } catch (error) {
-      throw new Error(`could not build FerretDB ${FERRETDB_VERSION}: ${describe(error)}`);
+      throw new Error(`could not build FerretDB ${FERRETDB_VERSION}: ${describe(error)}`, { cause: error });
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }

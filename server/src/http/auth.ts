@@ -56,12 +56,13 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
   const secretKey: RequestHandler = (req, res, next) => {
     const misplaced = misplacedCredential(req, 'sk_…');
     if (misplaced) return next(misplaced);
-    passport.authenticate('secret-key', { session: false }, (error: unknown, principal: TenantPrincipal | false) => {
+    const authenticate = passport.authenticate('secret-key', { session: false }, (error: unknown, principal: TenantPrincipal | false) => {
       if (error) return next(error);
       if (!principal) return next(unauthorized('A valid secret key is required: Authorization: Bearer sk_…'));
       res.locals.principal = principal;
       enterTenantScope(principal.tenantId, () => next());
-    })(req, res, next);
+    }) as RequestHandler;
+    void authenticate(req, res, next);
   };
 
   const admin: RequestHandler = (req, res, next) => {
@@ -70,12 +71,13 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
     }
     const misplaced = misplacedCredential(req, '<ATELIER_ADMIN_TOKEN>');
     if (misplaced) return next(misplaced);
-    passport.authenticate('admin', { session: false }, (error: unknown, principal: AdminPrincipal | false) => {
+    const authenticate = passport.authenticate('admin', { session: false }, (error: unknown, principal: AdminPrincipal | false) => {
       if (error) return next(error);
       if (!principal) return next(unauthorized('A valid admin token is required: Authorization: Bearer <ATELIER_ADMIN_TOKEN>'));
       res.locals.principal = principal;
       next();
-    })(req, res, next);
+    }) as RequestHandler;
+    void authenticate(req, res, next);
   };
 
   return { secretKey, admin };

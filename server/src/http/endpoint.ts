@@ -19,7 +19,7 @@ export interface Endpoint<Input = unknown> {
 }
 
 export function endpoint<Input>(definition: Endpoint<Input>): Endpoint<unknown> {
-  return definition as Endpoint<unknown>;
+  return definition;
 }
 
 export function mount(router: Router, endpoints: Endpoint<unknown>[]): void {

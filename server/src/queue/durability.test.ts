@@ -62,7 +62,7 @@ describe('durability across a server restart', () => {
       probe.send({ type: 'ready' });
       const job = await probe.receive('job');
       leased.push(job.jobId);
-      await completeJob(probe, job, [await pngBytes(40 * (index + 1))]);
+      completeJob(probe, job, [await pngBytes(40 * (index + 1))]);
       await vi.waitFor(async () => expect((await readJob(second, job.jobId)).status).toBe('succeeded'));
     }
     expect(leased).toEqual(ids);
@@ -89,7 +89,7 @@ describe('durability across a server restart', () => {
     after.send({ type: 'ready' });
     const again = await after.receive('job');
     expect(again).toMatchObject({ jobId: id, epoch: job.epoch + 1 });
-    await completeJob(after, again, [await pngBytes(90)]);
+    completeJob(after, again, [await pngBytes(90)]);
     await vi.waitFor(async () => expect((await readJob(second, id)).status).toBe('succeeded'));
   });
 
@@ -127,7 +127,7 @@ describe('durability across a server restart', () => {
     expect(job.epoch).toBe(orphan.epoch + 1);
     expect(await readJob(second, id)).toMatchObject({ status: 'running', attempts: 2, error: { code: 'runner_lost' } });
 
-    await completeJob(probe, job, [await pngBytes(120)]);
+    completeJob(probe, job, [await pngBytes(120)]);
     await widget.receive('completed', (message) => message.id === id);
     // The old lease's late report changes nothing.
     expect(await second.services.queue.complete(orphan, [])).toBe('stale');

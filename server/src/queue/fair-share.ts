@@ -22,7 +22,7 @@ export class FairShare {
     const { Generation: Jobs, Tenant, TenantTurn } = this.deps.models;
     const runnable = { status: 'queued' as const, notBefore: trusted({ $lte: now }) };
     const { tenants, turns } = await runAsSystem('dispatch: find tenants with queued work', async () => {
-      const ids = (await Jobs.distinct('tenantId', runnable)) as string[];
+      const ids = (await Jobs.distinct('tenantId', runnable)).filter((id): id is string => typeof id === 'string');
       if (ids.length === 0) return { tenants: [], turns: [] };
       const [active, served] = await Promise.all([
         Tenant.find({ _id: trusted({ $in: ids }), status: 'active' }).select({ _id: 1 }).lean(),

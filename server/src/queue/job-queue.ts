@@ -2,7 +2,7 @@ import mongoose from 'mongoose';
 import type { Models } from '../models/index.js';
 import type { Generation, JobError, StoredImage } from '../models/generation.model.js';
 import type { JobTransition } from '../models/job-transition.model.js';
-import { isRetryable, type Code, type JobProgress, type JobStatus, type PublicImage } from '@atelier/protocol';
+import { backoffDelay, isRetryable, type BackoffOptions, type Code, type JobProgress, type JobStatus, type PublicImage } from '@atelier/protocol';
 import { requireTenantId, runWithTenant } from '../tenancy/tenant-context.js';
 import { createLogger } from '../logging/logger.js';
 import { FairShare } from './fair-share.js';
@@ -13,6 +13,9 @@ import type { QueueEstimator } from './queue-estimator.js';
 
 const { trusted } = mongoose;
 const log = createLogger('job-queue');
+
+/** Waits before a failed job runs again: full jitter under a ceiling from 2 s doubling to a minute. */
+const RETRY_BACKOFF: BackoffOptions = { initialMs: 2_000, maxMs: 60_000 };
 
 export interface Lease {
   jobId: string;
@@ -29,8 +32,8 @@ export interface JobQueueDeps {
   /** This server process: recorded on every transition and lease it writes. */
   serverId: string;
   /** Delay before the n-th retry (1-based). */
-  retryDelayMs?(attempt: number): number;
-  now?(): Date;
+  retryDelayMs?: (attempt: number) => number;
+  now?: () => Date;
 }
 
 export type Outcome = 'applied' | 'stale';
@@ -75,7 +78,7 @@ export class JobQueue {
 
   constructor(private readonly deps: JobQueueDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.retryDelayMs = deps.retryDelayMs ?? ((attempt) => Math.min(60_000, 2_000 * 2 ** (attempt - 1)));
+    this.retryDelayMs = deps.retryDelayMs ?? ((attempt) => backoffDelay(attempt, RETRY_BACKOFF));
     this.transitions = new JobTransitions({
       models: deps.models,
       serverId: deps.serverId,

@@ -53,7 +53,8 @@ describe('several server processes sharing one deployment', () => {
 
   afterAll(() => cluster.stop());
 
-  const [a, b, c] = [0, 1, 2].map((index) => () => cluster.processes[index]!);
+  const processAt = (index: number) => () => cluster.processes[index]!;
+  const [a, b, c] = [processAt(0), processAt(1), processAt(2)];
   const models = () => cluster.database.models;
   const readJob = (id: string) => runAsSystem('test: read job', () => models().Generation.findById(id).lean());
   const transitionsOf = (id: string) => runAsSystem('test: read history', () => models().JobTransition.find({ jobId: id }).sort({ rev: 1 }).lean());
@@ -82,7 +83,7 @@ describe('several server processes sharing one deployment', () => {
     await widget.receive('progress', (message) => message.id === id && message.stage === 'encoding');
     await widget.receive('progress', (message) => message.id === id && message.stage === 'sampling' && message.step === 4);
     const png = await pngBytes(200, 100, 50);
-    await completeJob(probe, job, [png]);
+    completeJob(probe, job, [png]);
 
     const completed = await widget.receive('completed', (message) => message.id === id);
     expect(completed).toMatchObject({ ref: 'lamp-1', images: [{ width: 8, height: 8, format: 'png' }] });
@@ -106,7 +107,7 @@ describe('several server processes sharing one deployment', () => {
     expect((await b().api(tenant.secretKey, `/v1/generations/${id}/cancel`, { method: 'POST' })).status).toBe(200);
     expect(await probe.receive('cancel')).toEqual({ type: 'cancel', jobId: id, epoch: job.epoch });
     // The runner's late report changes nothing.
-    await completeJob(probe, job, [await pngBytes(1)]);
+    completeJob(probe, job, [await pngBytes(1)]);
     expect(await probe.receive('lease-lost', (message) => message.jobId === id)).toMatchObject({ epoch: job.epoch });
     expect(await readJob(id)).toMatchObject({ status: 'canceled', images: [] });
   });

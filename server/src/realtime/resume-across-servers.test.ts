@@ -102,7 +102,7 @@ describe('a widget that started on one server process', () => {
     const png = await pngBytes(0, 200, 0);
     probe.send({ type: 'progress', jobId: job.jobId, epoch: job.epoch, step: 2, steps: 30, stage: 'sampling' });
     expect(await second.widget.receive('progress', (message) => message.step === 2)).toMatchObject({ id: made!._id, ref: 'far' });
-    await completeJob(probe, job, [png]);
+    completeJob(probe, job, [png]);
     const completed = await second.widget.receive('completed', (message) => message.id === made!._id);
     await expectImages(completed.images, png);
     expect(await jobsOf(shop, b)).toEqual([expect.objectContaining({ _id: made!._id, status: 'succeeded' })]);
@@ -122,7 +122,7 @@ describe('a widget that started on one server process', () => {
 
     const { runner: probe, job } = await runnerOn(b, id);
     const png = await pngBytes(0, 0, 200);
-    await completeJob(probe, job, [png]);
+    completeJob(probe, job, [png]);
     await expectImages((await fresh.widget.receive('completed', (message) => message.id === id)).images, png);
   });
 
@@ -139,7 +139,7 @@ describe('a widget that started on one server process', () => {
     const png = await pngBytes(100, 0, 100);
     probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step: 5, steps: 30, stage: 'sampling' });
     expect(await second.widget.receive('progress', (message) => message.step === 5)).toMatchObject({ id, ref: 'relay' });
-    await completeJob(probe, job, [png]);
+    completeJob(probe, job, [png]);
     await expectImages((await second.widget.receive('completed', (message) => message.id === id)).images, png);
   });
 });

@@ -113,7 +113,7 @@ describe('the socket drops after generate, before accepted reaches the widget', 
     const { runner: probe, job } = await runnerWithJob(accepted.id);
     const png = await pngBytes(40, 80, 120);
     probe.send({ type: 'progress', jobId: job.jobId, epoch: job.epoch, step: 1, steps: 30, stage: 'sampling' });
-    await completeJob(probe, job, [png]);
+    completeJob(probe, job, [png]);
     const completed = await second.widget.receive('completed', (message) => message.id === accepted.id);
     expect(completed.ref).toBe('r1');
     await expectImages(completed.images, png);
@@ -138,7 +138,7 @@ describe('the socket drops after generate, before accepted reaches the widget', 
     await vi.waitFor(async () => expect(await jobsOf(tenant)).toEqual([expect.objectContaining({ _id: accepted.id, ref: 'race' })]));
     const { runner: probe, job } = await runnerWithJob(accepted.id);
     const png = await pngBytes(1, 2, 3);
-    await completeJob(probe, job, [png]);
+    completeJob(probe, job, [png]);
     await expectImages((await second.widget.receive('completed', (message) => message.id === accepted.id)).images, png);
     expect(await jobsOf(tenant)).toHaveLength(1);
   });
@@ -170,7 +170,7 @@ describe('the socket drops at each point of the flow; the resumed widget gets th
     await first.widget.kill();
 
     if (leased && point === 'after completed, before the widget saw it') {
-      await completeJob(leased.runner, leased.job, [png]);
+      completeJob(leased.runner, leased.job, [png]);
       await vi.waitFor(async () => expect(await jobsOf(tenant)).toEqual([expect.objectContaining({ status: 'succeeded' })]));
     }
 
@@ -193,7 +193,7 @@ describe('the socket drops at each point of the flow; the resumed widget gets th
       const { runner: probe, job } = leased ?? (await runnerWithJob(id));
       probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step: 7, steps: 30, stage: 'sampling' });
       expect(await second.widget.receive('progress', (message) => message.id === id && message.step === 7)).toMatchObject({ ref: 'job-1' });
-      await completeJob(probe, job, [png]);
+      completeJob(probe, job, [png]);
     }
     const completed = await second.widget.receive('completed', (message) => message.id === id);
     await expectImages(completed.images, png);
@@ -217,7 +217,7 @@ describe('no event falls between reading a job and following it', () => {
     widget.send({ type: 'generate', ref: 'fast', params: PARAMS });
     // The runner finishes the moment it is handed the job, before anything else happens.
     const job = await probe.receive('job');
-    await completeJob(probe, job, [png]);
+    completeJob(probe, job, [png]);
     const completed = await widget.receive('completed', (message) => message.id === job.jobId);
     expect(completed.ref).toBe('fast');
     await expectImages(completed.images, png);
@@ -239,7 +239,7 @@ describe('no event falls between reading a job and following it', () => {
 
     const png = await pngBytes(250, 250, 0);
     const second = await connect(tenant, { session: first.welcome.session, lastSeq: 0 });
-    await completeJob(probe, job, [png]);
+    completeJob(probe, job, [png]);
     const completed = await second.widget.receive('completed', (message) => message.id === id);
     await expectImages(completed.images, png);
     expect(about(second.widget, id).at(-1)).toBe(completed);
@@ -279,7 +279,7 @@ describe('a reconnect the server does not resume', () => {
     expect(await fresh.widget.receive('queued', (message) => message.id === id)).toMatchObject({ ref: 'mine' });
     const { runner: probe, job } = await runnerWithJob(id);
     const png = await pngBytes(9, 9, 9);
-    await completeJob(probe, job, [png]);
+    completeJob(probe, job, [png]);
     const completed = await fresh.widget.receive('completed', (message) => message.id === id);
     expect(completed.ref).toBe('mine');
     await expectImages(completed.images, png);

@@ -183,7 +183,7 @@ describe('leasing and reporting', () => {
   it('stores the images of a completed job and serves them by signed URL, byte for byte', async () => {
     const { id, runner: probe, job, watcher } = await runnerWithWidgetJob({ prompt: 'two lamps', imageCount: 2 });
     const images = [await pngBytes(200, 10, 10), await pngBytes(10, 10, 200)];
-    await completeJob(probe, job, images);
+    completeJob(probe, job, images);
 
     const completed = await watcher.receive('completed', (message) => message.id === id);
     const view = await viewGeneration(server, tenant.secretKey, id);

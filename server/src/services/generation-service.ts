@@ -86,7 +86,7 @@ export class GenerationService {
       ref: options.ref ?? null,
       queuedAt: now,
       notBefore: now,
-    }).catch(async (error: unknown) => {
+    }).catch((error: unknown) => {
       // Two retries of one idempotent request raced to create the same job.
       if ((error as { code?: number }).code !== 11000) throw error;
       return undefined;

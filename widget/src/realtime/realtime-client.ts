@@ -161,12 +161,12 @@ export class RealtimeClient {
   on<K extends keyof RealtimeEventMap>(type: K, listener: (payload: RealtimeEventMap[K]) => void): () => void {
     let set = this.listeners.get(type);
     if (!set) this.listeners.set(type, (set = new Set()));
-    set.add(listener as Listener);
-    return () => set.delete(listener as Listener);
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   private open(): void {
-    const Ctor = this.options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
+    const Ctor = this.options.WebSocket ?? (globalThis.WebSocket);
     let url: string;
     try {
       url = realtimeUrl(this.options);
@@ -306,7 +306,7 @@ export class RealtimeClient {
 
   private dispatch(message: ServerMessage): void {
     this.emit('message', message);
-    this.emit(message.type, message as RealtimeEventMap[typeof message.type]);
+    this.emit(message.type, message);
   }
 
   private emit<K extends keyof RealtimeEventMap>(type: K, payload: RealtimeEventMap[K]): void {

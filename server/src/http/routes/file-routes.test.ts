@@ -30,7 +30,7 @@ async function tenantWithImage(name: string, red: number): Promise<Tenant> {
   runner.send({ type: 'ready' });
   const job = await runner.receive('job', (message) => message.jobId === id);
   const bytes = await pngBytes(red);
-  await completeJob(runner, job, [bytes]);
+  completeJob(runner, job, [bytes]);
   await vi.waitFor(async () => expect((await readJob(server, id)).status).toBe('succeeded'));
   const [image] = (await viewGeneration(server, secretKey, id)).images;
   return { tenantId, secretKey, image: { id: image!.id, url: image!.url, bytes } };
