@@ -49,5 +49,9 @@ export default {
     warn(warning);
   },
   // Resolves Lit's production build (no "development" condition).
-  plugins: [minifyCssTemplates(), nodeResolve({ browser: true }), terser({ ecma: 2020, compress: { passes: 2 }, format: { comments: false } })],
+  plugins: [
+    minifyCssTemplates(),
+    nodeResolve({ browser: true }),
+    terser({ ecma: 2020, compress: { passes: 2 }, format: { comments: false } }),
+  ],
 };

@@ -124,7 +124,11 @@ describe('spawnSupervised', () => {
 
   it('gives up with a clear message after maxCrashes crashes within the window', async () => {
     const gaveUp: string[] = [];
-    const { supervised, notes, lines } = start('crash-loop.mjs', { maxCrashes: 3, windowMs: 60_000, onGiveUp: (m) => gaveUp.push(m) });
+    const { supervised, notes, lines } = start('crash-loop.mjs', {
+      maxCrashes: 3,
+      windowMs: 60_000,
+      onGiveUp: (m) => gaveUp.push(m),
+    });
     await vi.waitFor(() => expect(upLines(lines)).toHaveLength(1));
     supervised.supervise();
     process.kill(supervised.child.pid!, 'SIGKILL');

@@ -59,7 +59,10 @@ describe('loadDemoConfig', () => {
 describe('README.md', () => {
   it("lists every variable the demo's configuration reads", async () => {
     const documented = await documentedVariables();
-    const read = new Set([...variablesRead((env) => loadDemoConfig(env)), ...variablesRead((env) => loadDemoConfig(env), VALID_ENV)]);
+    const read = new Set([
+      ...variablesRead((env) => loadDemoConfig(env)),
+      ...variablesRead((env) => loadDemoConfig(env), VALID_ENV),
+    ]);
     expect(read).toContain('STOREFRONT_PORT');
     expect([...read].filter((name) => !documented.has(name))).toEqual([]);
   });

@@ -110,10 +110,14 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
         onLine: (line) => log('server', line),
       });
       serverProcess = child;
-      await waitFor('the server to listen', async () => (await fetch(`${serverUrl}/healthz`, { signal: AbortSignal.timeout(2000) })).ok, {
-        timeoutMs: 60_000,
-        process: child,
-      });
+      await waitFor(
+        'the server to listen',
+        async () => (await fetch(`${serverUrl}/healthz`, { signal: AbortSignal.timeout(2000) })).ok,
+        {
+          timeoutMs: 60_000,
+          process: child,
+        },
+      );
       child.supervise();
     };
     await startServer();
@@ -227,7 +231,10 @@ async function ensureTenant(
   if (known) {
     const works = await fetch(`${serverUrl}/v1/generations?limit=1`, {
       headers: { Authorization: `Bearer ${known.secretKey}` },
-    }).then((r) => r.ok, () => false);
+    }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (works) {
       if (known.origin !== origin) await admin('PATCH', `/admin/v1/tenants/${known.tenantId}`, { origins: [origin] });
       return { ...known, origin };
@@ -238,7 +245,13 @@ async function ensureTenant(
     plan: spec.plan,
     origins: [origin],
   });
-  return { tenantId: created.tenantId, name: spec.name, secretKey: created.secretKey, publishableKey: created.publishableKey, origin };
+  return {
+    tenantId: created.tenantId,
+    name: spec.name,
+    secretKey: created.secretKey,
+    publishableKey: created.publishableKey,
+    origin,
+  };
 }
 
 async function onlineRunners(admin: Admin): Promise<number> {
@@ -253,7 +266,8 @@ async function assertPortFree(port: number, what: string, variable: string): Pro
     probe.once('error', () => resolve(false));
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
-  if (!free) throw new Error(`port ${port} for ${what} is already in use (is a demo already running?); set ${variable} to use another`);
+  if (!free)
+    throw new Error(`port ${port} for ${what} is already in use (is a demo already running?); set ${variable} to use another`);
 }
 
 async function readManifest(path: string): Promise<DemoManifest | undefined> {

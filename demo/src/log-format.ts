@@ -3,8 +3,18 @@ const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 4
 /** Turns a child's pino JSON line into one short readable line; other lines pass through. */
 export function formatLogLine(name: string, line: string): string {
   try {
-    const { level, time, msg, module, pid: _pid, hostname: _hostname, service: _service, name: _name, v: _v, ...rest } =
-      JSON.parse(line) as Record<string, unknown>;
+    const {
+      level,
+      time,
+      msg,
+      module,
+      pid: _pid,
+      hostname: _hostname,
+      service: _service,
+      name: _name,
+      v: _v,
+      ...rest
+    } = JSON.parse(line) as Record<string, unknown>;
     const clock = new Date(typeof time === 'number' ? time : Date.now()).toTimeString().slice(0, 8);
     const extra = Object.entries(rest)
       .filter(([, value]) => typeof value !== 'object')

@@ -24,11 +24,7 @@ export interface Storefront {
  * A merchant's product page on an origin of its own, embedding the widget with one
  * script tag, as any storefront would.
  */
-export async function startStorefront(
-  assetsDir: string,
-  port: number,
-  settings: () => StorefrontSettings,
-): Promise<Storefront> {
+export async function startStorefront(assetsDir: string, port: number, settings: () => StorefrontSettings): Promise<Storefront> {
   const template = await readFile(join(assetsDir, 'product.html'), 'utf8');
   const productSvg = await readFile(join(assetsDir, 'product.svg'));
   const server: Server = createServer((request, response) => {

@@ -58,7 +58,9 @@ export class RealtimeTap {
       seen.__handled = [];
       seen.__fired = [];
       for (const type of ['atelier-start', 'atelier-complete']) {
-        document.addEventListener(type, (event) => seen.__fired.push({ type, jobId: (event as CustomEvent<{ jobId: string }>).detail.jobId }));
+        document.addEventListener(type, (event) =>
+          seen.__fired.push({ type, jobId: (event as CustomEvent<{ jobId: string }>).detail.jobId }),
+        );
       }
       let sockets = 0;
       const Routed = window.WebSocket;

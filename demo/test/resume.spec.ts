@@ -54,7 +54,9 @@ async function generationIds(): Promise<string[]> {
   return ids;
 }
 
-const jobIdsIn = (messages: ServerMessage[]) => [...new Set(messages.flatMap((message) => ('id' in message ? [message.id] : [])))];
+const jobIdsIn = (messages: ServerMessage[]) => [
+  ...new Set(messages.flatMap((message) => ('id' in message ? [message.id] : []))),
+];
 
 /**
  * Each case: where the tap interferes, how it shows on the first connection, how often
@@ -106,7 +108,9 @@ for (const { name, rules, check, generates, starts = 1 } of cases) {
     await ui.generate.click();
 
     await expect(ui.results.first()).toBeVisible({ timeout: 90_000 });
-    await expect.poll(() => ui.results.first().evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    await expect
+      .poll(() => ui.results.first().evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0))
+      .toBe(true);
     await expect(ui.error).toBeHidden();
     await expect(ui.generate).toBeEnabled();
     check(tap);
@@ -123,9 +127,15 @@ for (const { name, rules, check, generates, starts = 1 } of cases) {
     const sockets = tap.connections.length;
     await tap.connections.at(-1)!.cut();
     await expect
-      .poll(async () => (await tap.handled()).some(({ socket, message }) => socket > sockets && message.type === 'completed' && message.id === jobId), {
-        timeout: 20_000,
-      })
+      .poll(
+        async () =>
+          (await tap.handled()).some(
+            ({ socket, message }) => socket > sockets && message.type === 'completed' && message.id === jobId,
+          ),
+        {
+          timeout: 20_000,
+        },
+      )
       .toBe(true);
     expect(await tap.fired('atelier-complete')).toEqual([jobId]);
     expect(await tap.fired('atelier-start')).toEqual(Array(starts).fill(jobId));

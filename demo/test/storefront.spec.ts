@@ -165,7 +165,9 @@ test('when the server goes away the widget says so and retries, then carries on 
   await expect(ui.results.first()).toBeVisible({ timeout: 90_000 });
 });
 
-test('when the server process dies mid-generation the demo restarts it, the widget reconnects, and the picture still arrives', async ({ page }) => {
+test('when the server process dies mid-generation the demo restarts it, the widget reconnects, and the picture still arrives', async ({
+  page,
+}) => {
   test.setTimeout(180_000);
   const ui = studio(page);
   await page.goto(storefront);
@@ -182,7 +184,9 @@ test('when the server process dies mid-generation the demo restarts it, the widg
   await expect(ui.status).toHaveText(trouble, { timeout: 20_000 });
   await expect.poll(() => server.restarts, { timeout: 30_000 }).toBe(1);
   expect(server.child.pid).not.toBe(killed);
-  expect(demoNotes).toContainEqual(expect.stringMatching(new RegExp(`^server \\(pid ${killed}\\) was killed by SIGKILL; restarting it in`)));
+  expect(demoNotes).toContainEqual(
+    expect.stringMatching(new RegExp(`^server \\(pid ${killed}\\) was killed by SIGKILL; restarting it in`)),
+  );
   expect(demoNotes).toContain(`server restarted (pid ${server.child.pid})`);
   await expect(ui.status).not.toHaveText(trouble, { timeout: 60_000 });
 

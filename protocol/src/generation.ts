@@ -85,6 +85,7 @@ export interface PublicImage {
  * SDXL's trained resolutions (the list Fooocus offers), as `"<width>x<height>"`.
  * Anything else produces visibly worse images, so the API accepts only these.
  */
+// prettier-ignore
 export const SDXL_ASPECT_RATIOS = [
   '704x1408', '704x1344', '768x1344', '768x1280', '832x1216', '832x1152', '896x1152',
   '896x1088', '960x1088', '960x1024', '1024x1024', '1024x960', '1088x960', '1088x896',

@@ -121,8 +121,4 @@ export interface RunnerErrorMessage {
 }
 
 export type ServerToRunnerMessage =
-  | RunnerWelcomeMessage
-  | RunnerJobMessage
-  | RunnerCancelMessage
-  | RunnerLeaseLostMessage
-  | RunnerErrorMessage;
+  RunnerWelcomeMessage | RunnerJobMessage | RunnerCancelMessage | RunnerLeaseLostMessage | RunnerErrorMessage;

@@ -26,11 +26,14 @@ describe('environment readers', () => {
     expect(integer({ N: '-5' }, 'N', 1, -10, 10)).toBe(-5);
   });
 
-  it.each(['eighty', '1e3', '0x10', ' 80', '80 ', '8.5', '70000', '-1', '9'.repeat(20)])('refuse the integer "%s" with one line naming the variable', (raw) => {
-    const error = refusal(() => integer({ PORT: raw }, 'PORT', 8787, 0, 65535));
-    expect(error.variable).toBe('PORT');
-    expect(error.message).toBe(`PORT: must be an integer from 0 to 65535 (got "${raw}")`);
-  });
+  it.each(['eighty', '1e3', '0x10', ' 80', '80 ', '8.5', '70000', '-1', '9'.repeat(20)])(
+    'refuse the integer "%s" with one line naming the variable',
+    (raw) => {
+      const error = refusal(() => integer({ PORT: raw }, 'PORT', 8787, 0, 65535));
+      expect(error.variable).toBe('PORT');
+      expect(error.message).toBe(`PORT: must be an integer from 0 to 65535 (got "${raw}")`);
+    },
+  );
 
   it('read http(s) URLs without their trailing slash, and refuse anything else', () => {
     expect(httpUrl({ U: 'https://studio.example/' }, 'U')).toBe('https://studio.example');

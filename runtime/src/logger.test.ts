@@ -12,13 +12,17 @@ const built = fileURLToPath(new URL('../dist/index.js', import.meta.url));
  * A real process that logs one line at each level through the built package, with only
  * `env` in its environment (plus PATH).
  */
-async function logFrom(env: Record<string, string>): Promise<{ stdout: string; lines: { level: number; module: string; msg: string }[] }> {
+async function logFrom(
+  env: Record<string, string>,
+): Promise<{ stdout: string; lines: { level: number; module: string; msg: string }[] }> {
   const script = `
     const { createLogger } = await import(${JSON.stringify(built)});
     const log = createLogger('probe', { service: 'test' });
     for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal']) log[level](level);
   `;
-  const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', ...env } });
+  const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
   const lines = stderr
     .split('\n')
     .filter(Boolean)
@@ -42,7 +46,9 @@ describe('logLevel', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toBe(`LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "${raw}")`);
+    expect((error as ConfigError).message).toBe(
+      `LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "${raw}")`,
+    );
   });
 });
 
@@ -61,7 +67,11 @@ describe('createLogger', () => {
 
   it('is silent under vitest unless LOG_LEVEL asks for logs', async () => {
     expect((await logFrom({ VITEST: 'true' })).lines).toEqual([]);
-    expect((await logFrom({ VITEST: 'true', LOG_LEVEL: 'warn' })).lines.map((line) => line.msg)).toEqual(['warn', 'error', 'fatal']);
+    expect((await logFrom({ VITEST: 'true', LOG_LEVEL: 'warn' })).lines.map((line) => line.msg)).toEqual([
+      'warn',
+      'error',
+      'fatal',
+    ]);
   });
 
   it('logs at info when LOG_LEVEL is invalid, leaving the refusal to the configuration loader', async () => {

@@ -72,7 +72,10 @@ describe('loadConfig', () => {
 describe('README.md', () => {
   it("lists every variable the server's configuration reads", async () => {
     const documented = await documentedVariables();
-    const read = new Set([...variablesRead((env) => loadConfig(env, '/srv/app')), ...variablesRead((env) => loadConfig(env, '/srv/app'), VALID_ENV)]);
+    const read = new Set([
+      ...variablesRead((env) => loadConfig(env, '/srv/app')),
+      ...variablesRead((env) => loadConfig(env, '/srv/app'), VALID_ENV),
+    ]);
     expect(read.size).toBeGreaterThan(10);
     expect([...read].filter((name) => !documented.has(name))).toEqual([]);
   });

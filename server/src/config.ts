@@ -75,7 +75,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     adminToken,
     signingSecret,
     widgetBundlePath: absolutePath(env, 'ATELIER_WIDGET_BUNDLE', cwd),
-    cacheDir: absolutePath(env, 'ATELIER_CACHE_DIR', cwd) ?? join(absolutePath(env, 'XDG_CACHE_HOME', cwd) ?? join(homedir(), '.cache'), 'atelier'),
+    cacheDir:
+      absolutePath(env, 'ATELIER_CACHE_DIR', cwd) ??
+      join(absolutePath(env, 'XDG_CACHE_HOME', cwd) ?? join(homedir(), '.cache'), 'atelier'),
     leaseMs,
     heartbeatMs,
     dispatchPollMs: integer(env, 'ATELIER_DISPATCH_POLL_MS', 2_000, 50, 60_000),

@@ -55,7 +55,11 @@ describe('docs/realtime-protocol.md', () => {
 
   it('describes the binary image frame and its header', () => {
     const [type] = [...imageFrameHeaderSchema.shape.type.values];
-    expect(runnerSection).toContain(`header \`{type: "${type}", ${Object.keys(imageFrameHeaderSchema.shape).filter((key) => key !== 'type').join(', ')}}\``);
+    expect(runnerSection).toContain(
+      `header \`{type: "${type}", ${Object.keys(imageFrameHeaderSchema.shape)
+        .filter((key) => key !== 'type')
+        .join(', ')}}\``,
+    );
   });
 
   it.each([

@@ -11,7 +11,10 @@ describe('classifyFault', () => {
     ['ECONNRESET', withCode('ECONNRESET', 'read ECONNRESET')],
     ['EPIPE', withCode('EPIPE', 'write EPIPE')],
     ['ECONNABORTED', withCode('ECONNABORTED')],
-    ['a frame ws refused (WS_ERR_INVALID_UTF8)', withCode('WS_ERR_INVALID_UTF8', 'Invalid WebSocket frame: invalid UTF-8 sequence')],
+    [
+      'a frame ws refused (WS_ERR_INVALID_UTF8)',
+      withCode('WS_ERR_INVALID_UTF8', 'Invalid WebSocket frame: invalid UTF-8 sequence'),
+    ],
     ['an oversized frame (WS_ERR_UNSUPPORTED_MESSAGE_LENGTH)', withCode('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')],
     ['an unmasked frame (WS_ERR_EXPECTED_MASK)', withCode('WS_ERR_EXPECTED_MASK')],
     ['an invalid close code (WS_ERR_INVALID_CLOSE_CODE)', withCode('WS_ERR_INVALID_CLOSE_CODE')],
@@ -44,7 +47,8 @@ describe('installLastResort', () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+          lines.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     });

@@ -154,7 +154,13 @@ function createServices(config: Config, database: Database, secret: string, publ
   const tenants = new TenantService({ models, keys });
   const runnerTokens = new RunnerTokenService({ models });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
-  const generations = new GenerationService({ models, queue, estimator, dispatcher: { notify: () => events.announceWork() }, presentImages });
+  const generations = new GenerationService({
+    models,
+    queue,
+    estimator,
+    dispatcher: { notify: () => events.announceWork() },
+    presentImages,
+  });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
     queue,

@@ -47,7 +47,9 @@ export async function runClaimsScenario(scenario: ClaimsScenario): Promise<Claim
     const { processes, database } = cluster;
     const token = await cluster.createRunnerToken(processes[0]!);
     const tenants = await Promise.all(
-      Array.from({ length: scenario.tenants }, (_, i) => cluster.createTenant(processes[i % processes.length]!, { name: `Shop ${i}` })),
+      Array.from({ length: scenario.tenants }, (_, i) =>
+        cluster.createTenant(processes[i % processes.length]!, { name: `Shop ${i}` }),
+      ),
     );
     const ids: string[] = [];
     const create = async (n: number) => {
@@ -67,21 +69,29 @@ export async function runClaimsScenario(scenario: ClaimsScenario): Promise<Claim
     await createRange(0, half);
     const png = await pngBytes(30, 120, 200);
     for (const [p, server] of processes.entries()) {
-      for (let r = 0; r < scenario.runnersPerProcess; r += 1) runners.push(await startInstantRunner(server.url, token, `p${p}-r${r}`, png));
+      for (let r = 0; r < scenario.runnersPerProcess; r += 1)
+        runners.push(await startInstantRunner(server.url, token, `p${p}-r${r}`, png));
     }
     await createRange(half, scenario.jobs);
 
     const { Generation: Jobs, Lease: Leases, JobTransition } = database.models;
     const succeeded = () => runAsSystem('scenario: count succeeded', () => Jobs.countDocuments({ status: 'succeeded' }));
-    await vi.waitFor(async () => {
-      if ((await succeeded()) < scenario.jobs) throw new Error('jobs still to finish');
-    }, { timeout: 300_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        if ((await succeeded()) < scenario.jobs) throw new Error('jobs still to finish');
+      },
+      { timeout: 300_000, interval: 100 },
+    );
     const wallMs = Date.now() - started;
 
     const [leases, transitions] = await runAsSystem('scenario: count leases and transitions', () =>
       Promise.all([
-        Leases.find({ jobId: trusted({ $in: ids }) }).select({ jobId: 1 }).lean(),
-        JobTransition.find({ jobId: trusted({ $in: ids }) }).select({ jobId: 1, kind: 1 }).lean(),
+        Leases.find({ jobId: trusted({ $in: ids }) })
+          .select({ jobId: 1 })
+          .lean(),
+        JobTransition.find({ jobId: trusted({ $in: ids }) })
+          .select({ jobId: 1, kind: 1 })
+          .lean(),
       ]),
     );
     const claims = transitions.filter((transition) => transition.kind === 'claim');

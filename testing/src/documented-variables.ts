@@ -21,7 +21,10 @@ export async function documentedVariables(): Promise<Set<string>> {
  * handing it a proxy over `env`. A loader that copies the whole environment (a spread)
  * would enumerate it, and is refused: it could not say what it depends on.
  */
-export function variablesRead(load: (env: Record<string, string | undefined>) => unknown, env: Record<string, string> = {}): Set<string> {
+export function variablesRead(
+  load: (env: Record<string, string | undefined>) => unknown,
+  env: Record<string, string> = {},
+): Set<string> {
   const read = new Set<string>();
   const proxy = new Proxy(env, {
     get(target, name) {

@@ -30,6 +30,12 @@ export {
 export { completeOneGeneration, type RoundTripParties } from './round-trip.js';
 export { cancelActiveJobs, createGeneration, readJob, runnersGone, viewGeneration } from './queue-fixtures.js';
 export { documentedVariables, variablesRead } from './documented-variables.js';
-export { startServerCluster, startServerProcess, type ServerCluster, type ServerProcess, type ServerProcessOptions } from './server-process.js';
+export {
+  startServerCluster,
+  startServerProcess,
+  type ServerCluster,
+  type ServerProcess,
+  type ServerProcessOptions,
+} from './server-process.js';
 export { startHoldingRunner, startInstantRunner, type ScriptedRunner } from './scripted-runner.js';
 export { runClaimsScenario, type ClaimsFigures, type ClaimsScenario } from './claims-scenario.js';

@@ -27,7 +27,11 @@ export function openRunnerSocket(serverUrl: string, token: string | undefined): 
 }
 
 /** A runner that has said hello and been welcomed; it has not said `ready` yet. */
-export async function connectRunner(serverUrl: string, token: string, name = 'test-runner'): Promise<RunnerProbe & { runnerId: string }> {
+export async function connectRunner(
+  serverUrl: string,
+  token: string,
+  name = 'test-runner',
+): Promise<RunnerProbe & { runnerId: string }> {
   const runner = await openRunnerSocket(serverUrl, token);
   runner.send({ type: 'hello', v: RUNNER_PROTOCOL_VERSION, name, device: 'cpu', model: 'tiny', maxPixels: 2048 * 2048 });
   const welcome = await runner.receive('welcome');
@@ -40,8 +44,16 @@ export function completeJob(runner: RunnerProbe, job: Pick<RunnerJobMessage, 'jo
   runner.send({ type: 'completed', jobId: job.jobId, epoch: job.epoch, imageCount: images.length });
 }
 
-export function imageFrame(job: Pick<RunnerJobMessage, 'jobId' | 'epoch'>, index: number, bytes: Uint8Array, header: Partial<ImageFrameHeader> = {}): Uint8Array {
-  return encodeImageFrame({ type: 'image', jobId: job.jobId, epoch: job.epoch, index, width: 8, height: 8, format: 'png', seed: 1, ...header }, bytes);
+export function imageFrame(
+  job: Pick<RunnerJobMessage, 'jobId' | 'epoch'>,
+  index: number,
+  bytes: Uint8Array,
+  header: Partial<ImageFrameHeader> = {},
+): Uint8Array {
+  return encodeImageFrame(
+    { type: 'image', jobId: job.jobId, epoch: job.epoch, index, width: 8, height: 8, format: 'png', seed: 1, ...header },
+    bytes,
+  );
 }
 
 /** A real 8×8 PNG of one colour; different colours give different bytes. */

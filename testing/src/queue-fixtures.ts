@@ -7,7 +7,11 @@ import type { TestServer } from './test-server.js';
 const { trusted } = mongoose;
 
 /** POST /v1/generations as the tenant; returns the new id. */
-export async function createGeneration(server: TestServer, secretKey: string, params: GenerationParams = { prompt: 'a walnut desk lamp' }): Promise<string> {
+export async function createGeneration(
+  server: TestServer,
+  secretKey: string,
+  params: GenerationParams = { prompt: 'a walnut desk lamp' },
+): Promise<string> {
   const response = await server.api(secretKey, '/v1/generations', { body: params });
   if (response.status !== 202) throw new Error(`createGeneration: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { id: string }).id;

@@ -234,7 +234,8 @@ async function upgrade(
       // A refusal: the body is what follows, up to Content-Length (or the end of the connection).
       const length = Number(headers['content-length'] ?? Number.NaN);
       let body = rest;
-      const done = () => resolve({ socket, status, headers, body: Number.isNaN(length) ? body : body.subarray(0, length), rest: Buffer.alloc(0) });
+      const done = () =>
+        resolve({ socket, status, headers, body: Number.isNaN(length) ? body : body.subarray(0, length), rest: Buffer.alloc(0) });
       if (body.length >= length) return done();
       socket.on('data', (more: Buffer) => {
         body = Buffer.concat([body, more]);
@@ -242,7 +243,8 @@ async function upgrade(
       });
       socket.once('close', done);
     };
-    const onClose = () => reject(new Error(`the server closed the connection before answering the upgrade (${received.length} bytes received)`));
+    const onClose = () =>
+      reject(new Error(`the server closed the connection before answering the upgrade (${received.length} bytes received)`));
     socket.on('data', onData);
     socket.once('close', onClose);
   });

@@ -19,7 +19,11 @@ export interface ScriptedRunner {
 export function startInstantRunner(serverUrl: string, token: string, name: string, png: Uint8Array): Promise<ScriptedRunner> {
   return startScriptedRunner(serverUrl, token, name, {
     onJob: (probe, job) => {
-      completeJob(probe, job, Array.from({ length: job.params.imageCount }, () => png));
+      completeJob(
+        probe,
+        job,
+        Array.from({ length: job.params.imageCount }, () => png),
+      );
       probe.send({ type: 'ready' });
     },
     // A cancel can only come after it finished the job and asked for the next one.

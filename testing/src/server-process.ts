@@ -94,7 +94,9 @@ async function launch(options: ServerProcessOptions, port: number): Promise<Serv
 
   const died = exited.then((code) => {
     const text = output();
-    throw text.includes('already in use') ? new PortTaken(text) : new Error(`server process exited (${code}) before it was ready:\n${text}`);
+    throw text.includes('already in use')
+      ? new PortTaken(text)
+      : new Error(`server process exited (${code}) before it was ready:\n${text}`);
   });
   // Once it is ready, its exit is the test stopping it: no failure.
   died.catch(() => undefined);
@@ -160,7 +162,10 @@ export interface ServerCluster {
   database: Database;
   mongodbUri: string;
   dataDir: string;
-  createTenant(via: ServerProcess, input?: { name?: string; origins?: string[] }): Promise<{ tenantId: string; secretKey: string; publishableKey: string }>;
+  createTenant(
+    via: ServerProcess,
+    input?: { name?: string; origins?: string[] },
+  ): Promise<{ tenantId: string; secretKey: string; publishableKey: string }>;
   createRunnerToken(via: ServerProcess): Promise<string>;
   /** Stops every process still running, drops the database and removes the data dir. */
   stop(): Promise<void>;

@@ -13,8 +13,16 @@ export interface TestServer extends AtelierServer {
   /** The database this server uses; a restart (see `restartTestServer`) uses it again. */
   mongodbUri: string;
   admin(path: string, body?: unknown): Promise<Response>;
-  api(secretKey: string, path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
-  createTenant(input?: { name?: string; plan?: string; origins?: string[] }): Promise<{ tenantId: string; secretKey: string; publishableKey: string }>;
+  api(
+    secretKey: string,
+    path: string,
+    init?: { method?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Response>;
+  createTenant(input?: {
+    name?: string;
+    plan?: string;
+    origins?: string[];
+  }): Promise<{ tenantId: string; secretKey: string; publishableKey: string }>;
   createRunnerToken(): Promise<string>;
   stop(): Promise<void>;
 }

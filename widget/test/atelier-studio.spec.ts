@@ -91,9 +91,7 @@ test('walks a job through the queue, progress and results, firing its events', a
 
   socket.send({ type: 'accepted', ref: request.ref, id: 'job_1', seq: 1, cost: { credits: 2 } });
   socket.send({ type: 'queued', id: 'job_1', seq: 2, position: 1, etaSeconds: null, runners: 0 });
-  await expect(status).toHaveText(
-    'Waiting for a GPU to come online — your request is saved and will start automatically.',
-  );
+  await expect(status).toHaveText('Waiting for a GPU to come online — your request is saved and will start automatically.');
   socket.send({ type: 'queued', id: 'job_1', seq: 3, position: 2, etaSeconds: 30, runners: 1 });
   await expect(status).toHaveText('In queue — position 2 (about 30 s)');
 
@@ -118,12 +116,7 @@ test('walks a job through the queue, progress and results, firing its events', a
   await expect(page.locator('atelier-studio .studio__pick').nth(1)).toHaveAttribute('aria-pressed', 'true');
 
   const fired = await events(page);
-  expect(fired.map((event) => event.type)).toEqual([
-    'atelier-start',
-    'atelier-progress',
-    'atelier-complete',
-    'atelier-select',
-  ]);
+  expect(fired.map((event) => event.type)).toEqual(['atelier-start', 'atelier-progress', 'atelier-complete', 'atelier-select']);
   expect(fired[0]!.detail).toEqual({ jobId: 'job_1', ref: request.ref, prompt: 'a walnut lamp, morning light', credits: 2 });
   expect(fired[1]!.detail).toEqual({ jobId: 'job_1', step: 12, steps: 30, stage: 'sampling' });
   expect(fired[2]!.detail['images']).toHaveLength(2);

@@ -42,7 +42,9 @@ await next((m) => m.type === 'welcome');
 const rows: Record<string, number[]> = { accepted: [], firstStep: [], completed: [], imageLoaded: [] };
 for (let run = 0; run < runs; run += 1) {
   const started = performance.now();
-  socket.send(JSON.stringify({ type: 'generate', ref: `r${run}`, params: { prompt: `a walnut desk lamp, run ${run}`, seed: run } }));
+  socket.send(
+    JSON.stringify({ type: 'generate', ref: `r${run}`, params: { prompt: `a walnut desk lamp, run ${run}`, seed: run } }),
+  );
   const accepted = await next((m) => m.type === 'accepted');
   rows.accepted!.push(performance.now() - started);
   const id = (accepted as { id: string }).id;
@@ -61,7 +63,9 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const max = (values: number[]) => Math.max(...values);
 console.log(`end-to-end bench (widget socket → server → runner process → signed image), ${runs} runs, 1024x1024, 30 steps`);
 for (const [name, values] of Object.entries(rows)) {
-  console.log(`  ${name.padEnd(14)} median ${median(values).toFixed(0).padStart(5)} ms   max ${max(values).toFixed(0).padStart(5)} ms`);
+  console.log(
+    `  ${name.padEnd(14)} median ${median(values).toFixed(0).padStart(5)} ms   max ${max(values).toFixed(0).padStart(5)} ms`,
+  );
 }
 
 socket.close();

@@ -38,7 +38,10 @@ try {
   const pipeline = await SdxlPipeline.load(modelDir);
   rows.push(['pipeline load', ms(performance.now() - started)]);
   rows.push(['device', pipeline.device]);
-  rows.push(['job', `${width}x${height}, ${steps} steps, guidance ${guidance}${guidance > 1 ? ' (CFG, UNet batch 2)' : ''}, png`]);
+  rows.push([
+    'job',
+    `${width}x${height}, ${steps} steps, guidance ${guidance}${guidance > 1 ? ' (CFG, UNet batch 2)' : ''}, png`,
+  ]);
 
   const walls: number[] = [];
   for (let run = 1; run <= runs; run++) {
@@ -47,7 +50,19 @@ try {
     let decodeStarted = 0;
     started = performance.now();
     const [image] = await pipeline.generate(
-      { prompt: 'product photo of a leather handbag on a white background, studio lighting', negativePrompt: '', width, height, steps, guidance, scheduler: 'euler', seed: 42 + run, imageCount: 1, outputFormat: 'png', performance: 'quality' },
+      {
+        prompt: 'product photo of a leather handbag on a white background, studio lighting',
+        negativePrompt: '',
+        width,
+        height,
+        steps,
+        guidance,
+        scheduler: 'euler',
+        seed: 42 + run,
+        imageCount: 1,
+        outputFormat: 'png',
+        performance: 'quality',
+      },
       {
         onProgress: ({ step, stage }) => {
           const now = performance.now();
@@ -63,8 +78,14 @@ try {
     walls.push(total);
     const mean = stepTimes.reduce((a, b) => a + b, 0) / stepTimes.length;
     rows.push([`run ${run}: wall time`, ms(total)]);
-    rows.push([`run ${run}: UNet step (mean / min / max)`, `${ms(mean)} / ${ms(Math.min(...stepTimes))} / ${ms(Math.max(...stepTimes))}`]);
-    rows.push([`run ${run}: VAE decode + PNG encode`, `${ms(performance.now() - decodeStarted)} (${((image?.bytes.length ?? 0) / 1024).toFixed(0)} KiB)`]);
+    rows.push([
+      `run ${run}: UNet step (mean / min / max)`,
+      `${ms(mean)} / ${ms(Math.min(...stepTimes))} / ${ms(Math.max(...stepTimes))}`,
+    ]);
+    rows.push([
+      `run ${run}: VAE decode + PNG encode`,
+      `${ms(performance.now() - decodeStarted)} (${((image?.bytes.length ?? 0) / 1024).toFixed(0)} KiB)`,
+    ]);
   }
   const sorted = [...walls].sort((a, b) => a - b);
   rows.push([`median wall time of ${runs}`, ms(sorted[Math.floor((sorted.length - 1) / 2)]!)]);
@@ -75,5 +96,7 @@ try {
 
 rows.push(['peak RSS', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`]);
 const widest = Math.max(...rows.map(([label]) => label.length));
-process.stdout.write(`gpu-runner inference bench (${process.platform}, ${(await import('node:os')).cpus().length} cores, node ${process.version})\n`);
+process.stdout.write(
+  `gpu-runner inference bench (${process.platform}, ${(await import('node:os')).cpus().length} cores, node ${process.version})\n`,
+);
 for (const [label, value] of rows) process.stdout.write(`  ${label.padEnd(widest)}  ${value}\n`);

@@ -25,11 +25,17 @@ afterAll(async () => {
 const io = (session: OnnxSession, which: 'inputs' | 'outputs') =>
   session[which].map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: [...v.shape] } : { name: v.name }));
 const hidden = (count: number, width: number) =>
-  Array.from({ length: count + 1 }, (_, i) => ({ name: `hidden_states.${i}`, type: 'float32', shape: ['batch_size', 'sequence_length', width] }));
+  Array.from({ length: count + 1 }, (_, i) => ({
+    name: `hidden_states.${i}`,
+    type: 'float32',
+    shape: ['batch_size', 'sequence_length', width],
+  }));
 
 describe('tiny model graphs, as onnxruntime reports them', () => {
   it('text_encoder is CLIPTextModel-shaped', () => {
-    expect(io(sessions.text_encoder!, 'inputs')).toEqual([{ name: 'input_ids', type: 'int32', shape: ['batch_size', 'sequence_length'] }]);
+    expect(io(sessions.text_encoder!, 'inputs')).toEqual([
+      { name: 'input_ids', type: 'int32', shape: ['batch_size', 'sequence_length'] },
+    ]);
     expect(io(sessions.text_encoder!, 'outputs')).toEqual([
       { name: 'last_hidden_state', type: 'float32', shape: ['batch_size', 'sequence_length', 32] },
       { name: 'pooler_output', type: 'float32', shape: ['batch_size', 32] },
@@ -38,7 +44,9 @@ describe('tiny model graphs, as onnxruntime reports them', () => {
   });
 
   it('text_encoder_2 is CLIPTextModelWithProjection-shaped', () => {
-    expect(io(sessions.text_encoder_2!, 'inputs')).toEqual([{ name: 'input_ids', type: 'int32', shape: ['batch_size', 'sequence_length'] }]);
+    expect(io(sessions.text_encoder_2!, 'inputs')).toEqual([
+      { name: 'input_ids', type: 'int32', shape: ['batch_size', 'sequence_length'] },
+    ]);
     expect(io(sessions.text_encoder_2!, 'outputs')).toEqual([
       { name: 'text_embeds', type: 'float32', shape: ['batch_size', 64] },
       { name: 'last_hidden_state', type: 'float32', shape: ['batch_size', 'sequence_length', 64] },
@@ -54,12 +62,18 @@ describe('tiny model graphs, as onnxruntime reports them', () => {
       { name: 'text_embeds', type: 'float32', shape: ['batch_size', 64] },
       { name: 'time_ids', type: 'float32', shape: ['batch_size', 6] },
     ]);
-    expect(io(sessions.unet!, 'outputs')).toEqual([{ name: 'out_sample', type: 'float32', shape: ['batch_size', 4, 'height', 'width'] }]);
+    expect(io(sessions.unet!, 'outputs')).toEqual([
+      { name: 'out_sample', type: 'float32', shape: ['batch_size', 4, 'height', 'width'] },
+    ]);
   });
 
   it('vae_decoder upsamples 8x', () => {
-    expect(io(sessions.vae_decoder!, 'inputs')).toEqual([{ name: 'latent_sample', type: 'float32', shape: ['batch_size', 4, 'latent_height', 'latent_width'] }]);
-    expect(io(sessions.vae_decoder!, 'outputs')).toEqual([{ name: 'sample', type: 'float32', shape: ['batch_size', 3, 'latent_height * 8', 'latent_width * 8'] }]);
+    expect(io(sessions.vae_decoder!, 'inputs')).toEqual([
+      { name: 'latent_sample', type: 'float32', shape: ['batch_size', 4, 'latent_height', 'latent_width'] },
+    ]);
+    expect(io(sessions.vae_decoder!, 'outputs')).toEqual([
+      { name: 'sample', type: 'float32', shape: ['batch_size', 3, 'latent_height * 8', 'latent_width * 8'] },
+    ]);
   });
 });
 

@@ -30,9 +30,16 @@ export function buildTextEncoder(shape: TextEncoderShape, seed: number): Uint8Ar
   let x = g.op('Add', [tokens, g.op('Gather', [positionTable, positions])], {}, 'hidden_states.0');
 
   // A [s, s] matrix of -1e4 above the diagonal: each token attends to itself and earlier ones.
-  const square = g.op('Concat', [g.op('Unsqueeze', [sequence, g.int64s('axis0', [1], [0])]), g.op('Unsqueeze', [sequence, 'axis0'])], { axis: int(0) });
+  const square = g.op(
+    'Concat',
+    [g.op('Unsqueeze', [sequence, g.int64s('axis0', [1], [0])]), g.op('Unsqueeze', [sequence, 'axis0'])],
+    { axis: int(0) },
+  );
   const ones = g.op('Expand', [g.floats('one_f', [], [1]), square]);
-  const causalMask = g.op('Mul', [g.op('Trilu', [ones, g.int64s('above_diagonal', [], [1])], { upper: int(1) }), g.floats('minus_big', [], [-1e4])]);
+  const causalMask = g.op('Mul', [
+    g.op('Trilu', [ones, g.int64s('above_diagonal', [], [1])], { upper: int(1) }),
+    g.floats('minus_big', [], [-1e4]),
+  ]);
   const invSqrtH = g.floats('inv_sqrt_hidden', [], [1 / Math.sqrt(h)]);
 
   for (let layer = 1; layer <= shape.layers; layer++) {
@@ -41,15 +48,24 @@ export function buildTextEncoder(shape: TextEncoderShape, seed: number): Uint8Ar
     const q = g.op('MatMul', [n1, g.random(`${p}.q`, [h, h], 1 / Math.sqrt(h))]);
     const k = g.op('MatMul', [n1, g.random(`${p}.k`, [h, h], 1 / Math.sqrt(h))]);
     const v = g.op('MatMul', [n1, g.random(`${p}.v`, [h, h], 1 / Math.sqrt(h))]);
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [k], { perm: ints([0, 2, 1]) })]), invSqrtH]), causalMask]);
+    const scores = g.op('Add', [
+      g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [k], { perm: ints([0, 2, 1]) })]), invSqrtH]),
+      causalMask,
+    ]);
     const attended = g.op('MatMul', [g.op('Softmax', [scores], { axis: int(-1) }), v]);
     x = g.op('Add', [x, g.op('MatMul', [attended, g.random(`${p}.o`, [h, h], 0.5 / Math.sqrt(h))])]);
 
     const n2 = layerNorm(g, x, h, `${p}.ln2`);
-    const up = g.op('Add', [g.op('MatMul', [n2, g.random(`${p}.fc1`, [h, 2 * h], 1 / Math.sqrt(h))]), g.random(`${p}.fc1.bias`, [2 * h], 0.1)]);
+    const up = g.op('Add', [
+      g.op('MatMul', [n2, g.random(`${p}.fc1`, [h, 2 * h], 1 / Math.sqrt(h))]),
+      g.random(`${p}.fc1.bias`, [2 * h], 0.1),
+    ]);
     // CLIP's quick_gelu: x * sigmoid(1.702 x).
     const act = g.op('Mul', [up, g.op('Sigmoid', [g.op('Mul', [up, g.floats(`${p}.gelu_k`, [], [1.702])])])]);
-    const down = g.op('Add', [g.op('MatMul', [act, g.random(`${p}.fc2`, [2 * h, h], 0.5 / Math.sqrt(2 * h))]), g.random(`${p}.fc2.bias`, [h], 0.1)]);
+    const down = g.op('Add', [
+      g.op('MatMul', [act, g.random(`${p}.fc2`, [2 * h, h], 0.5 / Math.sqrt(2 * h))]),
+      g.random(`${p}.fc2.bias`, [h], 0.1),
+    ]);
     x = g.op('Add', [x, down], {}, `hidden_states.${layer}`);
   }
 

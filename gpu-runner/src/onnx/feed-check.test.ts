@@ -30,7 +30,9 @@ describe('checkFeeds', () => {
 
   it('reports a wrong rank and a wrong fixed dim', () => {
     expect(problems({ ...good, sample: { type: 'float32', dims: [2, 4, 64] } })[0]).toMatch(/"sample": rank 3, expected 4/);
-    expect(problems({ ...good, text_embeds: { type: 'float32', dims: [2, 1280] } })[0]).toMatch(/"text_embeds": dim 1 is 1280, expected 64/);
+    expect(problems({ ...good, text_embeds: { type: 'float32', dims: [2, 1280] } })[0]).toMatch(
+      /"text_embeds": dim 1 is 1280, expected 64/,
+    );
   });
 
   it('reports missing and unexpected inputs', () => {

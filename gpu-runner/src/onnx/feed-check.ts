@@ -2,8 +2,7 @@ import { describeTensor } from './tensor-data.js';
 
 /** What a session declares about one input (mirrors onnxruntime's ValueMetadata). */
 export type InputSpec =
-  | { name: string; isTensor: true; type: string; shape: readonly (number | string)[] }
-  | { name: string; isTensor: false };
+  { name: string; isTensor: true; type: string; shape: readonly (number | string)[] } | { name: string; isTensor: false };
 
 export type FeedCheck = { ok: true } | { ok: false; problems: string[] };
 
@@ -37,18 +36,24 @@ export function checkFeeds(
     }
     const expected = `${spec.type}[${spec.shape.join(',')}]`;
     if (feed.type !== spec.type) {
-      problems.push(`input "${spec.name}": dtype ${feed.type}, expected ${spec.type} (got ${describeTensor(feed)}, expected ${expected})`);
+      problems.push(
+        `input "${spec.name}": dtype ${feed.type}, expected ${spec.type} (got ${describeTensor(feed)}, expected ${expected})`,
+      );
     }
     if (spec.shape.length === 0) continue;
     if (feed.dims.length !== spec.shape.length) {
-      problems.push(`input "${spec.name}": rank ${feed.dims.length}, expected ${spec.shape.length} (got ${describeTensor(feed)}, expected ${expected})`);
+      problems.push(
+        `input "${spec.name}": rank ${feed.dims.length}, expected ${spec.shape.length} (got ${describeTensor(feed)}, expected ${expected})`,
+      );
       continue;
     }
     spec.shape.forEach((dim, axis) => {
       const size = feed.dims[axis]!;
       if (typeof dim === 'number') {
         if (dim >= 0 && size !== dim) {
-          problems.push(`input "${spec.name}": dim ${axis} is ${size}, expected ${dim} (got ${describeTensor(feed)}, expected ${expected})`);
+          problems.push(
+            `input "${spec.name}": dim ${axis} is ${size}, expected ${dim} (got ${describeTensor(feed)}, expected ${expected})`,
+          );
         }
       } else if (dim !== '') {
         const seen = symbols.get(dim);

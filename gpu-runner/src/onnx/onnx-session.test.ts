@@ -58,6 +58,9 @@ describe('OnnxSession', () => {
   it('reports a file that is not a model as model_invalid', async () => {
     const path = join(dir, 'broken.onnx');
     await writeFile(path, 'not a protobuf');
-    await expect(OnnxSession.create(path, { provider: 'cpu' })).rejects.toMatchObject({ code: 'model_invalid', retryable: false });
+    await expect(OnnxSession.create(path, { provider: 'cpu' })).rejects.toMatchObject({
+      code: 'model_invalid',
+      retryable: false,
+    });
   });
 });

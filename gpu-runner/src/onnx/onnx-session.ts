@@ -62,7 +62,9 @@ export class OnnxSession {
         return new OnnxSession(session, label, 'cuda');
       } catch (error) {
         if (preference === 'cuda') {
-          throw new PipelineError('model_invalid', `cannot create a CUDA session for ${label}: ${messageOf(error)}`, { cause: error });
+          throw new PipelineError('model_invalid', `cannot create a CUDA session for ${label}: ${messageOf(error)}`, {
+            cause: error,
+          });
         }
         cudaFailure = messageOf(error);
         log.info({ label, reason: cudaFailure }, 'CUDA execution provider unavailable; using CPU');
@@ -107,7 +109,9 @@ export class OnnxSession {
           label: this.label,
           problems: check.problems,
           feeds: Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, describeTensor(t)])),
-          expected: Object.fromEntries(this.inputs.map((s) => [s.name, s.isTensor ? `${s.type}[${s.shape.join(',')}]` : 'non-tensor'])),
+          expected: Object.fromEntries(
+            this.inputs.map((s) => [s.name, s.isTensor ? `${s.type}[${s.shape.join(',')}]` : 'non-tensor']),
+          ),
         },
         'feeds do not match the graph inputs',
       );
@@ -115,7 +119,8 @@ export class OnnxSession {
     }
 
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(tensor.type, tensor.data, [...tensor.dims]);
+    for (const [name, tensor] of Object.entries(feeds))
+      ortFeeds[name] = new ort.Tensor(tensor.type, tensor.data, [...tensor.dims]);
     let results: ort.InferenceSession.ReturnType | undefined;
     try {
       results = outputNames ? await this.session.run(ortFeeds, [...outputNames]) : await this.session.run(ortFeeds);
@@ -125,13 +130,17 @@ export class OnnxSession {
     } catch (error) {
       if (error instanceof PipelineError) throw error;
       log.error(
-        { label: this.label, err: error, feeds: Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, describeTensor(t)])) },
+        {
+          label: this.label,
+          err: error,
+          feeds: Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, describeTensor(t)])),
+        },
         'inference failed',
       );
       throw new PipelineError('inference_failed', `${this.label} failed: ${messageOf(error)}`, { cause: error });
     } finally {
       for (const tensor of Object.values(ortFeeds)) tensor.dispose();
-      if (results) for (const value of Object.values(results)) (value).dispose();
+      if (results) for (const value of Object.values(results)) value.dispose();
     }
   }
 

@@ -32,7 +32,9 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, fo
       ? await image.png({ compressionLevel: 6, adaptiveFiltering: false, palette: false }).toBuffer()
       : await image.webp({ quality: 90, effort: 4, smartSubsample: false }).toBuffer();
   } catch (error) {
-    throw new PipelineError('encode_failed', `cannot encode a ${width}x${height} ${format}: ${(error as Error).message}`, { cause: error });
+    throw new PipelineError('encode_failed', `cannot encode a ${width}x${height} ${format}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

@@ -37,7 +37,10 @@ export class PromptEncoder {
     this.first = { tokenizer: tokenizers[0], session: encoders[0], penultimate: penultimateOutput(encoders[0]) };
     this.second = { tokenizer: tokenizers[1], session: encoders[1], penultimate: penultimateOutput(encoders[1]) };
     if (!encoders[1].outputNames.includes('text_embeds')) {
-      throw new PipelineError('model_invalid', 'text_encoder_2 has no "text_embeds" output (expected CLIPTextModelWithProjection)');
+      throw new PipelineError(
+        'model_invalid',
+        'text_encoder_2 has no "text_embeds" output (expected CLIPTextModelWithProjection)',
+      );
     }
   }
 
@@ -50,7 +53,10 @@ export class PromptEncoder {
     const [batch, sequenceLength, width1] = h1.dims as [number, number, number];
     const width2 = h2.dims[2]!;
     if (h2.dims[0] !== batch || h2.dims[1] !== sequenceLength) {
-      throw new PipelineError('model_invalid', `text encoders disagree on shape: [${h1.dims.join(',')}] vs [${h2.dims.join(',')}]`);
+      throw new PipelineError(
+        'model_invalid',
+        `text encoders disagree on shape: [${h1.dims.join(',')}] vs [${h2.dims.join(',')}]`,
+      );
     }
     return {
       batch,
@@ -79,7 +85,11 @@ export class PromptEncoder {
 
 /** Zero embeddings shaped like `like`, for an empty negative prompt under force_zeros_for_empty_prompt. */
 export function zeroPrompts(like: EncodedPrompts): EncodedPrompts {
-  return { ...like, hiddenStates: new Float32Array(like.hiddenStates.length), textEmbeds: new Float32Array(like.textEmbeds.length) };
+  return {
+    ...like,
+    hiddenStates: new Float32Array(like.hiddenStates.length),
+    textEmbeds: new Float32Array(like.textEmbeds.length),
+  };
 }
 
 /** Stacks two single-prompt encodings into one batch of two ([uncond, cond] for guidance). */
@@ -90,7 +100,12 @@ export function stackPrompts(a: EncodedPrompts, b: EncodedPrompts): EncodedPromp
     out.set(y, x.length);
     return out;
   };
-  return { ...a, batch: a.batch + b.batch, hiddenStates: join(a.hiddenStates, b.hiddenStates), textEmbeds: join(a.textEmbeds, b.textEmbeds) };
+  return {
+    ...a,
+    batch: a.batch + b.batch,
+    hiddenStates: join(a.hiddenStates, b.hiddenStates),
+    textEmbeds: join(a.textEmbeds, b.textEmbeds),
+  };
 }
 
 function penultimateOutput(session: OnnxSession): string {
@@ -99,13 +114,17 @@ function penultimateOutput(session: OnnxSession): string {
     .filter((match): match is RegExpExecArray => match !== null)
     .map((match) => Number(match[1]));
   if (layers.length < 2) {
-    throw new PipelineError('model_invalid', `${session.label} does not output hidden_states.N (export with output_hidden_states)`);
+    throw new PipelineError(
+      'model_invalid',
+      `${session.label} does not output hidden_states.N (export with output_hidden_states)`,
+    );
   }
   return `hidden_states.${Math.max(...layers) - 1}`;
 }
 
 function floatOutput(outputs: Record<string, TensorData>, name: string): { data: Float32Array; dims: readonly number[] } {
   const tensor = outputs[name];
-  if (!tensor || tensor.type !== 'float32') throw new PipelineError('model_invalid', `output "${name}" is missing or not float32`);
+  if (!tensor || tensor.type !== 'float32')
+    throw new PipelineError('model_invalid', `output "${name}" is missing or not float32`);
   return tensor;
 }

@@ -55,7 +55,12 @@ export class SdxlPipeline {
     readonly modelDir: string,
     private readonly config: SdxlModelConfig,
     private readonly prompts: PromptEncoder,
-    private readonly sessions: { textEncoder: OnnxSession; textEncoder2: OnnxSession; unet: OnnxSession; vaeDecoder: OnnxSession },
+    private readonly sessions: {
+      textEncoder: OnnxSession;
+      textEncoder2: OnnxSession;
+      unet: OnnxSession;
+      vaeDecoder: OnnxSession;
+    },
     options: SdxlPipelineOptions,
   ) {
     this.maxPixels = options.maxPixels ?? JOB_LIMITS.maxPixels;
@@ -132,7 +137,8 @@ export class SdxlPipeline {
       }
     };
     const checkAbort = () => {
-      if (signal?.aborted) throw new PipelineError('aborted', `generation aborted after ${done} of ${totalSteps} steps`, { cause: signal.reason });
+      if (signal?.aborted)
+        throw new PipelineError('aborted', `generation aborted after ${done} of ${totalSteps} steps`, { cause: signal.reason });
     };
 
     checkAbort();
@@ -160,13 +166,18 @@ export class SdxlPipeline {
           {
             sample: { type: 'float32', data: input, dims: [embeddings.batch, LATENT_CHANNELS, latentHeight, latentWidth] },
             timestep: this.timestepFeed(t, embeddings.batch),
-            encoder_hidden_states: { type: 'float32', data: embeddings.hiddenStates, dims: [embeddings.batch, embeddings.sequenceLength, embeddings.width] },
+            encoder_hidden_states: {
+              type: 'float32',
+              data: embeddings.hiddenStates,
+              dims: [embeddings.batch, embeddings.sequenceLength, embeddings.width],
+            },
             text_embeds: { type: 'float32', data: embeddings.textEmbeds, dims: [embeddings.batch, embeddings.projection] },
             time_ids: { type: 'float32', data: timeIds, dims: [embeddings.batch, 6] },
           },
           ['out_sample'],
         );
-        if (!prediction || prediction.type !== 'float32') throw new PipelineError('model_invalid', 'unet returned no float32 out_sample');
+        if (!prediction || prediction.type !== 'float32')
+          throw new PipelineError('model_invalid', 'unet returned no float32 out_sample');
         const noise = guided ? applyGuidance(prediction.data, params.guidance) : prediction.data;
         latents = scheduler.step(noise, t, latents).prevSample;
         done += 1;
@@ -179,13 +190,27 @@ export class SdxlPipeline {
       checkAbort();
       report('decoding');
       const { sample: decoded } = await this.sessions.vaeDecoder.run(
-        { latent_sample: { type: 'float32', data: scale(latents, 1 / this.config.vaeScalingFactor), dims: [1, LATENT_CHANNELS, latentHeight, latentWidth] } },
+        {
+          latent_sample: {
+            type: 'float32',
+            data: scale(latents, 1 / this.config.vaeScalingFactor),
+            dims: [1, LATENT_CHANNELS, latentHeight, latentWidth],
+          },
+        },
         ['sample'],
       );
       if (!decoded || decoded.type !== 'float32' || decoded.dims[2] !== params.height || decoded.dims[3] !== params.width) {
-        throw new PipelineError('model_invalid', `vae_decoder returned ${decoded ? `[${decoded.dims.join(',')}]` : 'nothing'} for a ${params.width}x${params.height} image`);
+        throw new PipelineError(
+          'model_invalid',
+          `vae_decoder returned ${decoded ? `[${decoded.dims.join(',')}]` : 'nothing'} for a ${params.width}x${params.height} image`,
+        );
       }
-      const bytes = await encodeImage(toRgb8(decoded.data, params.width, params.height), params.width, params.height, params.outputFormat);
+      const bytes = await encodeImage(
+        toRgb8(decoded.data, params.width, params.height),
+        params.width,
+        params.height,
+        params.outputFormat,
+      );
       images.push({ bytes, width: params.width, height: params.height, format: params.outputFormat, seed });
       log.debug({ seed, samplingMs: Math.round(samplingMs), bytes: bytes.length }, 'image generated');
     }
@@ -220,7 +245,10 @@ function requireFloatInputs(session: OnnxSession, names: string[]): void {
     const spec = session.inputs.find((input) => input.name === name);
     if (!spec || !spec.isTensor) throw new PipelineError('model_invalid', `${session.label} has no tensor input "${name}"`);
     if (spec.type !== 'float32') {
-      throw new PipelineError('model_invalid', `${session.label} input "${name}" is ${spec.type}; only float32 exports are supported`);
+      throw new PipelineError(
+        'model_invalid',
+        `${session.label} input "${name}" is ${spec.type}; only float32 exports are supported`,
+      );
     }
   }
 }

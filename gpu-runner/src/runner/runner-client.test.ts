@@ -40,7 +40,10 @@ class WatchedPipeline implements JobExecutor {
     return this.pipeline.maxPixels;
   }
 
-  async generate(params: ResolvedJobParams, options: { onProgress(progress: JobProgress): void; signal: AbortSignal }): Promise<ExecutedImage[]> {
+  async generate(
+    params: ResolvedJobParams,
+    options: { onProgress(progress: JobProgress): void; signal: AbortSignal },
+  ): Promise<ExecutedImage[]> {
     const execution: Execution = { prompt: params.prompt, lastStep: 0 };
     this.executions.push(execution);
     try {

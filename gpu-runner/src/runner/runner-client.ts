@@ -86,7 +86,14 @@ export class RunnerClient {
       socket.on('open', () => {
         this.attempt = 0;
         const { executor, name, model } = this.options;
-        this.send({ type: 'hello', v: RUNNER_PROTOCOL_VERSION, name, device: executor.device, model, maxPixels: executor.maxPixels });
+        this.send({
+          type: 'hello',
+          v: RUNNER_PROTOCOL_VERSION,
+          name,
+          device: executor.device,
+          model,
+          maxPixels: executor.maxPixels,
+        });
       });
       socket.on('message', (data, isBinary) => {
         if (isBinary) return;

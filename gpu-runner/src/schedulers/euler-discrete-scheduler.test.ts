@@ -15,9 +15,9 @@ interface GoldenCase {
 
 // Produced by gpu-runner/scripts/make-euler-fixture.py, a numpy transliteration of
 // diffusers' EulerDiscreteScheduler (see the script for why not diffusers itself).
-const golden = JSON.parse(
-  readFileSync(new URL('./fixtures/euler-discrete.golden.json', import.meta.url), 'utf8'),
-) as { cases: GoldenCase[] };
+const golden = JSON.parse(readFileSync(new URL('./fixtures/euler-discrete.golden.json', import.meta.url), 'utf8')) as {
+  cases: GoldenCase[];
+};
 
 const SIZE = 64;
 const f = Math.fround;
@@ -77,7 +77,13 @@ describe('EulerDiscreteScheduler against diffusers golden values', () => {
 
 describe('EulerDiscreteScheduler misuse', () => {
   const sdxl = () =>
-    EulerDiscreteScheduler.fromConfig({ beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, timestep_spacing: 'leading', steps_offset: 1 });
+    EulerDiscreteScheduler.fromConfig({
+      beta_schedule: 'scaled_linear',
+      beta_start: 0.00085,
+      beta_end: 0.012,
+      timestep_spacing: 'leading',
+      steps_offset: 1,
+    });
 
   it('throws when stepping or scaling before setTimesteps', () => {
     const scheduler = sdxl();

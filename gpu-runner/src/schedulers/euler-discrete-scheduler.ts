@@ -92,7 +92,8 @@ export class EulerDiscreteScheduler {
     const pick = <K extends keyof EulerDiscreteSchedulerConfig>(key: string, allowed?: readonly unknown[]) => {
       const value = json[key];
       if (value === undefined || value === null) return {};
-      if (allowed && !allowed.includes(value)) throw new Error(`EulerDiscreteScheduler: ${key}=${JSON.stringify(value)} is not supported`);
+      if (allowed && !allowed.includes(value))
+        throw new Error(`EulerDiscreteScheduler: ${key}=${JSON.stringify(value)} is not supported`);
       return { [camel(key)]: value } as Partial<Pick<EulerDiscreteSchedulerConfig, K>>;
     };
     return new EulerDiscreteScheduler({

@@ -15,9 +15,9 @@ interface TokenizerFixture {
 
 // Ids computed by Hugging Face's CLIPTokenizer over the generated vocabulary; see
 // gpu-runner/scripts/make-tokenizer-fixture.py.
-const fixture = JSON.parse(
-  await readFile(new URL('./fixtures/tiny-vocab-ids.json', import.meta.url), 'utf8'),
-) as { tokenizers: Record<'tokenizer' | 'tokenizer_2', TokenizerFixture> };
+const fixture = JSON.parse(await readFile(new URL('./fixtures/tiny-vocab-ids.json', import.meta.url), 'utf8')) as {
+  tokenizers: Record<'tokenizer' | 'tokenizer_2', TokenizerFixture>;
+};
 
 let modelDir: string;
 
@@ -30,7 +30,10 @@ afterAll(async () => {
   await rm(modelDir, { recursive: true, force: true });
 });
 
-const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 for (const folder of ['tokenizer', 'tokenizer_2'] as const) {
   describe(`ClipTokenizer on the tiny model's ${folder}`, () => {

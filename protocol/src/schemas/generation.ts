@@ -49,7 +49,10 @@ export const generationParamsSchema = z
     seed: seed.optional(),
     guidance: z.number().min(1).max(30).optional(),
     sharpness: z.number().min(0).max(30).optional(),
-    loras: z.array(z.object({ id: z.string().min(1).max(100), weight: z.number().min(-2).max(2) }).strict()).max(5).optional(),
+    loras: z
+      .array(z.object({ id: z.string().min(1).max(100), weight: z.number().min(-2).max(2) }).strict())
+      .max(5)
+      .optional(),
     mode: z.enum(MODES, { error: `mode must be one of ${MODES.join(', ')}` }).optional(),
     inputImageId: idSchema.optional(),
     maskImageId: idSchema.optional(),

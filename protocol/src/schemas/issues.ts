@@ -12,6 +12,8 @@ export function describeIssues(error: z.ZodError): { errors: FieldError[]; summa
     const field = issue.path.map(String).join('.');
     return field ? { field, message: issue.message } : { message: issue.message };
   });
-  const summary = errors.map((e) => (e.field && !e.message.startsWith(e.field) ? `${e.field}: ${e.message}` : e.message)).join('; ');
+  const summary = errors
+    .map((e) => (e.field && !e.message.startsWith(e.field) ? `${e.field}: ${e.message}` : e.message))
+    .join('; ');
   return { errors, summary };
 }

@@ -50,7 +50,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
       maxPromptLength: z.number().int().positive(),
     }),
   }),
-  z.object({ type: z.literal('accepted'), ...jobEvent, ref: refSchema, cost: z.object({ credits: z.number().int().nonnegative() }) }),
+  z.object({
+    type: z.literal('accepted'),
+    ...jobEvent,
+    ref: refSchema,
+    cost: z.object({ credits: z.number().int().nonnegative() }),
+  }),
   z.object({
     type: z.literal('queued'),
     ...jobEvent,

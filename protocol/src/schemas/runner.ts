@@ -32,9 +32,7 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('completed'), ...lease, imageCount: z.number().int().nonnegative() }).strict(),
-  z
-    .object({ type: z.literal('failed'), ...lease, code: z.enum(RUNNER_FAILURE_CODES), message: z.string().max(2000) })
-    .strict(),
+  z.object({ type: z.literal('failed'), ...lease, code: z.enum(RUNNER_FAILURE_CODES), message: z.string().max(2000) }).strict(),
 ]) satisfies z.ZodType<RunnerMessage>;
 
 /** The header of a binary image frame (image-frame.ts). */

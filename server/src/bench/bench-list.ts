@@ -29,7 +29,13 @@ const requests = Number(values.requests);
 const limit = Number(values.limit);
 const adminToken = 'bench-admin-token-0123456789';
 
-const config = loadConfig({ ...process.env, PORT: '0', MONGODB_URI: '', ATELIER_ADMIN_TOKEN: adminToken, ATELIER_DISPATCH_POLL_MS: '60000' });
+const config = loadConfig({
+  ...process.env,
+  PORT: '0',
+  MONGODB_URI: '',
+  ATELIER_ADMIN_TOKEN: adminToken,
+  ATELIER_DISPATCH_POLL_MS: '60000',
+});
 const dataDir = await mkdtemp(join(tmpdir(), 'atelier-bench-api-'));
 const database = await startDatabase({ dataDir, cacheDir: config.cacheDir, engine: 'ferretdb', reuse: false });
 const uri = new URL(database.uriFor('bench'));

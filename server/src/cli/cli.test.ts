@@ -51,7 +51,17 @@ afterAll(async () => {
 
 describe('npx atelier', () => {
   it('tenants create --json prints {tenantId, secretKey, publishableKey} and the keys work', async () => {
-    const { stdout } = await atelier('tenants', 'create', '--name', 'Acme', '--plan', 'pro', '--origin', 'https://shop.example', '--json');
+    const { stdout } = await atelier(
+      'tenants',
+      'create',
+      '--name',
+      'Acme',
+      '--plan',
+      'pro',
+      '--origin',
+      'https://shop.example',
+      '--json',
+    );
     const created = JSON.parse(stdout) as { tenantId: string; secretKey: string; publishableKey: string };
     expect(Object.keys(created).sort()).toEqual(['publishableKey', 'secretKey', 'tenantId']);
     expect(created.secretKey).toMatch(/^sk_test_/);
@@ -68,7 +78,17 @@ describe('npx atelier', () => {
 
   it('refuses bad input with a clear message, exit code 2, and creates nothing', async () => {
     const before = (JSON.parse((await atelier('tenants', 'list', '--json')).stdout) as unknown[]).length;
-    const failure = await atelier('tenants', 'create', '--name', 'Bad', '--plan', 'gold', '--origin', 'https://shop.example/path', '--json').then(
+    const failure = await atelier(
+      'tenants',
+      'create',
+      '--name',
+      'Bad',
+      '--plan',
+      'gold',
+      '--origin',
+      'https://shop.example/path',
+      '--json',
+    ).then(
       () => undefined,
       (error: { code: number; stderr: string }) => error,
     );
@@ -80,7 +100,9 @@ describe('npx atelier', () => {
   });
 
   it('creates runner tokens', async () => {
-    const { token } = JSON.parse((await atelier('runner-tokens', 'create', '--name', 'gpu-01', '--json')).stdout) as { token: string };
+    const { token } = JSON.parse((await atelier('runner-tokens', 'create', '--name', 'gpu-01', '--json')).stdout) as {
+      token: string;
+    };
     expect(token).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
   });
 
@@ -98,6 +120,8 @@ describe('npx atelier', () => {
   it('stops on invalid configuration with one line naming the variable, and exit code 1', async () => {
     const failed = await failure(atelierWith({ MONGODB_URI: 'postgres://db.example' }, 'tenants', 'list'));
     expect(failed.code).toBe(1);
-    expect(failed.stderr.trim()).toBe('atelier: invalid configuration: MONGODB_URI: must start with mongodb:// or mongodb+srv://');
+    expect(failed.stderr.trim()).toBe(
+      'atelier: invalid configuration: MONGODB_URI: must start with mongodb:// or mongodb+srv://',
+    );
   });
 });

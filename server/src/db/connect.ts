@@ -14,9 +14,7 @@ export interface Database {
 }
 
 export async function connectDatabase(uri: string): Promise<Database> {
-  const connection = await mongoose
-    .createConnection(uri, { serverSelectionTimeoutMS: 10_000, autoIndex: false })
-    .asPromise();
+  const connection = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 10_000, autoIndex: false }).asPromise();
   const models = createModels(connection);
   // Index builds touch every tenant's documents; they run once here, explicitly.
   await runAsSystem('create indexes', () => Promise.all(Object.values(models).map((model) => model.createIndexes())));

@@ -12,7 +12,10 @@ export async function withDirectoryLock<T>(lockDir: string, fn: () => Promise<T>
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const age = await stat(lockDir).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lockDir).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > staleMs) await rm(lockDir, { recursive: true, force: true });
       else await sleep(250);
     }

@@ -52,7 +52,10 @@ describe('startDatabase', () => {
   });
 
   it('starts afresh when the recorded server is gone (a crashed demo)', async () => {
-    await writeFile(join(dataDir, 'db', 'server.json'), JSON.stringify({ pid: 2 ** 22 + 1, uri: 'mongodb://127.0.0.1:1', kind: 'ferretdb' }));
+    await writeFile(
+      join(dataDir, 'db', 'server.json'),
+      JSON.stringify({ pid: 2 ** 22 + 1, uri: 'mongodb://127.0.0.1:1', kind: 'ferretdb' }),
+    );
     const server = await startDatabase({ dataDir, cacheDir, engine: 'ferretdb' });
     try {
       expect(server.owned).toBe(true);

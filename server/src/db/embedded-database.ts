@@ -129,10 +129,7 @@ async function startMongod(binary: string, dbDir: string): Promise<StartedServer
 }
 
 /** A free port can be taken by someone else before the server binds it; try again then. */
-async function startWithRetries(
-  kind: DatabaseKind,
-  command: (port: number) => [string, string[]],
-): Promise<StartedServer> {
+async function startWithRetries(kind: DatabaseKind, command: (port: number) => [string, string[]]): Promise<StartedServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const port = await freePort();

@@ -21,7 +21,10 @@ export const problemHandler: ErrorRequestHandler = (error: unknown, req, res, _n
   const appError = normalise(error);
   if (appError.status >= 500) log.error({ err: error, path: req.path }, 'request failed');
   if (appError.retryAfter !== undefined) res.setHeader('Retry-After', String(appError.retryAfter));
-  res.status(appError.status).type('application/problem+json').send(JSON.stringify(toProblem(appError)));
+  res
+    .status(appError.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(toProblem(appError)));
 };
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
@@ -35,10 +38,13 @@ function normalise(error: unknown): AppError {
   if (e?.type === 'entity.too.large') return new AppError('payload_too_large', 'The request body is too large.');
   if (e?.type === 'entity.parse.failed') return new AppError('invalid_request', 'The request body is not valid JSON.');
   if (e?.type === 'encoding.unsupported') {
-    return new AppError('unsupported_media_type', 'The request body\'s Content-Encoding is not supported: send it uncompressed, or as gzip, deflate or br.');
+    return new AppError(
+      'unsupported_media_type',
+      "The request body's Content-Encoding is not supported: send it uncompressed, or as gzip, deflate or br.",
+    );
   }
   if (e?.type === 'charset.unsupported') {
-    return new AppError('unsupported_media_type', 'The request body\'s charset is not supported: send JSON as UTF-8.');
+    return new AppError('unsupported_media_type', "The request body's charset is not supported: send JSON as UTF-8.");
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new AppError('invalid_request', e.message ?? 'Bad request.');

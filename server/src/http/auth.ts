@@ -39,7 +39,11 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
     'secret-key',
     new BearerStrategy((token, done) => {
       deps.keys.verifySecretKey(token).then(
-        (check) => done(null, check.ok ? ({ kind: 'tenant', tenantId: check.tenant._id, keyId: check.keyId } satisfies TenantPrincipal) : false),
+        (check) =>
+          done(
+            null,
+            check.ok ? ({ kind: 'tenant', tenantId: check.tenant._id, keyId: check.keyId } satisfies TenantPrincipal) : false,
+          ),
         (error: unknown) => done(error),
       );
     }),
@@ -56,12 +60,16 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
   const secretKey: RequestHandler = (req, res, next) => {
     const misplaced = misplacedCredential(req, 'sk_…');
     if (misplaced) return next(misplaced);
-    const authenticate = passport.authenticate('secret-key', { session: false }, (error: unknown, principal: TenantPrincipal | false) => {
-      if (error) return next(error);
-      if (!principal) return next(unauthorized('A valid secret key is required: Authorization: Bearer sk_…'));
-      res.locals.principal = principal;
-      enterTenantScope(principal.tenantId, () => next());
-    }) as RequestHandler;
+    const authenticate = passport.authenticate(
+      'secret-key',
+      { session: false },
+      (error: unknown, principal: TenantPrincipal | false) => {
+        if (error) return next(error);
+        if (!principal) return next(unauthorized('A valid secret key is required: Authorization: Bearer sk_…'));
+        res.locals.principal = principal;
+        enterTenantScope(principal.tenantId, () => next());
+      },
+    ) as RequestHandler;
     void authenticate(req, res, next);
   };
 
@@ -71,12 +79,16 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
     }
     const misplaced = misplacedCredential(req, '<ATELIER_ADMIN_TOKEN>');
     if (misplaced) return next(misplaced);
-    const authenticate = passport.authenticate('admin', { session: false }, (error: unknown, principal: AdminPrincipal | false) => {
-      if (error) return next(error);
-      if (!principal) return next(unauthorized('A valid admin token is required: Authorization: Bearer <ATELIER_ADMIN_TOKEN>'));
-      res.locals.principal = principal;
-      next();
-    }) as RequestHandler;
+    const authenticate = passport.authenticate(
+      'admin',
+      { session: false },
+      (error: unknown, principal: AdminPrincipal | false) => {
+        if (error) return next(error);
+        if (!principal) return next(unauthorized('A valid admin token is required: Authorization: Bearer <ATELIER_ADMIN_TOKEN>'));
+        res.locals.principal = principal;
+        next();
+      },
+    ) as RequestHandler;
     void authenticate(req, res, next);
   };
 
@@ -92,5 +104,7 @@ function misplacedCredential(req: Request, credential: string): AppError | undef
       ? 'the request body'
       : undefined;
   if (!where) return undefined;
-  return unauthorized(`Credentials are accepted only in the Authorization header, not in ${where}: send Authorization: Bearer ${credential}`);
+  return unauthorized(
+    `Credentials are accepted only in the Authorization header, not in ${where}: send Authorization: Bearer ${credential}`,
+  );
 }

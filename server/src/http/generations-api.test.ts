@@ -32,7 +32,12 @@ describe('POST /v1/generations', () => {
       body: { prompt: 'a walnut desk lamp, morning light', aspectRatio: '1152x896', seed: 7 },
     });
     expect(response.status).toBe(202);
-    const body = (await response.json()) as { id: string; status: string; queue: { position: number; etaSeconds: number | null }; cost: { credits: number } };
+    const body = (await response.json()) as {
+      id: string;
+      status: string;
+      queue: { position: number; etaSeconds: number | null };
+      cost: { credits: number };
+    };
     expect(body.id).toMatch(/^gen_/);
     expect(body.status).toBe('queued');
     expect(body.queue.position).toBeGreaterThanOrEqual(1);
@@ -42,7 +47,12 @@ describe('POST /v1/generations', () => {
 
     const read = await server.api(acme.secretKey, `/v1/generations/${body.id}`);
     expect(read.status).toBe(200);
-    const view = (await read.json()) as { status: string; params: { prompt: string }; progress: { steps: number }; images: unknown[] };
+    const view = (await read.json()) as {
+      status: string;
+      params: { prompt: string };
+      progress: { steps: number };
+      images: unknown[];
+    };
     expect(view).toMatchObject({ status: 'queued', params: { prompt: 'a walnut desk lamp, morning light' }, images: [] });
     expect(view.progress.steps).toBe(30);
   });
@@ -134,7 +144,9 @@ describe('POST /v1/generations', () => {
   });
 
   it("answers not_found, never forbidden, for another tenant's generation", async () => {
-    const created = (await (await server.api(acme.secretKey, '/v1/generations', { body: { prompt: 'lamp' } })).json()) as { id: string };
+    const created = (await (await server.api(acme.secretKey, '/v1/generations', { body: { prompt: 'lamp' } })).json()) as {
+      id: string;
+    };
     await expectProblem(await server.api(globex.secretKey, `/v1/generations/${created.id}`), 404, 'not_found');
     await expectProblem(
       await server.api(globex.secretKey, `/v1/generations/${created.id}/cancel`, { method: 'POST' }),
@@ -165,22 +177,37 @@ describe('POST /v1/generations', () => {
   it('lists newest first with a cursor, and cancels a queued job', async () => {
     const ids: string[] = [];
     for (const prompt of ['one', 'two', 'three']) {
-      ids.push(((await (await server.api(globex.secretKey, '/v1/generations', { body: { prompt } })).json()) as { id: string }).id);
+      ids.push(
+        ((await (await server.api(globex.secretKey, '/v1/generations', { body: { prompt } })).json()) as { id: string }).id,
+      );
     }
-    const page1 = (await (await server.api(globex.secretKey, '/v1/generations?limit=2')).json()) as { data: { id: string }[]; nextCursor: string };
+    const page1 = (await (await server.api(globex.secretKey, '/v1/generations?limit=2')).json()) as {
+      data: { id: string }[];
+      nextCursor: string;
+    };
     expect(page1.data.map((g) => g.id)).toEqual([ids[2], ids[1]]);
-    const page2 = (await (await server.api(globex.secretKey, `/v1/generations?limit=2&cursor=${page1.nextCursor}`)).json()) as { data: { id: string }[] };
+    const page2 = (await (await server.api(globex.secretKey, `/v1/generations?limit=2&cursor=${page1.nextCursor}`)).json()) as {
+      data: { id: string }[];
+    };
     expect(page2.data[0]?.id).toBe(ids[0]);
 
     const canceled = await server.api(globex.secretKey, `/v1/generations/${ids[0]}/cancel`, { method: 'POST' });
     expect(((await canceled.json()) as { status: string }).status).toBe('canceled');
-    await expectProblem(await server.api(globex.secretKey, `/v1/generations/${ids[0]}/cancel`, { method: 'POST' }), 409, 'conflict');
+    await expectProblem(
+      await server.api(globex.secretKey, `/v1/generations/${ids[0]}/cancel`, { method: 'POST' }),
+      409,
+      'conflict',
+    );
   });
 });
 
 describe('admin API', () => {
   it('creates tenants whose keys work, and shows the secret only once', async () => {
-    const response = await server.admin('/admin/v1/tenants', { name: 'Initech', plan: 'starter', origins: ['https://initech.example'] });
+    const response = await server.admin('/admin/v1/tenants', {
+      name: 'Initech',
+      plan: 'starter',
+      origins: ['https://initech.example'],
+    });
     expect(response.status).toBe(201);
     const created = (await response.json()) as { tenantId: string; secretKey: string; publishableKey: string };
     expect(created.secretKey).toMatch(/^sk_test_/);
@@ -188,7 +215,9 @@ describe('admin API', () => {
     const list = await (await server.admin('/admin/v1/tenants')).text();
     expect(list).toContain(created.tenantId);
     expect(list).not.toContain(created.secretKey);
-    const stored = await runAsSystem('test: keys', () => server.database.models.ApiKey.find({ tenantId: created.tenantId }).lean());
+    const stored = await runAsSystem('test: keys', () =>
+      server.database.models.ApiKey.find({ tenantId: created.tenantId }).lean(),
+    );
     expect(JSON.stringify(stored)).not.toContain(created.secretKey);
   });
 
@@ -211,8 +240,14 @@ describe('admin API', () => {
   });
 
   it('refuses bad tenant input and a wrong admin token', async () => {
-    await expectProblem(await server.admin('/admin/v1/tenants', { name: '', plan: 'gold', origins: ['ftp://x'] }), 400, 'invalid_request');
-    const wrong = await fetch(new URL('/admin/v1/tenants', server.url), { headers: { Authorization: 'Bearer not-the-token-at-all' } });
+    await expectProblem(
+      await server.admin('/admin/v1/tenants', { name: '', plan: 'gold', origins: ['ftp://x'] }),
+      400,
+      'invalid_request',
+    );
+    const wrong = await fetch(new URL('/admin/v1/tenants', server.url), {
+      headers: { Authorization: 'Bearer not-the-token-at-all' },
+    });
     await expectProblem(wrong, 401, 'unauthorized');
   });
 });

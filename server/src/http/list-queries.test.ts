@@ -28,7 +28,9 @@ beforeAll(async () => {
   );
   ({ secretKey } = await server.createTenant());
   for (let created = 0; created < QUEUED_JOBS; created += 10) {
-    await Promise.all(Array.from({ length: 10 }, (_, i) => createGeneration(server, secretKey, { prompt: `job ${created + i}` })));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => createGeneration(server, secretKey, { prompt: `job ${created + i}` })),
+    );
   }
   server.database.connection.getClient().on('commandStarted', (event) => commands.push(event));
 }, 120_000);
@@ -40,7 +42,10 @@ async function commandsFor(path: string): Promise<{ items: number; names: string
   const response = await server.api(secretKey, path);
   expect(response.status).toBe(200);
   const body = (await response.json()) as { data: { status: string }[] };
-  return { items: body.data.length, names: commands.map((event) => `${event.commandName} ${String(event.command[event.commandName])}`) };
+  return {
+    items: body.data.length,
+    names: commands.map((event) => `${event.commandName} ${String(event.command[event.commandName])}`),
+  };
 }
 
 describe('GET /v1/generations', () => {
@@ -53,13 +58,19 @@ describe('GET /v1/generations', () => {
     // FerretDB leaves the cursor of a full first batch open, so a long page adds one
     // `killCursors`; it reads nothing, and is left out of the comparison.
     const reads = (names: string[]) => names.filter((name) => !name.startsWith('killCursors'));
-    expect(reads(large.names), `limit=2:\n${small.names.join('\n')}\nlimit=100:\n${large.names.join('\n')}`).toEqual(reads(small.names));
+    expect(reads(large.names), `limit=2:\n${small.names.join('\n')}\nlimit=100:\n${large.names.join('\n')}`).toEqual(
+      reads(small.names),
+    );
   });
 
   it('still gives the single-job view its queue position', async () => {
-    const { data } = (await (await server.api(secretKey, '/v1/generations?limit=1')).json()) as { data: { id: string; queue?: unknown }[] };
+    const { data } = (await (await server.api(secretKey, '/v1/generations?limit=1')).json()) as {
+      data: { id: string; queue?: unknown }[];
+    };
     expect(data[0]).not.toHaveProperty('queue');
-    const view = (await (await server.api(secretKey, `/v1/generations/${data[0]!.id}`)).json()) as { queue: { position: number } };
+    const view = (await (await server.api(secretKey, `/v1/generations/${data[0]!.id}`)).json()) as {
+      queue: { position: number };
+    };
     // The newest job waits behind all the others (jobs created in one millisecond tie).
     expect(view.queue.position).toBeGreaterThan(QUEUED_JOBS - 10);
   });

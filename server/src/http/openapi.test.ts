@@ -13,8 +13,7 @@ type OpenApi = {
   };
 };
 
-const document = async () =>
-  JSON.parse(await readFile(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as OpenApi;
+const document = async () => JSON.parse(await readFile(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as OpenApi;
 
 describe('docs/openapi.json', () => {
   it('documents every mounted endpoint, and no endpoint that does not exist', async () => {
@@ -35,7 +34,9 @@ describe('docs/openapi.json', () => {
     expect(components.schemas.Problem!.properties.code!.enum).toEqual([...PROBLEM_CODES]);
     const statuses = new Set(PROBLEM_CODES.map((code) => String(CODES[code].status)));
     const documented = Object.values(paths).flatMap((operations) =>
-      Object.values(operations).flatMap((operation) => Object.keys(operation.responses).filter((status) => Number(status) >= 400)),
+      Object.values(operations).flatMap((operation) =>
+        Object.keys(operation.responses).filter((status) => Number(status) >= 400),
+      ),
     );
     expect(documented.filter((status) => !statuses.has(status))).toEqual([]);
   });
@@ -46,7 +47,9 @@ describe('docs/openapi.json', () => {
       Object.entries(operations)
         .filter(([, operation]) => operation.requestBody !== undefined)
         .flatMap(([method, operation]) =>
-          ['400', '413', '415'].filter((status) => !(status in operation.responses)).map((status) => `${method} ${path} ${status}`),
+          ['400', '413', '415']
+            .filter((status) => !(status in operation.responses))
+            .map((status) => `${method} ${path} ${status}`),
         ),
     );
     expect(missing).toEqual([]);

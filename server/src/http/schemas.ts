@@ -9,16 +9,14 @@ import { PLAN_NAMES } from '../services/plans.js';
  * mongoose, and unknown fields are errors.
  */
 
-const origin = z
-  .string()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
-    } catch {
-      return false;
-    }
-  }, 'each origin must be scheme://host[:port] with nothing after it, e.g. https://shop.example');
+const origin = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}, 'each origin must be scheme://host[:port] with nothing after it, e.g. https://shop.example');
 
 export const createTenantSchema = z
   .object({
@@ -61,7 +59,9 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 export function jsonObjectBody(body: unknown): unknown {
   if (body === undefined) return {};
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalidRequest(`The request body must be a JSON object (got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}).`);
+    throw invalidRequest(
+      `The request body must be a JSON object (got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}).`,
+    );
   }
   return body;
 }

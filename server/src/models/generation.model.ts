@@ -1,12 +1,5 @@
 import { Schema, type Connection, type Model, type HydratedDocument } from 'mongoose';
-import type {
-  Code,
-  GenerationParams,
-  JobProgress,
-  JobStatus,
-  OutputFormat,
-  ResolvedJobParams,
-} from '@atelier/protocol';
+import type { Code, GenerationParams, JobProgress, JobStatus, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
 import { tenantPlugin } from '../tenancy/tenant-plugin.js';
 
 export interface StoredImage {
@@ -102,10 +95,7 @@ const generationSchema = new Schema<Generation>(
     },
     images: { type: [imageSchema], default: [] },
     error: {
-      type: new Schema<JobError>(
-        { code: String, message: String, retryable: Boolean },
-        { _id: false },
-      ),
+      type: new Schema<JobError>({ code: String, message: String, retryable: Boolean }, { _id: false }),
       default: null,
     },
     source: { type: String, enum: ['api', 'widget'], required: true },

@@ -6,7 +6,12 @@ import type { Generation } from './generation.model.js';
 export type TransitionKind = 'claim' | 'complete' | 'fail' | 'cancel' | 'expire';
 
 /** The fields one transition sets on the job: top-level fields only, absolute values. */
-export type JobSet = Partial<Pick<Generation, 'status' | 'progress' | 'images' | 'error' | 'notBefore' | 'attempts' | 'epoch' | 'lease' | 'startedAt' | 'finishedAt'>>;
+export type JobSet = Partial<
+  Pick<
+    Generation,
+    'status' | 'progress' | 'images' | 'error' | 'notBefore' | 'attempts' | 'epoch' | 'lease' | 'startedAt' | 'finishedAt'
+  >
+>;
 
 /**
  * One change of a job, recorded before it is applied. `_id` is `<jobId>:<rev>`, unique,

@@ -50,7 +50,8 @@ describe('durability across a server restart', () => {
     const tenant = await first.createTenant({ origins: [ORIGIN] });
     const token = await first.createRunnerToken();
     const ids: string[] = [];
-    for (const prompt of ['first lamp', 'second lamp', 'third lamp']) ids.push(await createGeneration(first, tenant.secretKey, { prompt }));
+    for (const prompt of ['first lamp', 'second lamp', 'third lamp'])
+      ids.push(await createGeneration(first, tenant.secretKey, { prompt }));
 
     const second = await restart(first);
     expect(second.url).not.toBe(first.url);

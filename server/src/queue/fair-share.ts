@@ -25,7 +25,9 @@ export class FairShare {
       const ids = (await Jobs.distinct('tenantId', runnable)).filter((id): id is string => typeof id === 'string');
       if (ids.length === 0) return { tenants: [], turns: [] };
       const [active, served] = await Promise.all([
-        Tenant.find({ _id: trusted({ $in: ids }), status: 'active' }).select({ _id: 1 }).lean(),
+        Tenant.find({ _id: trusted({ $in: ids }), status: 'active' })
+          .select({ _id: 1 })
+          .lean(),
         TenantTurn.find({ _id: trusted({ $in: ids }) }).lean(),
       ]);
       return { tenants: active.map((tenant) => tenant._id), turns: served };

@@ -43,7 +43,7 @@ function record(events: JobEvents, jobId: string): JobEventEnvelope[] {
 }
 
 describe('JobEventRelay', () => {
-  it('carries a job\'s events to another process in order, once each, and never back to their publisher', async () => {
+  it("carries a job's events to another process in order, once each, and never back to their publisher", async () => {
     a = bus('srv_a');
     b = bus('srv_b');
     const atA = record(a, 'gen_x');
@@ -72,7 +72,8 @@ describe('JobEventRelay', () => {
     b = bus('srv_b');
     const atA = record(a, 'gen_p');
     const atB = record(b, 'gen_p');
-    const step = (envelope: JobEventEnvelope) => (envelope.event.type === 'progress' ? `${envelope.event.stage}:${envelope.event.step}` : '');
+    const step = (envelope: JobEventEnvelope) =>
+      envelope.event.type === 'progress' ? `${envelope.event.stage}:${envelope.event.step}` : '';
 
     for (let n = 1; n <= 20; n += 1) a.publish('ten_1', 'gen_p', { type: 'progress', step: n, steps: 30, stage: 'sampling' });
     await vi.waitFor(() => expect(atB.map(step)).toContain('sampling:20'));
@@ -99,9 +100,18 @@ describe('JobEventRelay', () => {
     a = bus('srv_a');
     b = bus('srv_b');
     const { JobEventBatch } = database.models;
-    await JobEventBatch.create({ _id: 'srv_gone:1', serverId: 'srv_gone', seq: 1, at: new Date(Date.now() - 60_000), work: false, events: [] });
+    await JobEventBatch.create({
+      _id: 'srv_gone:1',
+      serverId: 'srv_gone',
+      seq: 1,
+      at: new Date(Date.now() - 60_000),
+      work: false,
+      events: [],
+    });
     a.announceWork();
     await vi.waitFor(async () => expect(await JobEventBatch.findById('srv_gone:1').lean()).toBeNull());
-    expect(await JobEventBatch.countDocuments({ at: mongoose.trusted({ $gt: new Date(Date.now() - 60_000) }) })).toBeGreaterThan(0);
+    expect(await JobEventBatch.countDocuments({ at: mongoose.trusted({ $gt: new Date(Date.now() - 60_000) }) })).toBeGreaterThan(
+      0,
+    );
   });
 });

@@ -31,7 +31,13 @@ beforeAll(async () => {
   events = new JobEvents();
   const estimator = new QueueEstimator({ models, runners: new RunnerRegistry({ models }) });
   const presentImages = (tenantId: string, images: StoredImage[]) =>
-    images.map((image) => ({ id: image._id, url: `test:${tenantId}/${image._id}`, width: image.width, height: image.height, format: image.format }));
+    images.map((image) => ({
+      id: image._id,
+      url: `test:${tenantId}/${image._id}`,
+      width: image.width,
+      height: image.height,
+      format: image.format,
+    }));
   queue = new JobQueue({
     models,
     events,
@@ -74,7 +80,10 @@ const read = (jobId: string) =>
   runAsSystem('test: read job', async () => (await database.models.Generation.findById(jobId).lean()) as Generation);
 
 const readLease = (jobId: string, epoch: number) =>
-  runAsSystem('test: read lease', async () => (await database.models.Lease.findById(leaseId(jobId, epoch)).lean()) as LeaseRecord);
+  runAsSystem(
+    'test: read lease',
+    async () => (await database.models.Lease.findById(leaseId(jobId, epoch)).lean()) as LeaseRecord,
+  );
 
 const history = (jobId: string) =>
   runAsSystem('test: read transitions', () => database.models.JobTransition.find({ jobId }).sort({ rev: 1 }).lean());
@@ -256,14 +265,22 @@ describe('failures and retries', () => {
     const last = (await queue.claimNext('run_a'))!;
     expect(last.attempts).toBe(maxAttempts);
     expect(await queue.fail(last, { code: 'inference_failed', message: 'device lost' })).toBe('failed');
-    expect(await read(jobId)).toMatchObject({ status: 'failed', attempts: maxAttempts, lease: null, error: { code: 'inference_failed', retryable: true } });
+    expect(await read(jobId)).toMatchObject({
+      status: 'failed',
+      attempts: maxAttempts,
+      lease: null,
+      error: { code: 'inference_failed', retryable: true },
+    });
     expect((await read(jobId)).finishedAt).toBeInstanceOf(Date);
 
     skewMs += 10 * RETRY_DELAY_MS;
     expect(await queue.claimNext('run_c')).toBeNull();
     expect(recorder.seen.map((event) => event.type)).toEqual([...Array<string>(maxAttempts - 1).fill('queued'), 'failed']);
     expect((await history(jobId)).map((transition) => `${transition.kind}:${transition.set.status}`)).toEqual(
-      Array.from({ length: maxAttempts }, (_, i) => ['claim:running', i < maxAttempts - 1 ? 'fail:queued' : 'fail:failed']).flat(),
+      Array.from({ length: maxAttempts }, (_, i) => [
+        'claim:running',
+        i < maxAttempts - 1 ? 'fail:queued' : 'fail:failed',
+      ]).flat(),
     );
     recorder.stop();
   });
@@ -288,7 +305,11 @@ describe('failures and retries', () => {
     const recorder = recordEvents(jobId);
     const lease = (await queue.claimNext('run_a'))!;
     expect(await queue.fail(lease, { code: 'invalid_params', message: 'The prompt cannot be drawn.' })).toBe('failed');
-    expect(await read(jobId)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'invalid_params', message: 'The prompt cannot be drawn.' } });
+    expect(await read(jobId)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'invalid_params', message: 'The prompt cannot be drawn.' },
+    });
     expect(recorder.seen).toEqual([{ type: 'failed', code: 'invalid_params', message: 'The prompt cannot be drawn.' }]);
     skewMs += 10 * RETRY_DELAY_MS;
     expect(await queue.claimNext('run_b')).toBeNull();
@@ -382,7 +403,7 @@ describe('a writer that died between recording and applying a transition', () =>
     recorder.stop();
   });
 
-  it("gives a rolled-forward claim an expired lease, so that the sweeper requeues the job", async () => {
+  it('gives a rolled-forward claim an expired lease, so that the sweeper requeues the job', async () => {
     const tenant = await createTenant();
     const jobId = await enqueue(tenant);
     const { progress } = await read(jobId);
@@ -391,7 +412,15 @@ describe('a writer that died between recording and applying a transition', () =>
       kind: 'claim',
       from: 'queued',
       epoch: 1,
-      set: { status: 'running', epoch: 1, attempts: 1, lease: { runnerId: 'run_dead' }, startedAt, progress: { ...progress, stage: 'loading' }, rev: 1 },
+      set: {
+        status: 'running',
+        epoch: 1,
+        attempts: 1,
+        lease: { runnerId: 'run_dead' },
+        startedAt,
+        progress: { ...progress, stage: 'loading' },
+        rev: 1,
+      },
     });
     skewMs += ROLL_FORWARD_AFTER_MS + 1_000;
 
@@ -422,7 +451,10 @@ describe('JobQueue.cancel', () => {
     const tenant = await createTenant();
     const jobId = await enqueue(tenant);
     const lease = (await queue.claimNext('run_a'))!;
-    expect(await runWithTenant(tenant, () => queue.cancel(jobId))).toEqual({ canceled: true, lease: { runnerId: 'run_a', epoch: lease.epoch } });
+    expect(await runWithTenant(tenant, () => queue.cancel(jobId))).toEqual({
+      canceled: true,
+      lease: { runnerId: 'run_a', epoch: lease.epoch },
+    });
     expect(await queue.complete(lease, [image(0)])).toBe('stale');
     expect(await queue.fail(lease, { code: 'inference_failed', message: 'x' })).toBe('stale');
     expect(await read(jobId)).toMatchObject({ status: 'canceled', lease: null, images: [] });

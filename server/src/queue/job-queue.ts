@@ -2,7 +2,15 @@ import mongoose from 'mongoose';
 import type { Models } from '../models/index.js';
 import type { Generation, JobError, StoredImage } from '../models/generation.model.js';
 import type { JobTransition } from '../models/job-transition.model.js';
-import { backoffDelay, isRetryable, type BackoffOptions, type Code, type JobProgress, type JobStatus, type PublicImage } from '@atelier/protocol';
+import {
+  backoffDelay,
+  isRetryable,
+  type BackoffOptions,
+  type Code,
+  type JobProgress,
+  type JobStatus,
+  type PublicImage,
+} from '@atelier/protocol';
 import { requireTenantId, runWithTenant } from '../tenancy/tenant-context.js';
 import { createLogger } from '../logging/logger.js';
 import { FairShare } from './fair-share.js';
@@ -232,7 +240,12 @@ export class JobQueue {
     return outcome(await this.failAttempt(lease, failure, options, 'fail'));
   }
 
-  private async failAttempt(lease: Lease, failure: JobFailure, options: FailOptions, kind: 'fail' | 'expire'): Promise<TransitionResult> {
+  private async failAttempt(
+    lease: Lease,
+    failure: JobFailure,
+    options: FailOptions,
+    kind: 'fail' | 'expire',
+  ): Promise<TransitionResult> {
     const error: JobError = { ...failure, retryable: isRetryable(failure.code) };
     const now = this.now();
     return this.transitions.apply(lease.tenantId, lease.jobId, (job) => {

@@ -178,7 +178,10 @@ export class JobTransitions {
    */
   private async announce(transition: JobTransition, job: Generation, rolledForward: boolean): Promise<void> {
     await this.deps.applied(transition, job, { rolledForward }).catch((error: unknown) => {
-      log.error({ err: error, tenantId: transition.tenantId, jobId: transition.jobId, rev: transition.rev }, 'could not announce a transition');
+      log.error(
+        { err: error, tenantId: transition.tenantId, jobId: transition.jobId, rev: transition.rev },
+        'could not announce a transition',
+      );
     });
   }
 }

@@ -18,7 +18,13 @@ export class LeaseStore {
   constructor(private readonly deps: { models: Models; serverId: string }) {}
 
   /** Opens the lease; a second opening of the same epoch (a rolled-forward claim) is a no-op. */
-  async open(lease: { jobId: string; epoch: number; runnerId: string; expiresAt: Date; progress: JobProgress | undefined }): Promise<void> {
+  async open(lease: {
+    jobId: string;
+    epoch: number;
+    runnerId: string;
+    expiresAt: Date;
+    progress: JobProgress | undefined;
+  }): Promise<void> {
     await this.deps.models.Lease.create({
       _id: leaseId(lease.jobId, lease.epoch),
       ...lease,

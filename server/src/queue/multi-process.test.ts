@@ -57,7 +57,8 @@ describe('several server processes sharing one deployment', () => {
   const [a, b, c] = [processAt(0), processAt(1), processAt(2)];
   const models = () => cluster.database.models;
   const readJob = (id: string) => runAsSystem('test: read job', () => models().Generation.findById(id).lean());
-  const transitionsOf = (id: string) => runAsSystem('test: read history', () => models().JobTransition.find({ jobId: id }).sort({ rev: 1 }).lean());
+  const transitionsOf = (id: string) =>
+    runAsSystem('test: read history', () => models().JobTransition.find({ jobId: id }).sort({ rev: 1 }).lean());
 
   async function runner(via: () => { url: string }, name: string): Promise<RunnerProbe & { runnerId: string }> {
     const probe = await connectRunner(via().url, runnerToken, name);
@@ -78,7 +79,8 @@ describe('several server processes sharing one deployment', () => {
     probe.send({ type: 'ready' });
     const job = await probe.receive('job', (message) => message.jobId === id);
     probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step: 0, steps: 4, stage: 'encoding' });
-    for (let step = 1; step <= 4; step += 1) probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step, steps: 4, stage: 'sampling' });
+    for (let step = 1; step <= 4; step += 1)
+      probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step, steps: 4, stage: 'sampling' });
     // Relayed progress is throttled, but the stage changes and the last step always arrive.
     await widget.receive('progress', (message) => message.id === id && message.stage === 'encoding');
     await widget.receive('progress', (message) => message.id === id && message.stage === 'sampling' && message.step === 4);
@@ -116,33 +118,61 @@ describe('several server processes sharing one deployment', () => {
     const tenant = await cluster.createTenant(c());
     const ids: string[] = [];
     for (let n = 0; n < 60; n += 1) {
-      const response = await cluster.processes[n % 3]!.api(tenant.secretKey, '/v1/generations', { body: { prompt: `lamp ${n}` } });
+      const response = await cluster.processes[n % 3]!.api(tenant.secretKey, '/v1/generations', {
+        body: { prompt: `lamp ${n}` },
+      });
       ids.push(((await response.json()) as { id: string }).id);
     }
     // On every process: a runner that holds its job until it is cancelled, and then one
     // that finishes jobs at once. The holders have their jobs before the storm starts.
-    const holders = await Promise.all(cluster.processes.map((server, p) => startHoldingRunner(server.url, runnerToken, `holder-${p}`)));
+    const holders = await Promise.all(
+      cluster.processes.map((server, p) => startHoldingRunner(server.url, runnerToken, `holder-${p}`)),
+    );
     runners.push(...holders);
-    await vi.waitFor(() => expect(holders.every((holder) => holder.jobs.length === 1)).toBe(true), { timeout: 15_000, interval: 20 });
+    await vi.waitFor(() => expect(holders.every((holder) => holder.jobs.length === 1)).toBe(true), {
+      timeout: 15_000,
+      interval: 20,
+    });
     const png = await pngBytes(9, 9, 9);
     const [cancels] = await Promise.all([
       Promise.all(
-        ids.map(async (id, n) => (await cluster.processes[(n + 1) % 3]!.api(tenant.secretKey, `/v1/generations/${id}/cancel`, { method: 'POST' })).status),
+        ids.map(
+          async (id, n) =>
+            (await cluster.processes[(n + 1) % 3]!.api(tenant.secretKey, `/v1/generations/${id}/cancel`, { method: 'POST' }))
+              .status,
+        ),
       ),
-      Promise.all(cluster.processes.map(async (server, p) => runners.push(await startInstantRunner(server.url, runnerToken, `finisher-${p}`, png)))),
+      Promise.all(
+        cluster.processes.map(async (server, p) =>
+          runners.push(await startInstantRunner(server.url, runnerToken, `finisher-${p}`, png)),
+        ),
+      ),
     ]);
     expect(cancels.every((status) => status === 200 || status === 409)).toBe(true);
 
     // Each holder heard of the cancel of each job it held, whichever process that came through.
-    await vi.waitFor(() => {
-      for (const holder of holders) expect(holder.cancels.map((cancel) => cancel.jobId)).toEqual(holder.jobs.map((job) => job.jobId));
-    }, { timeout: 15_000, interval: 20 });
+    await vi.waitFor(
+      () => {
+        for (const holder of holders)
+          expect(holder.cancels.map((cancel) => cancel.jobId)).toEqual(holder.jobs.map((job) => job.jobId));
+      },
+      { timeout: 15_000, interval: 20 },
+    );
     await Promise.all(holders.map((holder) => holder.close()));
     // Every dispatcher has made later passes once one more job has gone all the way through.
-    const marker = (await (await a().api(tenant.secretKey, '/v1/generations', { body: { prompt: 'after the storm' } })).json()) as { id: string };
-    await vi.waitFor(async () => expect((await readJob(marker.id))?.status).toBe('succeeded'), { timeout: 60_000, interval: 100 });
+    const marker = (await (
+      await a().api(tenant.secretKey, '/v1/generations', { body: { prompt: 'after the storm' } })
+    ).json()) as { id: string };
+    await vi.waitFor(async () => expect((await readJob(marker.id))?.status).toBe('succeeded'), {
+      timeout: 60_000,
+      interval: 100,
+    });
 
-    const jobs = await runAsSystem('test: read the storm', () => models().Generation.find({ _id: trusted({ $in: ids }) }).lean());
+    const jobs = await runAsSystem('test: read the storm', () =>
+      models()
+        .Generation.find({ _id: trusted({ $in: ids }) })
+        .lean(),
+    );
     let cancelledWhileRunning = 0;
     for (const [n, id] of ids.entries()) {
       const job = jobs.find((stored) => stored._id === id)!;

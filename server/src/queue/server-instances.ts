@@ -74,7 +74,9 @@ export class ServerInstances {
       .select({ _id: 1, seenAt: 1, heartbeatMs: 1 })
       .lean()
       .then((instances) =>
-        instances.filter((instance) => now - instance.seenAt.getTime() <= MISSED_BEATS_DEAD * instance.heartbeatMs).map((instance) => instance._id),
+        instances
+          .filter((instance) => now - instance.seenAt.getTime() <= MISSED_BEATS_DEAD * instance.heartbeatMs)
+          .map((instance) => instance._id),
       );
     this.recent = { at: now, ids };
     ids.catch(() => {
@@ -103,7 +105,10 @@ export class ServerInstances {
       .lean();
     for (const instance of dead) {
       if (now - instance.seenAt.getTime() <= MISSED_BEATS_REAPED * instance.heartbeatMs) continue;
-      log.warn({ serverId: instance._id, seenAt: instance.seenAt }, 'server process stopped without closing; cleaning up after it');
+      log.warn(
+        { serverId: instance._id, seenAt: instance.seenAt },
+        'server process stopped without closing; cleaning up after it',
+      );
       await this.deps.onDead(instance._id);
       await ServerInstance.deleteOne({ _id: instance._id, seenAt: instance.seenAt });
     }

@@ -42,6 +42,9 @@ export function clientAddress(request: IncomingMessage): string {
   const loopback = remote === '127.0.0.1' || remote === '::1' || remote === '::ffff:127.0.0.1';
   const forwarded = request.headers['x-forwarded-for'];
   if (!loopback || typeof forwarded !== 'string') return remote;
-  const hops = forwarded.split(',').map((hop) => hop.trim()).filter(Boolean);
+  const hops = forwarded
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter(Boolean);
   return hops.at(-1) ?? remote;
 }

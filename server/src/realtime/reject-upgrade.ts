@@ -32,5 +32,7 @@ export function rejectUpgrade(socket: Duplex, code: ProblemCode, detail: string)
  * problem+json too.
  */
 export function refuseMalformedHandshakes(wss: WebSocketServer): void {
-  wss.on('wsClientError', (error, socket) => rejectUpgrade(socket, 'invalid_request', `Not a valid WebSocket handshake: ${error.message}.`));
+  wss.on('wsClientError', (error, socket) =>
+    rejectUpgrade(socket, 'invalid_request', `Not a valid WebSocket handshake: ${error.message}.`),
+  );
 }

@@ -67,7 +67,9 @@ async function runnerWithJob(id: string): Promise<{ runner: RunnerProbe; job: Ru
 
 function jobsOf(tenant: Tenant) {
   return runAsSystem('test: jobs of a tenant', () =>
-    server.database.models.Generation.find({ tenantId: tenant.tenantId }).select({ _id: 1, status: 1, ref: 1, sessionId: 1 }).lean(),
+    server.database.models.Generation.find({ tenantId: tenant.tenantId })
+      .select({ _id: 1, status: 1, ref: 1, sessionId: 1 })
+      .lean(),
   );
 }
 
@@ -135,7 +137,9 @@ describe('the socket drops after generate, before accepted reaches the widget', 
     await second.widget.receive('queued', (message) => message.id === accepted.id);
 
     // Both requests have been answered (or dropped with the socket): the count is final.
-    await vi.waitFor(async () => expect(await jobsOf(tenant)).toEqual([expect.objectContaining({ _id: accepted.id, ref: 'race' })]));
+    await vi.waitFor(async () =>
+      expect(await jobsOf(tenant)).toEqual([expect.objectContaining({ _id: accepted.id, ref: 'race' })]),
+    );
     const { runner: probe, job } = await runnerWithJob(accepted.id);
     const png = await pngBytes(1, 2, 3);
     completeJob(probe, job, [png]);
@@ -146,7 +150,12 @@ describe('the socket drops after generate, before accepted reaches the widget', 
 
 describe('the socket drops at each point of the flow; the resumed widget gets the state and then the rest', () => {
   type Point = 'after accepted' | 'while queued' | 'while running, mid-progress' | 'after completed, before the widget saw it';
-  const points: Point[] = ['after accepted', 'while queued', 'while running, mid-progress', 'after completed, before the widget saw it'];
+  const points: Point[] = [
+    'after accepted',
+    'while queued',
+    'while running, mid-progress',
+    'after completed, before the widget saw it',
+  ];
 
   it.each(points)('%s', async (point) => {
     const tenant = await newTenant();
@@ -192,7 +201,9 @@ describe('the socket drops at each point of the flow; the resumed widget gets th
     if (point !== 'after completed, before the widget saw it') {
       const { runner: probe, job } = leased ?? (await runnerWithJob(id));
       probe.send({ type: 'progress', jobId: id, epoch: job.epoch, step: 7, steps: 30, stage: 'sampling' });
-      expect(await second.widget.receive('progress', (message) => message.id === id && message.step === 7)).toMatchObject({ ref: 'job-1' });
+      expect(await second.widget.receive('progress', (message) => message.id === id && message.step === 7)).toMatchObject({
+        ref: 'job-1',
+      });
       completeJob(probe, job, [png]);
     }
     const completed = await second.widget.receive('completed', (message) => message.id === id);

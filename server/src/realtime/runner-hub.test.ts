@@ -111,7 +111,14 @@ describe('runner handshake', () => {
   it('welcomes a runner that says hello, with heartbeatMs and leaseMs, and records it', async () => {
     const probe = await openRunnerSocket(server.url, runnerToken);
     sockets.push(probe);
-    probe.send({ type: 'hello', v: RUNNER_PROTOCOL_VERSION, name: 'gpu-box-1', device: 'cuda', model: 'sdxl-tiny', maxPixels: 1_048_576 });
+    probe.send({
+      type: 'hello',
+      v: RUNNER_PROTOCOL_VERSION,
+      name: 'gpu-box-1',
+      device: 'cuda',
+      model: 'sdxl-tiny',
+      maxPixels: 1_048_576,
+    });
     const welcome = await probe.receive('welcome');
     expect(welcome.runnerId).toMatch(/^run_/);
     expect(welcome.heartbeatMs).toBeGreaterThan(0);
@@ -128,10 +135,13 @@ describe('runner handshake', () => {
     expect(await health()).toBe(1);
 
     // A runner says nothing while it waits for work; make it look as if it had waited a minute.
-    await server.database.models.Runner.updateOne({ _id: probe.runnerId }, { $set: { lastSeenAt: new Date(Date.now() - 60_000) } });
-    await vi.waitFor(async () => expect((await health())).toBe(1));
+    await server.database.models.Runner.updateOne(
+      { _id: probe.runnerId },
+      { $set: { lastSeenAt: new Date(Date.now() - 60_000) } },
+    );
+    await vi.waitFor(async () => expect(await health()).toBe(1));
     await probe.close();
-    await vi.waitFor(async () => expect((await health())).toBe(0));
+    await vi.waitFor(async () => expect(await health()).toBe(0));
   });
 
   it('closes a runner that speaks another protocol version', async () => {
@@ -157,9 +167,23 @@ describe('runner handshake', () => {
 
 describe('leasing and reporting', () => {
   it('hands a ready runner the queued job with its resolved params and epoch', async () => {
-    const { id, job } = await runnerWithJob({ prompt: 'a walnut desk lamp', aspectRatio: '1152x896', seed: 7, imageCount: 2, performance: 'lightning' });
+    const { id, job } = await runnerWithJob({
+      prompt: 'a walnut desk lamp',
+      aspectRatio: '1152x896',
+      seed: 7,
+      imageCount: 2,
+      performance: 'lightning',
+    });
     expect(job).toMatchObject({ type: 'job', jobId: id, epoch: 1 });
-    expect(job.params).toMatchObject({ prompt: 'a walnut desk lamp', width: 1152, height: 896, seed: 7, imageCount: 2, steps: 4, performance: 'lightning' });
+    expect(job.params).toMatchObject({
+      prompt: 'a walnut desk lamp',
+      width: 1152,
+      height: 896,
+      seed: 7,
+      imageCount: 2,
+      steps: 4,
+      performance: 'lightning',
+    });
     expect((await viewGeneration(server, tenant.secretKey, id)).status).toBe('running');
   });
 
@@ -219,7 +243,12 @@ describe('leasing and reporting', () => {
       { type: 'lease-lost', jobId: id, epoch: job.epoch - 1 },
       ...Array<unknown>(3).fill({ type: 'lease-lost', jobId: other, epoch: 1 }),
     ]);
-    expect(await readJob(server, id)).toMatchObject({ status: 'running', epoch: job.epoch, progress: before.held.progress, images: [] });
+    expect(await readJob(server, id)).toMatchObject({
+      status: 'running',
+      epoch: job.epoch,
+      progress: before.held.progress,
+      images: [],
+    });
     expect(await readJob(server, other)).toMatchObject({ status: 'queued', epoch: 0, images: [] });
 
     // The runner still holds its own job: the image frame above was not counted for it.
@@ -249,7 +278,10 @@ describe('leasing and reporting', () => {
     const { id, runner: probe, job, watcher } = await runnerWithWidgetJob();
     probe.send({ type: 'failed', jobId: id, epoch: job.epoch, code: 'model_invalid', message: 'The model could not draw this.' });
 
-    expect(await watcher.receive('failed', (message) => message.id === id)).toMatchObject({ code: 'model_invalid', message: 'The model could not draw this.' });
+    expect(await watcher.receive('failed', (message) => message.id === id)).toMatchObject({
+      code: 'model_invalid',
+      message: 'The model could not draw this.',
+    });
     const view = await viewGeneration(server, tenant.secretKey, id);
     expect(view).toMatchObject({ status: 'failed', error: { code: 'model_invalid', message: 'The model could not draw this.' } });
     expect((await readJob(server, id)).attempts).toBe(1);

@@ -73,15 +73,19 @@ export class RunnerSession implements IdleRunner {
     // Messages are handled strictly in order: an image frame must be stored before the
     // `completed` that follows it is processed.
     ws.on('message', (data, isBinary) => {
-      this.work = this.work.then(() => this.handle(data, isBinary)).catch((error: unknown) => {
-        log.error({ err: error, runnerId: this.id }, 'runner message failed');
-      });
+      this.work = this.work
+        .then(() => this.handle(data, isBinary))
+        .catch((error: unknown) => {
+          log.error({ err: error, runnerId: this.id }, 'runner message failed');
+        });
     });
     // In line with the messages, so that it cannot land after the disconnect is recorded.
     ws.on('pong', () => {
-      this.work = this.work.then(() => this.seen()).catch((error: unknown) => {
-        log.error({ err: error, runnerId: this.id }, 'runner liveness update failed');
-      });
+      this.work = this.work
+        .then(() => this.seen())
+        .catch((error: unknown) => {
+          log.error({ err: error, runnerId: this.id }, 'runner liveness update failed');
+        });
     });
     const closed = new Promise<void>((resolve) =>
       ws.once('close', () => {
@@ -109,7 +113,8 @@ export class RunnerSession implements IdleRunner {
       // The job can end without this runner: a cancel (or the lease sweeper) in any server
       // process publishes it, and the runner must hear at once rather than at its next report.
       unsubscribe: this.deps.events.subscribe(job.jobId, ({ tenantId, epoch, event }) => {
-        if (tenantId !== lease.tenantId || epoch !== lease.epoch || event.type === 'progress' || event.type === 'completed') return;
+        if (tenantId !== lease.tenantId || epoch !== lease.epoch || event.type === 'progress' || event.type === 'completed')
+          return;
         if (event.type === 'failed' && event.code === 'canceled') this.cancel(lease.jobId, lease.epoch);
         else if (this.lease === lease) this.loseLease(lease);
       }),
@@ -231,7 +236,11 @@ export class RunnerSession implements IdleRunner {
         if (!lease) return;
         this.release();
         const indexes = new Set(lease.images.map((image) => image.index));
-        if (message.imageCount !== lease.imageCount || lease.images.length !== lease.imageCount || indexes.size !== lease.imageCount) {
+        if (
+          message.imageCount !== lease.imageCount ||
+          lease.images.length !== lease.imageCount ||
+          indexes.size !== lease.imageCount
+        ) {
           await this.deps.queue.fail(lease, {
             code: 'incomplete_upload',
             message: `The runner sent ${lease.images.length} of ${lease.imageCount} images.`,
@@ -274,7 +283,12 @@ export class RunnerSession implements IdleRunner {
     if (!lease) return;
     const imageId = newId('img');
     // The epoch is part of the key: a stale attempt's files never overwrite the live one's.
-    const storageKey = tenantKey(lease.tenantId, 'generations', lease.jobId, `${lease.epoch}-${header.index}-${imageId}.${header.format}`);
+    const storageKey = tenantKey(
+      lease.tenantId,
+      'generations',
+      lease.jobId,
+      `${lease.epoch}-${header.index}-${imageId}.${header.format}`,
+    );
     await this.deps.storage.put(storageKey, bytes, `image/${header.format}`);
     lease.images.push({
       _id: imageId,

@@ -71,7 +71,14 @@ async function greetedRunner(): Promise<RawWebSocket> {
   const socket = await RawWebSocket.connect(socketUrl(server.url, RUNNER_PATH), {
     headers: { Authorization: `Bearer ${parties.runnerToken}` },
   });
-  socket.sendJson({ type: 'hello', v: RUNNER_PROTOCOL_VERSION, name: 'abuse', device: 'cpu', model: 'tiny', maxPixels: 1024 * 1024 });
+  socket.sendJson({
+    type: 'hello',
+    v: RUNNER_PROTOCOL_VERSION,
+    name: 'abuse',
+    device: 'cpu',
+    model: 'tiny',
+    maxPixels: 1024 * 1024,
+  });
   await socket.receive('welcome');
   return socket;
 }
@@ -81,19 +88,26 @@ async function expectServerStillWorks(): Promise<void> {
   expect(completed.images).toHaveLength(1);
   const image = await fetch(completed.images[0]!.url);
   expect(image.status).toBe(200);
-  expect(Buffer.from(await image.arrayBuffer()).subarray(1, 4).toString('latin1')).toBe('PNG');
+  expect(
+    Buffer.from(await image.arrayBuffer())
+      .subarray(1, 4)
+      .toString('latin1'),
+  ).toBe('PNG');
 }
 
 describe('a malformed frame on the refused widget socket (no key, no Origin)', () => {
-  it.each(Object.keys(frames) as FrameName[])('%s: the refusal stands (4401), the connection ends, the server carries on', async (name) => {
-    const socket = await refusedWidget(frames[name]);
-    expect(await socket.closeFrameReceived()).toEqual({ code: REALTIME_CLOSE.unauthorized, reason: 'unauthorized' });
-    expect(socket.messages).toEqual([{ type: 'error', code: 'unauthorized', message: expect.any(String) }]);
-    // The server read the frame after its refusal (the path that used to crash) and
-    // ended the connection; this client never answers a close frame.
-    expect(await socket.closed()).toEqual({ code: REALTIME_CLOSE.unauthorized, reason: 'unauthorized' });
-    await expectServerStillWorks();
-  });
+  it.each(Object.keys(frames) as FrameName[])(
+    '%s: the refusal stands (4401), the connection ends, the server carries on',
+    async (name) => {
+      const socket = await refusedWidget(frames[name]);
+      expect(await socket.closeFrameReceived()).toEqual({ code: REALTIME_CLOSE.unauthorized, reason: 'unauthorized' });
+      expect(socket.messages).toEqual([{ type: 'error', code: 'unauthorized', message: expect.any(String) }]);
+      // The server read the frame after its refusal (the path that used to crash) and
+      // ended the connection; this client never answers a close frame.
+      expect(await socket.closed()).toEqual({ code: REALTIME_CLOSE.unauthorized, reason: 'unauthorized' });
+      await expectServerStillWorks();
+    },
+  );
 });
 
 describe('a malformed frame on an admitted widget socket (after hello)', () => {
@@ -152,17 +166,26 @@ describe('a flood of messages on one widget socket', () => {
     await socket.receive('welcome');
     // A thousand distinct generates in one write: each would create a job.
     const flood = Array.from({ length: 1000 }, (_, i) =>
-      encodeFrame({ opcode: OPCODE.text, payload: JSON.stringify({ type: 'generate', ref: `f${i}`, params: { prompt: 'a lamp' } }) }),
+      encodeFrame({
+        opcode: OPCODE.text,
+        payload: JSON.stringify({ type: 'generate', ref: `f${i}`, params: { prompt: 'a lamp' } }),
+      }),
     );
     socket.write(Buffer.concat(flood));
 
     expect(await socket.closeFrameReceived()).toEqual({ code: REALTIME_CLOSE.tooManyConnections, reason: 'too many messages' });
-    expect(socket.messages).toContainEqual({ type: 'error', code: 'rate_limited', message: expect.any(String), retryAfter: expect.any(Number) });
+    expect(socket.messages).toContainEqual({
+      type: 'error',
+      code: 'rate_limited',
+      message: expect.any(String),
+      retryAfter: expect.any(Number),
+    });
     socket.sendClose();
     await socket.closed();
 
     // The hello took one message of the budget; the rest of the burst went through.
-    const jobs = () => runAsSystem('test: count jobs', () => server.database.models.Generation.countDocuments({ tenantId: shop.tenantId }));
+    const jobs = () =>
+      runAsSystem('test: count jobs', () => server.database.models.Generation.countDocuments({ tenantId: shop.tenantId }));
     const expected = WIDGET_MESSAGE_BUDGET.burst - 1;
     await vi.waitFor(async () => expect(await jobs()).toBe(expected), { timeout: 15_000, interval: 50 });
     await cancelActiveJobs(server);
@@ -181,11 +204,22 @@ describe('shutdown', () => {
     const token = await doomed.createRunnerToken();
     const refused = await RawWebSocket.connect(socketUrl(doomed.url, REALTIME_PATH));
     expect((await refused.closeFrameReceived()).code).toBe(REALTIME_CLOSE.unauthorized);
-    const widget = await RawWebSocket.connect(socketUrl(doomed.url, REALTIME_PATH, { key: shop.publishableKey }), { headers: { Origin: ORIGIN } });
+    const widget = await RawWebSocket.connect(socketUrl(doomed.url, REALTIME_PATH, { key: shop.publishableKey }), {
+      headers: { Origin: ORIGIN },
+    });
     widget.sendJson({ type: 'hello', v: REALTIME_PROTOCOL_VERSION });
     await widget.receive('welcome');
-    const runner = await RawWebSocket.connect(socketUrl(doomed.url, RUNNER_PATH), { headers: { Authorization: `Bearer ${token}` } });
-    runner.sendJson({ type: 'hello', v: RUNNER_PROTOCOL_VERSION, name: 'mute', device: 'cpu', model: 'tiny', maxPixels: 1024 * 1024 });
+    const runner = await RawWebSocket.connect(socketUrl(doomed.url, RUNNER_PATH), {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    runner.sendJson({
+      type: 'hello',
+      v: RUNNER_PROTOCOL_VERSION,
+      name: 'mute',
+      device: 'cpu',
+      model: 'tiny',
+      maxPixels: 1024 * 1024,
+    });
     await runner.receive('welcome');
 
     await doomed.stop();

@@ -100,7 +100,14 @@ async function openRunner(address: string, token = runnerToken): Promise<SocketP
 
 async function runner(address: string, token = runnerToken): Promise<SocketProbe<ServerToRunnerMessage>> {
   const socket = await openRunner(address, token);
-  socket.send({ type: 'hello', v: RUNNER_PROTOCOL_VERSION, name: 'limits', device: 'cpu', model: 'tiny', maxPixels: 1024 * 1024 });
+  socket.send({
+    type: 'hello',
+    v: RUNNER_PROTOCOL_VERSION,
+    name: 'limits',
+    device: 'cpu',
+    model: 'tiny',
+    maxPixels: 1024 * 1024,
+  });
   await Promise.race([socket.receive('welcome'), refusedWith(socket)]);
   return socket;
 }
@@ -113,7 +120,11 @@ async function refusedWith(socket: SocketProbe<{ type: string }>): Promise<never
 /** Retries until a new socket is admitted: the server frees a slot once it has seen the close. */
 const eventually = (open: () => Promise<unknown>) => vi.waitFor(open, { timeout: 5_000, interval: 50 });
 
-function expectProblem(refusal: { status: number; headers: Record<string, unknown>; body: string }, status: number, code: string) {
+function expectProblem(
+  refusal: { status: number; headers: Record<string, unknown>; body: string },
+  status: number,
+  code: string,
+) {
   expect(refusal.status).toBe(status);
   expect(refusal.headers['content-type']).toBe('application/problem+json');
   expect(JSON.parse(refusal.body)).toEqual({
@@ -169,7 +180,12 @@ describe('widget connection caps', () => {
     const over = await openWidget(acme, ACME_ORIGIN, address);
     expect(await over.closed()).toEqual({ code: REALTIME_CLOSE.tooManyConnections, reason: 'too many connections' });
     expect(over.log).toEqual([
-      { type: 'error', code: 'rate_limited', message: expect.stringContaining('from this address'), retryAfter: expect.any(Number) },
+      {
+        type: 'error',
+        code: 'rate_limited',
+        message: expect.stringContaining('from this address'),
+        retryAfter: expect.any(Number),
+      },
     ]);
     // Another address is not affected, even for the same tenant.
     await widget(acme, ACME_ORIGIN, '192.0.2.21');
@@ -208,7 +224,8 @@ describe('widget connection caps', () => {
         }),
       );
     }
-    for (const socket of refused) expect(await socket.closed()).toEqual({ code: REALTIME_CLOSE.unauthorized, reason: 'unauthorized' });
+    for (const socket of refused)
+      expect(await socket.closed()).toEqual({ code: REALTIME_CLOSE.unauthorized, reason: 'unauthorized' });
 
     for (let i = 0; i < PER_ADDRESS; i++) await eventually(() => widget(acme, ACME_ORIGIN, address));
     const over = await RawWebSocket.connect(socketUrl(server.url, REALTIME_PATH, { key: acme.publishableKey }), {
@@ -235,7 +252,10 @@ describe('runner connection caps', () => {
     const first = await runner('198.51.100.30', token);
     await runner('198.51.100.31', token);
     const over = await openRunner('198.51.100.32', token);
-    expect(await over.closed()).toEqual({ code: RUNNER_CLOSE.tooManyConnections, reason: 'too many connections for this runner token' });
+    expect(await over.closed()).toEqual({
+      code: RUNNER_CLOSE.tooManyConnections,
+      reason: 'too many connections for this runner token',
+    });
 
     await first.close();
     await eventually(() => runner('198.51.100.33', token));
@@ -249,7 +269,9 @@ describe('upgrade refusals', () => {
 
   it('a missing or bad runner token is 401 problem+json', async () => {
     expectProblem(await rawUpgradeRequest(socketUrl(server.url, RUNNER_PATH)), 401, 'unauthorized');
-    const bad = await rawUpgradeRequest(socketUrl(server.url, RUNNER_PATH), { headers: { Authorization: `Bearer rt_${'x'.repeat(43)}` } });
+    const bad = await rawUpgradeRequest(socketUrl(server.url, RUNNER_PATH), {
+      headers: { Authorization: `Bearer rt_${'x'.repeat(43)}` },
+    });
     expectProblem(bad, 401, 'unauthorized');
   });
 
@@ -292,7 +314,11 @@ describe('upgrade refusals', () => {
   });
 
   it('after all this the server still completes a generation', async () => {
-    const completed = await completeOneGeneration(server.url, { publishableKey: acme.publishableKey, origin: ACME_ORIGIN, runnerToken });
+    const completed = await completeOneGeneration(server.url, {
+      publishableKey: acme.publishableKey,
+      origin: ACME_ORIGIN,
+      runnerToken,
+    });
     expect(completed.images).toHaveLength(1);
   });
 });

@@ -76,7 +76,12 @@ export class WidgetHub {
       const tenantId = check.tenant._id;
       limitMessageRate(ws, this.deps.messageBudget ?? WIDGET_MESSAGE_BUDGET, (retryAfter) => {
         log.warn({ address, tenantId }, 'widget socket over its message budget; closed');
-        send(ws, { type: 'error', code: 'rate_limited', message: 'Too many messages on this connection; reconnect shortly.', retryAfter });
+        send(ws, {
+          type: 'error',
+          code: 'rate_limited',
+          message: 'Too many messages on this connection; reconnect shortly.',
+          retryAfter,
+        });
         ws.close(REALTIME_CLOSE.tooManyConnections, 'too many messages');
       });
       const client = new WidgetSession(ws, check.tenant, this.deps, () => this.clients.delete(client));

@@ -114,13 +114,13 @@ export class GenerationService {
       const after = await Jobs.findById(cursor).select({ createdAt: 1 }).lean();
       if (!after) throw invalidRequest('cursor does not name a generation of yours');
       filter = {
-        $or: [
-          { createdAt: trusted({ $lt: after.createdAt }) },
-          { createdAt: after.createdAt, _id: trusted({ $lt: after._id }) },
-        ],
+        $or: [{ createdAt: trusted({ $lt: after.createdAt }) }, { createdAt: after.createdAt, _id: trusted({ $lt: after._id }) }],
       };
     }
-    const page = await Jobs.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean();
+    const page = await Jobs.find(filter)
+      .sort({ createdAt: -1, _id: -1 })
+      .limit(limit + 1)
+      .lean();
     const data = await this.withLiveProgress(page.slice(0, limit));
     return { data, nextCursor: page.length > limit ? (data.at(-1)?._id ?? null) : null };
   }
@@ -149,7 +149,9 @@ export class GenerationService {
       .select({ jobId: 1, progress: 1 })
       .lean();
     const progress = new Map(leases.map((lease) => [lease.jobId, lease.progress]));
-    return jobs.map((job) => (job.status === 'running' && progress.has(job._id) ? { ...job, progress: progress.get(job._id)! } : job));
+    return jobs.map((job) =>
+      job.status === 'running' && progress.has(job._id) ? { ...job, progress: progress.get(job._id)! } : job,
+    );
   }
 
   /**
@@ -163,7 +165,8 @@ export class GenerationService {
       createdAt: generation.createdAt.toISOString(),
       params: generation.params,
       // A finished job has done all its steps, whatever the last persisted report said.
-      progress: generation.status === 'succeeded' ? { ...generation.progress, step: generation.progress.steps } : generation.progress,
+      progress:
+        generation.status === 'succeeded' ? { ...generation.progress, step: generation.progress.steps } : generation.progress,
       cost: generation.cost,
       images: this.deps.presentImages(generation.tenantId, generation.images),
       error: generation.error ? { code: generation.error.code, message: generation.error.message } : null,

@@ -27,9 +27,7 @@ export class TenantService {
   }
 
   async list(): Promise<TenantBody[]> {
-    const tenants = await runAsSystem('list tenants', () =>
-      this.deps.models.Tenant.find().sort({ createdAt: 1 }).lean(),
-    );
+    const tenants = await runAsSystem('list tenants', () => this.deps.models.Tenant.find().sort({ createdAt: 1 }).lean());
     return tenants.map(summarise);
   }
 

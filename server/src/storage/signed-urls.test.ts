@@ -20,7 +20,8 @@ function partsOf(url: string) {
   };
 }
 
-const verify = (parts: ReturnType<typeof partsOf>, now = NOW) => signer.verify(parts.tenantId, parts.imageId, parts.expires, parts.signature, now);
+const verify = (parts: ReturnType<typeof partsOf>, now = NOW) =>
+  signer.verify(parts.tenantId, parts.imageId, parts.expires, parts.signature, now);
 
 describe('UrlSigner', () => {
   const url = signer.imageUrl('ten_a', 'img_aaaaaaaaaaaaaaaaaaaa', 'png', NOW);
@@ -28,7 +29,10 @@ describe('UrlSigner', () => {
 
   it('signs a URL on the public host that verifies until it expires', () => {
     expect(url.startsWith('https://cdn.example/v1/files/ten_a/img_aaaaaaaaaaaaaaaaaaaa.png?')).toBe(true);
-    expect(verify(parts)).toEqual({ ok: true, ref: { tenantId: 'ten_a', imageId: 'img_aaaaaaaaaaaaaaaaaaaa', expires: NOW / 1000 + TTL_SECONDS } });
+    expect(verify(parts)).toEqual({
+      ok: true,
+      ref: { tenantId: 'ten_a', imageId: 'img_aaaaaaaaaaaaaaaaaaaa', expires: NOW / 1000 + TTL_SECONDS },
+    });
     expect(verify(parts, NOW + TTL_SECONDS * 1000).ok).toBe(true);
   });
 
@@ -86,6 +90,9 @@ describe('UrlSigner', () => {
 
   it('refuses a URL signed with another secret', () => {
     const other = new UrlSigner(`${SECRET}-other`, () => 'https://cdn.example', TTL_SECONDS);
-    expect(verify(partsOf(other.imageUrl('ten_a', 'img_aaaaaaaaaaaaaaaaaaaa', 'png', NOW)))).toEqual({ ok: false, reason: 'bad signature' });
+    expect(verify(partsOf(other.imageUrl('ten_a', 'img_aaaaaaaaaaaaaaaaaaaa', 'png', NOW)))).toEqual({
+      ok: false,
+      reason: 'bad signature',
+    });
   });
 });

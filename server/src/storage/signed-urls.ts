@@ -34,7 +34,13 @@ export class UrlSigner {
     return url.toString();
   }
 
-  verify(tenantId: string, imageId: string, expires: string | undefined, signature: string | undefined, now = Date.now()): SignatureCheck {
+  verify(
+    tenantId: string,
+    imageId: string,
+    expires: string | undefined,
+    signature: string | undefined,
+    now = Date.now(),
+  ): SignatureCheck {
     // Only the spelling the signer writes: `Number()` would also take `1.0`, `+1`, `0x1`,
     // `1e0` and padded forms, each one more URL for the same capability.
     if (expires === undefined || !signature) return { ok: false, reason: 'missing signature' };

@@ -24,7 +24,12 @@ beforeAll(async () => {
   const schema = new Schema<Note>({ _id: String, title: String, n: Number });
   schema.plugin(tenantPlugin);
   Notes = connection.model<Note>('Note', schema);
-  await asA(() => Notes.insertMany([{ _id: 'a1', title: 'a-one', n: 1 }, { _id: 'a2', title: 'a-two', n: 2 }]));
+  await asA(() =>
+    Notes.insertMany([
+      { _id: 'a1', title: 'a-one', n: 1 },
+      { _id: 'a2', title: 'a-two', n: 2 },
+    ]),
+  );
   await asB(() => Notes.create({ _id: 'b1', title: 'b-one', n: 1 }));
 });
 
@@ -62,7 +67,9 @@ describe('tenantPlugin', () => {
     await expect(asB(() => Notes.findOne({ tenantId: 'ten_a' }).lean())).rejects.toBeInstanceOf(TenantScopeError);
     expect(await asA(() => Notes.countDocuments())).toBe(2);
     expect((await asB(() => Notes.distinct('title'))).sort()).toEqual(['b-one']);
-    const grouped = await asA(() => Notes.aggregate<{ _id: null; total: number }>([{ $group: { _id: null, total: { $sum: '$n' } } }]));
+    const grouped = await asA(() =>
+      Notes.aggregate<{ _id: null; total: number }>([{ $group: { _id: null, total: { $sum: '$n' } } }]),
+    );
     expect(grouped).toEqual([{ _id: null, total: 3 }]);
     await expect(asA(() => Notes.estimatedDocumentCount())).rejects.toBeInstanceOf(TenantScopeError);
   });
@@ -90,13 +97,21 @@ describe('tenantPlugin', () => {
     const b2 = await runAsSystem('test: read back', () => Notes.findById('b2').lean());
     expect(b2).toMatchObject({ tenantId: 'ten_b', title: 'b-two!' });
 
-    await expect(asB(() => Notes.create({ _id: 'x1', tenantId: 'ten_a', title: 'x', n: 0 }))).rejects.toBeInstanceOf(TenantScopeError);
-    await expect(asB(() => Notes.insertMany([{ _id: 'x2', tenantId: 'ten_a', title: 'x', n: 0 }]))).rejects.toBeInstanceOf(TenantScopeError);
-    await expect(asB(() => Notes.updateOne({ _id: 'b1' }, { $set: { tenantId: 'ten_a' } }))).rejects.toBeInstanceOf(TenantScopeError);
+    await expect(asB(() => Notes.create({ _id: 'x1', tenantId: 'ten_a', title: 'x', n: 0 }))).rejects.toBeInstanceOf(
+      TenantScopeError,
+    );
+    await expect(asB(() => Notes.insertMany([{ _id: 'x2', tenantId: 'ten_a', title: 'x', n: 0 }]))).rejects.toBeInstanceOf(
+      TenantScopeError,
+    );
+    await expect(asB(() => Notes.updateOne({ _id: 'b1' }, { $set: { tenantId: 'ten_a' } }))).rejects.toBeInstanceOf(
+      TenantScopeError,
+    );
     await expect(
       asB(() => Notes.bulkWrite([{ insertOne: { document: { _id: 'x3', tenantId: 'ten_a', title: 'x', n: 0 } } }])),
     ).rejects.toBeInstanceOf(TenantScopeError);
-    expect(await runAsSystem('test: none written', () => Notes.countDocuments({ _id: mongoose.trusted({ $in: ['x1', 'x2', 'x3'] }) }))).toBe(0);
+    expect(
+      await runAsSystem('test: none written', () => Notes.countDocuments({ _id: mongoose.trusted({ $in: ['x1', 'x2', 'x3'] }) })),
+    ).toBe(0);
   });
 
   it('upserts land in the tenant that made them', async () => {

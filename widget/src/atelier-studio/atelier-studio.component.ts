@@ -139,16 +139,12 @@ export class AtelierStudio extends LitElement {
     if (!concerns(this.job, incoming)) return;
     // Image URLs may be server-relative; the host page needs them absolute.
     const msg =
-      incoming.type === 'completed'
-        ? { ...incoming, images: incoming.images.map((image) => this.absolute(image)) }
-        : incoming;
+      incoming.type === 'completed' ? { ...incoming, images: incoming.images.map((image) => this.absolute(image)) } : incoming;
     this.job = reduceJob(this.job, msg);
     const jobId = this.job.id ?? '';
     switch (msg.type) {
       case 'accepted':
-        this.dispatchEvent(
-          new AtelierStartEvent({ jobId, ref: msg.ref, prompt: this.job.prompt, credits: msg.cost.credits }),
-        );
+        this.dispatchEvent(new AtelierStartEvent({ jobId, ref: msg.ref, prompt: this.job.prompt, credits: msg.cost.credits }));
         break;
       case 'progress':
         this.dispatchEvent(new AtelierProgressEvent({ jobId, step: msg.step, steps: msg.steps, stage: msg.stage }));
@@ -211,10 +207,21 @@ export class AtelierStudio extends LitElement {
       return html`<div class="studio__results ${images.length > 1 ? 'studio__results--many' : ''}">
         ${images.map(
           (image, n) =>
-            html`<button type="button" class="studio__pick" data-index=${n}
-              aria-pressed=${image.id === this.selectedId ? 'true' : 'false'} @click=${this.handlePick}>
-              <img part="result" src=${image.url} width=${image.width} height=${image.height} decoding="async"
-                alt=${this.resultAlt(n, images.length)} />
+            html`<button
+              type="button"
+              class="studio__pick"
+              data-index=${n}
+              aria-pressed=${image.id === this.selectedId ? 'true' : 'false'}
+              @click=${this.handlePick}
+            >
+              <img
+                part="result"
+                src=${image.url}
+                width=${image.width}
+                height=${image.height}
+                decoding="async"
+                alt=${this.resultAlt(n, images.length)}
+              />
             </button>`,
         )}
       </div>`;
@@ -244,15 +251,30 @@ export class AtelierStudio extends LitElement {
       <div part="base" class="studio ${busy ? 'studio--busy' : ''}">
         <form class="studio__form" novalidate @submit=${this.handleSubmit}>
           <label class="studio__label" for="prompt">${this.t('promptLabel')}</label>
-          <textarea id="prompt" part="prompt" class="studio__prompt" rows="3"
-            placeholder=${placeholder} aria-invalid=${invalid ? 'true' : 'false'}
-            aria-describedby=${invalid ? 'error' : nothing} @input=${this.handleInput} @keydown=${this.handleKeyDown}></textarea>
+          <textarea
+            id="prompt"
+            part="prompt"
+            class="studio__prompt"
+            rows="3"
+            placeholder=${placeholder}
+            aria-invalid=${invalid ? 'true' : 'false'}
+            aria-describedby=${invalid ? 'error' : nothing}
+            @input=${this.handleInput}
+            @keydown=${this.handleKeyDown}
+          ></textarea>
           <button part="generate" class="studio__generate" type="submit" ?disabled=${busy || blocked}>
             ${this.t('generate')}
           </button>
         </form>
-        <div part="progress" class="studio__progress ${waiting ? 'studio__progress--waiting' : ''}" role="progressbar"
-          aria-label=${this.t('progressLabel')} aria-valuemin="0" aria-valuemax=${steps || 1} aria-valuenow=${step}>
+        <div
+          part="progress"
+          class="studio__progress ${waiting ? 'studio__progress--waiting' : ''}"
+          role="progressbar"
+          aria-label=${this.t('progressLabel')}
+          aria-valuemin="0"
+          aria-valuemax=${steps || 1}
+          aria-valuenow=${step}
+        >
           <div class="studio__progress-bar" style=${styleMap({ transform: `scaleX(${fraction})` })}></div>
         </div>
         <div class="studio__messages">

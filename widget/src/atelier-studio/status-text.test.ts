@@ -55,7 +55,7 @@ describe('job view and status line', () => {
     expect(apply(accepted, { type: 'error', ref: 'r0', code: 'internal', message: 'no' })).toBe(accepted);
   });
 
-  it('takes a resumed job\'s state before the answer to its request, and ignores a repeated end', () => {
+  it("takes a resumed job's state before the answer to its request, and ignores a repeated end", () => {
     const snapshot = apply(sent, { type: 'progress', id: 'j1', ref: 'r1', seq: 7, step: 5, steps: 30, stage: 'sampling' });
     expect(snapshot).toMatchObject({ phase: 'running', id: 'j1' });
     // The request, sent again after the reconnect, is answered after the state came.
@@ -80,9 +80,17 @@ describe('job view and status line', () => {
     expect(errorText('en', { ...noError, job: rejected })).toMatch(/^That request could not be used/);
     const limited = apply(sent, { type: 'error', ref: 'r1', code: 'rate_limited', message: 'Rate limit: 10/min' });
     expect(errorText('en', { ...noError, job: limited })).toMatch(/^Too many requests/);
-    const failed = apply(sent, { type: 'accepted', ref: 'r1', id: 'j1', seq: 1, cost: { credits: 1 } }, {
-      type: 'failed', id: 'j1', seq: 2, code: 'inference_failed', message: '',
-    });
+    const failed = apply(
+      sent,
+      { type: 'accepted', ref: 'r1', id: 'j1', seq: 1, cost: { credits: 1 } },
+      {
+        type: 'failed',
+        id: 'j1',
+        seq: 2,
+        code: 'inference_failed',
+        message: '',
+      },
+    );
     expect(errorText('en', { ...noError, job: failed })).toBe('Something went wrong. Please try again.');
     // A newer server may send a code this widget predates.
     const newer = failJob(sent, 'quota_exceeded', 'Your daily quota is used up.');
@@ -93,7 +101,9 @@ describe('job view and status line', () => {
   it('puts validation, configuration and refusal errors first', () => {
     const validation = checkPrompt('', 10);
     expect(errorText('en', { ...noError, validation, job: IDLE_JOB })).toBe('Describe the picture you want first.');
-    expect(errorText('en', { ...noError, validation: checkPrompt('x'.repeat(11), 10), job: IDLE_JOB })).toMatch(/11 characters.*10/);
+    expect(errorText('en', { ...noError, validation: checkPrompt('x'.repeat(11), 10), job: IDLE_JOB })).toMatch(
+      /11 characters.*10/,
+    );
     expect(errorText('en', { ...noError, hasKey: false, job: IDLE_JOB })).toMatch(/no publishable key/);
     const refused: ConnectionState = { status: 'refused', code: 4401, reason: '' };
     expect(errorText('en', { ...noError, connection: refused, job: IDLE_JOB })).toMatch(/refused/);

@@ -1,7 +1,5 @@
 export type PromptCheck =
-  | { ok: true; prompt: string }
-  | { ok: false; reason: 'empty' }
-  | { ok: false; reason: 'too-long'; length: number; max: number };
+  { ok: true; prompt: string } | { ok: false; reason: 'empty' } | { ok: false; reason: 'too-long'; length: number; max: number };
 
 /**
  * Checked before anything is sent, so a shopper hears about an empty or oversized

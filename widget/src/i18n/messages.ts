@@ -87,7 +87,5 @@ export function hasMessage(locale: string, key: string): key is MessageKey {
 
 export function message(locale: string, key: MessageKey, values: Record<string, string | number> = {}): string {
   const template = chain(locale).find((messages) => messages[key] !== undefined)?.[key] ?? en[key];
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    values[name] === undefined ? whole : String(values[name]),
-  );
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (values[name] === undefined ? whole : String(values[name])));
 }

@@ -157,7 +157,6 @@ export class RealtimeClient {
     this.send({ type: 'watch', id });
   }
 
-
   on<K extends keyof RealtimeEventMap>(type: K, listener: (payload: RealtimeEventMap[K]) => void): () => void {
     let set = this.listeners.get(type);
     if (!set) this.listeners.set(type, (set = new Set()));
@@ -166,7 +165,7 @@ export class RealtimeClient {
   }
 
   private open(): void {
-    const Ctor = this.options.WebSocket ?? (globalThis.WebSocket);
+    const Ctor = this.options.WebSocket ?? globalThis.WebSocket;
     let url: string;
     try {
       url = realtimeUrl(this.options);

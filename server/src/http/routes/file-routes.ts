@@ -36,7 +36,10 @@ export function fileRoutes(deps: { models: Models; storage: Storage; signer: Url
     if (!file) throw notFound('The file');
     res.setHeader('Content-Type', `image/${image.format}`);
     res.setHeader('Content-Length', String(file.size));
-    res.setHeader('Cache-Control', `private, max-age=${Math.max(0, check.ref.expires - Math.floor(Date.now() / 1000))}, immutable`);
+    res.setHeader(
+      'Cache-Control',
+      `private, max-age=${Math.max(0, check.ref.expires - Math.floor(Date.now() / 1000))}, immutable`,
+    );
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     file.stream.pipe(res);

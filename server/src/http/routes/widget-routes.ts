@@ -11,11 +11,15 @@ export function widgetRoutes(bundlePath: string | undefined): Router {
     if (!bundlePath) return next(notFound('The widget bundle'));
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
-    res.sendFile(bundlePath, {
-      headers: { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=300' },
-    }, (error) => {
-      if (error) next(notFound('The widget bundle'));
-    });
+    res.sendFile(
+      bundlePath,
+      {
+        headers: { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=300' },
+      },
+      (error) => {
+        if (error) next(notFound('The widget bundle'));
+      },
+    );
   });
   return router;
 }
