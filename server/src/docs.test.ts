@@ -24,14 +24,17 @@ function messageTypes(union: { options: readonly z.ZodObject[] }): string[] {
   return union.options.flatMap((option) => [...(option.shape.type as z.ZodLiteral<string>).values]);
 }
 
-/** Whether the section's message table has a row for `type`, as `` `type {…}` `` or `` `type` ``. */
+/**
+ * Whether the section's message table has a row for `type`, as `` `type {…}` `` or
+ * `` `type` `` (cells may be padded: Prettier aligns tables).
+ */
 function describesMessage(section: string, type: string): boolean {
-  return new RegExp(`^\\| [←→] \\| \`${type}( \\{[^\`]*\\})?\``, 'm').test(section);
+  return new RegExp(`^\\|\\s*[←→]\\s*\\|\\s*\`${type}( \\{[^\`]*\\})?\``, 'm').test(section);
 }
 
 /** Whether the section's close-code table has a row for `code`. */
 function describesCloseCode(section: string, code: number): boolean {
-  return new RegExp(`^\\| (\\d+, )*${code}(, \\d+)* \\|`, 'm').test(section);
+  return new RegExp(`^\\|\\s*(\\d+, )*${code}(, \\d+)*\\s*\\|`, 'm').test(section);
 }
 
 /** What `ws` itself closes with on a broken (1002), non-UTF-8 (1007) or oversized (1009) frame. */
