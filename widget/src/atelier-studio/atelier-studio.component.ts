@@ -207,21 +207,10 @@ export class AtelierStudio extends LitElement {
       return html`<div class="studio__results ${images.length > 1 ? 'studio__results--many' : ''}">
         ${images.map(
           (image, n) =>
-            html`<button
-              type="button"
-              class="studio__pick"
-              data-index=${n}
-              aria-pressed=${image.id === this.selectedId ? 'true' : 'false'}
-              @click=${this.handlePick}
-            >
-              <img
-                part="result"
-                src=${image.url}
-                width=${image.width}
-                height=${image.height}
-                decoding="async"
-                alt=${this.resultAlt(n, images.length)}
-              />
+            html`<button type="button" class="studio__pick" data-index=${n}
+              aria-pressed=${image.id === this.selectedId ? 'true' : 'false'} @click=${this.handlePick}>
+              <img part="result" src=${image.url} width=${image.width} height=${image.height} decoding="async"
+                alt=${this.resultAlt(n, images.length)} />
             </button>`,
         )}
       </div>`;
@@ -251,30 +240,15 @@ export class AtelierStudio extends LitElement {
       <div part="base" class="studio ${busy ? 'studio--busy' : ''}">
         <form class="studio__form" novalidate @submit=${this.handleSubmit}>
           <label class="studio__label" for="prompt">${this.t('promptLabel')}</label>
-          <textarea
-            id="prompt"
-            part="prompt"
-            class="studio__prompt"
-            rows="3"
-            placeholder=${placeholder}
-            aria-invalid=${invalid ? 'true' : 'false'}
-            aria-describedby=${invalid ? 'error' : nothing}
-            @input=${this.handleInput}
-            @keydown=${this.handleKeyDown}
-          ></textarea>
+          <textarea id="prompt" part="prompt" class="studio__prompt" rows="3"
+            placeholder=${placeholder} aria-invalid=${invalid ? 'true' : 'false'}
+            aria-describedby=${invalid ? 'error' : nothing} @input=${this.handleInput} @keydown=${this.handleKeyDown}></textarea>
           <button part="generate" class="studio__generate" type="submit" ?disabled=${busy || blocked}>
             ${this.t('generate')}
           </button>
         </form>
-        <div
-          part="progress"
-          class="studio__progress ${waiting ? 'studio__progress--waiting' : ''}"
-          role="progressbar"
-          aria-label=${this.t('progressLabel')}
-          aria-valuemin="0"
-          aria-valuemax=${steps || 1}
-          aria-valuenow=${step}
-        >
+        <div part="progress" class="studio__progress ${waiting ? 'studio__progress--waiting' : ''}" role="progressbar"
+          aria-label=${this.t('progressLabel')} aria-valuemin="0" aria-valuemax=${steps || 1} aria-valuenow=${step}>
           <div class="studio__progress-bar" style=${styleMap({ transform: `scaleX(${fraction})` })}></div>
         </div>
         <div class="studio__messages">
