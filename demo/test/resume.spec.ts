@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import type { ServerMessage } from '@atelier/protocol';
 import { startDemoStack, type DemoStack, type DemoTenant } from '@atelier/demo';
 import { RealtimeTap, type TapRules } from './realtime-tap.js';
+import { generationIds, studio } from './storefront-helpers.js';
 
 /**
  * Resume never strands a shopper (issue 5, §4), in a real browser on real parts: the
@@ -30,29 +31,6 @@ test.afterAll(async () => {
   await stack?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
-
-const studio = (page: Page) => ({
-  prompt: page.locator('atelier-studio [part~="prompt"]'),
-  generate: page.locator('atelier-studio [part~="generate"]'),
-  error: page.locator('atelier-studio [part~="error"]'),
-  results: page.locator('atelier-studio img[part~="result"]'),
-});
-
-/** Every generation of the tenant, through the REST API with its secret key. */
-async function generationIds(): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | null = null;
-  do {
-    const response = await fetch(`${stack.manifest.server}/v1/generations?limit=100${cursor ? `&cursor=${cursor}` : ''}`, {
-      headers: { Authorization: `Bearer ${tenant.secretKey}` },
-    });
-    expect(response.status).toBe(200);
-    const page = (await response.json()) as { data: { id: string }[]; nextCursor: string | null };
-    ids.push(...page.data.map((generation) => generation.id));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return ids;
-}
 
 const jobIdsIn = (messages: ServerMessage[]) => [
   ...new Set(messages.flatMap((message) => ('id' in message ? [message.id] : []))),
@@ -102,7 +80,7 @@ for (const { name, rules, check, generates, starts = 1 } of cases) {
   test(`${name}: the picture still arrives, from one job, completing once`, async ({ page }) => {
     const ui = studio(page);
     const tap = await RealtimeTap.install(page, rules);
-    const before = await generationIds();
+    const before = await generationIds(stack, tenant);
     await page.goto(storefront);
     await ui.prompt.fill('the arc desk lamp on an oak sideboard, evening light');
     await ui.generate.click();
@@ -116,7 +94,7 @@ for (const { name, rules, check, generates, starts = 1 } of cases) {
     check(tap);
 
     // One job: the server made exactly one, and every message on every socket was about it.
-    const after = await generationIds();
+    const after = await generationIds(stack, tenant);
     expect(after.filter((id) => !before.includes(id))).toHaveLength(1);
     expect(after).toHaveLength(before.length + 1);
     const [jobId] = after.filter((id) => !before.includes(id));
@@ -141,7 +119,7 @@ for (const { name, rules, check, generates, starts = 1 } of cases) {
     expect(await tap.fired('atelier-start')).toEqual(Array(starts).fill(jobId));
     await expect(ui.results).toHaveCount(1);
     await expect(ui.generate).toBeEnabled();
-    expect(await generationIds()).toHaveLength(before.length + 1);
+    expect(await generationIds(stack, tenant)).toHaveLength(before.length + 1);
     const sent = tap.connections.flatMap((connection) => connection.sent);
     expect(sent.filter((message) => message.type === 'generate')).toHaveLength(generates);
 

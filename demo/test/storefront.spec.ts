@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import sharp from 'sharp';
 import { startDemoStack, type DemoStack, type DemoTenant } from '@atelier/demo';
+import { generationIds, studio } from './storefront-helpers.js';
 
 /**
  * The walking skeleton, end to end on real parts: Debian's Chromium on a storefront
@@ -39,29 +40,6 @@ test.afterAll(async () => {
   await stack?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
-
-const studio = (page: Page) => ({
-  prompt: page.locator('atelier-studio [part~="prompt"]'),
-  generate: page.locator('atelier-studio [part~="generate"]'),
-  progress: page.locator('atelier-studio [part~="progress"]'),
-  status: page.locator('atelier-studio [part~="status"]'),
-  error: page.locator('atelier-studio [part~="error"]'),
-  results: page.locator('atelier-studio img[part~="result"]'),
-});
-
-async function generationCount(): Promise<number> {
-  let count = 0;
-  let cursor: string | null = null;
-  do {
-    const response = await fetch(`${stack.manifest.server}/v1/generations?limit=100${cursor ? `&cursor=${cursor}` : ''}`, {
-      headers: { Authorization: `Bearer ${tenant.secretKey}` },
-    });
-    const page = (await response.json()) as { data: unknown[]; nextCursor: string | null };
-    count += page.data.length;
-    cursor = page.nextCursor;
-  } while (cursor);
-  return count;
-}
 
 /** Records every aria-valuenow the progress bar takes, inside the widget's shadow root. */
 async function recordProgress(page: Page): Promise<void> {
@@ -114,7 +92,7 @@ test('an empty or 2,001-character prompt shows a clear error and creates nothing
   const ui = studio(page);
   await page.goto(storefront);
   await expect(ui.status).not.toHaveText(/Connecting/);
-  const before = await generationCount();
+  const before = (await generationIds(stack, tenant)).length;
 
   await ui.prompt.fill('   ');
   await ui.generate.click();
@@ -123,7 +101,7 @@ test('an empty or 2,001-character prompt shows a clear error and creates nothing
   await ui.prompt.fill('x'.repeat(2001));
   await ui.generate.click();
   await expect(ui.error).toContainText('2001 characters');
-  expect(await generationCount()).toBe(before);
+  expect((await generationIds(stack, tenant)).length).toBe(before);
 });
 
 test('with no runner the job waits, the widget says so, and a runner that connects picks it up', async ({ page }) => {
@@ -143,13 +121,13 @@ test('with no runner the job waits, the widget says so, and a runner that connec
 
 test('a page on an origin the tenant did not allow is refused, and nothing is created', async ({ page }) => {
   const ui = studio(page);
-  const before = await generationCount();
+  const before = (await generationIds(stack, tenant)).length;
   // Same storefront server, different origin: `localhost` is not the allowed `127.0.0.1`.
   await page.goto(storefront.replace('127.0.0.1', 'localhost'));
   await expect(ui.error).toBeVisible({ timeout: 15_000 });
   await expect(ui.error).toContainText('This studio is not available on this site');
   await expect(ui.generate).toBeDisabled();
-  expect(await generationCount()).toBe(before);
+  expect((await generationIds(stack, tenant)).length).toBe(before);
 });
 
 test('when the server goes away the widget says so and retries, then carries on when it is back', async ({ page }) => {
