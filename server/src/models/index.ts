@@ -1,4 +1,5 @@
 import type { Connection } from 'mongoose';
+import { auditEventModel } from './audit-event.model.js';
 import { apiKeyModel } from './api-key.model.js';
 import { generationModel } from './generation.model.js';
 import { idempotencyKeyModel } from './idempotency-key.model.js';
@@ -18,6 +19,7 @@ export type Models = ReturnType<typeof createModels>;
 export function createModels(connection: Connection) {
   return {
     Tenant: tenantModel(connection),
+    AuditEvent: auditEventModel(connection),
     ApiKey: apiKeyModel(connection),
     Generation: generationModel(connection),
     IdempotencyKey: idempotencyKeyModel(connection),
