@@ -21,7 +21,11 @@ export const REALTIME_CLOSE = {
   goingAway: 1001,
   /** The client spoke something that is not this protocol (binary frames, a wrong version). */
   protocolError: 4400,
-  /** Bad or revoked publishable key, or an Origin the tenant did not allow. Do not retry. */
+  /**
+   * Bad or revoked publishable key, an Origin the tenant did not allow, or a shopper
+   * session that is invalid, expired or another tenant's. Do not retry with the same
+   * credentials.
+   */
   unauthorized: 4401,
   /** No `hello` arrived in time after the socket opened. */
   helloTimeout: 4408,
@@ -34,8 +38,22 @@ export const REALTIME_CLOSE = {
 export interface HelloMessage {
   type: 'hello';
   v: number;
-  /** The session token from an earlier `welcome`, and the last `seq` the client saw. */
+  /**
+   * Resuming the socket session of an earlier `welcome`: its `session` token (a resume
+   * token, not a shopper session) and the last `seq` the client saw.
+   */
   resume?: { session: string; lastSeq: number };
+  /**
+   * The shopper-session JWT the tenant minted with `POST /v1/sessions` (the widget's
+   * `session-token` attribute). Verified; binds the socket to that shopper.
+   */
+  shopper?: string;
+  /**
+   * Without `shopper`: an id the browser made up and keeps (localStorage), so an
+   * anonymous shopper can be told apart from others behind the same address. Not
+   * verified: it only narrows limits, it never grants anything.
+   */
+  browser?: string;
 }
 
 /**
@@ -78,7 +96,10 @@ export interface WidgetConfig {
 
 export interface WelcomeMessage {
   type: 'welcome';
-  /** Signed shopper-session token; send it back in `hello.resume` after a reconnect. */
+  /**
+   * Signed resume token of this socket session; send it back in `hello.resume` after a
+   * reconnect. Not a shopper session (that is `hello.shopper`).
+   */
   session: string;
   /** True when the server recognised `hello.resume`: the session and its jobs continue. */
   resume: boolean;

@@ -7,9 +7,12 @@ import { connectDatabase, type Database } from './db/connect.js';
 import { createLogger } from './logging/logger.js';
 import { createApp } from './http/app.js';
 import { createAuthenticators } from './http/auth.js';
+import { summarise, type EndpointSummary } from './http/endpoint.js';
 import { adminEndpoints } from './http/routes/admin-routes.js';
 import { fileRoutes } from './http/routes/file-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
+import { keyEndpoints } from './http/routes/key-routes.js';
+import { sessionEndpoints } from './http/routes/session-routes.js';
 import { widgetRoutes } from './http/routes/widget-routes.js';
 import type { StoredImage } from './models/generation.model.js';
 import { REALTIME_PATH, RUNNER_PATH, type HealthBody, type PublicImage } from '@atelier/protocol';
@@ -22,13 +25,16 @@ import { RunnerRegistry } from './queue/runner-registry.js';
 import { ServerInstances } from './queue/server-instances.js';
 import { rejectUpgrade } from './realtime/reject-upgrade.js';
 import { RunnerHub } from './realtime/runner-hub.js';
-import { SessionTokens } from './realtime/session-tokens.js';
+import { ResumeTokens } from './realtime/resume-tokens.js';
 import { WidgetHub } from './realtime/widget-hub.js';
+import { resolveAdminToken } from './services/admin-token.js';
+import { AuditLog } from './services/audit-log.js';
 import { GenerationService } from './services/generation-service.js';
 import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
 import { sharedSecret } from './services/shared-secret.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
+import { ShopperSessions } from './services/shopper-sessions.js';
 import { TenantService } from './services/tenant-service.js';
 import { FileStorage } from './storage/file-storage.js';
 import { UrlSigner } from './storage/signed-urls.js';
@@ -41,7 +47,19 @@ export interface AtelierServer {
   port: number;
   database: Database;
   services: Services;
+  /** Every mounted REST route with the credential and scopes it declares (the route table). */
+  endpoints: EndpointSummary[];
+  /** The operator's token: `ATELIER_ADMIN_TOKEN`, or the one generated into the data dir. */
+  adminToken: string;
   close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /**
+   * The clock that key expiry, rotation grace, `lastUsedAt` and shopper-session expiry
+   * go by. Tests move it; nothing else should.
+   */
+  now?: () => Date;
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -51,18 +69,22 @@ export type Services = ReturnType<typeof createServices>;
  * config.ts), builds every service with its dependencies, and wires HTTP and
  * WebSocket entry points to them.
  */
-export async function startServer(config: Config & { mongodbUri: string }): Promise<AtelierServer> {
+export async function startServer(config: Config & { mongodbUri: string }, options: ServerOptions = {}): Promise<AtelierServer> {
+  const admin = await resolveAdminToken(config.adminToken, config.dataDir);
   const database = await connectDatabase(config.mongodbUri);
   const secret = config.signingSecret ?? (await sharedSecret(database.models, 'signing'));
   let publicUrl = config.publicUrl ?? '';
-  const services = createServices(config, database, secret, () => publicUrl);
-  const { auth } = services;
+  const services = createServices(config, database, secret, () => publicUrl, { adminToken: admin.token, ...options });
 
+  const endpoints = [
+    ...generationEndpoints({ generations: services.generations, cancelOnRunner: services.cancelOnRunner }),
+    ...keyEndpoints({ keys: services.keys }),
+    ...sessionEndpoints({ sessions: services.shopperSessions }),
+    ...adminEndpoints({ tenants: services.tenants, runnerTokens: services.runnerTokens, runners: services.registry }),
+  ];
   const app = createApp({
-    endpoints: [
-      ...generationEndpoints({ auth, generations: services.generations, cancelOnRunner: services.cancelOnRunner }),
-      ...adminEndpoints({ auth, tenants: services.tenants, runnerTokens: services.runnerTokens, runners: services.registry }),
-    ],
+    endpoints,
+    auth: services.auth,
     routers: [
       widgetRoutes(config.widgetBundlePath ?? defaultWidgetBundle()),
       fileRoutes({ models: database.models, storage: services.storage, signer: services.signer }),
@@ -97,7 +119,12 @@ export async function startServer(config: Config & { mongodbUri: string }): Prom
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   publicUrl = config.publicUrl ?? url;
   services.dispatcher.start();
-  log.info({ port, publicUrl }, 'server listening');
+  log.info({ port, publicUrl, adminToken: admin.path ?? 'ATELIER_ADMIN_TOKEN' }, 'server listening');
+  if (admin.created) {
+    // Printed this once, where the operator looks when first starting the server; later
+    // starts name only the file (above).
+    log.warn({ path: admin.path, token: admin.token }, 'ATELIER_ADMIN_TOKEN is not set: generated an admin token for /admin/v1');
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -105,6 +132,8 @@ export async function startServer(config: Config & { mongodbUri: string }): Prom
     port,
     database,
     services,
+    endpoints: summarise(endpoints),
+    adminToken: admin.token,
     close: () =>
       (closing ??= (async () => {
         await services.widgetHub.close();
@@ -122,7 +151,13 @@ export async function startServer(config: Config & { mongodbUri: string }): Prom
   };
 }
 
-function createServices(config: Config, database: Database, secret: string, publicUrl: () => string) {
+function createServices(
+  config: Config,
+  database: Database,
+  secret: string,
+  publicUrl: () => string,
+  options: ServerOptions & { adminToken: string },
+) {
   const { models } = database;
   const serverId = newId('srv');
   const events = new JobEvents(new JobEventRelay({ model: models.JobEventBatch, serverId, pollMs: config.relayPollMs }));
@@ -150,7 +185,9 @@ function createServices(config: Config, database: Database, secret: string, publ
   // An orphaned job waits out its lease and at most a quarter of it more.
   const sweepMs = Math.max(config.dispatchPollMs, Math.floor(config.leaseMs / 4));
   const dispatcher = new Dispatcher(queue, { pollMs: config.dispatchPollMs, sweepMs, work: events });
-  const keys = new KeyService({ models });
+  const audit = new AuditLog({ models, ...(options.now ? { now: options.now } : {}) });
+  const keys = new KeyService({ models, audit, ...(options.now ? { now: options.now } : {}) });
+  const shopperSessions = new ShopperSessions({ models, ...(options.now ? { now: options.now } : {}) });
   const tenants = new TenantService({ models, keys });
   const runnerTokens = new RunnerTokenService({ models });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
@@ -177,10 +214,12 @@ function createServices(config: Config, database: Database, secret: string, publ
     maxSocketsPerToken: config.maxRunnerSocketsPerToken,
   });
   const cancelOnRunner = (runnerId: string, jobId: string, epoch: number) => runnerHub.cancel(runnerId, jobId, epoch);
-  const sessions = new SessionTokens(secret);
+  const resumeTokens = new ResumeTokens(secret);
   const widgetHub = new WidgetHub({
     keys,
-    sessions,
+    resumeTokens,
+    shopperSessions,
+    ...(options.now ? { now: options.now } : {}),
     generations,
     events,
     cancelOnRunner,
@@ -188,7 +227,7 @@ function createServices(config: Config, database: Database, secret: string, publ
     maxSocketsPerAddress: config.maxSocketsPerAddress,
     maxSocketsPerTenant: config.maxSocketsPerTenant,
   });
-  const auth = createAuthenticators({ keys, adminToken: config.adminToken });
+  const auth = createAuthenticators({ keys, adminToken: options.adminToken });
   return {
     auth,
     events,
@@ -199,13 +238,15 @@ function createServices(config: Config, database: Database, secret: string, publ
     queue,
     dispatcher,
     instances,
+    audit,
     keys,
+    shopperSessions,
     tenants,
     runnerTokens,
     generations,
     runnerHub,
     widgetHub,
-    sessions,
+    resumeTokens,
     cancelOnRunner,
   };
 }

@@ -6,4 +6,5 @@
 export * from './generation.js';
 export * from './realtime.js';
 export * from './runner.js';
+export * from './credentials.js';
 export { describeIssues, type FieldError } from './issues.js';

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { CODES, type Code } from '../codes.js';
+import { BROWSER_ID_PATTERN } from '../credentials.js';
 import { REF_MAX_LENGTH, type ClientMessage, type ServerMessage } from '../realtime.js';
 import { generationParamsSchema, idSchema, jobProgressSchema, publicImageSchema } from './generation.js';
 
 const SESSION_TOKEN_MAX_LENGTH = 1000;
+/** A shopper-session JWT is a few hundred characters; quotas and a long shopper id stay far below this. */
+const SHOPPER_TOKEN_MAX_LENGTH = 4096;
 
 export const refSchema = z
   .string()
@@ -24,6 +27,8 @@ export const clientMessageSchema = z.discriminatedUnion(
           .object({ session: z.string().max(SESSION_TOKEN_MAX_LENGTH), lastSeq: z.number().int().nonnegative() })
           .strict()
           .optional(),
+        shopper: z.string().min(1).max(SHOPPER_TOKEN_MAX_LENGTH).optional(),
+        browser: z.string().regex(BROWSER_ID_PATTERN, 'browser must be 8-64 characters of A-Z a-z 0-9 _ -').optional(),
       })
       .strict(),
     z.object({ type: z.literal('generate'), ref: refSchema, params: generationParamsSchema }).strict(),

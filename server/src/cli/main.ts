@@ -6,6 +6,7 @@ import { startDatabase } from '../db/embedded-database.js';
 import { AppError } from '../errors/app-error.js';
 import { createTenantSchema, parse } from '../http/schemas.js';
 import { RunnerRegistry } from '../queue/runner-registry.js';
+import { AuditLog } from '../services/audit-log.js';
 import { KeyService } from '../services/key-service.js';
 import { RunnerTokenService } from '../services/runner-token-service.js';
 import { TenantService } from '../services/tenant-service.js';
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
   const server = await startDatabase({ dataDir: config.dataDir, cacheDir: config.cacheDir, mongodbUri: config.mongodbUri });
   const database = await connectDatabase(applicationDatabaseUri(server));
   try {
-    const keys = new KeyService({ models: database.models });
+    const keys = new KeyService({ models: database.models, audit: new AuditLog({ models: database.models }) });
     const tenants = new TenantService({ models: database.models, keys });
     let output: Output;
     switch (command) {

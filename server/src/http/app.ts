@@ -1,10 +1,16 @@
 import express, { type Express } from 'express';
 import { notFoundHandler, problemHandler } from '../errors/problem-handler.js';
+import type { Authenticators } from './auth.js';
 import { mount, type Endpoint } from './endpoint.js';
 import type { Router } from 'express';
 
 /** The Express app: JSON in, thin declarative routes, problem+json out. */
-export function createApp(parts: { endpoints: Endpoint[]; routers: Router[]; health(): Promise<unknown> }): Express {
+export function createApp(parts: {
+  endpoints: Endpoint[];
+  auth: Authenticators;
+  routers: Router[];
+  health(): Promise<unknown>;
+}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -17,7 +23,7 @@ export function createApp(parts: { endpoints: Endpoint[]; routers: Router[]; hea
   });
   for (const router of parts.routers) app.use(router);
   const api = express.Router();
-  mount(api, parts.endpoints);
+  mount(api, parts.endpoints, parts.auth);
   app.use(api);
 
   app.use(notFoundHandler);

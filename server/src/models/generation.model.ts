@@ -43,6 +43,10 @@ export interface Generation {
   source: 'api' | 'widget';
   /** The widget session that asked for it, so a resumed session finds its jobs again. */
   sessionId: string | null;
+  /** The shopper a verified shopper session named, for per-shopper quotas. */
+  shopperId?: string | null;
+  /** An anonymous widget's self-chosen browser id (unverified), for per-browser limits. */
+  browserId?: string | null;
   /** The widget's `generate` ref, carried on every event about the job. */
   ref: string | null;
   queuedAt: Date;
@@ -100,6 +104,8 @@ const generationSchema = new Schema<Generation>(
     },
     source: { type: String, enum: ['api', 'widget'], required: true },
     sessionId: { type: String, default: null },
+    shopperId: { type: String, default: null },
+    browserId: { type: String, default: null },
     ref: { type: String, default: null },
     queuedAt: { type: Date, required: true },
     notBefore: { type: Date, required: true },

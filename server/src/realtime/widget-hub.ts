@@ -29,7 +29,8 @@ export interface WidgetHubDeps extends WidgetSessionDeps {
 /**
  * The shopper's socket (`/v1/realtime?key=pk_…`). The publishable key names the tenant
  * and the browser's `Origin` must be one the tenant allowed; otherwise the socket is
- * closed with 4401 before anything is read or created. Sockets are capped per address
+ * closed with 4401 before anything is read or created. A shopper session, when the page
+ * has one, is checked at `hello` (WidgetSession) and binds the socket to that shopper. Sockets are capped per address
  * and per tenant (4429), one that does not say hello in time is closed (4408), and one
  * that sends more messages than a widget would is told so and closed (4429).
  * See docs/realtime-protocol.md.
@@ -84,7 +85,10 @@ export class WidgetHub {
         });
         ws.close(REALTIME_CLOSE.tooManyConnections, 'too many messages');
       });
-      const client = new WidgetSession(ws, check.tenant, this.deps, () => this.clients.delete(client));
+      const shopperToken = url.searchParams.get('session') ?? undefined;
+      const client = new WidgetSession(ws, check.tenant, this.deps, { address, shopperToken }, () =>
+        this.clients.delete(client),
+      );
       this.clients.add(client);
     });
   }

@@ -7,6 +7,7 @@ import {
   SDXL_ASPECT_RATIOS,
   type ClientMessage,
   type GenerateMessage,
+  type HelloMessage,
   type JobEvent,
   type ServerMessage,
   type WidgetConfig,
@@ -20,13 +21,17 @@ import type { JobEvents } from '../queue/job-events.js';
 import type { GenerationService } from '../services/generation-service.js';
 import { planFor } from '../services/plans.js';
 import { DEFAULT_PERFORMANCE } from '../services/presets.js';
+import type { ShopperQuota, ShopperSessions } from '../services/shopper-sessions.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
-import type { SessionTokens } from './session-tokens.js';
+import type { ResumeTokens } from './resume-tokens.js';
 
 const log = createLogger('widget-session');
 
 export interface WidgetSessionDeps {
-  sessions: SessionTokens;
+  resumeTokens: ResumeTokens;
+  shopperSessions: ShopperSessions;
+  /** The clock a shopper session's expiry is checked against (tests drive it). */
+  now?: () => Date;
   generations: GenerationService;
   events: JobEvents;
   /** Stops a running job on the runner holding it (after a cancel). */
@@ -35,12 +40,32 @@ export interface WidgetSessionDeps {
 }
 
 /**
- * One shopper's socket, admitted by the hub: the hello handshake (and resume), then
- * `generate`, `watch` and `cancel`, each in the tenant's scope. Every job event it
- * forwards carries the session's next `seq` and the job's `ref`.
+ * Who is on the other end, for per-shopper limits and quotas: a shopper the tenant
+ * vouched for (a verified shopper session), or an anonymous browser, known only by its
+ * address and the id it says it has (unverified: a script can send any id, so limits
+ * keyed on it must also hold per address).
+ */
+export type ShopperIdentity =
+  | { kind: 'verified'; shopperId: string; quota: ShopperQuota; expiresAt: Date }
+  | { kind: 'anonymous'; address: string; browserId: string | null };
+
+/** What the hub knows of the connection before `hello`. */
+export interface WidgetConnection {
+  address: string;
+  /** A shopper session given on the handshake URL (`&session=`, CONTRACT.md) rather than in hello. */
+  shopperToken: string | undefined;
+}
+
+/**
+ * One shopper's socket, admitted by the hub: the hello handshake (with the shopper
+ * session, and resume), then `generate`, `watch` and `cancel`, each in the tenant's
+ * scope. Every job event it forwards carries the session's next `seq` and the job's `ref`.
  */
 export class WidgetSession {
   private sessionId: string | undefined;
+  private identity: ShopperIdentity | undefined;
+  /** The first hello, while it is being handled. */
+  private greeting: Promise<unknown> | undefined;
   private seq = 0;
   private alive = true;
   /** Jobs this socket follows, by id. */
@@ -51,6 +76,7 @@ export class WidgetSession {
     private readonly ws: WebSocket,
     private readonly tenant: Tenant,
     private readonly deps: WidgetSessionDeps,
+    private readonly connection: WidgetConnection,
     onGone: () => void,
   ) {
     this.helloTimer = setTimeout(() => this.close(REALTIME_CLOSE.helloTimeout, 'no hello'), deps.helloTimeoutMs);
@@ -68,6 +94,11 @@ export class WidgetSession {
       this.watching.clear();
       onGone();
     });
+  }
+
+  /** Who this socket is for, once it said hello. */
+  get shopper(): ShopperIdentity | undefined {
+    return this.identity;
   }
 
   ping(): void {
@@ -109,12 +140,22 @@ export class WidgetSession {
       return;
     }
     const message = parsed.data;
+    // Checking a shopper session takes a moment; what the page sent right after its
+    // hello waits for the outcome instead of being told to say hello first.
+    if (message.type !== 'hello') await this.greeting;
     if (message.type !== 'hello' && !this.sessionId) {
       this.send({ type: 'error', code: 'invalid_request', message: 'Send hello first.' });
       return;
     }
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (message.type === 'hello' && this.greeting) {
+      this.send({ type: 'error', code: 'invalid_request', message: 'This socket already said hello.' });
+      return;
+    }
     try {
-      await runWithTenant(this.tenant._id, () => this.dispatch(message));
+      const done = runWithTenant(this.tenant._id, () => this.dispatch(message));
+      if (message.type === 'hello') this.greeting ??= done.catch(() => undefined);
+      await done;
     } catch (error) {
       const ref = message.type === 'generate' ? { ref: message.ref } : {};
       if (error instanceof AppError && error.expose) {
@@ -129,7 +170,7 @@ export class WidgetSession {
   private async dispatch(message: ClientMessage): Promise<void> {
     switch (message.type) {
       case 'hello':
-        return this.hello(message.v, message.resume);
+        return this.hello(message);
       case 'generate':
         return this.generate(message);
       case 'watch':
@@ -149,10 +190,16 @@ export class WidgetSession {
    * sends the same `generate` again, and gets the job the first one created.
    */
   private async generate(message: GenerateMessage): Promise<void> {
+    const identity = this.identity!;
+    if (identity.kind === 'verified' && identity.expiresAt <= this.now()) {
+      this.refuse('The shopper session has expired; reload the page to start a new one.');
+      return;
+    }
     const { generation } = await this.deps.generations.create(message.params, {
       source: 'widget',
       sessionId: this.sessionId!,
       ref: message.ref,
+      ...(identity.kind === 'verified' ? { shopperId: identity.shopperId } : { browserId: identity.browserId }),
     });
     this.send({ type: 'accepted', ref: message.ref, id: generation._id, seq: ++this.seq, cost: generation.cost });
     // A runner may have taken (or even finished) the job since it was created.
@@ -166,7 +213,7 @@ export class WidgetSession {
    */
   private async ownGeneration(id: string, proof?: string): Promise<Generation> {
     const generation = await this.deps.generations.get(id);
-    const earlier = proof ? this.deps.sessions.verify(proof) : undefined;
+    const earlier = proof ? this.deps.resumeTokens.verify(proof) : undefined;
     const proven = earlier?.ok === true && earlier.claims.tenantId === this.tenant._id ? earlier.claims.sessionId : undefined;
     if (generation.sessionId === null || (generation.sessionId !== this.sessionId && generation.sessionId !== proven)) {
       throw notFound('The generation');
@@ -174,7 +221,7 @@ export class WidgetSession {
     return generation;
   }
 
-  private async hello(version: number, resume?: { session: string; lastSeq: number }): Promise<void> {
+  private async hello({ v: version, resume, shopper, browser }: HelloMessage): Promise<void> {
     if (this.sessionId) {
       this.send({ type: 'error', code: 'invalid_request', message: 'This socket already said hello.' });
       return;
@@ -189,9 +236,19 @@ export class WidgetSession {
       return;
     }
     clearTimeout(this.helloTimer);
-    const previous = resume ? this.deps.sessions.verify(resume.session) : undefined;
-    const resumed = previous?.ok === true && previous.claims.tenantId === this.tenant._id;
-    const { token, claims } = this.deps.sessions.mint(this.tenant._id, resumed ? previous.claims.sessionId : undefined);
+    const identity = await this.identify(shopper, browser);
+    if (!identity) return;
+    this.identity = identity;
+    const shopperId = identity.kind === 'verified' ? identity.shopperId : undefined;
+    const previous = resume ? this.deps.resumeTokens.verify(resume.session) : undefined;
+    // A socket session continues only for the same shopper: a page that switched
+    // shoppers must not pick up the other one's jobs.
+    const resumed =
+      previous?.ok === true && previous.claims.tenantId === this.tenant._id && previous.claims.shopperId === shopperId;
+    const { token, claims } = this.deps.resumeTokens.mint(this.tenant._id, {
+      sessionId: resumed ? previous.claims.sessionId : undefined,
+      shopperId,
+    });
     this.sessionId = claims.sessionId;
     if (resumed && resume) this.seq = resume.lastSeq;
     this.send({ type: 'welcome', session: token, resume: resumed, config: this.config() });
@@ -199,6 +256,44 @@ export class WidgetSession {
     // Sequence numbers continue after the client's lastSeq; each of the session's jobs
     // is sent as it stands now (a snapshot, not a replay of what was missed).
     for (const generation of await this.deps.generations.forSession(claims.sessionId)) await this.follow(generation._id);
+  }
+
+  /**
+   * The shopper session (in hello, or on the handshake URL) checked against this socket's
+   * tenant; without one, an anonymous browser. A session that does not verify refuses
+   * the socket (error `unauthorized`, close 4401) rather than falling back to anonymous:
+   * the tenant meant this shopper to be known, and silently dropping that would lift
+   * their per-shopper limits.
+   */
+  private async identify(shopper: string | undefined, browser: string | undefined): Promise<ShopperIdentity | undefined> {
+    const fromUrl = this.connection.shopperToken;
+    if (shopper !== undefined && fromUrl !== undefined && shopper !== fromUrl) {
+      this.refuse('Two different shopper sessions were given (hello.shopper and the URL); give one.');
+      return undefined;
+    }
+    const token = shopper ?? fromUrl;
+    if (token === undefined) return { kind: 'anonymous', address: this.connection.address, browserId: browser ?? null };
+    const check = await this.deps.shopperSessions.verify(token, this.tenant._id);
+    if (!check.ok) {
+      log.warn({ tenantId: this.tenant._id, reason: check.reason }, 'shopper session refused');
+      this.refuse(
+        check.reason === 'expired'
+          ? 'The shopper session has expired; reload the page to start a new one.'
+          : 'The shopper session is not valid for this shop.',
+      );
+      return undefined;
+    }
+    const { shopperId, quota, expiresAt } = check.claims;
+    return { kind: 'verified', shopperId, quota, expiresAt };
+  }
+
+  private refuse(message: string): void {
+    this.send({ type: 'error', code: 'unauthorized', message });
+    this.close(REALTIME_CLOSE.unauthorized, 'unauthorized');
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
   }
 
   /**

@@ -28,6 +28,9 @@ export interface CreateOptions {
   /** The widget session asking; with `ref`, the request is idempotent per (session, ref). */
   sessionId?: string;
   ref?: string;
+  /** The verified shopper (widget with a shopper session), or an anonymous browser's id. */
+  shopperId?: string;
+  browserId?: string | null;
   /** REST's `Idempotency-Key`. */
   idempotencyKey?: string;
 }
@@ -83,6 +86,8 @@ export class GenerationService {
       progress: { step: 0, steps: resolved.steps * resolved.imageCount, stage: 'queued' },
       source: options.source,
       sessionId: options.sessionId ?? null,
+      shopperId: options.shopperId ?? null,
+      browserId: options.browserId ?? null,
       ref: options.ref ?? null,
       queuedAt: now,
       notBefore: now,
@@ -170,6 +175,7 @@ export class GenerationService {
       cost: generation.cost,
       images: this.deps.presentImages(generation.tenantId, generation.images),
       error: generation.error ? { code: generation.error.code, message: generation.error.message } : null,
+      shopperId: generation.shopperId ?? null,
     };
     if (withQueue && generation.status === 'queued') view.queue = await this.deps.estimator.estimate(generation);
     return view;

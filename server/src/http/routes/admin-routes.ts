@@ -1,5 +1,4 @@
 import type { RunnerBody } from '@atelier/protocol';
-import type { Authenticators } from '../auth.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
 import { idSchema } from '@atelier/protocol/schemas';
 import { createTenantSchema, jsonObjectBody, parse, runnerTokenSchema, updateTenantSchema } from '../schemas.js';
@@ -9,45 +8,43 @@ import type { RunnerRegistry } from '../../queue/runner-registry.js';
 
 /** The operator's API (`Authorization: Bearer $ATELIER_ADMIN_TOKEN`). */
 export function adminEndpoints(deps: {
-  auth: Authenticators;
   tenants: TenantService;
   runnerTokens: RunnerTokenService;
   runners: RunnerRegistry;
 }): Endpoint[] {
-  const { auth } = deps;
   return [
     endpoint({
       method: 'post',
       path: '/admin/v1/tenants',
-      auth: auth.admin,
+      auth: 'admin',
       input: (req) => parse(createTenantSchema, jsonObjectBody(req.body)),
       handle: async (input) => ({ status: 201, body: await deps.tenants.create(input) }),
     }),
     endpoint({
       method: 'get',
       path: '/admin/v1/tenants',
-      auth: auth.admin,
+      auth: 'admin',
       input: () => undefined,
       handle: async () => ({ body: { data: await deps.tenants.list() } }),
     }),
     endpoint({
       method: 'patch',
       path: '/admin/v1/tenants/:id',
-      auth: auth.admin,
+      auth: 'admin',
       input: (req) => ({ id: parse(idSchema, req.params.id), changes: parse(updateTenantSchema, jsonObjectBody(req.body)) }),
       handle: async ({ id, changes }) => ({ body: await deps.tenants.update(id, changes) }),
     }),
     endpoint({
       method: 'post',
       path: '/admin/v1/runner-tokens',
-      auth: auth.admin,
+      auth: 'admin',
       input: (req) => parse(runnerTokenSchema, jsonObjectBody(req.body)),
       handle: async ({ name }) => ({ status: 201, body: await deps.runnerTokens.create(name) }),
     }),
     endpoint({
       method: 'get',
       path: '/admin/v1/runners',
-      auth: auth.admin,
+      auth: 'admin',
       input: () => undefined,
       handle: async () => ({
         body: {

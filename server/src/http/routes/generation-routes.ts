@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { Authenticators } from '../auth.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
 import type { CreatedGenerationBody, GenerationListBody } from '@atelier/protocol';
 import { generationParamsSchema, idSchema } from '@atelier/protocol/schemas';
@@ -9,16 +8,15 @@ import type { GenerationService } from '../../services/generation-service.js';
 const idempotencyKeySchema = z.string().min(1).max(255, 'Idempotency-Key must be at most 255 characters').optional();
 
 export function generationEndpoints(deps: {
-  auth: Authenticators;
   generations: GenerationService;
   cancelOnRunner(runnerId: string, jobId: string, epoch: number): void;
 }): Endpoint[] {
-  const { auth, generations } = deps;
+  const { generations } = deps;
   return [
     endpoint({
       method: 'post',
       path: '/v1/generations',
-      auth: auth.secretKey,
+      auth: { secretKey: ['generations:write'] },
       input: (req) => ({
         params: parse(generationParamsSchema, jsonObjectBody(req.body)),
         idempotencyKey: parse(idempotencyKeySchema, req.get('Idempotency-Key')),
@@ -43,7 +41,7 @@ export function generationEndpoints(deps: {
     endpoint({
       method: 'get',
       path: '/v1/generations',
-      auth: auth.secretKey,
+      auth: { secretKey: ['generations:read'] },
       input: (req) => parse(listQuerySchema, req.query),
       handle: async ({ limit, cursor }) => {
         const page = await generations.list(limit, cursor);
@@ -54,14 +52,14 @@ export function generationEndpoints(deps: {
     endpoint({
       method: 'get',
       path: '/v1/generations/:id',
-      auth: auth.secretKey,
+      auth: { secretKey: ['generations:read'] },
       input: (req) => parse(idSchema, req.params.id),
       handle: async (id) => ({ body: await generations.view(await generations.get(id)) }),
     }),
     endpoint({
       method: 'post',
       path: '/v1/generations/:id/cancel',
-      auth: auth.secretKey,
+      auth: { secretKey: ['generations:write'] },
       input: (req) => parse(idSchema, req.params.id),
       handle: async (id) => {
         const { lease } = await generations.cancel(id);
