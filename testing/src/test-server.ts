@@ -30,6 +30,10 @@ export interface TestServer extends AtelierServer {
 export interface TestServerOptions {
   /** Start on an existing database and data dir (a restart) instead of fresh ones. */
   reuse?: { mongodbUri: string; dataDir: string };
+  /** The server's clock for key expiry, rotation grace and shopper sessions (see ServerOptions). */
+  now?: () => Date;
+  /** Emit the driver's command events (`database.connection.getClient().on('commandStarted')`). */
+  monitorCommands?: boolean;
 }
 
 /**
@@ -47,7 +51,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     ATELIER_DISPATCH_POLL_MS: '200',
     ...env,
   });
-  const server = await startServer({ ...config, mongodbUri });
+  const uri = options.monitorCommands ? `${mongodbUri}${mongodbUri.includes('?') ? '&' : '?'}monitorCommands=true` : mongodbUri;
+  const server = await startServer({ ...config, mongodbUri: uri }, options.now ? { now: options.now } : {});
   // PUBLIC_URL defaults to the configured port (0); signed URLs must name the real one.
   const base = server.url;
 

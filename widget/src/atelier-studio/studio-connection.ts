@@ -5,6 +5,21 @@ import { type ConnectionState, RealtimeClient } from '../realtime/realtime-clien
 export interface Endpoint {
   server: string;
   publishableKey: string;
+  /** The `session-token` attribute: a shopper session, or '' for an anonymous shopper. */
+  shopper: string;
+}
+
+/**
+ * An anonymous shopper's browser id, kept in localStorage so that it survives reloads
+ * (the server limits anonymous shoppers per address and per this id; it grants nothing).
+ * Storage may be off or throw (private modes, sandboxed frames): then there is none.
+ */
+function browserId(): string | undefined {
+  try {
+    return (localStorage['atelier-browser'] ||= crypto.randomUUID()) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface StudioConnectionOptions {
@@ -68,15 +83,15 @@ export class StudioConnection implements ReactiveController {
   /** The client, created on first use; requests made before the welcome wait in its outbox. */
   ensureClient(): RealtimeClient {
     if (!this.client) {
-      const { server, publishableKey } = this.options.endpoint();
-      const client = new RealtimeClient({ server, publishableKey });
+      const { server, publishableKey, shopper } = this.options.endpoint();
+      const client = new RealtimeClient({ server, publishableKey, ...(shopper ? { shopper } : { browser: browserId() }) });
       this.unsubscribers = [client.on('state', this.handleState), client.on('message', this.options.onMessage)];
       this.client = client;
     }
     return this.client;
   }
 
-  /** The endpoint changed: a different server or key is a different studio. */
+  /** The endpoint changed: a different server, key or shopper is a different studio. */
   reset(): void {
     if (!this.client) return;
     for (const unsubscribe of this.unsubscribers) unsubscribe();

@@ -104,6 +104,24 @@ describe('RealtimeClient', () => {
     expect(connection.received[2]).toEqual({ type: 'cancel', id: 'gen_later' });
   });
 
+  it('says who the shopper is in hello: the shopper session, or else the browser id, and again when it resumes', async () => {
+    const server = await startServer();
+    const shopper = startClient(server.url, { shopper: 'jwt.for.shopper', backoff: { initialMs: 10, maxMs: 10 } });
+    shopper.client.connect();
+    await reach(shopper.client, (state) => state.status === 'open');
+    expect(server.connections[0]!.received).toEqual([{ type: 'hello', v: 1, shopper: 'jwt.for.shopper' }]);
+    server.connections[0]!.socket.terminate();
+    const again = await server.until(() => server.connections[1]?.received.length === 1 && server.connections[1]);
+    expect(again.received).toEqual([
+      { type: 'hello', v: 1, resume: { session: 'sess-1', lastSeq: 0 }, shopper: 'jwt.for.shopper' },
+    ]);
+
+    const anonymous = startClient(server.url, { browser: 'b-0123456789' });
+    anonymous.client.connect();
+    await reach(anonymous.client, (state) => state.status === 'open');
+    expect(server.connections[2]!.received).toEqual([{ type: 'hello', v: 1, browser: 'b-0123456789' }]);
+  });
+
   it('sends a generate again after a reconnect until it is answered, with the same ref', async () => {
     const server = await startServer();
     const { client } = startClient(server.url, { backoff: { initialMs: 10, maxMs: 10 } });

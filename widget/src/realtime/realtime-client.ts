@@ -3,6 +3,7 @@ import {
   type ClientMessage,
   type GenerateMessage,
   type GenerationParams,
+  type HelloMessage,
   RECONNECT_BACKOFF,
   REALTIME_CLOSE,
   REALTIME_PROTOCOL_VERSION,
@@ -57,6 +58,10 @@ export type RealtimeEventMap = ServerMessageMap & {
 };
 
 export interface RealtimeClientOptions extends RealtimeUrlOptions {
+  /** A shopper session from the tenant's backend (`POST /v1/sessions`), sent in `hello.shopper`. */
+  shopper?: string | undefined;
+  /** Without a shopper session: this browser's own id (unverified), sent in `hello.browser`. */
+  browser?: string | undefined;
   /** Defaults to the global WebSocket (the browser's). */
   WebSocket?: WebSocketConstructor | undefined;
   backoff?: BackoffOptions | undefined;
@@ -66,6 +71,9 @@ export interface RealtimeClientOptions extends RealtimeUrlOptions {
 }
 
 type Listener = (payload: never) => void;
+
+/** `T` whose optional fields may also be present as `undefined`. */
+type Optional<T> = { [K in keyof T]: T[K] | undefined };
 
 /**
  * Client side of the widget socket: handshake, resume, message dispatch and
@@ -78,7 +86,7 @@ type Listener = (payload: never) => void;
  * session, proving the earlier session with its token.
  */
 export class RealtimeClient {
-  /** Opaque shopper-session token from the last `welcome`; sent back to resume. */
+  /** Opaque resume token of the socket session, from the last `welcome`; sent back to resume. */
   session: string | null = null;
   config: WidgetConfig | null = null;
   /** The highest job-event `seq` seen in the current session. */
@@ -189,8 +197,11 @@ export class RealtimeClient {
     this.socket = socket;
     socket.onopen = () => {
       if (socket !== this.socket) return;
+      const { shopper, browser } = this.options;
       const resume = this.session ? { session: this.session, lastSeq: this.lastSeq } : undefined;
-      socket.send(JSON.stringify({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, ...(resume && { resume }) }));
+      // JSON leaves out what is undefined.
+      const hello: Optional<HelloMessage> = { type: 'hello', v: REALTIME_PROTOCOL_VERSION, resume, shopper, browser };
+      socket.send(JSON.stringify(hello));
     };
     socket.onmessage = (event: { data: unknown }) => {
       if (socket === this.socket) this.receive(event.data);
