@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applicationDatabaseUri, loadConfig, startDatabase, type DatabaseServer } from '@atelier/server';
+import { applicationDatabaseUri, loadConfig, resolveAdminToken, startDatabase, type DatabaseServer } from '@atelier/server';
 import { spawnSupervised, waitFor, type SupervisedProcess, type SupervisionOptions } from './child-process.js';
 import { DEMO_TENANTS } from './demo-tenants.js';
 import { freePort } from './free-port.js';
@@ -66,7 +65,8 @@ const packageDir = (name: string) => dirname(fileURLToPath(import.meta.resolve(`
 export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
   const port = options.port === 0 ? await freePort() : (options.port ?? 8787);
   const serverUrl = `http://127.0.0.1:${port}`;
-  const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
+  // The same token the server would generate for itself: the one kept in the data dir.
+  const adminToken = options.adminToken ?? (await resolveAdminToken(undefined, options.dataDir)).token;
   const log = options.onLog ?? (() => {});
   let stopping = false;
   const supervision: SupervisionOptions = {

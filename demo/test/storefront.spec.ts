@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import sharp from 'sharp';
 import { startDemoStack, type DemoStack, type DemoTenant } from '@atelier/demo';
+import type { GenerationBody, ShopperSessionBody } from '@atelier/protocol';
 import { generationIds, studio } from './storefront-helpers.js';
 
 /**
@@ -86,6 +87,41 @@ test('a shopper types a prompt, watches the progress bar fill step by step, and 
   const colours = new Set<number>();
   for (let i = 0; i < data.length; i += 3) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
   expect(colours.size).toBeGreaterThan(1000);
+});
+
+test('a shopper session set on session-token reaches the server: the job carries that shopper through REST', async ({ page }) => {
+  const ui = studio(page);
+  const rest = (path: string, body?: unknown) =>
+    fetch(`${stack.manifest.server}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { Authorization: `Bearer ${tenant.secretKey}`, 'Content-Type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const minted = await rest('/v1/sessions', { shopperId: 'demo-shopper-1' });
+  expect(minted.status).toBe(201);
+  const { token } = (await minted.json()) as ShopperSessionBody;
+
+  await page.goto(storefront);
+  await page.evaluate((sessionToken) => {
+    const element = document.querySelector('atelier-studio')!;
+    element.setAttribute('session-token', sessionToken);
+    element.addEventListener('atelier-start', (event) => {
+      (window as unknown as { jobId: string }).jobId = (event as CustomEvent<{ jobId: string }>).detail.jobId;
+    });
+  }, token);
+  await ui.prompt.fill('the arc desk lamp beside a stack of books');
+  await ui.generate.click();
+  await expect(ui.results.first()).toBeVisible({ timeout: 60_000 });
+  const jobId = await page.evaluate(() => (window as unknown as { jobId: string }).jobId);
+  const job = (await (await rest(`/v1/generations/${jobId}`)).json()) as GenerationBody;
+  expect(job).toMatchObject({ id: jobId, status: 'succeeded', shopperId: 'demo-shopper-1' });
+
+  // A session that does not verify is refused, and the widget says so instead of generating.
+  const before = (await generationIds(stack, tenant)).length;
+  await page.locator('atelier-studio').evaluate((element, forged) => element.setAttribute('session-token', forged), `${token}x`);
+  await expect(ui.error).toContainText('shopper session was refused', { timeout: 15_000 });
+  await expect(ui.generate).toBeDisabled();
+  expect((await generationIds(stack, tenant)).length).toBe(before);
 });
 
 test('an empty or 2,001-character prompt shows a clear error and creates nothing', async ({ page }) => {

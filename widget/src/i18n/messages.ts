@@ -36,7 +36,7 @@ const en = {
   errorEmptyPrompt: 'Describe the picture you want first.',
   errorPromptTooLong: 'That description is {length} characters long; please keep it under {max}.',
   errorNotConfigured: 'This studio is not set up yet: it has no publishable key.',
-  errorRefused: 'This studio is not available on this site: its key or address was refused.',
+  errorRefused: 'This studio is not available on this site: its key, address or shopper session was refused.',
   errorInvalidServer: 'This studio cannot start: its server address is not valid.',
   errorGeneric: 'Something went wrong. Please try again.',
   // One per message key of the protocol's code registry (checked below).
