@@ -7,7 +7,7 @@ import { connectDatabase, type Database } from './db/connect.js';
 import { createLogger } from './logging/logger.js';
 import { createApp } from './http/app.js';
 import { createAuthenticators } from './http/auth.js';
-import { summarise, type EndpointSummary } from './http/endpoint.js';
+import { summarise, type Endpoint, type EndpointSummary } from './http/endpoint.js';
 import { adminEndpoints } from './http/routes/admin-routes.js';
 import { fileRoutes } from './http/routes/file-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
@@ -76,12 +76,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
   let publicUrl = config.publicUrl ?? '';
   const services = createServices(config, database, secret, () => publicUrl, { adminToken: admin.token, ...options });
 
-  const endpoints = [
-    ...generationEndpoints({ generations: services.generations, cancelOnRunner: services.cancelOnRunner }),
-    ...keyEndpoints({ keys: services.keys }),
-    ...sessionEndpoints({ sessions: services.shopperSessions }),
-    ...adminEndpoints({ tenants: services.tenants, runnerTokens: services.runnerTokens, runners: services.registry }),
-  ];
+  const endpoints = restEndpoints(services);
   const app = createApp({
     endpoints,
     auth: services.auth,
@@ -149,6 +144,16 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
         await database.close();
       })()),
   };
+}
+
+/** Every REST endpoint the server mounts, in order: the route table (endpoints are data). */
+export function restEndpoints(services: Services): Endpoint[] {
+  return [
+    ...generationEndpoints({ generations: services.generations, cancelOnRunner: services.cancelOnRunner }),
+    ...keyEndpoints({ keys: services.keys }),
+    ...sessionEndpoints({ sessions: services.shopperSessions }),
+    ...adminEndpoints({ tenants: services.tenants, runnerTokens: services.runnerTokens, runners: services.registry }),
+  ];
 }
 
 function createServices(

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { CODES, PROBLEM_CODES } from '@atelier/protocol';
-import { adminEndpoints } from './routes/admin-routes.js';
-import { generationEndpoints } from './routes/generation-routes.js';
+import { restEndpoints } from '../server.js';
 
 type Operation = { requestBody?: unknown; responses: Record<string, unknown>; security?: Record<string, unknown>[] };
 type OpenApi = {
@@ -13,20 +12,32 @@ type OpenApi = {
   };
 };
 
+// Endpoints are data: listing them needs no working dependencies.
+const endpoints = () => restEndpoints(new Proxy({}, { get: () => ({}) }) as never);
+const openApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');
+
 const document = async () => JSON.parse(await readFile(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as OpenApi;
 
 describe('docs/openapi.json', () => {
   it('documents every mounted endpoint, and no endpoint that does not exist', async () => {
     // Endpoints are data: listing them needs no working dependencies.
-    const deps = new Proxy({}, { get: () => ({}) }) as never;
-    const mounted = [...generationEndpoints(deps), ...adminEndpoints(deps)].map(
-      (ep) => `${ep.method.toUpperCase()} ${ep.path.replace(/:(\w+)/g, '{$1}')}`,
-    );
+    const mounted = endpoints().map((ep) => `${ep.method.toUpperCase()} ${openApiPath(ep.path)}`);
     const { paths } = await document();
     const documented = Object.entries(paths)
-      .filter(([path]) => path.startsWith('/v1/generations') || path.startsWith('/admin/'))
+      // Served by routers of their own, not endpoints: signed files, the widget bundle, health.
+      .filter(([path]) => !path.startsWith('/v1/files/') && path !== '/widget.js' && path !== '/healthz')
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
     expect(documented.sort()).toEqual(mounted.sort());
+  });
+
+  it('documents the credential and the scopes each endpoint declares', async () => {
+    const { paths } = await document();
+    for (const ep of endpoints()) {
+      const security = paths[openApiPath(ep.path)]![ep.method]!.security;
+      const expected = ep.auth === 'admin' ? [{ adminToken: [] }] : [{ secretKey: [...ep.auth.secretKey] }];
+      expect(security, `${ep.method} ${ep.path}`).toEqual(expected);
+      if (ep.auth !== 'admin') expect(paths[openApiPath(ep.path)]![ep.method]!.responses, ep.path).toHaveProperty('403');
+    }
   });
 
   it("lists the registry's problem codes, and only statuses some problem code has", async () => {
