@@ -14,7 +14,7 @@ export interface Config {
   dataDir: string;
   /** Unset: the embedded database is started (see db/embedded-database.ts). */
   mongodbUri: string | undefined;
-  /** Unset: the admin API answers 401 and says how to enable it. */
+  /** Unset: a token generated once into `<dataDir>/secrets/admin-token` (services/admin-token.ts). */
   adminToken: string | undefined;
   /** Unset: a random secret is created once and kept in the database, shared by every server process on it. */
   signingSecret: string | undefined;

@@ -3,6 +3,7 @@ const ATTRIBUTES: Record<string, string> = {
   server: 'server',
   key: 'publishable-key',
   'publishable-key': 'publishable-key',
+  'session-token': 'session-token',
   mode: 'mode',
   theme: 'theme',
   locale: 'locale',

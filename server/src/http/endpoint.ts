@@ -31,7 +31,7 @@ export interface EndpointSummary {
 }
 
 export function endpoint<Input>(definition: Endpoint<Input>): Endpoint<unknown> {
-  return definition as Endpoint<unknown>;
+  return definition;
 }
 
 export function mount(router: Router, endpoints: Endpoint<unknown>[], auth: Authenticators): void {

@@ -26,7 +26,11 @@ afterAll(() => server.stop());
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
-async function expectProblem(response: Response, status: number, code: string): Promise<{ detail: string } & Record<string, unknown>> {
+async function expectProblem(
+  response: Response,
+  status: number,
+  code: string,
+): Promise<{ detail: string } & Record<string, unknown>> {
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   const problem = (await response.json()) as { detail: string; code: string } & Record<string, unknown>;
@@ -142,7 +146,11 @@ describe('expiry, rotation and revocation', () => {
   });
 
   it('keeps the old key working through the grace period the caller chose, then refuses it', async () => {
-    const old = await createKey(acme.secretKey, { label: 'backend', scopes: ['generations:read', 'keys:write'], requestsPerMinute: 120 });
+    const old = await createKey(acme.secretKey, {
+      label: 'backend',
+      scopes: ['generations:read', 'keys:write'],
+      requestsPerMinute: 120,
+    });
     const response = await server.api(old.key, `/v1/keys/${old.id}/rotate`, { body: { graceSeconds: 600 } });
     expect(response.status).toBe(201);
     const successor = (await response.json()) as CreatedKeyBody;
@@ -204,7 +212,11 @@ describe('expiry, rotation and revocation', () => {
     clock += 5_000;
     const again = (await (await server.api(acme.secretKey, `/v1/keys/${key.id}`, { method: 'DELETE' })).json()) as KeyBody;
     expect(again.revokedAt).toBe(body.revokedAt);
-    await expectProblem(await server.api(acme.secretKey, `/v1/keys/${key.id}/rotate`, { body: { graceSeconds: 0 } }), 409, 'conflict');
+    await expectProblem(
+      await server.api(acme.secretKey, `/v1/keys/${key.id}/rotate`, { body: { graceSeconds: 0 } }),
+      409,
+      'conflict',
+    );
   });
 
   it("answers not_found for another tenant's key, whatever the verb", async () => {
@@ -231,7 +243,9 @@ describe('expiry, rotation and revocation', () => {
     await server.api(acme.secretKey, `/v1/keys/${successor.id}`, { method: 'DELETE' });
     const callerId = (await storedKeys(acme.tenantId)).find((k) => k.hash === sha256(acme.secretKey))!._id;
 
-    const events = await runWithTenant(acme.tenantId, () => server.database.models.AuditEvent.find().sort({ at: 1, _id: 1 }).lean());
+    const events = await runWithTenant(acme.tenantId, () =>
+      server.database.models.AuditEvent.find().sort({ at: 1, _id: 1 }).lean(),
+    );
     const about = (id: string) => events.filter((e) => e.target?.id === id).map((e) => [e.action, e.actor]);
     expect(about(key.id)).toEqual([
       ['key.created', { kind: 'key', id: callerId }],
@@ -250,19 +264,29 @@ describe('scopes', () => {
   it('answers 403 naming the missing scope, before reading anything', async () => {
     const reader = await createKey(acme.secretKey, { scopes: ['generations:read'] });
     expect(await works(reader.key)).toBe(true);
-    const denied = await expectProblem(await server.api(reader.key, '/v1/generations', { body: { prompt: 'lamp' } }), 403, 'forbidden');
+    const denied = await expectProblem(
+      await server.api(reader.key, '/v1/generations', { body: { prompt: 'lamp' } }),
+      403,
+      'forbidden',
+    );
     expect(denied.detail).toContain('generations:write');
     expect(denied.missingScopes).toEqual(['generations:write']);
     // The same answer whether or not the object exists: scope denial reveals nothing.
     const cancel = (id: string) => server.api(reader.key, `/v1/generations/${id}/cancel`, { method: 'POST' });
-    expect((await expectProblem(await cancel('gen_AAAAAAAAAAAAAAAAAAAA'), 403, 'forbidden')).detail).toContain('generations:write');
+    expect((await expectProblem(await cancel('gen_AAAAAAAAAAAAAAAAAAAA'), 403, 'forbidden')).detail).toContain(
+      'generations:write',
+    );
     for (const [method, path, scope] of [
       ['GET', '/v1/keys', 'keys:read'],
       ['POST', '/v1/keys', 'keys:write'],
       ['DELETE', `/v1/keys/${reader.id}`, 'keys:write'],
       ['POST', '/v1/sessions', 'sessions:write'],
     ] as const) {
-      const problem = await expectProblem(await server.api(reader.key, path, { method, ...(method === 'POST' ? { body: {} } : {}) }), 403, 'forbidden');
+      const problem = await expectProblem(
+        await server.api(reader.key, path, { method, ...(method === 'POST' ? { body: {} } : {}) }),
+        403,
+        'forbidden',
+      );
       expect(problem.detail).toContain(scope);
     }
   });
@@ -276,7 +300,11 @@ describe('scopes', () => {
 
     // Its successor would hold every scope of the full key: refused too.
     const fullKeyId = (await storedKeys(acme.tenantId)).find((k) => k.hash === sha256(acme.secretKey))!._id;
-    await expectProblem(await server.api(manager.key, `/v1/keys/${fullKeyId}/rotate`, { body: { graceSeconds: 0 } }), 403, 'forbidden');
+    await expectProblem(
+      await server.api(manager.key, `/v1/keys/${fullKeyId}/rotate`, { body: { graceSeconds: 0 } }),
+      403,
+      'forbidden',
+    );
     expect(await works(acme.secretKey)).toBe(true);
 
     const narrower = await createKey(manager.key, { scopes: ['generations:read'] });
@@ -298,7 +326,9 @@ describe('scopes', () => {
       [{ kind: 'publishable', scopes: ['generations:read'] }, 'publishable keys have no scopes'],
       [{ mode: 'live' }, 'mode'],
     ] as const) {
-      expect((await expectProblem(await server.api(acme.secretKey, '/v1/keys', { body }), 400, 'invalid_request')).detail).toContain(field);
+      expect(
+        (await expectProblem(await server.api(acme.secretKey, '/v1/keys', { body }), 400, 'invalid_request')).detail,
+      ).toContain(field);
     }
     expect((await storedKeys(acme.tenantId)).length).toBe(before);
   });
@@ -312,7 +342,10 @@ describe('other credentials on REST', () => {
       ['GET', '/v1/keys'],
       ['POST', '/v1/sessions'],
     ] as const) {
-      const response = await server.api(acme.publishableKey, path, { method, ...(method === 'POST' ? { body: { prompt: 'lamp' } } : {}) });
+      const response = await server.api(acme.publishableKey, path, {
+        method,
+        ...(method === 'POST' ? { body: { prompt: 'lamp' } } : {}),
+      });
       const problem = await expectProblem(response, 401, 'unauthorized');
       expect(problem.detail).toContain('secret key');
       expect(problem.detail).toContain('widget');

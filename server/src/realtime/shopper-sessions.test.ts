@@ -127,9 +127,11 @@ describe('POST /v1/sessions', () => {
   it('defaults to a generated shopper id and one hour, and refuses bad input naming the field', async () => {
     const session = await mint(acme);
     expect(session.shopperId).toMatch(/^shp_/);
-    const { exp, iat, quota } = (await jwtVerify(session.token, (await signingKeys()).get(decodeProtectedHeader(session.token).kid!)!, {
-      currentDate: new Date(clock),
-    })).payload;
+    const { exp, iat, quota } = (
+      await jwtVerify(session.token, (await signingKeys()).get(decodeProtectedHeader(session.token).kid!)!, {
+        currentDate: new Date(clock),
+      })
+    ).payload;
     expect(exp! - iat!).toBe(3600);
     expect(quota).toBeUndefined();
 
@@ -256,10 +258,20 @@ describe('shopper sessions on the widget socket', () => {
     await probe.close();
 
     const same = await widget(acme, ACME_ORIGIN);
-    same.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: first.token, resume: { session: welcome.session, lastSeq: 0 } });
+    same.send({
+      type: 'hello',
+      v: REALTIME_PROTOCOL_VERSION,
+      shopper: first.token,
+      resume: { session: welcome.session, lastSeq: 0 },
+    });
     expect((await same.receive('welcome')).resume).toBe(true);
     const switched = await widget(acme, ACME_ORIGIN);
-    switched.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: second.token, resume: { session: welcome.session, lastSeq: 0 } });
+    switched.send({
+      type: 'hello',
+      v: REALTIME_PROTOCOL_VERSION,
+      shopper: second.token,
+      resume: { session: welcome.session, lastSeq: 0 },
+    });
     expect((await switched.receive('welcome')).resume).toBe(false);
   });
 

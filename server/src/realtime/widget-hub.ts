@@ -86,9 +86,7 @@ export class WidgetHub {
         ws.close(REALTIME_CLOSE.tooManyConnections, 'too many messages');
       });
       const shopperToken = url.searchParams.get('session') ?? undefined;
-      const client = new WidgetSession(ws, check.tenant, this.deps, { address, shopperToken }, () =>
-        this.clients.delete(client),
-      );
+      const client = new WidgetSession(ws, check.tenant, this.deps, { address, shopperToken }, () => this.clients.delete(client));
       this.clients.add(client);
     });
   }

@@ -48,7 +48,8 @@ export async function resolveAdminToken(configured: string | undefined, dataDir:
 async function readToken(path: string): Promise<string | undefined> {
   try {
     const token = (await readFile(path, 'utf8')).trim();
-    if (token.length < 16) throw new Error(`${path} holds no usable token (16+ characters): delete it or set ATELIER_ADMIN_TOKEN`);
+    if (token.length < 16)
+      throw new Error(`${path} holds no usable token (16+ characters): delete it or set ATELIER_ADMIN_TOKEN`);
     return token;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

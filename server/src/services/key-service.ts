@@ -150,7 +150,7 @@ export class KeyService {
     const { ApiKey } = this.deps.models;
     const old = await ApiKey.findById(id).lean();
     if (!old) throw notFound('The key');
-    requireScopes(caller.scopes, effectiveScopes(old), "to rotate a key that holds them (its successor would hold them too)");
+    requireScopes(caller.scopes, effectiveScopes(old), 'to rotate a key that holds them (its successor would hold them too)');
     const now = this.now();
     if (old.revokedAt) throw conflict('The key has been revoked; create a new key instead.');
     if (old.rotatedTo) throw conflict(`The key was already rotated (to ${old.rotatedTo}); rotate that key instead.`);
@@ -170,7 +170,8 @@ export class KeyService {
       },
       actor,
     ).catch((error: unknown) => {
-      if ((error as { code?: number }).code === 11000) throw conflict('The key was already rotated; rotate its successor instead.');
+      if ((error as { code?: number }).code === 11000)
+        throw conflict('The key was already rotated; rotate its successor instead.');
       throw error;
     });
     const graceEnds = new Date(now.getTime() + input.graceSeconds * 1000);
@@ -293,7 +294,9 @@ export class KeyService {
     if (iso === undefined) return null;
     const date = new Date(iso);
     if (date <= this.now()) {
-      throw invalidRequest('expiresAt must be in the future', { errors: [{ field: 'expiresAt', message: 'must be in the future' }] });
+      throw invalidRequest('expiresAt must be in the future', {
+        errors: [{ field: 'expiresAt', message: 'must be in the future' }],
+      });
     }
     return date;
   }

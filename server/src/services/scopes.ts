@@ -10,9 +10,7 @@ export function requireScopes(held: readonly KeyScope[], needed: readonly KeySco
   const missing = needed.filter((scope) => !held.includes(scope));
   if (missing.length === 0) return;
   const names = missing.join(', ');
-  throw new AppError(
-    'forbidden',
-    `This key lacks the scope${missing.length > 1 ? 's' : ''} ${names}, needed ${purpose}.`,
-    { details: { missingScopes: missing } },
-  );
+  throw new AppError('forbidden', `This key lacks the scope${missing.length > 1 ? 's' : ''} ${names}, needed ${purpose}.`, {
+    details: { missingScopes: missing },
+  });
 }

@@ -170,7 +170,8 @@ class UnknownKid extends Error {}
 function failure(error: unknown): Exclude<ShopperCheck, { ok: true }>['reason'] {
   if (error instanceof UnknownKid) return 'unknown key';
   if (error instanceof errors.JWTExpired) return 'expired';
-  if (error instanceof errors.JWTClaimValidationFailed) return error.claim === 'aud' || error.claim === 'iss' ? 'wrong audience' : 'malformed';
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return error.claim === 'aud' || error.claim === 'iss' ? 'wrong audience' : 'malformed';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
   return 'malformed';
 }

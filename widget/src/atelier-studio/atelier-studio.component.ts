@@ -112,7 +112,6 @@ export class AtelierStudio extends LitElement {
     this.renderRoot.querySelector<HTMLElement>('.studio__progress-bar')!.style.transform = `scaleX(${steps ? step / steps : 0})`;
   }
 
-
   private t(key: MessageKey, values?: Record<string, string | number>): string {
     return message(this.locale || 'en', key, values);
   }
