@@ -15,8 +15,9 @@ Two vocabularies:
   tokenizer_config.json / special_tokens_map.json (SDXL's own: tokenizer pads with
   <|endoftext|>, tokenizer_2 with "!"), and checks their hashes against this fixture.
 - the tiny model's generated one (pass the tiny model directory): ids, plus that
-  tokenizer_2 saved by transformers' save_pretrained, which writes only tokenizer.json and
-  tokenizer_config.json — the form current exports have — into fixtures/tiny-tokenizer-json/.
+  both tokenizers saved by transformers' save_pretrained, which writes only tokenizer.json
+  and tokenizer_config.json — the form current exports have — into
+  fixtures/tiny-tokenizer-json/{tokenizer,tokenizer_2}/.
 
 Run from the repository root:
   npm run build -w @atelier/gpu-runner
@@ -186,12 +187,13 @@ def main(tiny_dir):
             tiny[folder] = describe(dir, CLIPTokenizer.from_pretrained(dir), ["vocab.json", "merges.txt"])
         saved = os.path.join(FIXTURES, "tiny-tokenizer-json")
         shutil.rmtree(saved, ignore_errors=True)
-        CLIPTokenizer.from_pretrained(os.path.join(tiny_dir, "tokenizer_2")).save_pretrained(saved)
+        for folder in ("tokenizer", "tokenizer_2"):
+            CLIPTokenizer.from_pretrained(os.path.join(tiny_dir, folder)).save_pretrained(os.path.join(saved, folder))
         with open(os.path.join(FIXTURES, "tiny-vocab-ids.json"), "w", encoding="utf-8") as f:
             json.dump(
                 {
                     "generatedBy": f"gpu-runner/scripts/make-tokenizer-fixture.py ({version})",
-                    "savedFiles": sorted(os.listdir(saved)),
+                    "savedFiles": sorted(os.listdir(os.path.join(saved, "tokenizer_2"))),
                     "tokenizers": tiny,
                 },
                 f,

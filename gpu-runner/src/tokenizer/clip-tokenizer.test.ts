@@ -102,9 +102,11 @@ for (const [label, fixture, dir] of [
 
 describe('ClipTokenizer directory forms', () => {
   it('loads a directory holding only tokenizer.json and tokenizer_config.json (current transformers)', async () => {
-    const saved = new URL('./fixtures/tiny-tokenizer-json/', import.meta.url).pathname;
     expect(tiny.savedFiles).toEqual(['tokenizer.json', 'tokenizer_config.json']);
-    expectTable(await ClipTokenizer.fromDirectory(saved), tiny.tokenizers.tokenizer_2);
+    for (const folder of ['tokenizer', 'tokenizer_2'] as const) {
+      const saved = new URL(`./fixtures/tiny-tokenizer-json/${folder}/`, import.meta.url).pathname;
+      expectTable(await ClipTokenizer.fromDirectory(saved), tiny.tokenizers[folder]);
+    }
   });
 
   it('refuses a directory with neither form, and a tokenizer.json that is not CLIP BPE', async () => {
