@@ -12,8 +12,23 @@ export type GenerationMode = (typeof MODES)[number];
 export const OUTPUT_FORMATS = ['png', 'webp'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export const SCHEDULERS = ['euler'] as const;
+/**
+ * Samplers a runner can execute, each a port of the diffusers scheduler of that name:
+ * `euler` (EulerDiscreteScheduler), `euler-ancestral` (EulerAncestralDiscreteScheduler),
+ * `dpmpp-2m-karras` and `dpmpp-2m-sde-karras` (DPMSolverMultistepScheduler with Karras
+ * sigmas, `dpmsolver++` / `sde-dpmsolver++`; the SDE one is Fooocus's default), `lcm`
+ * (LCMScheduler, for LCM-distilled weights).
+ */
+export const SCHEDULERS = ['euler', 'euler-ancestral', 'dpmpp-2m-karras', 'dpmpp-2m-sde-karras', 'lcm'] as const;
 export type SchedulerName = (typeof SCHEDULERS)[number];
+
+/**
+ * diffusers' `timestep_spacing`: overrides the model's scheduler_config.json. Few-step
+ * distilled models (SDXL-Lightning, Turbo) need `trailing`, which starts at the last
+ * training timestep (ComfyUI calls the same idea "sgm_uniform").
+ */
+export const TIMESTEP_SPACINGS = ['leading', 'linspace', 'trailing'] as const;
+export type TimestepSpacing = (typeof TIMESTEP_SPACINGS)[number];
 
 export const PROMPT_MAX_LENGTH = 2000;
 export const MAX_IMAGES_PER_REQUEST = 4;
@@ -36,15 +51,42 @@ export interface GenerationParams {
   maskImageId?: string;
 }
 
-/** What a runner executes: every default resolved, nothing left to policy. */
+/** SDXL micro-conditioning sizes, in pixels. */
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+/**
+ * What a runner executes: every default resolved, nothing left to policy. The optional
+ * fields mirror diffusers' `StableDiffusionXLPipeline` arguments and default as it does.
+ */
 export interface ResolvedJobParams {
   prompt: string;
-  negativePrompt: string;
+  /**
+   * Absent: no negative prompt, so the unconditional branch gets zero embeddings (SDXL's
+   * `force_zeros_for_empty_prompt`). Present, even `""`: encoded like the prompt.
+   */
+  negativePrompt?: string;
+  /** For the second text encoder (OpenCLIP bigG); defaults to `prompt`. */
+  prompt2?: string;
+  /** For the second text encoder; defaults to `negativePrompt`. */
+  negativePrompt2?: string;
   width: number;
   height: number;
   steps: number;
   guidance: number;
   scheduler: SchedulerName;
+  /** Overrides the model's `timestep_spacing`. */
+  timestepSpacing?: TimestepSpacing;
+  /** 0–1, "Common Diffusion Noise Schedules and Sample Steps are Flawed" §3.4; 0 (default) is off. */
+  guidanceRescale?: number;
+  /** Text-encoder layers to skip before the penultimate one SDXL uses; 0 (default) skips none. */
+  clipSkip?: number;
+  /** SDXL size conditioning (`original_size`, `crops_coords_top_left`, `target_size`); sizes default to the image's, the crop to 0, 0. */
+  originalSize?: ImageSize;
+  cropTopLeft?: { top: number; left: number };
+  targetSize?: ImageSize;
   seed: number;
   imageCount: number;
   outputFormat: OutputFormat;

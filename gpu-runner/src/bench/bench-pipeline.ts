@@ -2,7 +2,10 @@
 /**
  * `npm run bench:runner`: times the inference core end to end and prints the figures.
  *
- *   BENCH_SIZE=1024x1024 BENCH_STEPS=30 BENCH_RUNS=2 BENCH_GUIDANCE=7 npm run bench:runner
+ *   BENCH_SIZE=1024x1024 BENCH_STEPS=30 BENCH_RUNS=2 BENCH_GUIDANCE=7 BENCH_SCHEDULER=euler npm run bench:runner
+ *
+ * Also times each scheduler's `step` alone (the host-side math between UNet calls) on
+ * latents of the bench size.
  *
  * Uses ATELIER_MODEL_DIR when set (a real Optimum export), else generates the tiny model
  * into a fresh temporary directory so that the generation time is measured too.
@@ -15,11 +18,16 @@ import { join } from 'node:path';
 process.env.LOG_LEVEL ??= 'warn';
 const { ensureModel } = await import('../model/ensure-model.js');
 const { SdxlPipeline } = await import('../pipeline/sdxl-pipeline.js');
+const { createScheduler } = await import('../schedulers/create-scheduler.js');
+const { GaussianNoise } = await import('../random/pcg32.js');
+const { SCHEDULERS } = await import('@atelier/protocol');
 
 const [width, height] = (process.env.BENCH_SIZE ?? '1024x1024').split('x').map(Number) as [number, number];
 const steps = Number(process.env.BENCH_STEPS ?? 30);
 const runs = Number(process.env.BENCH_RUNS ?? 2);
 const guidance = Number(process.env.BENCH_GUIDANCE ?? 7);
+const schedulerName = (process.env.BENCH_SCHEDULER ?? 'euler') as (typeof SCHEDULERS)[number];
+if (!SCHEDULERS.includes(schedulerName)) throw new Error(`BENCH_SCHEDULER must be one of ${SCHEDULERS.join(', ')}`);
 const rows: [string, string][] = [];
 const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
 
@@ -40,7 +48,7 @@ try {
   rows.push(['device', pipeline.device]);
   rows.push([
     'job',
-    `${width}x${height}, ${steps} steps, guidance ${guidance}${guidance > 1 ? ' (CFG, UNet batch 2)' : ''}, png`,
+    `${width}x${height}, ${steps} steps, ${schedulerName}, guidance ${guidance}${guidance > 1 ? ' (CFG, UNet batch 2)' : ''}, png`,
   ]);
 
   const walls: number[] = [];
@@ -52,12 +60,11 @@ try {
     const [image] = await pipeline.generate(
       {
         prompt: 'product photo of a leather handbag on a white background, studio lighting',
-        negativePrompt: '',
         width,
         height,
         steps,
         guidance,
-        scheduler: 'euler',
+        scheduler: schedulerName,
         seed: 42 + run,
         imageCount: 1,
         outputFormat: 'png',
@@ -90,6 +97,21 @@ try {
   const sorted = [...walls].sort((a, b) => a - b);
   rows.push([`median wall time of ${runs}`, ms(sorted[Math.floor((sorted.length - 1) / 2)]!)]);
   await pipeline.dispose();
+
+  // The scheduler's own step on bench-size latents, against a fixed fake prediction.
+  const latentSize = 4 * (width / 8) * (height / 8);
+  for (const name of SCHEDULERS) {
+    const scheduler = createScheduler(name, { beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, timestep_spacing: 'leading' });
+    scheduler.setTimesteps(Math.min(steps, 50));
+    const noise = new GaussianNoise(1, 2n);
+    let sample: Float32Array = noise.gaussian(latentSize).map((x) => x * scheduler.initNoiseSigma);
+    const prediction = noise.gaussian(latentSize);
+    const stepStarted = performance.now();
+    for (const t of scheduler.timesteps) {
+      sample = scheduler.step(prediction, t, scheduler.scaleModelInput(sample, t), { noise }).prevSample;
+    }
+    rows.push([`scheduler ${name}: scale + step`, `${ms((performance.now() - stepStarted) / scheduler.timesteps.length)} per step`]);
+  }
 } finally {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 }

@@ -17,26 +17,31 @@ export const MODEL_FILES = {
   vaeDecoderConfig: 'vae_decoder/config.json',
 } as const;
 
-const TOKENIZER_FILES = ['vocab.json', 'merges.txt'];
-
-/** Every required path under `dir`, tokenizer files included. */
-export function requiredModelPaths(dir: string): string[] {
-  const paths: string[] = [];
-  for (const [key, relative] of Object.entries(MODEL_FILES)) {
-    if (key === 'vaeDecoderConfig') continue; // optional: the SDXL scaling factor is the default
-    if (key === 'tokenizer' || key === 'tokenizer2') {
-      for (const file of TOKENIZER_FILES) paths.push(join(dir, relative, file));
-    } else {
-      paths.push(join(dir, relative));
-    }
-  }
-  return paths;
-}
+/**
+ * A tokenizer directory holds `tokenizer.json` (current transformers writes only that and
+ * `tokenizer_config.json`) or `vocab.json` + `merges.txt` (Optimum, older transformers).
+ */
+const TOKENIZER_FORMS = [['tokenizer.json'], ['vocab.json', 'merges.txt']];
 
 /** The required paths that are not readable under `dir` (empty when the layout is complete). */
 export async function missingModelFiles(dir: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (const [key, relative] of Object.entries(MODEL_FILES)) {
+    if (key === 'vaeDecoderConfig') continue; // optional: the SDXL scaling factor is the default
+    if (key === 'tokenizer' || key === 'tokenizer2') {
+      const forms = await Promise.all(TOKENIZER_FORMS.map((files) => unreadable(files.map((file) => join(dir, relative, file)))));
+      // Neither form complete: name what the usual (Optimum) form lacks.
+      if (forms.every((absent) => absent.length > 0)) missing.push(...forms[1]!);
+    } else {
+      missing.push(...(await unreadable([join(dir, relative)])));
+    }
+  }
+  return missing;
+}
+
+async function unreadable(paths: string[]): Promise<string[]> {
   const checks = await Promise.all(
-    requiredModelPaths(dir).map(async (path) => {
+    paths.map(async (path) => {
       try {
         await access(path);
         return undefined;

@@ -4,17 +4,23 @@ import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { MODEL_FILES } from '../model/model-layout.js';
 import { OnnxSession, type Device, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
-import { gaussianNoise } from '../random/pcg32.js';
-import { EulerDiscreteScheduler } from '../schedulers/euler-discrete-scheduler.js';
+import { GaussianNoise, gaussianNoise } from '../random/pcg32.js';
+import { createScheduler } from '../schedulers/create-scheduler.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import { buildConditioning, type Conditioning } from './conditioning.js';
 import { encodeImage, toRgb8 } from './image-output.js';
 import { JOB_LIMITS, LATENT_FACTOR, checkJobParams } from './job-params.js';
 import { readModelConfig, type SdxlModelConfig } from './model-config.js';
-import { PromptEncoder, stackPrompts, zeroPrompts, type EncodedPrompts } from './prompt-encoder.js';
-import { applyGuidance, repeat, scale } from './tensor-ops.js';
+import { PromptEncoder } from './prompt-encoder.js';
+import { applyGuidance, repeat, rescaleGuidance, scale } from './tensor-ops.js';
 
 const log = moduleLogger('pipeline');
 const LATENT_CHANNELS = 4;
+/**
+ * PCG32 stream of the noise stochastic samplers add during sampling, apart from the
+ * initial latents' (the default stream), so adding a sampler never changes the start.
+ */
+const STEP_NOISE_STREAM = 0x5eed_5de5n;
 
 export interface GeneratedImage {
   bytes: Buffer;
@@ -75,7 +81,7 @@ export class SdxlPipeline {
     const started = performance.now();
     const config = await readModelConfig(modelDir);
     // Fail on an unsupported scheduler config now rather than on the first job.
-    EulerDiscreteScheduler.fromConfig(config.scheduler);
+    createScheduler('euler', config.scheduler);
     const tokenizers = await Promise.all([
       ClipTokenizer.fromDirectory(join(modelDir, MODEL_FILES.tokenizer)),
       ClipTokenizer.fromDirectory(join(modelDir, MODEL_FILES.tokenizer2)),
@@ -143,9 +149,7 @@ export class SdxlPipeline {
 
     checkAbort();
     report('encoding');
-    const guided = params.guidance > 1;
-    const embeddings = await this.encodePrompts(params, guided);
-    const timeIds = repeat(Float32Array.from([params.height, params.width, 0, 0, params.height, params.width]), embeddings.batch);
+    const conditioning = await buildConditioning(this.prompts, params, this.config.forceZerosForEmptyPrompt);
 
     const images: GeneratedImage[] = [];
     for (let index = 0; index < params.imageCount; index++) {
@@ -153,33 +157,25 @@ export class SdxlPipeline {
       checkAbort();
       report('sampling');
       const samplingStarted = performance.now();
-      const scheduler = EulerDiscreteScheduler.fromConfig(this.config.scheduler);
+      const scheduler = this.scheduler(params);
       scheduler.setTimesteps(params.steps);
+      const stepNoise = new GaussianNoise(seed, STEP_NOISE_STREAM);
       const latentHeight = params.height / LATENT_FACTOR;
       const latentWidth = params.width / LATENT_FACTOR;
       let latents = scale(gaussianNoise(seed, LATENT_CHANNELS * latentHeight * latentWidth), scheduler.initNoiseSigma);
 
       for (const t of scheduler.timesteps) {
         checkAbort();
-        const input = scheduler.scaleModelInput(repeat(latents, embeddings.batch), t);
-        const { out_sample: prediction } = await this.sessions.unet.run(
-          {
-            sample: { type: 'float32', data: input, dims: [embeddings.batch, LATENT_CHANNELS, latentHeight, latentWidth] },
-            timestep: this.timestepFeed(t, embeddings.batch),
-            encoder_hidden_states: {
-              type: 'float32',
-              data: embeddings.hiddenStates,
-              dims: [embeddings.batch, embeddings.sequenceLength, embeddings.width],
-            },
-            text_embeds: { type: 'float32', data: embeddings.textEmbeds, dims: [embeddings.batch, embeddings.projection] },
-            time_ids: { type: 'float32', data: timeIds, dims: [embeddings.batch, 6] },
-          },
-          ['out_sample'],
-        );
-        if (!prediction || prediction.type !== 'float32')
-          throw new PipelineError('model_invalid', 'unet returned no float32 out_sample');
-        const noise = guided ? applyGuidance(prediction.data, params.guidance) : prediction.data;
-        latents = scheduler.step(noise, t, latents).prevSample;
+        const input = scheduler.scaleModelInput(latents, t);
+        const prediction = await this.predict(conditioning, input, t, latentHeight, latentWidth);
+        const noise = conditioning.guided
+          ? rescaleGuidance(
+              applyGuidance(prediction, params.guidance),
+              prediction.subarray(prediction.length / 2),
+              params.guidanceRescale ?? 0,
+            )
+          : prediction;
+        latents = scheduler.step(noise, t, latents, { noise: stepNoise }).prevSample;
         done += 1;
         report('sampling');
       }
@@ -193,7 +189,8 @@ export class SdxlPipeline {
         {
           latent_sample: {
             type: 'float32',
-            data: scale(latents, 1 / this.config.vaeScalingFactor),
+            // diffusers divides by scaling_factor; multiplying by its float32 reciprocal differs in the last bit.
+            data: latents.map((x) => x / Math.fround(this.config.vaeScalingFactor)),
             dims: [1, LATENT_CHANNELS, latentHeight, latentWidth],
           },
         },
@@ -217,17 +214,49 @@ export class SdxlPipeline {
     return images;
   }
 
-  /**
-   * [uncond, cond] when guiding, else just cond. As diffusers does, an empty negative prompt
-   * becomes zero embeddings when the model asks for it (SDXL base does).
-   */
-  private async encodePrompts(params: ResolvedJobParams, guided: boolean): Promise<EncodedPrompts> {
-    if (!guided) return this.prompts.encode([params.prompt]);
-    if (params.negativePrompt === '' && this.config.forceZerosForEmptyPrompt) {
-      const cond = await this.prompts.encode([params.prompt]);
-      return stackPrompts(zeroPrompts(cond), cond);
+  /** The job's scheduler, from the model's scheduler config as diffusers swaps schedulers. */
+  private scheduler(params: ResolvedJobParams) {
+    try {
+      return createScheduler(params.scheduler, this.config.scheduler, { timestepSpacing: params.timestepSpacing });
+    } catch (error) {
+      throw new PipelineError('invalid_params', `scheduler "${params.scheduler}": ${(error as Error).message}`, { cause: error });
     }
-    return this.prompts.encode([params.negativePrompt, params.prompt]);
+  }
+
+  /**
+   * The UNet's noise prediction for `latents` at `t` under every conditioning batch, the
+   * outputs concatenated in batch order ([uncond, cond] when guiding).
+   */
+  private async predict(conditioning: Conditioning, latents: Float32Array, t: number, height: number, width: number) {
+    const outputs: Float32Array[] = [];
+    for (const { prompts, timeIds } of conditioning.batches) {
+      const batch = prompts.batch;
+      const { out_sample: prediction } = await this.sessions.unet.run(
+        {
+          sample: { type: 'float32', data: repeat(latents, batch), dims: [batch, LATENT_CHANNELS, height, width] },
+          timestep: this.timestepFeed(t, batch),
+          encoder_hidden_states: {
+            type: 'float32',
+            data: prompts.hiddenStates,
+            dims: [batch, prompts.sequenceLength, prompts.width],
+          },
+          text_embeds: { type: 'float32', data: prompts.textEmbeds, dims: [batch, prompts.projection] },
+          time_ids: { type: 'float32', data: timeIds, dims: [batch, 6] },
+        },
+        ['out_sample'],
+      );
+      if (!prediction || prediction.type !== 'float32')
+        throw new PipelineError('model_invalid', 'unet returned no float32 out_sample');
+      outputs.push(prediction.data);
+    }
+    if (outputs.length === 1) return outputs[0]!;
+    const joined = new Float32Array(outputs.reduce((n, o) => n + o.length, 0));
+    let at = 0;
+    for (const output of outputs) {
+      joined.set(output, at);
+      at += output.length;
+    }
+    return joined;
   }
 
   /** The UNet's timestep input: a scalar, a single value, or one per batch item, as declared. */

@@ -41,3 +41,28 @@ export function scale(data: Float32Array, factor: number): Float32Array {
   const f = Math.fround(factor);
   return data.map((x) => x * f);
 }
+
+/**
+ * diffusers' `rescale_noise_cfg` (Lin et al. 2023, "Common Diffusion Noise Schedules and
+ * Sample Steps are Flawed", §3.4): scale the guided prediction to the standard deviation of
+ * the text-conditioned one, then blend `factor` of that with `1 - factor` of the guided
+ * prediction. High guidance inflates the prediction's variance and burns the image; this
+ * pulls it back. Standard deviations are unbiased, as torch's `std`.
+ */
+export function rescaleGuidance(guided: Float32Array, cond: Float32Array, factor: number): Float32Array {
+  const spread = std(guided);
+  if (factor <= 0 || spread === 0) return guided;
+  const ratio = Math.fround(std(cond) / spread);
+  const phi = Math.fround(factor);
+  const keep = Math.fround(1 - factor);
+  return guided.map((x) => Math.fround(phi * Math.fround(x * ratio)) + Math.fround(keep * x));
+}
+
+function std(data: Float32Array): number {
+  let sum = 0;
+  for (const x of data) sum += x;
+  const mean = sum / data.length;
+  let squares = 0;
+  for (const x of data) squares += (x - mean) * (x - mean);
+  return Math.sqrt(squares / (data.length - 1));
+}

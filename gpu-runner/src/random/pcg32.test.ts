@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pcg32, gaussianNoise } from './pcg32.js';
+import { GaussianNoise, Pcg32, gaussianNoise } from './pcg32.js';
 
 describe('Pcg32', () => {
   it('matches the reference pcg32-global-demo output for seed 42, stream 54', () => {
@@ -35,5 +35,19 @@ describe('gaussianNoise', () => {
     const mean = sum / noise.length;
     expect(Math.abs(mean)).toBeLessThan(0.01);
     expect(squares / noise.length - mean * mean).toBeCloseTo(1, 1);
+  });
+});
+
+describe('GaussianNoise', () => {
+  it('continues one sequence across calls of any size, so a stream is the same however it is drawn', () => {
+    const whole = new GaussianNoise(7, 99n).gaussian(11);
+    const source = new GaussianNoise(7, 99n);
+    const parts = [...source.gaussian(3), ...source.gaussian(1), ...source.gaussian(0), ...source.gaussian(7)];
+    expect(Float32Array.from(parts)).toEqual(whole);
+  });
+
+  it('gives different streams for different stream selectors, and the default stream is gaussianNoise', () => {
+    expect(new GaussianNoise(7, 1n).gaussian(8)).not.toEqual(new GaussianNoise(7, 2n).gaussian(8));
+    expect(new GaussianNoise(7).gaussian(8)).toEqual(gaussianNoise(7, 8));
   });
 });

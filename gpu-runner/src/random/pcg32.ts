@@ -47,15 +47,39 @@ export class Pcg32 {
   }
 }
 
-/** `count` standard-normal samples, deterministic in `seed`, as float32. */
-export function gaussianNoise(seed: number | bigint, count: number): Float32Array {
-  const rng = new Pcg32(seed);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i += 2) {
-    const radius = Math.sqrt(-2 * Math.log(rng.nextOpenUnit()));
-    const angle = 2 * Math.PI * rng.nextOpenUnit();
-    out[i] = radius * Math.cos(angle);
-    if (i + 1 < count) out[i + 1] = radius * Math.sin(angle);
+/**
+ * A stream of standard-normal float32 samples, deterministic in (seed, stream): the
+ * `NoiseSource` stochastic schedulers draw from. Consecutive calls continue one sequence,
+ * whatever their sizes.
+ */
+export class GaussianNoise {
+  private readonly rng: Pcg32;
+  private spare: number | undefined;
+
+  constructor(seed: number | bigint, stream: bigint = DEFAULT_STREAM) {
+    this.rng = new Pcg32(seed, stream);
   }
-  return out;
+
+  gaussian(count: number): Float32Array {
+    const out = new Float32Array(count);
+    let i = 0;
+    if (count > 0 && this.spare !== undefined) {
+      out[i++] = this.spare;
+      this.spare = undefined;
+    }
+    for (; i < count; i += 2) {
+      const radius = Math.sqrt(-2 * Math.log(this.rng.nextOpenUnit()));
+      const angle = 2 * Math.PI * this.rng.nextOpenUnit();
+      out[i] = radius * Math.cos(angle);
+      const second = radius * Math.sin(angle);
+      if (i + 1 < count) out[i + 1] = second;
+      else this.spare = second;
+    }
+    return out;
+  }
+}
+
+/** `count` standard-normal samples, deterministic in `seed`, as float32 (the initial latents). */
+export function gaussianNoise(seed: number | bigint, count: number): Float32Array {
+  return new GaussianNoise(seed).gaussian(count);
 }

@@ -8,6 +8,7 @@ import {
   PROMPT_MAX_LENGTH,
   SCHEDULERS,
   SDXL_ASPECT_RATIOS,
+  TIMESTEP_SPACINGS,
   type GenerationParams,
   type JobProgress,
   type PublicImage,
@@ -25,6 +26,10 @@ export function text(field: string) {
 export const idSchema = z.string().regex(ID_PATTERN, 'not a valid id');
 
 const seed = z.number().int().min(0).max(0xffffffff);
+/** Micro-conditioning sizes: what SDXL was trained with spans a few hundred to a few thousand pixels. */
+const conditioningSize = z
+  .object({ width: z.number().int().min(1).max(16384), height: z.number().int().min(1).max(16384) })
+  .strict();
 
 /**
  * A request's parameters (CONTRACT.md). Unknown fields are errors: a typo in
@@ -63,12 +68,23 @@ export const generationParamsSchema = z
 export const resolvedJobParamsSchema = z
   .object({
     prompt: z.string().max(PROMPT_MAX_LENGTH),
-    negativePrompt: z.string().max(PROMPT_MAX_LENGTH),
+    negativePrompt: z.string().max(PROMPT_MAX_LENGTH).optional(),
+    prompt2: z.string().max(PROMPT_MAX_LENGTH).optional(),
+    negativePrompt2: z.string().max(PROMPT_MAX_LENGTH).optional(),
     width: z.number().int().positive(),
     height: z.number().int().positive(),
     steps: z.number().int().min(1).max(200),
     guidance: z.number().min(0).max(50),
     scheduler: z.enum(SCHEDULERS),
+    timestepSpacing: z.enum(TIMESTEP_SPACINGS).optional(),
+    guidanceRescale: z.number().min(0).max(1).optional(),
+    clipSkip: z.number().int().min(0).max(24).optional(),
+    originalSize: conditioningSize.optional(),
+    cropTopLeft: z
+      .object({ top: z.number().int().min(0).max(16384), left: z.number().int().min(0).max(16384) })
+      .strict()
+      .optional(),
+    targetSize: conditioningSize.optional(),
     seed,
     imageCount: z.number().int().min(1).max(MAX_IMAGES_PER_REQUEST),
     outputFormat: z.enum(OUTPUT_FORMATS),

@@ -232,7 +232,8 @@ export function resolve(params: GenerationParams, planName: string): ResolvedJob
   const size = parseAspectRatio(params.aspectRatio ?? DEFAULT_ASPECT_RATIO)!;
   return {
     prompt: params.prompt,
-    negativePrompt: params.negativePrompt ?? '',
+    // Left out when the client gave none: the runner then uses zero embeddings, not encoded "".
+    ...(params.negativePrompt !== undefined && { negativePrompt: params.negativePrompt }),
     width: size.width,
     height: size.height,
     steps: preset.steps,
