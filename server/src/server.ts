@@ -8,8 +8,11 @@ import { createLogger } from './logging/logger.js';
 import { createApp } from './http/app.js';
 import { createAuthenticators } from './http/auth.js';
 import { adminEndpoints } from './http/routes/admin-routes.js';
+import { configEndpoints } from './http/routes/config-routes.js';
+import { creditEndpoints } from './http/routes/credit-routes.js';
 import { fileRoutes } from './http/routes/file-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
+import { planEndpoints } from './http/routes/plan-routes.js';
 import { widgetRoutes } from './http/routes/widget-routes.js';
 import type { StoredImage } from './models/generation.model.js';
 import { REALTIME_PATH, RUNNER_PATH, type HealthBody, type PublicImage } from '@atelier/protocol';
@@ -24,11 +27,16 @@ import { rejectUpgrade } from './realtime/reject-upgrade.js';
 import { RunnerHub } from './realtime/runner-hub.js';
 import { SessionTokens } from './realtime/session-tokens.js';
 import { WidgetHub } from './realtime/widget-hub.js';
+import { AuditLog } from './services/audit-log.js';
+import { CreditLedger } from './services/credit-ledger.js';
 import { GenerationService } from './services/generation-service.js';
 import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
+import { PlanService } from './services/plans.js';
 import { sharedSecret } from './services/shared-secret.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
+import { TenantConfigService } from './services/tenant-config.js';
+import { TenantDeletion } from './services/tenant-deletion.js';
 import { TenantService } from './services/tenant-service.js';
 import { FileStorage } from './storage/file-storage.js';
 import { UrlSigner } from './storage/signed-urls.js';
@@ -57,11 +65,21 @@ export async function startServer(config: Config & { mongodbUri: string }): Prom
   let publicUrl = config.publicUrl ?? '';
   const services = createServices(config, database, secret, () => publicUrl);
   const { auth } = services;
+  await services.plans.seed();
 
   const app = createApp({
     endpoints: [
       ...generationEndpoints({ auth, generations: services.generations, cancelOnRunner: services.cancelOnRunner }),
-      ...adminEndpoints({ auth, tenants: services.tenants, runnerTokens: services.runnerTokens, runners: services.registry }),
+      ...adminEndpoints({
+        auth,
+        tenants: services.tenants,
+        deletion: services.deletion,
+        runnerTokens: services.runnerTokens,
+        runners: services.registry,
+      }),
+      ...planEndpoints({ auth, plans: services.plans }),
+      ...configEndpoints({ auth, configs: services.configs }),
+      ...creditEndpoints({ auth, ledger: services.ledger, tenants: services.tenants }),
     ],
     routers: [
       widgetRoutes(config.widgetBundlePath ?? defaultWidgetBundle()),
@@ -151,7 +169,12 @@ function createServices(config: Config, database: Database, secret: string, publ
   const sweepMs = Math.max(config.dispatchPollMs, Math.floor(config.leaseMs / 4));
   const dispatcher = new Dispatcher(queue, { pollMs: config.dispatchPollMs, sweepMs, work: events });
   const keys = new KeyService({ models });
-  const tenants = new TenantService({ models, keys });
+  const audit = new AuditLog({ models });
+  const plans = new PlanService({ models });
+  const configs = new TenantConfigService({ models, plans, audit });
+  const ledger = new CreditLedger({ models, audit });
+  const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
+  const deletion = new TenantDeletion({ models, storage });
   const runnerTokens = new RunnerTokenService({ models });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
@@ -160,6 +183,7 @@ function createServices(config: Config, database: Database, secret: string, publ
     estimator,
     dispatcher: { notify: () => events.announceWork() },
     presentImages,
+    configs,
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
@@ -181,6 +205,7 @@ function createServices(config: Config, database: Database, secret: string, publ
   const widgetHub = new WidgetHub({
     keys,
     sessions,
+    configs,
     generations,
     events,
     cancelOnRunner,
@@ -200,7 +225,12 @@ function createServices(config: Config, database: Database, secret: string, publ
     dispatcher,
     instances,
     keys,
+    audit,
+    plans,
+    configs,
+    ledger,
     tenants,
+    deletion,
     runnerTokens,
     generations,
     runnerHub,

@@ -24,14 +24,12 @@ const planMessage = `plan must be one of ${PLAN_NAMES.join(', ')} (${Object.entr
   .join('; ')})`;
 
 /** A plan name; a former name (PLAN_ALIASES) is read as the plan it became. */
-export const planNameSchema = z
-  .string({ error: planMessage })
-  .transform((name, ctx): PlanName => {
-    const plan = canonicalPlanName(name);
-    if (plan) return plan;
-    ctx.addIssue({ code: 'custom', message: planMessage });
-    return z.NEVER;
-  });
+export const planNameSchema = z.string({ error: planMessage }).transform((name, ctx): PlanName => {
+  const plan = canonicalPlanName(name);
+  if (plan) return plan;
+  ctx.addIssue({ code: 'custom', message: planMessage });
+  return z.NEVER;
+});
 
 export const createTenantSchema = z
   .object({
@@ -52,7 +50,9 @@ export const updateTenantSchema = z
   .strict();
 
 export const tenantListQuerySchema = z
-  .object({ status: z.enum(['active', 'suspended', 'deleted'], { error: 'status must be active, suspended or deleted' }).optional() })
+  .object({
+    status: z.enum(['active', 'suspended', 'deleted'], { error: 'status must be active, suspended or deleted' }).optional(),
+  })
   .strict();
 
 const count = (field: string, min: number, max: number) =>

@@ -23,8 +23,7 @@ afterAll(async () => {
   await dropDatabase(uri);
 });
 
-const entriesOf = (tenantId: string) =>
-  runWithTenant(tenantId, () => database.models.CreditEntry.find().sort({ seq: 1 }).lean());
+const entriesOf = (tenantId: string) => runWithTenant(tenantId, () => database.models.CreditEntry.find().sort({ seq: 1 }).lean());
 
 describe('CreditLedger', () => {
   it('starts at zero and keeps running totals on every entry', async () => {

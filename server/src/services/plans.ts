@@ -94,10 +94,7 @@ export class PlanService {
           if ((error as { code?: number }).code !== 11000) throw error;
         }
       }
-      const renamed = await this.deps.models.Tenant.updateMany(
-        { plan: 'starter' },
-        { $set: { plan: PLAN_ALIASES.starter } },
-      );
+      const renamed = await this.deps.models.Tenant.updateMany({ plan: 'starter' }, { $set: { plan: PLAN_ALIASES.starter } });
       if (renamed.modifiedCount > 0) log.info({ tenants: renamed.modifiedCount }, 'renamed plan starter to basic');
     });
     if (inserted.length > 0) log.info({ plans: inserted }, 'seeded plans');

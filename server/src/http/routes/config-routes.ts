@@ -1,0 +1,36 @@
+import type { Request } from 'express';
+import type { AuditActor } from '../../models/audit-event.model.js';
+import type { TenantConfigService } from '../../services/tenant-config.js';
+import type { Authenticators } from '../auth.js';
+import { endpoint, type Endpoint } from '../endpoint.js';
+import { jsonObjectBody } from '../schemas.js';
+
+/**
+ * `GET/PUT /v1/config` (secret key). PUT takes a JSON merge patch (RFC 7396): the
+ * service validates the merged result, so the body is only checked to be an object here.
+ */
+export function configEndpoints(deps: { auth: Authenticators; configs: TenantConfigService }): Endpoint[] {
+  const { auth, configs } = deps;
+  return [
+    endpoint({
+      method: 'get',
+      path: '/v1/config',
+      auth: auth.secretKey,
+      input: () => undefined,
+      handle: async () => ({ body: await configs.get() }),
+    }),
+    endpoint({
+      method: 'put',
+      path: '/v1/config',
+      auth: auth.secretKey,
+      input: (req) => ({ patch: jsonObjectBody(req.body), actor: keyActor(req) }),
+      handle: async ({ patch, actor }) => ({ body: await configs.update(patch, actor) }),
+    }),
+  ];
+}
+
+/** The secret key a request authenticated with, as the actor of what it changes. */
+export function keyActor(req: Request): AuditActor {
+  const principal = req.res?.locals.principal as { keyId?: string } | undefined;
+  return principal?.keyId ? { kind: 'key', id: principal.keyId } : { kind: 'key' };
+}
