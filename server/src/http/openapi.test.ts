@@ -1,8 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { CODES, PROBLEM_CODES } from '@atelier/protocol';
+import { BRAND_COLOR_TOKENS, CODES, PROBLEM_CODES } from '@atelier/protocol';
+import { defaultTenantConfig } from '@atelier/protocol/schemas';
 import { adminEndpoints } from './routes/admin-routes.js';
+import { configEndpoints } from './routes/config-routes.js';
+import { creditEndpoints } from './routes/credit-routes.js';
 import { generationEndpoints } from './routes/generation-routes.js';
+import { planEndpoints } from './routes/plan-routes.js';
 
 type Operation = { requestBody?: unknown; responses: Record<string, unknown>; security?: Record<string, unknown>[] };
 type OpenApi = {
@@ -19,12 +23,18 @@ describe('docs/openapi.json', () => {
   it('documents every mounted endpoint, and no endpoint that does not exist', async () => {
     // Endpoints are data: listing them needs no working dependencies.
     const deps = new Proxy({}, { get: () => ({}) }) as never;
-    const mounted = [...generationEndpoints(deps), ...adminEndpoints(deps)].map(
+    const mounted = [
+      ...generationEndpoints(deps),
+      ...adminEndpoints(deps),
+      ...planEndpoints(deps),
+      ...configEndpoints(deps),
+      ...creditEndpoints(deps),
+    ].map(
       (ep) => `${ep.method.toUpperCase()} ${ep.path.replace(/:(\w+)/g, '{$1}')}`,
     );
     const { paths } = await document();
     const documented = Object.entries(paths)
-      .filter(([path]) => path.startsWith('/v1/generations') || path.startsWith('/admin/'))
+      .filter(([path]) => ['/v1/generations', '/v1/config', '/v1/balance', '/v1/usage', '/admin/'].some((p) => path.startsWith(p)))
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
     expect(documented.sort()).toEqual(mounted.sort());
   });
@@ -61,6 +71,28 @@ describe('docs/openapi.json', () => {
       expect(scheme).toMatchObject({ type: 'http', scheme: 'bearer' });
       expect(scheme.description).toContain('header only');
     }
+  });
+
+  it('documents every member of the tenant configuration, and nothing else', async () => {
+    type Node = { properties?: Record<string, Node> };
+    const { components } = await document();
+    const members = (value: unknown, prefix = ''): string[] =>
+      Object.entries(value as Record<string, unknown>).flatMap(([key, child]) =>
+        child && typeof child === 'object' && !Array.isArray(child) && Object.keys(child).length > 0
+          ? members(child, `${prefix}${key}.`)
+          : [`${prefix}${key}`],
+      );
+    const documented = (node: Node, prefix = ''): string[] =>
+      Object.entries(node.properties ?? {}).flatMap(([key, child]) =>
+        child.properties ? documented(child, `${prefix}${key}.`) : [`${prefix}${key}`],
+      );
+    const config = components.schemas.TenantConfig as unknown as Node;
+    // Colours are all optional, so the default has none: the documented ones are the tokens.
+    const expected = [
+      ...members(defaultTenantConfig()).filter((member) => member !== 'branding.colors'),
+      ...BRAND_COLOR_TOKENS.map((token) => `branding.colors.${token}`),
+    ];
+    expect(documented(config).sort()).toEqual(expected.sort());
   });
 
   it('leaves queue out of list items', async () => {
