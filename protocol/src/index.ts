@@ -9,6 +9,7 @@ export * from './realtime.js';
 export * from './runner.js';
 export * from './image-frame.js';
 export * from './rest.js';
+export * from './tenant-config.js';
 export * from './credentials.js';
 export * from './backoff.js';
 export * from './socket-url.js';

@@ -4,7 +4,7 @@
  */
 import type { Code } from './codes.js';
 import type { KeyKind, KeyMode, KeyScope } from './credentials.js';
-import type { GenerationParams, JobProgress, JobStatus, PublicImage, QueueEstimate } from './generation.js';
+import type { GenerationParams, JobProgress, JobStatus, Performance, PublicImage, QueueEstimate } from './generation.js';
 
 /** `202` answer to `POST /v1/generations`. */
 export interface CreatedGenerationBody {
@@ -86,13 +86,107 @@ export interface CreatedTenantBody {
   publishableKey: string;
 }
 
+export const TENANT_STATUSES = ['active', 'suspended', 'deleted'] as const;
+/** `suspended` refuses all new work at once; `deleted` is a tombstone whose data is gone. */
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
 export interface TenantBody {
   tenantId: string;
   name: string;
   plan: string;
   origins: string[];
-  status: 'active' | 'suspended';
+  status: TenantStatus;
   createdAt: string;
+}
+
+/** `DELETE /admin/v1/tenants/:id`: what was removed. */
+export interface DeletedTenantBody {
+  tenantId: string;
+  status: 'deleted';
+  deletedAt: string;
+  /** Documents removed, by collection. */
+  documents: Record<string, number>;
+  /** Files removed from the tenant's storage prefix. */
+  files: number;
+}
+
+/** The plans every deployment has; an operator edits their limits, not their names. */
+export const PLAN_NAMES = ['free', 'basic', 'pro', 'enterprise'] as const;
+export type PlanName = (typeof PLAN_NAMES)[number];
+
+/** `GET /admin/v1/plans`, `PUT /admin/v1/plans/:name`. */
+export interface PlanBody {
+  name: PlanName;
+  /** Credits granted each month (and at onboarding). */
+  monthlyCredits: number;
+  /** Performance presets the plan includes. */
+  presets: Performance[];
+  requestsPerMinute: number;
+  concurrentJobs: number;
+  maxImagesPerRequest: number;
+  /** Largest output, width × height. */
+  maxPixels: number;
+  /** Every image is watermarked, whatever the tenant's configuration says. */
+  forcedWatermark: boolean;
+  /** Weight in the dispatcher's fair share: higher is served more often. */
+  queuePriority: number;
+  updatedAt: string;
+}
+
+/** `GET /v1/balance`. Credits are integers; `available = balance − reserved`. */
+export interface BalanceBody {
+  balance: number;
+  reserved: number;
+  available: number;
+}
+
+/**
+ * Ledger movements: `grant` adds credits; a job's price is `reserve`d at acceptance and
+ * then `settle`d (charged), `release`d (failure, cancellation) or `expire`d (deadline).
+ */
+export const CREDIT_ENTRY_KINDS = ['grant', 'reserve', 'settle', 'release', 'expire'] as const;
+export type CreditEntryKind = (typeof CREDIT_ENTRY_KINDS)[number];
+
+export interface CreditEntryBody {
+  seq: number;
+  kind: CreditEntryKind;
+  /** Change of the balance (a settlement is negative). */
+  amount: number;
+  /** Change of the reserved credits. */
+  reservedChange: number;
+  /** Running totals after this entry. */
+  balance: number;
+  reserved: number;
+  jobId: string | null;
+  reason: string;
+  at: string;
+}
+
+/** `POST /admin/v1/tenants/:id/credits`. */
+export interface CreditGrantBody {
+  entry: CreditEntryBody;
+  balance: BalanceBody;
+}
+
+/** `GET /admin/v1/tenants/:id/credits`: newest first; pass `nextCursor` as `cursor`. */
+export interface CreditEntryListBody {
+  balance: BalanceBody;
+  data: CreditEntryBody[];
+  nextCursor: string | null;
+}
+
+export interface UsageFigures {
+  credits: number;
+  images: number;
+  generations: number;
+}
+
+/** `GET /v1/usage`: settled work per UTC day and per preset; every day of the range is listed. */
+export interface UsageBody {
+  from: string;
+  to: string;
+  total: UsageFigures;
+  days: (UsageFigures & { date: string; presets: Record<Performance, UsageFigures> })[];
 }
 
 /** `POST /admin/v1/runner-tokens`; the token is shown this once. */

@@ -9,9 +9,12 @@ import { createApp } from './http/app.js';
 import { createAuthenticators } from './http/auth.js';
 import { summarise, type Endpoint, type EndpointSummary } from './http/endpoint.js';
 import { adminEndpoints } from './http/routes/admin-routes.js';
+import { configEndpoints } from './http/routes/config-routes.js';
+import { creditEndpoints } from './http/routes/credit-routes.js';
 import { fileRoutes } from './http/routes/file-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
 import { keyEndpoints } from './http/routes/key-routes.js';
+import { planEndpoints } from './http/routes/plan-routes.js';
 import { sessionEndpoints } from './http/routes/session-routes.js';
 import { widgetRoutes } from './http/routes/widget-routes.js';
 import type { StoredImage } from './models/generation.model.js';
@@ -29,12 +32,16 @@ import { ResumeTokens } from './realtime/resume-tokens.js';
 import { WidgetHub } from './realtime/widget-hub.js';
 import { resolveAdminToken } from './services/admin-token.js';
 import { AuditLog } from './services/audit-log.js';
+import { CreditLedger } from './services/credit-ledger.js';
 import { GenerationService } from './services/generation-service.js';
 import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
+import { PlanService } from './services/plans.js';
 import { sharedSecret } from './services/shared-secret.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
 import { ShopperSessions } from './services/shopper-sessions.js';
+import { TenantConfigService } from './services/tenant-config.js';
+import { TenantDeletion } from './services/tenant-deletion.js';
 import { TenantService } from './services/tenant-service.js';
 import { FileStorage } from './storage/file-storage.js';
 import { UrlSigner } from './storage/signed-urls.js';
@@ -75,6 +82,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
   const secret = config.signingSecret ?? (await sharedSecret(database.models, 'signing'));
   let publicUrl = config.publicUrl ?? '';
   const services = createServices(config, database, secret, () => publicUrl, { adminToken: admin.token, ...options });
+  await services.plans.seed();
 
   const endpoints = restEndpoints(services);
   const app = createApp({
@@ -152,7 +160,15 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...generationEndpoints({ generations: services.generations, cancelOnRunner: services.cancelOnRunner }),
     ...keyEndpoints({ keys: services.keys }),
     ...sessionEndpoints({ sessions: services.shopperSessions }),
-    ...adminEndpoints({ tenants: services.tenants, runnerTokens: services.runnerTokens, runners: services.registry }),
+    ...adminEndpoints({
+      tenants: services.tenants,
+      deletion: services.deletion,
+      runnerTokens: services.runnerTokens,
+      runners: services.registry,
+    }),
+    ...planEndpoints({ plans: services.plans }),
+    ...configEndpoints({ configs: services.configs }),
+    ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
   ];
 }
 
@@ -193,7 +209,11 @@ function createServices(
   const audit = new AuditLog({ models, ...(options.now ? { now: options.now } : {}) });
   const keys = new KeyService({ models, audit, ...(options.now ? { now: options.now } : {}) });
   const shopperSessions = new ShopperSessions({ models, ...(options.now ? { now: options.now } : {}) });
-  const tenants = new TenantService({ models, keys });
+  const plans = new PlanService({ models });
+  const configs = new TenantConfigService({ models, plans, audit });
+  const ledger = new CreditLedger({ models, audit });
+  const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
+  const deletion = new TenantDeletion({ models, storage });
   const runnerTokens = new RunnerTokenService({ models });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
@@ -202,6 +222,7 @@ function createServices(
     estimator,
     dispatcher: { notify: () => events.announceWork() },
     presentImages,
+    configs,
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
@@ -224,6 +245,7 @@ function createServices(
     keys,
     resumeTokens,
     shopperSessions,
+    configs,
     ...(options.now ? { now: options.now } : {}),
     generations,
     events,
@@ -246,7 +268,11 @@ function createServices(
     audit,
     keys,
     shopperSessions,
+    plans,
+    configs,
+    ledger,
     tenants,
+    deletion,
     runnerTokens,
     generations,
     runnerHub,

@@ -101,7 +101,13 @@ try {
   // The scheduler's own step on bench-size latents, against a fixed fake prediction.
   const latentSize = 4 * (width / 8) * (height / 8);
   for (const name of SCHEDULERS) {
-    const scheduler = createScheduler(name, { beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, timestep_spacing: 'leading' });
+    const scheduler = createScheduler(name, {
+      beta_schedule: 'scaled_linear',
+      beta_start: 0.00085,
+      beta_end: 0.012,
+      steps_offset: 1,
+      timestep_spacing: 'leading',
+    });
     scheduler.setTimesteps(Math.min(steps, 50));
     const noise = new GaussianNoise(1, 2n);
     let sample: Float32Array = noise.gaussian(latentSize).map((x) => x * scheduler.initNoiseSigma);
@@ -110,7 +116,10 @@ try {
     for (const t of scheduler.timesteps) {
       sample = scheduler.step(prediction, t, scheduler.scaleModelInput(sample, t), { noise }).prevSample;
     }
-    rows.push([`scheduler ${name}: scale + step`, `${ms((performance.now() - stepStarted) / scheduler.timesteps.length)} per step`]);
+    rows.push([
+      `scheduler ${name}: scale + step`,
+      `${ms((performance.now() - stepStarted) / scheduler.timesteps.length)} per step`,
+    ]);
   }
 } finally {
   if (scratch) await rm(scratch, { recursive: true, force: true });

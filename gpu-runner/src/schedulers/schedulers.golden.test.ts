@@ -69,7 +69,7 @@ const expectClose = (actual: number, expected: number, label: string) => {
 
 function runLoop(scheduler: Scheduler, c: GoldenCase) {
   const noise = new FixedNoise();
-  let sample = startSample().map((x) => x * scheduler.initNoiseSigma);
+  let sample: Float32Array = startSample().map((x) => x * scheduler.initNoiseSigma);
   scheduler.timesteps.forEach((t, i) => {
     const scaled = scheduler.scaleModelInput(sample, t);
     const { prevSample, predOriginalSample } = scheduler.step(fakeModel(scaled, t), t, sample, { noise });

@@ -7,4 +7,6 @@ export * from './generation.js';
 export * from './realtime.js';
 export * from './runner.js';
 export * from './credentials.js';
+export * from './tenant-config.js';
+export { FORBIDDEN_KEYS, forbiddenKeyPaths } from './safe-keys.js';
 export { describeIssues, type FieldError } from './issues.js';

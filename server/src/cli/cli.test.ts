@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase, freshDatabaseUri } from '@atelier/testing';
 import { connectDatabase, type Database } from '../db/connect.js';
+import { AuditLog } from '../services/audit-log.js';
 import { KeyService } from '../services/key-service.js';
 
 const run = promisify(execFile);
@@ -66,7 +67,7 @@ describe('npx atelier', () => {
     expect(Object.keys(created).sort()).toEqual(['publishableKey', 'secretKey', 'tenantId']);
     expect(created.secretKey).toMatch(/^sk_test_/);
 
-    const keys = new KeyService({ models: database.models });
+    const keys = new KeyService({ models: database.models, audit: new AuditLog({ models: database.models }) });
     const secret = await keys.verifySecretKey(created.secretKey);
     expect(secret.ok && secret.tenant._id).toBe(created.tenantId);
     const publishable = await keys.verifyPublishableKey(created.publishableKey);

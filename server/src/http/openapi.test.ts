@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { CODES, PROBLEM_CODES } from '@atelier/protocol';
+import { BRAND_COLOR_TOKENS, CODES, PROBLEM_CODES } from '@atelier/protocol';
+import { defaultTenantConfig } from '@atelier/protocol/schemas';
 import { restEndpoints } from '../server.js';
 
 type Operation = { requestBody?: unknown; responses: Record<string, unknown>; security?: Record<string, unknown>[] };
@@ -80,5 +81,27 @@ describe('docs/openapi.json', () => {
       content: { 'application/json': { schema: { properties: { data: { items: { not?: { required?: string[] } } } } } } };
     };
     expect(page.content['application/json'].schema.properties.data.items.not?.required).toEqual(['queue']);
+  });
+
+  it('documents every member of the tenant configuration, and nothing else', async () => {
+    type Node = { properties?: Record<string, Node> };
+    const { components } = await document();
+    const members = (value: unknown, prefix = ''): string[] =>
+      Object.entries(value as Record<string, unknown>).flatMap(([key, child]) =>
+        child && typeof child === 'object' && !Array.isArray(child) && Object.keys(child).length > 0
+          ? members(child, `${prefix}${key}.`)
+          : [`${prefix}${key}`],
+      );
+    const documented = (node: Node, prefix = ''): string[] =>
+      Object.entries(node.properties ?? {}).flatMap(([key, child]) =>
+        child.properties ? documented(child, `${prefix}${key}.`) : [`${prefix}${key}`],
+      );
+    const config = components.schemas.TenantConfig as unknown as Node;
+    // Colours are all optional, so the default has none: the documented ones are the tokens.
+    const expected = [
+      ...members(defaultTenantConfig()).filter((member) => member !== 'branding.colors'),
+      ...BRAND_COLOR_TOKENS.map((token) => `branding.colors.${token}`),
+    ];
+    expect(documented(config).sort()).toEqual(expected.sort());
   });
 });

@@ -1,15 +1,19 @@
 import type { Connection } from 'mongoose';
 import { auditEventModel } from './audit-event.model.js';
 import { apiKeyModel } from './api-key.model.js';
+import { creditEntryModel } from './credit-entry.model.js';
 import { generationModel } from './generation.model.js';
 import { idempotencyKeyModel } from './idempotency-key.model.js';
 import { jobEventBatchModel } from './job-event-batch.model.js';
 import { jobTransitionModel } from './job-transition.model.js';
 import { leaseModel } from './lease.model.js';
+import { planModel } from './plan.model.js';
 import { runnerTokenModel } from './runner-token.model.js';
 import { runnerModel } from './runner.model.js';
 import { secretModel } from './secret.model.js';
 import { serverInstanceModel } from './server-instance.model.js';
+import { tenantConfigModel } from './tenant-config.model.js';
+import { tenantDeletionModel } from './tenant-deletion.model.js';
 import { tenantTurnModel } from './tenant-turn.model.js';
 import { tenantModel } from './tenant.model.js';
 
@@ -31,5 +35,9 @@ export function createModels(connection: Connection) {
     TenantTurn: tenantTurnModel(connection),
     ServerInstance: serverInstanceModel(connection),
     JobEventBatch: jobEventBatchModel(connection),
+    Plan: planModel(connection),
+    TenantConfig: tenantConfigModel(connection),
+    CreditEntry: creditEntryModel(connection),
+    TenantDeletion: tenantDeletionModel(connection),
   };
 }

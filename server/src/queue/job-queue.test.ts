@@ -3,8 +3,11 @@ import { connectDatabase, type Database } from '../db/connect.js';
 import type { Generation, StoredImage } from '../models/generation.model.js';
 import type { JobTransition } from '../models/job-transition.model.js';
 import { leaseId, type LeaseRecord } from '../models/lease.model.js';
+import { AuditLog } from '../services/audit-log.js';
 import { GenerationService } from '../services/generation-service.js';
 import { newId } from '../services/ids.js';
+import { PlanService } from '../services/plans.js';
+import { TenantConfigService } from '../services/tenant-config.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import { dropDatabase, freshDatabaseUri } from '@atelier/testing';
 import { JobEvents, type JobEventEnvelope } from './job-events.js';
@@ -48,7 +51,17 @@ beforeAll(async () => {
     retryDelayMs: (attempt) => RETRY_DELAY_MS * attempt,
     now: () => new Date(Date.now() + skewMs),
   });
-  generations = new GenerationService({ models, queue, estimator, dispatcher: { notify: () => undefined }, presentImages });
+  const plans = new PlanService({ models });
+  await plans.seed();
+  const configs = new TenantConfigService({ models, plans, audit: new AuditLog({ models }) });
+  generations = new GenerationService({
+    models,
+    queue,
+    estimator,
+    dispatcher: { notify: () => undefined },
+    presentImages,
+    configs,
+  });
 });
 
 afterEach(async () => {

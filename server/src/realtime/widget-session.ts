@@ -19,9 +19,8 @@ import type { Generation } from '../models/generation.model.js';
 import type { Tenant } from '../models/tenant.model.js';
 import type { JobEvents } from '../queue/job-events.js';
 import type { GenerationService } from '../services/generation-service.js';
-import { planFor } from '../services/plans.js';
-import { DEFAULT_PERFORMANCE } from '../services/presets.js';
 import type { ShopperQuota, ShopperSessions } from '../services/shopper-sessions.js';
+import type { TenantConfigService } from '../services/tenant-config.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
 import type { ResumeTokens } from './resume-tokens.js';
 
@@ -33,6 +32,8 @@ export interface WidgetSessionDeps {
   /** The clock a shopper session's expiry is checked against (tests drive it). */
   now?: () => Date;
   generations: GenerationService;
+  /** The tenant's configuration within its plan: what the studio offers. */
+  configs: Pick<TenantConfigService, 'policy'>;
   events: JobEvents;
   /** Stops a running job on the runner holding it (after a cancel). */
   cancelOnRunner(runnerId: string, jobId: string, epoch: number): void;
@@ -251,7 +252,7 @@ export class WidgetSession {
     });
     this.sessionId = claims.sessionId;
     if (resumed && resume) this.seq = resume.lastSeq;
-    this.send({ type: 'welcome', session: token, resume: resumed, config: this.config() });
+    this.send({ type: 'welcome', session: token, resume: resumed, config: await this.config() });
     if (!resumed) return;
     // Sequence numbers continue after the client's lastSeq; each of the session's jobs
     // is sent as it stands now (a snapshot, not a replay of what was missed).
@@ -363,11 +364,12 @@ export class WidgetSession {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
   }
 
-  private config(): WidgetConfig {
+  private async config(): Promise<WidgetConfig> {
+    const { config } = await this.deps.configs.policy(this.tenant);
     return {
       tenantName: this.tenant.name,
-      defaultPerformance: DEFAULT_PERFORMANCE,
-      performances: [...planFor(this.tenant.plan).performances],
+      defaultPerformance: config.presets.default,
+      performances: config.presets.allowed,
       aspectRatios: [...SDXL_ASPECT_RATIOS],
       defaultAspectRatio: DEFAULT_ASPECT_RATIO,
       maxPromptLength: PROMPT_MAX_LENGTH,

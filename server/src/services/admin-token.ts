@@ -38,7 +38,7 @@ export async function resolveAdminToken(configured: string | undefined, dataDir:
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const winner = await readToken(path);
-    if (!winner) throw new Error(`${path} exists but holds no token: delete it or set ATELIER_ADMIN_TOKEN`);
+    if (!winner) throw new Error(`${path} exists but holds no token: delete it or set ATELIER_ADMIN_TOKEN`, { cause: error });
     return { token: winner, path, created: false };
   } finally {
     await unlink(staging).catch(() => undefined);

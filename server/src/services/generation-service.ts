@@ -17,8 +17,8 @@ import { requireTenantId } from '../tenancy/tenant-context.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { canonicalJson } from './canonical-json.js';
 import { newId, sha256 } from './ids.js';
-import { planFor } from './plans.js';
-import { DEFAULT_PERFORMANCE, PRESETS } from './presets.js';
+import { PRESETS } from './presets.js';
+import type { TenantConfigService, TenantPolicy } from './tenant-config.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
 
 const { trusted } = mongoose;
@@ -48,6 +48,8 @@ export interface GenerationServiceDeps {
   estimator: QueueEstimator;
   dispatcher: { notify(): void };
   presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
+  /** The tenant's plan and configuration, which bound what a request may ask for. */
+  configs: Pick<TenantConfigService, 'policy'>;
 }
 
 /**
@@ -60,8 +62,10 @@ export class GenerationService {
   async create(params: GenerationParams, options: CreateOptions): Promise<CreatedGeneration> {
     const tenantId = requireTenantId();
     const tenant = await this.deps.models.Tenant.findById(tenantId).lean();
-    if (!tenant) throw notFound('The tenant');
-    const resolved = resolve(params, tenant.plan);
+    if (!tenant || tenant.status === 'deleted') throw notFound('The tenant');
+    // A widget socket opened before a suspension is still open: its requests stop here.
+    if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
+    const resolved = resolve(params, await this.deps.configs.policy(tenant));
     let generationId = newId('gen');
 
     // One namespace per source, so a REST key can never collide with a widget's ref.
@@ -215,8 +219,8 @@ export class GenerationService {
   }
 }
 
-/** Fills every default so the runner has nothing left to decide. */
-export function resolve(params: GenerationParams, planName: string): ResolvedJobParams {
+/** Fills every default so the runner has nothing left to decide, within the tenant's plan and configuration. */
+export function resolve(params: GenerationParams, { plan, config }: TenantPolicy): ResolvedJobParams {
   const mode = params.mode ?? 'txt2img';
   if (mode !== 'txt2img') throw invalidRequest(`mode "${mode}" is not available yet; use "txt2img"`);
   if (params.styles?.length) throw invalidRequest('styles are not available yet');
@@ -224,12 +228,22 @@ export function resolve(params: GenerationParams, planName: string): ResolvedJob
   // Accepted by the contract's schema, but no pipeline step applies it yet: refused
   // rather than silently ignored, so nobody pays for a result that lacks it.
   if (params.sharpness !== undefined) throw invalidRequest('sharpness is not available yet; leave it out');
-  const performance = params.performance ?? DEFAULT_PERFORMANCE;
-  if (!planFor(planName).performances.includes(performance)) {
+  const performance = params.performance ?? config.presets.default;
+  if (!plan.presets.includes(performance)) {
     throw new AppError('forbidden', `The "${performance}" preset is not included in your plan.`);
+  }
+  if (!config.presets.allowed.includes(performance)) {
+    throw new AppError('forbidden', `The "${performance}" preset is turned off in this account's configuration.`);
+  }
+  const imageCount = params.imageCount ?? 1;
+  if (imageCount > plan.maxImagesPerRequest) {
+    throw new AppError('forbidden', `Your plan allows at most ${plan.maxImagesPerRequest} image(s) per request.`);
   }
   const preset = PRESETS[performance];
   const size = parseAspectRatio(params.aspectRatio ?? DEFAULT_ASPECT_RATIO)!;
+  if (size.width * size.height > plan.maxPixels) {
+    throw new AppError('forbidden', `Your plan allows images of at most ${plan.maxPixels} pixels.`);
+  }
   return {
     prompt: params.prompt,
     // Left out when the client gave none: the runner then uses zero embeddings, not encoded "".
@@ -240,7 +254,7 @@ export function resolve(params: GenerationParams, planName: string): ResolvedJob
     guidance: params.guidance ?? preset.guidance,
     scheduler: preset.scheduler,
     seed: params.seed ?? randomInt(0, 0xffffffff),
-    imageCount: params.imageCount ?? 1,
+    imageCount,
     outputFormat: 'webp',
     performance,
   };

@@ -19,5 +19,3 @@ export const PRESETS: Record<Performance, Preset> = {
   'extreme-speed': { steps: 8, guidance: 1, scheduler: 'euler', credits: 1 },
   lightning: { steps: 4, guidance: 1, scheduler: 'euler', credits: 1 },
 };
-
-export const DEFAULT_PERFORMANCE: Performance = 'speed';

@@ -1,9 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { assertValidKey, type Storage } from './storage.js';
+import { assertValidKey, assertValidPrefix, type Storage } from './storage.js';
 
-/** Files under `<root>/<key>`; writes go to a temp file and are renamed into place. */
+/**
+ * Files under `<root>/<key>`; writes go to a temp file and are renamed into place.
+ * Directories are made when the first file lands in them, so a new tenant's prefix
+ * needs nothing created up front (as with S3, where prefixes are only key names).
+ */
 export class FileStorage implements Storage {
   constructor(private readonly root: string) {}
 
@@ -28,6 +32,21 @@ export class FileStorage implements Storage {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    assertValidPrefix(prefix);
+    const directory = join(this.root, prefix);
+    let files: number;
+    try {
+      const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+      files = entries.filter((entry) => entry.isFile()).length;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    await rm(directory, { recursive: true, force: true });
+    return files;
   }
 
   private pathOf(key: string): string {

@@ -1,7 +1,15 @@
 import type { RunnerBody } from '@atelier/protocol';
 import { endpoint, type Endpoint } from '../endpoint.js';
 import { idSchema } from '@atelier/protocol/schemas';
-import { createTenantSchema, jsonObjectBody, parse, runnerTokenSchema, updateTenantSchema } from '../schemas.js';
+import {
+  createTenantSchema,
+  jsonObjectBody,
+  parse,
+  runnerTokenSchema,
+  tenantListQuerySchema,
+  updateTenantSchema,
+} from '../schemas.js';
+import type { TenantDeletion } from '../../services/tenant-deletion.js';
 import type { TenantService } from '../../services/tenant-service.js';
 import type { RunnerTokenService } from '../../services/runner-token-service.js';
 import type { RunnerRegistry } from '../../queue/runner-registry.js';
@@ -9,30 +17,39 @@ import type { RunnerRegistry } from '../../queue/runner-registry.js';
 /** The operator's API (`Authorization: Bearer $ATELIER_ADMIN_TOKEN`). */
 export function adminEndpoints(deps: {
   tenants: TenantService;
+  deletion: TenantDeletion;
   runnerTokens: RunnerTokenService;
   runners: RunnerRegistry;
 }): Endpoint[] {
+  const actor = { kind: 'admin' } as const;
   return [
     endpoint({
       method: 'post',
       path: '/admin/v1/tenants',
       auth: 'admin',
       input: (req) => parse(createTenantSchema, jsonObjectBody(req.body)),
-      handle: async (input) => ({ status: 201, body: await deps.tenants.create(input) }),
+      handle: async (input) => ({ status: 201, body: await deps.tenants.create(input, actor) }),
     }),
     endpoint({
       method: 'get',
       path: '/admin/v1/tenants',
       auth: 'admin',
-      input: () => undefined,
-      handle: async () => ({ body: { data: await deps.tenants.list() } }),
+      input: (req) => parse(tenantListQuerySchema, req.query),
+      handle: async ({ status }) => ({ body: { data: await deps.tenants.list(status) } }),
     }),
     endpoint({
       method: 'patch',
       path: '/admin/v1/tenants/:id',
       auth: 'admin',
       input: (req) => ({ id: parse(idSchema, req.params.id), changes: parse(updateTenantSchema, jsonObjectBody(req.body)) }),
-      handle: async ({ id, changes }) => ({ body: await deps.tenants.update(id, changes) }),
+      handle: async ({ id, changes }) => ({ body: await deps.tenants.update(id, changes, actor) }),
+    }),
+    endpoint({
+      method: 'delete',
+      path: '/admin/v1/tenants/:id',
+      auth: 'admin',
+      input: (req) => parse(idSchema, req.params.id),
+      handle: async (id) => ({ body: await deps.deletion.delete(id, actor) }),
     }),
     endpoint({
       method: 'post',

@@ -1,0 +1,116 @@
+/**
+ * A tenant's configuration (`GET/PUT /v1/config`): what its studio offers, how it looks,
+ * what it refuses, and how long its data is kept. The schema (with every default) is
+ * `tenantConfigSchema` in `@atelier/protocol/schemas`.
+ */
+import type { Performance } from './generation.js';
+
+/** The preset a new tenant's studio starts on. */
+export const DEFAULT_PERFORMANCE: Performance = 'speed';
+
+/** Formats a tenant may ask its images to be delivered in. */
+export const CONFIG_OUTPUT_FORMATS = ['png', 'webp', 'jpeg', 'avif'] as const;
+export type ConfigOutputFormat = (typeof CONFIG_OUTPUT_FORMATS)[number];
+
+/** Categories of content a tenant can refuse outright (its content policy). */
+export const CONTENT_CATEGORIES = [
+  'nudity',
+  'sexual',
+  'violence',
+  'gore',
+  'hate',
+  'harassment',
+  'self-harm',
+  'drugs',
+  'weapons',
+  'political',
+  'public-figures',
+] as const;
+export type ContentCategory = (typeof CONTENT_CATEGORIES)[number];
+
+/** The widget's colour tokens (`--atelier-<kebab-case name>`) a tenant's theme may set. */
+export const BRAND_COLOR_TOKENS = [
+  'accent',
+  'accentContrast',
+  'background',
+  'surface',
+  'text',
+  'muted',
+  'border',
+  'danger',
+] as const;
+export type BrandColorToken = (typeof BRAND_COLOR_TOKENS)[number];
+
+export const CONFIG_LIMITS = {
+  customStyles: 50,
+  styleName: 64,
+  loras: 20,
+  bannedTerms: 500,
+  bannedTermLength: 100,
+  locales: 20,
+  stringsPerLocale: 200,
+  stringLength: 500,
+  minRetentionDays: 1,
+  maxRetentionDays: 3650,
+} as const;
+
+/** A style of the tenant's own: its template wraps the shopper's prompt. */
+export interface CustomStyle {
+  name: string;
+  /** Contains `{prompt}` exactly where the shopper's words go. */
+  prompt: string;
+  negativePrompt: string;
+}
+
+export interface TenantConfig {
+  presets: {
+    /** Used when a request names no `performance`; one of `allowed`. */
+    default: Performance;
+    /** What shoppers and the API may ask for; bounded by the plan. */
+    allowed: Performance[];
+  };
+  styles: {
+    /** Style names a request may name (each a custom style's name). */
+    allowed: string[];
+    /** Applied when a request names no styles; each one of `allowed`. */
+    default: string[];
+    custom: CustomStyle[];
+  };
+  /** LoRA ids the tenant may use (the LoRAs themselves arrive later). */
+  loras: string[];
+  contentPolicy: {
+    bannedTerms: string[];
+    bannedCategories: ContentCategory[];
+    /** A classifier score above this refuses the image: 0 refuses everything, 1 nothing. */
+    nsfwThreshold: number;
+  };
+  branding: {
+    /** Hex colours (`#rgb`, `#rrggbb`); an absent token keeps the widget's default. */
+    colors: Partial<Record<BrandColorToken, string>>;
+    /** A CSS font-family list; null keeps the widget's default. */
+    fontFamily: string | null;
+    /** Corner radius in CSS pixels; null keeps the widget's default. */
+    radius: number | null;
+    /** An https URL; null for none. */
+    logoUrl: string | null;
+    /** Texts that replace the widget's own, by locale and message key: `{en: {generate: 'Create'}}`. */
+    strings: Record<string, Record<string, string>>;
+  };
+  output: {
+    format: ConfigOutputFormat;
+    /** 1–100, for the lossy formats. */
+    quality: number;
+    watermark: boolean;
+  };
+  /** Days generated images and their records are kept. */
+  retentionDays: number;
+}
+
+type PatchOf<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: PatchOf<T[K]> | null } : T;
+
+/**
+ * The body of `PUT /v1/config`: a JSON merge patch (RFC 7396) of `TenantConfig`. Members
+ * present replace, objects merge member by member, arrays replace whole, and `null`
+ * resets a member to its default.
+ */
+export type TenantConfigPatch = PatchOf<TenantConfig>;

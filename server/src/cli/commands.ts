@@ -1,0 +1,24 @@
+import { creditCommands } from './credit-commands.js';
+import { expectArgs, stringOption, type Command } from './invocation.js';
+import { planCommands } from './plan-commands.js';
+import { tenantCommands } from './tenant-commands.js';
+
+/** Every `atelier` command, by its two words. */
+export const COMMANDS: Record<string, Command> = {
+  ...tenantCommands,
+  ...planCommands,
+  ...creditCommands,
+  'runner-tokens create': async ({ args, options, services }) => {
+    expectArgs(args, [], 'runner-tokens create');
+    const token = await services.runnerTokens.create(stringOption(options, 'name') ?? '');
+    return { json: token, text: `Runner token (shown once): ${token.token}` };
+  },
+  'runners list': async ({ args, services }) => {
+    expectArgs(args, [], 'runners list');
+    const runners = await services.runners.list();
+    return {
+      json: runners,
+      text: runners.map((r) => `${r._id}  ${r.name}  ${r.device}  ${r.state}`).join('\n') || 'No runners.',
+    };
+  },
+};
