@@ -142,13 +142,18 @@ export class WidgetSession {
     }
     const message = parsed.data;
     // Checking a shopper session takes a moment; what the page sent right after its
-    // hello waits for the outcome instead of being told to say hello first.
-    if (message.type !== 'hello') await this.greeting;
+    // hello waits for the outcome instead of being told to say hello first, and is
+    // dropped if the hello was refused (the socket is closing then). Once greeted, a
+    // message is handled without waiting: what arrived within the message budget is
+    // acted on even when a later message in the same chunk closed the socket.
+    if (message.type !== 'hello' && !this.sessionId && this.greeting) {
+      await this.greeting;
+      if (this.ws.readyState !== this.ws.OPEN) return;
+    }
     if (message.type !== 'hello' && !this.sessionId) {
       this.send({ type: 'error', code: 'invalid_request', message: 'Send hello first.' });
       return;
     }
-    if (this.ws.readyState !== this.ws.OPEN) return;
     if (message.type === 'hello' && this.greeting) {
       this.send({ type: 'error', code: 'invalid_request', message: 'This socket already said hello.' });
       return;
