@@ -34,7 +34,12 @@ test('renders its parts, accessible, and talks to the server it was loaded from'
   // No `server` attribute: the socket goes to the origin that served the script.
   await expect.poll(() => sockets.length).toBe(1);
   expect(sockets[0]!.url).toBe(`${site.origin.replace('http', 'ws')}/v1/realtime?key=${KEY}`);
-  await expect.poll(() => sockets[0]!.received[0]).toEqual({ type: 'hello', v: 1 });
+  // Without a shopper session the page says which browser it is: a random id kept in localStorage.
+  await expect
+    .poll(() => sockets[0]!.received[0])
+    .toEqual({ type: 'hello', v: 1, browser: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  const browser = (sockets[0]!.received[0] as { browser: string }).browser;
+  expect(await page.evaluate(() => localStorage.getItem('atelier-browser'))).toBe(browser);
 
   // Themes swap the defaults; a page's own --atelier-* value wins over either.
   const background = () => part(page, 'base').evaluate((element) => getComputedStyle(element).backgroundColor);
@@ -67,7 +72,7 @@ test('refuses empty and over-long prompts and sends nothing', async ({ page }) =
   await expect(error).toHaveText(/2001 characters.*2000/);
 
   await page.waitForTimeout(300);
-  expect(sockets[0]!.received).toEqual([{ type: 'hello', v: 1 }]);
+  expect(sockets[0]!.received).toEqual([{ type: 'hello', v: 1, browser: expect.any(String) }]);
   expect(await events(page)).toEqual([]);
   await expect(part(page, 'status')).toHaveText('');
 });
