@@ -1,24 +1,16 @@
 import mongoose from 'mongoose';
-import { randomInt } from 'node:crypto';
 import type { Models } from '../models/index.js';
 import type { Generation, StoredImage } from '../models/generation.model.js';
 import { leaseId } from '../models/lease.model.js';
-import {
-  DEFAULT_ASPECT_RATIO,
-  parseAspectRatio,
-  type GenerationBody,
-  type GenerationParams,
-  type PublicImage,
-  type QueueEstimate,
-  type ResolvedJobParams,
-} from '@atelier/protocol';
+import type { GenerationBody, GenerationParams, PublicImage, QueueEstimate } from '@atelier/protocol';
 import { AppError, conflict, invalidRequest, notFound } from '../errors/app-error.js';
 import { requireTenantId } from '../tenancy/tenant-context.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { canonicalJson } from './canonical-json.js';
 import { newId, sha256 } from './ids.js';
 import { PRESETS } from './presets.js';
-import type { TenantConfigService, TenantPolicy } from './tenant-config.js';
+import { resolve } from './resolve-params.js';
+import type { TenantConfigService } from './tenant-config.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
 
 const { trusted } = mongoose;
@@ -217,45 +209,4 @@ export class GenerationService {
     const existing = (await this.withLiveProgress([found]))[0]!;
     return { replay: { generation: existing, queue: await this.deps.estimator.estimate(existing), created: false } };
   }
-}
-
-/** Fills every default so the runner has nothing left to decide, within the tenant's plan and configuration. */
-export function resolve(params: GenerationParams, { plan, config }: TenantPolicy): ResolvedJobParams {
-  const mode = params.mode ?? 'txt2img';
-  if (mode !== 'txt2img') throw invalidRequest(`mode "${mode}" is not available yet; use "txt2img"`);
-  if (params.styles?.length) throw invalidRequest('styles are not available yet');
-  if (params.loras?.length) throw invalidRequest('loras are not available yet');
-  // Accepted by the contract's schema, but no pipeline step applies it yet: refused
-  // rather than silently ignored, so nobody pays for a result that lacks it.
-  if (params.sharpness !== undefined) throw invalidRequest('sharpness is not available yet; leave it out');
-  const performance = params.performance ?? config.presets.default;
-  if (!plan.presets.includes(performance)) {
-    throw new AppError('forbidden', `The "${performance}" preset is not included in your plan.`);
-  }
-  if (!config.presets.allowed.includes(performance)) {
-    throw new AppError('forbidden', `The "${performance}" preset is turned off in this account's configuration.`);
-  }
-  const imageCount = params.imageCount ?? 1;
-  if (imageCount > plan.maxImagesPerRequest) {
-    throw new AppError('forbidden', `Your plan allows at most ${plan.maxImagesPerRequest} image(s) per request.`);
-  }
-  const preset = PRESETS[performance];
-  const size = parseAspectRatio(params.aspectRatio ?? DEFAULT_ASPECT_RATIO)!;
-  if (size.width * size.height > plan.maxPixels) {
-    throw new AppError('forbidden', `Your plan allows images of at most ${plan.maxPixels} pixels.`);
-  }
-  return {
-    prompt: params.prompt,
-    // Left out when the client gave none: the runner then uses zero embeddings, not encoded "".
-    ...(params.negativePrompt !== undefined && { negativePrompt: params.negativePrompt }),
-    width: size.width,
-    height: size.height,
-    steps: preset.steps,
-    guidance: params.guidance ?? preset.guidance,
-    scheduler: preset.scheduler,
-    seed: params.seed ?? randomInt(0, 0xffffffff),
-    imageCount,
-    outputFormat: 'webp',
-    performance,
-  };
 }
