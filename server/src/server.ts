@@ -34,6 +34,7 @@ import { resolveAdminToken } from './services/admin-token.js';
 import { AuditLog } from './services/audit-log.js';
 import { CreditLedger } from './services/credit-ledger.js';
 import { GenerationService } from './services/generation-service.js';
+import { IncludedCredits } from './services/included-credits.js';
 import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
 import { PlanService } from './services/plans.js';
@@ -122,6 +123,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   publicUrl = config.publicUrl ?? url;
   services.dispatcher.start();
+  services.includedCredits.start();
   log.info({ port, publicUrl, adminToken: admin.path ?? 'ATELIER_ADMIN_TOKEN' }, 'server listening');
   if (admin.created) {
     // Printed this once, where the operator looks when first starting the server; later
@@ -142,6 +144,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
         await services.widgetHub.close();
         await services.runnerHub.close();
         await services.dispatcher.stop();
+        await services.includedCredits.stop();
         await services.events.stop();
         // After the runner hub has marked this process's runners offline.
         await services.instances.stop();
@@ -214,6 +217,7 @@ function createServices(
   const ledger = new CreditLedger({ models, audit });
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
   const deletion = new TenantDeletion({ models, storage });
+  const includedCredits = new IncludedCredits({ models, plans, ledger, ...(options.now ? { now: options.now } : {}) });
   const runnerTokens = new RunnerTokenService({ models });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
@@ -271,6 +275,7 @@ function createServices(
     plans,
     configs,
     ledger,
+    includedCredits,
     tenants,
     deletion,
     runnerTokens,

@@ -8,6 +8,7 @@ import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import type { AuditLog } from './audit-log.js';
 import type { CreditLedger } from './credit-ledger.js';
 import { newId } from './ids.js';
+import { creditMonth, grantIncludedCredits } from './included-credits.js';
 import type { KeyMode, KeyService } from './key-service.js';
 import type { PlanService } from './plans.js';
 import type { TenantConfigService } from './tenant-config.js';
@@ -61,15 +62,7 @@ export class TenantService {
         target: { kind: 'tenant', id: tenantId },
         details: { name: input.name, plan: plan._id, origins: input.origins },
       });
-      if (plan.monthlyCredits > 0) {
-        const month = this.now().toISOString().slice(0, 7);
-        await this.deps.ledger.grant({
-          amount: plan.monthlyCredits,
-          reason: `${plan._id} plan: credits included for ${month}`,
-          actor,
-          idempotencyKey: `monthly:${month}`,
-        });
-      }
+      await grantIncludedCredits(this.deps.ledger, plan, creditMonth(this.now()), actor);
     });
     const keys = await this.deps.keys.issue(tenantId, input.mode ?? 'test', 'default');
     return { tenantId, name: input.name, plan: plan._id, origins: input.origins, ...keys };
