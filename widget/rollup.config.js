@@ -1,8 +1,14 @@
 // Bundles tsc's output (run `tsc -p widget` first) into the single files a
 // storefront loads: ESM for `<script type="module">` (the server serves it at
 // /widget.js) and an IIFE for pages that can only add classic scripts.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
+
+const BUNDLE_DIR = 'dist/bundle';
+/** `atelier-studio.<10 hex>.js`: the server serves these names with immutable caching. */
+export const HASHED_STUDIO = /^atelier-studio\.[0-9a-f]{10}\.js$/;
 
 /**
  * Minifies the CSS inside Lit's css`…` templates, which terser leaves as written:
@@ -33,8 +39,34 @@ function minifyCssTemplates() {
   };
 }
 
+/**
+ * Copies the ESM studio bundle (built by the first configuration) to a name holding its
+ * content hash, removes the copies of earlier builds, and writes that name into the
+ * loader, which therefore changes whenever the studio does.
+ */
+function hashedStudio() {
+  let file;
+  return {
+    name: 'hashed-studio',
+    buildStart() {
+      const studio = readFileSync(`${BUNDLE_DIR}/atelier-studio.js`);
+      file = `atelier-studio.${createHash('sha256').update(studio).digest('hex').slice(0, 10)}.js`;
+      for (const old of readdirSync(BUNDLE_DIR).filter((name) => HASHED_STUDIO.test(name))) rmSync(`${BUNDLE_DIR}/${old}`);
+      // The copy drops the source-map comment: the map is named after the unhashed file.
+      writeFileSync(`${BUNDLE_DIR}/${file}`, studio.toString().replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
+    },
+    transform(code) {
+      return code.includes('__ATELIER_STUDIO_FILE__')
+        ? { code: code.replace('__ATELIER_STUDIO_FILE__', `./${file}`), map: null }
+        : null;
+    },
+  };
+}
+
+const minify = () => terser({ ecma: 2020, compress: { passes: 2 }, format: { comments: false } });
+
 /** @type {import('rollup').RollupOptions} */
-export default {
+const studio = {
   input: 'dist/index.js',
   output: [
     { file: 'dist/bundle/atelier-studio.js', format: 'es', sourcemap: true },
@@ -49,9 +81,19 @@ export default {
     warn(warning);
   },
   // Resolves Lit's production build (no "development" condition).
-  plugins: [
-    minifyCssTemplates(),
-    nodeResolve({ browser: true }),
-    terser({ ecma: 2020, compress: { passes: 2 }, format: { comments: false } }),
-  ],
+  plugins: [minifyCssTemplates(), nodeResolve({ browser: true }), minify()],
 };
+
+/**
+ * The loader (`loader.js`, served at /widget.js): what a page includes; it fetches the
+ * hashed studio when the page needs it (src/loader.ts). Built after the studio, whose
+ * name it embeds (rollup builds an array of configurations in order).
+ */
+/** @type {import('rollup').RollupOptions} */
+const loader = {
+  input: 'dist/loader.js',
+  output: { file: `${BUNDLE_DIR}/loader.js`, format: 'es' },
+  plugins: [hashedStudio(), minify()],
+};
+
+export default [studio, loader];

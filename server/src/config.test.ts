@@ -10,7 +10,7 @@ const VALID_ENV = {
   MONGODB_URI: 'mongodb+srv://cluster.example/atelier',
   ATELIER_ADMIN_TOKEN: 'a'.repeat(16),
   ATELIER_SIGNING_SECRET: 's'.repeat(32),
-  ATELIER_WIDGET_BUNDLE: 'widget.js',
+  ATELIER_WIDGET_DIR: 'widget',
   ATELIER_CACHE_DIR: '/var/cache/atelier',
   LOG_LEVEL: 'debug',
 };
@@ -34,7 +34,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       logLevel: 'debug',
       host: '0.0.0.0',
-      widgetBundlePath: '/srv/app/widget.js',
+      widgetDir: '/srv/app/widget',
       cacheDir: '/var/cache/atelier',
       port: 9000,
       publicUrl: 'https://studio.example',

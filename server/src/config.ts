@@ -18,8 +18,8 @@ export interface Config {
   adminToken: string | undefined;
   /** Unset: a random secret is created once and kept in the database, shared by every server process on it. */
   signingSecret: string | undefined;
-  /** Unset: served from the widget workspace's build output. */
-  widgetBundlePath: string | undefined;
+  /** The widget's build directory (its loader and hashed studio); unset: the widget workspace's `dist/bundle`. */
+  widgetDir: string | undefined;
   /** Where FerretDB is built once: `ATELIER_CACHE_DIR`, else `$XDG_CACHE_HOME/atelier`, else `~/.cache/atelier`. */
   cacheDir: string;
   leaseMs: number;
@@ -74,7 +74,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mongodbUri,
     adminToken,
     signingSecret,
-    widgetBundlePath: absolutePath(env, 'ATELIER_WIDGET_BUNDLE', cwd),
+    widgetDir: absolutePath(env, 'ATELIER_WIDGET_DIR', cwd),
     cacheDir:
       absolutePath(env, 'ATELIER_CACHE_DIR', cwd) ??
       join(absolutePath(env, 'XDG_CACHE_HOME', cwd) ?? join(homedir(), '.cache'), 'atelier'),

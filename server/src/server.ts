@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import { connectDatabase, type Database } from './db/connect.js';
@@ -90,7 +90,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     endpoints,
     auth: services.auth,
     routers: [
-      widgetRoutes(config.widgetBundlePath ?? defaultWidgetBundle()),
+      widgetRoutes(config.widgetDir ?? defaultWidgetDir()),
       fileRoutes({ models: database.models, storage: services.storage, signer: services.signer }),
     ],
     health: async (): Promise<HealthBody> => ({ ok: true, runners: await services.registry.countOnline() }),
@@ -297,9 +297,9 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-function defaultWidgetBundle(): string | undefined {
+function defaultWidgetDir(): string | undefined {
   try {
-    return fileURLToPath(import.meta.resolve('@atelier/widget/bundle'));
+    return dirname(fileURLToPath(import.meta.resolve('@atelier/widget/loader')));
   } catch {
     return undefined;
   }

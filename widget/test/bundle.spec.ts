@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { gzipSync } from 'node:zlib';
-import { expect, test } from '@playwright/test';
+import { readdir, readFile } from 'node:fs/promises';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+import { expect, test, type Page } from '@playwright/test';
 import { part, studioPage } from './helpers.js';
 import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-server.js';
 
@@ -11,6 +11,10 @@ import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-serve
  * every product page.
  */
 const GZIP_BUDGET_BYTES = 14_119;
+/** What a page includes: Shopify's limit for a theme app extension's JavaScript is 10 KB compressed. */
+const LOADER_BUDGET_BYTES = 10 * 1024;
+/** Everything a page ends up loading for the widget (loader and studio, Lit included), brotli as served. */
+const WHOLE_BUDGET_BYTES = 30 * 1024;
 
 let site: StaticServer;
 
@@ -29,6 +33,56 @@ test('the ESM bundle stays within its gzip budget', async () => {
   expect(gzipped).toBeLessThanOrEqual(GZIP_BUDGET_BYTES);
   // Only the protocol's types and constants ship: no server code, no schemas.
   expect(bundle.toString()).not.toMatch(/mongoose|express|zod/);
+});
+
+test('the loader stays within 10 KB compressed, and the loader and studio together within 30 KB', async () => {
+  const loader = await readFile(new URL('loader.js', BUNDLE_DIR));
+  const hashed = (await readdir(BUNDLE_DIR)).filter((name) => /^atelier-studio\.[0-9a-f]{10}\.js$/.test(name));
+  // One studio per build: the loader names it, and earlier builds' copies are gone.
+  expect(hashed).toHaveLength(1);
+  expect(loader.toString()).toContain(`./${hashed[0]}`);
+  const studio = await readFile(new URL(hashed[0]!, BUNDLE_DIR));
+  const brotli = (file: Buffer) => brotliCompressSync(file).length;
+  test.info().annotations.push({
+    type: 'bundle-size',
+    description: `loader ${brotli(loader)} B br, studio ${brotli(studio)} B br`,
+  });
+  expect(gzipSync(loader, { level: 9 }).length).toBeLessThanOrEqual(LOADER_BUDGET_BYTES);
+  expect(brotli(loader) + brotli(studio)).toBeLessThanOrEqual(WHOLE_BUDGET_BYTES);
+  // The loader imports nothing itself: Lit arrives with the studio.
+  expect(loader.toString()).not.toMatch(/\bimport\s*[{*\w]|lit-html|LitElement/);
+});
+
+/** When the page's load event started and when the studio was requested, on the page's own clock (ms). */
+async function studioTiming(page: Page, url: string) {
+  await page.goto(url, { waitUntil: 'load' });
+  await expect(part(page, 'prompt')).toBeVisible();
+  return page.evaluate(() => {
+    const [navigation] = performance.getEntriesByType('navigation') as PerformanceNavigationTiming[];
+    const studio = performance.getEntriesByType('resource').find((entry) => /atelier-studio\.[0-9a-f]{10}\.js$/.test(entry.name));
+    return { requested: studio!.startTime, loaded: navigation!.loadEventStart };
+  });
+}
+
+const slowPage = (studioAtTop: boolean) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"></head>
+<body>
+${studioAtTop ? '<atelier-studio publishable-key="pk_test_x" server="http://127.0.0.1:9"></atelier-studio>' : ''}
+<img src="/slow.png?ms=1500" alt="" width="1" height="1">
+<div style="height: 4000px"></div>
+${studioAtTop ? '' : '<atelier-studio publishable-key="pk_test_x" server="http://127.0.0.1:9"></atelier-studio>'}
+<script type="module" src="/widget.js"></script>
+</body></html>`;
+
+test('the loader fetches the studio at once for a widget in view, and after the page has loaded for one far below', async ({
+  page,
+}) => {
+  const inView = await studioTiming(page, site.page('/loader-in-view', slowPage(true)));
+  // The slow image holds the load event back; the studio did not wait for it.
+  expect(inView.requested).toBeLessThan(inView.loaded);
+
+  const below = await studioTiming(page, site.page('/loader-below', slowPage(false)));
+  expect(below.requested).toBeGreaterThanOrEqual(below.loaded);
 });
 
 for (const [name, script] of [
@@ -51,7 +105,9 @@ test('loading the script twice and calling define() again does not throw', async
   const scripts = `
     <script type="module" src="/atelier-studio.js"></script>
     <script type="module" src="/atelier-studio.js?copy=2"></script>
-    <script src="/atelier-studio.iife.js"></script>`;
+    <script src="/atelier-studio.iife.js"></script>
+    <script type="module" src="/widget.js"></script>
+    <script type="module" src="/widget.js?copy=2"></script>`;
   await page.goto(site.page('/twice', studioPage('', scripts)));
   await expect(part(page, 'prompt')).toBeVisible();
 

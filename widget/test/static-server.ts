@@ -16,10 +16,14 @@ const PIXEL = Buffer.from(
 
 const BUNDLES: Record<string, string> = {
   '/atelier-studio.js': 'atelier-studio.js',
-  // The name the Atelier server serves it under.
-  '/widget.js': 'atelier-studio.js',
+  // The names the Atelier server serves them under: the loader, and the hashed studio it imports.
+  '/widget.js': 'loader.js',
   '/atelier-studio.iife.js': 'atelier-studio.iife.js',
 };
+const HASHED_STUDIO = /^\/(atelier-studio\.[0-9a-f]{10}\.js)$/;
+
+/** How long `/slow.png?ms=N` takes to answer (at most 10 s): holds a page's load event back. */
+const slowMs = (url: URL) => Math.min(Number(url.searchParams.get('ms') ?? 0) || 0, 10_000);
 
 export interface StaticServer {
   readonly origin: string;
@@ -31,13 +35,15 @@ export interface StaticServer {
 export async function startStaticServer(): Promise<StaticServer> {
   const pages = new Map<string, string>();
   const server: Server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    const url = new URL(request.url ?? '/', 'http://x');
+    const path = url.pathname;
     const send = (status: number, type: string, body: string | Buffer) =>
       response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
     const page = pages.get(path);
     if (page !== undefined) return send(200, 'text/html; charset=utf-8', page);
     if (path === '/pixel.png') return send(200, 'image/png', PIXEL);
-    const bundle = BUNDLES[path];
+    if (path === '/slow.png') return void setTimeout(() => send(200, 'image/png', PIXEL), slowMs(url));
+    const bundle = BUNDLES[path] ?? HASHED_STUDIO.exec(path)?.[1];
     if (!bundle) return send(404, 'text/plain', 'not found');
     return void readFile(new URL(bundle, BUNDLE_DIR)).then(
       (body) => send(200, 'text/javascript; charset=utf-8', body),
