@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { KEY, events, part, scriptSockets, studioPage } from './helpers.js';
+import { KEY, events, part, scriptSockets, studioPage, announcer } from './helpers.js';
 import { type StaticServer, closedPort, startStaticServer } from './static-server.js';
 
 let site: StaticServer;
@@ -25,7 +25,9 @@ test('renders its parts, accessible, and talks to the server it was loaded from'
   await expect(progress).toHaveAttribute('aria-valuemin', '0');
   await expect(progress).toHaveAttribute('aria-valuenow', '0');
   await expect(progress).toHaveAttribute('aria-valuemax', /\d+/);
-  await expect(part(page, 'status')).toHaveAttribute('aria-live', 'polite');
+  // The status line shows every step; only milestones are spoken (the announcer, below).
+  await expect(part(page, 'status')).not.toHaveAttribute('aria-live');
+  await expect(announcer(page)).toHaveAttribute('aria-live', 'polite');
   await expect(part(page, 'error')).toHaveAttribute('role', 'alert');
   await expect(part(page, 'error')).toBeHidden();
   await expect(part(page, 'result')).toHaveCount(0);
@@ -92,22 +94,29 @@ test('walks a job through the queue, progress and results, firing its events', a
   const request = socket.received[1]!;
   if (request.type !== 'generate') throw new Error('expected generate');
   expect(request.params).toEqual({ prompt: 'a walnut lamp, morning light' });
-  await expect(generate).toBeDisabled();
+  await expect(generate).toHaveAttribute('aria-disabled', 'true');
+  // Focus stays on the button the shopper pressed (aria-disabled keeps it focusable).
+  expect(await generate.evaluate((button) => (button.getRootNode() as ShadowRoot).activeElement === button)).toBe(true);
 
   socket.send({ type: 'accepted', ref: request.ref, id: 'job_1', seq: 1, cost: { credits: 2 } });
   socket.send({ type: 'queued', id: 'job_1', seq: 2, position: 1, etaSeconds: null, runners: 0 });
+  await expect(announcer(page)).toHaveText('Your request is in the queue.');
   await expect(status).toHaveText('Waiting for a GPU to come online — your request is saved and will start automatically.');
   socket.send({ type: 'queued', id: 'job_1', seq: 3, position: 2, etaSeconds: 30, runners: 1 });
   await expect(status).toHaveText('In queue — position 2 (about 30 s)');
 
   socket.send({ type: 'progress', id: 'job_1', seq: 4, step: 12, steps: 30, stage: 'sampling' });
   await expect(status).toHaveText('Generating… step 12 of 30');
+  await expect(announcer(page)).toHaveText('Generating your picture…');
   await expect(progress).toHaveAttribute('aria-valuenow', '12');
   await expect(progress).toHaveAttribute('aria-valuemax', '30');
-  await expect(generate).toBeDisabled();
+  await expect(generate).toHaveAttribute('aria-disabled', 'true');
+  socket.send({ type: 'progress', id: 'job_1', seq: 5, step: 15, steps: 30, stage: 'sampling' });
+  await expect(status).toHaveText('Generating… step 15 of 30');
+  await expect(announcer(page)).toHaveText('Halfway there…');
 
   const image = (id: string) => ({ id, url: '/pixel.png', width: 1152, height: 896, format: 'png' as const });
-  socket.send({ type: 'completed', id: 'job_1', seq: 5, images: [image('img_1'), image('img_2')] });
+  socket.send({ type: 'completed', id: 'job_1', seq: 6, images: [image('img_1'), image('img_2')] });
   const results = part(page, 'result');
   await expect(results).toHaveCount(2);
   await expect(results.first()).toHaveAttribute('width', '1152');
@@ -115,17 +124,25 @@ test('walks a job through the queue, progress and results, firing its events', a
   await expect(results.first()).toHaveAttribute('alt', 'a walnut lamp, morning light (1 of 2)');
   await expect(results.first()).toHaveAttribute('src', `${site.origin}/pixel.png`);
   await expect(progress).toHaveAttribute('aria-valuenow', '30');
-  await expect(generate).toBeEnabled();
+  await expect(generate).toHaveAttribute('aria-disabled', 'false');
+  await expect(announcer(page)).toHaveText('Done — pick the picture you like.');
 
   await results.nth(1).click();
   await expect(page.locator('atelier-studio .studio__pick').nth(1)).toHaveAttribute('aria-pressed', 'true');
+  await expect(announcer(page)).toHaveText('Picture 2 selected.');
 
   const fired = await events(page);
-  expect(fired.map((event) => event.type)).toEqual(['atelier-start', 'atelier-progress', 'atelier-complete', 'atelier-select']);
+  expect(fired.map((event) => event.type)).toEqual([
+    'atelier-start',
+    'atelier-progress',
+    'atelier-progress',
+    'atelier-complete',
+    'atelier-select',
+  ]);
   expect(fired[0]!.detail).toEqual({ jobId: 'job_1', ref: request.ref, prompt: 'a walnut lamp, morning light', credits: 2 });
   expect(fired[1]!.detail).toEqual({ jobId: 'job_1', step: 12, steps: 30, stage: 'sampling' });
-  expect(fired[2]!.detail['images']).toHaveLength(2);
-  expect(fired[3]!.detail).toEqual({ image: { ...image('img_2'), url: `${site.origin}/pixel.png` } });
+  expect(fired[3]!.detail['images']).toHaveLength(2);
+  expect(fired[4]!.detail).toEqual({ image: { ...image('img_2'), url: `${site.origin}/pixel.png` } });
   expect(await page.evaluate(() => document.querySelector('atelier-studio')!.selectedImage?.id)).toBe('img_2');
 });
 
@@ -189,4 +206,54 @@ test('explains a missing publishable key instead of connecting', async ({ page }
   await expect(part(page, 'generate')).toBeDisabled();
   await page.waitForTimeout(300);
   expect(sockets).toHaveLength(0);
+});
+
+/** WCAG contrast ratio of two `rgb(r, g, b)` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (color: string) => {
+    const [r, g, b] = color.match(/\d+/g)!.map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    }) as [number, number, number];
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+test("keeps the Generate button's text legible on any accent, unless the page chose its text colour", async ({ page }) => {
+  await scriptSockets(page);
+  await page.goto(site.page('/contrast', studioPage(`publishable-key="${KEY}"`)));
+  const generate = part(page, 'generate');
+  // As sRGB bytes, whatever space the browser computes them in (oklch, color(srgb …)): drawn to a canvas.
+  const colours = () =>
+    generate.evaluate((button) => {
+      const context = document.createElement('canvas').getContext('2d')!;
+      return [getComputedStyle(button).color, getComputedStyle(button).backgroundColor].map((colour) => {
+        context.fillStyle = colour;
+        context.fillRect(0, 0, 1, 1);
+        const [r, g, b] = context.getImageData(0, 0, 1, 1).data;
+        return `rgb(${r}, ${g}, ${b})`;
+      });
+    });
+  // The demo's old accent (white on it was 4.33:1), the defaults, and colours near the black/white boundary.
+  for (const accent of [
+    '#b5651d',
+    '#4f46e5',
+    '#818cf8',
+    '#767676',
+    '#777777',
+    '#00ff00',
+    'oklch(0.6 0.2 30)',
+    'hsl(200 80% 45%)',
+  ]) {
+    await page
+      .locator('atelier-studio')
+      .evaluate((element, value) => element.style.setProperty('--atelier-accent', value), accent);
+    await expect
+      .poll(async () => contrast(...((await colours()) as [string, string])), { message: accent })
+      .toBeGreaterThanOrEqual(4.5);
+  }
+  await page.addStyleTag({ content: ':root { --atelier-accent-contrast: rgb(1, 2, 3); }' });
+  await expect.poll(async () => (await colours())[0]).toBe('rgb(1, 2, 3)');
 });

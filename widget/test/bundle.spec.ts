@@ -5,12 +5,12 @@ import { part, studioPage } from './helpers.js';
 import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-server.js';
 
 /**
- * Gzipped size allowed for the ESM bundle (Lit included): what it weighed before the
- * wire contract moved into @atelier/protocol (14,119 B), which was not to make it any
- * heavier. Raising it should be a decision, not an accident: the widget loads on
- * every product page.
+ * Gzipped size allowed for the studio (Lit included). It was 14,119 B while
+ * the studio weighed 13,864 B; the accessibility fixes (legible text on any accent,
+ * milestone announcements, a focusable busy button) took it to 14,228 B. Raising it should be a
+ * decision, not an accident (the page loads only the loader before it is idle).
  */
-const GZIP_BUDGET_BYTES = 14_119;
+const GZIP_BUDGET_BYTES = 14_300;
 /** What a page includes: Shopify's limit for a theme app extension's JavaScript is 10 KB compressed. */
 const LOADER_BUDGET_BYTES = 10 * 1024;
 /** Everything a page ends up loading for the widget (loader and studio, Lit included), brotli as served. */

@@ -47,6 +47,11 @@ export function part(page: Page, name: string): Locator {
   return page.locator(`atelier-studio [part~="${name}"]`);
 }
 
+/** The visually hidden live region that speaks milestones. */
+export function announcer(page: Page): Locator {
+  return page.locator('atelier-studio [aria-live="polite"]');
+}
+
 export interface ScriptedSocket {
   route: WebSocketRoute;
   url: string;

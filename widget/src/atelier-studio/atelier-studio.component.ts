@@ -11,7 +11,7 @@ import type { ConnectionState } from '../realtime/realtime-client.js';
 import { originOf } from '../realtime/server-url.js';
 import { styles } from './atelier-studio.styles.js';
 import { IDLE_JOB, type JobView, concerns, failJob, isBusy, reduceJob, startJob } from './job-state.js';
-import { errorText, statusText } from './status-text.js';
+import { errorText, milestoneText, statusText } from './status-text.js';
 import { StudioConnection } from './studio-connection.js';
 import { type PromptCheck, checkPrompt } from './validate-prompt.js';
 
@@ -172,7 +172,7 @@ export class AtelierStudio extends LitElement {
 
   private handleSubmit(event: SubmitEvent): void {
     event.preventDefault();
-    if (isBusy(this.job)) return;
+    if (isBusy(this.job) || this.blocked()) return;
     const field = this.renderRoot.querySelector('textarea')!;
     const check = checkPrompt(field.value, this.config?.maxPromptLength ?? PROMPT_MAX_LENGTH);
     if (!check.ok) {
@@ -186,6 +186,12 @@ export class AtelierStudio extends LitElement {
     const ref = this.connection.ensureClient().generate({ prompt: check.prompt });
     this.job = startJob(ref, check.prompt);
     this.selectedId = null;
+  }
+
+  /** Generate stays focusable while it cannot be used (`aria-disabled`), so focus never drops to the page. */
+  private blocked(): boolean {
+    const { status } = this.connection.state;
+    return !this.publishableKey || status === 'refused' || status === 'invalid';
   }
 
   private handleInput(): void {
@@ -237,7 +243,7 @@ export class AtelierStudio extends LitElement {
     const locale = this.locale || 'en';
     const busy = isBusy(this.job);
     const { state: connection, now } = this.connection;
-    const blocked = !this.publishableKey || connection.status === 'refused' || connection.status === 'invalid';
+    const blocked = this.blocked();
     const error = errorText(locale, this.errorInputs());
     const { step, steps } = this.job.progress ?? { step: 0, steps: 0 };
     const waiting = busy && this.job.phase !== 'running';
@@ -246,6 +252,7 @@ export class AtelierStudio extends LitElement {
       ? this.t('promptPlaceholderProduct', { product: this.productTitle })
       : this.t('promptPlaceholder');
     const status = statusText(locale, connection, this.job, now);
+    const picked = this.job.images.findIndex((image) => image.id === this.selectedId);
     return html`
       <div part="base" class="studio ${busy ? 'studio--busy' : ''}">
         <form class="studio__form" novalidate @submit=${this.handleSubmit}>
@@ -253,7 +260,7 @@ export class AtelierStudio extends LitElement {
           <textarea id="prompt" part="prompt" class="studio__prompt" rows="3"
             placeholder=${placeholder} aria-invalid=${invalid ? 'true' : 'false'}
             aria-describedby=${invalid ? 'error' : nothing} @input=${this.handleInput} @keydown=${this.handleKeyDown}></textarea>
-          <button part="generate" class="studio__generate" type="submit" ?disabled=${busy || blocked}>
+          <button part="generate" class="studio__generate" type="submit" aria-disabled=${busy || blocked ? 'true' : 'false'}>
             ${this.t('generate')}
           </button>
         </form>
@@ -262,7 +269,8 @@ export class AtelierStudio extends LitElement {
           <div class="studio__progress-bar"></div>
         </div>
         <div class="studio__messages">
-          <p part="status" class="studio__status" aria-live="polite">${status}</p>
+          <p part="status" class="studio__status">${status}</p>
+          <p class="studio__announce" aria-live="polite">${milestoneText(locale, this.job, picked)}</p>
           <p id="error" part="error" class="studio__error" role="alert" ?hidden=${!error}>${error ?? ''}</p>
         </div>
         <div class="studio__canvas">${this.renderCanvas()}</div>

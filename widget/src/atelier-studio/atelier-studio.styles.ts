@@ -1,4 +1,11 @@
-import { css } from 'lit';
+import { css, unsafeCSS } from 'lit';
+
+/** sRGB channel (0–255) to linear light; the curve's linear toe is below any visible difference here. */
+const linear = (channel: string) => `pow((${channel} / 255 + 0.055) / 1.055, 2.4)`;
+/** 255 when the accent's luminance is at most 0.179 (white text), else 0 (black). */
+const onAccent = unsafeCSS(
+  `clamp(0, (0.179 - (0.2126 * ${linear('r')} + 0.7152 * ${linear('g')} + 0.0722 * ${linear('b')})) * 1e6, 255)`,
+);
 
 /**
  * Dark defaults, shared by `theme="dark"` and `theme="auto"` under a dark OS setting.
@@ -107,13 +114,18 @@ export const styles = css`
     font: inherit;
     font-weight: 600;
     color: var(--_accent-contrast);
+    /* Unless the page chose the text colour: black or white, whichever is more legible on
+       the accent (WCAG relative luminance above 0.179 takes black). One of the two always
+       reaches 4.58:1, so no tenant accent makes the button unreadable. Relative colour
+       syntax works it out from any CSS colour; where it is unsupported, the line above holds. */
+    color: var(--atelier-accent-contrast, rgb(from var(--_accent) ${onAccent} ${onAccent} ${onAccent}));
     background: var(--_accent);
     border: 0;
     border-radius: calc(var(--_radius) * 0.66);
     cursor: pointer;
   }
 
-  .studio__generate:disabled {
+  .studio__generate[aria-disabled='true'] {
     opacity: 0.55;
     cursor: not-allowed;
   }
@@ -214,6 +226,20 @@ export const styles = css`
     background: none;
     border: 0;
     cursor: pointer;
+  }
+
+  /* Inside the button: the canvas clips anything drawn outside it. */
+  .studio__pick:focus-visible {
+    outline-offset: -3px;
+  }
+
+  .studio__announce {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
   }
 
   .studio__pick[aria-pressed='true'] {

@@ -51,7 +51,28 @@ function jobText(locale: string, job: JobView): string {
 }
 
 /**
- * The live status line. Connection trouble wins while it matters: always once a
+ * What the screen-reader live region says: milestones only (queued, started, halfway,
+ * done, the shopper's pick), never each step, which the visible status line shows.
+ * Errors are announced by the error line itself (`role="alert"`).
+ */
+export function milestoneText(locale: string, job: JobView, selected: number): string {
+  if (selected >= 0) return message(locale, 'announceSelected', { n: selected + 1 });
+  switch (job.phase) {
+    case 'queued':
+      return message(locale, 'announceQueued');
+    case 'running': {
+      const { step, steps } = job.progress!;
+      return message(locale, steps > 0 && step * 2 >= steps ? 'announceHalfway' : 'announceStarted');
+    }
+    case 'completed':
+      return job.images.length > 0 ? message(locale, 'done') : '';
+    default:
+      return '';
+  }
+}
+
+/**
+ * The status line. Connection trouble wins while it matters: always once a
  * retry is under way, and while a shopper waits on a job; a first connect on
  * page load is not worth a flicker of text.
  */

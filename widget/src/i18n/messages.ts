@@ -30,6 +30,10 @@ const en = {
   stageDecoding: 'Developing the picture…',
   stageUploading: 'Almost there…',
   done: 'Done — pick the picture you like.',
+  announceQueued: 'Your request is in the queue.',
+  announceStarted: 'Generating your picture…',
+  announceHalfway: 'Halfway there…',
+  announceSelected: 'Picture {n} selected.',
   seconds: '{n} s',
   minutes: '{n} min',
 
