@@ -44,7 +44,10 @@ async function commandsFor(path: string): Promise<{ items: number; names: string
   const body = (await response.json()) as { data: { status: string }[] };
   return {
     items: body.data.length,
-    names: commands.map((event) => `${event.commandName} ${String(event.command[event.commandName])}`),
+    names: commands
+      .map((event) => `${event.commandName} ${String(event.command[event.commandName])}`)
+      // The process's own heartbeat (queue/server-instances.ts) runs on a timer, not for the request.
+      .filter((name) => !name.endsWith(' server_instances')),
   };
 }
 
