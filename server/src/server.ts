@@ -7,6 +7,7 @@ import { connectDatabase, type Database } from './db/connect.js';
 import { createLogger } from './logging/logger.js';
 import { createApp } from './http/app.js';
 import { createAuthenticators } from './http/auth.js';
+import { RestRateLimits } from './http/rate-limit.js';
 import { summarise, type Endpoint, type EndpointSummary } from './http/endpoint.js';
 import { adminEndpoints } from './http/routes/admin-routes.js';
 import { configEndpoints } from './http/routes/config-routes.js';
@@ -37,6 +38,7 @@ import { GenerationService } from './services/generation-service.js';
 import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
 import { PlanService } from './services/plans.js';
+import { RateLimits } from './services/rate-limits.js';
 import { sharedSecret } from './services/shared-secret.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
 import { ShopperSessions } from './services/shopper-sessions.js';
@@ -215,6 +217,12 @@ function createServices(
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
   const deletion = new TenantDeletion({ models, storage });
   const runnerTokens = new RunnerTokenService({ models });
+  const rateLimits = new RateLimits({
+    plans,
+    liveProcesses: async () => (await instances.alive()).length,
+    shopperPerMinute: config.rateLimitShopperPerMinute,
+    widgetAddressPerMinute: config.rateLimitWidgetAddressPerMinute,
+  });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
     models,
@@ -246,6 +254,7 @@ function createServices(
     resumeTokens,
     shopperSessions,
     configs,
+    rateLimits,
     ...(options.now ? { now: options.now } : {}),
     generations,
     events,
@@ -254,7 +263,11 @@ function createServices(
     maxSocketsPerAddress: config.maxSocketsPerAddress,
     maxSocketsPerTenant: config.maxSocketsPerTenant,
   });
-  const auth = createAuthenticators({ keys, adminToken: options.adminToken });
+  const auth = createAuthenticators({
+    keys,
+    adminToken: options.adminToken,
+    limits: new RestRateLimits({ limits: rateLimits, addressPerMinute: config.rateLimitAddressPerMinute }),
+  });
   return {
     auth,
     events,
@@ -274,6 +287,7 @@ function createServices(
     tenants,
     deletion,
     runnerTokens,
+    rateLimits,
     generations,
     runnerHub,
     widgetHub,
