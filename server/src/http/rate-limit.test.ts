@@ -14,7 +14,7 @@ let server: TestServer;
 let nextAddress = 1;
 
 beforeAll(async () => {
-  server = await startTestServer({ ATELIER_RATE_LIMIT_ADDRESS_PER_MINUTE: String(PER_ADDRESS) });
+  server = await startTestServer({ ATELIER_RPM_PER_ADDRESS: String(PER_ADDRESS) });
   const plan = await fetch(new URL('/admin/v1/plans/basic', server.url), {
     method: 'PUT',
     headers: { Authorization: `Bearer ${server.adminToken}`, 'Content-Type': 'application/json' },

@@ -31,8 +31,8 @@ const sockets: WidgetProbe[] = [];
 
 beforeAll(async () => {
   server = await startTestServer({
-    ATELIER_RATE_LIMIT_SHOPPER_PER_MINUTE: String(PER_SHOPPER),
-    ATELIER_RATE_LIMIT_WIDGET_ADDRESS_PER_MINUTE: String(PER_ADDRESS),
+    ATELIER_WIDGET_RPM_PER_SHOPPER: String(PER_SHOPPER),
+    ATELIER_WIDGET_RPM_PER_ADDRESS: String(PER_ADDRESS),
   });
   const plan = await fetch(new URL('/admin/v1/plans/basic', server.url), {
     method: 'PUT',

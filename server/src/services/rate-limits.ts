@@ -16,6 +16,12 @@ export interface BucketCheck {
   policy: RateLimitPolicy;
   key: string;
   perMinute: number;
+  /**
+   * Counted in each process alone, not shared among the live ones: for a bucket whose
+   * traffic stays on one process (a shopper's socket), where a 1/N share would cut an
+   * honest client down for nothing.
+   */
+  perProcess?: boolean;
 }
 
 /** A bucket after a request: what this process still admits in it, and when it fills again. */
@@ -76,7 +82,8 @@ export interface GenerateSender {
  * round trip per bucket per request is a cost on MongoDB too. Instead each of N live
  * server processes (the `server_instances` heartbeat) charges N tokens per request, so
  * it admits ⌊perMinute / N⌋ and all of them together never more than `perMinute`
- * (README, "Rate limits"). A bucket smaller than N still admits one request per process.
+ * (README, "Rate limits"). A bucket smaller than N still admits one request per process;
+ * a shopper's is counted per process (`perProcess`).
  */
 export class RateLimits {
   /** One limiter per (policy, size): a limiter's size is fixed, buckets of a size share it. */
@@ -99,7 +106,14 @@ export class RateLimits {
     const verdict = await this.take([
       ...(sender.shopper === undefined
         ? []
-        : [{ policy: 'shopper' as const, key: `${sender.tenantId}:${sender.shopper}`, perMinute: this.deps.shopperPerMinute }]),
+        : [
+            {
+              policy: 'shopper' as const,
+              key: `${sender.tenantId}:${sender.shopper}`,
+              perMinute: this.deps.shopperPerMinute,
+              perProcess: true,
+            },
+          ]),
       { policy: 'address', key: `widget:${sender.address}`, perMinute: this.deps.widgetAddressPerMinute },
       await this.tenant(sender.tenantId, sender.plan),
     ]);
@@ -121,7 +135,7 @@ export class RateLimits {
     const taken: { check: BucketCheck; cost: number }[] = [];
     const states: BucketState[] = [];
     for (const check of checks) {
-      const cost = Math.min(processes, check.perMinute);
+      const cost = check.perProcess ? 1 : Math.min(processes, check.perMinute);
       const limiter = this.limiter(check);
       try {
         states.push(bucketState(check, await limiter.consume(check.key, cost), cost));
