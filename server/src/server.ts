@@ -141,6 +141,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     adminToken: admin.token,
     close: () =>
       (closing ??= (async () => {
+        services.rateLimits.stop();
         await services.widgetHub.close();
         await services.runnerHub.close();
         await services.dispatcher.stop();
@@ -220,6 +221,7 @@ function createServices(
   const rateLimits = new RateLimits({
     plans,
     liveProcesses: async () => (await instances.alive()).length,
+    refreshMs: config.instanceHeartbeatMs,
     shopperPerMinute: config.rateLimitShopperPerMinute,
     widgetAddressPerMinute: config.rateLimitWidgetAddressPerMinute,
   });

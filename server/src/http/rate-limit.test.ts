@@ -127,7 +127,7 @@ describe('REST rate limits', () => {
       expect(member(response, 'RateLimit-Policy', 'key')).toEqual({ q: 2, w: 60 });
       expect(member(response, 'RateLimit', 'key').r).toBe(left);
     }
-    const before = member(await call(acme.secretKey, '/v1/balance', freshAddress()), 'RateLimit', 'tenant').r;
+    const before = Number(member(await call(acme.secretKey, '/v1/balance', freshAddress()), 'RateLimit', 'tenant').r);
 
     const refused = await call(slow.key, '/v1/balance', freshAddress());
     expect((await expectProblem(refused, 429, 'rate_limited')).detail).toContain('API key');

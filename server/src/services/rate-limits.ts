@@ -1,7 +1,7 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
-import type { PlanService } from './plans.js';
+import { canonicalPlanName, type PlanService } from './plans.js';
 
 const log = createLogger('rate-limits');
 
@@ -54,9 +54,11 @@ export function rateLimited(verdict: Extract<RateVerdict, { ok: false }>): AppEr
 }
 
 export interface RateLimitsDeps {
-  plans: Pick<PlanService, 'get'>;
+  plans: Pick<PlanService, 'list'>;
   /** How many server processes share the database now (this one included). */
   liveProcesses(): Promise<number>;
+  /** How often the plans' sizes and the process count are read again. */
+  refreshMs: number;
   /** `generate` messages a minute per shopper (verified, or an anonymous browser's id). */
   shopperPerMinute: number;
   /** `generate` messages a minute per client address, whoever sends them. */
@@ -83,18 +85,33 @@ export interface GenerateSender {
  * server processes (the `server_instances` heartbeat) charges N tokens per request, so
  * it admits ⌊perMinute / N⌋ and all of them together never more than `perMinute`
  * (README, "Rate limits"). A bucket smaller than N still admits one request per process;
+ * a plan's change reaches the buckets within `refreshMs`;
  * a shopper's is counted per process (`perProcess`).
  */
 export class RateLimits {
   /** One limiter per (policy, size): a limiter's size is fixed, buckets of a size share it. */
   private readonly limiters = new Map<string, RateLimiterMemory>();
-  private processes = 1;
+  /**
+   * The plans' sizes and the process count, read on first use and then every `refreshMs`
+   * in the background: a request never waits on the database for its limits.
+   */
+  private snapshot: Promise<Snapshot> | undefined;
+  private refresher: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: RateLimitsDeps) {}
 
+  stop(): void {
+    clearInterval(this.refresher);
+    this.refresher = undefined;
+  }
+
   /** The tenant's bucket, sized by its plan: REST requests and its shoppers' `generate`s share it. */
   async tenant(tenantId: string, plan: string): Promise<BucketCheck> {
-    return { policy: 'tenant', key: tenantId, perMinute: (await this.deps.plans.get(plan)).requestsPerMinute };
+    const { plans } = await this.current();
+    const perMinute = plans.get(canonicalPlanName(plan) ?? plan);
+    if (perMinute === undefined)
+      throw new AppError('internal', `plan "${plan}" is not in the plans collection`, { expose: false });
+    return { policy: 'tenant', key: tenantId, perMinute };
   }
 
   /**
@@ -131,7 +148,7 @@ export class RateLimits {
    * would have spent stays with the caller (a throttled key does not drain its tenant).
    */
   async take(checks: readonly BucketCheck[]): Promise<RateVerdict> {
-    const processes = await this.liveProcesses();
+    const { processes } = await this.current();
     const taken: { check: BucketCheck; cost: number }[] = [];
     const states: BucketState[] = [];
     for (const check of checks) {
@@ -164,15 +181,45 @@ export class RateLimits {
     return limiter;
   }
 
-  /** The last count seen stands while the database cannot be read: limits keep working. */
-  private async liveProcesses(): Promise<number> {
-    try {
-      this.processes = Math.max(1, await this.deps.liveProcesses());
-    } catch (error) {
-      log.warn({ err: error, processes: this.processes }, 'could not count server processes; limits use the last count');
+  private current(): Promise<Snapshot> {
+    if (!this.snapshot) {
+      const first = this.read();
+      // A first read that failed is tried again by the next request.
+      this.snapshot = first.catch((error: unknown) => {
+        this.snapshot = undefined;
+        throw error;
+      });
+      void first.then(
+        () => {
+          this.refresher ??= setInterval(() => void this.refresh(), this.deps.refreshMs);
+          this.refresher.unref();
+        },
+        () => undefined,
+      );
     }
-    return this.processes;
+    return this.snapshot;
   }
+
+  /** What was read last stands while the database cannot be read: limits keep working. */
+  private async refresh(): Promise<void> {
+    try {
+      const next = await this.read();
+      this.snapshot = Promise.resolve(next);
+    } catch (error) {
+      log.warn({ err: error }, 'could not read plans and server processes; limits use the last ones read');
+    }
+  }
+
+  private async read(): Promise<Snapshot> {
+    const [plans, processes] = await Promise.all([this.deps.plans.list(), this.deps.liveProcesses()]);
+    return { plans: new Map(plans.map((plan) => [plan.name, plan.requestsPerMinute])), processes: Math.max(1, processes) };
+  }
+}
+
+interface Snapshot {
+  /** Requests a minute by plan name. */
+  plans: Map<string, number>;
+  processes: number;
 }
 
 function bucketState(check: BucketCheck, res: RateLimiterRes, cost: number): BucketState {
