@@ -31,7 +31,7 @@ export interface Config {
   maxSocketsPerAddress: number;
   maxSocketsPerTenant: number;
   maxRunnerSocketsPerToken: number;
-  /** REST requests a minute per client address (README, "Rate limits"). */
+  /** REST requests a minute per client address (docs/rate-limits.md). */
   rateLimitAddressPerMinute: number;
   /** Widget `generate` messages a minute per client address, and per shopper. */
   rateLimitWidgetAddressPerMinute: number;

@@ -84,7 +84,7 @@ export interface GenerateSender {
  * round trip per bucket per request is a cost on MongoDB too. Instead each of N live
  * server processes (the `server_instances` heartbeat) charges N tokens per request, so
  * it admits ⌊perMinute / N⌋ and all of them together never more than `perMinute`
- * (README, "Rate limits"). A bucket smaller than N still admits one request per process;
+ * (server/docs/rate-limits.md). A bucket smaller than N still admits one request per process;
  * a plan's change reaches the buckets within `refreshMs`;
  * a shopper's is counted per process (`perProcess`).
  */
