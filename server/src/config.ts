@@ -31,6 +31,11 @@ export interface Config {
   maxSocketsPerAddress: number;
   maxSocketsPerTenant: number;
   maxRunnerSocketsPerToken: number;
+  /** REST requests a minute per client address (docs/rate-limits.md). */
+  rateLimitAddressPerMinute: number;
+  /** Widget `generate` messages a minute per client address, and per shopper. */
+  rateLimitWidgetAddressPerMinute: number;
+  rateLimitShopperPerMinute: number;
   /** How often this server process tells the others on its database that it is alive. */
   instanceHeartbeatMs: number;
   /** How often it reads the job events other processes relay (while anyone here listens). */
@@ -85,6 +90,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     maxSocketsPerAddress: integer(env, 'ATELIER_MAX_SOCKETS_PER_ADDRESS', 50, 1, 1_000_000),
     maxSocketsPerTenant: integer(env, 'ATELIER_MAX_SOCKETS_PER_TENANT', 2_000, 1, 1_000_000),
     maxRunnerSocketsPerToken: integer(env, 'ATELIER_MAX_RUNNER_SOCKETS_PER_TOKEN', 64, 1, 10_000),
+    rateLimitAddressPerMinute: integer(env, 'ATELIER_RPM_PER_ADDRESS', 1_200, 1, 1_000_000),
+    rateLimitWidgetAddressPerMinute: integer(env, 'ATELIER_WIDGET_RPM_PER_ADDRESS', 30, 1, 1_000_000),
+    rateLimitShopperPerMinute: integer(env, 'ATELIER_WIDGET_RPM_PER_SHOPPER', 10, 1, 1_000_000),
     instanceHeartbeatMs: integer(env, 'ATELIER_INSTANCE_HEARTBEAT_MS', 2_000, 100, 60_000),
     relayPollMs: integer(env, 'ATELIER_RELAY_POLL_MS', 150, 20, 5_000),
   };

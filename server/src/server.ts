@@ -7,6 +7,7 @@ import { connectDatabase, type Database } from './db/connect.js';
 import { createLogger } from './logging/logger.js';
 import { createApp } from './http/app.js';
 import { createAuthenticators } from './http/auth.js';
+import { RestRateLimits } from './http/rate-limit.js';
 import { summarise, type Endpoint, type EndpointSummary } from './http/endpoint.js';
 import { adminEndpoints } from './http/routes/admin-routes.js';
 import { configEndpoints } from './http/routes/config-routes.js';
@@ -38,6 +39,7 @@ import { IncludedCredits } from './services/included-credits.js';
 import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
 import { PlanService } from './services/plans.js';
+import { RateLimits } from './services/rate-limits.js';
 import { sharedSecret } from './services/shared-secret.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
 import { ShopperSessions } from './services/shopper-sessions.js';
@@ -141,6 +143,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     adminToken: admin.token,
     close: () =>
       (closing ??= (async () => {
+        services.rateLimits.stop();
         await services.widgetHub.close();
         await services.runnerHub.close();
         await services.dispatcher.stop();
@@ -219,6 +222,13 @@ function createServices(
   const deletion = new TenantDeletion({ models, storage });
   const includedCredits = new IncludedCredits({ models, plans, ledger, ...(options.now ? { now: options.now } : {}) });
   const runnerTokens = new RunnerTokenService({ models });
+  const rateLimits = new RateLimits({
+    plans,
+    liveProcesses: async () => (await instances.alive()).length,
+    refreshMs: config.instanceHeartbeatMs,
+    shopperPerMinute: config.rateLimitShopperPerMinute,
+    widgetAddressPerMinute: config.rateLimitWidgetAddressPerMinute,
+  });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
     models,
@@ -250,6 +260,7 @@ function createServices(
     resumeTokens,
     shopperSessions,
     configs,
+    rateLimits,
     ...(options.now ? { now: options.now } : {}),
     generations,
     events,
@@ -258,7 +269,11 @@ function createServices(
     maxSocketsPerAddress: config.maxSocketsPerAddress,
     maxSocketsPerTenant: config.maxSocketsPerTenant,
   });
-  const auth = createAuthenticators({ keys, adminToken: options.adminToken });
+  const auth = createAuthenticators({
+    keys,
+    adminToken: options.adminToken,
+    limits: new RestRateLimits({ limits: rateLimits, addressPerMinute: config.rateLimitAddressPerMinute }),
+  });
   return {
     auth,
     events,
@@ -279,6 +294,7 @@ function createServices(
     tenants,
     deletion,
     runnerTokens,
+    rateLimits,
     generations,
     runnerHub,
     widgetHub,

@@ -7,6 +7,7 @@ import type { KeyCheck, KeyService, VerifiedKey } from '../services/key-service.
 import { safeEqual } from '../services/ids.js';
 import { requireScopes } from '../services/scopes.js';
 import { enterTenantScope } from '../tenancy/tenant-context.js';
+import type { RestRateLimits } from './rate-limit.js';
 
 /**
  * What a route accepts, declared on the endpoint (endpoint.ts): the operator's admin
@@ -17,6 +18,8 @@ export type EndpointAuth = 'admin' | { secretKey: readonly KeyScope[] };
 export interface TenantPrincipal {
   kind: 'tenant';
   tenantId: string;
+  /** The tenant's plan, which sizes its rate limit. */
+  plan: string;
   key: VerifiedKey;
 }
 
@@ -59,7 +62,7 @@ const REFUSALS: Record<Exclude<KeyCheck, { ok: true }>['reason'], string> = {
  * and server logs and browser history, so a request that carries one there is refused
  * before the strategy sees it, whatever its header says.
  */
-export function createAuthenticators(deps: { keys: KeyService; adminToken: string }): Authenticators {
+export function createAuthenticators(deps: { keys: KeyService; adminToken: string; limits: RestRateLimits }): Authenticators {
   const passport = new Passport();
 
   passport.use(
@@ -75,7 +78,12 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
       deps.keys.verifySecretKey(token).then(
         (check) =>
           check.ok
-            ? done(null, { kind: 'tenant', tenantId: check.tenant._id, key: check.key } satisfies TenantPrincipal)
+            ? done(null, {
+                kind: 'tenant',
+                tenantId: check.tenant._id,
+                plan: check.tenant.plan,
+                key: check.key,
+              } satisfies TenantPrincipal)
             : done(null, false, REFUSALS[check.reason]),
         (error: unknown) => done(error),
       );
@@ -100,18 +108,24 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
         (error: unknown, principal: TenantPrincipal | false, info: unknown) => {
           if (error) return next(error);
           if (!principal) return next(unauthorized(refusalMessage(info) ?? SECRET_KEY_NEEDED));
-          try {
-            requireScopes(principal.key.scopes, scopes, `for ${route}`);
-          } catch (denied) {
-            return next(denied);
-          }
-          res.locals.principal = principal;
-          enterTenantScope(principal.tenantId, () => next());
+          // Every request a verified key makes counts, including one its scopes then refuse.
+          deps.limits.credential(principal, res).then(() => {
+            try {
+              requireScopes(principal.key.scopes, scopes, `for ${route}`);
+            } catch (denied) {
+              return next(denied);
+            }
+            res.locals.principal = principal;
+            enterTenantScope(principal.tenantId, () => next());
+          }, next);
         },
       ) as RequestHandler;
-      void authenticate(req, res, next);
+      // The address's bucket comes first: a flood of unknown keys is throttled too.
+      deps.limits.address(req, res).then(() => void authenticate(req, res, next), next);
     };
 
+  // The operator's API has no rate limit: it is not for the public internet, its token
+  // is long, and onboarding scripts should not be throttled by tenants' limits.
   const admin: RequestHandler = (req, res, next) => {
     const misplaced = misplacedCredential(req, '<ATELIER_ADMIN_TOKEN>');
     if (misplaced) return next(misplaced);

@@ -38,6 +38,8 @@ describe('docs/openapi.json', () => {
       const expected = ep.auth === 'admin' ? [{ adminToken: [] }] : [{ secretKey: [...ep.auth.secretKey] }];
       expect(security, `${ep.method} ${ep.path}`).toEqual(expected);
       if (ep.auth !== 'admin') expect(paths[openApiPath(ep.path)]![ep.method]!.responses, ep.path).toHaveProperty('403');
+      // Every secret-key route is rate limited (auth.ts); the admin API is not.
+      if (ep.auth !== 'admin') expect(paths[openApiPath(ep.path)]![ep.method]!.responses, ep.path).toHaveProperty('429');
     }
   });
 

@@ -19,6 +19,7 @@ import type { Generation } from '../models/generation.model.js';
 import type { Tenant } from '../models/tenant.model.js';
 import type { JobEvents } from '../queue/job-events.js';
 import type { GenerationService } from '../services/generation-service.js';
+import type { RateLimits } from '../services/rate-limits.js';
 import type { ShopperQuota, ShopperSessions } from '../services/shopper-sessions.js';
 import type { TenantConfigService } from '../services/tenant-config.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
@@ -34,6 +35,8 @@ export interface WidgetSessionDeps {
   generations: GenerationService;
   /** The tenant's configuration within its plan: what the studio offers. */
   configs: Pick<TenantConfigService, 'policy'>;
+  /** The tenant's, the shopper's and the address's buckets, which each `generate` takes from. */
+  rateLimits: Pick<RateLimits, 'admitGenerate'>;
   events: JobEvents;
   /** Stops a running job on the runner holding it (after a cancel). */
   cancelOnRunner(runnerId: string, jobId: string, epoch: number): void;
@@ -201,6 +204,17 @@ export class WidgetSession {
       this.refuse('The shopper session has expired; reload the page to start a new one.');
       return;
     }
+    await this.deps.rateLimits.admitGenerate({
+      tenantId: this.tenant._id,
+      plan: this.tenant.plan,
+      shopper:
+        identity.kind === 'verified'
+          ? `shopper:${identity.shopperId}`
+          : identity.browserId
+            ? `browser:${identity.browserId}`
+            : undefined,
+      address: this.connection.address,
+    });
     const { generation } = await this.deps.generations.create(message.params, {
       source: 'widget',
       sessionId: this.sessionId!,

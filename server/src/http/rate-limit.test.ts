@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CreatedKeyBody } from '@atelier/protocol';
+import { expectProblem, startTestServer, type TestServer } from '@atelier/testing';
+import { runAsSystem } from '../tenancy/tenant-context.js';
+
+/** REST requests a minute per address on this server: small, so the address test is short. */
+const PER_ADDRESS = 6;
+/** The `basic` plan's size here, set through the admin API as an operator would. */
+const BASIC_RPM = 4;
+
+type Tenant = { tenantId: string; secretKey: string; publishableKey: string };
+
+let server: TestServer;
+let nextAddress = 1;
+
+beforeAll(async () => {
+  server = await startTestServer({ ATELIER_RPM_PER_ADDRESS: String(PER_ADDRESS) });
+  const plan = await fetch(new URL('/admin/v1/plans/basic', server.url), {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${server.adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ requestsPerMinute: BASIC_RPM }),
+  });
+  expect(plan.status).toBe(200);
+});
+
+afterAll(() => server.stop());
+
+/**
+ * The server trusts X-Forwarded-For from the loopback address (a proxy on the same
+ * host), so each test speaks from addresses of its own and the small per-address limit
+ * is met only where a test means to meet it.
+ */
+function freshAddress(): string {
+  return `198.51.100.${nextAddress++}`;
+}
+
+function call(key: string | undefined, path: string, address: string, init: { method?: string; body?: unknown } = {}) {
+  return fetch(new URL(path, server.url), {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: {
+      'X-Forwarded-For': address,
+      'Content-Type': 'application/json',
+      ...(key ? { Authorization: `Bearer ${key}` } : {}),
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+}
+
+/** One bucket's member of `RateLimit-Policy` / `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10). */
+function member(response: Response, header: 'RateLimit-Policy' | 'RateLimit', policy: string): Record<string, number> {
+  const value = response.headers.get(header) ?? '';
+  const item = value
+    .split(',')
+    .map((part) => part.trim())
+    .find((part) => part.startsWith(`"${policy}";`));
+  if (!item) throw new Error(`${header} has no "${policy}" member: ${value}`);
+  return Object.fromEntries(
+    item
+      .split(';')
+      .slice(1)
+      .map((param) => param.split('='))
+      .map(([name, number]) => [name!, Number(number)]),
+  );
+}
+
+function expectRetryAfter(response: Response): number {
+  const seconds = Number(response.headers.get('Retry-After'));
+  expect(Number.isInteger(seconds)).toBe(true);
+  expect(seconds).toBeGreaterThanOrEqual(1);
+  expect(seconds).toBeLessThanOrEqual(60);
+  return seconds;
+}
+
+async function generationsOf(tenantId: string): Promise<number> {
+  return runAsSystem('test: count generations', () => server.database.models.Generation.countDocuments({ tenantId }));
+}
+
+describe('REST rate limits', () => {
+  it("throttles a tenant past its plan's requests a minute with 429, Retry-After and RateLimit headers; another tenant is unaffected", async () => {
+    const acme: Tenant = await server.createTenant({ name: 'Acme', plan: 'basic' });
+    const globex: Tenant = await server.createTenant({ name: 'Globex', plan: 'basic' });
+
+    for (let left = BASIC_RPM - 1; left >= 0; left -= 1) {
+      const response = await call(acme.secretKey, '/v1/balance', freshAddress());
+      expect(response.status).toBe(200);
+      expect(member(response, 'RateLimit-Policy', 'tenant')).toEqual({ q: BASIC_RPM, w: 60 });
+      const state = member(response, 'RateLimit', 'tenant');
+      expect(state.r).toBe(left);
+      expect(state.t).toBeGreaterThanOrEqual(1);
+      expect(state.t).toBeLessThanOrEqual(60);
+    }
+
+    // Over the limit, a request that would create work is refused and creates nothing.
+    const refused = await call(acme.secretKey, '/v1/generations', freshAddress(), { body: { prompt: 'a walnut desk lamp' } });
+    const problem = await expectProblem(refused, 429, 'rate_limited');
+    expect(problem.detail).toContain("plan's requests");
+    const retryAfter = expectRetryAfter(refused);
+    expect(member(refused, 'RateLimit-Policy', 'tenant')).toEqual({ q: BASIC_RPM, w: 60 });
+    expect(member(refused, 'RateLimit', 'tenant')).toEqual({ r: 0, t: retryAfter });
+    expect(await generationsOf(acme.tenantId)).toBe(0);
+
+    // Globex, on the same plan, has its own bucket: untouched by Acme's burst.
+    const other = await call(globex.secretKey, '/v1/generations', freshAddress(), { body: { prompt: 'a walnut desk lamp' } });
+    expect(other.status).toBe(202);
+    expect(member(other, 'RateLimit', 'tenant').r).toBe(BASIC_RPM - 1);
+    expect(await generationsOf(globex.tenantId)).toBe(1);
+
+    // The operator's API has no limit, even for the throttled tenant's business.
+    const credits = await fetch(new URL(`/admin/v1/tenants/${acme.tenantId}/credits`, server.url), {
+      headers: { Authorization: `Bearer ${server.adminToken}` },
+    });
+    expect(credits.status).toBe(200);
+    expect(credits.headers.get('RateLimit')).toBeNull();
+  });
+
+  it("limits a key with its own requestsPerMinute, and a refused request spends nothing of the tenant's", async () => {
+    const acme: Tenant = await server.createTenant({ name: 'Acme keys', plan: 'pro' });
+    const created = await call(acme.secretKey, '/v1/keys', freshAddress(), {
+      body: { label: 'reporting', scopes: ['balance:read'], requestsPerMinute: 2 },
+    });
+    expect(created.status).toBe(201);
+    const slow = (await created.json()) as CreatedKeyBody;
+
+    for (let left = 1; left >= 0; left -= 1) {
+      const response = await call(slow.key, '/v1/balance', freshAddress());
+      expect(response.status).toBe(200);
+      expect(member(response, 'RateLimit-Policy', 'key')).toEqual({ q: 2, w: 60 });
+      expect(member(response, 'RateLimit', 'key').r).toBe(left);
+    }
+    const before = Number(member(await call(acme.secretKey, '/v1/balance', freshAddress()), 'RateLimit', 'tenant').r);
+
+    const refused = await call(slow.key, '/v1/balance', freshAddress());
+    expect((await expectProblem(refused, 429, 'rate_limited')).detail).toContain('API key');
+    expectRetryAfter(refused);
+    expect(member(refused, 'RateLimit', 'key').r).toBe(0);
+
+    // The tenant's other key goes on; its bucket lost one token, its own request's.
+    const after = await call(acme.secretKey, '/v1/balance', freshAddress());
+    expect(after.status).toBe(200);
+    expect(member(after, 'RateLimit', 'tenant').r).toBe(before - 1);
+    expect(() => member(after, 'RateLimit', 'key')).toThrow('no "key" member');
+  });
+
+  it('limits each client address, before any credential is read; another address is unaffected', async () => {
+    const address = freshAddress();
+    for (let left = PER_ADDRESS - 1; left >= 0; left -= 1) {
+      // Unknown keys: a flood of guesses counts against the address as much as real calls.
+      const response = await call('sk_test_guess', '/v1/balance', address);
+      await expectProblem(response, 401, 'unauthorized');
+      expect(member(response, 'RateLimit-Policy', 'address')).toEqual({ q: PER_ADDRESS, w: 60 });
+      expect(member(response, 'RateLimit', 'address').r).toBe(left);
+    }
+    const acme: Tenant = await server.createTenant({ name: 'Acme address' });
+    const refused = await call(acme.secretKey, '/v1/balance', address);
+    expect((await expectProblem(refused, 429, 'rate_limited')).detail).toContain('this address');
+    expectRetryAfter(refused);
+
+    const elsewhere = await call(acme.secretKey, '/v1/balance', freshAddress());
+    expect(elsewhere.status).toBe(200);
+    expect(member(elsewhere, 'RateLimit', 'address').r).toBe(PER_ADDRESS - 1);
+  });
+});

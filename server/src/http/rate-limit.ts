@@ -1,0 +1,70 @@
+import type { Request, Response } from 'express';
+import { createLogger } from '../logging/logger.js';
+import type { VerifiedKey } from '../services/key-service.js';
+import {
+  RATE_LIMIT_WINDOW_SECONDS,
+  rateLimited,
+  type BucketCheck,
+  type BucketState,
+  type RateLimits,
+} from '../services/rate-limits.js';
+
+const log = createLogger('rate-limit');
+
+export interface RestRateLimitDeps {
+  limits: RateLimits;
+  /** REST requests a minute per client address, counted before the credential is read. */
+  addressPerMinute: number;
+}
+
+/**
+ * The REST API's limits, taken by `enforce` (auth.ts) on every secret-key route: the
+ * client address's bucket before the credential is read (so a flood of bad keys is
+ * throttled too), then the key's own (when it has `requestsPerMinute`) and the tenant's
+ * (its plan's `requestsPerMinute`, shared with its shoppers' `generate` messages).
+ *
+ * Headers follow draft-ietf-httpapi-ratelimit-headers-10: `RateLimit-Policy` and
+ * `RateLimit`, one list member per bucket the request counted in, on every answer of a
+ * limited route (2xx and 4xx alike); a 429 also carries `Retry-After`.
+ */
+export class RestRateLimits {
+  constructor(private readonly deps: RestRateLimitDeps) {}
+
+  /** The address's bucket; rejects with `rate_limited` when it is empty. */
+  async address(req: Request, res: Response): Promise<void> {
+    // `req.ip` honours X-Forwarded-For from a proxy on the loopback address only (app.ts).
+    const address = req.ip ?? 'unknown';
+    await this.take([{ policy: 'address', key: `rest:${address}`, perMinute: this.deps.addressPerMinute }], res, { address });
+  }
+
+  /** The key's and the tenant's buckets, once the credential is verified. */
+  async credential(principal: { tenantId: string; plan: string; key: VerifiedKey }, res: Response): Promise<void> {
+    const { key } = principal;
+    const checks: BucketCheck[] = [
+      ...(key.requestsPerMinute === null ? [] : [{ policy: 'key' as const, key: key.id, perMinute: key.requestsPerMinute }]),
+      await this.deps.limits.tenant(principal.tenantId, principal.plan),
+    ];
+    await this.take(checks, res, { tenantId: principal.tenantId, keyId: key.id });
+  }
+
+  private async take(checks: BucketCheck[], res: Response, context: Record<string, string>): Promise<void> {
+    const verdict = await this.deps.limits.take(checks);
+    const states = [...verdict.states, ...((res.locals.rateLimits as BucketState[] | undefined) ?? [])];
+    res.locals.rateLimits = states;
+    res.setHeader('RateLimit-Policy', states.map(policyItem).join(', '));
+    res.setHeader('RateLimit', states.map(limitItem).join(', '));
+    if (verdict.ok) return;
+    log.info({ ...context, policy: verdict.refused.policy, retryAfter: verdict.retryAfter }, 'request over its rate limit');
+    throw rateLimited(verdict);
+  }
+}
+
+/** `"tenant";q=120;w=60`: the bucket's size per window. */
+function policyItem(state: BucketState): string {
+  return `"${state.policy}";q=${state.limit};w=${RATE_LIMIT_WINDOW_SECONDS}`;
+}
+
+/** `"tenant";r=57;t=21`: what is left of it, and the seconds until it is full again. */
+function limitItem(state: BucketState): string {
+  return `"${state.policy}";r=${state.remaining};t=${state.resetSeconds}`;
+}
