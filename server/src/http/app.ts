@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import { notFoundHandler, problemHandler } from '../errors/problem-handler.js';
 import type { Authenticators } from './auth.js';
 import { mount, type Endpoint } from './endpoint.js';
+import { rejectUnsafeInput } from './unsafe-input.js';
 import type { Router } from 'express';
 
 /** The Express app: JSON in, thin declarative routes, problem+json out. */
@@ -14,9 +15,14 @@ export function createApp(parts: {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // Said here rather than left to the default: `simple` (node:querystring) never builds
+  // objects from `a[b]=` or `limit[$gt]=`, so a query value is a string or a list of
+  // them; bracketed names are refused outright (rejectUnsafeInput).
+  app.set('query parser', 'simple');
   // `strict: false` parses any JSON value, so a body of `"x"` or `null` is refused as
   // "not an object" (schemas.ts) rather than misreported as invalid JSON.
   app.use(express.json({ limit: '100kb', strict: false, type: ['application/json', 'application/*+json'] }));
+  app.use(rejectUnsafeInput);
 
   app.get('/healthz', async (_req, res) => {
     res.json(await parts.health());
