@@ -36,3 +36,27 @@ export function createApp(parts: {
   app.use(problemHandler);
   return app;
 }
+
+interface RouterLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: RouterLayer[] };
+}
+
+/**
+ * Every route the app answers, as `METHOD /path`: the endpoints and the routers mounted
+ * beside them alike. Read from Express's own route table, so that what the isolation
+ * and injection tests enumerate is what is served, not a list kept by hand.
+ */
+export function listRoutes(app: Express): string[] {
+  const walk = (stack: RouterLayer[]): string[] =>
+    stack.flatMap((layer) => {
+      if (layer.route) {
+        const { path, methods } = layer.route;
+        return Object.keys(methods)
+          .filter((method) => method !== '_all')
+          .map((method) => `${method.toUpperCase()} ${path}`);
+      }
+      return layer.handle?.stack ? walk(layer.handle.stack) : [];
+    });
+  return walk((app as unknown as { router: { stack: RouterLayer[] } }).router.stack);
+}
