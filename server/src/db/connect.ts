@@ -5,7 +5,7 @@ import { createModels, type Models } from '../models/index.js';
 // Filters built from client input must never carry operators, and unknown filter
 // paths are dropped rather than silently matching everything.
 mongoose.set('sanitizeFilter', true);
-mongoose.set('strictQuery', true);
+mongoose.set('strictQuery', 'throw');
 
 export interface Database {
   connection: Connection;
