@@ -193,7 +193,8 @@ describe('tenantPlugin, the rest of the battery', () => {
     a1!.title = 'saved by b';
     await expect(asB(() => a1!.save())).rejects.toBeInstanceOf(TenantScopeError);
     expect((await asB(() => a1!.deleteOne())).deletedCount).toBe(0);
-    expect((await asB(() => a1!.updateOne({ $set: { title: 'updated by b' } }))).matchedCount).toBe(0);
+    const update: { matchedCount: number } = await asB(() => a1!.updateOne({ $set: { title: 'updated by b' } }));
+    expect(update.matchedCount).toBe(0);
     await expect(asB(() => Notes.bulkSave([a1!]))).rejects.toBeInstanceOf(TenantScopeError);
 
     const mine = await asA(() => Notes.findById('a2'));

@@ -42,7 +42,7 @@ export function tenantPlugin(schema: Schema): void {
         assertSameTenant(replacement.tenantId, tenantId, operation);
         this.setUpdate({ ...replacement, tenantId });
       } else {
-        assertUpdateLeavesTenant(this.getUpdate() as Record<string, unknown> | unknown[] | null, operation);
+        assertUpdateLeavesTenant(this.getUpdate(), operation);
       }
     });
   }
@@ -126,11 +126,11 @@ const FOREIGN_STAGES = new Set([
 function assertPipelineStaysHome(pipeline: unknown[]): void {
   for (const stage of pipeline) {
     if (typeof stage !== 'object' || stage === null) continue;
-    for (const [name, body] of Object.entries(stage)) {
+    for (const [name, body] of Object.entries(stage as Record<string, unknown>)) {
       if (FOREIGN_STAGES.has(name)) throw new TenantScopeError(`aggregate stage ${name} reaches outside the tenant's documents`);
       // $facet runs sub-pipelines: each must stay home too.
       if (name === '$facet' && typeof body === 'object' && body !== null) {
-        for (const sub of Object.values(body)) if (Array.isArray(sub)) assertPipelineStaysHome(sub);
+        for (const sub of Object.values(body as Record<string, unknown>)) if (Array.isArray(sub)) assertPipelineStaysHome(sub);
       }
     }
   }
