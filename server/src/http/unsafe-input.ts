@@ -13,16 +13,13 @@ import { invalidRequest } from '../errors/app-error.js';
  * it so if a later schema is looser (a record of free-form keys, a pass-through).
  */
 export const rejectUnsafeInput: RequestHandler = (req, _res, next) => {
-  const errors = [
-    ...Object.keys(req.query as object).flatMap((name) => queryNameProblem(name)),
-    ...keyProblems(req.body, ['body']),
-  ];
+  const errors = [...Object.keys(req.query as object).flatMap((name) => queryNameProblem(name)), ...keyProblems(req.body, [])];
   if (errors.length === 0) return next();
   next(invalidRequest(errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors }));
 };
 
 function queryNameProblem(name: string): FieldError[] {
-  const field = `query.${name}`;
+  const field = name;
   if (name.includes('[') || name.includes(']')) {
     return [{ field, message: 'bracketed parameter names are not accepted; send plain name=value pairs' }];
   }
