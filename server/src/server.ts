@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import { connectDatabase, type Database } from './db/connect.js';
 import { createLogger } from './logging/logger.js';
-import { createApp } from './http/app.js';
+import { createApp, listRoutes } from './http/app.js';
 import { createAuthenticators } from './http/auth.js';
 import { RestRateLimits } from './http/rate-limit.js';
 import { summarise, type Endpoint, type EndpointSummary } from './http/endpoint.js';
@@ -59,6 +59,8 @@ export interface AtelierServer {
   services: Services;
   /** Every mounted REST route with the credential and scopes it declares (the route table). */
   endpoints: EndpointSummary[];
+  /** Every route the HTTP server answers, `METHOD /path`: endpoints and routers (file, widget, health) alike. */
+  routes: string[];
   /** The operator's token: `ATELIER_ADMIN_TOKEN`, or the one generated into the data dir. */
   adminToken: string;
   close(): Promise<void>;
@@ -140,6 +142,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     database,
     services,
     endpoints: summarise(endpoints),
+    routes: listRoutes(app),
     adminToken: admin.token,
     close: () =>
       (closing ??= (async () => {

@@ -2,10 +2,12 @@ import mongoose, { type Connection } from 'mongoose';
 import { runAsSystem } from '../tenancy/tenant-context.js';
 import { createModels, type Models } from '../models/index.js';
 
-// Filters built from client input must never carry operators, and unknown filter
-// paths are dropped rather than silently matching everything.
+// Filters built from client input must never carry operators: sanitizeFilter turns an
+// operator object into a value to compare (`$eq`), so code that means an operator says
+// so with `mongoose.trusted`. A filter path the schema does not have throws: dropping
+// it (strictQuery: true) would widen the filter and match everything.
 mongoose.set('sanitizeFilter', true);
-mongoose.set('strictQuery', true);
+mongoose.set('strictQuery', 'throw');
 
 export interface Database {
   connection: Connection;

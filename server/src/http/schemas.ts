@@ -147,6 +147,18 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   throw invalidRequest(summary, { errors });
 }
 
+const nothing = z.object({}).strict();
+
+/** For a route that reads no query string: every parameter sent is an unknown field. */
+export function noQuery(query: unknown): void {
+  parse(nothing, query);
+}
+
+/** For a route that reads no body: an empty object (or none) only; every member is an unknown field. */
+export function noBody(body: unknown): void {
+  parse(nothing, jsonObjectBody(body));
+}
+
 /**
  * The JSON body as an object; no body at all counts as `{}`. A body that is valid JSON
  * but not an object (`"x"`, `null`, `[]`) is refused as exactly that.

@@ -139,7 +139,7 @@ describe('POST /v1/sessions', () => {
       [{ expiresInSeconds: 86_401 }, 'expiresInSeconds must be at most 86400'],
       [{ expiresInSeconds: 59 }, 'expiresInSeconds must be at least 60'],
       [{ shopperId: 'has spaces' }, 'shopperId'],
-      [{ shopperId: { $ne: '' } }, 'shopperId must be a string'],
+      [{ shopperId: { $ne: '' } }, 'shopperId.$ne: operator keys'],
       [{ quota: { perHour: 1 } }, 'perHour'],
       [{ tenantId: globex.tenantId }, 'tenantId'],
     ] as const) {

@@ -57,6 +57,7 @@ export class GenerationService {
     if (!tenant || tenant.status === 'deleted') throw notFound('The tenant');
     // A widget socket opened before a suspension is still open: its requests stop here.
     if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
+    await this.requireOwnImages(params);
     const resolved = resolve(params, await this.deps.configs.policy(tenant));
     let generationId = newId('gen');
 
@@ -99,6 +100,16 @@ export class GenerationService {
     this.deps.dispatcher.notify();
     const job = generation.toObject() as Generation;
     return { generation: job, queue: await this.deps.estimator.estimate(job), created: true };
+  }
+
+  /** An image named as input must be one of the tenant's own; another tenant's is not_found, like a missing one. */
+  private async requireOwnImages(params: GenerationParams): Promise<void> {
+    for (const field of ['inputImageId', 'maskImageId'] as const) {
+      const id = params[field];
+      if (id === undefined) continue;
+      const exists = await this.deps.models.Generation.exists({ 'images._id': id });
+      if (!exists) throw new AppError('not_found', `${field}: that image was not found.`);
+    }
   }
 
   async get(id: string): Promise<Generation> {

@@ -5,7 +5,7 @@ import type { Models } from '../models/index.js';
 import type { Plan } from '../models/plan.model.js';
 import type { Tenant } from '../models/tenant.model.js';
 import { AppError, invalidRequest, notFound, unavailable } from '../errors/app-error.js';
-import { requireTenantId } from '../tenancy/tenant-context.js';
+import { requireTenantId, TenantScopeError } from '../tenancy/tenant-context.js';
 import type { AuditLog } from './audit-log.js';
 import { newId } from './ids.js';
 import { assertSafeKeys, changedPaths, mergePatch } from './merge-patch.js';
@@ -55,6 +55,8 @@ export class TenantConfigService {
   }
 
   async policy(tenant: Tenant): Promise<TenantPolicy> {
+    // The plan comes from `tenant`, the configuration from the scope: both must be one tenant's.
+    if (tenant._id !== requireTenantId()) throw new TenantScopeError('policy asked for a tenant other than the one in scope');
     const [plan, head] = await Promise.all([this.deps.plans.get(tenant.plan), this.head()]);
     return { plan, config: withinPlan(head.config, plan) };
   }

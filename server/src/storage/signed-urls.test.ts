@@ -40,6 +40,11 @@ describe('UrlSigner', () => {
     expect(verify(parts, NOW + TTL_SECONDS * 1000 + 1_000)).toEqual({ ok: false, reason: 'expired' });
   });
 
+  it('says expired only of a URL it signed: an expired one re-pointed at another tenant is a bad signature', () => {
+    const later = NOW + TTL_SECONDS * 1000 + 1_000;
+    expect(verify({ ...parts, tenantId: 'ten_b' }, later)).toEqual({ ok: false, reason: 'bad signature' });
+  });
+
   it('refuses a later expiry written into the URL', () => {
     expect(verify({ ...parts, expires: String(Number(parts.expires) + 3600) })).toEqual({ ok: false, reason: 'bad signature' });
   });

@@ -46,9 +46,11 @@ export class UrlSigner {
     if (expires === undefined || !signature) return { ok: false, reason: 'missing signature' };
     const expiresAt = Number(expires);
     if (!CANONICAL_SECONDS.test(expires) || !Number.isSafeInteger(expiresAt)) return { ok: false, reason: 'malformed expiry' };
-    if (expiresAt * 1000 < now) return { ok: false, reason: 'expired' };
     const ref = { tenantId, imageId, expires: expiresAt };
-    return safeEqual(this.sign(ref), signature) ? { ok: true, ref } : { ok: false, reason: 'bad signature' };
+    // The signature first: only a URL this server issued for exactly this tenant and
+    // image may be told that it has expired; any other is simply not a file here.
+    if (!safeEqual(this.sign(ref), signature)) return { ok: false, reason: 'bad signature' };
+    return expiresAt * 1000 < now ? { ok: false, reason: 'expired' } : { ok: true, ref };
   }
 
   private sign(ref: SignedFileRef): string {

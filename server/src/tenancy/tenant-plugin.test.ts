@@ -119,3 +119,100 @@ describe('tenantPlugin', () => {
     expect(await runAsSystem('test: read back', () => Notes.findById('a3').lean())).toMatchObject({ tenantId: 'ten_a' });
   });
 });
+
+describe('tenantPlugin, the rest of the battery', () => {
+  const readA = () => runAsSystem('test: read back', () => Notes.find({ tenantId: 'ten_a' }).sort({ _id: 1 }).lean());
+
+  it("finds, counts and checks nothing of another tenant's, whatever the filter names", async () => {
+    expect(await asB(() => Notes.countDocuments({ _id: 'a1' }))).toBe(0);
+    expect(await asB(() => Notes.exists({ _id: 'a1' }))).toBeNull();
+    expect(await asB(() => Notes.distinct('title', { _id: 'a1' }))).toEqual([]);
+    expect(await asB(() => Notes.find({ $or: [{ _id: 'a1' }, { _id: 'b1' }] }).lean())).toEqual([
+      expect.objectContaining({ _id: 'b1' }),
+    ]);
+    expect(await asB(() => Notes.aggregate([{ $match: { _id: 'a1' } }]))).toEqual([]);
+    expect(await asB(() => Notes.aggregate([{ $match: { title: 'a-one' } }, { $count: 'n' }]))).toEqual([]);
+  });
+
+  it('refuses aggregate stages that read or write outside the pipeline (another collection, another tenant)', async () => {
+    const stages = [
+      { $unionWith: { coll: 'notes', pipeline: [] } },
+      { $lookup: { from: 'notes', localField: 'n', foreignField: 'n', as: 'all' } },
+      { $graphLookup: { from: 'notes', startWith: '$n', connectFromField: 'n', connectToField: 'n', as: 'all' } },
+      { $facet: { all: [{ $unionWith: 'notes' }] } },
+      { $out: 'stolen' },
+      { $merge: { into: 'stolen' } },
+    ];
+    for (const stage of stages) {
+      await expect(
+        asB(() => Notes.aggregate([stage as never])),
+        JSON.stringify(stage),
+      ).rejects.toBeInstanceOf(TenantScopeError);
+    }
+  });
+
+  it("cannot delete, replace or find-and-modify another tenant's documents", async () => {
+    expect((await asB(() => Notes.deleteOne({ _id: 'a1' }))).deletedCount).toBe(0);
+    expect(await asB(() => Notes.findOneAndDelete({ _id: 'a1' }).lean())).toBeNull();
+    expect(await asB(() => Notes.findByIdAndDelete('a1').lean())).toBeNull();
+    expect(await asB(() => Notes.findOneAndReplace({ _id: 'a1' }, { title: 'hijacked', n: 9 }).lean())).toBeNull();
+    expect((await asB(() => Notes.updateMany({}, { $set: { title: 'b-everything' } }))).matchedCount).toBeGreaterThan(0);
+    expect((await readA()).map((n) => n.title)).not.toContain('b-everything');
+    expect((await readA()).map((n) => n._id)).toContain('a1');
+  });
+
+  it('refuses every way of writing tenantId in an update', async () => {
+    const updates: unknown[] = [
+      { tenantId: 'ten_a' },
+      { $set: { tenantId: 'ten_a' } },
+      { $set: { 'tenantId.x': 1 } },
+      { $unset: { tenantId: 1 } },
+      { $setOnInsert: { tenantId: 'ten_a' } },
+      { $rename: { title: 'tenantId' } },
+      { $rename: { tenantId: 'owner' } },
+      [{ $set: { tenantId: 'ten_a' } }],
+      [{ $unset: 'tenantId' }],
+      [{ $replaceWith: { title: 'x' } }],
+    ];
+    for (const update of updates) {
+      await expect(
+        asB(() => Notes.updateOne({ _id: 'b1' }, update as never, { updatePipeline: true })),
+        JSON.stringify(update),
+      ).rejects.toBeInstanceOf(TenantScopeError);
+      await expect(
+        asB(() => Notes.bulkWrite([{ updateOne: { filter: { _id: 'b1' }, update: update as never } }])),
+        JSON.stringify(update),
+      ).rejects.toBeInstanceOf(TenantScopeError);
+    }
+    const b1 = await runAsSystem('test: read back', () => Notes.findById('b1').lean());
+    expect(b1?.tenantId).toBe('ten_b');
+  });
+
+  it("documents: another tenant's loaded document can be neither saved, updated nor deleted, and tenantId never changes", async () => {
+    const a1 = await asA(() => Notes.findById('a1'));
+    a1!.title = 'saved by b';
+    await expect(asB(() => a1!.save())).rejects.toBeInstanceOf(TenantScopeError);
+    expect((await asB(() => a1!.deleteOne())).deletedCount).toBe(0);
+    const update: { matchedCount: number } = await asB(() => a1!.updateOne({ $set: { title: 'updated by b' } }));
+    expect(update.matchedCount).toBe(0);
+    await expect(asB(() => Notes.bulkSave([a1!]))).rejects.toBeInstanceOf(TenantScopeError);
+
+    const mine = await asA(() => Notes.findById('a2'));
+    mine!.tenantId = 'ten_b';
+    await asA(() => mine!.save());
+    expect(await runAsSystem('test: read back', () => Notes.findById('a2').lean())).toMatchObject({ tenantId: 'ten_a' });
+    expect((await readA()).map((n) => n.title)).not.toContain('saved by b');
+    expect((await readA()).map((n) => n.title)).not.toContain('updated by b');
+  });
+
+  it('refuses document operations without a tenant scope too', async () => {
+    const a1 = await asA(() => Notes.findById('a1'));
+    a1!.title = 'no scope';
+    await expect(a1!.save()).rejects.toBeInstanceOf(TenantScopeError);
+    await expect(a1!.deleteOne()).rejects.toBeInstanceOf(TenantScopeError);
+    await expect(Notes.exists({ _id: 'a1' })).rejects.toBeInstanceOf(TenantScopeError);
+    await expect(Notes.findOneAndReplace({ _id: 'a1' }, { title: 'x', n: 0 })).rejects.toBeInstanceOf(TenantScopeError);
+    await expect(Notes.deleteOne({ _id: 'a1' })).rejects.toBeInstanceOf(TenantScopeError);
+    await expect(Notes.bulkSave([a1!])).rejects.toBeInstanceOf(TenantScopeError);
+  });
+});

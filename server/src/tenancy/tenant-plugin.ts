@@ -42,7 +42,7 @@ export function tenantPlugin(schema: Schema): void {
         assertSameTenant(replacement.tenantId, tenantId, operation);
         this.setUpdate({ ...replacement, tenantId });
       } else {
-        assertUpdateLeavesTenant(this.getUpdate() as Record<string, unknown> | null, operation);
+        assertUpdateLeavesTenant(this.getUpdate(), operation);
       }
     });
   }
@@ -55,7 +55,9 @@ export function tenantPlugin(schema: Schema): void {
 
   schema.pre('aggregate', function (this: Aggregate<unknown>) {
     const tenantId = scopedTenant('aggregate');
-    if (tenantId !== undefined) this.pipeline().unshift({ $match: { tenantId } });
+    if (tenantId === undefined) return;
+    assertPipelineStaysHome(this.pipeline());
+    this.pipeline().unshift({ $match: { tenantId } });
   });
 
   // Stamped before validation (which runs first and requires tenantId) and checked
@@ -104,11 +106,53 @@ function assertSameTenant(value: unknown, tenantId: string, operation: string): 
   }
 }
 
-function assertUpdateLeavesTenant(update: Record<string, unknown> | null, operation: string): void {
+/**
+ * Stages that read another collection (where the leading `$match` does not reach) or
+ * write one: in a tenant's pipeline they would see or touch every tenant's documents.
+ */
+const FOREIGN_STAGES = new Set([
+  '$lookup',
+  '$graphLookup',
+  '$unionWith',
+  '$out',
+  '$merge',
+  '$documents',
+  '$collStats',
+  '$indexStats',
+  '$currentOp',
+  '$listSessions',
+]);
+
+function assertPipelineStaysHome(pipeline: unknown[]): void {
+  for (const stage of pipeline) {
+    if (typeof stage !== 'object' || stage === null) continue;
+    for (const [name, body] of Object.entries(stage as Record<string, unknown>)) {
+      if (FOREIGN_STAGES.has(name)) throw new TenantScopeError(`aggregate stage ${name} reaches outside the tenant's documents`);
+      // $facet runs sub-pipelines: each must stay home too.
+      if (name === '$facet' && typeof body === 'object' && body !== null) {
+        for (const sub of Object.values(body as Record<string, unknown>)) if (Array.isArray(sub)) assertPipelineStaysHome(sub);
+      }
+    }
+  }
+}
+
+const isTenantPath = (path: string) => path === 'tenantId' || path.startsWith('tenantId.');
+
+/**
+ * Whether an update (operators, or a plain object mongoose reads as `$set`) could write
+ * tenantId: a path in it, a dotted path under it, or a `$rename` to or from it. A
+ * pipeline update (an array) can compute any field, so it is refused whole.
+ */
+function assertUpdateLeavesTenant(update: Record<string, unknown> | unknown[] | null, operation: string): void {
   if (!update) return;
-  const touches = (doc: unknown) => typeof doc === 'object' && doc !== null && 'tenantId' in doc;
-  if ('tenantId' in update || Object.values(update).some(touches)) {
-    throw new TenantScopeError(`${operation} may not change tenantId`);
+  const refuse = () => new TenantScopeError(`${operation} may not change tenantId`);
+  if (Array.isArray(update)) throw new TenantScopeError(`${operation}: pipeline updates are not allowed on tenant-owned models`);
+  for (const [key, value] of Object.entries(update)) {
+    if (isTenantPath(key)) throw refuse();
+    if (!key.startsWith('$') || typeof value !== 'object' || value === null) continue;
+    for (const [path, target] of Object.entries(value)) {
+      if (isTenantPath(path) || (key === '$rename' && typeof target === 'string' && isTenantPath(target))) throw refuse();
+    }
   }
 }
 
@@ -130,6 +174,6 @@ function scopeBulkOperation(op: Record<string, Record<string, unknown>>, tenantI
     assertSameTenant(replacement.tenantId, tenantId, 'bulkWrite');
     body.replacement = { ...replacement, tenantId };
   } else if (kind === 'updateOne' || kind === 'updateMany') {
-    assertUpdateLeavesTenant(body.update as Record<string, unknown>, 'bulkWrite');
+    assertUpdateLeavesTenant(body.update as Record<string, unknown> | unknown[], 'bulkWrite');
   }
 }

@@ -4,6 +4,8 @@ import { idSchema } from '@atelier/protocol/schemas';
 import {
   createTenantSchema,
   jsonObjectBody,
+  noBody,
+  noQuery,
   parse,
   runnerTokenSchema,
   tenantListQuerySchema,
@@ -27,7 +29,10 @@ export function adminEndpoints(deps: {
       method: 'post',
       path: '/admin/v1/tenants',
       auth: 'admin',
-      input: (req) => parse(createTenantSchema, jsonObjectBody(req.body)),
+      input: (req) => {
+        noQuery(req.query);
+        return parse(createTenantSchema, jsonObjectBody(req.body));
+      },
       handle: async (input) => ({ status: 201, body: await deps.tenants.create(input, actor) }),
     }),
     endpoint({
@@ -41,28 +46,38 @@ export function adminEndpoints(deps: {
       method: 'patch',
       path: '/admin/v1/tenants/:id',
       auth: 'admin',
-      input: (req) => ({ id: parse(idSchema, req.params.id), changes: parse(updateTenantSchema, jsonObjectBody(req.body)) }),
+      input: (req) => {
+        noQuery(req.query);
+        return { id: parse(idSchema, req.params.id), changes: parse(updateTenantSchema, jsonObjectBody(req.body)) };
+      },
       handle: async ({ id, changes }) => ({ body: await deps.tenants.update(id, changes, actor) }),
     }),
     endpoint({
       method: 'delete',
       path: '/admin/v1/tenants/:id',
       auth: 'admin',
-      input: (req) => parse(idSchema, req.params.id),
+      input: (req) => {
+        noQuery(req.query);
+        noBody(req.body);
+        return parse(idSchema, req.params.id);
+      },
       handle: async (id) => ({ body: await deps.deletion.delete(id, actor) }),
     }),
     endpoint({
       method: 'post',
       path: '/admin/v1/runner-tokens',
       auth: 'admin',
-      input: (req) => parse(runnerTokenSchema, jsonObjectBody(req.body)),
+      input: (req) => {
+        noQuery(req.query);
+        return parse(runnerTokenSchema, jsonObjectBody(req.body));
+      },
       handle: async ({ name }) => ({ status: 201, body: await deps.runnerTokens.create(name) }),
     }),
     endpoint({
       method: 'get',
       path: '/admin/v1/runners',
       auth: 'admin',
-      input: () => undefined,
+      input: (req) => noQuery(req.query),
       handle: async () => ({
         body: {
           data: (await deps.runners.list()).map((r): RunnerBody => ({

@@ -2,7 +2,7 @@ import type { AuditActor } from '../../models/audit-event.model.js';
 import type { TenantConfigService } from '../../services/tenant-config.js';
 import { callerKey, type Principal } from '../auth.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
-import { jsonObjectBody } from '../schemas.js';
+import { jsonObjectBody, noQuery } from '../schemas.js';
 
 /**
  * `GET/PUT /v1/config` (secret key). PUT takes a JSON merge patch (RFC 7396): the
@@ -15,14 +15,17 @@ export function configEndpoints(deps: { configs: TenantConfigService }): Endpoin
       method: 'get',
       path: '/v1/config',
       auth: { secretKey: ['config:read'] },
-      input: () => undefined,
+      input: (req) => noQuery(req.query),
       handle: async () => ({ body: await configs.get() }),
     }),
     endpoint({
       method: 'put',
       path: '/v1/config',
       auth: { secretKey: ['config:write'] },
-      input: (req, principal) => ({ patch: jsonObjectBody(req.body), actor: keyActor(principal) }),
+      input: (req, principal) => {
+        noQuery(req.query);
+        return { patch: jsonObjectBody(req.body), actor: keyActor(principal) };
+      },
       handle: async ({ patch, actor }) => ({ body: await configs.update(patch, actor) }),
     }),
   ];

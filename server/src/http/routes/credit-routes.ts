@@ -4,7 +4,7 @@ import { idSchema } from '@atelier/protocol/schemas';
 import type { CreditLedger } from '../../services/credit-ledger.js';
 import type { TenantService } from '../../services/tenant-service.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
-import { creditEntriesQuerySchema, creditGrantSchema, jsonObjectBody, parse, usageQuerySchema } from '../schemas.js';
+import { creditEntriesQuerySchema, creditGrantSchema, jsonObjectBody, noQuery, parse, usageQuerySchema } from '../schemas.js';
 
 const idempotencyKeySchema = z.string().min(1).max(255, 'Idempotency-Key must be at most 255 characters').optional();
 
@@ -16,7 +16,7 @@ export function creditEndpoints(deps: { ledger: CreditLedger; tenants: TenantSer
       method: 'get',
       path: '/v1/balance',
       auth: { secretKey: ['balance:read'] },
-      input: () => undefined,
+      input: (req) => noQuery(req.query),
       handle: async () => ({ body: await ledger.balance() }),
     }),
     endpoint({
@@ -30,11 +30,14 @@ export function creditEndpoints(deps: { ledger: CreditLedger; tenants: TenantSer
       method: 'post',
       path: '/admin/v1/tenants/:id/credits',
       auth: 'admin',
-      input: (req) => ({
-        id: parse(idSchema, req.params.id),
-        grant: parse(creditGrantSchema, jsonObjectBody(req.body)),
-        idempotencyKey: parse(idempotencyKeySchema, req.get('Idempotency-Key')),
-      }),
+      input: (req) => {
+        noQuery(req.query);
+        return {
+          id: parse(idSchema, req.params.id),
+          grant: parse(creditGrantSchema, jsonObjectBody(req.body)),
+          idempotencyKey: parse(idempotencyKeySchema, req.get('Idempotency-Key')),
+        };
+      },
       handle: async ({ id, grant, idempotencyKey }) => {
         const result = await tenants.within(id, () =>
           ledger.grant({ ...grant, actor: { kind: 'admin' }, ...(idempotencyKey ? { idempotencyKey } : {}) }),

@@ -75,28 +75,30 @@ describe('GET /v1/files/:tenantId/:file', () => {
     }
   });
 
-  it('refuses a tampered signature with 403', async () => {
+  it('answers a tampered signature as a file that does not exist (404)', async () => {
     const signature = new URL(acme.image.url).searchParams.get('signature')!;
     const flipped = `${signature.slice(0, -1)}${signature.endsWith('A') ? 'B' : 'A'}`;
-    await expectProblem(await fetch(edit(acme.image.url, { signature: flipped })), 403, 'forbidden');
-    await expectProblem(await fetch(edit(acme.image.url, { signature: '' })), 403, 'forbidden');
+    await expectProblem(await fetch(edit(acme.image.url, { signature: flipped })), 404, 'not_found');
+    await expectProblem(await fetch(edit(acme.image.url, { signature: '' })), 404, 'not_found');
   });
 
-  it('refuses an expired URL with 403, and a later expiry written into it', async () => {
+  it('refuses an expired URL with 403, and answers a later expiry written into it with 404', async () => {
     const expired = server.services.signer.imageUrl(acme.tenantId, acme.image.id, 'png', Date.now() - 60 * 60 * 1000);
     await expectProblem(await fetch(expired), 403, 'forbidden');
     const expires = String(Math.floor(Date.now() / 1000) + 60 * 60);
-    await expectProblem(await fetch(edit(expired, { expires })), 403, 'forbidden');
+    await expectProblem(await fetch(edit(expired, { expires })), 404, 'not_found');
   });
 
-  it("refuses a URL with another tenant's id swapped into the path", async () => {
-    await expectProblem(await fetch(edit(acme.image.url, { tenantId: globex.tenantId })), 403, 'forbidden');
+  it("answers a URL with another tenant's id swapped into the path with 404, expired or not", async () => {
+    await expectProblem(await fetch(edit(acme.image.url, { tenantId: globex.tenantId })), 404, 'not_found');
+    const expired = server.services.signer.imageUrl(acme.tenantId, acme.image.id, 'png', Date.now() - 60 * 60 * 1000);
+    await expectProblem(await fetch(edit(expired, { tenantId: globex.tenantId })), 404, 'not_found');
   });
 
-  it("refuses tenant A's URL re-pointed at tenant B's image, with or without B's tenant id", async () => {
+  it("answers tenant A's URL re-pointed at tenant B's image with 404, with or without B's tenant id", async () => {
     const file = `${globex.image.id}.png`;
-    await expectProblem(await fetch(edit(acme.image.url, { file })), 403, 'forbidden');
-    await expectProblem(await fetch(edit(acme.image.url, { tenantId: globex.tenantId, file })), 403, 'forbidden');
+    await expectProblem(await fetch(edit(acme.image.url, { file })), 404, 'not_found');
+    await expectProblem(await fetch(edit(acme.image.url, { tenantId: globex.tenantId, file })), 404, 'not_found');
   });
 
   it("finds nothing for a validly signed URL naming another tenant's image: storage is tenant-bound too", async () => {
@@ -109,6 +111,6 @@ describe('GET /v1/files/:tenantId/:file', () => {
   it('answers 404 for a format the image is not stored in, and for paths that are not files', async () => {
     await expectProblem(await fetch(edit(acme.image.url, { file: `${acme.image.id}.webp` })), 404, 'not_found');
     await expectProblem(await fetch(edit(acme.image.url, { file: '..%2F..%2Fsecrets%2Fsigning.key' })), 404, 'not_found');
-    await expectProblem(await fetch(new URL(`/v1/files/${acme.tenantId}/${acme.image.id}.png`, server.url)), 403, 'forbidden');
+    await expectProblem(await fetch(new URL(`/v1/files/${acme.tenantId}/${acme.image.id}.png`, server.url)), 404, 'not_found');
   });
 });

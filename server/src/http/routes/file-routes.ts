@@ -24,8 +24,13 @@ export function fileRoutes(deps: { models: Models; storage: Storage; signer: Url
       typeof req.query.expires === 'string' ? req.query.expires : undefined,
       typeof req.query.signature === 'string' ? req.query.signature : undefined,
     );
+    // An expired link is one this server issued for this very file, so saying so tells its
+    // holder nothing new. Any other failure (a tenant or image swapped into the path, a
+    // tampered signature) is answered as a file that does not exist: another tenant's
+    // object is not_found, never forbidden (CONTRACT.md).
     if (!check.ok) {
-      throw new AppError('forbidden', check.reason === 'expired' ? 'This link has expired.' : 'This link is not valid.');
+      if (check.reason === 'expired') throw new AppError('forbidden', 'This link has expired.');
+      throw notFound('The file');
     }
     const image = await runWithTenant(check.ref.tenantId, async () => {
       const generation = await deps.models.Generation.findOne({ 'images._id': imageId }).select({ images: 1 }).lean();

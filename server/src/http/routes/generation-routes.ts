@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { endpoint, type Endpoint } from '../endpoint.js';
 import type { CreatedGenerationBody, GenerationListBody } from '@atelier/protocol';
 import { generationParamsSchema, idSchema } from '@atelier/protocol/schemas';
-import { jsonObjectBody, listQuerySchema, parse } from '../schemas.js';
+import { jsonObjectBody, listQuerySchema, noBody, noQuery, parse } from '../schemas.js';
 import type { GenerationService } from '../../services/generation-service.js';
 
 const idempotencyKeySchema = z.string().min(1).max(255, 'Idempotency-Key must be at most 255 characters').optional();
@@ -17,10 +17,13 @@ export function generationEndpoints(deps: {
       method: 'post',
       path: '/v1/generations',
       auth: { secretKey: ['generations:write'] },
-      input: (req) => ({
-        params: parse(generationParamsSchema, jsonObjectBody(req.body)),
-        idempotencyKey: parse(idempotencyKeySchema, req.get('Idempotency-Key')),
-      }),
+      input: (req) => {
+        noQuery(req.query);
+        return {
+          params: parse(generationParamsSchema, jsonObjectBody(req.body)),
+          idempotencyKey: parse(idempotencyKeySchema, req.get('Idempotency-Key')),
+        };
+      },
       handle: async ({ params, idempotencyKey }) => {
         const { generation, queue, created } = await generations.create(params, {
           source: 'api',
@@ -53,14 +56,21 @@ export function generationEndpoints(deps: {
       method: 'get',
       path: '/v1/generations/:id',
       auth: { secretKey: ['generations:read'] },
-      input: (req) => parse(idSchema, req.params.id),
+      input: (req) => {
+        noQuery(req.query);
+        return parse(idSchema, req.params.id);
+      },
       handle: async (id) => ({ body: await generations.view(await generations.get(id)) }),
     }),
     endpoint({
       method: 'post',
       path: '/v1/generations/:id/cancel',
       auth: { secretKey: ['generations:write'] },
-      input: (req) => parse(idSchema, req.params.id),
+      input: (req) => {
+        noQuery(req.query);
+        noBody(req.body);
+        return parse(idSchema, req.params.id);
+      },
       handle: async (id) => {
         const { lease } = await generations.cancel(id);
         if (lease) deps.cancelOnRunner(lease.runnerId, id, lease.epoch);

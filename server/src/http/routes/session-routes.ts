@@ -1,6 +1,6 @@
 import { createShopperSessionSchema } from '@atelier/protocol/schemas';
 import { endpoint, type Endpoint } from '../endpoint.js';
-import { jsonObjectBody, parse } from '../schemas.js';
+import { jsonObjectBody, noBody, noQuery, parse } from '../schemas.js';
 import type { ShopperSessions } from '../../services/shopper-sessions.js';
 import { requireTenantId } from '../../tenancy/tenant-context.js';
 
@@ -15,7 +15,10 @@ export function sessionEndpoints(deps: { sessions: ShopperSessions }): Endpoint[
       method: 'post',
       path: '/v1/sessions',
       auth: { secretKey: ['sessions:write'] },
-      input: (req) => parse(createShopperSessionSchema, jsonObjectBody(req.body)),
+      input: (req) => {
+        noQuery(req.query);
+        return parse(createShopperSessionSchema, jsonObjectBody(req.body));
+      },
       // The tenant is the one the secret key named (the request runs in its scope).
       handle: async (spec) => ({ status: 201, body: await sessions.mint(requireTenantId(), spec) }),
     }),
@@ -23,7 +26,10 @@ export function sessionEndpoints(deps: { sessions: ShopperSessions }): Endpoint[
       method: 'post',
       path: '/admin/v1/session-keys/rotate',
       auth: 'admin',
-      input: () => undefined,
+      input: (req) => {
+        noQuery(req.query);
+        noBody(req.body);
+      },
       handle: async () => ({ status: 201, body: await sessions.rotateSigningKey() }),
     }),
   ];

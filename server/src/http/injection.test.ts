@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGeneration, expectProblem, startTestServer, TEST_ADMIN_TOKEN, type TestServer } from '@atelier/testing';
+import { newId } from '../services/ids.js';
+import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
+
+/**
+ * Hostile input against every route the server answers (read from its route table, not
+ * listed here): operator objects, bracketed query strings, prototype-pollution keys,
+ * unknown fields and oversized bodies. Each is a 400 `invalid_request` naming the
+ * problem (413 `payload_too_large` for size), never a 2xx, never a 500, and the
+ * database holds exactly the documents it held before.
+ */
+
+type Tenant = { tenantId: string; secretKey: string; publishableKey: string };
+
+let server: TestServer;
+let tenant: Tenant;
+let generationId: string;
+let keyId: string;
+
+/**
+ * A body each route accepts (`null`: the route reads none). Every route that takes a
+ * body needs one here, so the battery can put its payloads into the route's own fields.
+ */
+const VALID_BODIES: Record<string, Record<string, unknown> | null> = {
+  'POST /v1/generations': { prompt: 'a walnut desk lamp' },
+  'POST /v1/generations/:id/cancel': null,
+  'POST /v1/keys': { kind: 'secret', label: 'ci' },
+  'POST /v1/keys/:id/rotate': { graceSeconds: 0 },
+  'DELETE /v1/keys/:id': null,
+  'POST /v1/sessions': { shopperId: 'cust-1' },
+  'PUT /v1/config': { retentionDays: 10 },
+  'POST /admin/v1/tenants': { name: 'Initech', plan: 'pro' },
+  'PATCH /admin/v1/tenants/:id': { name: 'Initech' },
+  'DELETE /admin/v1/tenants/:id': null,
+  'POST /admin/v1/tenants/:id/credits': { amount: 5, reason: 'goodwill' },
+  'POST /admin/v1/runner-tokens': { name: 'gpu-1' },
+  'PUT /admin/v1/plans/:name': { monthlyCredits: 5 },
+  'POST /admin/v1/session-keys/rotate': null,
+};
+
+const OPERATORS = [{ $ne: '' }, { $gt: '' }, { $where: 'return true' }, { $regex: '.*' }, { $nor: [{ x: 1 }] }];
+
+/** Raw JSON, since an object literal's `__proto__` sets the prototype instead of adding a key. */
+const POLLUTING_BODIES = [
+  '{"__proto__": {"polluted": true}}',
+  '{"constructor": {"prototype": {"polluted": true}}}',
+  '{"prototype": {"polluted": true}}',
+  '{"label": "x", "nested": [{"deeper": {"__proto__": {"polluted": true}}}]}',
+];
+
+const QUERIES: [string, RegExp][] = [
+  ['limit[$gt]=', /bracket/],
+  ['cursor[$ne]=x', /bracket/],
+  ['a[b][c]=', /bracket/],
+  ['$where=1', /operator/],
+  ['__proto__[polluted]=1', /bracket/],
+  ['__proto__=x', /not allowed as a key/],
+  ['constructor=x', /not allowed as a key/],
+];
+
+beforeAll(async () => {
+  server = await startTestServer();
+  tenant = await server.createTenant({ name: 'Acme', plan: 'enterprise' });
+  generationId = await createGeneration(server, tenant.secretKey);
+  const key = await server.api(tenant.secretKey, '/v1/keys', { body: { kind: 'secret' } });
+  keyId = ((await key.json()) as { id: string }).id;
+});
+
+afterAll(() => server.stop());
+
+/** Documents per collection, all tenants: what must not move. */
+function counts(): Promise<Record<string, number>> {
+  return runAsSystem('test: count every collection', async () => {
+    const entries = await Promise.all(
+      Object.entries(server.database.models).map(async ([name, model]) => [name, await model.countDocuments()] as const),
+    );
+    return Object.fromEntries(entries);
+  });
+}
+
+interface Target {
+  method: string;
+  /** The route with its parameters filled in, and any query string it needs. */
+  url: URL;
+  authorization: string | undefined;
+}
+
+function target(route: string): Target {
+  const [method, template] = route.split(' ') as [string, string];
+  const endpoint = server.endpoints.find((ep) => ep.method.toUpperCase() === method && ep.path === template);
+  if (template === '/v1/files/:tenantId/:file') {
+    return {
+      method,
+      url: new URL(server.services.signer.imageUrl(tenant.tenantId, newId('img'), 'png')),
+      authorization: undefined,
+    };
+  }
+  const path = template
+    .replace('/generations/:id', `/generations/${generationId}`)
+    .replace('/keys/:id', `/keys/${keyId}`)
+    .replace('/tenants/:id', `/tenants/${tenant.tenantId}`)
+    .replace('/plans/:name', '/plans/pro');
+  expect(path, `${route}: fill in its parameters`).not.toContain(':');
+  const authorization = !endpoint ? undefined : endpoint.auth === 'admin' ? TEST_ADMIN_TOKEN : tenant.secretKey;
+  return { method, url: new URL(path, server.url), authorization };
+}
+
+function send(t: Target, options: { query?: string; body?: string } = {}): Promise<Response> {
+  const url = new URL(t.url);
+  if (options.query) url.search = url.search ? `${url.search}&${options.query}` : `?${options.query}`;
+  return fetch(url, {
+    method: t.method,
+    headers: {
+      'Content-Type': 'application/json',
+      ...(t.authorization ? { Authorization: `Bearer ${t.authorization}` } : {}),
+    },
+    ...(options.body === undefined ? {} : { body: options.body }),
+  });
+}
+
+async function expectRefused(response: Response, detail: RegExp, what: string): Promise<void> {
+  const problem = await expectProblem(response, 400, 'invalid_request');
+  expect(problem.detail, what).toMatch(detail);
+}
+
+/** The payloads for a route's body: operators at the top, in each of its own fields, and nested deeper. */
+function bodyPayloads(base: Record<string, unknown>): [string, RegExp][] {
+  const payloads: [string, RegExp][] = [];
+  for (const operator of OPERATORS) {
+    payloads.push([JSON.stringify({ ...base, ...operator }), /operator/]);
+    payloads.push([JSON.stringify({ ...base, extra: { deeper: [operator] } }), /operator/]);
+    for (const field of Object.keys(base)) payloads.push([JSON.stringify({ ...base, [field]: operator }), /operator/]);
+  }
+  for (const raw of POLLUTING_BODIES) payloads.push([raw, /not allowed as a key/]);
+  payloads.push([JSON.stringify({ ...base, unexpectedField: 1 }), /unexpectedField: unknown field/]);
+  return payloads;
+}
+
+describe('hostile input on every route', () => {
+  it('has a body (or none) on file for every route that is not a GET, and none for a route that is gone', () => {
+    const writes = server.routes.filter((route) => !route.startsWith('GET '));
+    expect(Object.keys(VALID_BODIES).sort()).toEqual(writes.sort());
+  });
+
+  it('refuses operators, pollution and unknown fields in every body with a 400 naming the problem, changing nothing', async () => {
+    const before = await counts();
+    for (const [route, base] of Object.entries(VALID_BODIES)) {
+      const t = target(route);
+      for (const [body, detail] of bodyPayloads(base ?? {}))
+        await expectRefused(await send(t, { body }), detail, `${route} ${body}`);
+    }
+    expect(await counts()).toEqual(before);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses bracketed and operator query parameters on every route, and unknown ones on every endpoint', async () => {
+    const before = await counts();
+    for (const route of server.routes) {
+      const t = target(route);
+      for (const [query, detail] of QUERIES) await expectRefused(await send(t, { query }), detail, `${route} ?${query}`);
+    }
+    // The endpoints' inputs are all declared; a public file or bundle may carry a cache-buster.
+    for (const { method, path } of server.endpoints) {
+      const route = `${method.toUpperCase()} ${path}`;
+      const base = VALID_BODIES[route];
+      const response = await send(target(route), {
+        query: 'unexpectedParam=1',
+        ...(base ? { body: JSON.stringify(base) } : {}),
+      });
+      await expectRefused(response, /unexpectedParam: unknown field/, `${route} ?unexpectedParam=1`);
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('answers an oversized body on every route that reads one with 413 payload_too_large', async () => {
+    const before = await counts();
+    const huge = JSON.stringify({ prompt: 'x'.repeat(200 * 1024) });
+    for (const route of Object.keys(VALID_BODIES)) {
+      const response = await send(target(route), { body: huge });
+      await expectProblem(response, 413, 'payload_too_large');
+    }
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe('the database layer underneath', () => {
+  it('treats an operator object from input as a plain value (sanitizeFilter) and refuses unknown filter paths (strictQuery)', async () => {
+    const { Generation } = server.database.models;
+    await runWithTenant(tenant.tenantId, async () => {
+      expect(await Generation.countDocuments({ _id: generationId })).toBe(1);
+      // Wrapped in $eq, the object is a value to compare, and no string: refused, never "not equal to ''".
+      await expect(Generation.countDocuments({ _id: { $ne: '' } as unknown as string })).rejects.toThrow(/Cast to string/);
+      await expect(Generation.countDocuments({ $where: 'return true' } as never)).rejects.toThrow(/\$where is not allowed/);
+      await expect(Generation.countDocuments({ notAField: 'x' } as never)).rejects.toThrow(/notAField/);
+    });
+  });
+});

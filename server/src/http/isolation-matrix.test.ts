@@ -1,0 +1,485 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { REALTIME_CLOSE, REALTIME_PROTOCOL_VERSION, type ServerMessage } from '@atelier/protocol';
+import { clientMessageSchema } from '@atelier/protocol/schemas';
+import {
+  completeJob,
+  connectRunner,
+  connectWidget,
+  createGeneration,
+  expectProblem,
+  openWidgetSocket,
+  pngBytes,
+  readJob,
+  startTestServer,
+  viewGeneration,
+  type RunnerProbe,
+  type TestServer,
+  type WidgetProbe,
+} from '@atelier/testing';
+import { runWithTenant } from '../tenancy/tenant-context.js';
+
+/**
+ * The isolation matrix (issue 6, "Proof"): every route the server answers and every
+ * message a widget may send has an entry here. An entry for something that names a
+ * tenant's resource creates it as tenant A (Acme) and tries it as tenant B (Globex),
+ * with B's secret key, on B's publishable-key socket and on B's socket with a shopper
+ * session: each attempt is `not_found`, shows nothing of A's, and leaves A's data as it
+ * was (checked after every entry). An entry for something that names nothing of
+ * another tenant's says why, and checks what B gets holds only B's.
+ */
+
+const ACME_ORIGIN = 'https://acme.test';
+const GLOBEX_ORIGIN = 'https://globex.test';
+const ACME_PROMPT = 'acme-only walnut lamp';
+const UNKNOWN_GENERATION = 'gen_00000000000000000000';
+
+type Tenant = { tenantId: string; secretKey: string; publishableKey: string };
+
+let server: TestServer;
+let runner: RunnerProbe;
+let acme: Tenant;
+let globex: Tenant;
+/** What A owns, by kind; every id here must stay out of every answer B gets. */
+const a = {
+  done: '',
+  queued: '',
+  widgetJob: '',
+  widgetRef: 'acme-ref-1',
+  image: { id: '', url: '' },
+  keyId: '',
+  idempotencyKey: 'acme-order-1',
+  resumeToken: '',
+  shopperToken: '',
+};
+let globexShopperToken: string;
+const sockets: WidgetProbe[] = [];
+let baseline: unknown;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  runner = await connectRunner(server.url, await server.createRunnerToken());
+  acme = await server.createTenant({ name: 'Acme', plan: 'enterprise', origins: [ACME_ORIGIN] });
+  globex = await server.createTenant({ name: 'Globex', plan: 'enterprise', origins: [GLOBEX_ORIGIN] });
+
+  a.done = await createGeneration(server, acme.secretKey, { prompt: ACME_PROMPT });
+  runner.send({ type: 'ready' });
+  const job = await runner.receive('job', (message) => message.jobId === a.done);
+  completeJob(runner, job, [await pngBytes(200)]);
+  await vi.waitFor(async () => expect((await readJob(server, a.done)).status).toBe('succeeded'));
+  const [image] = (await viewGeneration(server, acme.secretKey, a.done)).images;
+  a.image = { id: image!.id, url: image!.url };
+  // The runner does not say ready again: A's later jobs stay queued.
+  const queued = await server.api(acme.secretKey, '/v1/generations', {
+    body: { prompt: ACME_PROMPT },
+    headers: { 'Idempotency-Key': a.idempotencyKey },
+  });
+  a.queued = ((await queued.json()) as { id: string }).id;
+  a.keyId = (
+    (await (await server.api(acme.secretKey, '/v1/keys', { body: { kind: 'secret', label: 'acme ci' } })).json()) as {
+      id: string;
+    }
+  ).id;
+  await server.api(acme.secretKey, '/v1/config', {
+    method: 'PUT',
+    body: { branding: { fontFamily: 'AcmeOnlyFont' }, retentionDays: 7 },
+  });
+  await server.admin(`/admin/v1/tenants/${acme.tenantId}/credits`, { amount: 777, reason: 'acme only' });
+  await settle(a.done);
+  a.shopperToken = await mintShopper(acme);
+  globexShopperToken = await mintShopper(globex);
+
+  const { widget, welcome } = await connectWidget(server.url, acme.publishableKey, ACME_ORIGIN);
+  sockets.push(widget);
+  a.resumeToken = welcome.session;
+  widget.send({ type: 'generate', ref: a.widgetRef, params: { prompt: ACME_PROMPT } });
+  a.widgetJob = (await widget.receive('accepted')).id;
+  await widget.receive('queued');
+  baseline = await acmeState();
+});
+
+afterEach(async () => {
+  expect(await acmeState()).toEqual(baseline);
+});
+
+afterAll(async () => {
+  await Promise.all(sockets.map((socket) => socket.close()));
+  await runner.close();
+  await server.stop();
+});
+
+/** The settlement a finished job writes (written here as the ledger stores it), so that A has usage and B none. */
+async function settle(jobId: string): Promise<void> {
+  await runWithTenant(acme.tenantId, async () => {
+    const head = await server.services.ledger.balance();
+    const seq = (await server.database.models.CreditEntry.countDocuments()) + 1;
+    await server.database.models.CreditEntry.create({
+      _id: `cre_${jobId.slice(4)}`,
+      seq,
+      kind: 'settle',
+      key: `settle:${jobId}`,
+      amount: -1,
+      reservedChange: 0,
+      balance: head.balance - 1,
+      reserved: head.reserved,
+      jobId,
+      usage: { preset: 'speed', images: 1 },
+      actor: { kind: 'system' },
+      at: new Date(),
+    });
+  });
+}
+
+async function mintShopper(tenant: Tenant): Promise<string> {
+  const response = await server.api(tenant.secretKey, '/v1/sessions', { body: { shopperId: `${tenant.tenantId}-shopper` } });
+  return ((await response.json()) as { token: string }).token;
+}
+
+/** A's data as stored, less what A's own use changes (lastUsedAt). */
+function acmeState() {
+  const { models } = server.database;
+  return runWithTenant(acme.tenantId, async () => ({
+    generations: (await models.Generation.find().sort({ _id: 1 }).lean()).map((g) => ({
+      id: g._id,
+      status: g.status,
+      images: g.images.map((image) => image._id),
+      params: g.params,
+    })),
+    keys: (await models.ApiKey.find().sort({ _id: 1 }).lean()).map((k) => [k._id, k.revokedAt, k.rotatedTo, k.expiresAt]),
+    config: await server.services.configs.get(),
+    credits: await models.CreditEntry.countDocuments(),
+    audit: await models.AuditEvent.countDocuments(),
+  }));
+}
+
+/** Nothing in `text` names anything of A's. */
+function expectNothingOfAcme(text: string): void {
+  for (const secret of [acme.tenantId, a.done, a.queued, a.widgetJob, a.image.id, a.keyId, ACME_PROMPT, 'AcmeOnlyFont']) {
+    expect(text).not.toContain(secret);
+  }
+}
+
+async function expectNotFound(response: Response): Promise<void> {
+  const text = await response.clone().text();
+  await expectProblem(response, 404, 'not_found');
+  expectNothingOfAcme(text);
+}
+
+/** B's secret key on a route. */
+function asGlobex(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return server.api(globex.secretKey, path, { method, ...(body === undefined ? {} : { body }), headers });
+}
+
+/**
+ * B's publishable key and B's shopper session are widget credentials: on any REST route
+ * they are refused (401) before anything is looked up, and say nothing of A's.
+ */
+async function widgetCredentialsRefused(method: string, path: string): Promise<void> {
+  for (const credential of [globex.publishableKey, globexShopperToken]) {
+    const response = await server.api(credential, path, { method, ...(method === 'GET' ? {} : { body: {} }) });
+    const text = await response.clone().text();
+    await expectProblem(response, 401, 'unauthorized');
+    expectNothingOfAcme(text);
+  }
+}
+
+/** B's two kinds of widget socket: the publishable key alone, and with B's shopper session. */
+async function globexSockets(): Promise<WidgetProbe[]> {
+  const opened: WidgetProbe[] = [];
+  for (const shopper of [undefined, globexShopperToken]) {
+    const socket = await openWidgetSocket(server.url, globex.publishableKey, GLOBEX_ORIGIN);
+    sockets.push(socket);
+    socket.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, ...(shopper ? { shopper } : {}) });
+    await socket.receive('welcome');
+    opened.push(socket);
+  }
+  return opened;
+}
+
+/** Sends `message` and expects the socket's next error to be `not_found`, with nothing of A's on the socket. */
+async function socketNotFound(socket: WidgetProbe, message: unknown): Promise<void> {
+  socket.send(message);
+  const error = await socket.receive('error');
+  expect(error.code).toBe('not_found');
+  expectNothingOfAcme(JSON.stringify(socket.log));
+}
+
+/** Edits a signed file URL as someone holding it could. */
+function editFileUrl(url: string, change: { tenantId?: string }): string {
+  const parsed = new URL(url);
+  const [, v1, files, tenantId, file] = parsed.pathname.split('/');
+  parsed.pathname = ['', v1, files, change.tenantId ?? tenantId, file].join('/');
+  return parsed.toString();
+}
+
+/** A list route's cursor naming A's object is refused exactly as one naming nothing is. */
+async function foreignCursorLikeUnknown(path: string, foreignId: string, unknownId: string): Promise<void> {
+  const foreign = await asGlobex('GET', `${path}?cursor=${foreignId}`);
+  const unknown = await asGlobex('GET', `${path}?cursor=${unknownId}`);
+  const [f, u] = [await expectProblem(foreign, 400, 'invalid_request'), await expectProblem(unknown, 400, 'invalid_request')];
+  expect(f.detail).toBe(u.detail);
+}
+
+type Entry = { names: string; check(): Promise<void> } | { exempt: string; check(): Promise<void> };
+
+const adminOnly = (method: string, path: () => string): Entry => ({
+  exempt: 'operator API (admin token): cross-tenant by design; no tenant credential opens it',
+  async check() {
+    for (const credential of [globex.secretKey, globex.publishableKey, globexShopperToken]) {
+      const response = await server.api(credential, path(), { method, ...(method === 'GET' ? {} : { body: {} }) });
+      const text = await response.clone().text();
+      await expectProblem(response, 401, 'unauthorized');
+      expectNothingOfAcme(text);
+    }
+  },
+});
+
+const ROUTES: Record<string, Entry> = {
+  'POST /v1/generations': {
+    exempt: "creates B's own job; what it may name of another tenant's (an input image, an Idempotency-Key) is checked",
+    async check() {
+      await widgetCredentialsRefused('POST', '/v1/generations');
+      for (const field of ['inputImageId', 'maskImageId']) {
+        await expectNotFound(await asGlobex('POST', '/v1/generations', { prompt: 'a chair', [field]: a.image.id }));
+      }
+      const replay = await asGlobex('POST', '/v1/generations', { prompt: 'a chair' }, { 'Idempotency-Key': a.idempotencyKey });
+      expect(replay.status).toBe(202);
+      expect(replay.headers.get('Idempotent-Replayed')).toBe('false');
+      const created = (await replay.json()) as { id: string };
+      expect(created.id).not.toBe(a.queued);
+      expect((await readJob(server, created.id)).tenantId).toBe(globex.tenantId);
+    },
+  },
+  'GET /v1/generations': {
+    exempt: "lists B's own jobs: none of A's is in it, and A's id as a cursor is refused as an unknown one is",
+    async check() {
+      await widgetCredentialsRefused('GET', '/v1/generations');
+      const response = await asGlobex('GET', '/v1/generations?limit=100');
+      expect(response.status).toBe(200);
+      expectNothingOfAcme(await response.text());
+      await foreignCursorLikeUnknown('/v1/generations', a.done, UNKNOWN_GENERATION);
+    },
+  },
+  'GET /v1/generations/:id': {
+    names: 'a generation id',
+    async check() {
+      for (const id of [a.done, a.queued, a.widgetJob]) {
+        await widgetCredentialsRefused('GET', `/v1/generations/${id}`);
+        await expectNotFound(await asGlobex('GET', `/v1/generations/${id}`));
+      }
+    },
+  },
+  'POST /v1/generations/:id/cancel': {
+    names: 'a generation id',
+    async check() {
+      for (const id of [a.queued, a.widgetJob, a.done]) {
+        await widgetCredentialsRefused('POST', `/v1/generations/${id}/cancel`);
+        await expectNotFound(await asGlobex('POST', `/v1/generations/${id}/cancel`));
+      }
+    },
+  },
+  'GET /v1/keys': {
+    exempt: "lists B's own keys: none of A's is in it, and A's key id as a cursor is refused as an unknown one is",
+    async check() {
+      await widgetCredentialsRefused('GET', '/v1/keys');
+      const response = await asGlobex('GET', '/v1/keys?limit=100');
+      expect(response.status).toBe(200);
+      expectNothingOfAcme(await response.text());
+      await foreignCursorLikeUnknown('/v1/keys', a.keyId, 'key_00000000000000000000');
+    },
+  },
+  'POST /v1/keys': {
+    exempt: "creates a key of B's: it opens B's data, never A's",
+    async check() {
+      await widgetCredentialsRefused('POST', '/v1/keys');
+      const created = (await (await asGlobex('POST', '/v1/keys', { kind: 'secret' })).json()) as { key: string };
+      const config = await server.api(created.key, '/v1/config');
+      expect(config.status).toBe(200);
+      expectNothingOfAcme(await config.text());
+      await expectNotFound(await server.api(created.key, `/v1/generations/${a.done}`));
+    },
+  },
+  'POST /v1/keys/:id/rotate': {
+    names: 'a key id',
+    async check() {
+      await widgetCredentialsRefused('POST', `/v1/keys/${a.keyId}/rotate`);
+      await expectNotFound(await asGlobex('POST', `/v1/keys/${a.keyId}/rotate`, { graceSeconds: 0 }));
+    },
+  },
+  'DELETE /v1/keys/:id': {
+    names: 'a key id',
+    async check() {
+      await widgetCredentialsRefused('DELETE', `/v1/keys/${a.keyId}`);
+      await expectNotFound(await asGlobex('DELETE', `/v1/keys/${a.keyId}`));
+    },
+  },
+  'POST /v1/sessions': {
+    exempt: "mints a session of B's: A's socket refuses it",
+    async check() {
+      await widgetCredentialsRefused('POST', '/v1/sessions');
+      const socket = await openWidgetSocket(server.url, acme.publishableKey, ACME_ORIGIN);
+      sockets.push(socket);
+      socket.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: await mintShopper(globex) });
+      expect((await socket.closed()).code).toBe(REALTIME_CLOSE.unauthorized);
+      expect(socket.log).toEqual([expect.objectContaining({ type: 'error', code: 'unauthorized' })]);
+    },
+  },
+  'GET /v1/config': {
+    names: "the tenant's configuration (the key's tenant, never a path)",
+    async check() {
+      await widgetCredentialsRefused('GET', '/v1/config');
+      const response = await asGlobex('GET', '/v1/config');
+      const config = (await response.clone().json()) as { retentionDays: number };
+      expectNothingOfAcme(await response.text());
+      expect(config.retentionDays).not.toBe(7);
+    },
+  },
+  'PUT /v1/config': {
+    names: "the tenant's configuration (the key's tenant, never a path)",
+    async check() {
+      await widgetCredentialsRefused('PUT', '/v1/config');
+      const response = await asGlobex('PUT', '/v1/config', { retentionDays: 90 });
+      expect(response.status).toBe(200);
+      expectNothingOfAcme(await response.text());
+      expect(await runWithTenant(globex.tenantId, () => server.services.configs.get())).toMatchObject({ retentionDays: 90 });
+    },
+  },
+  'GET /v1/balance': {
+    names: "the tenant's credits (the key's tenant)",
+    async check() {
+      await widgetCredentialsRefused('GET', '/v1/balance');
+      const body = await (await asGlobex('GET', '/v1/balance')).json();
+      expect(body).toEqual(await runWithTenant(globex.tenantId, () => server.services.ledger.balance()));
+      expect(body).not.toEqual(await runWithTenant(acme.tenantId, () => server.services.ledger.balance()));
+    },
+  },
+  'GET /v1/usage': {
+    names: "the tenant's usage (the key's tenant)",
+    async check() {
+      await widgetCredentialsRefused('GET', '/v1/usage');
+      const body = (await (await asGlobex('GET', '/v1/usage')).json()) as { from: string; to: string };
+      expect(body).toEqual(await runWithTenant(globex.tenantId, () => server.services.ledger.usage(body.from, body.to)));
+      expect(body).not.toEqual(await runWithTenant(acme.tenantId, () => server.services.ledger.usage(body.from, body.to)));
+    },
+  },
+  'POST /admin/v1/tenants': adminOnly('POST', () => '/admin/v1/tenants'),
+  'GET /admin/v1/tenants': adminOnly('GET', () => '/admin/v1/tenants'),
+  'PATCH /admin/v1/tenants/:id': adminOnly('PATCH', () => `/admin/v1/tenants/${acme.tenantId}`),
+  'DELETE /admin/v1/tenants/:id': adminOnly('DELETE', () => `/admin/v1/tenants/${acme.tenantId}`),
+  'POST /admin/v1/tenants/:id/credits': adminOnly('POST', () => `/admin/v1/tenants/${acme.tenantId}/credits`),
+  'GET /admin/v1/tenants/:id/credits': adminOnly('GET', () => `/admin/v1/tenants/${acme.tenantId}/credits`),
+  'POST /admin/v1/runner-tokens': adminOnly('POST', () => '/admin/v1/runner-tokens'),
+  'GET /admin/v1/runners': adminOnly('GET', () => '/admin/v1/runners'),
+  'GET /admin/v1/plans': adminOnly('GET', () => '/admin/v1/plans'),
+  'PUT /admin/v1/plans/:name': adminOnly('PUT', () => '/admin/v1/plans/enterprise'),
+  'POST /admin/v1/session-keys/rotate': adminOnly('POST', () => '/admin/v1/session-keys/rotate'),
+  'GET /v1/files/:tenantId/:file': {
+    names: 'a signed image URL (tenant and image in the path, bound by the signature)',
+    async check() {
+      const swapped = editFileUrl(a.image.url, { tenantId: globex.tenantId });
+      await expectNotFound(await fetch(swapped));
+      // Validly signed for B's prefix: storage is tenant-bound as well as the signature.
+      await expectNotFound(await fetch(server.services.signer.imageUrl(globex.tenantId, a.image.id, 'png')));
+      const expired = server.services.signer.imageUrl(acme.tenantId, a.image.id, 'png', Date.now() - 60 * 60 * 1000);
+      await expectNotFound(await fetch(editFileUrl(expired, { tenantId: globex.tenantId })));
+      const refused = await fetch(expired);
+      const text = await refused.clone().text();
+      await expectProblem(refused, 403, 'forbidden');
+      expectNothingOfAcme(text);
+      expect((await fetch(a.image.url)).status).toBe(200);
+    },
+  },
+  'GET /widget.js': {
+    exempt: 'the public widget bundle: the same bytes for everyone, no tenant data',
+    async check() {
+      const response = await fetch(new URL('/widget.js', server.url), {
+        headers: { Authorization: `Bearer ${globex.secretKey}` },
+      });
+      expect([200, 404]).toContain(response.status);
+      expectNothingOfAcme(await response.text());
+    },
+  },
+  'GET /healthz': {
+    exempt: 'public liveness: counts only, no tenant data',
+    async check() {
+      const response = await fetch(new URL('/healthz', server.url));
+      expect(Object.keys((await response.json()) as object).sort()).toEqual(['ok', 'runners']);
+    },
+  },
+};
+
+const MESSAGES: Record<string, Entry> = {
+  hello: {
+    names: "a session to resume (resume.session) and a shopper session (shopper): A's are no good on B's socket",
+    async check() {
+      const resumed = await openWidgetSocket(server.url, globex.publishableKey, GLOBEX_ORIGIN);
+      sockets.push(resumed);
+      resumed.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, resume: { session: a.resumeToken, lastSeq: 0 } });
+      expect((await resumed.receive('welcome')).resume).toBe(false);
+      // Anything of A's session would have been sent before the answer to this.
+      await socketNotFound(resumed, { type: 'watch', id: UNKNOWN_GENERATION });
+      expect(resumed.log.map((m: ServerMessage) => m.type)).toEqual(['welcome', 'error']);
+
+      const foreignShopper = await openWidgetSocket(server.url, globex.publishableKey, GLOBEX_ORIGIN);
+      sockets.push(foreignShopper);
+      foreignShopper.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: a.shopperToken });
+      expect((await foreignShopper.closed()).code).toBe(REALTIME_CLOSE.unauthorized);
+      expect(foreignShopper.log).toEqual([expect.objectContaining({ type: 'error', code: 'unauthorized' })]);
+    },
+  },
+  generate: {
+    exempt: "creates B's own job; an input image of A's is not_found, and A's ref makes a job of B's",
+    async check() {
+      for (const socket of await globexSockets()) {
+        socket.send({ type: 'generate', ref: 'foreign-image', params: { prompt: 'a chair', inputImageId: a.image.id } });
+        expect(await socket.receive('error')).toMatchObject({ ref: 'foreign-image', code: 'not_found' });
+        socket.send({ type: 'generate', ref: a.widgetRef, params: { prompt: 'a chair' } });
+        const accepted = await socket.receive('accepted');
+        expect(accepted.id).not.toBe(a.widgetJob);
+        expectNothingOfAcme(JSON.stringify(socket.log));
+      }
+    },
+  },
+  watch: {
+    names: 'a generation id (and, optionally, the session that made it)',
+    async check() {
+      for (const socket of await globexSockets()) {
+        for (const id of [a.done, a.queued, a.widgetJob]) {
+          await socketNotFound(socket, { type: 'watch', id });
+          await socketNotFound(socket, { type: 'watch', id, session: a.resumeToken });
+        }
+      }
+    },
+  },
+  cancel: {
+    names: 'a generation id',
+    async check() {
+      for (const socket of await globexSockets()) {
+        for (const id of [a.queued, a.widgetJob, a.done]) await socketNotFound(socket, { type: 'cancel', id });
+      }
+    },
+  },
+};
+
+describe('the isolation matrix', () => {
+  it('has an entry for every route the server answers and every message a widget may send, and no other', () => {
+    expect(Object.keys(ROUTES).sort()).toEqual([...server.routes].sort());
+    const types = clientMessageSchema.options.map((option) => option.shape.type.value);
+    expect(Object.keys(MESSAGES).sort()).toEqual([...types].sort());
+  });
+
+  for (const [route, entry] of Object.entries(ROUTES)) {
+    it(`${route}: ${'names' in entry ? `names ${entry.names}` : `exempt, ${entry.exempt}`}`, () => entry.check());
+  }
+
+  for (const [type, entry] of Object.entries(MESSAGES)) {
+    it(`socket ${type}: ${'names' in entry ? `names ${entry.names}` : `exempt, ${entry.exempt}`}`, () => entry.check());
+  }
+
+  it("finds A's objects as A all along: the attempts were refused for B, not broken for everyone", async () => {
+    expect((await viewGeneration(server, acme.secretKey, a.done)).images.map((image) => image.id)).toEqual([a.image.id]);
+    expect((await viewGeneration(server, acme.secretKey, a.queued)).status).toBe('queued');
+    expect((await server.api(acme.secretKey, `/v1/keys/${a.keyId}/rotate`, { body: { graceSeconds: 0 } })).status).toBe(201);
+    // That rotation is A's own change: the baseline moves with it.
+    baseline = await acmeState();
+  });
+});
