@@ -15,6 +15,7 @@ import { fileRoutes } from './http/routes/file-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
 import { keyEndpoints } from './http/routes/key-routes.js';
 import { planEndpoints } from './http/routes/plan-routes.js';
+import { uploadEndpoints } from './http/routes/upload-routes.js';
 import { sessionEndpoints } from './http/routes/session-routes.js';
 import { widgetRoutes } from './http/routes/widget-routes.js';
 import type { StoredImage } from './models/generation.model.js';
@@ -43,6 +44,7 @@ import { ShopperSessions } from './services/shopper-sessions.js';
 import { TenantConfigService } from './services/tenant-config.js';
 import { TenantDeletion } from './services/tenant-deletion.js';
 import { TenantService } from './services/tenant-service.js';
+import { UploadService } from './services/upload-service.js';
 import { FileStorage } from './storage/file-storage.js';
 import { UrlSigner } from './storage/signed-urls.js';
 
@@ -90,7 +92,12 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     auth: services.auth,
     routers: [
       widgetRoutes(config.widgetBundlePath ?? defaultWidgetBundle()),
-      fileRoutes({ models: database.models, storage: services.storage, signer: services.signer }),
+      fileRoutes({
+        models: database.models,
+        storage: services.storage,
+        signer: services.signer,
+        assets: [services.uploads.assetSource()],
+      }),
     ],
     health: async (): Promise<HealthBody> => ({ ok: true, runners: await services.registry.countOnline() }),
   });
@@ -169,6 +176,7 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...planEndpoints({ plans: services.plans }),
     ...configEndpoints({ configs: services.configs }),
     ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
+    ...uploadEndpoints({ uploads: services.uploads }),
   ];
 }
 
@@ -193,6 +201,7 @@ function createServices(
         width: image.width,
         height: image.height,
         format: image.format,
+        ...(image.productFidelity !== undefined && { productFidelity: image.productFidelity }),
       }));
   const instances: ServerInstances = new ServerInstances({
     models,
@@ -215,6 +224,7 @@ function createServices(
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
   const deletion = new TenantDeletion({ models, storage });
   const runnerTokens = new RunnerTokenService({ models });
+  const uploads = new UploadService({ models, storage, ...(options.now ? { now: options.now } : {}) });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
     models,
@@ -223,6 +233,7 @@ function createServices(
     dispatcher: { notify: () => events.announceWork() },
     presentImages,
     configs,
+    uploads,
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
@@ -233,6 +244,7 @@ function createServices(
     events,
     serverId,
     storage,
+    signer,
     heartbeatMs: config.heartbeatMs,
     leaseMs: config.leaseMs,
     helloTimeoutMs: config.helloTimeoutMs,
@@ -274,6 +286,7 @@ function createServices(
     tenants,
     deletion,
     runnerTokens,
+    uploads,
     generations,
     runnerHub,
     widgetHub,

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import type { JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { GenerationMode, JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { MODEL_FILES } from '../model/model-layout.js';
+import type { LocalAsset } from '../runner/asset-cache.js';
 import { OnnxSession, type Device, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
 import { GaussianNoise, gaussianNoise } from '../random/pcg32.js';
 import { createScheduler } from '../schedulers/create-scheduler.js';
@@ -43,6 +44,8 @@ export interface GenerateOptions {
   onProgress?: (progress: JobProgress) => void;
   /** Aborting stops the job between steps with an error named `AbortError`. */
   signal?: AbortSignal;
+  /** The job's files (input image, mask, LoRAs), already fetched and verified by the runner. */
+  assets?: readonly LocalAsset[];
 }
 
 /**
@@ -70,6 +73,11 @@ export class SdxlPipeline {
     options: SdxlPipelineOptions,
   ) {
     this.maxPixels = options.maxPixels ?? JOB_LIMITS.maxPixels;
+  }
+
+  /** The modes this model directory supports (text-to-image always; the image modes need their models). */
+  get modes(): readonly GenerationMode[] {
+    return ['txt2img'];
   }
 
   /** Execution provider the UNet runs on: `cuda` or `cpu`. */
