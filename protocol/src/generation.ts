@@ -8,13 +8,6 @@ export type Performance = (typeof PERFORMANCES)[number];
 
 export const MODES = ['txt2img', 'vary-subtle', 'vary-strong', 'upscale', 'background'] as const;
 export type GenerationMode = (typeof MODES)[number];
-/** Modes that transform an uploaded image (`inputImageId`, from `POST /v1/uploads`). */
-export const IMAGE_INPUT_MODES = [
-  'vary-subtle',
-  'vary-strong',
-  'upscale',
-  'background',
-] as const satisfies readonly GenerationMode[];
 
 /** How much `upscale` enlarges the input: Fooocus's "Upscale (1.5x)" and "Upscale (2x)". */
 export const UPSCALE_FACTORS = [1.5, 2] as const;
