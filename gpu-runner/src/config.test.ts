@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { documentedVariables, variablesRead } from '@atelier/testing';
-import { ConfigError, loadRunnerConfig } from './config.js';
+import { ConfigError, defaultCacheDir, loadRunnerConfig } from './config.js';
 
 const TOKEN = `rt_${'A'.repeat(43)}`;
 const VALID_ENV = {
@@ -9,6 +9,7 @@ const VALID_ENV = {
   ATELIER_RUNNER_TOKEN: TOKEN,
   ATELIER_MODEL_DIR: 'models/sdxl',
   ATELIER_RUNNER_NAME: 'gpu-01',
+  ATELIER_RUNNER_CACHE_DIR: 'cache',
   LOG_LEVEL: 'warn',
 };
 
@@ -29,6 +30,7 @@ describe('loadRunnerConfig', () => {
       token: TOKEN,
       modelDir: undefined,
       name: hostname(),
+      cacheDir: defaultCacheDir(),
       logLevel: undefined,
     });
   });
@@ -39,6 +41,7 @@ describe('loadRunnerConfig', () => {
       token: TOKEN,
       modelDir: '/srv/runner/models/sdxl',
       name: 'gpu-01',
+      cacheDir: '/srv/runner/cache',
       logLevel: 'warn',
     });
   });

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { RUNNER_TOKEN_PATTERN } from '@atelier/protocol';
 import { ConfigError, absolutePath, httpUrl, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
 
@@ -13,8 +14,15 @@ export interface RunnerConfig {
   modelDir: string | undefined;
   /** Shown to operators (`GET /admin/v1/runners`). */
   name: string;
+  /** Where job assets (input images, LoRAs) are cached by their SHA-256. */
+  cacheDir: string;
   /** Unset: `info`, or silent under vitest (the root logger applies it; see @atelier/runtime). */
   logLevel: LogLevel | undefined;
+}
+
+/** `<gpu-runner package>/.cache/assets` (git-ignored); the same from src/ and dist/. */
+export function defaultCacheDir(): string {
+  return fileURLToPath(new URL('../.cache/assets', import.meta.url));
 }
 
 /** The most characters of a runner name the server accepts in `hello`. */
@@ -43,6 +51,7 @@ export function loadRunnerConfig(env: Env = process.env, cwd = process.cwd()): R
     token,
     modelDir: absolutePath(env, 'ATELIER_MODEL_DIR', cwd),
     name,
+    cacheDir: absolutePath(env, 'ATELIER_RUNNER_CACHE_DIR', cwd) ?? defaultCacheDir(),
     logLevel: logLevel(env),
   };
 }

@@ -4,6 +4,7 @@ import { ConfigError, loadRunnerConfig, type RunnerConfig } from './config.js';
 import { moduleLogger } from './logging/logger.js';
 import { defaultModelDir, ensureModel } from './model/ensure-model.js';
 import { SdxlPipeline } from './pipeline/sdxl-pipeline.js';
+import { AssetCache } from './runner/asset-cache.js';
 import { RunnerClient } from './runner/runner-client.js';
 
 /**
@@ -35,6 +36,7 @@ const client = new RunnerClient({
   name: config.name,
   model: basename(modelDir),
   executor: pipeline,
+  assets: new AssetCache(config.cacheDir),
 });
 client.start();
 

@@ -9,6 +9,10 @@ export type Performance = (typeof PERFORMANCES)[number];
 export const MODES = ['txt2img', 'vary-subtle', 'vary-strong', 'upscale', 'background'] as const;
 export type GenerationMode = (typeof MODES)[number];
 
+/** How much `upscale` enlarges the input: Fooocus's "Upscale (1.5x)" and "Upscale (2x)". */
+export const UPSCALE_FACTORS = [1.5, 2] as const;
+export type UpscaleFactor = (typeof UPSCALE_FACTORS)[number];
+
 export const OUTPUT_FORMATS = ['png', 'webp'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
@@ -49,6 +53,8 @@ export interface GenerationParams {
   mode?: GenerationMode;
   inputImageId?: string;
   maskImageId?: string;
+  /** `upscale` only; 2 by default. */
+  upscaleFactor?: UpscaleFactor;
 }
 
 /** SDXL micro-conditioning sizes, in pixels. */
@@ -91,6 +97,15 @@ export interface ResolvedJobParams {
   imageCount: number;
   outputFormat: OutputFormat;
   performance: Performance;
+  /**
+   * Absent: `txt2img`. Every other mode reads the job's `input` asset (the job message's
+   * `assets`), `background` also its `mask` asset when there is one; `width`/`height` are
+   * then the output's size.
+   */
+  mode?: GenerationMode;
+  inputImageId?: string;
+  maskImageId?: string;
+  upscaleFactor?: UpscaleFactor;
 }
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
@@ -121,6 +136,11 @@ export interface PublicImage {
   width: number;
   height: number;
   format: OutputFormat;
+  /**
+   * `background` images: the largest 8-bit difference from the uploaded product inside its
+   * mask, away from a thin edge band (0: the product's pixels are the original's).
+   */
+  productFidelity?: number;
 }
 
 /**

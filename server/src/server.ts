@@ -16,6 +16,7 @@ import { fileRoutes } from './http/routes/file-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
 import { keyEndpoints } from './http/routes/key-routes.js';
 import { planEndpoints } from './http/routes/plan-routes.js';
+import { uploadEndpoints } from './http/routes/upload-routes.js';
 import { sessionEndpoints } from './http/routes/session-routes.js';
 import { widgetRoutes } from './http/routes/widget-routes.js';
 import type { StoredImage } from './models/generation.model.js';
@@ -46,6 +47,7 @@ import { ShopperSessions } from './services/shopper-sessions.js';
 import { TenantConfigService } from './services/tenant-config.js';
 import { TenantDeletion } from './services/tenant-deletion.js';
 import { TenantService } from './services/tenant-service.js';
+import { UploadService } from './services/upload-service.js';
 import { FileStorage } from './storage/file-storage.js';
 import { UrlSigner } from './storage/signed-urls.js';
 
@@ -95,7 +97,12 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     auth: services.auth,
     routers: [
       widgetRoutes(config.widgetDir ?? defaultWidgetDir()),
-      fileRoutes({ models: database.models, storage: services.storage, signer: services.signer }),
+      fileRoutes({
+        models: database.models,
+        storage: services.storage,
+        signer: services.signer,
+        assets: [services.uploads.assetSource()],
+      }),
     ],
     health: async (): Promise<HealthBody> => ({ ok: true, runners: await services.registry.countOnline() }),
   });
@@ -178,6 +185,7 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...planEndpoints({ plans: services.plans }),
     ...configEndpoints({ configs: services.configs }),
     ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
+    ...uploadEndpoints({ uploads: services.uploads }),
   ];
 }
 
@@ -202,6 +210,7 @@ function createServices(
         width: image.width,
         height: image.height,
         format: image.format,
+        ...(image.productFidelity !== undefined && { productFidelity: image.productFidelity }),
       }));
   const instances: ServerInstances = new ServerInstances({
     models,
@@ -232,6 +241,7 @@ function createServices(
     shopperPerMinute: config.rateLimitShopperPerMinute,
     widgetAddressPerMinute: config.rateLimitWidgetAddressPerMinute,
   });
+  const uploads = new UploadService({ models, storage, ...(options.now ? { now: options.now } : {}) });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
     models,
@@ -240,6 +250,7 @@ function createServices(
     dispatcher: { notify: () => events.announceWork() },
     presentImages,
     configs,
+    uploads,
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
@@ -250,6 +261,7 @@ function createServices(
     events,
     serverId,
     storage,
+    signer,
     heartbeatMs: config.heartbeatMs,
     leaseMs: config.leaseMs,
     helloTimeoutMs: config.helloTimeoutMs,
@@ -298,6 +310,7 @@ function createServices(
     deletion,
     runnerTokens,
     rateLimits,
+    uploads,
     generations,
     runnerHub,
     widgetHub,

@@ -1,8 +1,12 @@
 import { join } from 'node:path';
-import type { JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { GenerationMode, JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { MODEL_FILES } from '../model/model-layout.js';
+import type { DiffusionCore } from '../img2img/diffusion-core.js';
+import { ImageModes } from '../img2img/image-modes.js';
+import type { TileOptions } from '../img2img/upscale.js';
+import type { LocalAsset } from '../runner/asset-cache.js';
 import { OnnxSession, type Device, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
 import { GaussianNoise, gaussianNoise } from '../random/pcg32.js';
 import { createScheduler } from '../schedulers/create-scheduler.js';
@@ -28,6 +32,8 @@ export interface GeneratedImage {
   height: number;
   format: OutputFormat;
   seed: number;
+  /** Background images: the product fidelity figure (img2img/background.ts). */
+  productFidelity?: number;
 }
 
 export interface SdxlPipelineOptions {
@@ -43,6 +49,10 @@ export interface GenerateOptions {
   onProgress?: (progress: JobProgress) => void;
   /** Aborting stops the job between steps with an error named `AbortError`. */
   signal?: AbortSignal;
+  /** The job's files (input image, mask, LoRAs), already fetched and verified by the runner. */
+  assets?: readonly LocalAsset[];
+  /** Upscale's latent tiles; the default suits SDXL (1024 px tiles). */
+  upscaleTiles?: TileOptions;
 }
 
 /**
@@ -67,9 +77,15 @@ export class SdxlPipeline {
       unet: OnnxSession;
       vaeDecoder: OnnxSession;
     },
+    private readonly imageModes: ImageModes,
     options: SdxlPipelineOptions,
   ) {
     this.maxPixels = options.maxPixels ?? JOB_LIMITS.maxPixels;
+  }
+
+  /** The modes this model directory supports (text-to-image always; the image modes need their models). */
+  get modes(): readonly GenerationMode[] {
+    return ['txt2img', ...this.imageModes.modes];
   }
 
   /** Execution provider the UNet runs on: `cuda` or `cpu`. */
@@ -103,7 +119,8 @@ export class SdxlPipeline {
       requireFloatInputs(sessions.unet, ['sample', 'timestep', 'encoder_hidden_states', 'text_embeds', 'time_ids']);
       requireFloatInputs(sessions.vaeDecoder, ['latent_sample']);
       const prompts = new PromptEncoder(tokenizers, [sessions.textEncoder, sessions.textEncoder2]);
-      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, options);
+      const imageModes = await ImageModes.load(modelDir, open);
+      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, imageModes, options);
       log.info({ modelDir, device: pipeline.device, ms: Math.round(performance.now() - started) }, 'pipeline loaded');
       return pipeline;
     } catch (error) {
@@ -125,15 +142,19 @@ export class SdxlPipeline {
     this.disposed = true;
     await this.queue;
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
+    await this.imageModes.release();
   }
 
-  private async run(params: ResolvedJobParams, { onProgress, signal }: GenerateOptions): Promise<GeneratedImage[]> {
+  private async run(
+    params: ResolvedJobParams,
+    { onProgress, signal, assets, upscaleTiles }: GenerateOptions,
+  ): Promise<GeneratedImage[]> {
     if (this.disposed) throw new PipelineError('unavailable', 'the pipeline has been disposed');
     const check = checkJobParams(params, this.maxPixels);
     if (!check.ok) throw new PipelineError('invalid_params', check.reason);
     for (const warning of check.warnings) log.warn({ width: params.width, height: params.height }, warning);
 
-    const totalSteps = params.steps * params.imageCount;
+    let totalSteps = params.steps * params.imageCount;
     let done = 0;
     const report = (stage: JobStage) => {
       try {
@@ -148,6 +169,15 @@ export class SdxlPipeline {
     };
 
     checkAbort();
+    if (params.mode !== undefined && params.mode !== 'txt2img') {
+      return this.imageModes.run(this.core(), {
+        params,
+        assets: assets ?? [],
+        control: { step: () => ((done += 1), report('sampling')), stage: report, checkAbort },
+        onTotal: (steps) => (totalSteps = steps),
+        ...(upscaleTiles && { tiles: upscaleTiles }),
+      });
+    }
     report('encoding');
     const conditioning = await buildConditioning(this.prompts, params, this.config.forceZerosForEmptyPrompt);
 
@@ -212,6 +242,17 @@ export class SdxlPipeline {
       log.debug({ seed, samplingMs: Math.round(samplingMs), bytes: bytes.length }, 'image generated');
     }
     return images;
+  }
+
+  /** What the image modes (img2img/) use of this pipeline. */
+  private core(): DiffusionCore {
+    return {
+      vaeScalingFactor: this.config.vaeScalingFactor,
+      vaeDecoder: this.sessions.vaeDecoder,
+      conditioning: (params) => buildConditioning(this.prompts, params, this.config.forceZerosForEmptyPrompt),
+      predict: (conditioning, latents, t, height, width) => this.predict(conditioning, latents, t, height, width),
+      scheduler: (params) => this.scheduler(params),
+    };
   }
 
   /** The job's scheduler, from the model's scheduler config as diffusers swaps schedulers. */

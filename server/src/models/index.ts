@@ -16,6 +16,7 @@ import { tenantConfigModel } from './tenant-config.model.js';
 import { tenantDeletionModel } from './tenant-deletion.model.js';
 import { tenantTurnModel } from './tenant-turn.model.js';
 import { tenantModel } from './tenant.model.js';
+import { uploadModel } from './upload.model.js';
 
 export type Models = ReturnType<typeof createModels>;
 
@@ -39,5 +40,6 @@ export function createModels(connection: Connection) {
     TenantConfig: tenantConfigModel(connection),
     CreditEntry: creditEntryModel(connection),
     TenantDeletion: tenantDeletionModel(connection),
+    Upload: uploadModel(connection),
   };
 }

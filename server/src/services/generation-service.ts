@@ -11,6 +11,8 @@ import { newId, sha256 } from './ids.js';
 import { PRESETS } from './presets.js';
 import { resolve } from './resolve-params.js';
 import type { TenantConfigService } from './tenant-config.js';
+import type { UploadService } from './upload-service.js';
+import type { JobAsset } from '../storage/job-assets.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
 
 const { trusted } = mongoose;
@@ -42,6 +44,8 @@ export interface GenerationServiceDeps {
   presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
   /** The tenant's plan and configuration, which bound what a request may ask for. */
   configs: Pick<TenantConfigService, 'policy'>;
+  /** The tenant's input images, which a request names by id. */
+  uploads: Pick<UploadService, 'get'>;
 }
 
 /**
@@ -57,8 +61,20 @@ export class GenerationService {
     if (!tenant || tenant.status === 'deleted') throw notFound('The tenant');
     // A widget socket opened before a suspension is still open: its requests stop here.
     if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
-    await this.requireOwnImages(params);
-    const resolved = resolve(params, await this.deps.configs.policy(tenant));
+    const policy = await this.deps.configs.policy(tenant);
+    const inputs = {
+      ...(params.inputImageId !== undefined && { input: await this.deps.uploads.get(params.inputImageId, 'inputImageId') }),
+      ...(params.maskImageId !== undefined && { mask: await this.deps.uploads.get(params.maskImageId, 'maskImageId') }),
+    };
+    const resolved = resolve(params, policy, inputs);
+    const assets: JobAsset[] = [
+      ...(inputs.input
+        ? [{ kind: 'input' as const, id: inputs.input._id, sha256: inputs.input.sha256, bytes: inputs.input.bytes }]
+        : []),
+      ...(inputs.mask
+        ? [{ kind: 'mask' as const, id: inputs.mask._id, sha256: inputs.mask.sha256, bytes: inputs.mask.bytes }]
+        : []),
+    ];
     let generationId = newId('gen');
 
     // One namespace per source, so a REST key can never collide with a widget's ref.
@@ -79,6 +95,7 @@ export class GenerationService {
       status: 'queued',
       params,
       resolved,
+      assets,
       cost: { credits: PRESETS[resolved.performance].credits * resolved.imageCount },
       progress: { step: 0, steps: resolved.steps * resolved.imageCount, stage: 'queued' },
       source: options.source,
@@ -103,15 +120,6 @@ export class GenerationService {
   }
 
   /** An image named as input must be one of the tenant's own; another tenant's is not_found, like a missing one. */
-  private async requireOwnImages(params: GenerationParams): Promise<void> {
-    for (const field of ['inputImageId', 'maskImageId'] as const) {
-      const id = params[field];
-      if (id === undefined) continue;
-      const exists = await this.deps.models.Generation.exists({ 'images._id': id });
-      if (!exists) throw new AppError('not_found', `${field}: that image was not found.`);
-    }
-  }
-
   async get(id: string): Promise<Generation> {
     const generation = await this.deps.models.Generation.findById(id).lean();
     if (!generation) throw notFound('The generation');
