@@ -1,4 +1,5 @@
 import type { JobProgress, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { Previewer } from '../pipeline/preview.js';
 
 export interface ExecutedImage {
   bytes: Uint8Array;
@@ -17,6 +18,6 @@ export interface JobExecutor {
   readonly maxPixels: number;
   generate(
     params: ResolvedJobParams,
-    options: { onProgress(progress: JobProgress): void; signal: AbortSignal },
+    options: { onProgress(progress: JobProgress & { preview?: string }): void; signal: AbortSignal; preview?: Previewer },
   ): Promise<ExecutedImage[]>;
 }

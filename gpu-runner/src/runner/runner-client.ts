@@ -8,6 +8,7 @@ import {
   backoffDelay,
   encodeImageFrame,
   socketUrl,
+  type RunnerCapabilities,
   type RunnerFailureCode,
   type RunnerJobMessage,
   type RunnerMessage,
@@ -15,6 +16,7 @@ import {
 } from '@atelier/protocol';
 import { serverToRunnerMessageSchema } from '@atelier/protocol/schemas';
 import { moduleLogger } from '../logging/logger.js';
+import type { Previewer } from '../pipeline/preview.js';
 import type { JobExecutor } from './job-executor.js';
 
 const log = moduleLogger('runner-client');
@@ -28,6 +30,10 @@ export interface RunnerClientOptions {
   /** A name for the model, reported to the server (e.g. the model directory's name). */
   model: string;
   executor: JobExecutor;
+  /** Reported in every `hello` (read afresh each time: free memory changes). */
+  capabilities?: () => Promise<RunnerCapabilities>;
+  /** Renders the previews sent with progress; none without it. */
+  preview?: Previewer;
 }
 
 interface CurrentJob {
@@ -85,15 +91,7 @@ export class RunnerClient {
       this.socket = socket;
       socket.on('open', () => {
         this.attempt = 0;
-        const { executor, name, model } = this.options;
-        this.send({
-          type: 'hello',
-          v: RUNNER_PROTOCOL_VERSION,
-          name,
-          device: executor.device,
-          model,
-          maxPixels: executor.maxPixels,
-        });
+        void this.hello();
       });
       socket.on('message', (data, isBinary) => {
         if (isBinary) return;
@@ -124,6 +122,25 @@ export class RunnerClient {
         this.current = undefined;
         resolve(code);
       });
+    });
+  }
+
+  private async hello(): Promise<void> {
+    const { executor, name, model, capabilities } = this.options;
+    let reported: RunnerCapabilities | undefined;
+    try {
+      reported = await capabilities?.();
+    } catch (error) {
+      log.warn({ err: error }, 'cannot read the runner capabilities; saying hello without them');
+    }
+    this.send({
+      type: 'hello',
+      v: RUNNER_PROTOCOL_VERSION,
+      name,
+      device: executor.device,
+      model,
+      maxPixels: executor.maxPixels,
+      ...(reported ? { capabilities: reported } : {}),
     });
   }
 
@@ -168,6 +185,7 @@ export class RunnerClient {
     try {
       const images = await this.options.executor.generate(job.params, {
         signal: current.abort.signal,
+        ...(this.options.preview ? { preview: this.options.preview } : {}),
         onProgress: (progress) => this.send({ type: 'progress', jobId, epoch, ...progress }),
       });
       if (current.abort.signal.aborted) return;

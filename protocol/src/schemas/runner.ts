@@ -17,6 +17,17 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
       device: z.string().max(50),
       model: z.string().max(500),
       maxPixels: z.number().int().nonnegative(),
+      capabilities: z
+        .object({
+          models: z.array(z.string().max(500)).max(50),
+          provider: z.string().max(50),
+          fallbacks: z.array(z.string().max(1000)).max(10),
+          memory: z
+            .object({ kind: z.enum(['gpu', 'host']), freeBytes: z.number().nonnegative(), totalBytes: z.number().nonnegative() })
+            .strict(),
+        })
+        .strict()
+        .optional(),
     })
     .strict(),
   z.object({ type: z.literal('ready') }).strict(),
