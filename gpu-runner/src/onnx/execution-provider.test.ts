@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planProviders, type HostProbe } from './execution-provider.js';
+import { cudaLoadFailure, planProviders, type HostProbe } from './execution-provider.js';
 
 const linux = (bindingFiles: string[], gpuDevices: string[] = []): HostProbe => ({
   platform: 'linux',
@@ -56,5 +56,21 @@ describe('planProviders', () => {
     expect(planProviders('cuda', linux([])).candidates).toEqual(['cuda', 'cpu']);
     expect(planProviders('webgpu', linux([])).candidates).toEqual(['webgpu', 'cpu']);
     expect(planProviders('cpu', linux(CUDA_FILES, ['/dev/nvidia0']))).toEqual({ candidates: ['cpu'], skipped: [] });
+  });
+});
+
+describe('cudaLoadFailure', () => {
+  it("gives the dynamic loader's reason a provider library cannot be loaded", async () => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'cuda-load-'));
+    try {
+      expect(cudaLoadFailure('linux', dir)).toMatch(/libonnxruntime_providers_cuda\.so: cannot open shared object file/);
+      await writeFile(join(dir, 'libonnxruntime_providers_cuda.so'), 'not an ELF file');
+      expect(cudaLoadFailure('linux', dir)).toMatch(/invalid ELF header|file too short/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

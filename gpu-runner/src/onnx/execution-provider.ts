@@ -101,3 +101,22 @@ function listDir(dir: string): string[] {
     return [];
   }
 }
+
+/**
+ * Why the CUDA provider library cannot be loaded, as the dynamic loader says it (e.g.
+ * `libcublasLt.so.13: cannot open shared object file`). onnxruntime reports only "Failed
+ * to load shared library" to JavaScript and writes the loader's reason to its native
+ * log, so the runner asks the loader itself, once CUDA has already failed. A library
+ * that loads is not a Node addon, so Node refuses it ("did not self-register") and
+ * unloads it: that means the libraries are fine and the failure lies elsewhere.
+ */
+export function cudaLoadFailure(platform: NodeJS.Platform = process.platform, dir: string = bindingDir()): string | undefined {
+  const [library] = cudaProviderFiles(platform);
+  try {
+    process.dlopen({ exports: {} }, join(dir, library!));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return /did not self-register/.test(message) ? undefined : message;
+  }
+  return undefined;
+}

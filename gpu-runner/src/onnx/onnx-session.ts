@@ -7,6 +7,7 @@ import ort from 'onnxruntime-node';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import {
+  cudaLoadFailure,
   planProviders,
   probeHost,
   type Device,
@@ -104,16 +105,20 @@ export class OnnxSession {
       } catch (error) {
         // CPU is the last candidate: its failure is the model's, not the provider's.
         if (device === 'cpu') throw loadFailure(`${label} from ${path}`, error);
+        const loader = device === 'cuda' ? cudaLoadFailure() : undefined;
+        const detail = `${messageOf(error)}${loader ? ` (${loader}; see the README's CUDA section)` : ''}`;
+        const reason = `${device}: ${detail}`;
         if (preference !== 'auto') {
           // onnxruntime says only "Failed to load shared library"; the plan knows which file is missing.
-          const hint = planProviders('auto', probeHost()).skipped.find((reason) => reason.startsWith(`${device}:`));
+          const hint = planProviders('auto', probeHost()).skipped.find((skip) => skip.startsWith(`${device}:`));
           throw new PipelineError(
             'model_invalid',
-            `cannot create a ${device} session for ${label}: ${messageOf(error)}${hint ? ` (${hint})` : ''}`,
-            { cause: error },
+            `cannot create a ${device} session for ${label}: ${detail}${hint ? ` (${hint})` : ''}`,
+            {
+              cause: error,
+            },
           );
         }
-        const reason = `${device}: ${messageOf(error)}`;
         providerFailures.set(device, reason);
         fallbacks.push(reason);
         log.info({ label, reason }, `${device} execution provider unavailable; trying the next one`);
