@@ -140,15 +140,13 @@ async function cudaLibraries(wheelPath: string, entries: Awaited<ReturnType<type
   const wheels = join(cacheDir, 'wheels');
   const libs = join(cacheDir, 'cuda-lib');
   await mkdir(libs, { recursive: true });
-  // --no-deps: the extras are the whole set; their own dependencies are Python packages.
-  await promisify(execFile)(
-    'python3',
-    ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--dest', wheels, ...requirements],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
+  // With their dependencies: cuBLAS, for one, arrives as a dependency of cuDNN's wheel.
+  await promisify(execFile)('python3', ['-m', 'pip', 'download', '--only-binary=:all:', '--dest', wheels, ...requirements], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
   let total = 0;
   for (const name of await readdir(wheels)) {
-    if (!name.endsWith('.whl')) continue;
+    if (!name.startsWith('nvidia_') || !name.endsWith('.whl')) continue;
     const path = join(wheels, name);
     for (const entry of await zipEntries(path)) {
       if (!/^nvidia\/[^/]+\/lib\/[^/]+\.so(\.\d+)*$/.test(entry.name)) continue;
