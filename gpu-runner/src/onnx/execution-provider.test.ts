@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cudaLoadFailure, planProviders, type HostProbe } from './execution-provider.js';
 
@@ -61,9 +64,6 @@ describe('planProviders', () => {
 
 describe('cudaLoadFailure', () => {
   it("gives the dynamic loader's reason a provider library cannot be loaded", async () => {
-    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'cuda-load-'));
     try {
       expect(cudaLoadFailure('linux', dir)).toMatch(/libonnxruntime_providers_cuda\.so: cannot open shared object file/);

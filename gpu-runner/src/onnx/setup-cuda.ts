@@ -108,7 +108,7 @@ async function download(file: PypiFile, target: string): Promise<void> {
   const response = await fetch(file.url);
   if (!response.ok || !response.body) throw new Error(`${file.url}: HTTP ${response.status}`);
   const partial = `${target}.partial`;
-  await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(partial));
+  await pipeline(Readable.fromWeb(response.body), createWriteStream(partial));
   if (!(await hasSha256(partial, file.digests.sha256))) {
     await rm(partial, { force: true });
     throw new Error(`${file.filename}: sha256 does not match PyPI's ${file.digests.sha256}`);
