@@ -82,8 +82,10 @@ export class OnnxSession {
       executionMode: 'sequential',
       intraOpNumThreads: options.intraOpThreads ?? 0,
       // Asks kernels for reproducible results (cuDNN algorithm choice, reductions): the same
-      // seed must give the same image bytes on the same machine.
-      extra: { session: { use_deterministic_compute: '1' } },
+      // seed must give the same image bytes on the same machine. Idle intra-op threads
+      // sleep instead of spinning: spinning threads took the cores from the JavaScript
+      // between UNet calls (bench: host overhead per step 24 ms → 2–4 ms median on 2 cores).
+      extra: { session: { use_deterministic_compute: '1', intra_op: { allow_spinning: '0' } } },
     };
     const { candidates, skipped } =
       preference === 'auto' ? (plan ??= planProviders('auto', probeHost())) : planProviders(preference, probeHost());
