@@ -10,6 +10,8 @@ const VALID_ENV = {
   ATELIER_MODEL_DIR: 'models/sdxl',
   ATELIER_RUNNER_NAME: 'gpu-01',
   ATELIER_RUNNER_CACHE_DIR: 'cache',
+  ATELIER_EXECUTION_PROVIDER: 'cuda',
+  ATELIER_PREVIEW_EVERY: '0',
   LOG_LEVEL: 'warn',
 };
 
@@ -31,6 +33,8 @@ describe('loadRunnerConfig', () => {
       modelDir: undefined,
       name: hostname(),
       cacheDir: defaultCacheDir(),
+      provider: 'auto',
+      previewEvery: 3,
       logLevel: undefined,
     });
   });
@@ -42,6 +46,8 @@ describe('loadRunnerConfig', () => {
       modelDir: '/srv/runner/models/sdxl',
       name: 'gpu-01',
       cacheDir: '/srv/runner/cache',
+      provider: 'cuda',
+      previewEvery: 0,
       logLevel: 'warn',
     });
   });
@@ -53,6 +59,8 @@ describe('loadRunnerConfig', () => {
     ['ATELIER_SERVER_URL', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_SERVER_URL: 'ws://studio.example' }, 'http(s) URL'],
     ['ATELIER_RUNNER_NAME', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_RUNNER_NAME: 'n'.repeat(201) }, 'at most 200'],
     ['LOG_LEVEL', { ATELIER_RUNNER_TOKEN: TOKEN, LOG_LEVEL: 'loud' }, 'must be one of'],
+    ['ATELIER_EXECUTION_PROVIDER', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_EXECUTION_PROVIDER: 'gpu' }, 'auto, cuda, webgpu, cpu'],
+    ['ATELIER_PREVIEW_EVERY', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_PREVIEW_EVERY: '-1' }, 'integer from 0 to 1000'],
   ])('stops with one line naming %s', (variable, env, says) => {
     const error = refusal(env);
     expect(error.variable).toBe(variable);
@@ -74,7 +82,7 @@ describe('README.md', () => {
       ...variablesRead((env) => loadRunnerConfig(env), { ATELIER_RUNNER_TOKEN: TOKEN }),
       ...variablesRead((env) => loadRunnerConfig(env), VALID_ENV),
     ]);
-    expect(read.size).toBeGreaterThanOrEqual(5);
+    expect(read.size).toBeGreaterThanOrEqual(7);
     expect([...read].filter((name) => !documented.has(name))).toEqual([]);
   });
 });

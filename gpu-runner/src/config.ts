@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { RUNNER_TOKEN_PATTERN } from '@atelier/protocol';
-import { ConfigError, absolutePath, httpUrl, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
+import { ConfigError, absolutePath, httpUrl, integer, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
+import { PROVIDER_PREFERENCES, type ExecutionProviderPreference } from './onnx/execution-provider.js';
 
 export { ConfigError };
 
@@ -16,6 +17,10 @@ export interface RunnerConfig {
   name: string;
   /** Where job assets (input images, LoRAs) are cached by their SHA-256. */
   cacheDir: string;
+  /** `auto` (CUDA, then WebGPU, then CPU, from what is installed) or one provider, which must work. */
+  provider: ExecutionProviderPreference;
+  /** A progress preview every this many steps; 0: none. */
+  previewEvery: number;
   /** Unset: `info`, or silent under vitest (the root logger applies it; see @atelier/runtime). */
   logLevel: LogLevel | undefined;
 }
@@ -52,6 +57,16 @@ export function loadRunnerConfig(env: Env = process.env, cwd = process.cwd()): R
     modelDir: absolutePath(env, 'ATELIER_MODEL_DIR', cwd),
     name,
     cacheDir: absolutePath(env, 'ATELIER_RUNNER_CACHE_DIR', cwd) ?? defaultCacheDir(),
+    provider: providerPreference(env),
+    previewEvery: integer(env, 'ATELIER_PREVIEW_EVERY', 3, 0, 1000),
     logLevel: logLevel(env),
   };
+}
+
+function providerPreference(env: Env): ExecutionProviderPreference {
+  const raw = optional(env, 'ATELIER_EXECUTION_PROVIDER') ?? 'auto';
+  const known = PROVIDER_PREFERENCES.find((preference) => preference === raw);
+  if (!known)
+    throw new ConfigError('ATELIER_EXECUTION_PROVIDER', `must be one of ${PROVIDER_PREFERENCES.join(', ')} (got "${raw}")`);
+  return known;
 }

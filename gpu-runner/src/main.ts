@@ -3,14 +3,19 @@ import { basename } from 'node:path';
 import { ConfigError, loadRunnerConfig, type RunnerConfig } from './config.js';
 import { moduleLogger } from './logging/logger.js';
 import { defaultModelDir, ensureModel } from './model/ensure-model.js';
+import { providerReport } from './onnx/onnx-session.js';
+import { LinearPreviewer, type Previewer } from './pipeline/preview.js';
+import { TaesdPreviewer, findTaesdDecoder } from './pipeline/preview-taesd.js';
 import { SdxlPipeline } from './pipeline/sdxl-pipeline.js';
 import { AssetCache } from './runner/asset-cache.js';
+import { runnerCapabilities } from './runner/capabilities.js';
 import { RunnerClient } from './runner/runner-client.js';
+import { warmUp } from './runner/warm-up.js';
 
 /**
  * `atelier-runner`: loads the model (generating the tiny one when none is configured),
- * then serves jobs from the server until SIGINT/SIGTERM. Configuration: config.ts and
- * README.md's table.
+ * warms it up, then serves jobs from the server until SIGINT/SIGTERM. Configuration:
+ * config.ts and README.md's table.
  */
 const log = moduleLogger('main');
 
@@ -27,16 +32,32 @@ try {
 
 const modelDir = config.modelDir ?? defaultModelDir();
 if (!config.modelDir) await ensureModel(modelDir);
-const pipeline = await SdxlPipeline.load(modelDir);
-log.info({ modelDir, device: pipeline.device }, 'model loaded');
+const pipeline = await SdxlPipeline.load(modelDir, { provider: config.provider });
+const provider = providerReport() ?? { device: pipeline.device, preference: config.provider, fallbacks: [] };
+log.info({ modelDir, provider: provider.device, preference: provider.preference, fallbacks: provider.fallbacks }, 'model loaded');
 
+let preview: Previewer | undefined;
+if (config.previewEvery > 0) {
+  const taesd = await findTaesdDecoder(modelDir);
+  preview = taesd
+    ? await TaesdPreviewer.load(taesd, config.previewEvery, 'jpeg', { provider: config.provider })
+    : new LinearPreviewer(config.previewEvery, 'jpeg');
+  log.info({ previews: taesd ? 'taesd' : 'linear', every: config.previewEvery }, 'previews on');
+}
+
+// Before hello: the server counts a runner as capacity from then on.
+log.info({ ms: Math.round(await warmUp(pipeline)) }, 'warmed up');
+
+const model = basename(modelDir);
 const client = new RunnerClient({
   serverUrl: config.serverUrl,
   token: config.token,
   name: config.name,
-  model: basename(modelDir),
+  model,
   executor: pipeline,
   assets: new AssetCache(config.cacheDir),
+  capabilities: () => runnerCapabilities([model], provider),
+  ...(preview ? { preview } : {}),
 });
 client.start();
 
@@ -49,6 +70,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void client
       .stop()
       .then(() => pipeline.dispose())
+      .then(() => (preview instanceof TaesdPreviewer ? preview.release() : undefined))
       .then(() => process.exit(0));
   });
 }

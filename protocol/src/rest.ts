@@ -5,6 +5,7 @@
 import type { Code } from './codes.js';
 import type { KeyKind, KeyMode, KeyScope } from './credentials.js';
 import type { GenerationParams, JobProgress, JobStatus, Performance, PublicImage, QueueEstimate } from './generation.js';
+import type { RunnerCapabilities } from './runner.js';
 
 /** `202` answer to `POST /v1/generations`. */
 export interface CreatedGenerationBody {
@@ -200,6 +201,8 @@ export interface RunnerBody {
   name: string;
   device: string;
   model: string;
+  /** From the runner's `hello`; null for a runner that did not report them. */
+  capabilities: RunnerCapabilities | null;
   state: 'idle' | 'busy' | 'offline';
   jobId: string | null;
   connectedAt: string;

@@ -51,6 +51,20 @@ export interface RunnerHelloMessage {
    * dispatcher gives a runner only jobs of a mode it lists.
    */
   modes?: GenerationMode[];
+  /** Optional: runners from before it was added omit it. */
+  capabilities?: RunnerCapabilities;
+}
+
+/** What a runner runs on and can hold, reported in `hello` and shown in `GET /admin/v1/runners`. */
+export interface RunnerCapabilities {
+  /** The models it has loaded. */
+  models: string[];
+  /** The execution provider its sessions run on: `cuda`, `webgpu` or `cpu`. */
+  provider: string;
+  /** Why each better provider was not used, e.g. `cuda: libonnxruntime_providers_cuda.so not found in …`. */
+  fallbacks: string[];
+  /** Memory where the model runs (the GPU's with CUDA, the host's otherwise), at `hello`. */
+  memory: { kind: 'gpu' | 'host'; freeBytes: number; totalBytes: number };
 }
 
 export interface RunnerReadyMessage {

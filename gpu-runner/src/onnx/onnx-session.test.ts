@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { ensureModel } from '../model/ensure-model.js';
-import { OnnxSession } from './onnx-session.js';
+import { planProviders, probeHost } from './execution-provider.js';
+import { OnnxSession, providerReport } from './onnx-session.js';
 
 let dir: string;
 let session: OnnxSession;
@@ -23,16 +24,27 @@ afterAll(async () => {
 const latents = (dims: number[]) => ({ type: 'float32' as const, data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims });
 
 describe('OnnxSession', () => {
-  it('uses CUDA when it can and otherwise falls back to CPU, saying which', async () => {
+  it('uses the best provider it can and reports why it fell back', async () => {
     const path = join(dir, 'model', 'vae_decoder', 'model.onnx');
     const cpu = await OnnxSession.create(path, { provider: 'cpu' });
     expect(cpu.device).toBe('cpu');
     await cpu.release();
-    if (session.device === 'cpu') {
-      // `auto` fell back, so insisting on CUDA must fail loudly instead of running on CPU.
-      await expect(OnnxSession.create(path, { provider: 'cuda' })).rejects.toMatchObject({ code: 'model_invalid' });
-    } else {
-      expect(session.device).toBe('cuda');
+    const report = providerReport();
+    expect(report).toMatchObject({ device: 'cpu', preference: 'cpu', fallbacks: [] });
+
+    const auto = await OnnxSession.create(path);
+    await auto.release();
+    const host = probeHost();
+    const plan = planProviders('auto', host);
+    expect(plan.candidates).toContain(auto.device);
+    expect(providerReport()).toMatchObject({ device: auto.device, preference: 'auto' });
+    if (!plan.candidates.includes('cuda')) {
+      expect(providerReport()!.fallbacks[0]).toBe(plan.skipped[0]);
+      expect(providerReport()!.fallbacks[0]).toContain(`not found in ${host.bindingDir}`);
+      // Insisting on CUDA must fail loudly, naming the missing file, instead of running on CPU.
+      const forced = OnnxSession.create(path, { provider: 'cuda' });
+      await expect(forced).rejects.toMatchObject({ code: 'model_invalid' });
+      await expect(forced).rejects.toThrow(/libonnxruntime_providers_cuda\.so/);
     }
   });
 

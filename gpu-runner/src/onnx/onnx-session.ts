@@ -6,7 +6,16 @@
 import ort from 'onnxruntime-node';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
+import {
+  cudaLoadFailure,
+  planProviders,
+  probeHost,
+  type Device,
+  type ExecutionProviderPreference,
+  type ProviderPlan,
+} from './execution-provider.js';
 import { checkFeeds, type InputSpec } from './feed-check.js';
+import { loadFailure, messageOf, runFailure } from './ort-errors.js';
 import { describeTensor, type TensorData } from './tensor-data.js';
 
 const log = moduleLogger('onnx');
@@ -19,9 +28,7 @@ const log = moduleLogger('onnx');
 const NATIVE_LOG_LEVELS: Record<string, ort.Env['logLevel']> = { trace: 'verbose', debug: 'warning' };
 ort.env.logLevel = NATIVE_LOG_LEVELS[log.level] ?? 'fatal';
 
-/** `auto` tries CUDA and falls back to CPU; `cuda` fails if CUDA cannot be used. */
-export type ExecutionProviderPreference = 'auto' | 'cpu' | 'cuda';
-export type Device = 'cpu' | 'cuda';
+export type { Device, ExecutionProviderPreference };
 
 export interface OnnxSessionOptions {
   provider?: ExecutionProviderPreference;
@@ -31,11 +38,34 @@ export interface OnnxSessionOptions {
   label?: string;
 }
 
+/** The provider sessions run on, and why each better one was not used. */
+export interface ProviderReport {
+  device: Device;
+  preference: ExecutionProviderPreference;
+  /** e.g. `cuda: libonnxruntime_providers_cuda.so not found in …`; empty when nothing fell back. */
+  fallbacks: string[];
+}
+
 /**
- * Set once CUDA failed to initialise in this process: every later session would fail the
- * same way, and each failed attempt costs a library load and an error log.
+ * Why each provider failed in this process, by provider: every later session would fail
+ * the same way, and each failed attempt costs a library load and an error log.
  */
-let cudaFailure: string | undefined;
+const providerFailures = new Map<Device, string>();
+let plan: ProviderPlan | undefined;
+let lastReport: ProviderReport | undefined;
+
+/** Milliseconds spent inside onnxruntime's `run`, per session label, since the process started. */
+const inferenceMs = new Map<string, number>();
+
+/** A copy of the time spent inside `session.run` per label (host overhead = wall time minus this). */
+export function inferenceTimes(): Map<string, number> {
+  return new Map(inferenceMs);
+}
+
+/** The provider the most recently created session runs on, with the reasons for any fallback. */
+export function providerReport(): ProviderReport | undefined {
+  return lastReport;
+}
 
 export class OnnxSession {
   private constructor(
@@ -52,31 +82,51 @@ export class OnnxSession {
       executionMode: 'sequential',
       intraOpNumThreads: options.intraOpThreads ?? 0,
       // Asks kernels for reproducible results (cuDNN algorithm choice, reductions): the same
-      // seed must give the same image bytes on the same machine.
-      extra: { session: { use_deterministic_compute: '1' } },
+      // seed must give the same image bytes on the same machine. Idle intra-op threads
+      // sleep instead of spinning: spinning threads took the cores from the JavaScript
+      // between UNet calls (bench: host overhead per step 24 ms → 2–4 ms median on 2 cores).
+      extra: { session: { use_deterministic_compute: '1', intra_op: { allow_spinning: '0' } } },
     };
-    if (preference !== 'cpu' && (preference === 'cuda' || cudaFailure === undefined)) {
+    const { candidates, skipped } =
+      preference === 'auto' ? (plan ??= planProviders('auto', probeHost())) : planProviders(preference, probeHost());
+    const fallbacks = [...skipped];
+    for (const device of candidates) {
+      const known = preference === 'auto' ? providerFailures.get(device) : undefined;
+      if (known !== undefined) {
+        fallbacks.push(known);
+        continue;
+      }
       try {
-        const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cuda', 'cpu'] });
-        log.info({ label, device: 'cuda' }, 'session created');
-        return new OnnxSession(session, label, 'cuda');
+        const session = await ort.InferenceSession.create(path, {
+          ...base,
+          executionProviders: EXECUTION_PROVIDER_OPTIONS[device],
+        });
+        lastReport = { device, preference, fallbacks };
+        log.info({ label, device, ...(fallbacks.length > 0 ? { fallbacks } : {}) }, 'session created');
+        return new OnnxSession(session, label, device);
       } catch (error) {
-        if (preference === 'cuda') {
-          throw new PipelineError('model_invalid', `cannot create a CUDA session for ${label}: ${messageOf(error)}`, {
-            cause: error,
-          });
+        // CPU is the last candidate: its failure is the model's, not the provider's.
+        if (device === 'cpu') throw loadFailure(`${label} from ${path}`, error);
+        const loader = device === 'cuda' ? cudaLoadFailure() : undefined;
+        const detail = `${messageOf(error)}${loader ? ` (${loader}; see the README's CUDA section)` : ''}`;
+        const reason = `${device}: ${detail}`;
+        if (preference !== 'auto') {
+          // onnxruntime says only "Failed to load shared library"; the plan knows which file is missing.
+          const hint = planProviders('auto', probeHost()).skipped.find((skip) => skip.startsWith(`${device}:`));
+          throw new PipelineError(
+            'model_invalid',
+            `cannot create a ${device} session for ${label}: ${detail}${hint ? ` (${hint})` : ''}`,
+            {
+              cause: error,
+            },
+          );
         }
-        cudaFailure = messageOf(error);
-        log.info({ label, reason: cudaFailure }, 'CUDA execution provider unavailable; using CPU');
+        providerFailures.set(device, reason);
+        fallbacks.push(reason);
+        log.info({ label, reason }, `${device} execution provider unavailable; trying the next one`);
       }
     }
-    try {
-      const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
-      log.info({ label, device: 'cpu' }, 'session created');
-      return new OnnxSession(session, label, 'cpu');
-    } catch (error) {
-      throw new PipelineError('model_invalid', `cannot load ${label} from ${path}: ${messageOf(error)}`, { cause: error });
-    }
+    throw new PipelineError('model_invalid', `no execution provider could load ${label}`);
   }
 
   /** Declared inputs, as onnxruntime reports them (symbolic dims are strings). */
@@ -123,7 +173,12 @@ export class OnnxSession {
       ortFeeds[name] = new ort.Tensor(tensor.type, tensor.data, [...tensor.dims]);
     let results: ort.InferenceSession.ReturnType | undefined;
     try {
-      results = outputNames ? await this.session.run(ortFeeds, [...outputNames]) : await this.session.run(ortFeeds);
+      const started = performance.now();
+      try {
+        results = outputNames ? await this.session.run(ortFeeds, [...outputNames]) : await this.session.run(ortFeeds);
+      } finally {
+        inferenceMs.set(this.label, (inferenceMs.get(this.label) ?? 0) + performance.now() - started);
+      }
       const out: Record<string, TensorData> = {};
       for (const [name, value] of Object.entries(results)) out[name] = toTensorData(name, value);
       return out;
@@ -137,7 +192,7 @@ export class OnnxSession {
         },
         'inference failed',
       );
-      throw new PipelineError('inference_failed', `${this.label} failed: ${messageOf(error)}`, { cause: error });
+      throw runFailure(this.label, error);
     } finally {
       for (const tensor of Object.values(ortFeeds)) tensor.dispose();
       if (results) for (const value of Object.values(results)) value.dispose();
@@ -164,6 +219,9 @@ function toTensorData(name: string, tensor: ort.Tensor): TensorData {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** Each provider with CPU behind it for the operators it lacks (onnxruntime assigns per node). */
+const EXECUTION_PROVIDER_OPTIONS: Record<Device, ort.InferenceSession.SessionOptions['executionProviders']> = {
+  cuda: [{ name: 'cuda', deviceId: 0 }, 'cpu'],
+  webgpu: ['webgpu', 'cpu'],
+  cpu: ['cpu'],
+};

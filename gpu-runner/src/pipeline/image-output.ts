@@ -10,15 +10,16 @@ import { PipelineError } from '../errors/pipeline-error.js';
 export function toRgb8(decoded: Float32Array, width: number, height: number): Buffer {
   const plane = width * height;
   if (decoded.length !== 3 * plane) throw new Error(`decoded image has ${decoded.length} values, expected ${3 * plane}`);
-  const f = Math.fround;
-  const rgb = Buffer.alloc(3 * plane);
+  // A Uint8ClampedArray store is numpy's clamp-and-round in one: it clamps to 0..255 and
+  // rounds halves to even (ECMAScript ToUint8Clamp; NaN becomes 0). Clamping after the
+  // float32 multiply equals clamping before it, as fround(1 * 255) is exactly 255.
+  const rgb = new Uint8ClampedArray(3 * plane);
   for (let c = 0; c < 3; c++) {
-    for (let p = 0; p < plane; p++) {
-      const unit = Math.min(1, Math.max(0, f(f(decoded[c * plane + p]! / 2) + 0.5)));
-      rgb[p * 3 + c] = roundHalfEven(f(unit * 255));
+    for (let p = 0, source = c * plane, target = c; p < plane; p++, source++, target += 3) {
+      rgb[target] = Math.fround(Math.fround(Math.fround(decoded[source]! / 2) + 0.5) * 255);
     }
   }
-  return rgb;
+  return Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength);
 }
 
 /**
@@ -29,18 +30,11 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, fo
   try {
     const image = sharp(rgb, { raw: { width, height, channels: 3 } });
     return format === 'png'
-      ? await image.png({ compressionLevel: 6, adaptiveFiltering: false, palette: false }).toBuffer()
-      : await image.webp({ quality: 90, effort: 4, smartSubsample: false }).toBuffer();
+      ? await image.png({ compressionLevel: 2, adaptiveFiltering: true, palette: false }).toBuffer()
+      : await image.webp({ quality: 90, effort: 0, smartSubsample: false }).toBuffer();
   } catch (error) {
     throw new PipelineError('encode_failed', `cannot encode a ${width}x${height} ${format}: ${(error as Error).message}`, {
       cause: error,
     });
   }
-}
-
-function roundHalfEven(x: number): number {
-  const floor = Math.floor(x);
-  const diff = x - floor;
-  if (diff !== 0.5) return Math.round(x);
-  return floor % 2 === 0 ? floor : floor + 1;
 }

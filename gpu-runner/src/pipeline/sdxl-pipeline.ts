@@ -15,6 +15,7 @@ import { buildConditioning, type Conditioning } from './conditioning.js';
 import { encodeImage, toRgb8 } from './image-output.js';
 import { JOB_LIMITS, LATENT_FACTOR, checkJobParams } from './job-params.js';
 import { readModelConfig, type SdxlModelConfig } from './model-config.js';
+import { previewDue, type Previewer } from './preview.js';
 import { PromptEncoder } from './prompt-encoder.js';
 import { applyGuidance, repeat, rescaleGuidance, scale } from './tensor-ops.js';
 
@@ -46,7 +47,9 @@ export interface SdxlPipelineOptions {
 
 export interface GenerateOptions {
   /** Called on every stage change and after every UNet step; `steps` spans all images of the job. */
-  onProgress?: (progress: JobProgress) => void;
+  onProgress?: (progress: JobProgress & { preview?: string }) => void;
+  /** Renders a preview (a data: URL on the progress report) every `preview.every` steps. */
+  preview?: Previewer;
   /** Aborting stops the job between steps with an error named `AbortError`. */
   signal?: AbortSignal;
   /** The job's files (input image, mask, LoRAs), already fetched and verified by the runner. */
@@ -147,7 +150,7 @@ export class SdxlPipeline {
 
   private async run(
     params: ResolvedJobParams,
-    { onProgress, signal, assets, upscaleTiles }: GenerateOptions,
+    { onProgress, signal, preview, assets, upscaleTiles }: GenerateOptions,
   ): Promise<GeneratedImage[]> {
     if (this.disposed) throw new PipelineError('unavailable', 'the pipeline has been disposed');
     const check = checkJobParams(params, this.maxPixels);
@@ -156,9 +159,9 @@ export class SdxlPipeline {
 
     let totalSteps = params.steps * params.imageCount;
     let done = 0;
-    const report = (stage: JobStage) => {
+    const report = (stage: JobStage, previewUrl?: string) => {
       try {
-        onProgress?.({ step: done, steps: totalSteps, stage });
+        onProgress?.({ step: done, steps: totalSteps, stage, ...(previewUrl ? { preview: previewUrl } : {}) });
       } catch (error) {
         log.warn({ err: error }, 'progress callback threw; continuing');
       }
@@ -205,9 +208,16 @@ export class SdxlPipeline {
               params.guidanceRescale ?? 0,
             )
           : prediction;
-        latents = scheduler.step(noise, t, latents, { noise: stepNoise }).prevSample;
+        const stepped = scheduler.step(noise, t, latents, { noise: stepNoise });
+        latents = stepped.prevSample;
         done += 1;
-        report('sampling');
+        const imageStep = done - index * params.steps;
+        report(
+          'sampling',
+          preview && previewDue(preview.every, imageStep, params.steps)
+            ? await this.renderPreview(preview, stepped.predOriginalSample, latentHeight, latentWidth)
+            : undefined,
+        );
       }
       const samplingMs = performance.now() - samplingStarted;
       // NaNs or a runaway std here point at fp16 overflow or a mismatched scheduler config.
@@ -253,6 +263,16 @@ export class SdxlPipeline {
       predict: (conditioning, latents, t, height, width) => this.predict(conditioning, latents, t, height, width),
       scheduler: (params) => this.scheduler(params),
     };
+  }
+
+  /** A failed preview costs the job nothing but the preview. */
+  private async renderPreview(preview: Previewer, latent: Float32Array, height: number, width: number) {
+    try {
+      return await preview.render(latent, height, width);
+    } catch (error) {
+      log.warn({ err: error }, 'preview failed; continuing without it');
+      return undefined;
+    }
   }
 
   /** The job's scheduler, from the model's scheduler config as diffusers swaps schedulers. */

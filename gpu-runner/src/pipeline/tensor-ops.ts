@@ -50,8 +50,9 @@ export function scale(data: Float32Array, factor: number): Float32Array {
  * pulls it back. Standard deviations are unbiased, as torch's `std`.
  */
 export function rescaleGuidance(guided: Float32Array, cond: Float32Array, factor: number): Float32Array {
+  if (factor <= 0) return guided;
   const spread = std(guided);
-  if (factor <= 0 || spread === 0) return guided;
+  if (spread === 0) return guided;
   const ratio = Math.fround(std(cond) / spread);
   const phi = Math.fround(factor);
   const keep = Math.fround(1 - factor);

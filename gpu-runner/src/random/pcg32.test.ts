@@ -51,3 +51,36 @@ describe('GaussianNoise', () => {
     expect(new GaussianNoise(7).gaussian(8)).toEqual(gaussianNoise(7, 8));
   });
 });
+
+describe('Pcg32 arithmetic', () => {
+  /** PCG32 XSH-RR in BigInt, transcribed from pcg_basic.c, to check the 32-bit-limb version against. */
+  function* reference(seed: bigint, stream: bigint) {
+    const mask = (1n << 64n) - 1n;
+    const increment = ((stream << 1n) | 1n) & mask;
+    let state = 0n;
+    const next = () => {
+      const old = state;
+      state = (old * 6364136223846793005n + increment) & mask;
+      const xorShifted = Number((((old >> 18n) ^ old) >> 27n) & 0xffffffffn);
+      const rotation = Number(old >> 59n);
+      return ((xorShifted >>> rotation) | (xorShifted << (-rotation & 31))) >>> 0;
+    };
+    next();
+    state = (state + seed) & mask;
+    next();
+    for (;;) yield next();
+  }
+
+  it.each([
+    [42n, 54n],
+    [0n, 0n],
+    [0xffffffffffffffffn, 0x7fffffffffffffffn],
+    [1234n, 0xda3e39cb94b95bdbn],
+  ])('gives the reference sequence for seed %s, stream %s', (seed, stream) => {
+    const rng = new Pcg32(seed, stream);
+    const expected = reference(seed, stream);
+    const got = Array.from({ length: 20_000 }, () => rng.nextUint32());
+    const want = Array.from({ length: 20_000 }, () => expected.next().value as number);
+    expect(got).toEqual(want);
+  });
+});

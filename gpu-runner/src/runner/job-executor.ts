@@ -1,4 +1,5 @@
 import type { GenerationMode, JobProgress, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { Previewer } from '../pipeline/preview.js';
 import type { LocalAsset } from './asset-cache.js';
 
 export interface ExecutedImage {
@@ -23,8 +24,9 @@ export interface JobExecutor {
   generate(
     params: ResolvedJobParams,
     options: {
-      onProgress(progress: JobProgress): void;
+      onProgress(progress: JobProgress & { preview?: string }): void;
       signal: AbortSignal;
+      preview?: Previewer;
       /** The job's files (input image, mask, LoRAs), fetched and verified. */
       assets?: readonly LocalAsset[];
     },

@@ -1,10 +1,13 @@
+import { totalmem } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import sharp from 'sharp';
-import type { JobProgress, ResolvedJobParams } from '@atelier/protocol';
+import type { JobProgress, ResolvedJobParams, RunnerBody } from '@atelier/protocol';
 import { startTestServer, type TestServer } from '@atelier/testing';
 import { ensureModel } from '../model/ensure-model.js';
+import { LinearPreviewer, type Previewer } from '../pipeline/preview.js';
 import { SdxlPipeline } from '../pipeline/sdxl-pipeline.js';
 import type { LocalAsset } from './asset-cache.js';
+import { runnerCapabilities } from './capabilities.js';
 import type { ExecutedImage, JobExecutor } from './job-executor.js';
 import { RunnerClient } from './runner-client.js';
 
@@ -21,6 +24,9 @@ let secretKey: string;
 interface Execution {
   prompt: string;
   lastStep: number;
+  /** The last step reported before the abort signal fired. */
+  stepAtAbort?: number;
+  previews: number;
   ended?: 'returned' | 'aborted' | 'threw';
 }
 
@@ -47,16 +53,24 @@ class WatchedPipeline implements JobExecutor {
 
   async generate(
     params: ResolvedJobParams,
-    options: { onProgress(progress: JobProgress): void; signal: AbortSignal; assets?: readonly LocalAsset[] },
+    options: {
+      onProgress(progress: JobProgress & { preview?: string }): void;
+      signal: AbortSignal;
+      preview?: Previewer;
+      assets?: readonly LocalAsset[];
+    },
   ): Promise<ExecutedImage[]> {
-    const execution: Execution = { prompt: params.prompt, lastStep: 0 };
+    const execution: Execution = { prompt: params.prompt, lastStep: 0, previews: 0 };
     this.executions.push(execution);
+    options.signal.addEventListener('abort', () => (execution.stepAtAbort = execution.lastStep), { once: true });
     try {
       const images = await this.pipeline.generate(params, {
         ...(options.assets && { assets: options.assets }),
         signal: options.signal,
+        ...(options.preview ? { preview: options.preview } : {}),
         onProgress: (progress) => {
           execution.lastStep = progress.step;
+          if (progress.preview) execution.previews += 1;
           options.onProgress(progress);
         },
       });
@@ -88,6 +102,9 @@ beforeAll(async () => {
     name: 'test-runner',
     model: 'tiny-sdxl',
     executor,
+    capabilities: () =>
+      runnerCapabilities(['tiny-sdxl'], { device: 'cpu', preference: 'auto', fallbacks: ['cuda: not installed here'] }),
+    preview: new LinearPreviewer(2),
   });
   client.start();
 }, 120_000);
@@ -131,6 +148,25 @@ describe('RunnerClient', () => {
     expect(image).toMatchObject({ width: 1152, height: 896, format: 'webp' });
     const bytes = Buffer.from(await (await fetch(image!.url)).arrayBuffer());
     expect(await sharp(bytes).metadata()).toMatchObject({ width: 1152, height: 896, format: 'webp' });
+    // Steps 2, 4 and 6 of 8 carried a preview.
+    expect(executor.executions.find((e) => e.prompt === 'a walnut desk lamp')?.previews).toBe(3);
+  });
+
+  it('reports its provider, models and memory to the server, which shows them to operators', async () => {
+    const response = await server.admin('/admin/v1/runners');
+    expect(response.status).toBe(200);
+    const { data } = (await response.json()) as { data: RunnerBody[] };
+    const runner = data.find((r) => r.name === 'test-runner' && r.state !== 'offline');
+    expect(runner?.capabilities).toMatchObject({
+      models: ['tiny-sdxl'],
+      provider: 'cpu',
+      fallbacks: ['cuda: not installed here'],
+      memory: { kind: 'host' },
+    });
+    const { freeBytes, totalBytes } = runner!.capabilities!.memory;
+    expect(totalBytes).toBe(totalmem());
+    expect(freeBytes).toBeGreaterThan(0);
+    expect(freeBytes).toBeLessThanOrEqual(totalBytes);
   });
 
   it('produces byte-identical images for the same seed and parameters', async () => {
@@ -154,6 +190,9 @@ describe('RunnerClient', () => {
     await vi.waitFor(() => expect(execution.ended).toBeDefined(), { timeout: 30_000 });
     expect(execution.ended).toBe('aborted');
     expect(execution.lastStep).toBeLessThan(running.progress.steps);
+    // It stopped between steps: at most the step in flight when the cancel arrived finished.
+    expect(execution.stepAtAbort).toBeDefined();
+    expect(execution.lastStep - execution.stepAtAbort!).toBeLessThanOrEqual(1);
     expect((await view(id)).images).toEqual([]);
 
     // It asked for work again: the next job runs on it.

@@ -8,6 +8,7 @@ import {
   backoffDelay,
   encodeImageFrame,
   socketUrl,
+  type RunnerCapabilities,
   type RunnerFailureCode,
   type RunnerJobMessage,
   type RunnerMessage,
@@ -16,6 +17,7 @@ import {
 import { serverToRunnerMessageSchema } from '@atelier/protocol/schemas';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
+import type { Previewer } from '../pipeline/preview.js';
 import type { AssetCache } from './asset-cache.js';
 import type { JobExecutor } from './job-executor.js';
 
@@ -32,6 +34,10 @@ export interface RunnerClientOptions {
   executor: JobExecutor;
   /** Where job assets are fetched to; needed only for jobs that have any. */
   assets?: AssetCache;
+  /** Reported in every `hello` (read afresh each time: free memory changes). */
+  capabilities?: () => Promise<RunnerCapabilities>;
+  /** Renders the previews sent with progress; none without it. */
+  preview?: Previewer;
 }
 
 interface CurrentJob {
@@ -89,16 +95,7 @@ export class RunnerClient {
       this.socket = socket;
       socket.on('open', () => {
         this.attempt = 0;
-        const { executor, name, model } = this.options;
-        this.send({
-          type: 'hello',
-          v: RUNNER_PROTOCOL_VERSION,
-          name,
-          device: executor.device,
-          model,
-          maxPixels: executor.maxPixels,
-          modes: [...executor.modes],
-        });
+        void this.hello();
       });
       socket.on('message', (data, isBinary) => {
         if (isBinary) return;
@@ -129,6 +126,26 @@ export class RunnerClient {
         this.current = undefined;
         resolve(code);
       });
+    });
+  }
+
+  private async hello(): Promise<void> {
+    const { executor, name, model, capabilities } = this.options;
+    let reported: RunnerCapabilities | undefined;
+    try {
+      reported = await capabilities?.();
+    } catch (error) {
+      log.warn({ err: error }, 'cannot read the runner capabilities; saying hello without them');
+    }
+    this.send({
+      type: 'hello',
+      v: RUNNER_PROTOCOL_VERSION,
+      name,
+      device: executor.device,
+      model,
+      maxPixels: executor.maxPixels,
+      modes: [...executor.modes],
+      ...(reported ? { capabilities: reported } : {}),
     });
   }
 
@@ -175,6 +192,7 @@ export class RunnerClient {
       const images = await this.options.executor.generate(job.params, {
         assets,
         signal: current.abort.signal,
+        ...(this.options.preview ? { preview: this.options.preview } : {}),
         onProgress: (progress) => this.send({ type: 'progress', jobId, epoch, ...progress }),
       });
       if (current.abort.signal.aborted) return;

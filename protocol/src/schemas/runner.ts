@@ -24,6 +24,17 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
       model: z.string().max(500),
       maxPixels: z.number().int().nonnegative(),
       modes: z.array(z.enum(MODES)).max(MODES.length).optional(),
+      capabilities: z
+        .object({
+          models: z.array(z.string().max(500)).max(50),
+          provider: z.string().max(50),
+          fallbacks: z.array(z.string().max(1000)).max(10),
+          memory: z
+            .object({ kind: z.enum(['gpu', 'host']), freeBytes: z.number().nonnegative(), totalBytes: z.number().nonnegative() })
+            .strict(),
+        })
+        .strict()
+        .optional(),
     })
     .strict(),
   z.object({ type: z.literal('ready') }).strict(),

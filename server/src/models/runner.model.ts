@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
+import type { RunnerCapabilities } from '@atelier/protocol';
 
 /**
  * A connected (or recently connected) runner, so that every server instance can
@@ -13,6 +14,7 @@ export interface RunnerRecord {
   device: string;
   model: string;
   maxPixels: number;
+  capabilities: RunnerCapabilities | null;
   state: 'idle' | 'busy' | 'offline';
   jobId: string | null;
   connectedAt: Date;
@@ -28,6 +30,7 @@ const runnerSchema = new Schema<RunnerRecord>(
     device: { type: String, default: 'cpu' },
     model: { type: String, default: '' },
     maxPixels: { type: Number, default: 0 },
+    capabilities: { type: Schema.Types.Mixed, default: null },
     state: { type: String, enum: ['idle', 'busy', 'offline'], default: 'idle' },
     jobId: { type: String, default: null },
     connectedAt: { type: Date, required: true },

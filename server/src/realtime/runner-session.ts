@@ -214,6 +214,7 @@ export class RunnerSession implements IdleRunner {
           device: message.device,
           model: message.model,
           maxPixels: message.maxPixels,
+          capabilities: message.capabilities ?? null,
         });
         this.send({ type: 'welcome', runnerId: this.id, heartbeatMs: this.deps.heartbeatMs, leaseMs: this.deps.leaseMs });
         log.info({ runnerId: this.id, name: message.name, device: message.device }, 'runner connected');

@@ -85,6 +85,7 @@ export function adminEndpoints(deps: {
             name: r.name,
             device: r.device,
             model: r.model,
+            capabilities: r.capabilities ?? null,
             state: r.state,
             jobId: r.jobId,
             connectedAt: r.connectedAt.toISOString(),
