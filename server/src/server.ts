@@ -237,7 +237,8 @@ function createServices(
   const rateLimits = new RateLimits({
     plans,
     liveProcesses: async () => (await instances.alive()).length,
-    refreshMs: config.instanceHeartbeatMs,
+    // No more often than every 2 s: a short heartbeat is for noticing dead processes fast.
+    refreshMs: Math.max(2_000, config.instanceHeartbeatMs),
     shopperPerMinute: config.rateLimitShopperPerMinute,
     widgetAddressPerMinute: config.rateLimitWidgetAddressPerMinute,
   });

@@ -164,7 +164,7 @@ export interface ServerCluster {
   dataDir: string;
   createTenant(
     via: ServerProcess,
-    input?: { name?: string; plan?: string; origins?: string[] },
+    input?: { name?: string; origins?: string[] },
   ): Promise<{ tenantId: string; secretKey: string; publishableKey: string }>;
   createRunnerToken(via: ServerProcess): Promise<string>;
   /** Stops every process still running, drops the database and removes the data dir. */
@@ -202,7 +202,7 @@ export async function startServerCluster(count: number, env: Record<string, stri
     async createTenant(via, input = {}) {
       const response = await via.admin('/admin/v1/tenants', {
         name: input.name ?? 'Test Shop',
-        plan: input.plan ?? 'pro',
+        plan: 'pro',
         origins: input.origins ?? ['http://shop.test'],
       });
       if (response.status !== 201) throw new Error(`createTenant: ${response.status} ${await response.text()}`);

@@ -12,6 +12,7 @@ import {
   startHoldingRunner,
   startInstantRunner,
   startServerCluster,
+  TEST_ADMIN_TOKEN,
   type WidgetProbe,
 } from '@atelier/testing';
 import { runAsSystem } from '../tenancy/tenant-context.js';
@@ -115,8 +116,21 @@ describe('several server processes sharing one deployment', () => {
   });
 
   it('never brings a cancelled job back to life when a cancel storm races claims on every process', async () => {
-    // 121 requests a minute: more than `pro` allows (rate limits), within enterprise's.
-    const tenant = await cluster.createTenant(c(), { plan: 'enterprise' });
+    // 121 requests within the minute: more than pro's 120 allow (rate limits, shared among
+    // the processes), so pro gets room for them here; its concurrency stays as it was.
+    const plan = await fetch(new URL('/admin/v1/plans/pro', c().url), {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ requestsPerMinute: 1_200 }),
+    });
+    expect(plan.status).toBe(200);
+    const tenant = await cluster.createTenant(c());
+    await vi.waitFor(async () => {
+      for (const server of cluster.processes) {
+        const response = await server.api(tenant.secretKey, '/v1/balance');
+        expect(response.headers.get('RateLimit-Policy')).toContain('"tenant";q=1200;');
+      }
+    });
     const ids: string[] = [];
     for (let n = 0; n < 60; n += 1) {
       const response = await cluster.processes[n % 3]!.api(tenant.secretKey, '/v1/generations', {
