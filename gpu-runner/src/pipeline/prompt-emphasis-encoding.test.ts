@@ -41,10 +41,9 @@ const row = (e: EncodedPrompts, token: number, half: 0 | 1) => {
   return e.hiddenStates.subarray(start, half === 0 ? start + FIRST_WIDTH : (token + 1) * e.width);
 };
 const mean = (e: EncodedPrompts, half: 0 | 1, tokens: number) => {
-  let sum = 0;
-  let n = 0;
-  for (let t = 0; t < tokens; t++) for (const x of row(e, t, half)) ((sum += x), (n += 1));
-  return sum / n;
+  const values: number[] = [];
+  for (let t = 0; t < tokens; t++) values.push(...row(e, t, half));
+  return values.reduce((sum, x) => sum + x, 0) / values.length;
 };
 
 describe('prompt emphasis on the text encoders', () => {

@@ -65,7 +65,6 @@ describe('POST /v1/generations', () => {
     ['too many images', { prompt: 'lamp', imageCount: 5 }, 'imageCount'],
     ['an unknown field', { prompt: 'lamp', negative_prompt: 'blur' }, 'negative_prompt'],
     ['a mode not built yet', { prompt: 'lamp', mode: 'upscale' }, 'mode'],
-    ['sharpness, which no pipeline step applies yet', { prompt: 'lamp', sharpness: 2 }, 'sharpness is not available yet'],
   ])('refuses %s with a 400 naming the field, and creates nothing', async (_label, body, field) => {
     const before = await countJobs();
     const problem = await expectProblem(await server.api(acme.secretKey, '/v1/generations', { body }), 400, 'invalid_request');

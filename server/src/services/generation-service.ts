@@ -165,6 +165,7 @@ export class GenerationService {
       status: generation.status,
       createdAt: generation.createdAt.toISOString(),
       params: generation.params,
+      seed: generation.resolved.seed,
       // A finished job has done all its steps, whatever the last persisted report said.
       progress:
         generation.status === 'succeeded' ? { ...generation.progress, step: generation.progress.steps } : generation.progress,
