@@ -12,6 +12,7 @@ import { encodeImage, toRgb8 } from './image-output.js';
 import { JOB_LIMITS, LATENT_FACTOR, checkJobParams } from './job-params.js';
 import { readModelConfig, type SdxlModelConfig } from './model-config.js';
 import { PromptEncoder } from './prompt-encoder.js';
+import { SharpnessFilter } from './sharpness.js';
 import { applyGuidance, repeat, rescaleGuidance, scale } from './tensor-ops.js';
 
 const log = moduleLogger('pipeline');
@@ -150,6 +151,8 @@ export class SdxlPipeline {
     checkAbort();
     report('encoding');
     const conditioning = await buildConditioning(this.prompts, params, this.config.forceZerosForEmptyPrompt);
+    const sharpness =
+      conditioning.guided && params.sharpness ? SharpnessFilter.fromSchedulerConfig(this.config.scheduler) : undefined;
 
     const images: GeneratedImage[] = [];
     for (let index = 0; index < params.imageCount; index++) {
@@ -167,7 +170,9 @@ export class SdxlPipeline {
       for (const t of scheduler.timesteps) {
         checkAbort();
         const input = scheduler.scaleModelInput(latents, t);
-        const prediction = await this.predict(conditioning, input, t, latentHeight, latentWidth);
+        const raw = await this.predict(conditioning, input, t, latentHeight, latentWidth);
+        const dims = { channels: LATENT_CHANNELS, height: latentHeight, width: latentWidth };
+        const prediction = sharpness ? sharpness.apply(raw, input, t, params.sharpness!, dims) : raw;
         const noise = conditioning.guided
           ? rescaleGuidance(
               applyGuidance(prediction, params.guidance),
