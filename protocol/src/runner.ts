@@ -9,7 +9,7 @@
  * inflated by base64; everything else is a JSON text frame.
  */
 import type { RunnerFailureCode } from './codes.js';
-import type { JobStage, ResolvedJobParams } from './generation.js';
+import type { JobStage, Performance, ResolvedJobParams } from './generation.js';
 
 export const RUNNER_PROTOCOL_VERSION = 1;
 export const RUNNER_PATH = '/v1/runners';
@@ -45,6 +45,11 @@ export interface RunnerHelloMessage {
   device: string;
   model: string;
   maxPixels: number;
+  /**
+   * The performance presets this runner can run: those whose extra weights its model
+   * directory holds (PERFORMANCE_PRESETS). Absent: every preset.
+   */
+  performances?: Performance[];
 }
 
 export interface RunnerReadyMessage {

@@ -223,6 +223,7 @@ function createServices(
     dispatcher: { notify: () => events.announceWork() },
     presentImages,
     configs,
+    runners: registry,
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,

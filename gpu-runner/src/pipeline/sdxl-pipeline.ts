@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { JobProgress, JobStage, OutputFormat, Performance, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { MODEL_FILES } from '../model/model-layout.js';
@@ -11,6 +11,7 @@ import { buildConditioning, type Conditioning } from './conditioning.js';
 import { encodeImage, toRgb8 } from './image-output.js';
 import { JOB_LIMITS, LATENT_FACTOR, checkJobParams } from './job-params.js';
 import { readModelConfig, type SdxlModelConfig } from './model-config.js';
+import { installedPerformances, presetUnetFile } from './preset-weights.js';
 import { PromptEncoder } from './prompt-encoder.js';
 import { SharpnessFilter } from './sharpness.js';
 import { applyGuidance, repeat, rescaleGuidance, scale } from './tensor-ops.js';
@@ -57,6 +58,8 @@ export class SdxlPipeline {
   readonly maxPixels: number;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** Distilled UNets of the fast presets, opened on first use. */
+  private readonly presetUnets = new Map<string, Promise<OnnxSession>>();
 
   private constructor(
     readonly modelDir: string,
@@ -68,7 +71,9 @@ export class SdxlPipeline {
       unet: OnnxSession;
       vaeDecoder: OnnxSession;
     },
-    options: SdxlPipelineOptions,
+    private readonly options: SdxlPipelineOptions,
+    /** The performance presets whose weights this model directory holds (advertised to the server). */
+    readonly performances: readonly Performance[],
   ) {
     this.maxPixels = options.maxPixels ?? JOB_LIMITS.maxPixels;
   }
@@ -104,7 +109,7 @@ export class SdxlPipeline {
       requireFloatInputs(sessions.unet, ['sample', 'timestep', 'encoder_hidden_states', 'text_embeds', 'time_ids']);
       requireFloatInputs(sessions.vaeDecoder, ['latent_sample']);
       const prompts = new PromptEncoder(tokenizers, [sessions.textEncoder, sessions.textEncoder2]);
-      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, options);
+      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, options, await installedPerformances(modelDir));
       log.info({ modelDir, device: pipeline.device, ms: Math.round(performance.now() - started) }, 'pipeline loaded');
       return pipeline;
     } catch (error) {
@@ -126,6 +131,8 @@ export class SdxlPipeline {
     this.disposed = true;
     await this.queue;
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
+    const presetUnets = await Promise.allSettled(this.presetUnets.values());
+    await Promise.all(presetUnets.map((opened) => (opened.status === 'fulfilled' ? opened.value.release() : undefined)));
   }
 
   private async run(params: ResolvedJobParams, { onProgress, signal }: GenerateOptions): Promise<GeneratedImage[]> {
@@ -150,6 +157,7 @@ export class SdxlPipeline {
 
     checkAbort();
     report('encoding');
+    const unet = await this.unetFor(params.performance);
     const conditioning = await buildConditioning(this.prompts, params, this.config.forceZerosForEmptyPrompt);
     const sharpness =
       conditioning.guided && params.sharpness ? SharpnessFilter.fromSchedulerConfig(this.config.scheduler) : undefined;
@@ -170,7 +178,7 @@ export class SdxlPipeline {
       for (const t of scheduler.timesteps) {
         checkAbort();
         const input = scheduler.scaleModelInput(latents, t);
-        const raw = await this.predict(conditioning, input, t, latentHeight, latentWidth);
+        const raw = await this.predict(unet, conditioning, input, t, latentHeight, latentWidth);
         const dims = { channels: LATENT_CHANNELS, height: latentHeight, width: latentWidth };
         const prediction = sharpness ? sharpness.apply(raw, input, t, params.sharpness!, dims) : raw;
         const noise = conditioning.guided
@@ -232,14 +240,21 @@ export class SdxlPipeline {
    * The UNet's noise prediction for `latents` at `t` under every conditioning batch, the
    * outputs concatenated in batch order ([uncond, cond] when guiding).
    */
-  private async predict(conditioning: Conditioning, latents: Float32Array, t: number, height: number, width: number) {
+  private async predict(
+    unet: OnnxSession,
+    conditioning: Conditioning,
+    latents: Float32Array,
+    t: number,
+    height: number,
+    width: number,
+  ) {
     const outputs: Float32Array[] = [];
     for (const { prompts, timeIds } of conditioning.batches) {
       const batch = prompts.batch;
-      const { out_sample: prediction } = await this.sessions.unet.run(
+      const { out_sample: prediction } = await unet.run(
         {
           sample: { type: 'float32', data: repeat(latents, batch), dims: [batch, LATENT_CHANNELS, height, width] },
-          timestep: this.timestepFeed(t, batch),
+          timestep: timestepFeed(unet, t, batch),
           encoder_hidden_states: {
             type: 'float32',
             data: prompts.hiddenStates,
@@ -264,14 +279,46 @@ export class SdxlPipeline {
     return joined;
   }
 
-  /** The UNet's timestep input: a scalar, a single value, or one per batch item, as declared. */
-  private timestepFeed(t: number, batch: number) {
-    const spec = this.sessions.unet.inputs.find((input) => input.name === 'timestep');
-    const shape = spec?.isTensor ? spec.shape : [];
-    if (shape.length === 0) return { type: 'float32' as const, data: Float32Array.of(t), dims: [] };
-    const count = shape[0] === 1 ? 1 : batch;
-    return { type: 'float32' as const, data: new Float32Array(count).fill(t), dims: [count] };
+  /**
+   * The UNet a preset runs on: the base one, or the preset's distilled UNet from the model
+   * directory (PERFORMANCE_PRESETS' weights), opened once and kept.
+   */
+  private async unetFor(performance: Performance): Promise<OnnxSession> {
+    const file = presetUnetFile(performance);
+    if (!file) return this.sessions.unet;
+    if (!this.performances.includes(performance)) {
+      throw new PipelineError(
+        'invalid_params',
+        `the "${performance}" preset needs ${file} in the model directory, which it lacks`,
+      );
+    }
+    let opened = this.presetUnets.get(file);
+    if (!opened) {
+      const { provider = 'auto', intraOpThreads = 0 } = this.options;
+      opened = OnnxSession.create(join(this.modelDir, file), { provider, intraOpThreads, label: file }).then(async (session) => {
+        try {
+          requireFloatInputs(session, ['sample', 'timestep', 'encoder_hidden_states', 'text_embeds', 'time_ids']);
+          return session;
+        } catch (error) {
+          await session.release();
+          throw error;
+        }
+      });
+      this.presetUnets.set(file, opened);
+      // A failed open is not cached: the next job tries again.
+      opened.catch(() => this.presetUnets.delete(file));
+    }
+    return opened;
   }
+}
+
+/** The UNet's timestep input: a scalar, a single value, or one per batch item, as declared. */
+function timestepFeed(unet: OnnxSession, t: number, batch: number) {
+  const spec = unet.inputs.find((input) => input.name === 'timestep');
+  const shape = spec?.isTensor ? spec.shape : [];
+  if (shape.length === 0) return { type: 'float32' as const, data: Float32Array.of(t), dims: [] };
+  const count = shape[0] === 1 ? 1 : batch;
+  return { type: 'float32' as const, data: new Float32Array(count).fill(t), dims: [count] };
 }
 
 function requireFloatInputs(session: OnnxSession, names: string[]): void {

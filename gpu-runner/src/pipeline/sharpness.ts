@@ -130,6 +130,22 @@ function reflect(i: number, n: number): number {
   return i;
 }
 
+/** [channels, height, width] as [height + 2r, width + 2r, channels]: reflected borders, channels adjacent. */
+function padInterleaved(data: Float32Array, channels: number, height: number, width: number): Float64Array {
+  const paddedWidth = width + 2 * RADIUS;
+  const out = new Float64Array((height + 2 * RADIUS) * paddedWidth * channels);
+  const plane = height * width;
+  for (let y = 0; y < height + 2 * RADIUS; y++) {
+    const source = reflect(y - RADIUS, height) * width;
+    for (let x = 0; x < paddedWidth; x++) {
+      const from = source + reflect(x - RADIUS, width);
+      const to = (y * paddedWidth + x) * channels;
+      for (let c = 0; c < channels; c++) out[to + c] = data[c * plane + from]!;
+    }
+  }
+  return out;
+}
+
 function bilateral(
   input: Float32Array,
   guide: Float32Array,
@@ -138,26 +154,32 @@ function bilateral(
 ): Float32Array {
   if (height <= RADIUS || width <= RADIUS) return input;
   const plane = height * width;
+  const stride = (width + 2 * RADIUS) * channels;
+  const values = padInterleaved(input, channels, height, width);
+  const edges = padInterleaved(guide, channels, height, width);
   const out = new Float32Array(input.length);
   const rangeScale = -0.5 / (SIGMA_COLOR * SIGMA_COLOR);
   const sums = new Float64Array(channels);
+  const centre = new Float64Array(channels);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const centre = y * width + x;
+      const middle = (y + RADIUS) * stride + (x + RADIUS) * channels;
+      for (let c = 0; c < channels; c++) centre[c] = edges[middle + c]!;
       sums.fill(0);
       let total = 0;
-      for (let dy = -RADIUS; dy <= RADIUS; dy++) {
-        const row = reflect(y + dy, height) * width;
-        for (let dx = -RADIUS; dx <= RADIUS; dx++) {
-          const at = row + reflect(x + dx, width);
+      let tap = 0;
+      for (let dy = 0; dy < KERNEL; dy++) {
+        let at = (y + dy) * stride + x * channels;
+        for (let dx = 0; dx < KERNEL; dx++, tap++, at += channels) {
           let distance = 0;
-          for (let c = 0; c < channels; c++) distance += Math.abs(guide[c * plane + at]! - guide[c * plane + centre]!);
-          const w = space[(dy + RADIUS) * KERNEL + dx + RADIUS]! * Math.exp(rangeScale * distance * distance);
+          for (let c = 0; c < channels; c++) distance += Math.abs(edges[at + c]! - centre[c]!);
+          const w = space[tap]! * Math.exp(rangeScale * distance * distance);
           total += w;
-          for (let c = 0; c < channels; c++) sums[c] = sums[c]! + w * input[c * plane + at]!;
+          for (let c = 0; c < channels; c++) sums[c] = sums[c]! + w * values[at + c]!;
         }
       }
-      for (let c = 0; c < channels; c++) out[c * plane + centre] = sums[c]! / total;
+      const pixel = y * width + x;
+      for (let c = 0; c < channels; c++) out[c * plane + pixel] = sums[c]! / total;
     }
   }
   return out;

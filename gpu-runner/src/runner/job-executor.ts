@@ -1,4 +1,4 @@
-import type { JobProgress, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { JobProgress, OutputFormat, Performance, ResolvedJobParams } from '@atelier/protocol';
 
 export interface ExecutedImage {
   bytes: Uint8Array;
@@ -15,6 +15,8 @@ export interface ExecutedImage {
 export interface JobExecutor {
   readonly device: string;
   readonly maxPixels: number;
+  /** The performance presets it can run, advertised in `hello`; absent: every preset. */
+  readonly performances?: readonly Performance[];
   generate(
     params: ResolvedJobParams,
     options: { onProgress(progress: JobProgress): void; signal: AbortSignal },

@@ -93,6 +93,7 @@ export class RunnerClient {
           device: executor.device,
           model,
           maxPixels: executor.maxPixels,
+          ...(executor.performances && { performances: [...executor.performances] }),
         });
       });
       socket.on('message', (data, isBinary) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RUNNER_FAILURE_CODES } from '../codes.js';
-import { JOB_STAGES, OUTPUT_FORMATS } from '../generation.js';
+import { JOB_STAGES, OUTPUT_FORMATS, PERFORMANCES } from '../generation.js';
 import type { ImageFrameHeader } from '../image-frame.js';
 import type { RunnerMessage, ServerToRunnerMessage } from '../runner.js';
 import { idSchema, resolvedJobParamsSchema } from './generation.js';
@@ -17,6 +17,7 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
       device: z.string().max(50),
       model: z.string().max(500),
       maxPixels: z.number().int().nonnegative(),
+      performances: z.array(z.enum(PERFORMANCES)).max(PERFORMANCES.length).optional(),
     })
     .strict(),
   z.object({ type: z.literal('ready') }).strict(),

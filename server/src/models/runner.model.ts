@@ -1,3 +1,4 @@
+import type { Performance } from '@atelier/protocol';
 import { Schema, type Connection, type Model } from 'mongoose';
 
 /**
@@ -13,6 +14,8 @@ export interface RunnerRecord {
   device: string;
   model: string;
   maxPixels: number;
+  /** The presets it advertised; absent: every preset. */
+  performances?: Performance[];
   state: 'idle' | 'busy' | 'offline';
   jobId: string | null;
   connectedAt: Date;
@@ -28,6 +31,7 @@ const runnerSchema = new Schema<RunnerRecord>(
     device: { type: String, default: 'cpu' },
     model: { type: String, default: '' },
     maxPixels: { type: Number, default: 0 },
+    performances: { type: [String], default: undefined },
     state: { type: String, enum: ['idle', 'busy', 'offline'], default: 'idle' },
     jobId: { type: String, default: null },
     connectedAt: { type: Date, required: true },

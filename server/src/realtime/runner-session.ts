@@ -199,6 +199,7 @@ export class RunnerSession implements IdleRunner {
           device: message.device,
           model: message.model,
           maxPixels: message.maxPixels,
+          ...(message.performances && { performances: message.performances }),
         });
         this.send({ type: 'welcome', runnerId: this.id, heartbeatMs: this.deps.heartbeatMs, leaseMs: this.deps.leaseMs });
         log.info({ runnerId: this.id, name: message.name, device: message.device }, 'runner connected');

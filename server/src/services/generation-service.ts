@@ -2,7 +2,7 @@ import mongoose from 'mongoose';
 import type { Models } from '../models/index.js';
 import type { Generation, StoredImage } from '../models/generation.model.js';
 import { leaseId } from '../models/lease.model.js';
-import type { GenerationBody, GenerationParams, PublicImage, QueueEstimate } from '@atelier/protocol';
+import type { GenerationBody, GenerationParams, Performance, PublicImage, QueueEstimate } from '@atelier/protocol';
 import { AppError, conflict, invalidRequest, notFound } from '../errors/app-error.js';
 import { requireTenantId } from '../tenancy/tenant-context.js';
 import type { JobQueue } from '../queue/job-queue.js';
@@ -12,6 +12,7 @@ import { PRESETS } from './presets.js';
 import { resolve } from './resolve-params.js';
 import type { TenantConfigService } from './tenant-config.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
+import type { RunnerRegistry } from '../queue/runner-registry.js';
 
 const { trusted } = mongoose;
 
@@ -42,6 +43,8 @@ export interface GenerationServiceDeps {
   presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
   /** The tenant's plan and configuration, which bound what a request may ask for. */
   configs: Pick<TenantConfigService, 'policy'>;
+  /** Which presets the connected runners offer. */
+  runners: Pick<RunnerRegistry, 'offering'>;
 }
 
 /**
@@ -58,6 +61,7 @@ export class GenerationService {
     // A widget socket opened before a suspension is still open: its requests stop here.
     if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
     const resolved = resolve(params, await this.deps.configs.policy(tenant));
+    await this.requireOffered(resolved.performance);
     let generationId = newId('gen');
 
     // One namespace per source, so a REST key can never collide with a widget's ref.
@@ -99,6 +103,22 @@ export class GenerationService {
     this.deps.dispatcher.notify();
     const job = generation.toObject() as Generation;
     return { generation: job, queue: await this.deps.estimator.estimate(job), created: true };
+  }
+
+  /**
+   * Refuses a preset that runners are online for but none of them offers (its weights are
+   * not installed anywhere), rather than queueing a job no connected runner can run. With
+   * no runner online at all the job queues as any other, waiting for one.
+   */
+  private async requireOffered(performance: Performance): Promise<void> {
+    const { online, offering } = await this.deps.runners.offering(performance);
+    if (online > 0 && offering === 0) {
+      throw new AppError(
+        'unavailable',
+        `The "${performance}" preset is not offered by any connected runner (its weights are not installed); choose another preset.`,
+        { expose: true },
+      );
+    }
   }
 
   async get(id: string): Promise<Generation> {
