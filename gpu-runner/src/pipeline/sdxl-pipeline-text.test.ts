@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ResolvedJobParams } from '@atelier/protocol';
+import { PERFORMANCE_PRESETS, PERFORMANCES, type ResolvedJobParams } from '@atelier/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureModel } from '../model/ensure-model.js';
 import { SdxlPipeline } from './sdxl-pipeline.js';
@@ -64,4 +64,35 @@ describe('SdxlPipeline seeds', () => {
       expect((await bytes({ scheduler, seed: 4243 })).equals(first)).toBe(false);
     },
   );
+});
+
+describe('SdxlPipeline performance presets', () => {
+  const lightning = { performance: 'lightning', scheduler: 'euler', timestepSpacing: 'trailing', steps: 4, guidance: 1 } as const;
+
+  it('advertises every preset whose weights the model directory holds, and runs a fast preset on its distilled UNet', async () => {
+    expect(pipeline.performances).toEqual(PERFORMANCES);
+    const distilled = await bytes(lightning);
+    expect((await bytes(lightning)).equals(distilled)).toBe(true);
+    // The same sampling on the base UNet gives another image.
+    expect((await bytes({ ...lightning, performance: 'speed' })).equals(distilled)).toBe(false);
+  });
+
+  it('does not advertise a preset whose weights are missing, and refuses its jobs naming the file', async () => {
+    const partial = join(dir, 'partial');
+    await cp(join(dir, 'model'), partial, { recursive: true });
+    await rm(join(partial, PERFORMANCE_PRESETS.lightning.weights!.unet), { recursive: true });
+    const without = await SdxlPipeline.load(partial, { provider: 'cpu' });
+    try {
+      expect(without.performances).toEqual(['quality', 'speed', 'extreme-speed']);
+      await expect(without.generate(params(lightning))).rejects.toMatchObject({
+        code: 'invalid_params',
+        message: expect.stringContaining('unet_lightning/model.onnx'),
+      });
+      expect(
+        (await without.generate(params({ performance: 'extreme-speed', scheduler: 'lcm', steps: 4, guidance: 1 }))).length,
+      ).toBe(1);
+    } finally {
+      await without.dispose();
+    }
+  });
 });
