@@ -96,3 +96,18 @@ describe('SdxlPipeline performance presets', () => {
     }
   });
 });
+
+describe('SdxlPipeline batches', () => {
+  it.each(['dpmpp-2m-sde-karras', 'euler-ancestral'] as const)(
+    '%s: a batch of 3 in one UNet call gives the bytes of three single runs with seeds seed, seed+1, seed+2',
+    async (scheduler) => {
+      const job = { scheduler, sharpness: 2, seed: 300 };
+      const batch = await pipeline.generate(params({ ...job, imageCount: 3 }));
+      expect(batch.map((image) => image.seed)).toEqual([300, 301, 302]);
+      for (const [i, image] of batch.entries()) {
+        expect(image.bytes.equals(await bytes({ ...job, seed: 300 + i }))).toBe(true);
+      }
+      expect(batch[0]!.bytes.equals(batch[1]!.bytes)).toBe(false);
+    },
+  );
+});

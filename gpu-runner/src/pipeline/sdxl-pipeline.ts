@@ -4,25 +4,18 @@ import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { MODEL_FILES } from '../model/model-layout.js';
 import { OnnxSession, type Device, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
-import { GaussianNoise, gaussianNoise } from '../random/pcg32.js';
 import { createScheduler } from '../schedulers/create-scheduler.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
-import { buildConditioning, type Conditioning } from './conditioning.js';
+import { DEFAULT_UNET_BATCH_PIXELS, LATENT_CHANNELS, sampleLatents } from './batched-sampler.js';
+import { buildConditioning } from './conditioning.js';
 import { encodeImage, toRgb8 } from './image-output.js';
 import { JOB_LIMITS, LATENT_FACTOR, checkJobParams } from './job-params.js';
 import { readModelConfig, type SdxlModelConfig } from './model-config.js';
 import { installedPerformances, presetUnetFile } from './preset-weights.js';
 import { PromptEncoder } from './prompt-encoder.js';
 import { SharpnessFilter } from './sharpness.js';
-import { applyGuidance, repeat, rescaleGuidance, scale } from './tensor-ops.js';
 
 const log = moduleLogger('pipeline');
-const LATENT_CHANNELS = 4;
-/**
- * PCG32 stream of the noise stochastic samplers add during sampling, apart from the
- * initial latents' (the default stream), so adding a sampler never changes the start.
- */
-const STEP_NOISE_STREAM = 0x5eed_5de5n;
 
 export interface GeneratedImage {
   bytes: Buffer;
@@ -38,6 +31,11 @@ export interface SdxlPipelineOptions {
   intraOpThreads?: number;
   /** Largest width x height this runner accepts (advertised to the server as maxPixels). */
   maxPixels?: number;
+  /**
+   * UNet batch budget: image pixels × batch items per call (a job's images share calls up
+   * to it, split into chunks beyond it). Default `DEFAULT_UNET_BATCH_PIXELS`.
+   */
+  unetBatchPixels?: number;
 }
 
 export interface GenerateOptions {
@@ -162,37 +160,28 @@ export class SdxlPipeline {
     const sharpness =
       conditioning.guided && params.sharpness ? SharpnessFilter.fromSchedulerConfig(this.config.scheduler) : undefined;
 
-    const images: GeneratedImage[] = [];
-    for (let index = 0; index < params.imageCount; index++) {
-      const seed = params.seed + index;
-      checkAbort();
-      report('sampling');
-      const samplingStarted = performance.now();
-      const scheduler = this.scheduler(params);
-      scheduler.setTimesteps(params.steps);
-      const stepNoise = new GaussianNoise(seed, STEP_NOISE_STREAM);
-      const latentHeight = params.height / LATENT_FACTOR;
-      const latentWidth = params.width / LATENT_FACTOR;
-      let latents = scale(gaussianNoise(seed, LATENT_CHANNELS * latentHeight * latentWidth), scheduler.initNoiseSigma);
-
-      for (const t of scheduler.timesteps) {
-        checkAbort();
-        const input = scheduler.scaleModelInput(latents, t);
-        const raw = await this.predict(unet, conditioning, input, t, latentHeight, latentWidth);
-        const dims = { channels: LATENT_CHANNELS, height: latentHeight, width: latentWidth };
-        const prediction = sharpness ? sharpness.apply(raw, input, t, params.sharpness!, dims) : raw;
-        const noise = conditioning.guided
-          ? rescaleGuidance(
-              applyGuidance(prediction, params.guidance),
-              prediction.subarray(prediction.length / 2),
-              params.guidanceRescale ?? 0,
-            )
-          : prediction;
-        latents = scheduler.step(noise, t, latents, { noise: stepNoise }).prevSample;
-        done += 1;
+    const latentHeight = params.height / LATENT_FACTOR;
+    const latentWidth = params.width / LATENT_FACTOR;
+    report('sampling');
+    const samplingStarted = performance.now();
+    const sampled = await sampleLatents({
+      params,
+      unet,
+      conditioning,
+      scheduler: () => this.scheduler(params),
+      ...(sharpness && { sharpness }),
+      batchPixels: this.options.unetBatchPixels ?? DEFAULT_UNET_BATCH_PIXELS,
+      checkAbort,
+      onStep: (advanced) => {
+        done += advanced;
         report('sampling');
-      }
-      const samplingMs = performance.now() - samplingStarted;
+      },
+    });
+    log.debug({ samplingMs: Math.round(performance.now() - samplingStarted) }, 'sampled');
+
+    const images: GeneratedImage[] = [];
+    for (const [index, latents] of sampled.entries()) {
+      const seed = params.seed + index;
       // NaNs or a runaway std here point at fp16 overflow or a mismatched scheduler config.
       log.debug({ seed, ...moments(latents) }, 'final latents');
 
@@ -222,7 +211,7 @@ export class SdxlPipeline {
         params.outputFormat,
       );
       images.push({ bytes, width: params.width, height: params.height, format: params.outputFormat, seed });
-      log.debug({ seed, samplingMs: Math.round(samplingMs), bytes: bytes.length }, 'image generated');
+      log.debug({ seed, bytes: bytes.length }, 'image generated');
     }
     return images;
   }
@@ -234,49 +223,6 @@ export class SdxlPipeline {
     } catch (error) {
       throw new PipelineError('invalid_params', `scheduler "${params.scheduler}": ${(error as Error).message}`, { cause: error });
     }
-  }
-
-  /**
-   * The UNet's noise prediction for `latents` at `t` under every conditioning batch, the
-   * outputs concatenated in batch order ([uncond, cond] when guiding).
-   */
-  private async predict(
-    unet: OnnxSession,
-    conditioning: Conditioning,
-    latents: Float32Array,
-    t: number,
-    height: number,
-    width: number,
-  ) {
-    const outputs: Float32Array[] = [];
-    for (const { prompts, timeIds } of conditioning.batches) {
-      const batch = prompts.batch;
-      const { out_sample: prediction } = await unet.run(
-        {
-          sample: { type: 'float32', data: repeat(latents, batch), dims: [batch, LATENT_CHANNELS, height, width] },
-          timestep: timestepFeed(unet, t, batch),
-          encoder_hidden_states: {
-            type: 'float32',
-            data: prompts.hiddenStates,
-            dims: [batch, prompts.sequenceLength, prompts.width],
-          },
-          text_embeds: { type: 'float32', data: prompts.textEmbeds, dims: [batch, prompts.projection] },
-          time_ids: { type: 'float32', data: timeIds, dims: [batch, 6] },
-        },
-        ['out_sample'],
-      );
-      if (!prediction || prediction.type !== 'float32')
-        throw new PipelineError('model_invalid', 'unet returned no float32 out_sample');
-      outputs.push(prediction.data);
-    }
-    if (outputs.length === 1) return outputs[0]!;
-    const joined = new Float32Array(outputs.reduce((n, o) => n + o.length, 0));
-    let at = 0;
-    for (const output of outputs) {
-      joined.set(output, at);
-      at += output.length;
-    }
-    return joined;
   }
 
   /**
@@ -310,15 +256,6 @@ export class SdxlPipeline {
     }
     return opened;
   }
-}
-
-/** The UNet's timestep input: a scalar, a single value, or one per batch item, as declared. */
-function timestepFeed(unet: OnnxSession, t: number, batch: number) {
-  const spec = unet.inputs.find((input) => input.name === 'timestep');
-  const shape = spec?.isTensor ? spec.shape : [];
-  if (shape.length === 0) return { type: 'float32' as const, data: Float32Array.of(t), dims: [] };
-  const count = shape[0] === 1 ? 1 : batch;
-  return { type: 'float32' as const, data: new Float32Array(count).fill(t), dims: [count] };
 }
 
 function requireFloatInputs(session: OnnxSession, names: string[]): void {
