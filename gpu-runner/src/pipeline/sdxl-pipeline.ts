@@ -130,7 +130,7 @@ export class SdxlPipeline {
     await this.queue;
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
     const presetUnets = await Promise.allSettled(this.presetUnets.values());
-    await Promise.all(presetUnets.map((opened) => (opened.status === 'fulfilled' ? opened.value.release() : undefined)));
+    await Promise.all(presetUnets.flatMap((opened) => (opened.status === 'fulfilled' ? [opened.value.release()] : [])));
   }
 
   private async run(params: ResolvedJobParams, { onProgress, signal }: GenerateOptions): Promise<GeneratedImage[]> {
