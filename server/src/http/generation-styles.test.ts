@@ -1,6 +1,6 @@
 import { PERFORMANCE_PRESETS, STYLE_LIBRARY, type ResolvedJobParams } from '@atelier/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '@atelier/testing';
+import { connectWidget, startTestServer, type TestServer } from '@atelier/testing';
 import { runAsSystem } from '../tenancy/tenant-context.js';
 
 let server: TestServer;
@@ -80,6 +80,21 @@ describe('styles', () => {
     expect(await refused({ prompt: 'a sneaker', styles: ['White Marble'] }, own.secretKey)).toContain(
       'style "White Marble" is not enabled',
     );
+  });
+
+  it("are listed in the widget's welcome, as the tenant allows them", async () => {
+    const shop = await server.createTenant({ name: 'Shop', origins: ['http://shop.test'] });
+    await configure(shop.secretKey, { styles: { allowed: ['Flat Lay Minimal', 'Luxury Gold'] } });
+    const { widget, welcome } = await connectWidget(server.url, shop.publishableKey, 'http://shop.test');
+    expect(welcome.config.styles).toEqual(['Flat Lay Minimal', 'Luxury Gold']);
+    await widget.close();
+    const { widget: other, welcome: everything } = await connectWidget(
+      server.url,
+      (await server.createTenant({ name: 'All', origins: ['http://all.test'] })).publishableKey,
+      'http://all.test',
+    );
+    expect(everything.config.styles).toEqual(STYLE_LIBRARY.map((style) => style.name));
+    await other.close();
   });
 
   it('refuse a prompt that no longer fits once the styles wrap it', async () => {
