@@ -32,7 +32,8 @@ beforeAll(async () => {
   database = await connectDatabase(uri);
   const { models } = database;
   events = new JobEvents();
-  const estimator = new QueueEstimator({ models, runners: new RunnerRegistry({ models }) });
+  const runners = new RunnerRegistry({ models });
+  const estimator = new QueueEstimator({ models, runners });
   const presentImages = (tenantId: string, images: StoredImage[]) =>
     images.map((image) => ({
       id: image._id,
@@ -61,6 +62,7 @@ beforeAll(async () => {
     dispatcher: { notify: () => undefined },
     presentImages,
     configs,
+    runners,
   });
 });
 
