@@ -1,3 +1,4 @@
+import type { Performance } from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
 import type { JobQueue, Lease } from './job-queue.js';
 import type { Generation } from '../models/generation.model.js';
@@ -7,6 +8,8 @@ const log = createLogger('dispatcher');
 /** A runner connected to this server that has said it is ready for work. */
 export interface IdleRunner {
   readonly id: string;
+  /** The presets it runs (its `hello.performances`); undefined: every preset. */
+  readonly performances?: readonly Performance[] | undefined;
   /** Hands the leased job to the runner; false if the runner went away meanwhile. */
   assign(job: Generation & Lease): boolean;
 }
@@ -117,8 +120,13 @@ export class Dispatcher {
   private async drain(): Promise<void> {
     for (const runner of [...this.idle.values()]) {
       if (!this.idle.has(runner.id)) continue;
-      const job = await this.queue.claimNext(runner.id);
-      if (!job) return;
+      const job = await this.queue.claimNext(runner.id, runner.performances);
+      // Nothing for a runner that runs every preset means nothing for anyone; a runner
+      // limited to some presets may just have found none of its kind.
+      if (!job) {
+        if (runner.performances) continue;
+        return;
+      }
       this.idle.delete(runner.id);
       this.listenForWork();
       if (!runner.assign(job)) {

@@ -42,8 +42,19 @@ const ask = (performance: Performance) =>
   server.api(tenant.secretKey, '/v1/generations', { body: { prompt: 'a glass vase', performance } });
 
 describe('presets the runners offer', () => {
-  it('queues any preset while no runner is online: one may come that offers it', async () => {
-    expect((await ask('lightning')).status).toBe(202);
+  it('queues any preset while no runner is online, and leases a runner only the presets it offers', async () => {
+    const lightning = await ask('lightning');
+    expect(lightning.status).toBe(202);
+    const { id: waiting } = (await lightning.json()) as { id: string };
+    const probe = await runnerOffering(['quality', 'speed']);
+    const speed = (await (await ask('speed')).json()) as { id: string };
+    probe.send({ type: 'ready' });
+    // Oldest first would have picked the lightning job; this runner gets the speed one.
+    expect((await probe.receive('job')).jobId).toBe(speed.id);
+    const view = (await (await server.api(tenant.secretKey, `/v1/generations/${waiting}`)).json()) as { status: string };
+    expect(view.status).toBe('queued');
+    await probe.close();
+    await runnersGone(server);
     await cancelActiveJobs(server);
   });
 

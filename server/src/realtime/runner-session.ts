@@ -3,6 +3,7 @@ import {
   RUNNER_CLOSE,
   RUNNER_PROTOCOL_VERSION,
   splitImageFrame,
+  type Performance,
   type ResolvedJobParams,
   type RunnerMessage,
   type ServerToRunnerMessage,
@@ -57,6 +58,8 @@ interface ActiveLease extends Lease {
 export class RunnerSession implements IdleRunner {
   private lease: ActiveLease | undefined;
   private greeted = false;
+  /** The presets the runner said it runs; undefined: every preset. */
+  performances: Performance[] | undefined;
   private work: Promise<void> = Promise.resolve();
   /** Settles once the socket has closed and its job is back in the queue. */
   private readonly finished: Promise<void>;
@@ -190,6 +193,7 @@ export class RunnerSession implements IdleRunner {
           return;
         }
         this.greeted = true;
+        this.performances = message.performances;
         clearTimeout(this.helloTimer);
         await this.deps.registry.connected({
           _id: this.id,
