@@ -87,6 +87,11 @@ export interface ResolvedJobParams {
   timestepSpacing?: TimestepSpacing;
   /** 0–1, "Common Diffusion Noise Schedules and Sample Steps are Flawed" §3.4; 0 (default) is off. */
   guidanceRescale?: number;
+  /**
+   * Fooocus's sharpness: how strongly the text-conditioned prediction is smoothed along
+   * edges, growing over the steps (runner: sharpness.ts); 0 or absent is off.
+   */
+  sharpness?: number;
   /** Text-encoder layers to skip before the penultimate one SDXL uses; 0 (default) skips none. */
   clipSkip?: number;
   /** SDXL size conditioning (`original_size`, `crops_coords_top_left`, `target_size`); sizes default to the image's, the crop to 0, 0. */

@@ -4,6 +4,8 @@
  * widget can import it into its bundle; the zod schemas live under `./schemas`.
  */
 export * from './generation.js';
+export * from './presets.js';
+export * from './style-library.js';
 export * from './codes.js';
 export * from './realtime.js';
 export * from './runner.js';

@@ -92,6 +92,8 @@ export interface WidgetConfig {
   aspectRatios: string[];
   defaultAspectRatio: string;
   maxPromptLength: number;
+  /** Names of the styles a shopper may pick (built-in and the tenant's own, as its configuration allows). */
+  styles?: string[];
 }
 
 export interface WelcomeMessage {

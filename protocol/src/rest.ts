@@ -21,6 +21,8 @@ export interface GenerationBody {
   status: JobStatus;
   createdAt: string;
   params: GenerationParams;
+  /** The seed used: the request's, or the one picked for it; image i used `seed + i`. */
+  seed: number;
   progress: JobProgress;
   /** While queued (the single-job view; a list leaves it out, see the OpenAPI document). */
   queue?: QueueEstimate;

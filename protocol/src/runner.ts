@@ -9,7 +9,7 @@
  * inflated by base64; everything else is a JSON text frame.
  */
 import type { RunnerFailureCode } from './codes.js';
-import type { GenerationMode, JobStage, ResolvedJobParams } from './generation.js';
+import type { GenerationMode, JobStage, Performance, ResolvedJobParams } from './generation.js';
 
 export const RUNNER_PROTOCOL_VERSION = 1;
 export const RUNNER_PATH = '/v1/runners';
@@ -51,6 +51,11 @@ export interface RunnerHelloMessage {
    * dispatcher gives a runner only jobs of a mode it lists.
    */
   modes?: GenerationMode[];
+  /**
+   * The performance presets this runner can run: those whose extra weights its model
+   * directory holds (PERFORMANCE_PRESETS). Absent: every preset.
+   */
+  performances?: Performance[];
   /** Optional: runners from before it was added omit it. */
   capabilities?: RunnerCapabilities;
 }

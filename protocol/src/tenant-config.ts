@@ -70,9 +70,12 @@ export interface TenantConfig {
     allowed: Performance[];
   };
   styles: {
-    /** Style names a request may name (each a custom style's name). */
+    /**
+     * Style names a request may name: built-in ones (`STYLE_LIBRARY`) and custom ones.
+     * Empty (the default): every built-in and custom style.
+     */
     allowed: string[];
-    /** Applied when a request names no styles; each one of `allowed`. */
+    /** Applied when a request names no styles; each one of `allowed` (or any style when `allowed` is empty). */
     default: string[];
     custom: CustomStyle[];
   };

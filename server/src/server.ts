@@ -252,6 +252,7 @@ function createServices(
     presentImages,
     configs,
     uploads,
+    runners: registry,
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,

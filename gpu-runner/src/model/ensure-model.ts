@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PERFORMANCE_PRESETS } from '@atelier/protocol';
 import { moduleLogger } from '../logging/logger.js';
 import { formatMerges, trainClipBpe } from './bpe-trainer.js';
 import {
@@ -97,6 +98,17 @@ export async function writeTinyModel(dir: string): Promise<void> {
     ['vae_encoder/model.onnx', buildVaeEncoder({ channels: [8, 16, 16], scalingFactor: TINY_SDXL.vae.scalingFactor }, seed + 5)],
     ['upscaler/model.onnx', buildUpscaler({ features: 8, residualScale: 0.05 }, seed + 6)],
     ['segmenter/model.onnx', buildSegmenter()],
+    // Stand-ins for the fast presets' distilled UNets (PERFORMANCE_PRESETS' weights), with
+    // weights of their own, so every preset runs in tests.
+    ...Object.values(PERFORMANCE_PRESETS)
+      .flatMap((preset) => (preset.weights ? [preset.weights.unet] : []))
+      .map((folder, i): [string, Uint8Array] => [
+        `${folder}/model.onnx`,
+        buildUnet(
+          { ...TINY_SDXL.unet, crossAttentionDim: CROSS_ATTENTION_DIM, textEmbedDim: TINY_SDXL.textEncoder2.projection },
+          seed + 5 + i,
+        ),
+      ]),
   ];
   for (const [folder, pad] of [
     ['tokenizer', '<|endoftext|>'],

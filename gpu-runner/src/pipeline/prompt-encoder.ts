@@ -1,7 +1,9 @@
 import { PipelineError } from '../errors/pipeline-error.js';
 import type { OnnxSession } from '../onnx/onnx-session.js';
 import type { TensorData } from '../onnx/tensor-data.js';
-import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import type { ClipTokenizer, WeightedWindow } from '../tokenizer/clip-tokenizer.js';
+import { applyEmphasis } from './emphasis-embeddings.js';
+import { parseEmphasis } from './prompt-emphasis.js';
 import { concatLastAxis } from './tensor-ops.js';
 
 /** A batch of prompts as SDXL's UNet consumes them. */
@@ -37,6 +39,11 @@ interface EncoderUse {
  * along the sequence. Each encoder contributes `hidden_states.{N-1-clipSkip}` (the
  * penultimate layer by default), the two side by side; the pooled embedding is
  * text_encoder_2's `text_embeds` of the first window, as Fooocus pools.
+ *
+ * Emphasis (`(words:1.3)`, `(words)`, `[words]`; prompt-emphasis.ts) is applied to each
+ * encoder's hidden states as Fooocus does (emphasis-embeddings.ts), against one extra
+ * window holding the empty prompt that joins the batch only when some prompt has emphasis.
+ * A prompt without emphasis syntax is tokenized and encoded exactly as without this step.
  */
 export class PromptEncoder {
   private readonly first: EncoderUse;
@@ -66,21 +73,24 @@ export class PromptEncoder {
     // Windows per prompt and encoder; a prompt gets as many windows from both encoders, the
     // shorter side padded with empty windows (BOS, EOS, padding) so the two line up.
     const windows = prompts.map(({ text, text2 }) => {
-      const a = this.first.tokenizer.encodeChunks(text);
-      const b = this.second.tokenizer.encodeChunks(text2);
+      const a = weightedWindows(this.first.tokenizer, text);
+      const b = weightedWindows(this.second.tokenizer, text2);
       const count = Math.max(a.length, b.length);
       return [pad(a, count, this.first.tokenizer), pad(b, count, this.second.tokenizer)] as const;
     });
+    const emphasized = windows.some(([a, b]) => [...a, ...b].some((window) => window.weights.some((w) => w !== 1)));
+    // The empty prompt's window goes last, so the prompts' rows keep their indices.
+    const extra = (tokenizer: ClipTokenizer) => (emphasized ? [tokenizer.encode('')] : []);
     const hidden1 = `hidden_states.${this.first.layers - 1 - clipSkip}`;
     const hidden2 = `hidden_states.${this.second.layers - 1 - clipSkip}`;
     const first = await this.run(
       this.first,
-      windows.flatMap(([a]) => a),
+      [...windows.flatMap(([a]) => a.map((window) => window.ids)), ...extra(this.first.tokenizer)],
       [hidden1],
     );
     const second = await this.run(
       this.second,
-      windows.flatMap(([, b]) => b),
+      [...windows.flatMap(([, b]) => b.map((window) => window.ids)), ...extra(this.second.tokenizer)],
       [hidden2, 'text_embeds'],
     );
     const h1 = floatOutput(first, hidden1);
@@ -94,6 +104,18 @@ export class PromptEncoder {
         'model_invalid',
         `text encoders disagree on shape: [${h1.dims.join(',')}] vs [${h2.dims.join(',')}]`,
       );
+    }
+    if (emphasized) {
+      const total = windows.reduce((n, [a]) => n + a.length, 0);
+      const emptyRows = (data: Float32Array, width: number) => data.subarray(total * tokens * width);
+      const [empty1, empty2] = [emptyRows(h1.data, width1), emptyRows(h2.data, width2)];
+      let index = 0;
+      for (const [a, b] of windows) {
+        for (let k = 0; k < a.length; k++, index++) {
+          applyEmphasis(h1.data.subarray(index * tokens * width1, (index + 1) * tokens * width1), empty1, a[k]!.weights, width1);
+          applyEmphasis(h2.data.subarray(index * tokens * width2, (index + 1) * tokens * width2), empty2, b[k]!.weights, width2);
+        }
+      }
     }
     const out: EncodedPrompts[] = [];
     let window = 0;
@@ -179,9 +201,17 @@ function lcm(a: number, b: number): number {
   return (a / x) * b;
 }
 
-function pad(windows: Int32Array[], count: number, tokenizer: ClipTokenizer): Int32Array[] {
+/**
+ * The prompt's windows with each token's emphasis. A prompt without emphasis syntax is one
+ * piece, its text unchanged, so it tokenizes exactly as diffusers does.
+ */
+function weightedWindows(tokenizer: ClipTokenizer, text: string): WeightedWindow[] {
+  return tokenizer.encodeWeightedChunks(parseEmphasis(text));
+}
+
+function pad(windows: WeightedWindow[], count: number, tokenizer: ClipTokenizer): WeightedWindow[] {
   if (windows.length >= count) return windows;
-  const empty = tokenizer.encode('');
+  const empty = { ids: tokenizer.encode(''), weights: new Float32Array(tokenizer.maxLength).fill(1) };
   return [...windows, ...Array.from({ length: count - windows.length }, () => empty)];
 }
 

@@ -110,22 +110,33 @@ describe('SdxlPipeline.generate', () => {
     const events: JobProgress[] = [];
     await pipeline.generate(params({ imageCount: 2, steps: 3, width: 64, height: 64 }), { onProgress: (p) => events.push(p) });
     expect(events.every((e) => e.steps === 6)).toBe(true);
-    const stepEvents = events.filter((e, i) => e.step > (events[i - 1]?.step ?? 0));
-    expect(stepEvents.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(stepEvents.every((e) => e.stage === 'sampling')).toBe(true);
+    // Both images share each UNet call, so a step advances both.
     expect(events.map((e) => `${e.stage}@${e.step}`)).toEqual([
       'encoding@0',
       'sampling@0',
-      'sampling@1',
       'sampling@2',
-      'sampling@3',
-      'decoding@3',
-      'sampling@3',
       'sampling@4',
-      'sampling@5',
       'sampling@6',
       'decoding@6',
+      'decoding@6',
     ]);
+  });
+
+  it('splits the images into UNet batches within the budget, with the same images', async () => {
+    const job = params({ imageCount: 3, steps: 3, width: 64, height: 64, seed: 900 });
+    const together = await pipeline.generate(job);
+    // A budget of one guided image (2 items of 64²) per call: three calls per step.
+    const small = await SdxlPipeline.load(join(dir, 'model'), { provider: 'cpu', unetBatchPixels: 2 * 64 * 64 });
+    try {
+      const events: JobProgress[] = [];
+      const apart = await small.generate(job, { onProgress: (p) => events.push(p) });
+      expect(apart.map((image) => image.bytes.toString('base64'))).toEqual(
+        together.map((image) => image.bytes.toString('base64')),
+      );
+      expect(events.filter((e) => e.stage === 'sampling').map((e) => e.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    } finally {
+      await small.dispose();
+    }
   });
 
   it('stops between steps when aborted, with an AbortError', async () => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { GenerationMode, JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { GenerationMode, JobProgress, JobStage, OutputFormat, Performance, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { MODEL_FILES } from '../model/model-layout.js';
@@ -8,24 +8,19 @@ import { ImageModes } from '../img2img/image-modes.js';
 import type { TileOptions } from '../img2img/upscale.js';
 import type { LocalAsset } from '../runner/asset-cache.js';
 import { OnnxSession, type Device, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
-import { GaussianNoise, gaussianNoise } from '../random/pcg32.js';
 import { createScheduler } from '../schedulers/create-scheduler.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
-import { buildConditioning, type Conditioning } from './conditioning.js';
+import { DEFAULT_UNET_BATCH_PIXELS, LATENT_CHANNELS, predictBatch, sampleLatents } from './batched-sampler.js';
+import { buildConditioning } from './conditioning.js';
 import { encodeImage, toRgb8 } from './image-output.js';
 import { JOB_LIMITS, LATENT_FACTOR, checkJobParams } from './job-params.js';
 import { readModelConfig, type SdxlModelConfig } from './model-config.js';
+import { installedPerformances, presetUnetFile } from './preset-weights.js';
 import { previewDue, type Previewer } from './preview.js';
 import { PromptEncoder } from './prompt-encoder.js';
-import { applyGuidance, repeat, rescaleGuidance, scale } from './tensor-ops.js';
+import { SharpnessFilter } from './sharpness.js';
 
 const log = moduleLogger('pipeline');
-const LATENT_CHANNELS = 4;
-/**
- * PCG32 stream of the noise stochastic samplers add during sampling, apart from the
- * initial latents' (the default stream), so adding a sampler never changes the start.
- */
-const STEP_NOISE_STREAM = 0x5eed_5de5n;
 
 export interface GeneratedImage {
   bytes: Buffer;
@@ -43,6 +38,11 @@ export interface SdxlPipelineOptions {
   intraOpThreads?: number;
   /** Largest width x height this runner accepts (advertised to the server as maxPixels). */
   maxPixels?: number;
+  /**
+   * UNet batch budget: image pixels × batch items per call (a job's images share calls up
+   * to it, split into chunks beyond it). Default `DEFAULT_UNET_BATCH_PIXELS`.
+   */
+  unetBatchPixels?: number;
 }
 
 export interface GenerateOptions {
@@ -69,6 +69,8 @@ export class SdxlPipeline {
   readonly maxPixels: number;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** Distilled UNets of the fast presets, opened on first use. */
+  private readonly presetUnets = new Map<string, Promise<OnnxSession>>();
 
   private constructor(
     readonly modelDir: string,
@@ -81,7 +83,9 @@ export class SdxlPipeline {
       vaeDecoder: OnnxSession;
     },
     private readonly imageModes: ImageModes,
-    options: SdxlPipelineOptions,
+    private readonly options: SdxlPipelineOptions,
+    /** The performance presets whose weights this model directory holds (advertised to the server). */
+    readonly performances: readonly Performance[],
   ) {
     this.maxPixels = options.maxPixels ?? JOB_LIMITS.maxPixels;
   }
@@ -123,7 +127,8 @@ export class SdxlPipeline {
       requireFloatInputs(sessions.vaeDecoder, ['latent_sample']);
       const prompts = new PromptEncoder(tokenizers, [sessions.textEncoder, sessions.textEncoder2]);
       const imageModes = await ImageModes.load(modelDir, open);
-      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, imageModes, options);
+      const performances = await installedPerformances(modelDir);
+      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, imageModes, options, performances);
       log.info({ modelDir, device: pipeline.device, ms: Math.round(performance.now() - started) }, 'pipeline loaded');
       return pipeline;
     } catch (error) {
@@ -146,6 +151,8 @@ export class SdxlPipeline {
     await this.queue;
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
     await this.imageModes.release();
+    const presetUnets = await Promise.allSettled(this.presetUnets.values());
+    await Promise.all(presetUnets.flatMap((opened) => (opened.status === 'fulfilled' ? [opened.value.release()] : [])));
   }
 
   private async run(
@@ -182,44 +189,34 @@ export class SdxlPipeline {
       });
     }
     report('encoding');
+    const unet = await this.unetFor(params.performance);
     const conditioning = await buildConditioning(this.prompts, params, this.config.forceZerosForEmptyPrompt);
+    const sharpness =
+      conditioning.guided && params.sharpness ? SharpnessFilter.fromSchedulerConfig(this.config.scheduler) : undefined;
+
+    const latentHeight = params.height / LATENT_FACTOR;
+    const latentWidth = params.width / LATENT_FACTOR;
+    report('sampling');
+    const samplingStarted = performance.now();
+    const sampled = await sampleLatents({
+      params,
+      unet,
+      conditioning,
+      scheduler: () => this.scheduler(params),
+      ...(sharpness && { sharpness }),
+      batchPixels: this.options.unetBatchPixels ?? DEFAULT_UNET_BATCH_PIXELS,
+      checkAbort,
+      onStep: async (advanced, step, denoised) => {
+        done += advanced;
+        const due = preview && previewDue(preview.every, step, params.steps);
+        report('sampling', due ? await this.renderPreview(preview, denoised, latentHeight, latentWidth) : undefined);
+      },
+    });
+    log.debug({ samplingMs: Math.round(performance.now() - samplingStarted) }, 'sampled');
 
     const images: GeneratedImage[] = [];
-    for (let index = 0; index < params.imageCount; index++) {
+    for (const [index, latents] of sampled.entries()) {
       const seed = params.seed + index;
-      checkAbort();
-      report('sampling');
-      const samplingStarted = performance.now();
-      const scheduler = this.scheduler(params);
-      scheduler.setTimesteps(params.steps);
-      const stepNoise = new GaussianNoise(seed, STEP_NOISE_STREAM);
-      const latentHeight = params.height / LATENT_FACTOR;
-      const latentWidth = params.width / LATENT_FACTOR;
-      let latents = scale(gaussianNoise(seed, LATENT_CHANNELS * latentHeight * latentWidth), scheduler.initNoiseSigma);
-
-      for (const t of scheduler.timesteps) {
-        checkAbort();
-        const input = scheduler.scaleModelInput(latents, t);
-        const prediction = await this.predict(conditioning, input, t, latentHeight, latentWidth);
-        const noise = conditioning.guided
-          ? rescaleGuidance(
-              applyGuidance(prediction, params.guidance),
-              prediction.subarray(prediction.length / 2),
-              params.guidanceRescale ?? 0,
-            )
-          : prediction;
-        const stepped = scheduler.step(noise, t, latents, { noise: stepNoise });
-        latents = stepped.prevSample;
-        done += 1;
-        const imageStep = done - index * params.steps;
-        report(
-          'sampling',
-          preview && previewDue(preview.every, imageStep, params.steps)
-            ? await this.renderPreview(preview, stepped.predOriginalSample, latentHeight, latentWidth)
-            : undefined,
-        );
-      }
-      const samplingMs = performance.now() - samplingStarted;
       // NaNs or a runaway std here point at fp16 overflow or a mismatched scheduler config.
       log.debug({ seed, ...moments(latents) }, 'final latents');
 
@@ -249,7 +246,7 @@ export class SdxlPipeline {
         params.outputFormat,
       );
       images.push({ bytes, width: params.width, height: params.height, format: params.outputFormat, seed });
-      log.debug({ seed, samplingMs: Math.round(samplingMs), bytes: bytes.length }, 'image generated');
+      log.debug({ seed, bytes: bytes.length }, 'image generated');
     }
     return images;
   }
@@ -260,7 +257,8 @@ export class SdxlPipeline {
       vaeScalingFactor: this.config.vaeScalingFactor,
       vaeDecoder: this.sessions.vaeDecoder,
       conditioning: (params) => buildConditioning(this.prompts, params, this.config.forceZerosForEmptyPrompt),
-      predict: (conditioning, latents, t, height, width) => this.predict(conditioning, latents, t, height, width),
+      predict: (conditioning, latents, t, height, width) =>
+        predictBatch(this.sessions.unet, conditioning, [latents], t, height, width),
       scheduler: (params) => this.scheduler(params),
     };
   }
@@ -285,48 +283,35 @@ export class SdxlPipeline {
   }
 
   /**
-   * The UNet's noise prediction for `latents` at `t` under every conditioning batch, the
-   * outputs concatenated in batch order ([uncond, cond] when guiding).
+   * The UNet a preset runs on: the base one, or the preset's distilled UNet from the model
+   * directory (PERFORMANCE_PRESETS' weights), opened once and kept.
    */
-  private async predict(conditioning: Conditioning, latents: Float32Array, t: number, height: number, width: number) {
-    const outputs: Float32Array[] = [];
-    for (const { prompts, timeIds } of conditioning.batches) {
-      const batch = prompts.batch;
-      const { out_sample: prediction } = await this.sessions.unet.run(
-        {
-          sample: { type: 'float32', data: repeat(latents, batch), dims: [batch, LATENT_CHANNELS, height, width] },
-          timestep: this.timestepFeed(t, batch),
-          encoder_hidden_states: {
-            type: 'float32',
-            data: prompts.hiddenStates,
-            dims: [batch, prompts.sequenceLength, prompts.width],
-          },
-          text_embeds: { type: 'float32', data: prompts.textEmbeds, dims: [batch, prompts.projection] },
-          time_ids: { type: 'float32', data: timeIds, dims: [batch, 6] },
-        },
-        ['out_sample'],
+  private async unetFor(performance: Performance): Promise<OnnxSession> {
+    const file = presetUnetFile(performance);
+    if (!file) return this.sessions.unet;
+    if (!this.performances.includes(performance)) {
+      throw new PipelineError(
+        'invalid_params',
+        `the "${performance}" preset needs ${file} in the model directory, which it lacks`,
       );
-      if (!prediction || prediction.type !== 'float32')
-        throw new PipelineError('model_invalid', 'unet returned no float32 out_sample');
-      outputs.push(prediction.data);
     }
-    if (outputs.length === 1) return outputs[0]!;
-    const joined = new Float32Array(outputs.reduce((n, o) => n + o.length, 0));
-    let at = 0;
-    for (const output of outputs) {
-      joined.set(output, at);
-      at += output.length;
+    let opened = this.presetUnets.get(file);
+    if (!opened) {
+      const { provider = 'auto', intraOpThreads = 0 } = this.options;
+      opened = OnnxSession.create(join(this.modelDir, file), { provider, intraOpThreads, label: file }).then(async (session) => {
+        try {
+          requireFloatInputs(session, ['sample', 'timestep', 'encoder_hidden_states', 'text_embeds', 'time_ids']);
+          return session;
+        } catch (error) {
+          await session.release();
+          throw error;
+        }
+      });
+      this.presetUnets.set(file, opened);
+      // A failed open is not cached: the next job tries again.
+      opened.catch(() => this.presetUnets.delete(file));
     }
-    return joined;
-  }
-
-  /** The UNet's timestep input: a scalar, a single value, or one per batch item, as declared. */
-  private timestepFeed(t: number, batch: number) {
-    const spec = this.sessions.unet.inputs.find((input) => input.name === 'timestep');
-    const shape = spec?.isTensor ? spec.shape : [];
-    if (shape.length === 0) return { type: 'float32' as const, data: Float32Array.of(t), dims: [] };
-    const count = shape[0] === 1 ? 1 : batch;
-    return { type: 'float32' as const, data: new Float32Array(count).fill(t), dims: [count] };
+    return opened;
   }
 }
 

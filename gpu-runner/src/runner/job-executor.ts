@@ -1,4 +1,4 @@
-import type { GenerationMode, JobProgress, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { GenerationMode, JobProgress, OutputFormat, Performance, ResolvedJobParams } from '@atelier/protocol';
 import type { Previewer } from '../pipeline/preview.js';
 import type { LocalAsset } from './asset-cache.js';
 
@@ -21,6 +21,8 @@ export interface JobExecutor {
   readonly maxPixels: number;
   /** Reported in `hello`; the server offers only jobs of these modes. */
   readonly modes: readonly GenerationMode[];
+  /** The performance presets it can run, advertised in `hello`; absent: every preset. */
+  readonly performances?: readonly Performance[];
   generate(
     params: ResolvedJobParams,
     options: {

@@ -145,6 +145,7 @@ export class RunnerClient {
       model,
       maxPixels: executor.maxPixels,
       modes: [...executor.modes],
+      ...(executor.performances && { performances: [...executor.performances] }),
       ...(reported ? { capabilities: reported } : {}),
     });
   }

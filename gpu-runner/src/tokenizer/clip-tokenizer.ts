@@ -14,6 +14,12 @@ const MAX_WORD_TOKENS = 8;
 /** Words remembered by the BPE cache; a runner sees unbounded distinct words over its life. */
 const BPE_CACHE_SIZE = 20_000;
 
+/** One encoder window: its ids and each position's emphasis weight. */
+export interface WeightedWindow {
+  ids: Int32Array;
+  weights: Float32Array;
+}
+
 /**
  * CLIP's byte-level BPE tokenizer, as Hugging Face's CLIPTokenizer (tokenizers backend)
  * does it for SDXL: added tokens are cut out of the raw text, the rest is normalised
@@ -100,30 +106,53 @@ export class ClipTokenizer {
    * cut. A text that fits gives exactly `[encode(text)]`.
    */
   encodeChunks(text: string): Int32Array[] {
+    return this.encodeWeightedChunks([{ text, weight: 1 }]).map((window) => window.ids);
+  }
+
+  /**
+   * `encodeChunks` over consecutive pieces of one prompt, each token carrying its piece's
+   * weight (BOS, EOS and padding weigh 1). Pieces are split into words on their own, so a
+   * word never spans two pieces.
+   */
+  encodeWeightedChunks(pieces: readonly { text: string; weight: number }[]): WeightedWindow[] {
     const room = this.maxLength - 2;
-    const chunks: Int32Array[] = [];
+    const chunks: WeightedWindow[] = [];
     let current: number[] = [];
-    for (const word of this.words(text)) {
-      let ids = word.map((t) => this.idOf(t));
-      const cuttable = ids.length >= MAX_WORD_TOKENS;
-      while (ids.length > 0) {
-        if (current.length + ids.length <= room) {
-          current.push(...ids);
-          ids = [];
-        } else if (cuttable) {
-          const take = room - current.length;
-          current.push(...ids.slice(0, take));
-          ids = ids.slice(take);
-          chunks.push(this.window(current));
-          current = [];
-        } else {
-          chunks.push(this.window(current));
-          current = [];
+    let weights: number[] = [];
+    const close = () => {
+      chunks.push({ ids: this.window(current), weights: this.windowWeights(weights) });
+      current = [];
+      weights = [];
+    };
+    for (const { text, weight } of pieces) {
+      for (const word of this.words(text)) {
+        let ids = word.map((t) => this.idOf(t));
+        const cuttable = ids.length >= MAX_WORD_TOKENS;
+        while (ids.length > 0) {
+          if (current.length + ids.length <= room) {
+            current.push(...ids);
+            weights.push(...ids.map(() => weight));
+            ids = [];
+          } else if (cuttable) {
+            const take = room - current.length;
+            current.push(...ids.slice(0, take));
+            weights.push(...ids.slice(0, take).map(() => weight));
+            ids = ids.slice(take);
+            close();
+          } else {
+            close();
+          }
         }
       }
     }
-    chunks.push(this.window(current));
+    close();
     return chunks;
+  }
+
+  private windowWeights(weights: readonly number[]): Float32Array {
+    const out = new Float32Array(this.maxLength).fill(1);
+    out.set(weights, 1);
+    return out;
   }
 
   /** BOS, `ids`, EOS, padding. */

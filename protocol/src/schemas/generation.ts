@@ -86,6 +86,7 @@ export const resolvedJobParamsSchema = z
     timestepSpacing: z.enum(TIMESTEP_SPACINGS).optional(),
     guidanceRescale: z.number().min(0).max(1).optional(),
     clipSkip: z.number().int().min(0).max(24).optional(),
+    sharpness: z.number().min(0).max(30).optional(),
     originalSize: conditioningSize.optional(),
     cropTopLeft: z
       .object({ top: z.number().int().min(0).max(16384), left: z.number().int().min(0).max(16384) })

@@ -53,6 +53,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
       aspectRatios: z.array(z.string()),
       defaultAspectRatio: z.string(),
       maxPromptLength: z.number().int().positive(),
+      styles: z.array(z.string()).optional(),
     }),
   }),
   z.object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RUNNER_FAILURE_CODES } from '../codes.js';
-import { JOB_STAGES, MODES, OUTPUT_FORMATS } from '../generation.js';
+import { JOB_STAGES, MODES, OUTPUT_FORMATS, PERFORMANCES } from '../generation.js';
 import type { ImageFrameHeader } from '../image-frame.js';
 import {
   RUNNER_ASSET_KINDS,
@@ -35,6 +35,7 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
         })
         .strict()
         .optional(),
+      performances: z.array(z.enum(PERFORMANCES)).max(PERFORMANCES.length).optional(),
     })
     .strict(),
   z.object({ type: z.literal('ready') }).strict(),

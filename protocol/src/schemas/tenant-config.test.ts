@@ -46,7 +46,11 @@ describe('tenantConfigSchema', () => {
     ['a quality of 0', { output: { quality: 0 } }, 'output.quality: must be a whole number from 1 to 100'],
     ['an unknown format', { output: { format: 'gif' } }, 'output.format: must be one of png, webp, jpeg, avif'],
     ['a default preset that is not allowed', { presets: { default: 'quality', allowed: ['speed'] } }, 'presets.default'],
-    ['an allowed style that does not exist', { styles: { allowed: ['Nope'] } }, 'styles.allowed.0: "Nope" is not one of'],
+    [
+      'an allowed style that does not exist',
+      { styles: { allowed: ['Nope'] } },
+      'styles.allowed.0: "Nope" is neither a built-in style nor one of styles.custom',
+    ],
     ['a CSS injection in the font', { branding: { fontFamily: 'x; } body { display: none' } }, 'branding.fontFamily'],
     ['a locale that is not a tag', { branding: { strings: { $where: { generate: 'x' } } } }, 'branding.strings.$where'],
     ['zero retention days', { retentionDays: 0 }, 'retentionDays'],

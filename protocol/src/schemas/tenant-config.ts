@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PERFORMANCES, PROMPT_MAX_LENGTH } from '../generation.js';
+import { STYLE_LIBRARY } from '../style-library.js';
 import {
   BRAND_COLOR_TOKENS,
   CONFIG_LIMITS as LIMITS,
@@ -191,14 +192,24 @@ const configObject = z
         });
       }
     });
+    const builtIn = STYLE_LIBRARY.map((style) => style.name.toLowerCase());
     config.styles.allowed.forEach((name, index) => {
-      if (!names.includes(name.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', path: ['styles', 'allowed', index], message: `"${name}" is not one of styles.custom` });
+      if (!names.includes(name.toLowerCase()) && !builtIn.includes(name.toLowerCase())) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['styles', 'allowed', index],
+          message: `"${name}" is neither a built-in style nor one of styles.custom`,
+        });
       }
     });
     config.styles.default.forEach((name, index) => {
-      if (!config.styles.allowed.includes(name)) {
-        ctx.addIssue({ code: 'custom', path: ['styles', 'default', index], message: `"${name}" is not one of styles.allowed` });
+      const restricted = config.styles.allowed.length > 0;
+      const known = names.includes(name.toLowerCase()) || builtIn.includes(name.toLowerCase());
+      if (restricted ? !config.styles.allowed.includes(name) : !known) {
+        const message = restricted
+          ? `"${name}" is not one of styles.allowed`
+          : `"${name}" is neither a built-in style nor one of styles.custom`;
+        ctx.addIssue({ code: 'custom', path: ['styles', 'default', index], message });
       }
     });
   });

@@ -66,7 +66,6 @@ describe('POST /v1/generations', () => {
     ['an unknown field', { prompt: 'lamp', negative_prompt: 'blur' }, 'negative_prompt'],
     ['an operator object', { prompt: { $gt: '' } }, 'prompt.$gt: operator keys'],
     ['a mode not built yet', { prompt: 'lamp', mode: 'upscale' }, 'mode'],
-    ['sharpness, which no pipeline step applies yet', { prompt: 'lamp', sharpness: 2 }, 'sharpness is not available yet'],
   ])('refuses %s with a 400 naming the field, and creates nothing', async (_label, body, field) => {
     const before = await countJobs();
     const problem = await expectProblem(await server.api(acme.secretKey, '/v1/generations', { body }), 400, 'invalid_request');

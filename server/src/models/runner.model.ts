@@ -1,3 +1,4 @@
+import type { Performance } from '@atelier/protocol';
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { RunnerCapabilities } from '@atelier/protocol';
 
@@ -15,6 +16,8 @@ export interface RunnerRecord {
   model: string;
   maxPixels: number;
   capabilities: RunnerCapabilities | null;
+  /** The presets it advertised; absent: every preset. */
+  performances?: Performance[];
   state: 'idle' | 'busy' | 'offline';
   jobId: string | null;
   connectedAt: Date;
@@ -31,6 +34,7 @@ const runnerSchema = new Schema<RunnerRecord>(
     model: { type: String, default: '' },
     maxPixels: { type: Number, default: 0 },
     capabilities: { type: Schema.Types.Mixed, default: null },
+    performances: { type: [String], default: undefined },
     state: { type: String, enum: ['idle', 'busy', 'offline'], default: 'idle' },
     jobId: { type: String, default: null },
     connectedAt: { type: Date, required: true },

@@ -1,4 +1,4 @@
-import { MODES, type GenerationMode } from '@atelier/protocol';
+import { MODES, type GenerationMode, type Performance } from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
 import type { JobQueue, Lease } from './job-queue.js';
 import type { Generation } from '../models/generation.model.js';
@@ -10,6 +10,8 @@ export interface IdleRunner {
   readonly id: string;
   /** The modes it can run; it is offered only jobs of these. */
   readonly modes: readonly GenerationMode[];
+  /** The presets it runs (its `hello.performances`); undefined: every preset. */
+  readonly performances?: readonly Performance[] | undefined;
   /** Hands the leased job to the runner; false if the runner went away meanwhile. */
   assign(job: Generation & Lease): boolean;
 }
@@ -120,9 +122,10 @@ export class Dispatcher {
   private async drain(): Promise<void> {
     for (const runner of [...this.idle.values()]) {
       if (!this.idle.has(runner.id)) continue;
-      const job = await this.queue.claimNext(runner.id, runner.modes);
-      // Nothing for a runner that can run anything means nothing for the others either.
-      if (!job && MODES.every((mode) => runner.modes.includes(mode))) return;
+      const job = await this.queue.claimNext(runner.id, runner.modes, runner.performances);
+      // Nothing for a runner that can run any job means nothing for the others either; a
+      // runner limited to some modes or presets may just have found none of its kind.
+      if (!job && !runner.performances && MODES.every((mode) => runner.modes.includes(mode))) return;
       if (!job) continue;
       this.idle.delete(runner.id);
       this.listenForWork();

@@ -36,7 +36,8 @@ beforeAll(async () => {
   database = await connectDatabase(uri);
   const { models } = database;
   events = new JobEvents();
-  const estimator = new QueueEstimator({ models, runners: new RunnerRegistry({ models }) });
+  const runners = new RunnerRegistry({ models });
+  const estimator = new QueueEstimator({ models, runners });
   const presentImages = (tenantId: string, images: StoredImage[]) =>
     images.map((image) => ({
       id: image._id,
@@ -67,6 +68,7 @@ beforeAll(async () => {
     configs,
     // These jobs name no uploads, so nothing is ever stored there.
     uploads: new UploadService({ models, storage: new FileStorage(join(tmpdir(), 'atelier-unused-uploads')) }),
+    runners,
   });
 });
 

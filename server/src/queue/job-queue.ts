@@ -1,4 +1,5 @@
 import mongoose from 'mongoose';
+import type { Performance } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
 import type { Generation, JobError, StoredImage } from '../models/generation.model.js';
 import type { JobTransition } from '../models/job-transition.model.js';
@@ -103,10 +104,14 @@ export class JobQueue {
    * Leases the next job to `runnerId`. Fair share: tenants with runnable work take turns,
    * least recently served first; within a tenant, oldest first.
    */
-  async claimNext(runnerId: string, modes: readonly GenerationMode[] = MODES): Promise<(Generation & Lease) | null> {
+  async claimNext(
+    runnerId: string,
+    modes: readonly GenerationMode[] = MODES,
+    performances?: readonly Performance[],
+  ): Promise<(Generation & Lease) | null> {
     const now = this.now();
     for (const tenantId of await this.fairShare.tenantsInTurn(now)) {
-      const job = await this.claimOldest(tenantId, runnerId, now, modes);
+      const job = await this.claimOldest(tenantId, runnerId, now, modes, performances);
       if (!job) continue; // other dispatchers took all of it first
       await this.fairShare.served(tenantId, now);
       log.info({ tenantId, jobId: job._id, runnerId, epoch: job.epoch, attempt: job.attempts }, 'job leased');
@@ -121,9 +126,16 @@ export class JobQueue {
     runnerId: string,
     now: Date,
     modes: readonly GenerationMode[],
+    performances: readonly Performance[] | undefined,
   ): Promise<Generation | null> {
     const { Generation: Jobs } = this.deps.models;
-    const runnable = { status: 'queued' as const, notBefore: trusted({ $lte: now }), ...modeFilter(modes) };
+    const runnable = {
+      status: 'queued' as const,
+      notBefore: trusted({ $lte: now }),
+      ...modeFilter(modes),
+      // A runner limited to some presets (the weights it has) is leased only jobs of those.
+      ...(performances && { 'resolved.performance': trusted({ $in: [...performances] }) }),
+    };
     // Jobs another writer is changing right now (claiming or cancelling) are left to it.
     const contended: string[] = [];
     for (;;) {

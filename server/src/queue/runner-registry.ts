@@ -1,4 +1,5 @@
 import mongoose from 'mongoose';
+import type { Performance } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
 import type { RunnerRecord } from '../models/runner.model.js';
 
@@ -57,6 +58,20 @@ export class RunnerRegistry {
       lastSeenAt: trusted({ $gte: new Date(Date.now() - HEARD_WITHIN_MS) }),
       ...(alive ? { serverId: trusted({ $in: alive }) } : {}),
     });
+  }
+
+  /** Runners online now, and how many of them offer `performance` (advertised it, or advertised no list). */
+  async offering(performance: Performance): Promise<{ online: number; offering: number }> {
+    const alive = this.deps.aliveServers ? await this.deps.aliveServers() : undefined;
+    const online = await this.deps.models.Runner.find({
+      state: trusted({ $in: ['idle', 'busy'] }),
+      lastSeenAt: trusted({ $gte: new Date(Date.now() - HEARD_WITHIN_MS) }),
+      ...(alive ? { serverId: trusted({ $in: alive }) } : {}),
+    })
+      .select({ performances: 1 })
+      .lean();
+    const offering = online.filter((runner) => !runner.performances || runner.performances.includes(performance)).length;
+    return { online: online.length, offering };
   }
 
   async list(): Promise<RunnerRecord[]> {

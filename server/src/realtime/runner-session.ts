@@ -4,6 +4,7 @@ import {
   RUNNER_PROTOCOL_VERSION,
   splitImageFrame,
   type GenerationMode,
+  type Performance,
   type ResolvedJobParams,
   type RunnerMessage,
   type ServerToRunnerMessage,
@@ -62,6 +63,8 @@ interface ActiveLease extends Lease {
 export class RunnerSession implements IdleRunner {
   private lease: ActiveLease | undefined;
   private greeted = false;
+  /** The presets the runner said it runs; undefined: every preset. */
+  performances: Performance[] | undefined;
   private work: Promise<void> = Promise.resolve();
   /** Settles once the socket has closed and its job is back in the queue. */
   private readonly finished: Promise<void>;
@@ -204,6 +207,7 @@ export class RunnerSession implements IdleRunner {
           return;
         }
         this.greeted = true;
+        this.performances = message.performances;
         clearTimeout(this.helloTimer);
         if (message.modes) this.modes = [...new Set<GenerationMode>(['txt2img', ...message.modes])];
         await this.deps.registry.connected({
@@ -215,6 +219,7 @@ export class RunnerSession implements IdleRunner {
           model: message.model,
           maxPixels: message.maxPixels,
           capabilities: message.capabilities ?? null,
+          ...(message.performances && { performances: message.performances }),
         });
         this.send({ type: 'welcome', runnerId: this.id, heartbeatMs: this.deps.heartbeatMs, leaseMs: this.deps.leaseMs });
         log.info({ runnerId: this.id, name: message.name, device: message.device }, 'runner connected');

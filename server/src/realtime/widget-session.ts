@@ -24,6 +24,7 @@ import type { ShopperQuota, ShopperSessions } from '../services/shopper-sessions
 import type { TenantConfigService } from '../services/tenant-config.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
 import type { ResumeTokens } from './resume-tokens.js';
+import { allowedStyles } from '../services/styles.js';
 
 const log = createLogger('widget-session');
 
@@ -392,6 +393,7 @@ export class WidgetSession {
       aspectRatios: [...SDXL_ASPECT_RATIOS],
       defaultAspectRatio: DEFAULT_ASPECT_RATIO,
       maxPromptLength: PROMPT_MAX_LENGTH,
+      styles: allowedStyles(config).map((style) => style.name),
     };
   }
 }

@@ -2,7 +2,7 @@ import mongoose from 'mongoose';
 import type { Models } from '../models/index.js';
 import type { Generation, StoredImage } from '../models/generation.model.js';
 import { leaseId } from '../models/lease.model.js';
-import type { GenerationBody, GenerationParams, PublicImage, QueueEstimate } from '@atelier/protocol';
+import type { GenerationBody, GenerationParams, Performance, PublicImage, QueueEstimate } from '@atelier/protocol';
 import { AppError, conflict, invalidRequest, notFound } from '../errors/app-error.js';
 import { requireTenantId } from '../tenancy/tenant-context.js';
 import type { JobQueue } from '../queue/job-queue.js';
@@ -14,6 +14,7 @@ import type { TenantConfigService } from './tenant-config.js';
 import type { UploadService } from './upload-service.js';
 import type { JobAsset } from '../storage/job-assets.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
+import type { RunnerRegistry } from '../queue/runner-registry.js';
 
 const { trusted } = mongoose;
 
@@ -46,6 +47,8 @@ export interface GenerationServiceDeps {
   configs: Pick<TenantConfigService, 'policy'>;
   /** The tenant's input images, which a request names by id. */
   uploads: Pick<UploadService, 'get'>;
+  /** Which presets the connected runners offer. */
+  runners: Pick<RunnerRegistry, 'offering'>;
 }
 
 /**
@@ -75,6 +78,7 @@ export class GenerationService {
         ? [{ kind: 'mask' as const, id: inputs.mask._id, sha256: inputs.mask.sha256, bytes: inputs.mask.bytes }]
         : []),
     ];
+    await this.requireOffered(resolved.performance);
     let generationId = newId('gen');
 
     // One namespace per source, so a REST key can never collide with a widget's ref.
@@ -119,7 +123,22 @@ export class GenerationService {
     return { generation: job, queue: await this.deps.estimator.estimate(job), created: true };
   }
 
-  /** An image named as input must be one of the tenant's own; another tenant's is not_found, like a missing one. */
+  /**
+   * Refuses a preset that runners are online for but none of them offers (its weights are
+   * not installed anywhere), rather than queueing a job no connected runner can run. With
+   * no runner online at all the job queues as any other, waiting for one.
+   */
+  private async requireOffered(performance: Performance): Promise<void> {
+    const { online, offering } = await this.deps.runners.offering(performance);
+    if (online > 0 && offering === 0) {
+      throw new AppError(
+        'unavailable',
+        `The "${performance}" preset is not offered by any connected runner (its weights are not installed); choose another preset.`,
+        { expose: true },
+      );
+    }
+  }
+
   async get(id: string): Promise<Generation> {
     const generation = await this.deps.models.Generation.findById(id).lean();
     if (!generation) throw notFound('The generation');
@@ -184,6 +203,7 @@ export class GenerationService {
       status: generation.status,
       createdAt: generation.createdAt.toISOString(),
       params: generation.params,
+      seed: generation.resolved.seed,
       // A finished job has done all its steps, whatever the last persisted report said.
       progress:
         generation.status === 'succeeded' ? { ...generation.progress, step: generation.progress.steps } : generation.progress,

@@ -8,6 +8,7 @@ import {
 } from '@atelier/protocol';
 import { AppError, invalidRequest } from '../errors/app-error.js';
 import { PRESETS } from './presets.js';
+import { applyStyles, pickStyles } from './styles.js';
 import type { TenantPolicy } from './tenant-config.js';
 
 /** The tenant's own uploads a request names, already looked up (not found is an error before this). */
@@ -20,11 +21,7 @@ export interface JobInputs {
 export function resolve(params: GenerationParams, { plan, config }: TenantPolicy, inputs: JobInputs = {}): ResolvedJobParams {
   const mode = params.mode ?? 'txt2img';
   const image = resolveImageInputs(params, inputs);
-  if (params.styles?.length) throw invalidRequest('styles are not available yet');
   if (params.loras?.length) throw invalidRequest('loras are not available yet');
-  // Accepted by the contract's schema, but no pipeline step applies it yet: refused
-  // rather than silently ignored, so nobody pays for a result that lacks it.
-  if (params.sharpness !== undefined) throw invalidRequest('sharpness is not available yet; leave it out');
   const performance = params.performance ?? config.presets.default;
   if (!plan.presets.includes(performance)) {
     throw new AppError('forbidden', `The "${performance}" preset is not included in your plan.`);
@@ -43,15 +40,20 @@ export function resolve(params: GenerationParams, { plan, config }: TenantPolicy
   if (planned.width * planned.height > plan.maxPixels) {
     throw new AppError('forbidden', `Your plan allows images of at most ${plan.maxPixels} pixels.`);
   }
+  // Styles are applied here so the runner gets the final texts; a negative prompt stays
+  // absent when neither the client nor a style gave one (the runner then uses zero
+  // embeddings, not encoded "").
+  const prompts = applyStyles(params.prompt, params.negativePrompt, pickStyles(params.styles, config));
+  const sharpness = params.sharpness ?? preset.sharpness;
   return {
-    prompt: params.prompt,
-    // Left out when the client gave none: the runner then uses zero embeddings, not encoded "".
-    ...(params.negativePrompt !== undefined && { negativePrompt: params.negativePrompt }),
+    ...prompts,
     width: size.width,
     height: size.height,
     steps: preset.steps,
     guidance: params.guidance ?? preset.guidance,
     scheduler: preset.scheduler,
+    ...(preset.timestepSpacing && { timestepSpacing: preset.timestepSpacing }),
+    ...(sharpness > 0 && { sharpness }),
     seed: params.seed ?? randomInt(0, 0xffffffff),
     imageCount,
     // A background keeps the product's pixels exactly, which only a lossless format can deliver.
