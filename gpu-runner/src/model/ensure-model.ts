@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PERFORMANCE_PRESETS } from '@atelier/protocol';
@@ -16,7 +16,7 @@ import {
 import { missingModelFiles } from './model-layout.js';
 import { PRODUCT_PHOTO_CORPUS } from './product-corpus.js';
 import { buildTextEncoder } from './tiny-text-encoder.js';
-import { CROSS_ATTENTION_DIM, TINY_SDXL } from './tiny-model-spec.js';
+import { CROSS_ATTENTION_DIM, TINY_MODEL_STAMP, TINY_MODEL_VERSION, TINY_SDXL } from './tiny-model-spec.js';
 import { buildUnet } from './tiny-unet.js';
 import { buildSegmenter } from './tiny-segmenter.js';
 import { buildUpscaler } from './tiny-upscaler.js';
@@ -43,7 +43,15 @@ export interface EnsureModelResult {
  * racing here both end up with the same complete model.
  */
 export async function ensureModel(dir: string = defaultModelDir()): Promise<EnsureModelResult> {
-  if ((await missingModelFiles(dir)).length === 0) return { dir, generated: false };
+  const outdated = await outdatedTinyModel(dir);
+  if (!outdated && (await missingModelFiles(dir)).length === 0) return { dir, generated: false };
+  if (outdated) {
+    // Ours, from an older generator: moved aside, then replaced like a missing one.
+    const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await rename(dir, old).catch(() => undefined);
+    await rm(old, { recursive: true, force: true });
+    log.info({ dir }, 'regenerating the tiny model: it was made by an older generator');
+  }
   if (await hasEntries(dir)) {
     const missing = await missingModelFiles(dir);
     throw new Error(`${dir} exists but is not a complete SDXL ONNX model; missing: ${missing.join(', ')}`);
@@ -122,11 +130,28 @@ export async function writeTinyModel(dir: string): Promise<void> {
       [`${folder}/special_tokens_map.json`, json(specialTokens)],
     );
   }
+  files.push([TINY_MODEL_STAMP, `${TINY_MODEL_VERSION}\n`]);
   for (const [relative, content] of files) {
     const path = join(dir, relative);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, content);
   }
+}
+
+/**
+ * True for a tiny model written by another version of the generator: one stamped with an
+ * older version, or the default directory without a stamp (written before stamps). A model
+ * directory a user points at is never ours to replace unless it carries our stamp.
+ */
+async function outdatedTinyModel(dir: string): Promise<boolean> {
+  let stamp: string | undefined;
+  try {
+    stamp = (await readFile(join(dir, TINY_MODEL_STAMP), 'utf8')).trim();
+  } catch {
+    stamp = undefined;
+  }
+  if (stamp !== undefined) return stamp !== String(TINY_MODEL_VERSION);
+  return dir === defaultModelDir() && (await hasEntries(dir));
 }
 
 function json(value: unknown): string {
