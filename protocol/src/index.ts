@@ -13,3 +13,4 @@ export * from './tenant-config.js';
 export * from './credentials.js';
 export * from './backoff.js';
 export * from './socket-url.js';
+export * from './safetensors.js';

@@ -29,6 +29,11 @@ export interface OnnxSessionOptions {
   intraOpThreads?: number;
   /** Label used in logs and errors, e.g. `unet`. */
   label?: string;
+  /**
+   * For a model given as bytes whose initializers live in external-data files (a real
+   * UNet's `model.onnx_data`): the directory those files are in.
+   */
+  externalDataDir?: string;
 }
 
 /**
@@ -44,7 +49,9 @@ export class OnnxSession {
     readonly device: Device,
   ) {}
 
-  static async create(path: string, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
+  /** From a model file, or from model bytes (a LoRA-merged graph). */
+  static async create(source: string | Uint8Array, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
+    const path = typeof source === 'string' ? source : 'model bytes';
     const label = options.label ?? path;
     const preference = options.provider ?? 'auto';
     const base: ort.InferenceSession.SessionOptions = {
@@ -53,11 +60,16 @@ export class OnnxSession {
       intraOpNumThreads: options.intraOpThreads ?? 0,
       // Asks kernels for reproducible results (cuDNN algorithm choice, reductions): the same
       // seed must give the same image bytes on the same machine.
-      extra: { session: { use_deterministic_compute: '1' } },
+      extra: {
+        session: {
+          use_deterministic_compute: '1',
+          ...(options.externalDataDir && { model_external_initializers_file_folder_path: options.externalDataDir }),
+        },
+      },
     };
     if (preference !== 'cpu' && (preference === 'cuda' || cudaFailure === undefined)) {
       try {
-        const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cuda', 'cpu'] });
+        const session = await createSession(source, { ...base, executionProviders: ['cuda', 'cpu'] });
         log.info({ label, device: 'cuda' }, 'session created');
         return new OnnxSession(session, label, 'cuda');
       } catch (error) {
@@ -71,7 +83,7 @@ export class OnnxSession {
       }
     }
     try {
-      const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
+      const session = await createSession(source, { ...base, executionProviders: ['cpu'] });
       log.info({ label, device: 'cpu' }, 'session created');
       return new OnnxSession(session, label, 'cpu');
     } catch (error) {
@@ -162,6 +174,10 @@ function toTensorData(name: string, tensor: ort.Tensor): TensorData {
     default:
       throw new PipelineError('model_invalid', `output "${name}" has unsupported dtype ${tensor.type}`);
   }
+}
+
+function createSession(source: string | Uint8Array, options: ort.InferenceSession.SessionOptions) {
+  return typeof source === 'string' ? ort.InferenceSession.create(source, options) : ort.InferenceSession.create(source, options);
 }
 
 function messageOf(error: unknown): string {

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
+import { LoraSessionCache } from '../lora/lora-session-cache.js';
+import type { LoraSource } from '../lora/lora-source.js';
 import { MODEL_FILES } from '../model/model-layout.js';
 import { OnnxSession, type Device, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
 import { GaussianNoise, gaussianNoise } from '../random/pcg32.js';
@@ -36,7 +38,12 @@ export interface SdxlPipelineOptions {
   intraOpThreads?: number;
   /** Largest width x height this runner accepts (advertised to the server as maxPixels). */
   maxPixels?: number;
+  /** Where jobs' LoRAs come from; without it a job naming LoRAs is refused. */
+  loras?: { source: LoraSource; memoryBudgetBytes?: number };
 }
+
+/** Merged LoRA graphs kept by default: a few sets for the tiny model, one UNet's worth of a real one is far more. */
+export const DEFAULT_LORA_BUDGET_BYTES = 2 * 1024 ** 3;
 
 export interface GenerateOptions {
   /** Called on every stage change and after every UNet step; `steps` spans all images of the job. */
@@ -56,6 +63,7 @@ export class SdxlPipeline {
   readonly maxPixels: number;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  private loras?: { cache: LoraSessionCache; tokenizers: [ClipTokenizer, ClipTokenizer] };
 
   private constructor(
     readonly modelDir: string,
@@ -104,6 +112,15 @@ export class SdxlPipeline {
       requireFloatInputs(sessions.vaeDecoder, ['latent_sample']);
       const prompts = new PromptEncoder(tokenizers, [sessions.textEncoder, sessions.textEncoder2]);
       const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, options);
+      if (options.loras) {
+        const cache = new LoraSessionCache({
+          modelDir,
+          source: options.loras.source,
+          budgetBytes: options.loras.memoryBudgetBytes ?? DEFAULT_LORA_BUDGET_BYTES,
+          sessionOptions,
+        });
+        pipeline.loras = { cache, tokenizers };
+      }
       log.info({ modelDir, device: pipeline.device, ms: Math.round(performance.now() - started) }, 'pipeline loaded');
       return pipeline;
     } catch (error) {
@@ -124,6 +141,7 @@ export class SdxlPipeline {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue;
+    await this.loras?.cache.release();
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
   }
 
@@ -149,7 +167,8 @@ export class SdxlPipeline {
 
     checkAbort();
     report('encoding');
-    const conditioning = await buildConditioning(this.prompts, params, this.config.forceZerosForEmptyPrompt);
+    const { prompts, unet } = await this.withLoras(params);
+    const conditioning = await buildConditioning(prompts, params, this.config.forceZerosForEmptyPrompt);
 
     const images: GeneratedImage[] = [];
     for (let index = 0; index < params.imageCount; index++) {
@@ -167,7 +186,7 @@ export class SdxlPipeline {
       for (const t of scheduler.timesteps) {
         checkAbort();
         const input = scheduler.scaleModelInput(latents, t);
-        const prediction = await this.predict(conditioning, input, t, latentHeight, latentWidth);
+        const prediction = await this.predict(unet, conditioning, input, t, latentHeight, latentWidth);
         const noise = conditioning.guided
           ? rescaleGuidance(
               applyGuidance(prediction, params.guidance),
@@ -227,11 +246,18 @@ export class SdxlPipeline {
    * The UNet's noise prediction for `latents` at `t` under every conditioning batch, the
    * outputs concatenated in batch order ([uncond, cond] when guiding).
    */
-  private async predict(conditioning: Conditioning, latents: Float32Array, t: number, height: number, width: number) {
+  private async predict(
+    unet: OnnxSession,
+    conditioning: Conditioning,
+    latents: Float32Array,
+    t: number,
+    height: number,
+    width: number,
+  ) {
     const outputs: Float32Array[] = [];
     for (const { prompts, timeIds } of conditioning.batches) {
       const batch = prompts.batch;
-      const { out_sample: prediction } = await this.sessions.unet.run(
+      const { out_sample: prediction } = await unet.run(
         {
           sample: { type: 'float32', data: repeat(latents, batch), dims: [batch, LATENT_CHANNELS, height, width] },
           timestep: this.timestepFeed(t, batch),
@@ -257,6 +283,20 @@ export class SdxlPipeline {
       at += output.length;
     }
     return joined;
+  }
+
+  /** The prompt encoder and UNet with the job's LoRAs merged in (the base ones without LoRAs). */
+  private async withLoras(params: ResolvedJobParams): Promise<{ prompts: PromptEncoder; unet: OnnxSession }> {
+    if (!params.loras?.length) return { prompts: this.prompts, unet: this.sessions.unet };
+    if (!this.loras) throw new PipelineError('invalid_params', 'this runner has no LoRAs configured');
+    const merged = await this.loras.cache.sessionsFor(params.loras);
+    const encoders: [OnnxSession, OnnxSession] = [
+      merged.text_encoder ?? this.sessions.textEncoder,
+      merged.text_encoder_2 ?? this.sessions.textEncoder2,
+    ];
+    const prompts =
+      merged.text_encoder || merged.text_encoder_2 ? new PromptEncoder(this.loras.tokenizers, encoders) : this.prompts;
+    return { prompts, unet: merged.unet ?? this.sessions.unet };
   }
 
   /** The UNet's timestep input: a scalar, a single value, or one per batch item, as declared. */
