@@ -14,3 +14,4 @@ export * from './credentials.js';
 export * from './backoff.js';
 export * from './socket-url.js';
 export * from './safetensors.js';
+export * from './lora.js';

@@ -1,9 +1,8 @@
+import { parseLoraKey, type LoraComponent } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import type { FloatTensor, SafetensorsFile } from './safetensors-file.js';
 
-/** The SDXL graphs a LoRA can patch, named as the model directory names them. */
-export const LORA_COMPONENTS = ['unet', 'text_encoder', 'text_encoder_2'] as const;
-export type LoraComponent = (typeof LORA_COMPONENTS)[number];
+export { LORA_COMPONENTS, type LoraComponent } from '@atelier/protocol';
 
 /**
  * One patched layer: ΔW = (alpha / rank) · up · down. `module` is the PyTorch module path
@@ -22,27 +21,6 @@ export interface LoraModule {
   rank: number;
 }
 
-const KOHYA_COMPONENTS: Record<string, LoraComponent> = {
-  unet: 'unet',
-  te: 'text_encoder',
-  te1: 'text_encoder',
-  te2: 'text_encoder_2',
-};
-// kohya: lora_unet_<flat>.lora_down.weight | .lora_up.weight | .alpha
-const KOHYA_KEY = /^lora_(unet|te1|te2|te)_(.+)\.(lora_down\.weight|lora_up\.weight|alpha)$/;
-// diffusers / PEFT: unet.<path>.lora_A.weight | .lora_B.weight (PEFT), .lora.down.weight | .lora.up.weight (older diffusers), .alpha
-const DIFFUSERS_KEY =
-  /^(unet|text_encoder|text_encoder_2)\.(.+)\.(lora_A\.weight|lora_B\.weight|lora\.down\.weight|lora\.up\.weight|alpha)$/;
-const PART: Record<string, 'down' | 'up' | 'alpha'> = {
-  'lora_down.weight': 'down',
-  'lora_up.weight': 'up',
-  'lora_A.weight': 'down',
-  'lora_B.weight': 'up',
-  'lora.down.weight': 'down',
-  'lora.up.weight': 'up',
-  alpha: 'alpha',
-};
-
 /**
  * The layers of a LoRA file in kohya (`lora_unet_…`, `lora_te1_…`, `lora_te2_…`) or
  * diffusers/PEFT (`unet.…`, `text_encoder.…`, `text_encoder_2.…`) key style. Without an
@@ -50,23 +28,13 @@ const PART: Record<string, 'down' | 'up' | 'alpha'> = {
  * Any other key is refused by name: silently skipping one would apply half a LoRA.
  */
 export function parseLora(file: SafetensorsFile, label: string): LoraModule[] {
-  const groups = new Map<
-    string,
-    Partial<Record<'down' | 'up' | 'alpha', FloatTensor>> & { head: Omit<LoraModule, 'down' | 'up' | 'alpha' | 'rank'> }
-  >();
+  type Group = Partial<Record<'down' | 'up' | 'alpha', FloatTensor>> & { head: Pick<LoraModule, 'component' | 'key' | 'module'> };
+  const groups = new Map<string, Group>();
   for (const [name, tensor] of file.tensors) {
-    const kohya = KOHYA_KEY.exec(name);
-    const diffusers = kohya ? null : DIFFUSERS_KEY.exec(name);
-    const match = kohya ?? diffusers;
-    if (!match) throw new PipelineError('invalid_params', `${label}: "${name}" is not a LoRA key this runner understands`);
-    const [, prefix, rest, suffix] = match as unknown as [string, string, string, string];
-    const key = name.slice(0, name.length - suffix.length - 1);
-    const group = groups.get(key) ?? {
-      head: kohya
-        ? { component: KOHYA_COMPONENTS[prefix]!, key, module: { style: 'kohya' as const, flat: rest } }
-        : { component: prefix as LoraComponent, key, module: { style: 'diffusers' as const, path: rest } },
-    };
-    const part = PART[suffix]!;
+    const parsed = parseLoraKey(name);
+    if (!parsed) throw new PipelineError('invalid_params', `${label}: "${name}" is not a LoRA key this runner understands`);
+    const { component, layer: key, module, part } = parsed;
+    const group: Group = groups.get(key) ?? { head: { component, key, module } };
     if (group[part]) throw new PipelineError('invalid_params', `${label}: "${key}" has two ${part} tensors`);
     group[part] = tensor;
     groups.set(key, group);
