@@ -57,7 +57,7 @@ export function parseLoraKey(name: string): LoraKey | undefined {
 
 /** A tenant's uploaded LoRA as the REST API shows it. */
 export interface LoraInfo {
-  /** `lora_…`: what generation params name in `loras: [{ id, weight }]`. */
+  /** `lra_…`: what generation params name in `loras: [{ id, weight }]`. */
   id: string;
   name: string;
   /** Hex SHA-256 of the file: runners cache LoRAs by it. */

@@ -14,6 +14,7 @@ import { creditEndpoints } from './http/routes/credit-routes.js';
 import { fileRoutes } from './http/routes/file-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
 import { keyEndpoints } from './http/routes/key-routes.js';
+import { loraEndpoints } from './http/routes/lora-routes.js';
 import { planEndpoints } from './http/routes/plan-routes.js';
 import { sessionEndpoints } from './http/routes/session-routes.js';
 import { widgetRoutes } from './http/routes/widget-routes.js';
@@ -36,6 +37,7 @@ import { CreditLedger } from './services/credit-ledger.js';
 import { GenerationService } from './services/generation-service.js';
 import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
+import { DEFAULT_LORA_LIMITS, LoraService } from './services/lora-service.js';
 import { PlanService } from './services/plans.js';
 import { sharedSecret } from './services/shared-secret.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
@@ -169,6 +171,7 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...planEndpoints({ plans: services.plans }),
     ...configEndpoints({ configs: services.configs }),
     ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
+    ...loraEndpoints({ loras: services.loras }),
   ];
 }
 
@@ -215,6 +218,7 @@ function createServices(
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
   const deletion = new TenantDeletion({ models, storage });
   const runnerTokens = new RunnerTokenService({ models });
+  const loras = new LoraService({ models, storage, limits: DEFAULT_LORA_LIMITS });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
     models,
@@ -223,6 +227,7 @@ function createServices(
     dispatcher: { notify: () => events.announceWork() },
     presentImages,
     configs,
+    loras,
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
@@ -274,6 +279,7 @@ function createServices(
     tenants,
     deletion,
     runnerTokens,
+    loras,
     generations,
     runnerHub,
     widgetHub,

@@ -10,6 +10,7 @@ import { canonicalJson } from './canonical-json.js';
 import { newId, sha256 } from './ids.js';
 import { PRESETS } from './presets.js';
 import { resolve } from './resolve-params.js';
+import type { LoraService } from './lora-service.js';
 import type { TenantConfigService } from './tenant-config.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
 
@@ -42,6 +43,8 @@ export interface GenerationServiceDeps {
   presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
   /** The tenant's plan and configuration, which bound what a request may ask for. */
   configs: Pick<TenantConfigService, 'policy'>;
+  /** The tenant's own LoRAs, which are all a request may name. */
+  loras: Pick<LoraService, 'owned'>;
 }
 
 /**
@@ -57,7 +60,8 @@ export class GenerationService {
     if (!tenant || tenant.status === 'deleted') throw notFound('The tenant');
     // A widget socket opened before a suspension is still open: its requests stop here.
     if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
-    const resolved = resolve(params, await this.deps.configs.policy(tenant));
+    const loras = await this.deps.loras.owned(params.loras?.map((lora) => lora.id) ?? []);
+    const resolved = resolve(params, await this.deps.configs.policy(tenant), loras);
     let generationId = newId('gen');
 
     // One namespace per source, so a REST key can never collide with a widget's ref.
