@@ -9,6 +9,8 @@ const VALID_ENV = {
   ATELIER_RUNNER_TOKEN: TOKEN,
   ATELIER_MODEL_DIR: 'models/sdxl',
   ATELIER_RUNNER_NAME: 'gpu-01',
+  ATELIER_LORA_DIR: 'loras',
+  ATELIER_LORA_MEMORY_MB: '512',
   LOG_LEVEL: 'warn',
 };
 
@@ -29,6 +31,8 @@ describe('loadRunnerConfig', () => {
       token: TOKEN,
       modelDir: undefined,
       name: hostname(),
+      loraDir: undefined,
+      loraMemoryMb: 2048,
       logLevel: undefined,
     });
   });
@@ -39,6 +43,8 @@ describe('loadRunnerConfig', () => {
       token: TOKEN,
       modelDir: '/srv/runner/models/sdxl',
       name: 'gpu-01',
+      loraDir: '/srv/runner/loras',
+      loraMemoryMb: 512,
       logLevel: 'warn',
     });
   });
@@ -50,6 +56,7 @@ describe('loadRunnerConfig', () => {
     ['ATELIER_SERVER_URL', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_SERVER_URL: 'ws://studio.example' }, 'http(s) URL'],
     ['ATELIER_RUNNER_NAME', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_RUNNER_NAME: 'n'.repeat(201) }, 'at most 200'],
     ['LOG_LEVEL', { ATELIER_RUNNER_TOKEN: TOKEN, LOG_LEVEL: 'loud' }, 'must be one of'],
+    ['ATELIER_LORA_MEMORY_MB', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_LORA_MEMORY_MB: '2GB' }, 'must be an integer'],
   ])('stops with one line naming %s', (variable, env, says) => {
     const error = refusal(env);
     expect(error.variable).toBe(variable);

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { RUNNER_TOKEN_PATTERN } from '@atelier/protocol';
-import { ConfigError, absolutePath, httpUrl, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
+import { ConfigError, absolutePath, httpUrl, integer, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
 
 export { ConfigError };
 
@@ -13,6 +13,10 @@ export interface RunnerConfig {
   modelDir: string | undefined;
   /** Shown to operators (`GET /admin/v1/runners`). */
   name: string;
+  /** `<id>.safetensors` files of the LoRAs jobs may name; unset: jobs with LoRAs are refused. */
+  loraDir: string | undefined;
+  /** Merged LoRA graphs kept in memory at most, in MiB (LRU beyond). */
+  loraMemoryMb: number;
   /** Unset: `info`, or silent under vitest (the root logger applies it; see @atelier/runtime). */
   logLevel: LogLevel | undefined;
 }
@@ -43,6 +47,8 @@ export function loadRunnerConfig(env: Env = process.env, cwd = process.cwd()): R
     token,
     modelDir: absolutePath(env, 'ATELIER_MODEL_DIR', cwd),
     name,
+    loraDir: absolutePath(env, 'ATELIER_LORA_DIR', cwd),
+    loraMemoryMb: integer(env, 'ATELIER_LORA_MEMORY_MB', 2048, 0, 1024 * 1024),
     logLevel: logLevel(env),
   };
 }

@@ -2,6 +2,7 @@
 import { basename } from 'node:path';
 import { ConfigError, loadRunnerConfig, type RunnerConfig } from './config.js';
 import { moduleLogger } from './logging/logger.js';
+import { LoraDirectory } from './lora/lora-source.js';
 import { defaultModelDir, ensureModel } from './model/ensure-model.js';
 import { SdxlPipeline } from './pipeline/sdxl-pipeline.js';
 import { RunnerClient } from './runner/runner-client.js';
@@ -26,7 +27,11 @@ try {
 
 const modelDir = config.modelDir ?? defaultModelDir();
 if (!config.modelDir) await ensureModel(modelDir);
-const pipeline = await SdxlPipeline.load(modelDir);
+const pipeline = await SdxlPipeline.load(modelDir, {
+  ...(config.loraDir && {
+    loras: { source: new LoraDirectory(config.loraDir), memoryBudgetBytes: config.loraMemoryMb * 1024 * 1024 },
+  }),
+});
 log.info({ modelDir, device: pipeline.device }, 'model loaded');
 
 const client = new RunnerClient({
