@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { documentedVariables, variablesRead } from '@atelier/testing';
-import { ConfigError, loadRunnerConfig } from './config.js';
+import { ConfigError, defaultCacheDir, loadRunnerConfig } from './config.js';
 
 const TOKEN = `rt_${'A'.repeat(43)}`;
 const VALID_ENV = {
@@ -9,8 +9,8 @@ const VALID_ENV = {
   ATELIER_RUNNER_TOKEN: TOKEN,
   ATELIER_MODEL_DIR: 'models/sdxl',
   ATELIER_RUNNER_NAME: 'gpu-01',
-  ATELIER_LORA_DIR: 'loras',
   ATELIER_LORA_MEMORY_MB: '512',
+  ATELIER_RUNNER_CACHE_DIR: 'cache',
   LOG_LEVEL: 'warn',
 };
 
@@ -31,8 +31,8 @@ describe('loadRunnerConfig', () => {
       token: TOKEN,
       modelDir: undefined,
       name: hostname(),
-      loraDir: undefined,
       loraMemoryMb: 2048,
+      cacheDir: defaultCacheDir(),
       logLevel: undefined,
     });
   });
@@ -43,8 +43,8 @@ describe('loadRunnerConfig', () => {
       token: TOKEN,
       modelDir: '/srv/runner/models/sdxl',
       name: 'gpu-01',
-      loraDir: '/srv/runner/loras',
       loraMemoryMb: 512,
+      cacheDir: '/srv/runner/cache',
       logLevel: 'warn',
     });
   });

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { RUNNER_TOKEN_PATTERN } from '@atelier/protocol';
 import { ConfigError, absolutePath, httpUrl, integer, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
 
@@ -13,12 +14,17 @@ export interface RunnerConfig {
   modelDir: string | undefined;
   /** Shown to operators (`GET /admin/v1/runners`). */
   name: string;
-  /** `<id>.safetensors` files of the LoRAs jobs may name; unset: jobs with LoRAs are refused. */
-  loraDir: string | undefined;
   /** Merged LoRA graphs kept in memory at most, in MiB (LRU beyond). */
   loraMemoryMb: number;
+  /** Where job assets (input images, LoRAs) are cached by their SHA-256. */
+  cacheDir: string;
   /** Unset: `info`, or silent under vitest (the root logger applies it; see @atelier/runtime). */
   logLevel: LogLevel | undefined;
+}
+
+/** `<gpu-runner package>/.cache/assets` (git-ignored); the same from src/ and dist/. */
+export function defaultCacheDir(): string {
+  return fileURLToPath(new URL('../.cache/assets', import.meta.url));
 }
 
 /** The most characters of a runner name the server accepts in `hello`. */
@@ -47,8 +53,8 @@ export function loadRunnerConfig(env: Env = process.env, cwd = process.cwd()): R
     token,
     modelDir: absolutePath(env, 'ATELIER_MODEL_DIR', cwd),
     name,
-    loraDir: absolutePath(env, 'ATELIER_LORA_DIR', cwd),
     loraMemoryMb: integer(env, 'ATELIER_LORA_MEMORY_MB', 2048, 0, 1024 * 1024),
+    cacheDir: absolutePath(env, 'ATELIER_RUNNER_CACHE_DIR', cwd) ?? defaultCacheDir(),
     logLevel: logLevel(env),
   };
 }

@@ -2,9 +2,9 @@
 import { basename } from 'node:path';
 import { ConfigError, loadRunnerConfig, type RunnerConfig } from './config.js';
 import { moduleLogger } from './logging/logger.js';
-import { LoraDirectory } from './lora/lora-source.js';
 import { defaultModelDir, ensureModel } from './model/ensure-model.js';
 import { SdxlPipeline } from './pipeline/sdxl-pipeline.js';
+import { AssetCache } from './runner/asset-cache.js';
 import { RunnerClient } from './runner/runner-client.js';
 
 /**
@@ -27,11 +27,7 @@ try {
 
 const modelDir = config.modelDir ?? defaultModelDir();
 if (!config.modelDir) await ensureModel(modelDir);
-const pipeline = await SdxlPipeline.load(modelDir, {
-  ...(config.loraDir && {
-    loras: { source: new LoraDirectory(config.loraDir), memoryBudgetBytes: config.loraMemoryMb * 1024 * 1024 },
-  }),
-});
+const pipeline = await SdxlPipeline.load(modelDir, { loraBudgetBytes: config.loraMemoryMb * 1024 * 1024 });
 log.info({ modelDir, device: pipeline.device }, 'model loaded');
 
 const client = new RunnerClient({
@@ -40,6 +36,7 @@ const client = new RunnerClient({
   name: config.name,
   model: basename(modelDir),
   executor: pipeline,
+  assets: new AssetCache(config.cacheDir),
 });
 client.start();
 

@@ -8,6 +8,17 @@ export type Performance = (typeof PERFORMANCES)[number];
 
 export const MODES = ['txt2img', 'vary-subtle', 'vary-strong', 'upscale', 'background'] as const;
 export type GenerationMode = (typeof MODES)[number];
+/** Modes that transform an uploaded image (`inputImageId`, from `POST /v1/uploads`). */
+export const IMAGE_INPUT_MODES = [
+  'vary-subtle',
+  'vary-strong',
+  'upscale',
+  'background',
+] as const satisfies readonly GenerationMode[];
+
+/** How much `upscale` enlarges the input: Fooocus's "Upscale (1.5x)" and "Upscale (2x)". */
+export const UPSCALE_FACTORS = [1.5, 2] as const;
+export type UpscaleFactor = (typeof UPSCALE_FACTORS)[number];
 
 export const OUTPUT_FORMATS = ['png', 'webp'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -50,6 +61,8 @@ export interface GenerationParams {
   mode?: GenerationMode;
   inputImageId?: string;
   maskImageId?: string;
+  /** `upscale` only; 2 by default. */
+  upscaleFactor?: UpscaleFactor;
 }
 
 /** SDXL micro-conditioning sizes, in pixels. */
@@ -92,6 +105,15 @@ export interface ResolvedJobParams {
   imageCount: number;
   outputFormat: OutputFormat;
   performance: Performance;
+  /**
+   * Absent: `txt2img`. Every other mode reads the job's `input` asset (the job message's
+   * `assets`), `background` also its `mask` asset when there is one; `width`/`height` are
+   * then the output's size.
+   */
+  mode?: GenerationMode;
+  inputImageId?: string;
+  maskImageId?: string;
+  upscaleFactor?: UpscaleFactor;
   /** The tenant's LoRAs (ids the server checked belong to it), merged at `weight` into the UNet and text encoders. */
   loras?: { id: string; weight: number }[];
 }
@@ -124,6 +146,11 @@ export interface PublicImage {
   width: number;
   height: number;
   format: OutputFormat;
+  /**
+   * `background` images: the largest 8-bit difference from the uploaded product inside its
+   * mask, away from a thin edge band (0: the product's pixels are the original's).
+   */
+  productFidelity?: number;
 }
 
 /**

@@ -12,6 +12,12 @@ export interface ImageFrameHeader extends LeaseRef {
   height: number;
   format: OutputFormat;
   seed: number;
+  /**
+   * Background mode only: the largest 8-bit difference between the result and the input
+   * product photo inside the product mask, away from a thin edge band. 0 means the
+   * product's pixels are untouched.
+   */
+  productFidelity?: number;
 }
 
 export function encodeImageFrame(header: ImageFrameHeader, bytes: Uint8Array): Uint8Array {

@@ -212,3 +212,13 @@ export interface HealthBody {
   /** Runners held by a live socket on some server process. */
   runners: number;
 }
+
+/** `POST /v1/uploads`: an input image for vary, upscale or background (`inputImageId`, `maskImageId`). */
+export interface UploadBody {
+  id: string;
+  width: number;
+  height: number;
+  format: 'png' | 'jpeg' | 'webp';
+  /** Whether the image has an alpha channel: a product photo with transparency needs no mask. */
+  hasAlpha: boolean;
+}

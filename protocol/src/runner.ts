@@ -9,7 +9,7 @@
  * inflated by base64; everything else is a JSON text frame.
  */
 import type { RunnerFailureCode } from './codes.js';
-import type { JobStage, ResolvedJobParams } from './generation.js';
+import type { GenerationMode, JobStage, ResolvedJobParams } from './generation.js';
 
 export const RUNNER_PROTOCOL_VERSION = 1;
 export const RUNNER_PATH = '/v1/runners';
@@ -45,6 +45,12 @@ export interface RunnerHelloMessage {
   device: string;
   model: string;
   maxPixels: number;
+  /**
+   * The generation modes this runner can execute (its model directory decides: vary needs
+   * a VAE encoder, upscale a super-resolution model, ...). Absent: `txt2img` only. The
+   * dispatcher gives a runner only jobs of a mode it lists.
+   */
+  modes?: GenerationMode[];
 }
 
 export interface RunnerReadyMessage {
@@ -100,9 +106,31 @@ export interface RunnerWelcomeMessage {
   leaseMs: number;
 }
 
+/** What a job's file is for: the image to vary, upscale or put a scene around, its mask, a LoRA. */
+export const RUNNER_ASSET_KINDS = ['input', 'mask', 'lora'] as const;
+export type RunnerAssetKind = (typeof RUNNER_ASSET_KINDS)[number];
+
+/**
+ * A file a job needs, fetched by the runner over HTTP from `url`: a signed, short-lived
+ * capability URL on the server, bound to the job's tenant and this file. The runner checks
+ * the bytes against `sha256` (hex) and `bytes` and may keep them, keyed by the hash.
+ */
+export interface RunnerAsset {
+  kind: RunnerAssetKind;
+  id: string;
+  url: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** The most bytes of one job asset (an upload or a LoRA). */
+export const RUNNER_MAX_ASSET_BYTES = 512 * 1024 * 1024;
+
 export interface RunnerJobMessage extends LeaseRef {
   type: 'job';
   params: ResolvedJobParams;
+  /** Files the job reads; empty for text-to-image without LoRAs. */
+  assets: RunnerAsset[];
 }
 
 export interface RunnerCancelMessage extends LeaseRef {

@@ -16,6 +16,7 @@ import { generationEndpoints } from './http/routes/generation-routes.js';
 import { keyEndpoints } from './http/routes/key-routes.js';
 import { loraEndpoints } from './http/routes/lora-routes.js';
 import { planEndpoints } from './http/routes/plan-routes.js';
+import { uploadEndpoints } from './http/routes/upload-routes.js';
 import { sessionEndpoints } from './http/routes/session-routes.js';
 import { widgetRoutes } from './http/routes/widget-routes.js';
 import type { StoredImage } from './models/generation.model.js';
@@ -45,6 +46,7 @@ import { ShopperSessions } from './services/shopper-sessions.js';
 import { TenantConfigService } from './services/tenant-config.js';
 import { TenantDeletion } from './services/tenant-deletion.js';
 import { TenantService } from './services/tenant-service.js';
+import { UploadService } from './services/upload-service.js';
 import { FileStorage } from './storage/file-storage.js';
 import { UrlSigner } from './storage/signed-urls.js';
 
@@ -92,7 +94,12 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     auth: services.auth,
     routers: [
       widgetRoutes(config.widgetBundlePath ?? defaultWidgetBundle()),
-      fileRoutes({ models: database.models, storage: services.storage, signer: services.signer }),
+      fileRoutes({
+        models: database.models,
+        storage: services.storage,
+        signer: services.signer,
+        assets: [services.uploads.assetSource(), services.loras.assetSource()],
+      }),
     ],
     health: async (): Promise<HealthBody> => ({ ok: true, runners: await services.registry.countOnline() }),
   });
@@ -172,6 +179,7 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...configEndpoints({ configs: services.configs }),
     ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
     ...loraEndpoints({ loras: services.loras }),
+    ...uploadEndpoints({ uploads: services.uploads }),
   ];
 }
 
@@ -196,6 +204,7 @@ function createServices(
         width: image.width,
         height: image.height,
         format: image.format,
+        ...(image.productFidelity !== undefined && { productFidelity: image.productFidelity }),
       }));
   const instances: ServerInstances = new ServerInstances({
     models,
@@ -219,6 +228,7 @@ function createServices(
   const deletion = new TenantDeletion({ models, storage });
   const runnerTokens = new RunnerTokenService({ models });
   const loras = new LoraService({ models, storage, limits: DEFAULT_LORA_LIMITS });
+  const uploads = new UploadService({ models, storage, ...(options.now ? { now: options.now } : {}) });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
     models,
@@ -228,6 +238,7 @@ function createServices(
     presentImages,
     configs,
     loras,
+    uploads,
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
@@ -238,6 +249,7 @@ function createServices(
     events,
     serverId,
     storage,
+    signer,
     heartbeatMs: config.heartbeatMs,
     leaseMs: config.leaseMs,
     helloTimeoutMs: config.helloTimeoutMs,
@@ -280,6 +292,7 @@ function createServices(
     deletion,
     runnerTokens,
     loras,
+    uploads,
     generations,
     runnerHub,
     widgetHub,

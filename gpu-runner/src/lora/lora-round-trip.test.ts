@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,32 +7,33 @@ import { startTestServer, type TestServer } from '@atelier/testing';
 import { ensureModel } from '../model/ensure-model.js';
 import { tinyLoraFile, tinyLoraLayers, tinyLoraTargets } from '../model/tiny-lora.js';
 import { SdxlPipeline } from '../pipeline/sdxl-pipeline.js';
+import { AssetCache } from '../runner/asset-cache.js';
 import { RunnerClient } from '../runner/runner-client.js';
-import { LoraDirectory } from './lora-source.js';
 
 /**
  * A tenant's LoRA from upload to image: the real server, the real runner client over a
- * real socket, the real pipeline on the tiny model. The runner reads LoRAs by id from a
- * local directory (ATELIER_LORA_DIR); the test copies the server's stored file there.
+ * real socket, fetching the LoRA from the job offer's signed asset URL into its cache,
+ * and the real pipeline on the tiny model merging it.
  */
 let server: TestServer;
 let pipeline: SdxlPipeline;
 let client: RunnerClient;
 let tenant: { tenantId: string; secretKey: string };
-let dir: string;
+let cacheDir: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'lora-round-trip-'));
+  cacheDir = await mkdtemp(join(tmpdir(), 'lora-round-trip-'));
   server = await startTestServer();
   tenant = await server.createTenant();
   const { dir: modelDir } = await ensureModel();
-  pipeline = await SdxlPipeline.load(modelDir, { loras: { source: new LoraDirectory(dir) } });
+  pipeline = await SdxlPipeline.load(modelDir);
   client = new RunnerClient({
     serverUrl: server.url,
     token: await server.createRunnerToken(),
     name: 'lora-runner',
     model: 'tiny-sdxl',
     executor: pipeline,
+    assets: new AssetCache(cacheDir),
   });
   client.start();
 }, 120_000);
@@ -41,7 +42,7 @@ afterAll(async () => {
   await client?.stop();
   await pipeline?.dispose();
   await server?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await rm(cacheDir, { recursive: true, force: true });
 });
 
 interface View {
@@ -67,7 +68,7 @@ async function generate(body: Record<string, unknown>): Promise<View> {
 const imageBytes = async (view: View) => Buffer.from(await (await fetch(view.images[0]!.url)).arrayBuffer());
 
 describe('a tenant LoRA, uploaded and applied by a runner', () => {
-  it('changes the image at weight 1 and leaves it byte-identical at weight 0', async () => {
+  it('reaches the runner as a job file, changes the image at weight 1 and leaves it byte-identical at weight 0', async () => {
     const upload = await fetch(`${server.url}/v1/loras?name=tiny`, {
       method: 'POST',
       headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/octet-stream' },
@@ -75,10 +76,6 @@ describe('a tenant LoRA, uploaded and applied by a runner', () => {
     });
     expect(upload.status).toBe(201);
     const lora = (await upload.json()) as LoraInfo;
-    await copyFile(
-      join(server.dataDir, 'files', 'tenants', tenant.tenantId, 'loras', `${lora.id}.safetensors`),
-      join(dir, `${lora.id}.safetensors`),
-    );
 
     const params = { prompt: 'a walnut desk lamp', performance: 'lightning', seed: 21, aspectRatio: '1024x1024' };
     const plain = await generate(params);
@@ -88,5 +85,7 @@ describe('a tenant LoRA, uploaded and applied by a runner', () => {
     const base = await imageBytes(plain);
     expect((await imageBytes(withLora)).equals(base)).toBe(false);
     expect((await imageBytes(atZero)).equals(base)).toBe(true);
+    // The runner fetched the file, verified, into its cache under the file's hash.
+    expect(await readdir(cacheDir)).toContain(lora.sha256);
   });
 });

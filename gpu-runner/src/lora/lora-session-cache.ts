@@ -21,7 +21,6 @@ export type MergedSessions = Partial<Record<LoraComponent, OnnxSession>>;
 
 export interface LoraSessionCacheDeps {
   modelDir: string;
-  source: LoraSource;
   /** Bytes of merged graphs kept alive at most (each session holds its own weights). */
   budgetBytes: number;
   sessionOptions?: Omit<OnnxSessionOptions, 'label' | 'externalDataDir'>;
@@ -60,7 +59,8 @@ export class LoraSessionCache {
     return this.entries.size;
   }
 
-  async sessionsFor(loras: readonly LoraRequest[]): Promise<MergedSessions> {
+  /** `source` is read only on a miss: a set merged before needs none of its files again. */
+  async sessionsFor(loras: readonly LoraRequest[], source: LoraSource): Promise<MergedSessions> {
     const sorted = [...loras].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const key = JSON.stringify(sorted.map(({ id, weight }) => [id, weight]));
     const hit = this.entries.get(key);
@@ -70,7 +70,7 @@ export class LoraSessionCache {
       return hit.sessions;
     }
     const started = performance.now();
-    const entry = await this.build(sorted);
+    const entry = await this.build(sorted, source);
     await this.evictFor(entry.bytes);
     this.entries.set(key, entry);
     this.usedBytes += entry.bytes;
@@ -88,11 +88,11 @@ export class LoraSessionCache {
     await Promise.all(entries.flatMap((entry) => Object.values(entry.sessions).map((session) => session.release())));
   }
 
-  private async build(loras: readonly LoraRequest[]): Promise<Entry> {
+  private async build(loras: readonly LoraRequest[], source: LoraSource): Promise<Entry> {
     const applied: AppliedLora[] = [];
     for (const { id, weight } of loras) {
       const label = `LoRA "${id}"`;
-      applied.push({ id, weight, modules: parseLora(readSafetensors(await this.deps.source.load(id), label), label) });
+      applied.push({ id, weight, modules: parseLora(readSafetensors(await source.load(id), label), label) });
     }
     const sessions: MergedSessions = {};
     let bytes = 0;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,12 +9,15 @@ import { MODEL_FILES } from '../model/model-layout.js';
 import { tinyLoraFile, tinyLoraLayers, tinyLoraTargets } from '../model/tiny-lora.js';
 import { SdxlPipeline } from '../pipeline/sdxl-pipeline.js';
 import { LoraSessionCache } from './lora-session-cache.js';
-import { LoraDirectory } from './lora-source.js';
+import type { LocalAsset } from '../runner/asset-cache.js';
+import { AssetLoras } from './lora-source.js';
 
 let dir: string;
 let modelDir: string;
 let loraDir: string;
 let pipeline: SdxlPipeline;
+/** The job files a runner would have fetched: every LoRA of this test, as local files. */
+const assets: LocalAsset[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lora-sessions-'));
@@ -22,12 +26,19 @@ beforeAll(async () => {
   await ensureModel(modelDir);
   await mkdir(loraDir);
   const targets = tinyLoraTargets();
-  await writeFile(join(loraDir, 'all.safetensors'), tinyLoraFile(tinyLoraLayers(targets, 4, 1), 'kohya', 4));
-  await writeFile(join(loraDir, 'all-peft.safetensors'), tinyLoraFile(tinyLoraLayers(targets, 4, 1), 'diffusers'));
   const unetOnly = targets.filter((t) => t.component === 'unet');
-  await writeFile(join(loraDir, 'unet-a.safetensors'), tinyLoraFile(tinyLoraLayers(unetOnly, 2, 2), 'diffusers'));
-  await writeFile(join(loraDir, 'unet-b.safetensors'), tinyLoraFile(tinyLoraLayers(unetOnly, 2, 3), 'kohya', 1));
-  pipeline = await SdxlPipeline.load(modelDir, { provider: 'cpu', loras: { source: new LoraDirectory(loraDir) } });
+  const files: Record<string, Uint8Array> = {
+    all: tinyLoraFile(tinyLoraLayers(targets, 4, 1), 'kohya', 4),
+    'all-peft': tinyLoraFile(tinyLoraLayers(targets, 4, 1), 'diffusers'),
+    'unet-a': tinyLoraFile(tinyLoraLayers(unetOnly, 2, 2), 'diffusers'),
+    'unet-b': tinyLoraFile(tinyLoraLayers(unetOnly, 2, 3), 'kohya', 1),
+  };
+  for (const [id, bytes] of Object.entries(files)) {
+    const path = join(loraDir, id);
+    await writeFile(path, bytes);
+    assets.push({ kind: 'lora', id, path, sha256: createHash('sha256').update(bytes).digest('hex') });
+  }
+  pipeline = await SdxlPipeline.load(modelDir, { provider: 'cpu' });
 });
 
 afterAll(async () => {
@@ -49,7 +60,7 @@ const params = (loras?: ResolvedJobParams['loras']): ResolvedJobParams => ({
   ...(loras && { loras }),
 });
 
-const image = async (loras?: ResolvedJobParams['loras']) => (await pipeline.generate(params(loras)))[0]!.bytes;
+const image = async (loras?: ResolvedJobParams['loras']) => (await pipeline.generate(params(loras), { assets }))[0]!.bytes;
 
 describe('LoRAs in SdxlPipeline', () => {
   it('at weight 0 gives the very image of no LoRA; at other weights a different one, the same for either key style', async () => {
@@ -63,10 +74,10 @@ describe('LoRAs in SdxlPipeline', () => {
     expect((await image()).equals(none)).toBe(true);
   });
 
-  it('refuses a LoRA the runner does not have, by id', async () => {
+  it('refuses a LoRA that is not among the job files, by id', async () => {
     await expect(image([{ id: 'missing', weight: 1 }])).rejects.toMatchObject({
       code: 'invalid_params',
-      message: 'LoRA "missing" is not installed on this runner',
+      message: 'LoRA "missing" is named by the job but was not among its files',
     });
   });
 
@@ -74,11 +85,11 @@ describe('LoRAs in SdxlPipeline', () => {
     const external = join(dir, 'external-model');
     await ensureModel(external);
     await toExternalData(join(external, MODEL_FILES.unet));
-    const other = await SdxlPipeline.load(external, { provider: 'cpu', loras: { source: new LoraDirectory(loraDir) } });
+    const other = await SdxlPipeline.load(external, { provider: 'cpu' });
     try {
       const request = params([{ id: 'unet-a', weight: 0.9 }]);
-      const [fromExternal] = await other.generate(request);
-      const [fromInline] = await pipeline.generate(request);
+      const [fromExternal] = await other.generate(request, { assets });
+      const [fromInline] = await pipeline.generate(request, { assets });
       expect(fromExternal!.bytes.equals(fromInline!.bytes)).toBe(true);
     } finally {
       await other.dispose();
@@ -88,46 +99,53 @@ describe('LoRAs in SdxlPipeline', () => {
 
 describe('LoraSessionCache', () => {
   it('keeps merged sessions per LoRA set and weights, and evicts the least recently used within its budget', async () => {
+    const source = new AssetLoras(assets);
     const probe = new LoraSessionCache({
       modelDir,
-      source: new LoraDirectory(loraDir),
+
       budgetBytes: Infinity,
       sessionOptions: { provider: 'cpu' },
     });
-    await probe.sessionsFor([{ id: 'unet-a', weight: 1 }]);
+    await probe.sessionsFor([{ id: 'unet-a', weight: 1 }], source);
     const one = probe.bytes;
     await probe.release();
     expect(one).toBeGreaterThan(0);
 
     const cache = new LoraSessionCache({
       modelDir,
-      source: new LoraDirectory(loraDir),
+
       budgetBytes: Math.floor(2.5 * one),
       sessionOptions: { provider: 'cpu' },
     });
     try {
-      const a = await cache.sessionsFor([{ id: 'unet-a', weight: 1 }]);
+      const a = await cache.sessionsFor([{ id: 'unet-a', weight: 1 }], source);
       expect(Object.keys(a)).toEqual(['unet']);
       // The same set in another order is the same entry.
-      const ab = await cache.sessionsFor([
-        { id: 'unet-b', weight: 0.5 },
-        { id: 'unet-a', weight: 1 },
-      ]);
-      expect(
-        await cache.sessionsFor([
-          { id: 'unet-a', weight: 1 },
+      const ab = await cache.sessionsFor(
+        [
           { id: 'unet-b', weight: 0.5 },
-        ]),
+          { id: 'unet-a', weight: 1 },
+        ],
+        source,
+      );
+      expect(
+        await cache.sessionsFor(
+          [
+            { id: 'unet-a', weight: 1 },
+            { id: 'unet-b', weight: 0.5 },
+          ],
+          source,
+        ),
       ).toBe(ab);
       expect(cache.size).toBe(2);
       // A third set exceeds 2.5 entries: the least recently used (a, touched before ab) goes.
-      const b = await cache.sessionsFor([{ id: 'unet-b', weight: 0.5 }]);
+      const b = await cache.sessionsFor([{ id: 'unet-b', weight: 0.5 }], source);
       expect(cache.size).toBe(2);
       expect(cache.bytes).toBeLessThanOrEqual(Math.floor(2.5 * one));
-      expect(await cache.sessionsFor([{ id: 'unet-b', weight: 0.5 }])).toBe(b);
-      expect(await cache.sessionsFor([{ id: 'unet-a', weight: 1 }])).not.toBe(a);
+      expect(await cache.sessionsFor([{ id: 'unet-b', weight: 0.5 }], source)).toBe(b);
+      expect(await cache.sessionsFor([{ id: 'unet-a', weight: 1 }], source)).not.toBe(a);
       // Another weight is another merge.
-      expect(await cache.sessionsFor([{ id: 'unet-b', weight: 0.6 }])).not.toBe(b);
+      expect(await cache.sessionsFor([{ id: 'unet-b', weight: 0.6 }], source)).not.toBe(b);
       expect(cache.bytes).toBeLessThanOrEqual(Math.floor(2.5 * one));
     } finally {
       await cache.release();

@@ -1,27 +1,26 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { PipelineError } from '../errors/pipeline-error.js';
+import type { LocalAsset } from '../runner/asset-cache.js';
 
-/** Where a runner gets a LoRA's `.safetensors` bytes by id. */
+/** Where a job's LoRAs' `.safetensors` bytes come from, by LoRA id. */
 export interface LoraSource {
   load(id: string): Promise<Uint8Array>;
 }
 
-/** Ids as the server issues them: no path separators, nothing to climb out of the directory with. */
-const LORA_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+/**
+ * The job's `lora` assets: files the runner fetched from the server's signed URLs and
+ * verified against the offer's SHA-256 before the job started (runner/asset-cache.ts).
+ */
+export class AssetLoras implements LoraSource {
+  private readonly paths: Map<string, string>;
 
-/** `<dir>/<id>.safetensors`: LoRAs installed on the runner's disk (and CI's). */
-export class LoraDirectory implements LoraSource {
-  constructor(private readonly dir: string) {}
+  constructor(assets: readonly LocalAsset[]) {
+    this.paths = new Map(assets.filter((asset) => asset.kind === 'lora').map((asset) => [asset.id, asset.path]));
+  }
 
   async load(id: string): Promise<Uint8Array> {
-    if (!LORA_ID.test(id) || id.includes('..')) throw new PipelineError('invalid_params', `"${id}" is not a LoRA id`);
-    try {
-      return await readFile(join(this.dir, `${id}.safetensors`));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new PipelineError('invalid_params', `LoRA "${id}" is not installed on this runner`);
-      throw error;
-    }
+    const path = this.paths.get(id);
+    if (!path) throw new PipelineError('invalid_params', `LoRA "${id}" is named by the job but was not among its files`);
+    return readFile(path);
   }
 }

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
-import type { JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { GenerationMode, JobProgress, JobStage, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { LoraSessionCache } from '../lora/lora-session-cache.js';
-import type { LoraSource } from '../lora/lora-source.js';
+import { AssetLoras } from '../lora/lora-source.js';
 import { MODEL_FILES } from '../model/model-layout.js';
+import type { LocalAsset } from '../runner/asset-cache.js';
 import { OnnxSession, type Device, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
 import { GaussianNoise, gaussianNoise } from '../random/pcg32.js';
 import { createScheduler } from '../schedulers/create-scheduler.js';
@@ -38,8 +39,8 @@ export interface SdxlPipelineOptions {
   intraOpThreads?: number;
   /** Largest width x height this runner accepts (advertised to the server as maxPixels). */
   maxPixels?: number;
-  /** Where jobs' LoRAs come from; without it a job naming LoRAs is refused. */
-  loras?: { source: LoraSource; memoryBudgetBytes?: number };
+  /** Bytes of LoRA-merged graphs kept for reuse (DEFAULT_LORA_BUDGET_BYTES by default). */
+  loraBudgetBytes?: number;
 }
 
 /** Merged LoRA graphs kept by default: a few sets for the tiny model, one UNet's worth of a real one is far more. */
@@ -50,6 +51,8 @@ export interface GenerateOptions {
   onProgress?: (progress: JobProgress) => void;
   /** Aborting stops the job between steps with an error named `AbortError`. */
   signal?: AbortSignal;
+  /** The job's files (input image, mask, LoRAs), already fetched and verified by the runner. */
+  assets?: readonly LocalAsset[];
 }
 
 /**
@@ -63,7 +66,7 @@ export class SdxlPipeline {
   readonly maxPixels: number;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
-  private loras?: { cache: LoraSessionCache; tokenizers: [ClipTokenizer, ClipTokenizer] };
+  private loras!: { cache: LoraSessionCache; tokenizers: [ClipTokenizer, ClipTokenizer] };
 
   private constructor(
     readonly modelDir: string,
@@ -78,6 +81,11 @@ export class SdxlPipeline {
     options: SdxlPipelineOptions,
   ) {
     this.maxPixels = options.maxPixels ?? JOB_LIMITS.maxPixels;
+  }
+
+  /** The modes this model directory supports (text-to-image always; the image modes need their models). */
+  get modes(): readonly GenerationMode[] {
+    return ['txt2img'];
   }
 
   /** Execution provider the UNet runs on: `cuda` or `cpu`. */
@@ -112,15 +120,8 @@ export class SdxlPipeline {
       requireFloatInputs(sessions.vaeDecoder, ['latent_sample']);
       const prompts = new PromptEncoder(tokenizers, [sessions.textEncoder, sessions.textEncoder2]);
       const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, options);
-      if (options.loras) {
-        const cache = new LoraSessionCache({
-          modelDir,
-          source: options.loras.source,
-          budgetBytes: options.loras.memoryBudgetBytes ?? DEFAULT_LORA_BUDGET_BYTES,
-          sessionOptions,
-        });
-        pipeline.loras = { cache, tokenizers };
-      }
+      const budgetBytes = options.loraBudgetBytes ?? DEFAULT_LORA_BUDGET_BYTES;
+      pipeline.loras = { cache: new LoraSessionCache({ modelDir, budgetBytes, sessionOptions }), tokenizers };
       log.info({ modelDir, device: pipeline.device, ms: Math.round(performance.now() - started) }, 'pipeline loaded');
       return pipeline;
     } catch (error) {
@@ -141,11 +142,11 @@ export class SdxlPipeline {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue;
-    await this.loras?.cache.release();
+    await this.loras.cache.release();
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
   }
 
-  private async run(params: ResolvedJobParams, { onProgress, signal }: GenerateOptions): Promise<GeneratedImage[]> {
+  private async run(params: ResolvedJobParams, { onProgress, signal, assets }: GenerateOptions): Promise<GeneratedImage[]> {
     if (this.disposed) throw new PipelineError('unavailable', 'the pipeline has been disposed');
     const check = checkJobParams(params, this.maxPixels);
     if (!check.ok) throw new PipelineError('invalid_params', check.reason);
@@ -167,7 +168,7 @@ export class SdxlPipeline {
 
     checkAbort();
     report('encoding');
-    const { prompts, unet } = await this.withLoras(params);
+    const { prompts, unet } = await this.withLoras(params, assets ?? []);
     const conditioning = await buildConditioning(prompts, params, this.config.forceZerosForEmptyPrompt);
 
     const images: GeneratedImage[] = [];
@@ -286,10 +287,12 @@ export class SdxlPipeline {
   }
 
   /** The prompt encoder and UNet with the job's LoRAs merged in (the base ones without LoRAs). */
-  private async withLoras(params: ResolvedJobParams): Promise<{ prompts: PromptEncoder; unet: OnnxSession }> {
+  private async withLoras(
+    params: ResolvedJobParams,
+    assets: readonly LocalAsset[],
+  ): Promise<{ prompts: PromptEncoder; unet: OnnxSession }> {
     if (!params.loras?.length) return { prompts: this.prompts, unet: this.sessions.unet };
-    if (!this.loras) throw new PipelineError('invalid_params', 'this runner has no LoRAs configured');
-    const merged = await this.loras.cache.sessionsFor(params.loras);
+    const merged = await this.loras.cache.sessionsFor(params.loras, new AssetLoras(assets));
     const encoders: [OnnxSession, OnnxSession] = [
       merged.text_encoder ?? this.sessions.textEncoder,
       merged.text_encoder_2 ?? this.sessions.textEncoder2,

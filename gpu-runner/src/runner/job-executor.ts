@@ -1,4 +1,5 @@
-import type { JobProgress, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { GenerationMode, JobProgress, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { LocalAsset } from './asset-cache.js';
 
 export interface ExecutedImage {
   bytes: Uint8Array;
@@ -6,6 +7,8 @@ export interface ExecutedImage {
   height: number;
   format: OutputFormat;
   seed: number;
+  /** Background mode: the product fidelity figure (see `ImageFrameHeader.productFidelity`). */
+  productFidelity?: number;
 }
 
 /**
@@ -15,8 +18,15 @@ export interface ExecutedImage {
 export interface JobExecutor {
   readonly device: string;
   readonly maxPixels: number;
+  /** Reported in `hello`; the server offers only jobs of these modes. */
+  readonly modes: readonly GenerationMode[];
   generate(
     params: ResolvedJobParams,
-    options: { onProgress(progress: JobProgress): void; signal: AbortSignal },
+    options: {
+      onProgress(progress: JobProgress): void;
+      signal: AbortSignal;
+      /** The job's files (input image, mask, LoRAs), fetched and verified. */
+      assets?: readonly LocalAsset[];
+    },
   ): Promise<ExecutedImage[]>;
 }

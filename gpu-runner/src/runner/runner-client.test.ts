@@ -4,6 +4,7 @@ import type { JobProgress, ResolvedJobParams } from '@atelier/protocol';
 import { startTestServer, type TestServer } from '@atelier/testing';
 import { ensureModel } from '../model/ensure-model.js';
 import { SdxlPipeline } from '../pipeline/sdxl-pipeline.js';
+import type { LocalAsset } from './asset-cache.js';
 import type { ExecutedImage, JobExecutor } from './job-executor.js';
 import { RunnerClient } from './runner-client.js';
 
@@ -40,14 +41,19 @@ class WatchedPipeline implements JobExecutor {
     return this.pipeline.maxPixels;
   }
 
+  get modes() {
+    return this.pipeline.modes;
+  }
+
   async generate(
     params: ResolvedJobParams,
-    options: { onProgress(progress: JobProgress): void; signal: AbortSignal },
+    options: { onProgress(progress: JobProgress): void; signal: AbortSignal; assets?: readonly LocalAsset[] },
   ): Promise<ExecutedImage[]> {
     const execution: Execution = { prompt: params.prompt, lastStep: 0 };
     this.executions.push(execution);
     try {
       const images = await this.pipeline.generate(params, {
+        ...(options.assets && { assets: options.assets }),
         signal: options.signal,
         onProgress: (progress) => {
           execution.lastStep = progress.step;

@@ -14,7 +14,9 @@ import {
   type ServerToRunnerMessage,
 } from '@atelier/protocol';
 import { serverToRunnerMessageSchema } from '@atelier/protocol/schemas';
+import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
+import type { AssetCache } from './asset-cache.js';
 import type { JobExecutor } from './job-executor.js';
 
 const log = moduleLogger('runner-client');
@@ -28,6 +30,8 @@ export interface RunnerClientOptions {
   /** A name for the model, reported to the server (e.g. the model directory's name). */
   model: string;
   executor: JobExecutor;
+  /** Where job assets are fetched to; needed only for jobs that have any. */
+  assets?: AssetCache;
 }
 
 interface CurrentJob {
@@ -93,6 +97,7 @@ export class RunnerClient {
           device: executor.device,
           model,
           maxPixels: executor.maxPixels,
+          modes: [...executor.modes],
         });
       });
       socket.on('message', (data, isBinary) => {
@@ -166,14 +171,17 @@ export class RunnerClient {
     this.startHeartbeat(jobId, epoch);
     log.info({ jobId, epoch, width: job.params.width, height: job.params.height, steps: job.params.steps }, 'job started');
     try {
+      const assets = await this.fetchAssets(job, current.abort.signal);
       const images = await this.options.executor.generate(job.params, {
+        assets,
         signal: current.abort.signal,
         onProgress: (progress) => this.send({ type: 'progress', jobId, epoch, ...progress }),
       });
       if (current.abort.signal.aborted) return;
       images.forEach((image, index) => {
-        const { bytes, width, height, format, seed } = image;
-        this.sendBinary(encodeImageFrame({ type: 'image', jobId, epoch, index, width, height, format, seed }, bytes));
+        const { bytes, width, height, format, seed, productFidelity } = image;
+        const header = { type: 'image' as const, jobId, epoch, index, width, height, format, seed };
+        this.sendBinary(encodeImageFrame(productFidelity === undefined ? header : { ...header, productFidelity }, bytes));
       });
       this.send({ type: 'completed', jobId, epoch, imageCount: images.length });
       log.info({ jobId, totalMs: Math.round(performance.now() - started) }, 'job finished');
@@ -189,6 +197,12 @@ export class RunnerClient {
       if (this.current === current) this.current = undefined;
       if (!this.stopped && this.socket?.readyState === WebSocket.OPEN) this.ready();
     }
+  }
+
+  private async fetchAssets(job: RunnerJobMessage, signal: AbortSignal) {
+    if (job.assets.length === 0) return [];
+    if (!this.options.assets) throw new PipelineError('invalid_params', 'this runner has no asset cache configured');
+    return this.options.assets.fetchAll(job.assets, signal);
   }
 
   private startHeartbeat(jobId: string, epoch: number): void {

@@ -10,6 +10,7 @@ import {
   SCHEDULERS,
   SDXL_ASPECT_RATIOS,
   TIMESTEP_SPACINGS,
+  UPSCALE_FACTORS,
   type GenerationParams,
   type JobProgress,
   type PublicImage,
@@ -64,6 +65,12 @@ export const generationParamsSchema = z
     mode: z.enum(MODES, { error: `mode must be one of ${MODES.join(', ')}` }).optional(),
     inputImageId: idSchema.optional(),
     maskImageId: idSchema.optional(),
+    upscaleFactor: z
+      .union(
+        UPSCALE_FACTORS.map((factor) => z.literal(factor)),
+        { error: `upscaleFactor must be one of ${UPSCALE_FACTORS.join(', ')}` },
+      )
+      .optional(),
   })
   .strict() satisfies z.ZodType<GenerationParams>;
 
@@ -92,6 +99,10 @@ export const resolvedJobParamsSchema = z
     imageCount: z.number().int().min(1).max(MAX_IMAGES_PER_REQUEST),
     outputFormat: z.enum(OUTPUT_FORMATS),
     performance: z.enum(PERFORMANCES),
+    mode: z.enum(MODES).optional(),
+    inputImageId: idSchema.optional(),
+    maskImageId: idSchema.optional(),
+    upscaleFactor: z.union(UPSCALE_FACTORS.map((factor) => z.literal(factor))).optional(),
     loras: loraList.optional(),
   })
   .strict() satisfies z.ZodType<ResolvedJobParams>;
@@ -108,4 +119,5 @@ export const publicImageSchema = z.object({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   format: z.enum(OUTPUT_FORMATS),
+  productFidelity: z.number().int().min(0).max(255).optional(),
 }) satisfies z.ZodType<PublicImage>;

@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model, type HydratedDocument } from 'mongoose';
 import type { Code, GenerationParams, JobProgress, JobStatus, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import type { JobAsset } from '../storage/job-assets.js';
 import { tenantPlugin } from '../tenancy/tenant-plugin.js';
 
 export interface StoredImage {
@@ -11,6 +12,8 @@ export interface StoredImage {
   format: OutputFormat;
   bytes: number;
   seed: number;
+  /** Background images: the product fidelity figure the runner measured (0 = untouched product). */
+  productFidelity?: number;
 }
 
 export interface JobError {
@@ -32,6 +35,8 @@ export interface Generation {
   status: JobStatus;
   params: GenerationParams;
   resolved: ResolvedJobParams;
+  /** Files the job reads (its input image and mask, LoRAs), offered to the runner with fresh URLs. */
+  assets: JobAsset[];
   cost: { credits: number };
   /**
    * As of the last transition (queued, or leased and loading). A running job's live
@@ -77,6 +82,7 @@ const imageSchema = new Schema<StoredImage>(
     format: { type: String, enum: ['png', 'webp'], required: true },
     bytes: { type: Number, required: true },
     seed: { type: Number, required: true },
+    productFidelity: { type: Number },
   },
   { _id: false },
 );
@@ -91,6 +97,20 @@ const generationSchema = new Schema<Generation>(
     },
     params: { type: Schema.Types.Mixed, required: true },
     resolved: { type: Schema.Types.Mixed, required: true },
+    assets: {
+      type: [
+        new Schema<JobAsset>(
+          {
+            kind: { type: String, required: true },
+            id: { type: String, required: true },
+            sha256: { type: String, required: true },
+            bytes: { type: Number, required: true },
+          },
+          { _id: false },
+        ),
+      ],
+      default: [],
+    },
     cost: { credits: { type: Number, required: true } },
     progress: {
       step: { type: Number, default: 0 },

@@ -17,6 +17,7 @@ import { tenantConfigModel } from './tenant-config.model.js';
 import { tenantDeletionModel } from './tenant-deletion.model.js';
 import { tenantTurnModel } from './tenant-turn.model.js';
 import { tenantModel } from './tenant.model.js';
+import { uploadModel } from './upload.model.js';
 
 export type Models = ReturnType<typeof createModels>;
 
@@ -41,5 +42,6 @@ export function createModels(connection: Connection) {
     CreditEntry: creditEntryModel(connection),
     TenantDeletion: tenantDeletionModel(connection),
     Lora: loraModel(connection),
+    Upload: uploadModel(connection),
   };
 }

@@ -1,3 +1,4 @@
+import { MODES, type GenerationMode } from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
 import type { JobQueue, Lease } from './job-queue.js';
 import type { Generation } from '../models/generation.model.js';
@@ -7,6 +8,8 @@ const log = createLogger('dispatcher');
 /** A runner connected to this server that has said it is ready for work. */
 export interface IdleRunner {
   readonly id: string;
+  /** The modes it can run; it is offered only jobs of these. */
+  readonly modes: readonly GenerationMode[];
   /** Hands the leased job to the runner; false if the runner went away meanwhile. */
   assign(job: Generation & Lease): boolean;
 }
@@ -117,8 +120,10 @@ export class Dispatcher {
   private async drain(): Promise<void> {
     for (const runner of [...this.idle.values()]) {
       if (!this.idle.has(runner.id)) continue;
-      const job = await this.queue.claimNext(runner.id);
-      if (!job) return;
+      const job = await this.queue.claimNext(runner.id, runner.modes);
+      // Nothing for a runner that can run anything means nothing for the others either.
+      if (!job && MODES.every((mode) => runner.modes.includes(mode))) return;
+      if (!job) continue;
       this.idle.delete(runner.id);
       this.listenForWork();
       if (!runner.assign(job)) {

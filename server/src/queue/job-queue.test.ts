@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type Database } from '../db/connect.js';
 import type { Generation, StoredImage } from '../models/generation.model.js';
@@ -8,6 +10,8 @@ import { GenerationService } from '../services/generation-service.js';
 import { newId } from '../services/ids.js';
 import { PlanService } from '../services/plans.js';
 import { TenantConfigService } from '../services/tenant-config.js';
+import { UploadService } from '../services/upload-service.js';
+import { FileStorage } from '../storage/file-storage.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import { dropDatabase, freshDatabaseUri } from '@atelier/testing';
 import { JobEvents, type JobEventEnvelope } from './job-events.js';
@@ -61,6 +65,8 @@ beforeAll(async () => {
     dispatcher: { notify: () => undefined },
     presentImages,
     configs,
+    // These jobs name no uploads, so nothing is ever stored there.
+    uploads: new UploadService({ models, storage: new FileStorage(join(tmpdir(), 'atelier-unused-uploads')) }),
   });
 });
 

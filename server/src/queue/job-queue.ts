@@ -3,10 +3,12 @@ import type { Models } from '../models/index.js';
 import type { Generation, JobError, StoredImage } from '../models/generation.model.js';
 import type { JobTransition } from '../models/job-transition.model.js';
 import {
+  MODES,
   backoffDelay,
   isRetryable,
   type BackoffOptions,
   type Code,
+  type GenerationMode,
   type JobProgress,
   type JobStatus,
   type PublicImage,
@@ -101,10 +103,10 @@ export class JobQueue {
    * Leases the next job to `runnerId`. Fair share: tenants with runnable work take turns,
    * least recently served first; within a tenant, oldest first.
    */
-  async claimNext(runnerId: string): Promise<(Generation & Lease) | null> {
+  async claimNext(runnerId: string, modes: readonly GenerationMode[] = MODES): Promise<(Generation & Lease) | null> {
     const now = this.now();
     for (const tenantId of await this.fairShare.tenantsInTurn(now)) {
-      const job = await this.claimOldest(tenantId, runnerId, now);
+      const job = await this.claimOldest(tenantId, runnerId, now, modes);
       if (!job) continue; // other dispatchers took all of it first
       await this.fairShare.served(tenantId, now);
       log.info({ tenantId, jobId: job._id, runnerId, epoch: job.epoch, attempt: job.attempts }, 'job leased');
@@ -114,9 +116,14 @@ export class JobQueue {
   }
 
   /** Leases the tenant's oldest runnable job, or answers null when none is left for this runner. */
-  private async claimOldest(tenantId: string, runnerId: string, now: Date): Promise<Generation | null> {
+  private async claimOldest(
+    tenantId: string,
+    runnerId: string,
+    now: Date,
+    modes: readonly GenerationMode[],
+  ): Promise<Generation | null> {
     const { Generation: Jobs } = this.deps.models;
-    const runnable = { status: 'queued' as const, notBefore: trusted({ $lte: now }) };
+    const runnable = { status: 'queued' as const, notBefore: trusted({ $lte: now }), ...modeFilter(modes) };
     // Jobs another writer is changing right now (claiming or cancelling) are left to it.
     const contended: string[] = [];
     for (;;) {
@@ -362,4 +369,14 @@ function shuffle<T>(items: T[]): void {
 function outcome(result: TransitionResult): 'requeued' | 'failed' | 'stale' {
   if (result.outcome === 'stale') return 'stale';
   return result.after.status === 'queued' ? 'requeued' : 'failed';
+}
+
+/**
+ * Only jobs of the runner's modes; a text-to-image job has no `resolved.mode` (`null` in
+ * `$in` matches a missing field).
+ */
+function modeFilter(modes: readonly GenerationMode[]) {
+  if (MODES.every((mode) => modes.includes(mode))) return {};
+  const named = modes.filter((mode) => mode !== 'txt2img');
+  return { 'resolved.mode': trusted({ $in: modes.includes('txt2img') ? [...named, null] : named }) };
 }

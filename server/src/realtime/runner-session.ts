@@ -3,6 +3,7 @@ import {
   RUNNER_CLOSE,
   RUNNER_PROTOCOL_VERSION,
   splitImageFrame,
+  type GenerationMode,
   type ResolvedJobParams,
   type RunnerMessage,
   type ServerToRunnerMessage,
@@ -17,6 +18,8 @@ import type { QueueEstimator } from '../queue/queue-estimator.js';
 import type { RunnerRegistry } from '../queue/runner-registry.js';
 import type { RunnerTokenService } from '../services/runner-token-service.js';
 import { newId } from '../services/ids.js';
+import { offerAssets, type JobAsset } from '../storage/job-assets.js';
+import type { UrlSigner } from '../storage/signed-urls.js';
 import { tenantKey, type Storage } from '../storage/storage.js';
 
 const log = createLogger('runner-session');
@@ -32,6 +35,8 @@ export interface RunnerHubDeps {
   /** This server process, recorded with each runner it holds. */
   serverId: string;
   storage: Storage;
+  /** Signs the URLs of a job's input files (`assets` of the job offer). */
+  signer: UrlSigner;
   heartbeatMs: number;
   leaseMs: number;
   helloTimeoutMs: number;
@@ -98,7 +103,10 @@ export class RunnerSession implements IdleRunner {
       .catch((error: unknown) => log.error({ err: error, runnerId: this.id }, 'runner cleanup failed'));
   }
 
-  assign(job: Lease & { resolved: ResolvedJobParams }): boolean {
+  /** What the runner said it can run (`hello.modes`); until then, and for runners that do not say, text-to-image. */
+  modes: readonly GenerationMode[] = ['txt2img'];
+
+  assign(job: Lease & { resolved: ResolvedJobParams; assets?: JobAsset[] }): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     const now = Date.now();
     const lease: ActiveLease = {
@@ -120,7 +128,13 @@ export class RunnerSession implements IdleRunner {
       }),
     };
     this.lease = lease;
-    this.send({ type: 'job', jobId: job.jobId, epoch: job.epoch, params: job.resolved });
+    this.send({
+      type: 'job',
+      jobId: job.jobId,
+      epoch: job.epoch,
+      params: job.resolved,
+      assets: offerAssets(this.deps.signer, job.tenantId, job.assets),
+    });
     void this.deps.registry.seen(this.id, 'busy', job.jobId);
     // A cancel between the claim and the subscription above published nothing it heard.
     void this.deps.queue.leaseState(lease).then(
@@ -191,6 +205,7 @@ export class RunnerSession implements IdleRunner {
         }
         this.greeted = true;
         clearTimeout(this.helloTimer);
+        if (message.modes) this.modes = [...new Set<GenerationMode>(['txt2img', ...message.modes])];
         await this.deps.registry.connected({
           _id: this.id,
           tokenId: this.tokenId,
@@ -299,6 +314,7 @@ export class RunnerSession implements IdleRunner {
       format: header.format,
       bytes: bytes.length,
       seed: header.seed,
+      ...(header.productFidelity !== undefined && { productFidelity: header.productFidelity }),
     });
   }
 

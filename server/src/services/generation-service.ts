@@ -12,6 +12,8 @@ import { PRESETS } from './presets.js';
 import { resolve } from './resolve-params.js';
 import type { LoraService } from './lora-service.js';
 import type { TenantConfigService } from './tenant-config.js';
+import type { UploadService } from './upload-service.js';
+import type { JobAsset } from '../storage/job-assets.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
 
 const { trusted } = mongoose;
@@ -45,6 +47,8 @@ export interface GenerationServiceDeps {
   configs: Pick<TenantConfigService, 'policy'>;
   /** The tenant's own LoRAs, which are all a request may name. */
   loras: Pick<LoraService, 'owned'>;
+  /** The tenant's input images, which a request names by id. */
+  uploads: Pick<UploadService, 'get'>;
 }
 
 /**
@@ -60,8 +64,22 @@ export class GenerationService {
     if (!tenant || tenant.status === 'deleted') throw notFound('The tenant');
     // A widget socket opened before a suspension is still open: its requests stop here.
     if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
+    const policy = await this.deps.configs.policy(tenant);
+    const inputs = {
+      ...(params.inputImageId !== undefined && { input: await this.deps.uploads.get(params.inputImageId, 'inputImageId') }),
+      ...(params.maskImageId !== undefined && { mask: await this.deps.uploads.get(params.maskImageId, 'maskImageId') }),
+    };
     const loras = await this.deps.loras.owned(params.loras?.map((lora) => lora.id) ?? []);
-    const resolved = resolve(params, await this.deps.configs.policy(tenant), loras);
+    const resolved = resolve(params, policy, { ...inputs, loras });
+    const assets: JobAsset[] = [
+      ...(inputs.input
+        ? [{ kind: 'input' as const, id: inputs.input._id, sha256: inputs.input.sha256, bytes: inputs.input.bytes }]
+        : []),
+      ...(inputs.mask
+        ? [{ kind: 'mask' as const, id: inputs.mask._id, sha256: inputs.mask.sha256, bytes: inputs.mask.bytes }]
+        : []),
+      ...(resolved.loras ?? []).map(({ id }) => ({ kind: 'lora' as const, id, ...loras.get(id)! })),
+    ];
     let generationId = newId('gen');
 
     // One namespace per source, so a REST key can never collide with a widget's ref.
@@ -82,6 +100,7 @@ export class GenerationService {
       status: 'queued',
       params,
       resolved,
+      assets,
       cost: { credits: PRESETS[resolved.performance].credits * resolved.imageCount },
       progress: { step: 0, steps: resolved.steps * resolved.imageCount, stage: 'queued' },
       source: options.source,

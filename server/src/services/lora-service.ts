@@ -1,10 +1,18 @@
 import { createHash } from 'node:crypto';
 import mongoose from 'mongoose';
-import { LORA_COMPONENTS, parseLoraKey, parseSafetensorsHeader, type LoraComponent, type LoraInfo } from '@atelier/protocol';
+import {
+  LORA_COMPONENTS,
+  RUNNER_MAX_ASSET_BYTES,
+  parseLoraKey,
+  parseSafetensorsHeader,
+  type LoraComponent,
+  type LoraInfo,
+} from '@atelier/protocol';
 import { AppError, invalidRequest, notFound } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
 import type { Lora } from '../models/lora.model.js';
 import type { Models } from '../models/index.js';
+import type { AssetSource } from '../storage/job-assets.js';
 import type { Storage } from '../storage/storage.js';
 import { tenantKey } from '../storage/storage.js';
 import { requireTenantId } from '../tenancy/tenant-context.js';
@@ -20,7 +28,7 @@ export interface LoraLimits {
   maxPerTenant: number;
 }
 
-export const DEFAULT_LORA_LIMITS: LoraLimits = { maxBytes: 512 * 1024 * 1024, maxPerTenant: 50 };
+export const DEFAULT_LORA_LIMITS: LoraLimits = { maxBytes: RUNNER_MAX_ASSET_BYTES, maxPerTenant: 50 };
 
 export interface LoraServiceDeps {
   models: Models;
@@ -97,6 +105,17 @@ export class LoraService {
     await this.deps.storage.delete(lora.storageKey);
     log.info({ tenantId: lora.tenantId, loraId: id }, 'LoRA deleted');
     return { id, deleted: true };
+  }
+
+  /** Serves LoRA bytes to the runner a job was offered to, through `GET /v1/assets`. */
+  assetSource(): AssetSource {
+    return {
+      idPrefix: 'lra_',
+      locate: async (assetId) => {
+        const lora = await this.deps.models.Lora.findById(assetId).lean();
+        return lora ? { storageKey: lora.storageKey, contentType: 'application/octet-stream' } : undefined;
+      },
+    };
   }
 
   /** Which of `ids` the tenant in scope owns, with each file's hash. */

@@ -1,19 +1,29 @@
 import { randomInt } from 'node:crypto';
-import { DEFAULT_ASPECT_RATIO, parseAspectRatio, type GenerationParams, type ResolvedJobParams } from '@atelier/protocol';
+import {
+  DEFAULT_ASPECT_RATIO,
+  RUNNER_MAX_IMAGE_PIXELS,
+  parseAspectRatio,
+  type GenerationParams,
+  type ResolvedJobParams,
+} from '@atelier/protocol';
 import { AppError, invalidRequest, notFound } from '../errors/app-error.js';
 import { PRESETS } from './presets.js';
 import type { TenantPolicy } from './tenant-config.js';
 
+/** The tenant's own uploads a request names, already looked up (not found is an error before this). */
+export interface JobInputs {
+  input?: { width: number; height: number };
+  mask?: { width: number; height: number };
+  /** The tenant's own LoRAs among those the request names (by id). */
+  loras?: ReadonlyMap<string, unknown>;
+}
+
 /** Fills every default so the runner has nothing left to decide, within the tenant's plan and configuration. */
-export function resolve(
-  params: GenerationParams,
-  { plan, config }: TenantPolicy,
-  ownedLoras: ReadonlyMap<string, unknown> = new Map(),
-): ResolvedJobParams {
+export function resolve(params: GenerationParams, { plan, config }: TenantPolicy, inputs: JobInputs = {}): ResolvedJobParams {
   const mode = params.mode ?? 'txt2img';
-  if (mode !== 'txt2img') throw invalidRequest(`mode "${mode}" is not available yet; use "txt2img"`);
+  const image = resolveImageInputs(params, inputs);
   if (params.styles?.length) throw invalidRequest('styles are not available yet');
-  const loras = resolveLoras(params.loras, ownedLoras);
+  const loras = resolveLoras(params.loras, inputs.loras ?? new Map());
   // Accepted by the contract's schema, but no pipeline step applies it yet: refused
   // rather than silently ignored, so nobody pays for a result that lacks it.
   if (params.sharpness !== undefined) throw invalidRequest('sharpness is not available yet; leave it out');
@@ -29,8 +39,10 @@ export function resolve(
     throw new AppError('forbidden', `Your plan allows at most ${plan.maxImagesPerRequest} image(s) per request.`);
   }
   const preset = PRESETS[performance];
-  const size = parseAspectRatio(params.aspectRatio ?? DEFAULT_ASPECT_RATIO)!;
-  if (size.width * size.height > plan.maxPixels) {
+  const size = image?.size ?? parseAspectRatio(params.aspectRatio ?? DEFAULT_ASPECT_RATIO)!;
+  // An upscale's output is bounded by what a runner can make; its input by the plan.
+  const planned = mode === 'upscale' ? image!.input : size;
+  if (planned.width * planned.height > plan.maxPixels) {
     throw new AppError('forbidden', `Your plan allows images of at most ${plan.maxPixels} pixels.`);
   }
   return {
@@ -46,6 +58,10 @@ export function resolve(
     imageCount,
     outputFormat: 'webp',
     performance,
+    ...(mode !== 'txt2img' && { mode }),
+    ...(params.inputImageId !== undefined && { inputImageId: params.inputImageId }),
+    ...(params.maskImageId !== undefined && { maskImageId: params.maskImageId }),
+    ...(mode === 'upscale' && { upscaleFactor: params.upscaleFactor ?? 2 }),
     ...(loras.length > 0 && { loras }),
   };
 }
@@ -63,4 +79,47 @@ function resolveLoras(
     if (!owned.has(id)) throw notFound(`LoRA "${id}"`);
   }
   return loras.map(({ id, weight }) => ({ id, weight }));
+}
+
+/**
+ * Checks that the image fields fit the mode, and answers the output size of a mode that
+ * works on an input: the input's own size (an upscale's times its factor), rounded down to
+ * the VAE's multiple of 8, as Fooocus keeps the input's shape.
+ */
+function resolveImageInputs(params: GenerationParams, inputs: JobInputs) {
+  const mode = params.mode ?? 'txt2img';
+  if (mode === 'txt2img') {
+    if (params.inputImageId !== undefined)
+      throw invalidRequest('inputImageId needs a mode that uses it (vary-subtle, vary-strong, upscale, background)');
+    if (params.maskImageId !== undefined) throw invalidRequest('maskImageId is used only with mode "background"');
+    if (params.upscaleFactor !== undefined) throw invalidRequest('upscaleFactor is used only with mode "upscale"');
+    return undefined;
+  }
+  if (params.inputImageId === undefined || !inputs.input)
+    throw invalidRequest(`mode "${mode}" needs inputImageId (an id from POST /v1/uploads)`);
+  if (params.maskImageId !== undefined && mode !== 'background')
+    throw invalidRequest('maskImageId is used only with mode "background"');
+  if (params.upscaleFactor !== undefined && mode !== 'upscale')
+    throw invalidRequest('upscaleFactor is used only with mode "upscale"');
+  // The output takes the input's shape; a different one would crop or stretch the product.
+  if (params.aspectRatio !== undefined)
+    throw invalidRequest(`aspectRatio does not apply to mode "${mode}": the output keeps the input's shape`);
+  const input = inputs.input;
+  if (inputs.mask && (inputs.mask.width !== input.width || inputs.mask.height !== input.height)) {
+    throw invalidRequest(
+      `the mask is ${inputs.mask.width}x${inputs.mask.height} but the input image is ${input.width}x${input.height}; they must match`,
+    );
+  }
+  const factor = mode === 'upscale' ? (params.upscaleFactor ?? 2) : 1;
+  const size = { width: roundDown8(input.width * factor), height: roundDown8(input.height * factor) };
+  if (size.width * size.height > RUNNER_MAX_IMAGE_PIXELS) {
+    throw invalidRequest(
+      `${mode} of a ${input.width}x${input.height} image would be ${size.width}x${size.height}, more than the ${RUNNER_MAX_IMAGE_PIXELS} pixels a runner makes`,
+    );
+  }
+  return { input, size };
+}
+
+function roundDown8(value: number): number {
+  return Math.floor(value / 8) * 8;
 }

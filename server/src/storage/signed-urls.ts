@@ -11,6 +11,9 @@ export interface SignedFileRef {
 /** Unix seconds as `String(n)` writes them: decimal digits, no sign, no leading zero. */
 const CANONICAL_SECONDS = /^(?:0|[1-9][0-9]*)$/;
 
+/** What a signed URL opens: a generated image (`/v1/files`) or a job's input file (`/v1/assets`). */
+export type SignedPurpose = 'image' | 'asset';
+
 export type SignatureCheck = { ok: true; ref: SignedFileRef } | { ok: false; reason: string };
 
 /**
@@ -34,12 +37,26 @@ export class UrlSigner {
     return url.toString();
   }
 
+  /**
+   * A URL for one of a job's input files (an upload, a LoRA), fetched by a runner. Signed
+   * apart from image URLs (a `purpose` in the MAC), so neither kind of URL opens the other.
+   */
+  assetUrl(tenantId: string, assetId: string, now = Date.now()): string {
+    const expires = Math.floor(now / 1000) + this.ttlSeconds;
+    const signature = this.sign({ tenantId, imageId: assetId, expires }, 'asset');
+    const url = new URL(`/v1/assets/${encodeURIComponent(tenantId)}/${encodeURIComponent(assetId)}`, this.publicUrl());
+    url.searchParams.set('expires', String(expires));
+    url.searchParams.set('signature', signature);
+    return url.toString();
+  }
+
   verify(
     tenantId: string,
     imageId: string,
     expires: string | undefined,
     signature: string | undefined,
     now = Date.now(),
+    purpose: SignedPurpose = 'image',
   ): SignatureCheck {
     // Only the spelling the signer writes: `Number()` would also take `1.0`, `+1`, `0x1`,
     // `1e0` and padded forms, each one more URL for the same capability.
@@ -48,10 +65,14 @@ export class UrlSigner {
     if (!CANONICAL_SECONDS.test(expires) || !Number.isSafeInteger(expiresAt)) return { ok: false, reason: 'malformed expiry' };
     if (expiresAt * 1000 < now) return { ok: false, reason: 'expired' };
     const ref = { tenantId, imageId, expires: expiresAt };
-    return safeEqual(this.sign(ref), signature) ? { ok: true, ref } : { ok: false, reason: 'bad signature' };
+    return safeEqual(this.sign(ref, purpose), signature) ? { ok: true, ref } : { ok: false, reason: 'bad signature' };
   }
 
-  private sign(ref: SignedFileRef): string {
-    return createHmac('sha256', this.secret).update(`${ref.tenantId}\n${ref.imageId}\n${ref.expires}`).digest('base64url');
+  private sign(ref: SignedFileRef, purpose: SignedPurpose = 'image'): string {
+    // Image URLs keep the MAC input they always had, so links already handed out stay valid.
+    const prefix = purpose === 'image' ? '' : `${purpose}\n`;
+    return createHmac('sha256', this.secret)
+      .update(`${prefix}${ref.tenantId}\n${ref.imageId}\n${ref.expires}`)
+      .digest('base64url');
   }
 }

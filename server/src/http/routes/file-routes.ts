@@ -1,18 +1,20 @@
 import { Router } from 'express';
 import { AppError, notFound } from '../../errors/app-error.js';
 import type { Models } from '../../models/index.js';
+import type { AssetSource } from '../../storage/job-assets.js';
 import type { Storage } from '../../storage/storage.js';
 import type { UrlSigner } from '../../storage/signed-urls.js';
 import { runWithTenant } from '../../tenancy/tenant-context.js';
 
 const FILE = /^(img_[A-Za-z0-9_-]{20})\.(png|webp)$/;
+const ASSET_ID = /^[a-z]{3}_[A-Za-z0-9_-]{20}$/;
 
 /**
  * `GET /v1/files/:tenantId/:imageId.:format?expires&signature` — the signature is the
  * credential: it binds tenant, image and expiry. Anyone holding a fresh URL may load
  * the image (an `<img>` on a storefront, a canvas), so it is served with CORS open.
  */
-export function fileRoutes(deps: { models: Models; storage: Storage; signer: UrlSigner }): Router {
+export function fileRoutes(deps: { models: Models; storage: Storage; signer: UrlSigner; assets: AssetSource[] }): Router {
   const router = Router();
   router.get('/v1/files/:tenantId/:file', async (req, res) => {
     const match = FILE.exec(req.params.file);
@@ -42,6 +44,35 @@ export function fileRoutes(deps: { models: Models; storage: Storage; signer: Url
     );
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    file.stream.pipe(res);
+  });
+
+  /**
+   * `GET /v1/assets/:tenantId/:assetId?expires&signature` — a job's input file (an upload,
+   * a LoRA), fetched by the runner the job was offered to. Signed for this purpose only,
+   * so an image link does not open it; not CORS-open, since no browser needs it.
+   */
+  router.get('/v1/assets/:tenantId/:assetId', async (req, res) => {
+    const { tenantId, assetId } = req.params;
+    const source = deps.assets.find((candidate) => assetId.startsWith(candidate.idPrefix));
+    if (!source || !ASSET_ID.test(assetId)) throw notFound('The file');
+    const check = deps.signer.verify(
+      tenantId,
+      assetId,
+      typeof req.query.expires === 'string' ? req.query.expires : undefined,
+      typeof req.query.signature === 'string' ? req.query.signature : undefined,
+      Date.now(),
+      'asset',
+    );
+    if (!check.ok) {
+      throw new AppError('forbidden', check.reason === 'expired' ? 'This link has expired.' : 'This link is not valid.');
+    }
+    const located = await runWithTenant(check.ref.tenantId, () => source.locate(assetId));
+    const file = located && (await deps.storage.read(located.storageKey));
+    if (!located || !file) throw notFound('The file');
+    res.setHeader('Content-Type', located.contentType);
+    res.setHeader('Content-Length', String(file.size));
+    res.setHeader('Cache-Control', 'private, no-store');
     file.stream.pipe(res);
   });
   return router;

@@ -1,0 +1,47 @@
+import type { Request } from 'express';
+import { AppError } from '../../errors/app-error.js';
+import { UPLOAD_LIMITS, UploadService, uploadBody } from '../../services/upload-service.js';
+import { endpoint, type Endpoint } from '../endpoint.js';
+
+/**
+ * `POST /v1/uploads`: the raw image is the body (`Content-Type: image/png|jpeg|webp`),
+ * so nothing is base64-inflated. The body is read only after the key and the type are
+ * accepted, and never past the size limit.
+ */
+export function uploadEndpoints(deps: { uploads: UploadService }): Endpoint[] {
+  return [
+    endpoint({
+      method: 'post',
+      path: '/v1/uploads',
+      auth: { secretKey: ['images:write'] },
+      input: (req) => ({ format: UploadService.formatOf(req.get('Content-Type')), req }),
+      handle: async ({ format, req }) => {
+        const upload = await deps.uploads.create(format, await readBody(req, UPLOAD_LIMITS.maxBytes));
+        return { status: 201, body: uploadBody(upload) };
+      },
+    }),
+  ];
+}
+
+function tooLarge(): AppError {
+  return new AppError('payload_too_large', `An upload may be at most ${UPLOAD_LIMITS.maxBytes} bytes.`, {
+    details: { maxBytes: UPLOAD_LIMITS.maxBytes },
+  });
+}
+
+/** The request body, refused with 413 as soon as it is known to exceed `limit`. */
+async function readBody(req: Request, limit: number): Promise<Buffer> {
+  const declared = Number(req.get('Content-Length'));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.unpipe();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
