@@ -64,7 +64,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array): SafetensorsHeaderResu
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(json)) {
     if (name === '__metadata__') {
-      if (typeof entry !== 'object' || entry === null || Object.values(entry).some((v) => typeof v !== 'string'))
+      if (typeof entry !== 'object' || entry === null || Object.values(entry as object).some((v) => typeof v !== 'string'))
         return { ok: false, reason: '__metadata__ must map strings to strings' };
       metadata = entry as Record<string, string>;
       continue;

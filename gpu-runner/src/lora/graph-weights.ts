@@ -30,7 +30,8 @@ export interface WeightTarget {
  */
 export class GraphWeights {
   private readonly byPath = new Map<string, WeightTarget | 'ambiguous'>();
-  private readonly byFlatPath = new Map<string, string | 'ambiguous'>();
+  /** kohya's flattened path → the module path, or undefined where two module paths flatten alike. */
+  private readonly byFlatPath = new Map<string, string | undefined>();
 
   private constructor(
     private readonly model: onnxProto.onnx.ModelProto,
@@ -60,7 +61,7 @@ export class GraphWeights {
     }
     for (const path of this.byPath.keys()) {
       const flat = path.replace(/\./g, '_');
-      this.byFlatPath.set(flat, this.byFlatPath.has(flat) ? 'ambiguous' : path);
+      this.byFlatPath.set(flat, this.byFlatPath.has(flat) ? undefined : path);
     }
   }
 
@@ -77,8 +78,9 @@ export class GraphWeights {
   /** The weight of the module at a dotted path, or of a kohya-flattened one. */
   find(module: { style: 'diffusers'; path: string } | { style: 'kohya'; flat: string }): WeightTarget | 'ambiguous' | undefined {
     if (module.style === 'diffusers') return this.byPath.get(module.path);
+    if (!this.byFlatPath.has(module.flat)) return undefined;
     const path = this.byFlatPath.get(module.flat);
-    return path === undefined || path === 'ambiguous' ? path : this.byPath.get(path);
+    return path === undefined ? 'ambiguous' : this.byPath.get(path);
   }
 
   /** Module paths that have a weight, for error messages and tests. */
@@ -121,17 +123,18 @@ export class GraphWeights {
   }
 
   private readExternal(initializer: Tensor): Float32Array {
-    const entries = Object.fromEntries((initializer.externalData ?? []).map((e) => [e.key, e.value]));
-    if (!this.externalDir || !entries.location)
+    const entries = new Map((initializer.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const location = entries.get('location');
+    if (!this.externalDir || !location)
       throw new PipelineError(
         'model_invalid',
         `initializer "${initializer.name}" has external data but no location to read it from`,
       );
     const count = (initializer.dims ?? []).reduce<number>((a, d) => a * Number(d), 1);
     const out = new Float32Array(count);
-    const fd = openSync(join(this.externalDir, entries.location), 'r');
+    const fd = openSync(join(this.externalDir, location), 'r');
     try {
-      const read = readSync(fd, new Uint8Array(out.buffer), 0, out.byteLength, Number(entries.offset ?? 0));
+      const read = readSync(fd, new Uint8Array(out.buffer), 0, out.byteLength, Number(entries.get('offset') ?? 0));
       if (read !== out.byteLength)
         throw new PipelineError('model_invalid', `external data of "${initializer.name}" is truncated`);
     } finally {

@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoraInfo } from '@atelier/protocol';
@@ -136,6 +137,35 @@ describe('/v1/loras', () => {
     expect(await list(globex.secretKey)).toEqual(before);
   });
 
+  it('refuses an upload that declares more than the size limit before reading it', async () => {
+    const limit = server.services.loras.limits.maxBytes;
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL('/v1/loras', server.url);
+      const request = httpRequest(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${globex.secretKey}`,
+          'content-type': 'application/octet-stream',
+          'content-length': String(limit + 1),
+        },
+      });
+      request.on('response', (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => {
+          resolve({ status: response.statusCode ?? 0, body: text });
+          request.destroy();
+        });
+      });
+      request.on('error', reject);
+      // A first kilobyte only: the answer must come without the rest.
+      request.write(Buffer.alloc(1024));
+    });
+    expect(status).toBe(413);
+    expect(JSON.parse(body)).toMatchObject({ code: 'payload_too_large' });
+    expect(await list(globex.secretKey)).toEqual([]);
+  });
+
   it('refuses an upload over the size limit while it streams', async () => {
     const limit = server.services.loras.limits.maxBytes;
     // Chunked (no Content-Length): the server counts as it reads and stops at the limit.
@@ -151,7 +181,7 @@ describe('/v1/loras', () => {
       headers: { authorization: `Bearer ${globex.secretKey}`, 'content-type': 'application/octet-stream' },
       body: oversized,
       duplex: 'half',
-    } as RequestInit).catch((error: unknown) => error);
+    }).catch((error: unknown) => error);
     // The server answers 413 before the body ends; the client may see the answer or a reset.
     if (response instanceof Response) await expectProblem(response, 413, 'payload_too_large');
     else expect(response).toBeInstanceOf(Error);
