@@ -160,7 +160,7 @@ async function toExternalData(path: string): Promise<void> {
   const model = onnx.ModelProto.decode(await readFile(path));
   const chunks: Uint8Array[] = [];
   let offset = 0;
-  for (const tensor of model.graph!.initializer) {
+  for (const tensor of model.graph?.initializer ?? []) {
     if (tensor.dataType !== onnx.TensorProto.DataType.FLOAT || !tensor.rawData?.length) continue;
     const raw = tensor.rawData;
     chunks.push(raw);
