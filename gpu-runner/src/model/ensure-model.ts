@@ -17,7 +17,10 @@ import { PRODUCT_PHOTO_CORPUS } from './product-corpus.js';
 import { buildTextEncoder } from './tiny-text-encoder.js';
 import { CROSS_ATTENTION_DIM, TINY_SDXL } from './tiny-model-spec.js';
 import { buildUnet } from './tiny-unet.js';
+import { buildSegmenter } from './tiny-segmenter.js';
+import { buildUpscaler } from './tiny-upscaler.js';
 import { buildVaeDecoder } from './tiny-vae-decoder.js';
+import { buildVaeEncoder } from './tiny-vae-encoder.js';
 
 const log = moduleLogger('model');
 
@@ -90,6 +93,10 @@ export async function writeTinyModel(dir: string): Promise<void> {
       ),
     ],
     ['vae_decoder/model.onnx', buildVaeDecoder(TINY_SDXL.vae, seed + 4)],
+    ['vae_encoder/config.json', json(vaeDecoderConfig())],
+    ['vae_encoder/model.onnx', buildVaeEncoder({ channels: [8, 16, 16], scalingFactor: TINY_SDXL.vae.scalingFactor }, seed + 5)],
+    ['upscaler/model.onnx', buildUpscaler({ features: 8, residualScale: 0.05 }, seed + 6)],
+    ['segmenter/model.onnx', buildSegmenter()],
   ];
   for (const [folder, pad] of [
     ['tokenizer', '<|endoftext|>'],

@@ -18,7 +18,7 @@ export function modelIndex(): Record<string, unknown> {
     tokenizer_2: ['transformers', 'CLIPTokenizer'],
     unet: ['optimum', 'ORTModelUnet'],
     vae_decoder: ['optimum', 'ORTModelVaeDecoder'],
-    vae_encoder: [null, null],
+    vae_encoder: ['optimum', 'ORTModelVaeEncoder'],
   };
 }
 

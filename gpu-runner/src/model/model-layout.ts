@@ -18,6 +18,23 @@ export const MODEL_FILES = {
 } as const;
 
 /**
+ * Optional parts, each enabling generation modes (`imageModeFiles` in the pipeline):
+ * - `vae_encoder/`: Optimum's name for the AutoencoderKL encoder (vary, upscale, background).
+ *   Current Optimum exports output `latent_parameters` (mean and log-variance), older ones
+ *   `latent_sample`; both are read.
+ * - `upscaler/`: any ESRGAN-style 2x super-resolution export (e.g. Real-ESRGAN x2plus or
+ *   SRVGGNetCompact), one NCHW RGB input in [0, 1], one output twice the size (upscale).
+ * - `segmenter/`: a background-removal export (RMBG, BiRefNet, U²-Net), one NCHW RGB input
+ *   in [0, 1], one output [b,1,H,W] foreground probability (background without a mask).
+ * No export tool writes the last two into an SDXL directory; copy them in under these names.
+ */
+export const OPTIONAL_MODEL_FILES = {
+  vaeEncoder: 'vae_encoder/model.onnx',
+  upscaler: 'upscaler/model.onnx',
+  segmenter: 'segmenter/model.onnx',
+} as const;
+
+/**
  * A tokenizer directory holds `tokenizer.json` (current transformers writes only that and
  * `tokenizer_config.json`) or `vocab.json` + `merges.txt` (Optimum, older transformers).
  */

@@ -5,6 +5,9 @@ import { moduleLogger } from '../logging/logger.js';
 import { LoraSessionCache } from '../lora/lora-session-cache.js';
 import { AssetLoras } from '../lora/lora-source.js';
 import { MODEL_FILES } from '../model/model-layout.js';
+import type { DiffusionCore } from '../img2img/diffusion-core.js';
+import { ImageModes } from '../img2img/image-modes.js';
+import type { TileOptions } from '../img2img/upscale.js';
 import type { LocalAsset } from '../runner/asset-cache.js';
 import { OnnxSession, type Device, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
 import { GaussianNoise, gaussianNoise } from '../random/pcg32.js';
@@ -31,6 +34,8 @@ export interface GeneratedImage {
   height: number;
   format: OutputFormat;
   seed: number;
+  /** Background images: the product fidelity figure (img2img/background.ts). */
+  productFidelity?: number;
 }
 
 export interface SdxlPipelineOptions {
@@ -53,6 +58,8 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** The job's files (input image, mask, LoRAs), already fetched and verified by the runner. */
   assets?: readonly LocalAsset[];
+  /** Upscale's latent tiles; the default suits SDXL (1024 px tiles). */
+  upscaleTiles?: TileOptions;
 }
 
 /**
@@ -78,6 +85,7 @@ export class SdxlPipeline {
       unet: OnnxSession;
       vaeDecoder: OnnxSession;
     },
+    private readonly imageModes: ImageModes,
     options: SdxlPipelineOptions,
   ) {
     this.maxPixels = options.maxPixels ?? JOB_LIMITS.maxPixels;
@@ -85,7 +93,7 @@ export class SdxlPipeline {
 
   /** The modes this model directory supports (text-to-image always; the image modes need their models). */
   get modes(): readonly GenerationMode[] {
-    return ['txt2img'];
+    return ['txt2img', ...this.imageModes.modes];
   }
 
   /** Execution provider the UNet runs on: `cuda` or `cpu`. */
@@ -119,7 +127,8 @@ export class SdxlPipeline {
       requireFloatInputs(sessions.unet, ['sample', 'timestep', 'encoder_hidden_states', 'text_embeds', 'time_ids']);
       requireFloatInputs(sessions.vaeDecoder, ['latent_sample']);
       const prompts = new PromptEncoder(tokenizers, [sessions.textEncoder, sessions.textEncoder2]);
-      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, options);
+      const imageModes = await ImageModes.load(modelDir, open);
+      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, imageModes, options);
       const budgetBytes = options.loraBudgetBytes ?? DEFAULT_LORA_BUDGET_BYTES;
       pipeline.loras = { cache: new LoraSessionCache({ modelDir, budgetBytes, sessionOptions }), tokenizers };
       log.info({ modelDir, device: pipeline.device, ms: Math.round(performance.now() - started) }, 'pipeline loaded');
@@ -144,15 +153,19 @@ export class SdxlPipeline {
     await this.queue;
     await this.loras.cache.release();
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
+    await this.imageModes.release();
   }
 
-  private async run(params: ResolvedJobParams, { onProgress, signal, assets }: GenerateOptions): Promise<GeneratedImage[]> {
+  private async run(
+    params: ResolvedJobParams,
+    { onProgress, signal, assets, upscaleTiles }: GenerateOptions,
+  ): Promise<GeneratedImage[]> {
     if (this.disposed) throw new PipelineError('unavailable', 'the pipeline has been disposed');
     const check = checkJobParams(params, this.maxPixels);
     if (!check.ok) throw new PipelineError('invalid_params', check.reason);
     for (const warning of check.warnings) log.warn({ width: params.width, height: params.height }, warning);
 
-    const totalSteps = params.steps * params.imageCount;
+    let totalSteps = params.steps * params.imageCount;
     let done = 0;
     const report = (stage: JobStage) => {
       try {
@@ -167,8 +180,17 @@ export class SdxlPipeline {
     };
 
     checkAbort();
-    report('encoding');
     const { prompts, unet } = await this.withLoras(params, assets ?? []);
+    if (params.mode !== undefined && params.mode !== 'txt2img') {
+      return this.imageModes.run(this.core(prompts, unet), {
+        params,
+        assets: assets ?? [],
+        control: { step: () => ((done += 1), report('sampling')), stage: report, checkAbort },
+        onTotal: (steps) => (totalSteps = steps),
+        ...(upscaleTiles && { tiles: upscaleTiles }),
+      });
+    }
+    report('encoding');
     const conditioning = await buildConditioning(prompts, params, this.config.forceZerosForEmptyPrompt);
 
     const images: GeneratedImage[] = [];
@@ -232,6 +254,17 @@ export class SdxlPipeline {
       log.debug({ seed, samplingMs: Math.round(samplingMs), bytes: bytes.length }, 'image generated');
     }
     return images;
+  }
+
+  /** What the image modes (img2img/) use of this pipeline, with the job's LoRAs merged in. */
+  private core(prompts: PromptEncoder, unet: OnnxSession): DiffusionCore {
+    return {
+      vaeScalingFactor: this.config.vaeScalingFactor,
+      vaeDecoder: this.sessions.vaeDecoder,
+      conditioning: (params) => buildConditioning(prompts, params, this.config.forceZerosForEmptyPrompt),
+      predict: (conditioning, latents, t, height, width) => this.predict(unet, conditioning, latents, t, height, width),
+      scheduler: (params) => this.scheduler(params),
+    };
   }
 
   /** The job's scheduler, from the model's scheduler config as diffusers swaps schedulers. */

@@ -56,7 +56,8 @@ export function resolve(params: GenerationParams, { plan, config }: TenantPolicy
     scheduler: preset.scheduler,
     seed: params.seed ?? randomInt(0, 0xffffffff),
     imageCount,
-    outputFormat: 'webp',
+    // A background keeps the product's pixels exactly, which only a lossless format can deliver.
+    outputFormat: mode === 'background' ? 'png' : 'webp',
     performance,
     ...(mode !== 'txt2img' && { mode }),
     ...(params.inputImageId !== undefined && { inputImageId: params.inputImageId }),

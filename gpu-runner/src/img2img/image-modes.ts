@@ -1,0 +1,131 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GenerationMode, ResolvedJobParams } from '@atelier/protocol';
+import { PipelineError } from '../errors/pipeline-error.js';
+import { moduleLogger } from '../logging/logger.js';
+import { OPTIONAL_MODEL_FILES } from '../model/model-layout.js';
+import type { OnnxSession } from '../onnx/onnx-session.js';
+import { encodeImage } from '../pipeline/image-output.js';
+import type { LocalAsset } from '../runner/asset-cache.js';
+import { background, productFidelity, productMask } from './background.js';
+import type { DiffusionCore, JobControl } from './diffusion-core.js';
+import { crop, decodeRgb, readRgba } from './image-io.js';
+import { img2imgSteps } from './img2img-sampler.js';
+import { DEFAULT_TILES, UPSCALE_DENOISE, upscale, type TileOptions } from './upscale.js';
+import { VARY_DENOISE, vary } from './vary.js';
+
+const log = moduleLogger('image-modes');
+
+export interface ImageModeResult {
+  bytes: Buffer;
+  width: number;
+  height: number;
+  format: ResolvedJobParams['outputFormat'];
+  seed: number;
+  productFidelity?: number;
+}
+
+export interface ImageModeRun {
+  params: ResolvedJobParams;
+  assets: readonly LocalAsset[];
+  control: JobControl;
+  /** Reports the job's total steps once known (they depend on the mode's denoise). */
+  onTotal(steps: number): void;
+  /** Tests shrink the tiles to see them meet on a small image. */
+  tiles?: TileOptions;
+}
+
+/**
+ * The generation modes that start from an image (vary, upscale, background) and the
+ * optional models they need from the model directory (model-layout.ts). Which of them a
+ * directory supports is what the runner advertises.
+ */
+export class ImageModes {
+  private constructor(private readonly sessions: { encoder?: OnnxSession; upscaler?: OnnxSession; segmenter?: OnnxSession }) {}
+
+  /** Opens whichever optional models `modelDir` has, with the pipeline's session opener. */
+  static async load(modelDir: string, open: (relative: string, label: string) => Promise<OnnxSession>): Promise<ImageModes> {
+    const present = async (relative: string) =>
+      access(join(modelDir, relative)).then(
+        () => true,
+        () => false,
+      );
+    const sessions: { encoder?: OnnxSession; upscaler?: OnnxSession; segmenter?: OnnxSession } = {};
+    if (await present(OPTIONAL_MODEL_FILES.vaeEncoder))
+      sessions.encoder = await open(OPTIONAL_MODEL_FILES.vaeEncoder, 'vae_encoder');
+    if (await present(OPTIONAL_MODEL_FILES.upscaler)) sessions.upscaler = await open(OPTIONAL_MODEL_FILES.upscaler, 'upscaler');
+    if (await present(OPTIONAL_MODEL_FILES.segmenter))
+      sessions.segmenter = await open(OPTIONAL_MODEL_FILES.segmenter, 'segmenter');
+    return new ImageModes(sessions);
+  }
+
+  /** Every mode the loaded models allow (background without a segmenter still takes cut-outs and masks). */
+  get modes(): GenerationMode[] {
+    const { encoder, upscaler } = this.sessions;
+    if (!encoder) return [];
+    return ['vary-subtle', 'vary-strong', ...(upscaler ? (['upscale'] as const) : []), 'background'];
+  }
+
+  async run(core: DiffusionCore, run: ImageModeRun): Promise<ImageModeResult[]> {
+    const { params, control } = run;
+    const mode = params.mode!;
+    const { encoder, upscaler, segmenter } = this.sessions;
+    if (!encoder || !this.modes.includes(mode)) {
+      throw new PipelineError('invalid_params', `mode "${mode}" needs models this runner's model directory lacks`);
+    }
+    const denoise =
+      mode === 'upscale' ? UPSCALE_DENOISE : mode === 'background' ? 1 : VARY_DENOISE[mode as keyof typeof VARY_DENOISE];
+    run.onTotal(img2imgSteps(params.steps, denoise).count * params.imageCount);
+
+    const inputFile = run.assets.find((asset) => asset.kind === 'input');
+    if (!inputFile) throw new PipelineError('invalid_params', `mode "${mode}" needs an input asset and the job has none`);
+    const maskFile = run.assets.find((asset) => asset.kind === 'mask');
+    control.stage('encoding');
+    const { pixels: original, hasAlpha } = await readRgba(inputFile.path);
+    const input = mode === 'upscale' ? original : crop(original, params.width, params.height);
+    if (mode === 'upscale' && (params.width < original.width || params.height < original.height)) {
+      throw new PipelineError('invalid_params', `an upscale to ${params.width}x${params.height} is smaller than its input`);
+    }
+    const mask =
+      mode === 'background'
+        ? await productMask(input, {
+            hasAlpha,
+            ...(maskFile && { mask: crop((await readRgba(maskFile.path)).pixels, params.width, params.height) }),
+            ...(segmenter && { segmenter }),
+          })
+        : undefined;
+    const conditioning = mode === 'upscale' ? undefined : await core.conditioning(params);
+
+    const images: ImageModeResult[] = [];
+    for (let index = 0; index < params.imageCount; index++) {
+      const seed = params.seed + index;
+      control.checkAbort();
+      let rgb: Buffer;
+      if (mode === 'upscale') {
+        rgb = await upscale(core, { encoder, upscaler: upscaler! }, control, {
+          params,
+          input,
+          seed,
+          tiles: run.tiles ?? DEFAULT_TILES,
+        });
+      } else if (mode === 'background') {
+        rgb = await background(core, encoder, control, { params, conditioning: conditioning!, input, mask: mask!, seed });
+      } else {
+        rgb = await vary(core, encoder, control, { params, conditioning: conditioning!, input, seed, denoise });
+      }
+      const bytes = await encodeImage(rgb, params.width, params.height, params.outputFormat);
+      const result: ImageModeResult = { bytes, width: params.width, height: params.height, format: params.outputFormat, seed };
+      if (mask) {
+        // Measured on what is delivered, after encoding: a lossy format would show here.
+        result.productFidelity = productFidelity(input, await decodeRgb(bytes), mask);
+        log.info({ seed, productFidelity: result.productFidelity }, 'background generated');
+      }
+      images.push(result);
+    }
+    return images;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(Object.values(this.sessions).map((session) => session.release()));
+  }
+}
