@@ -9,6 +9,7 @@ const VALID_ENV = {
   ATELIER_RUNNER_TOKEN: TOKEN,
   ATELIER_MODEL_DIR: 'models/sdxl',
   ATELIER_RUNNER_NAME: 'gpu-01',
+  ATELIER_LORA_MEMORY_MB: '512',
   ATELIER_RUNNER_CACHE_DIR: 'cache',
   ATELIER_EXECUTION_PROVIDER: 'cuda',
   ATELIER_PREVIEW_EVERY: '0',
@@ -32,6 +33,7 @@ describe('loadRunnerConfig', () => {
       token: TOKEN,
       modelDir: undefined,
       name: hostname(),
+      loraMemoryMb: 2048,
       cacheDir: defaultCacheDir(),
       provider: 'auto',
       previewEvery: 3,
@@ -45,6 +47,7 @@ describe('loadRunnerConfig', () => {
       token: TOKEN,
       modelDir: '/srv/runner/models/sdxl',
       name: 'gpu-01',
+      loraMemoryMb: 512,
       cacheDir: '/srv/runner/cache',
       provider: 'cuda',
       previewEvery: 0,
@@ -61,6 +64,7 @@ describe('loadRunnerConfig', () => {
     ['LOG_LEVEL', { ATELIER_RUNNER_TOKEN: TOKEN, LOG_LEVEL: 'loud' }, 'must be one of'],
     ['ATELIER_EXECUTION_PROVIDER', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_EXECUTION_PROVIDER: 'gpu' }, 'auto, cuda, webgpu, cpu'],
     ['ATELIER_PREVIEW_EVERY', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_PREVIEW_EVERY: '-1' }, 'integer from 0 to 1000'],
+    ['ATELIER_LORA_MEMORY_MB', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_LORA_MEMORY_MB: '2GB' }, 'must be an integer'],
   ])('stops with one line naming %s', (variable, env, says) => {
     const error = refusal(env);
     expect(error.variable).toBe(variable);

@@ -15,6 +15,8 @@ export interface RunnerConfig {
   modelDir: string | undefined;
   /** Shown to operators (`GET /admin/v1/runners`). */
   name: string;
+  /** Merged LoRA graphs kept in memory at most, in MiB (LRU beyond). */
+  loraMemoryMb: number;
   /** Where job assets (input images, LoRAs) are cached by their SHA-256. */
   cacheDir: string;
   /** `auto` (CUDA, then WebGPU, then CPU, from what is installed) or one provider, which must work. */
@@ -56,6 +58,7 @@ export function loadRunnerConfig(env: Env = process.env, cwd = process.cwd()): R
     token,
     modelDir: absolutePath(env, 'ATELIER_MODEL_DIR', cwd),
     name,
+    loraMemoryMb: integer(env, 'ATELIER_LORA_MEMORY_MB', 2048, 0, 1024 * 1024),
     cacheDir: absolutePath(env, 'ATELIER_RUNNER_CACHE_DIR', cwd) ?? defaultCacheDir(),
     provider: providerPreference(env),
     previewEvery: integer(env, 'ATELIER_PREVIEW_EVERY', 3, 0, 1000),

@@ -32,7 +32,10 @@ try {
 
 const modelDir = config.modelDir ?? defaultModelDir();
 if (!config.modelDir) await ensureModel(modelDir);
-const pipeline = await SdxlPipeline.load(modelDir, { provider: config.provider });
+const pipeline = await SdxlPipeline.load(modelDir, {
+  provider: config.provider,
+  loraBudgetBytes: config.loraMemoryMb * 1024 * 1024,
+});
 const provider = providerReport() ?? { device: pipeline.device, preference: config.provider, fallbacks: [] };
 log.info({ modelDir, provider: provider.device, preference: provider.preference, fallbacks: provider.fallbacks }, 'model loaded');
 

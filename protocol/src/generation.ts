@@ -36,6 +36,7 @@ export type TimestepSpacing = (typeof TIMESTEP_SPACINGS)[number];
 
 export const PROMPT_MAX_LENGTH = 2000;
 export const MAX_IMAGES_PER_REQUEST = 4;
+export const MAX_LORAS_PER_REQUEST = 5;
 
 /** What a client asks for (CONTRACT.md, "Generation parameters"). */
 export interface GenerationParams {
@@ -111,6 +112,8 @@ export interface ResolvedJobParams {
   inputImageId?: string;
   maskImageId?: string;
   upscaleFactor?: UpscaleFactor;
+  /** The tenant's LoRAs (ids the server checked belong to it), merged at `weight` into the UNet and text encoders. */
+  loras?: { id: string; weight: number }[];
 }
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;

@@ -15,3 +15,5 @@ export * from './tenant-config.js';
 export * from './credentials.js';
 export * from './backoff.js';
 export * from './socket-url.js';
+export * from './safetensors.js';
+export * from './lora.js';

@@ -15,6 +15,7 @@ import { creditEndpoints } from './http/routes/credit-routes.js';
 import { fileRoutes } from './http/routes/file-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
 import { keyEndpoints } from './http/routes/key-routes.js';
+import { loraEndpoints } from './http/routes/lora-routes.js';
 import { planEndpoints } from './http/routes/plan-routes.js';
 import { uploadEndpoints } from './http/routes/upload-routes.js';
 import { sessionEndpoints } from './http/routes/session-routes.js';
@@ -39,6 +40,7 @@ import { GenerationService } from './services/generation-service.js';
 import { IncludedCredits } from './services/included-credits.js';
 import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
+import { DEFAULT_LORA_LIMITS, LoraService } from './services/lora-service.js';
 import { PlanService } from './services/plans.js';
 import { RateLimits } from './services/rate-limits.js';
 import { sharedSecret } from './services/shared-secret.js';
@@ -101,7 +103,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
         models: database.models,
         storage: services.storage,
         signer: services.signer,
-        assets: [services.uploads.assetSource()],
+        assets: [services.uploads.assetSource(), services.loras.assetSource()],
       }),
     ],
     health: async (): Promise<HealthBody> => ({ ok: true, runners: await services.registry.countOnline() }),
@@ -185,6 +187,7 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...planEndpoints({ plans: services.plans }),
     ...configEndpoints({ configs: services.configs }),
     ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
+    ...loraEndpoints({ loras: services.loras }),
     ...uploadEndpoints({ uploads: services.uploads }),
   ];
 }
@@ -242,6 +245,7 @@ function createServices(
     shopperPerMinute: config.rateLimitShopperPerMinute,
     widgetAddressPerMinute: config.rateLimitWidgetAddressPerMinute,
   });
+  const loras = new LoraService({ models, storage, limits: DEFAULT_LORA_LIMITS });
   const uploads = new UploadService({ models, storage, ...(options.now ? { now: options.now } : {}) });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
@@ -251,6 +255,7 @@ function createServices(
     dispatcher: { notify: () => events.announceWork() },
     presentImages,
     configs,
+    loras,
     uploads,
     runners: registry,
   });
@@ -312,6 +317,7 @@ function createServices(
     deletion,
     runnerTokens,
     rateLimits,
+    loras,
     uploads,
     generations,
     runnerHub,

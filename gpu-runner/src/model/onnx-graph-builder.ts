@@ -27,6 +27,12 @@ export const str = (value: string): Attribute => ({ kind: 'string', value });
  * A small helper for writing ONNX graphs by hand: named inputs/outputs with symbolic
  * dims, float32 initializers drawn from a seeded Gaussian stream (so the same seed always
  * writes the same bytes), and nodes whose intermediate names are generated.
+ *
+ * Nodes added through `scope(modulePath)` are named the way `torch.onnx.export` names
+ * them in a real Optimum export (`/down_blocks.1/attentions.0/.../to_q/MatMul`), and
+ * `linear` stores a weight as the exporter does: transposed to [in, out] under a
+ * generated `onnx::MatMul_<n>` name, the bias keeping its module name. LoRA mapping finds
+ * weights through those node names, so the tiny model exercises it as a real one would.
  */
 export class GraphBuilder {
   private readonly nodes: onnxProto.onnx.INodeProto[] = [];
@@ -35,6 +41,9 @@ export class GraphBuilder {
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private nextId = 0;
   private nextWeightStream = 0;
+  /** Real exports number renamed initializers from the graph's value counter; any start will do. */
+  private nextExportedId = 1000;
+  private readonly scopeCounts = new Map<string, number>();
 
   constructor(
     private readonly name: string,
@@ -75,14 +84,40 @@ export class GraphBuilder {
     return name;
   }
 
+  /** Nodes named as the exporter names those of the PyTorch module at `modulePath` (dotted). */
+  scope(modulePath: string): ModuleScope {
+    return new ModuleScope(this, modulePath);
+  }
+
+  /** `onnx::<Op>_<n>`: the exporter's name for a constant it had to rename (e.g. a transposed weight). */
+  exportedName(opType: string): string {
+    return `onnx::${opType}_${this.nextExportedId++}`;
+  }
+
+  /** The exporter's node name for the next `opType` node under `/scope/...`: `Op`, `Op_1`, `Op_2`, ... */
+  scopedNodeName(scopePath: string, opType: string): string {
+    const key = `${scopePath}/${opType}`;
+    const count = this.scopeCounts.get(key) ?? 0;
+    this.scopeCounts.set(key, count + 1);
+    return count === 0 ? key : `${key}_${count}`;
+  }
+
   /** Adds one node and returns its output names (generated unless given). */
-  node(opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, outputs?: string[] | number): string[] {
+  node(
+    opType: string,
+    inputs: string[],
+    attributes: Record<string, Attribute> = {},
+    outputs?: string[] | number,
+    nodeName?: string,
+  ): string[] {
     const names = Array.isArray(outputs)
       ? outputs
-      : Array.from({ length: outputs ?? 1 }, () => `${opType.toLowerCase()}_${this.nextId++}`);
+      : nodeName
+        ? Array.from({ length: outputs ?? 1 }, (_, i) => `${nodeName}_output_${i}`)
+        : Array.from({ length: outputs ?? 1 }, () => `${opType.toLowerCase()}_${this.nextId++}`);
     this.nodes.push({
       opType,
-      name: `${opType}_${this.nodes.length}`,
+      name: nodeName ?? `${opType}_${this.nodes.length}`,
       input: inputs,
       output: names,
       attribute: Object.entries(attributes).map(([key, attribute]) => toAttributeProto(key, attribute)),
@@ -112,6 +147,55 @@ export class GraphBuilder {
     });
     return onnx.ModelProto.encode(model).finish();
   }
+}
+
+/**
+ * Nodes of one PyTorch module, e.g. `down_blocks.1.attentions.0.transformer_blocks.0.attn2`:
+ * named `/down_blocks.1/attentions.0/transformer_blocks.0/attn2/<Op>` as the exporter does.
+ */
+export class ModuleScope {
+  private readonly path: string;
+
+  constructor(
+    private readonly g: GraphBuilder,
+    readonly modulePath: string,
+  ) {
+    this.path = `/${modulePath.split('.').reduce<string[]>(joinIndices, []).join('/')}`;
+  }
+
+  op(opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, output?: string): string {
+    return this.g.node(
+      opType,
+      inputs,
+      attributes,
+      output === undefined ? 1 : [output],
+      this.g.scopedNodeName(this.path, opType),
+    )[0]!;
+  }
+
+  /**
+   * nn.Linear as exported: MatMul with the weight transposed to [in, out] under an
+   * `onnx::MatMul_<n>` name, then Add of `<module>.bias` when the layer has one.
+   * `bias` true draws it from the seeded stream after the weight.
+   */
+  linear(x: string, inWidth: number, outWidth: number, std: number, bias?: { std: number }, output?: string): string {
+    const weight = this.g.random(this.g.exportedName('MatMul'), [inWidth, outWidth], std);
+    if (!bias) return this.op('MatMul', [x, weight], {}, output);
+    const product = this.op('MatMul', [x, weight]);
+    return this.op('Add', [product, this.g.random(`${this.modulePath}.bias`, [outWidth], bias.std)], {}, output);
+  }
+
+  /** A child module's scope: `scope('attn2').child('to_q')`. */
+  child(name: string): ModuleScope {
+    return new ModuleScope(this.g, `${this.modulePath}.${name}`);
+  }
+}
+
+/** torch keeps list indices with their attribute (`down_blocks.1`, `net.0`), one path segment each. */
+function joinIndices(segments: string[], part: string): string[] {
+  if (/^\d+$/.test(part) && segments.length > 0) segments[segments.length - 1] += `.${part}`;
+  else segments.push(part);
+  return segments;
 }
 
 function valueInfo(name: string, type: ElementType, dims: Dim[]): onnxProto.onnx.IValueInfoProto {

@@ -1,4 +1,4 @@
-import { GraphBuilder, float, int, ints } from './onnx-graph-builder.js';
+import { GraphBuilder, float, int, ints, type ModuleScope } from './onnx-graph-builder.js';
 
 export interface TextEncoderShape {
   vocabSize: number;
@@ -23,60 +23,62 @@ export function buildTextEncoder(shape: TextEncoderShape, seed: number): Uint8Ar
   const h = shape.hidden;
   const inputIds = g.input('input_ids', 'int32', [BATCH, SEQUENCE]);
 
-  const tokens = g.op('Gather', [g.random('token_embedding', [shape.vocabSize, h], 0.5), inputIds]);
-  const sequence = g.op('Gather', [g.op('Shape', [inputIds]), g.int64s('one', [], [1])], { axis: int(0) });
-  const positions = g.op('Range', [g.int64s('zero', [], [0]), sequence, 'one']);
-  const positionTable = g.random('position_embedding', [shape.maxPositions, h], 0.2);
-  let x = g.op('Add', [tokens, g.op('Gather', [positionTable, positions])], {}, 'hidden_states.0');
+  const embeddings = g.scope('text_model.embeddings');
+  const tokens = embeddings.op('Gather', [
+    g.random('text_model.embeddings.token_embedding.weight', [shape.vocabSize, h], 0.5),
+    inputIds,
+  ]);
+  const sequence = embeddings.op('Gather', [embeddings.op('Shape', [inputIds]), g.int64s('one', [], [1])], { axis: int(0) });
+  const positions = embeddings.op('Range', [g.int64s('zero', [], [0]), sequence, 'one']);
+  const positionTable = g.random('text_model.embeddings.position_embedding.weight', [shape.maxPositions, h], 0.2);
+  let x = embeddings.op('Add', [tokens, embeddings.op('Gather', [positionTable, positions])], {}, 'hidden_states.0');
 
   // A [s, s] matrix of -1e4 above the diagonal: each token attends to itself and earlier ones.
-  const square = g.op(
+  const model = g.scope('text_model');
+  const square = model.op(
     'Concat',
-    [g.op('Unsqueeze', [sequence, g.int64s('axis0', [1], [0])]), g.op('Unsqueeze', [sequence, 'axis0'])],
+    [model.op('Unsqueeze', [sequence, g.int64s('axis0', [1], [0])]), model.op('Unsqueeze', [sequence, 'axis0'])],
     { axis: int(0) },
   );
-  const ones = g.op('Expand', [g.floats('one_f', [], [1]), square]);
-  const causalMask = g.op('Mul', [
-    g.op('Trilu', [ones, g.int64s('above_diagonal', [], [1])], { upper: int(1) }),
+  const ones = model.op('Expand', [g.floats('one_f', [], [1]), square]);
+  const causalMask = model.op('Mul', [
+    model.op('Trilu', [ones, g.int64s('above_diagonal', [], [1])], { upper: int(1) }),
     g.floats('minus_big', [], [-1e4]),
   ]);
   const invSqrtH = g.floats('inv_sqrt_hidden', [], [1 / Math.sqrt(h)]);
 
   for (let layer = 1; layer <= shape.layers; layer++) {
-    const p = `layers.${layer - 1}`;
-    const n1 = layerNorm(g, x, h, `${p}.ln1`);
-    const q = g.op('MatMul', [n1, g.random(`${p}.q`, [h, h], 1 / Math.sqrt(h))]);
-    const k = g.op('MatMul', [n1, g.random(`${p}.k`, [h, h], 1 / Math.sqrt(h))]);
-    const v = g.op('MatMul', [n1, g.random(`${p}.v`, [h, h], 1 / Math.sqrt(h))]);
-    const scores = g.op('Add', [
-      g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [k], { perm: ints([0, 2, 1]) })]), invSqrtH]),
+    const block = g.scope(`text_model.encoder.layers.${layer - 1}`);
+    const attn = block.child('self_attn');
+    const n1 = layerNorm(g, x, h, block.child('layer_norm1'));
+    const q = attn.child('q_proj').linear(n1, h, h, 1 / Math.sqrt(h));
+    const k = attn.child('k_proj').linear(n1, h, h, 1 / Math.sqrt(h));
+    const v = attn.child('v_proj').linear(n1, h, h, 1 / Math.sqrt(h));
+    const scores = attn.op('Add', [
+      attn.op('Mul', [attn.op('MatMul', [q, attn.op('Transpose', [k], { perm: ints([0, 2, 1]) })]), invSqrtH]),
       causalMask,
     ]);
-    const attended = g.op('MatMul', [g.op('Softmax', [scores], { axis: int(-1) }), v]);
-    x = g.op('Add', [x, g.op('MatMul', [attended, g.random(`${p}.o`, [h, h], 0.5 / Math.sqrt(h))])]);
+    const attended = attn.op('MatMul', [attn.op('Softmax', [scores], { axis: int(-1) }), v]);
+    x = block.op('Add', [x, attn.child('out_proj').linear(attended, h, h, 0.5 / Math.sqrt(h))]);
 
-    const n2 = layerNorm(g, x, h, `${p}.ln2`);
-    const up = g.op('Add', [
-      g.op('MatMul', [n2, g.random(`${p}.fc1`, [h, 2 * h], 1 / Math.sqrt(h))]),
-      g.random(`${p}.fc1.bias`, [2 * h], 0.1),
-    ]);
+    const n2 = layerNorm(g, x, h, block.child('layer_norm2'));
+    const mlp = block.child('mlp');
+    const up = mlp.child('fc1').linear(n2, h, 2 * h, 1 / Math.sqrt(h), { std: 0.1 });
     // CLIP's quick_gelu: x * sigmoid(1.702 x).
-    const act = g.op('Mul', [up, g.op('Sigmoid', [g.op('Mul', [up, g.floats(`${p}.gelu_k`, [], [1.702])])])]);
-    const down = g.op('Add', [
-      g.op('MatMul', [act, g.random(`${p}.fc2`, [2 * h, h], 0.5 / Math.sqrt(2 * h))]),
-      g.random(`${p}.fc2.bias`, [h], 0.1),
-    ]);
-    x = g.op('Add', [x, down], {}, `hidden_states.${layer}`);
+    const gelu = mlp.child('activation_fn');
+    const act = gelu.op('Mul', [up, gelu.op('Sigmoid', [gelu.op('Mul', [up, g.floats(`${gelu.modulePath}.k`, [], [1.702])])])]);
+    const down = mlp.child('fc2').linear(act, 2 * h, h, 0.5 / Math.sqrt(2 * h), { std: 0.1 });
+    x = block.op('Add', [x, down], {}, `hidden_states.${layer}`);
   }
 
-  const last = layerNorm(g, x, h, 'final_ln', 'last_hidden_state');
+  const last = layerNorm(g, x, h, g.scope('text_model.final_layer_norm'), 'last_hidden_state');
   // Like HF's CLIP: pool at argmax(input_ids), the first EOS since EOS has the largest id.
-  const eosIndex = g.op('ArgMax', [inputIds], { axis: int(-1), keepdims: int(1) });
+  const eosIndex = model.op('ArgMax', [inputIds], { axis: int(-1), keepdims: int(1) });
   const pooledName = shape.projection ? 'pooled' : 'pooler_output';
-  const pooled = g.op('GatherND', [last, eosIndex], { batch_dims: int(1) }, pooledName);
+  const pooled = model.op('GatherND', [last, eosIndex], { batch_dims: int(1) }, pooledName);
 
   if (shape.projection) {
-    g.op('MatMul', [pooled, g.random('text_projection', [h, shape.projection], 1 / Math.sqrt(h))], {}, 'text_embeds');
+    g.scope('text_projection').linear(pooled, h, shape.projection, 1 / Math.sqrt(h), undefined, 'text_embeds');
     g.output('text_embeds', 'float32', [BATCH, shape.projection]);
     g.output('last_hidden_state', 'float32', [BATCH, SEQUENCE, h]);
   } else {
@@ -87,8 +89,8 @@ export function buildTextEncoder(shape: TextEncoderShape, seed: number): Uint8Ar
   return g.toBytes();
 }
 
-function layerNorm(g: GraphBuilder, x: string, width: number, prefix: string, output?: string): string {
-  const scale = g.floats(`${prefix}.weight`, [width], new Float32Array(width).fill(1));
-  const bias = g.random(`${prefix}.bias`, [width], 0.05);
-  return g.op('LayerNormalization', [x, scale, bias], { axis: int(-1), epsilon: float(1e-5) }, output);
+function layerNorm(g: GraphBuilder, x: string, width: number, scope: ModuleScope, output?: string): string {
+  const scale = g.floats(`${scope.modulePath}.weight`, [width], new Float32Array(width).fill(1));
+  const bias = g.random(`${scope.modulePath}.bias`, [width], 0.05);
+  return scope.op('LayerNormalization', [x, scale, bias], { axis: int(-1), epsilon: float(1e-5) }, output);
 }

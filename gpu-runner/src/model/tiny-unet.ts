@@ -1,4 +1,4 @@
-import { GraphBuilder, float, int, ints } from './onnx-graph-builder.js';
+import { GraphBuilder, float, int, ints, type ModuleScope } from './onnx-graph-builder.js';
 
 export interface UnetShape {
   channels: number;
@@ -36,7 +36,8 @@ export function buildUnet(shape: UnetShape, seed: number): Uint8Array {
   const textEmbeds = g.input('text_embeds', 'float32', [BATCH, shape.textEmbedDim]);
   const timeIds = g.input('time_ids', 'float32', [BATCH, TIME_IDS]);
 
-  let h = g.op(
+  const convIn = g.scope('conv_in');
+  let h = convIn.op(
     'Conv',
     [
       sample,
@@ -47,66 +48,74 @@ export function buildUnet(shape: UnetShape, seed: number): Uint8Array {
   );
 
   // diffusers' Timesteps(flip_sin_to_cos=True): cos first, then sin.
-  const timestepRow = g.op('Unsqueeze', [timestep, g.int64s('axes_1', [1], [1])]);
-  const timestepArgs = g.op('Mul', [
+  const timeProj = g.scope('time_proj');
+  const timestepRow = timeProj.op('Unsqueeze', [timestep, g.int64s('axes_1', [1], [1])]);
+  const timestepArgs = timeProj.op('Mul', [
     timestepRow,
     g.floats('time_freqs', [1, shape.timestepFrequencies / 2], frequencies(shape.timestepFrequencies / 2)),
   ]);
-  const timestepSinusoid = g.op('Concat', [g.op('Cos', [timestepArgs]), g.op('Sin', [timestepArgs])], { axis: int(1) });
-  const timeEmbedding = mlp(g, timestepSinusoid, shape.timestepFrequencies, shape.timeEmbedDim, 'time_embedding');
+  const timestepSinusoid = timeProj.op('Concat', [timeProj.op('Cos', [timestepArgs]), timeProj.op('Sin', [timestepArgs])], {
+    axis: int(1),
+  });
+  const timeEmbedding = mlp(g.scope('time_embedding'), timestepSinusoid, shape.timestepFrequencies, shape.timeEmbedDim);
 
   // SDXL's add_time_proj + add_embedding over [sinusoids(time_ids), text_embeds].
-  const idArgs = g.op('Mul', [
-    g.op('Unsqueeze', [timeIds, g.int64s('axes_2', [1], [2])]),
+  const addTimeProj = g.scope('add_time_proj');
+  const idArgs = addTimeProj.op('Mul', [
+    addTimeProj.op('Unsqueeze', [timeIds, g.int64s('axes_2', [1], [2])]),
     g.floats('time_id_freqs', [1, 1, shape.timeIdFrequencies / 2], frequencies(shape.timeIdFrequencies / 2)),
   ]);
-  const idSinusoid = g.op('Concat', [g.op('Cos', [idArgs]), g.op('Sin', [idArgs])], { axis: int(2) });
-  const idFlat = g.op('Reshape', [idSinusoid, g.int64s('batch_flat', [2], [0, -1])]);
+  const idSinusoid = addTimeProj.op('Concat', [addTimeProj.op('Cos', [idArgs]), addTimeProj.op('Sin', [idArgs])], {
+    axis: int(2),
+  });
+  const idFlat = addTimeProj.op('Reshape', [idSinusoid, g.int64s('batch_flat', [2], [0, -1])]);
   const addedInput = g.op('Concat', [idFlat, textEmbeds], { axis: int(1) });
   const addedWidth = TIME_IDS * shape.timeIdFrequencies + shape.textEmbedDim;
-  const addedEmbedding = mlp(g, addedInput, addedWidth, shape.timeEmbedDim, 'add_embedding');
+  const addedEmbedding = mlp(g.scope('add_embedding'), addedInput, addedWidth, shape.timeEmbedDim);
 
   const embedding = g.op('Add', [timeEmbedding, addedEmbedding]);
-  const perChannel = g.op('Add', [
-    g.op('MatMul', [
-      silu(g, embedding),
-      g.random('time_emb_proj.weight', [shape.timeEmbedDim, c], 1 / Math.sqrt(shape.timeEmbedDim)),
-    ]),
-    g.random('time_emb_proj.bias', [c], 0.05),
-  ]);
-  h = silu(g, g.op('Add', [h, g.op('Unsqueeze', [perChannel, g.int64s('axes_23', [2], [2, 3])])]));
+  const resnet = g.scope('down_blocks.0.resnets.0');
+  const perChannel = resnet
+    .child('time_emb_proj')
+    .linear(silu(resnet, embedding), shape.timeEmbedDim, c, 1 / Math.sqrt(shape.timeEmbedDim), { std: 0.05 });
+  h = silu(resnet, resnet.op('Add', [h, resnet.op('Unsqueeze', [perChannel, g.int64s('axes_23', [2], [2, 3])])]));
 
-  // Cross-attention over the prompt tokens, on pixels flattened to a sequence.
+  // Cross-attention over the prompt tokens, on pixels flattened to a sequence: SDXL's
+  // transformer blocks start in down_blocks.1, and attn2 is the cross-attention.
   const d = shape.attentionDim;
-  const spatialShape = g.op('Shape', [h]);
-  const pixels = g.op('Transpose', [g.op('Reshape', [h, g.int64s('flatten_hw', [3], [0, c, -1])])], { perm: ints([0, 2, 1]) });
-  const normed = g.op(
+  const block = g.scope('down_blocks.1.attentions.0.transformer_blocks.0');
+  const attn = block.child('attn2');
+  const spatialShape = block.op('Shape', [h]);
+  const pixels = block.op('Transpose', [block.op('Reshape', [h, g.int64s('flatten_hw', [3], [0, c, -1])])], {
+    perm: ints([0, 2, 1]),
+  });
+  const norm = block.child('norm2');
+  const normed = norm.op(
     'LayerNormalization',
-    [pixels, g.floats('attn_norm.weight', [c], new Float32Array(c).fill(1)), g.random('attn_norm.bias', [c], 0.05)],
+    [
+      pixels,
+      g.floats(`${norm.modulePath}.weight`, [c], new Float32Array(c).fill(1)),
+      g.random(`${norm.modulePath}.bias`, [c], 0.05),
+    ],
     { axis: int(-1), epsilon: float(1e-5) },
   );
-  const q = g.op('MatMul', [normed, g.random('attn.to_q', [c, d], 1 / Math.sqrt(c))]);
-  const k = g.op('MatMul', [
-    context,
-    g.random('attn.to_k', [shape.crossAttentionDim, d], 1 / Math.sqrt(shape.crossAttentionDim)),
-  ]);
-  const v = g.op('MatMul', [
-    context,
-    g.random('attn.to_v', [shape.crossAttentionDim, d], 1 / Math.sqrt(shape.crossAttentionDim)),
-  ]);
-  const scores = g.op('Mul', [
-    g.op('MatMul', [q, g.op('Transpose', [k], { perm: ints([0, 2, 1]) })]),
+  const q = attn.child('to_q').linear(normed, c, d, 1 / Math.sqrt(c));
+  const k = attn.child('to_k').linear(context, shape.crossAttentionDim, d, 1 / Math.sqrt(shape.crossAttentionDim));
+  const v = attn.child('to_v').linear(context, shape.crossAttentionDim, d, 1 / Math.sqrt(shape.crossAttentionDim));
+  const scores = attn.op('Mul', [
+    attn.op('MatMul', [q, attn.op('Transpose', [k], { perm: ints([0, 2, 1]) })]),
     g.floats('attn.scale', [], [2 / Math.sqrt(d)]),
   ]);
-  const attended = g.op('MatMul', [g.op('Softmax', [scores], { axis: int(-1) }), v]);
-  const projected = g.op('MatMul', [attended, g.random('attn.to_out', [d, c], 2 / Math.sqrt(d))]);
-  const mixed = g.op('Transpose', [g.op('Add', [pixels, projected])], { perm: ints([0, 2, 1]) });
-  h = g.op('Reshape', [mixed, spatialShape]);
+  const attended = attn.op('MatMul', [attn.op('Softmax', [scores], { axis: int(-1) }), v]);
+  const projected = attn.child('to_out.0').linear(attended, d, c, 2 / Math.sqrt(d));
+  const mixed = block.op('Transpose', [block.op('Add', [pixels, projected])], { perm: ints([0, 2, 1]) });
+  h = block.op('Reshape', [mixed, spatialShape]);
 
-  const residual = g.op(
+  const convOut = g.scope('conv_out');
+  const residual = convOut.op(
     'Conv',
     [
-      silu(g, h),
+      silu(g.scope('conv_act'), h),
       g.random('conv_out.weight', [LATENT_CHANNELS, c, 3, 3], 1 / Math.sqrt(c * 9)),
       g.random('conv_out.bias', [LATENT_CHANNELS], 0.05),
     ],
@@ -123,18 +132,14 @@ function frequencies(half: number): Float32Array {
   return Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half));
 }
 
-function silu(g: GraphBuilder, x: string): string {
-  return g.op('Mul', [x, g.op('Sigmoid', [x])]);
+function silu(scope: ModuleScope, x: string): string {
+  return scope.op('Mul', [x, scope.op('Sigmoid', [x])]);
 }
 
 /** Linear → SiLU → Linear, as diffusers' TimestepEmbedding. */
-function mlp(g: GraphBuilder, x: string, inWidth: number, outWidth: number, prefix: string): string {
-  const first = g.op('Add', [
-    g.op('MatMul', [x, g.random(`${prefix}.linear_1.weight`, [inWidth, outWidth], 1 / Math.sqrt(inWidth))]),
-    g.random(`${prefix}.linear_1.bias`, [outWidth], 0.05),
-  ]);
-  return g.op('Add', [
-    g.op('MatMul', [silu(g, first), g.random(`${prefix}.linear_2.weight`, [outWidth, outWidth], 1 / Math.sqrt(outWidth))]),
-    g.random(`${prefix}.linear_2.bias`, [outWidth], 0.05),
-  ]);
+function mlp(scope: ModuleScope, x: string, inWidth: number, outWidth: number): string {
+  const first = scope.child('linear_1').linear(x, inWidth, outWidth, 1 / Math.sqrt(inWidth), { std: 0.05 });
+  return scope.child('linear_2').linear(silu(scope.child('act'), first), outWidth, outWidth, 1 / Math.sqrt(outWidth), {
+    std: 0.05,
+  });
 }

@@ -36,6 +36,11 @@ export interface OnnxSessionOptions {
   intraOpThreads?: number;
   /** Label used in logs and errors, e.g. `unet`. */
   label?: string;
+  /**
+   * For a model given as bytes whose initializers live in external-data files (a real
+   * UNet's `model.onnx_data`): the directory those files are in.
+   */
+  externalDataDir?: string;
 }
 
 /** The provider sessions run on, and why each better one was not used. */
@@ -74,7 +79,9 @@ export class OnnxSession {
     readonly device: Device,
   ) {}
 
-  static async create(path: string, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
+  /** From a model file, or from model bytes (a LoRA-merged graph). */
+  static async create(source: string | Uint8Array, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
+    const path = typeof source === 'string' ? source : 'model bytes';
     const label = options.label ?? path;
     const preference = options.provider ?? 'auto';
     const base: ort.InferenceSession.SessionOptions = {
@@ -85,7 +92,13 @@ export class OnnxSession {
       // seed must give the same image bytes on the same machine. Idle intra-op threads
       // sleep instead of spinning: spinning threads took the cores from the JavaScript
       // between UNet calls (bench: host overhead per step 24 ms → 2–4 ms median on 2 cores).
-      extra: { session: { use_deterministic_compute: '1', intra_op: { allow_spinning: '0' } } },
+      extra: {
+        session: {
+          use_deterministic_compute: '1',
+          intra_op: { allow_spinning: '0' },
+          ...(options.externalDataDir && { model_external_initializers_file_folder_path: options.externalDataDir }),
+        },
+      },
     };
     const { candidates, skipped } =
       preference === 'auto' ? (plan ??= planProviders('auto', probeHost())) : planProviders(preference, probeHost());
@@ -97,7 +110,7 @@ export class OnnxSession {
         continue;
       }
       try {
-        const session = await ort.InferenceSession.create(path, {
+        const session = await createSession(source, {
           ...base,
           executionProviders: EXECUTION_PROVIDER_OPTIONS[device],
         });
@@ -225,3 +238,7 @@ const EXECUTION_PROVIDER_OPTIONS: Record<Device, ort.InferenceSession.SessionOpt
   webgpu: ['webgpu', 'cpu'],
   cpu: ['cpu'],
 };
+
+function createSession(source: string | Uint8Array, options: ort.InferenceSession.SessionOptions) {
+  return typeof source === 'string' ? ort.InferenceSession.create(source, options) : ort.InferenceSession.create(source, options);
+}

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { GenerationMode, JobProgress, JobStage, OutputFormat, Performance, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
+import { LoraSessionCache } from '../lora/lora-session-cache.js';
+import { AssetLoras } from '../lora/lora-source.js';
 import { MODEL_FILES } from '../model/model-layout.js';
 import type { DiffusionCore } from '../img2img/diffusion-core.js';
 import { ImageModes } from '../img2img/image-modes.js';
@@ -43,7 +45,12 @@ export interface SdxlPipelineOptions {
    * to it, split into chunks beyond it). Default `DEFAULT_UNET_BATCH_PIXELS`.
    */
   unetBatchPixels?: number;
+  /** Bytes of LoRA-merged graphs kept for reuse (DEFAULT_LORA_BUDGET_BYTES by default). */
+  loraBudgetBytes?: number;
 }
+
+/** Merged LoRA graphs kept by default: a few sets for the tiny model, one UNet's worth of a real one is far more. */
+export const DEFAULT_LORA_BUDGET_BYTES = 2 * 1024 ** 3;
 
 export interface GenerateOptions {
   /** Called on every stage change and after every UNet step; `steps` spans all images of the job. */
@@ -71,6 +78,7 @@ export class SdxlPipeline {
   private disposed = false;
   /** Distilled UNets of the fast presets, opened on first use. */
   private readonly presetUnets = new Map<string, Promise<OnnxSession>>();
+  private loras!: { cache: LoraSessionCache; tokenizers: [ClipTokenizer, ClipTokenizer] };
 
   private constructor(
     readonly modelDir: string,
@@ -129,6 +137,8 @@ export class SdxlPipeline {
       const imageModes = await ImageModes.load(modelDir, open);
       const performances = await installedPerformances(modelDir);
       const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, imageModes, options, performances);
+      const budgetBytes = options.loraBudgetBytes ?? DEFAULT_LORA_BUDGET_BYTES;
+      pipeline.loras = { cache: new LoraSessionCache({ modelDir, budgetBytes, sessionOptions }), tokenizers };
       log.info({ modelDir, device: pipeline.device, ms: Math.round(performance.now() - started) }, 'pipeline loaded');
       return pipeline;
     } catch (error) {
@@ -149,6 +159,7 @@ export class SdxlPipeline {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue;
+    await this.loras.cache.release();
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
     await this.imageModes.release();
     const presetUnets = await Promise.allSettled(this.presetUnets.values());
@@ -179,8 +190,9 @@ export class SdxlPipeline {
     };
 
     checkAbort();
+    const { prompts, unet } = await this.withLoras(params, assets ?? []);
     if (params.mode !== undefined && params.mode !== 'txt2img') {
-      return this.imageModes.run(this.core(), {
+      return this.imageModes.run(this.core(prompts, unet), {
         params,
         assets: assets ?? [],
         control: { step: () => ((done += 1), report('sampling')), stage: report, checkAbort },
@@ -189,8 +201,15 @@ export class SdxlPipeline {
       });
     }
     report('encoding');
-    const unet = await this.unetFor(params.performance);
-    const conditioning = await buildConditioning(this.prompts, params, this.config.forceZerosForEmptyPrompt);
+    // A fast preset samples with its distilled UNet; LoRAs are merged into the base UNet only.
+    const presetUnet = await this.unetFor(params.performance);
+    if (presetUnet !== this.sessions.unet && params.loras?.length) {
+      throw new PipelineError(
+        'invalid_params',
+        `LoRAs cannot be applied with the "${params.performance}" preset (its distilled UNet); use quality or speed`,
+      );
+    }
+    const conditioning = await buildConditioning(prompts, params, this.config.forceZerosForEmptyPrompt);
     const sharpness =
       conditioning.guided && params.sharpness ? SharpnessFilter.fromSchedulerConfig(this.config.scheduler) : undefined;
 
@@ -200,7 +219,7 @@ export class SdxlPipeline {
     const samplingStarted = performance.now();
     const sampled = await sampleLatents({
       params,
-      unet,
+      unet: presetUnet === this.sessions.unet ? unet : presetUnet,
       conditioning,
       scheduler: () => this.scheduler(params),
       ...(sharpness && { sharpness }),
@@ -251,14 +270,13 @@ export class SdxlPipeline {
     return images;
   }
 
-  /** What the image modes (img2img/) use of this pipeline. */
-  private core(): DiffusionCore {
+  /** What the image modes (img2img/) use of this pipeline, with the job's LoRAs merged in. */
+  private core(prompts: PromptEncoder, unet: OnnxSession): DiffusionCore {
     return {
       vaeScalingFactor: this.config.vaeScalingFactor,
       vaeDecoder: this.sessions.vaeDecoder,
-      conditioning: (params) => buildConditioning(this.prompts, params, this.config.forceZerosForEmptyPrompt),
-      predict: (conditioning, latents, t, height, width) =>
-        predictBatch(this.sessions.unet, conditioning, [latents], t, height, width),
+      conditioning: (params) => buildConditioning(prompts, params, this.config.forceZerosForEmptyPrompt),
+      predict: (conditioning, latents, t, height, width) => predictBatch(unet, conditioning, [latents], t, height, width),
       scheduler: (params) => this.scheduler(params),
     };
   }
@@ -312,6 +330,22 @@ export class SdxlPipeline {
       opened.catch(() => this.presetUnets.delete(file));
     }
     return opened;
+  }
+
+  /** The job's LoRAs merged into the text encoders and UNet (cached per set), or the base sessions. */
+  private async withLoras(
+    params: ResolvedJobParams,
+    assets: readonly LocalAsset[],
+  ): Promise<{ prompts: PromptEncoder; unet: OnnxSession }> {
+    if (!params.loras?.length) return { prompts: this.prompts, unet: this.sessions.unet };
+    const merged = await this.loras.cache.sessionsFor(params.loras, new AssetLoras(assets));
+    const encoders: [OnnxSession, OnnxSession] = [
+      merged.text_encoder ?? this.sessions.textEncoder,
+      merged.text_encoder_2 ?? this.sessions.textEncoder2,
+    ];
+    const prompts =
+      merged.text_encoder || merged.text_encoder_2 ? new PromptEncoder(this.loras.tokenizers, encoders) : this.prompts;
+    return { prompts, unet: merged.unet ?? this.sessions.unet };
   }
 }
 

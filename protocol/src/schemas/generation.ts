@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   JOB_STAGES,
   MAX_IMAGES_PER_REQUEST,
+  MAX_LORAS_PER_REQUEST,
   MODES,
   OUTPUT_FORMATS,
   PERFORMANCES,
@@ -36,6 +37,11 @@ const conditioningSize = z
  * A request's parameters (CONTRACT.md). Unknown fields are errors: a typo in
  * `negativePrompt` must not be silently ignored.
  */
+/** LoRAs by id (the tenant's own) and the weight each is merged at. */
+const loraList = z
+  .array(z.object({ id: z.string().min(1).max(100), weight: z.number().min(-2).max(2) }).strict())
+  .max(MAX_LORAS_PER_REQUEST);
+
 export const generationParamsSchema = z
   .object({
     prompt: text('prompt')
@@ -55,10 +61,7 @@ export const generationParamsSchema = z
     seed: seed.optional(),
     guidance: z.number().min(1).max(30).optional(),
     sharpness: z.number().min(0).max(30).optional(),
-    loras: z
-      .array(z.object({ id: z.string().min(1).max(100), weight: z.number().min(-2).max(2) }).strict())
-      .max(5)
-      .optional(),
+    loras: loraList.optional(),
     mode: z.enum(MODES, { error: `mode must be one of ${MODES.join(', ')}` }).optional(),
     inputImageId: idSchema.optional(),
     maskImageId: idSchema.optional(),
@@ -101,6 +104,7 @@ export const resolvedJobParamsSchema = z
     inputImageId: idSchema.optional(),
     maskImageId: idSchema.optional(),
     upscaleFactor: z.union(UPSCALE_FACTORS.map((factor) => z.literal(factor))).optional(),
+    loras: loraList.optional(),
   })
   .strict() satisfies z.ZodType<ResolvedJobParams>;
 

@@ -7,6 +7,7 @@ import { idempotencyKeyModel } from './idempotency-key.model.js';
 import { jobEventBatchModel } from './job-event-batch.model.js';
 import { jobTransitionModel } from './job-transition.model.js';
 import { leaseModel } from './lease.model.js';
+import { loraModel } from './lora.model.js';
 import { planModel } from './plan.model.js';
 import { runnerTokenModel } from './runner-token.model.js';
 import { runnerModel } from './runner.model.js';
@@ -40,6 +41,7 @@ export function createModels(connection: Connection) {
     TenantConfig: tenantConfigModel(connection),
     CreditEntry: creditEntryModel(connection),
     TenantDeletion: tenantDeletionModel(connection),
+    Lora: loraModel(connection),
     Upload: uploadModel(connection),
   };
 }

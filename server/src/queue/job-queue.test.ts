@@ -10,6 +10,7 @@ import { GenerationService } from '../services/generation-service.js';
 import { newId } from '../services/ids.js';
 import { PlanService } from '../services/plans.js';
 import { TenantConfigService } from '../services/tenant-config.js';
+import { DEFAULT_LORA_LIMITS, LoraService } from '../services/lora-service.js';
 import { UploadService } from '../services/upload-service.js';
 import { FileStorage } from '../storage/file-storage.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
@@ -69,6 +70,12 @@ beforeAll(async () => {
     // These jobs name no uploads, so nothing is ever stored there.
     uploads: new UploadService({ models, storage: new FileStorage(join(tmpdir(), 'atelier-unused-uploads')) }),
     runners,
+    // Nor LoRAs.
+    loras: new LoraService({
+      models,
+      storage: new FileStorage(join(tmpdir(), 'atelier-unused-loras')),
+      limits: DEFAULT_LORA_LIMITS,
+    }),
   });
 });
 

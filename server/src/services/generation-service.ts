@@ -10,6 +10,7 @@ import { canonicalJson } from './canonical-json.js';
 import { newId, sha256 } from './ids.js';
 import { PRESETS } from './presets.js';
 import { resolve } from './resolve-params.js';
+import type { LoraService } from './lora-service.js';
 import type { TenantConfigService } from './tenant-config.js';
 import type { UploadService } from './upload-service.js';
 import type { JobAsset } from '../storage/job-assets.js';
@@ -45,6 +46,8 @@ export interface GenerationServiceDeps {
   presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
   /** The tenant's plan and configuration, which bound what a request may ask for. */
   configs: Pick<TenantConfigService, 'policy'>;
+  /** The tenant's own LoRAs, which are all a request may name. */
+  loras: Pick<LoraService, 'owned'>;
   /** The tenant's input images, which a request names by id. */
   uploads: Pick<UploadService, 'get'>;
   /** Which presets the connected runners offer. */
@@ -69,7 +72,8 @@ export class GenerationService {
       ...(params.inputImageId !== undefined && { input: await this.deps.uploads.get(params.inputImageId, 'inputImageId') }),
       ...(params.maskImageId !== undefined && { mask: await this.deps.uploads.get(params.maskImageId, 'maskImageId') }),
     };
-    const resolved = resolve(params, policy, inputs);
+    const loras = await this.deps.loras.owned(params.loras?.map((lora) => lora.id) ?? []);
+    const resolved = resolve(params, policy, { ...inputs, loras });
     const assets: JobAsset[] = [
       ...(inputs.input
         ? [{ kind: 'input' as const, id: inputs.input._id, sha256: inputs.input.sha256, bytes: inputs.input.bytes }]
@@ -77,6 +81,7 @@ export class GenerationService {
       ...(inputs.mask
         ? [{ kind: 'mask' as const, id: inputs.mask._id, sha256: inputs.mask.sha256, bytes: inputs.mask.bytes }]
         : []),
+      ...(resolved.loras ?? []).map(({ id }) => ({ kind: 'lora' as const, id, ...loras.get(id)! })),
     ];
     await this.requireOffered(resolved.performance);
     let generationId = newId('gen');

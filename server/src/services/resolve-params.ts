@@ -6,7 +6,7 @@ import {
   type GenerationParams,
   type ResolvedJobParams,
 } from '@atelier/protocol';
-import { AppError, invalidRequest } from '../errors/app-error.js';
+import { AppError, invalidRequest, notFound } from '../errors/app-error.js';
 import { PRESETS } from './presets.js';
 import { applyStyles, pickStyles } from './styles.js';
 import type { TenantPolicy } from './tenant-config.js';
@@ -15,13 +15,15 @@ import type { TenantPolicy } from './tenant-config.js';
 export interface JobInputs {
   input?: { width: number; height: number };
   mask?: { width: number; height: number };
+  /** The tenant's own LoRAs among those the request names (by id). */
+  loras?: ReadonlyMap<string, unknown>;
 }
 
 /** Fills every default so the runner has nothing left to decide, within the tenant's plan and configuration. */
 export function resolve(params: GenerationParams, { plan, config }: TenantPolicy, inputs: JobInputs = {}): ResolvedJobParams {
   const mode = params.mode ?? 'txt2img';
   const image = resolveImageInputs(params, inputs);
-  if (params.loras?.length) throw invalidRequest('loras are not available yet');
+  const loras = resolveLoras(params.loras, inputs.loras ?? new Map());
   const performance = params.performance ?? config.presets.default;
   if (!plan.presets.includes(performance)) {
     throw new AppError('forbidden', `The "${performance}" preset is not included in your plan.`);
@@ -63,7 +65,23 @@ export function resolve(params: GenerationParams, { plan, config }: TenantPolicy
     ...(params.inputImageId !== undefined && { inputImageId: params.inputImageId }),
     ...(params.maskImageId !== undefined && { maskImageId: params.maskImageId }),
     ...(mode === 'upscale' && { upscaleFactor: params.upscaleFactor ?? 2 }),
+    ...(loras.length > 0 && { loras }),
   };
+}
+
+/** Only the tenant's own LoRAs: another tenant's id is as unknown as one never issued. */
+function resolveLoras(
+  requested: GenerationParams['loras'],
+  owned: ReadonlyMap<string, unknown>,
+): NonNullable<ResolvedJobParams['loras']> {
+  const loras = requested ?? [];
+  const seen = new Set<string>();
+  for (const { id } of loras) {
+    if (seen.has(id)) throw invalidRequest(`LoRA "${id}" is listed twice`);
+    seen.add(id);
+    if (!owned.has(id)) throw notFound(`LoRA "${id}"`);
+  }
+  return loras.map(({ id, weight }) => ({ id, weight }));
 }
 
 /**
