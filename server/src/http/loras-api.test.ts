@@ -102,6 +102,17 @@ describe('/v1/loras', () => {
     expect((await list(acme.secretKey)).map((l) => l.id)).toContain(lora.id);
   });
 
+  it('refuses LoRAs with a preset that samples with its own distilled UNet', async () => {
+    const lora = await uploaded(acme.secretKey, kohya(6));
+    for (const performance of ['extreme-speed', 'lightning']) {
+      const refused = await server.api(acme.secretKey, '/v1/generations', {
+        body: { prompt: 'a lamp', performance, loras: [{ id: lora.id, weight: 1 }] },
+      });
+      const problem = await expectProblem(refused, 400, 'invalid_request');
+      expect(problem.detail).toContain(`"${performance}" preset`);
+    }
+  });
+
   it('deletes a LoRA and its file; a deleted LoRA can no longer be named', async () => {
     const lora = await uploaded(acme.secretKey, kohya(3));
     const file = join(server.dataDir, 'files', 'tenants', acme.tenantId, 'loras', `${lora.id}.safetensors`);
