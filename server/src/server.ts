@@ -33,6 +33,7 @@ import { WidgetHub } from './realtime/widget-hub.js';
 import { resolveAdminToken } from './services/admin-token.js';
 import { AuditLog } from './services/audit-log.js';
 import { CreditLedger } from './services/credit-ledger.js';
+import { ReservationSweeper } from './services/reservation-sweeper.js';
 import { GenerationService } from './services/generation-service.js';
 import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
@@ -202,16 +203,26 @@ function createServices(
   });
   const registry = new RunnerRegistry({ models, aliveServers: () => instances.alive() });
   const estimator = new QueueEstimator({ models, runners: registry });
-  const queue = new JobQueue({ models, events, presentImages, estimator, leaseMs: config.leaseMs, serverId });
+  const audit = new AuditLog({ models, ...(options.now ? { now: options.now } : {}) });
+  const ledger = new CreditLedger({ models, audit });
+  const queue = new JobQueue({ models, events, presentImages, estimator, credits: ledger, leaseMs: config.leaseMs, serverId });
+  const reservations = new ReservationSweeper({
+    models,
+    ledger,
+    expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
+  });
   // An orphaned job waits out its lease and at most a quarter of it more.
   const sweepMs = Math.max(config.dispatchPollMs, Math.floor(config.leaseMs / 4));
-  const dispatcher = new Dispatcher(queue, { pollMs: config.dispatchPollMs, sweepMs, work: events });
-  const audit = new AuditLog({ models, ...(options.now ? { now: options.now } : {}) });
+  const dispatcher = new Dispatcher(queue, {
+    pollMs: config.dispatchPollMs,
+    sweepMs,
+    work: events,
+    repair: { everyMs: 30_000, run: () => reservations.sweep() },
+  });
   const keys = new KeyService({ models, audit, ...(options.now ? { now: options.now } : {}) });
   const shopperSessions = new ShopperSessions({ models, ...(options.now ? { now: options.now } : {}) });
   const plans = new PlanService({ models });
   const configs = new TenantConfigService({ models, plans, audit });
-  const ledger = new CreditLedger({ models, audit });
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
   const deletion = new TenantDeletion({ models, storage });
   const runnerTokens = new RunnerTokenService({ models });
@@ -223,6 +234,8 @@ function createServices(
     dispatcher: { notify: () => events.announceWork() },
     presentImages,
     configs,
+    ledger,
+    expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
@@ -271,6 +284,7 @@ function createServices(
     plans,
     configs,
     ledger,
+    reservations,
     tenants,
     deletion,
     runnerTokens,

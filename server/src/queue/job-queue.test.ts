@@ -4,6 +4,7 @@ import type { Generation, StoredImage } from '../models/generation.model.js';
 import type { JobTransition } from '../models/job-transition.model.js';
 import { leaseId, type LeaseRecord } from '../models/lease.model.js';
 import { AuditLog } from '../services/audit-log.js';
+import { CreditLedger } from '../services/credit-ledger.js';
 import { GenerationService } from '../services/generation-service.js';
 import { newId } from '../services/ids.js';
 import { PlanService } from '../services/plans.js';
@@ -24,6 +25,7 @@ let database: Database;
 let events: JobEvents;
 let queue: JobQueue;
 let generations: GenerationService;
+let ledger: CreditLedger;
 /** The queue's clock runs this far ahead of the wall clock; tests move it instead of sleeping. */
 let skewMs = 0;
 
@@ -33,6 +35,7 @@ beforeAll(async () => {
   const { models } = database;
   events = new JobEvents();
   const estimator = new QueueEstimator({ models, runners: new RunnerRegistry({ models }) });
+  ledger = new CreditLedger({ models, audit: new AuditLog({ models }) });
   const presentImages = (tenantId: string, images: StoredImage[]) =>
     images.map((image) => ({
       id: image._id,
@@ -46,6 +49,7 @@ beforeAll(async () => {
     events,
     presentImages,
     estimator,
+    credits: ledger,
     leaseMs: LEASE_MS,
     serverId: 'srv_test',
     retryDelayMs: (attempt) => RETRY_DELAY_MS * attempt,
@@ -61,6 +65,8 @@ beforeAll(async () => {
     dispatcher: { notify: () => undefined },
     presentImages,
     configs,
+    ledger,
+    expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
   });
 });
 
@@ -81,6 +87,7 @@ afterAll(async () => {
 
 async function createTenant(id = newId('ten')): Promise<string> {
   await database.models.Tenant.create({ _id: id, name: `Shop ${id}`, plan: 'pro', origins: [] });
+  await runWithTenant(id, () => ledger.grant({ amount: 1_000, reason: 'test', actor: { kind: 'admin' } }));
   return id;
 }
 

@@ -10,7 +10,7 @@ import {
 import type { AuditActor } from '../models/audit-event.model.js';
 import type { CreditEntry } from '../models/credit-entry.model.js';
 import type { Models } from '../models/index.js';
-import { conflict, unavailable } from '../errors/app-error.js';
+import { AppError, conflict, unavailable } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
 import type { AuditLog } from './audit-log.js';
 import { newId } from './ids.js';
@@ -50,12 +50,24 @@ export interface GrantResult {
   replayed: boolean;
 }
 
+/** How a job's reservation ended: settled (charged) or handed back. */
+export type Closing =
+  { kind: 'settle'; usage: NonNullable<CreditEntry['usage']> } | { kind: 'release' | 'expire'; reason: string };
+
+/** The ledger keys of a job's two movements: one reservation, then exactly one closing. */
+export const reservationKey = (jobId: string) => `reserve:${jobId}`;
+export const closingKey = (jobId: string) => `close:${jobId}`;
+
+const SYSTEM_ACTOR: AuditActor = { kind: 'system' };
+
 /**
  * The credits of the tenant in scope: an append-only ledger (credit-entry.model.ts says
- * how concurrent appends are decided). Grants exist now; a job's reserve → settle |
- * release | expire movements are appended the same way, under the keys
- * `<kind>:<jobId>`, and a reservation checks `available` against the head it appends to,
- * so a lost race re-checks against the new head and the balance is never overdrawn.
+ * how concurrent appends are decided). A job's price is reserved at acceptance under
+ * `reserve:<jobId>`, and its reservation is closed exactly once under `close:<jobId>`
+ * (settled, released or expired: whichever is appended first stands, and any later
+ * attempt, a replay or a different ending, meets the key and changes nothing). A
+ * reservation checks `available` against the head it appends to, so a lost race
+ * re-checks against the new head and the balance is never overdrawn.
  */
 export class CreditLedger {
   constructor(private readonly deps: { models: Models; audit: AuditLog; now?: () => Date }) {}
@@ -83,6 +95,66 @@ export class CreditLedger {
       });
     }
     return { entry: entryBody(entry), balance: await this.balance(), replayed };
+  }
+
+  /**
+   * Reserves `amount` for the job, or refuses with `insufficient_credits` when the
+   * tenant's available credits do not cover it. Idempotent per job: a second call
+   * answers the first reservation.
+   */
+  async reserve(jobId: string, amount: number): Promise<CreditEntryBody> {
+    const { entry } = await this.append(
+      {
+        kind: 'reserve',
+        key: reservationKey(jobId),
+        amount: 0,
+        reservedChange: amount,
+        jobId,
+        reason: '',
+        usage: null,
+        actor: SYSTEM_ACTOR,
+      },
+      (head) => {
+        const available = head.balance - head.reserved;
+        if (available < amount) {
+          throw new AppError(
+            'insufficient_credits',
+            `This generation costs ${amount} credit(s); ${Math.max(0, available)} available.`,
+            { details: { required: amount, available: Math.max(0, available) } },
+          );
+        }
+      },
+    );
+    return entryBody(entry);
+  }
+
+  /**
+   * Closes the job's reservation: a settlement charges the reserved amount, a release
+   * or expiry hands it back. Once per job, whoever calls and however often: answers
+   * the closing that stands (which may be another kind, appended first), or null when
+   * the job has no reservation.
+   */
+  async close(jobId: string, closing: Closing): Promise<CreditEntryBody | null> {
+    const reservation = await this.deps.models.CreditEntry.findOne({ key: reservationKey(jobId) }).lean();
+    if (!reservation) return null;
+    const reserved = reservation.reservedChange;
+    const { entry, replayed } = await this.append({
+      kind: closing.kind,
+      key: closingKey(jobId),
+      amount: closing.kind === 'settle' ? -reserved : 0,
+      reservedChange: -reserved,
+      jobId,
+      reason: closing.kind === 'settle' ? '' : closing.reason,
+      usage: closing.kind === 'settle' ? closing.usage : null,
+      actor: SYSTEM_ACTOR,
+    });
+    if (!replayed) log.debug({ jobId, kind: entry.kind, amount: reserved }, 'reservation closed');
+    return entryBody(entry);
+  }
+
+  /** Whether the job's reservation has been closed (settled, released or expired). */
+  async closed(jobId: string): Promise<boolean> {
+    return (await this.deps.models.CreditEntry.exists({ key: closingKey(jobId) })) !== null;
   }
 
   async balance(): Promise<BalanceBody> {
@@ -136,14 +208,20 @@ export class CreditLedger {
 
   /**
    * Inserts the movement as entry `head.seq + 1`. A duplicate key means either that the
-   * movement is already in the ledger (its key exists: answered as a replay) or that
-   * another append took this seq first (read the new head and try again).
+   * movement is already in the ledger (its key exists: the next attempt answers it as a
+   * replay) or that another append took this seq first (read the new head and try again).
    */
-  private async append(movement: Movement): Promise<{ entry: CreditEntry; replayed: boolean }> {
+  private async append(movement: Movement, check?: (head: Head) => void): Promise<{ entry: CreditEntry; replayed: boolean }> {
     const { CreditEntry: Entries } = this.deps.models;
     let losses = 0;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
       const head = await this.head();
+      // Looked up after reading the head: a movement appended before that read is found
+      // here, and one appended after it takes this seq, so the insert below meets a
+      // duplicate key instead of applying the movement twice to totals that include it.
+      const existing = await Entries.findOne({ key: movement.key }).lean();
+      if (existing) return { entry: existing, replayed: true };
+      check?.(head);
       const entry = {
         _id: newId('cre'),
         seq: head.seq + 1,
@@ -159,8 +237,6 @@ export class CreditLedger {
       } catch (error) {
         if ((error as { code?: number }).code !== 11000) throw error;
       }
-      const existing = await Entries.findOne({ key: movement.key }).lean();
-      if (existing) return { entry: existing, replayed: true };
       losses += 1;
     }
     throw unavailable('The credit ledger is busy; try again.');

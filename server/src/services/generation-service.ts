@@ -3,12 +3,13 @@ import type { Models } from '../models/index.js';
 import type { Generation, StoredImage } from '../models/generation.model.js';
 import { leaseId } from '../models/lease.model.js';
 import type { GenerationBody, GenerationParams, PublicImage, QueueEstimate } from '@atelier/protocol';
-import { AppError, conflict, invalidRequest, notFound } from '../errors/app-error.js';
+import { AppError, conflict, invalidRequest, notFound, unavailable } from '../errors/app-error.js';
 import { requireTenantId } from '../tenancy/tenant-context.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { canonicalJson } from './canonical-json.js';
 import { newId, sha256 } from './ids.js';
-import { PRESETS } from './presets.js';
+import { priceOf } from './cost-table.js';
+import type { CreditLedger } from './credit-ledger.js';
 import { resolve } from './resolve-params.js';
 import type { TenantConfigService } from './tenant-config.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
@@ -42,7 +43,15 @@ export interface GenerationServiceDeps {
   presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
   /** The tenant's plan and configuration, which bound what a request may ask for. */
   configs: Pick<TenantConfigService, 'policy'>;
+  /** Reserves each job's price before the job exists. */
+  ledger: Pick<CreditLedger, 'reserve' | 'closed'>;
+  /** Ends a job whose reservation was handed back before the job was stored (see `create`). */
+  expireUnstarted(tenantId: string, jobId: string): Promise<boolean>;
+  /** How long a job may wait to start before it expires without charge (default 15 minutes). */
+  deadlineMs?: number;
 }
+
+const DEFAULT_DEADLINE_MS = 15 * 60_000;
 
 /**
  * Accepts, reads, lists and cancels generations for the tenant in scope. Knows
@@ -58,6 +67,7 @@ export class GenerationService {
     // A widget socket opened before a suspension is still open: its requests stop here.
     if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
     const resolved = resolve(params, await this.deps.configs.policy(tenant));
+    const price = priceOf({ ...resolved, mode: params.mode, loras: params.loras });
     let generationId = newId('gen');
 
     // One namespace per source, so a REST key can never collide with a widget's ref.
@@ -72,13 +82,17 @@ export class GenerationService {
       generationId = claim.generationId;
     }
 
+    // Reserved before the job exists, so an accepted job is always paid for; a crash
+    // between the two leaves a reservation without a job, which the reservation sweeper
+    // hands back.
+    await this.deps.ledger.reserve(generationId, price);
     const now = new Date();
     const generation = await this.deps.models.Generation.create({
       _id: generationId,
       status: 'queued',
       params,
       resolved,
-      cost: { credits: PRESETS[resolved.performance].credits * resolved.imageCount },
+      cost: { credits: price },
       progress: { step: 0, steps: resolved.steps * resolved.imageCount, stage: 'queued' },
       source: options.source,
       sessionId: options.sessionId ?? null,
@@ -87,6 +101,7 @@ export class GenerationService {
       ref: options.ref ?? null,
       queuedAt: now,
       notBefore: now,
+      deadline: new Date(now.getTime() + (this.deps.deadlineMs ?? DEFAULT_DEADLINE_MS)),
     }).catch((error: unknown) => {
       // Two retries of one idempotent request raced to create the same job.
       if ((error as { code?: number }).code !== 11000) throw error;
@@ -95,6 +110,13 @@ export class GenerationService {
     if (!generation) {
       const existing = await this.get(generationId);
       return { generation: existing, queue: await this.deps.estimator.estimate(existing), created: false };
+    }
+    // The sweeper hands back a reservation whose job it cannot find, then looks for the
+    // job once more; this looks for the hand-back after storing the job. Of the two
+    // orders one always sees the other, so no job runs on a released reservation.
+    if (await this.deps.ledger.closed(generationId)) {
+      await this.deps.expireUnstarted(tenantId, generationId);
+      throw unavailable('The request took too long to be accepted; try again.');
     }
     this.deps.dispatcher.notify();
     const job = generation.toObject() as Generation;

@@ -9,13 +9,11 @@ export interface Preset {
   steps: number;
   guidance: number;
   scheduler: SchedulerName;
-  /** Credits per image. */
-  credits: number;
 }
 
 export const PRESETS: Record<Performance, Preset> = {
-  quality: { steps: 60, guidance: 4, scheduler: 'euler', credits: 2 },
-  speed: { steps: 30, guidance: 4, scheduler: 'euler', credits: 1 },
-  'extreme-speed': { steps: 8, guidance: 1, scheduler: 'euler', credits: 1 },
-  lightning: { steps: 4, guidance: 1, scheduler: 'euler', credits: 1 },
+  quality: { steps: 60, guidance: 4, scheduler: 'euler' },
+  speed: { steps: 30, guidance: 4, scheduler: 'euler' },
+  'extreme-speed': { steps: 8, guidance: 1, scheduler: 'euler' },
+  lightning: { steps: 4, guidance: 1, scheduler: 'euler' },
 };
