@@ -205,7 +205,17 @@ function createServices(
   const estimator = new QueueEstimator({ models, runners: registry });
   const audit = new AuditLog({ models, ...(options.now ? { now: options.now } : {}) });
   const ledger = new CreditLedger({ models, audit });
-  const queue = new JobQueue({ models, events, presentImages, estimator, credits: ledger, leaseMs: config.leaseMs, serverId });
+  const plans = new PlanService({ models });
+  const queue = new JobQueue({
+    models,
+    events,
+    presentImages,
+    estimator,
+    credits: ledger,
+    plans,
+    leaseMs: config.leaseMs,
+    serverId,
+  });
   const reservations = new ReservationSweeper({
     models,
     ledger,
@@ -221,7 +231,6 @@ function createServices(
   });
   const keys = new KeyService({ models, audit, ...(options.now ? { now: options.now } : {}) });
   const shopperSessions = new ShopperSessions({ models, ...(options.now ? { now: options.now } : {}) });
-  const plans = new PlanService({ models });
   const configs = new TenantConfigService({ models, plans, audit });
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
   const deletion = new TenantDeletion({ models, storage });

@@ -36,6 +36,8 @@ beforeAll(async () => {
   events = new JobEvents();
   const estimator = new QueueEstimator({ models, runners: new RunnerRegistry({ models }) });
   ledger = new CreditLedger({ models, audit: new AuditLog({ models }) });
+  const plans = new PlanService({ models });
+  await plans.seed();
   const presentImages = (tenantId: string, images: StoredImage[]) =>
     images.map((image) => ({
       id: image._id,
@@ -50,13 +52,12 @@ beforeAll(async () => {
     presentImages,
     estimator,
     credits: ledger,
+    plans,
     leaseMs: LEASE_MS,
     serverId: 'srv_test',
     retryDelayMs: (attempt) => RETRY_DELAY_MS * attempt,
     now: () => new Date(Date.now() + skewMs),
   });
-  const plans = new PlanService({ models });
-  await plans.seed();
   const configs = new TenantConfigService({ models, plans, audit: new AuditLog({ models }) });
   generations = new GenerationService({
     models,
@@ -85,8 +86,8 @@ afterAll(async () => {
   await dropDatabase(uri);
 });
 
-async function createTenant(id = newId('ten')): Promise<string> {
-  await database.models.Tenant.create({ _id: id, name: `Shop ${id}`, plan: 'pro', origins: [] });
+async function createTenant(id = newId('ten'), plan = 'pro'): Promise<string> {
+  await database.models.Tenant.create({ _id: id, name: `Shop ${id}`, plan, origins: [] });
   await runWithTenant(id, () => ledger.grant({ amount: 1_000, reason: 'test', actor: { kind: 'admin' } }));
   return id;
 }
@@ -132,8 +133,9 @@ describe('JobQueue.claimNext', () => {
 
   it('takes turns between tenants, oldest job first within a tenant', async () => {
     // B's id sorts before A's, so only the waiting time can put A first on the first turn.
-    const a = await createTenant('ten_zzzz_a');
-    const b = await createTenant('ten_aaaa_b');
+    // Both on the same plan (same weight), with room for every job to run at once.
+    const a = await createTenant('ten_zzzz_a', 'enterprise');
+    const b = await createTenant('ten_aaaa_b', 'enterprise');
     const aJobs: string[] = [];
     for (let i = 0; i < 5; i += 1) aJobs.push(await enqueue(a, `a${i}`));
     const bJob = await enqueue(b, 'b0');

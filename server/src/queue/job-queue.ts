@@ -19,6 +19,7 @@ import { JobTransitions, type TransitionResult } from './job-transitions.js';
 import { LeaseStore } from './lease-store.js';
 import type { QueueEstimator } from './queue-estimator.js';
 import type { Closing } from '../services/credit-ledger.js';
+import type { PlanService } from '../services/plans.js';
 
 const { trusted } = mongoose;
 const log = createLogger('job-queue');
@@ -39,6 +40,8 @@ export interface JobQueueDeps {
   estimator: QueueEstimator;
   /** Closes a finished job's credit reservation (tenant scope); once per job however often it is called. */
   credits: { close(jobId: string, closing: Closing): Promise<unknown> };
+  /** Each tenant's plan: its fair-share weight (`queuePriority`) and cap (`concurrentJobs`). */
+  plans: Pick<PlanService, 'get'>;
   leaseMs: number;
   /** This server process: recorded on every transition and lease it writes. */
   serverId: string;
@@ -98,19 +101,20 @@ export class JobQueue {
       applied: (transition, job, how) => this.applied(transition, job, how),
     });
     this.leases = new LeaseStore({ models: deps.models, serverId: deps.serverId });
-    this.fairShare = new FairShare({ models: deps.models });
+    this.fairShare = new FairShare({ models: deps.models, plans: deps.plans });
   }
 
   /**
-   * Leases the next job to `runnerId`. Fair share: tenants with runnable work take turns,
-   * least recently served first; within a tenant, oldest first.
+   * Leases the next job to `runnerId`. Weighted fair share between tenants (fair-share.ts),
+   * within their plans' concurrency caps; within a tenant, highest priority, then oldest first.
    */
   async claimNext(runnerId: string): Promise<(Generation & Lease) | null> {
     const now = this.now();
-    for (const tenantId of await this.fairShare.tenantsInTurn(now)) {
+    for (const turn of await this.fairShare.tenantsInTurn(now)) {
+      const { tenantId } = turn;
       const job = await this.claimOldest(tenantId, runnerId, now);
       if (!job) continue; // other dispatchers took all of it first
-      await this.fairShare.served(tenantId, now);
+      await this.fairShare.served(turn, now);
       log.info({ tenantId, jobId: job._id, runnerId, epoch: job.epoch, attempt: job.attempts }, 'job leased');
       return { ...job, jobId: job._id, tenantId, epoch: job.epoch };
     }
@@ -126,7 +130,7 @@ export class JobQueue {
     for (;;) {
       const candidates = await runWithTenant(tenantId, () =>
         Jobs.find({ ...runnable, ...(contended.length > 0 ? { _id: trusted({ $nin: contended }) } : {}) })
-          .sort({ queuedAt: 1, _id: 1 })
+          .sort({ priority: -1, queuedAt: 1, _id: 1 })
           .limit(CLAIM_CANDIDATES)
           .lean(),
       );

@@ -12,6 +12,7 @@ import type { CreditEntry } from '../models/credit-entry.model.js';
 import type { Models } from '../models/index.js';
 import { AppError, conflict, unavailable } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
+import { requireTenantId } from '../tenancy/tenant-context.js';
 import type { AuditLog } from './audit-log.js';
 import { newId } from './ids.js';
 
@@ -125,6 +126,7 @@ export class CreditLedger {
         }
       },
     );
+    await this.hint(`reserve:${requireTenantId()}:${jobId}`, entry.seq);
     return entryBody(entry);
   }
 
@@ -135,8 +137,10 @@ export class CreditLedger {
    * the job has no reservation.
    */
   async close(jobId: string, closing: Closing): Promise<CreditEntryBody | null> {
-    const reservation = await this.deps.models.CreditEntry.findOne({ key: reservationKey(jobId) }).lean();
+    const reservation = await this.reservationOf(jobId);
     if (!reservation) return null;
+    // Announced before the entry, so that `closed` never misses a closing that exists.
+    await this.hint(`closing:${requireTenantId()}:${jobId}`, 0);
     const reserved = reservation.reservedChange;
     const { entry, replayed } = await this.append({
       kind: closing.kind,
@@ -152,9 +156,9 @@ export class CreditLedger {
     return entryBody(entry);
   }
 
-  /** Whether the job's reservation has been closed (settled, released or expired). */
+  /** Whether the job's reservation has been (or is being) closed: settled, released or expired. */
   async closed(jobId: string): Promise<boolean> {
-    return (await this.deps.models.CreditEntry.exists({ key: closingKey(jobId) })) !== null;
+    return (await this.deps.models.CreditHint.exists({ _id: `closing:${requireTenantId()}:${jobId}` })) !== null;
   }
 
   async balance(): Promise<BalanceBody> {
@@ -207,49 +211,120 @@ export class CreditLedger {
   }
 
   /**
-   * Inserts the movement as entry `head.seq + 1`. A duplicate key means either that the
-   * movement is already in the ledger (its key exists: the next attempt answers it as a
-   * replay) or that another append took this seq first (read the new head and try again).
+   * Inserts the movement as entry `head.seq + 1` (`_id: <tenantId>:<seq>`), with the
+   * head's totals plus its own, so appends form one sequence however many race. A
+   * duplicate key means another append took this seq first (read the new head and try
+   * again), or the movement's key is in the ledger already (answered as a replay).
+   * Every read on the usual path is by `_id`; the scans (`findByKey`, `scanHead`) run
+   * only for replays and ledgers written before entries were numbered by `_id`.
    */
   private async append(movement: Movement, check?: (head: Head) => void): Promise<{ entry: CreditEntry; replayed: boolean }> {
     const { CreditEntry: Entries } = this.deps.models;
-    let losses = 0;
+    const tenantId = requireTenantId();
+    let head = await this.head();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      const head = await this.head();
-      // Looked up after reading the head: a movement appended before that read is found
-      // here, and one appended after it takes this seq, so the insert below meets a
-      // duplicate key instead of applying the movement twice to totals that include it.
-      const existing = await Entries.findOne({ key: movement.key }).lean();
-      if (existing) return { entry: existing, replayed: true };
-      check?.(head);
-      const entry = {
-        _id: newId('cre'),
-        seq: head.seq + 1,
-        ...movement,
-        balance: head.balance + movement.amount,
-        reserved: head.reserved + movement.reservedChange,
-        at: (this.deps.now ?? (() => new Date()))(),
-      };
+      try {
+        check?.(head);
+      } catch (error) {
+        // A retry of a movement that went in earlier is answered, not refused.
+        const existing = await this.findByKey(movement.key);
+        if (existing) return { entry: existing, replayed: true };
+        throw error;
+      }
+      const balance = head.balance + movement.amount;
+      const reserved = head.reserved + movement.reservedChange;
+      if (reserved < 0 || balance < reserved) {
+        // Only a movement applied twice can do this: it is in the ledger already.
+        const existing = await this.findByKey(movement.key);
+        if (existing) return { entry: existing, replayed: true };
+        throw new AppError('internal', `ledger movement ${movement.key} would leave reserved ${reserved} of ${balance}`, {
+          expose: false,
+        });
+      }
+      const seq = head.seq + 1;
+      const entry = { _id: entryId(tenantId, seq), seq, ...movement, balance, reserved, at: this.now() };
       try {
         const created = await Entries.create(entry);
-        if (losses > 0) log.debug({ losses, seq: entry.seq }, 'ledger append won after lost races');
+        await this.hint(`head:${tenantId}`, seq);
+        if (attempt > 1) log.debug({ losses: attempt - 1, seq }, 'ledger append won after lost races');
         return { entry: created.toObject(), replayed: false };
       } catch (error) {
         if ((error as { code?: number }).code !== 11000) throw error;
       }
-      losses += 1;
+      const taken = await Entries.findById(entry._id).lean();
+      if (taken?.key === movement.key) return { entry: taken, replayed: true };
+      if (taken) {
+        head = await this.probe(taken);
+        continue;
+      }
+      // The seq was free, so the key was not: the movement is in the ledger already
+      // (or a ledger from before `_id` numbering holds this seq under another `_id`).
+      const existing = await this.findByKey(movement.key);
+      if (existing) return { entry: existing, replayed: true };
+      head = await this.scanHead();
     }
     throw unavailable('The credit ledger is busy; try again.');
   }
 
+  /** The newest entry's totals: from the head hint, probing forward by `_id`. */
   private async head(): Promise<Head> {
+    const tenantId = requireTenantId();
+    const hint = await this.deps.models.CreditHint.findById(`head:${tenantId}`).lean();
+    if (!hint || hint.seq === 0) {
+      const first = await this.deps.models.CreditEntry.findById(entryId(tenantId, 1)).lean();
+      if (first) return this.probe(first);
+      // Empty, or written before `_id` numbering.
+      return this.scanHead();
+    }
+    const known = await this.deps.models.CreditEntry.findById(entryId(tenantId, hint.seq)).lean();
+    return known ? this.probe(known) : this.scanHead();
+  }
+
+  /** Walks forward from a known entry to the newest. */
+  private async probe(from: CreditEntry): Promise<Head> {
+    const tenantId = requireTenantId();
+    let newest = from;
+    for (;;) {
+      const next = await this.deps.models.CreditEntry.findById(entryId(tenantId, newest.seq + 1)).lean();
+      if (!next) return { seq: newest.seq, balance: newest.balance, reserved: newest.reserved };
+      newest = next;
+    }
+  }
+
+  private async scanHead(): Promise<Head> {
     const head = await this.deps.models.CreditEntry.findOne()
       .sort({ seq: -1 })
       .select({ seq: 1, balance: 1, reserved: 1 })
       .lean();
     return head ? { seq: head.seq, balance: head.balance, reserved: head.reserved } : { seq: 0, balance: 0, reserved: 0 };
   }
+
+  private async findByKey(key: string): Promise<CreditEntry | null> {
+    return this.deps.models.CreditEntry.findOne({ key }).lean();
+  }
+
+  /** The job's reservation: through its hint, or (a crash lost the hint) by its key. */
+  private async reservationOf(jobId: string): Promise<CreditEntry | null> {
+    const tenantId = requireTenantId();
+    const hint = await this.deps.models.CreditHint.findById(`reserve:${tenantId}:${jobId}`).lean();
+    const hinted = hint ? await this.deps.models.CreditEntry.findById(entryId(tenantId, hint.seq)).lean() : null;
+    if (hinted?.key === reservationKey(jobId)) return hinted;
+    return this.findByKey(reservationKey(jobId));
+  }
+
+  /** Raises a hint's seq (creating the hint); a lost race leaves it lower, which only costs a probe. */
+  private async hint(id: string, seq: number): Promise<void> {
+    await this.deps.models.CreditHint.updateOne({ _id: id }, { $max: { seq } }, { upsert: true }).catch((error: unknown) => {
+      if ((error as { code?: number }).code !== 11000) throw error;
+    });
+  }
+
+  private now(): Date {
+    return (this.deps.now ?? (() => new Date()))();
+  }
 }
+
+const entryId = (tenantId: string, seq: number) => `${tenantId}:${seq}`;
 
 export function entryBody(entry: CreditEntry): CreditEntryBody {
   return {
