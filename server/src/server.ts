@@ -227,7 +227,7 @@ function createServices(
     pollMs: config.dispatchPollMs,
     sweepMs,
     work: events,
-    repair: { everyMs: 30_000, run: () => reservations.sweep() },
+    repair: { everyMs: 30_000, run: () => Promise.all([reservations.sweep(), generations.sweepIdempotencyKeys()]) },
   });
   const keys = new KeyService({ models, audit, ...(options.now ? { now: options.now } : {}) });
   const shopperSessions = new ShopperSessions({ models, ...(options.now ? { now: options.now } : {}) });
@@ -245,6 +245,9 @@ function createServices(
     configs,
     ledger,
     expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
+    deadlineMs: config.jobDeadlineMs,
+    maxQueuedPerTenant: config.maxQueuedPerTenant,
+    maxQueued: config.maxQueued,
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,

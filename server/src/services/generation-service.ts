@@ -4,7 +4,7 @@ import type { Generation, StoredImage } from '../models/generation.model.js';
 import { leaseId } from '../models/lease.model.js';
 import type { GenerationBody, GenerationParams, PublicImage, QueueEstimate } from '@atelier/protocol';
 import { AppError, conflict, invalidRequest, notFound, unavailable } from '../errors/app-error.js';
-import { requireTenantId } from '../tenancy/tenant-context.js';
+import { requireTenantId, runAsSystem } from '../tenancy/tenant-context.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { canonicalJson } from './canonical-json.js';
 import { newId, sha256 } from './ids.js';
@@ -49,9 +49,18 @@ export interface GenerationServiceDeps {
   expireUnstarted(tenantId: string, jobId: string): Promise<boolean>;
   /** How long a job may wait to start before it expires without charge (default 15 minutes). */
   deadlineMs?: number;
+  /** Backpressure: queued jobs of one tenant (→ 429), of everyone (→ 503). */
+  maxQueuedPerTenant?: number;
+  maxQueued?: number;
+  now?: () => Date;
 }
 
 const DEFAULT_DEADLINE_MS = 15 * 60_000;
+/** An `Idempotency-Key` answers with its first response for at least a day; records go after two. */
+export const IDEMPOTENCY_RETENTION_MS = 2 * 86_400_000;
+/** What a refused request is told to wait before trying again, in seconds. */
+const BACKPRESSURE_RETRY_AFTER_S = 10;
+const ACTIVE_STATUSES = ['queued', 'running'];
 
 /**
  * Accepts, reads, lists and cancels generations for the tenant in scope. Knows
@@ -68,7 +77,10 @@ export class GenerationService {
     if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
     const resolved = resolve(params, await this.deps.configs.policy(tenant));
     const price = priceOf({ ...resolved, mode: params.mode, loras: params.loras });
-    let generationId = newId('gen');
+    await this.checkBackpressure();
+    // Identical requests (same parameters, the seed included) while the first is queued
+    // or running share its job; without a seed no two requests are identical.
+    let generationId = params.seed !== undefined && options.source === 'api' ? await this.identicalJob(params) : newId('gen');
 
     // One namespace per source, so a REST key can never collide with a widget's ref.
     const idempotencyKey = options.idempotencyKey
@@ -121,6 +133,15 @@ export class GenerationService {
     this.deps.dispatcher.notify();
     const job = generation.toObject() as Generation;
     return { generation: job, queue: await this.deps.estimator.estimate(job), created: true };
+  }
+
+  /** Deletes `Idempotency-Key` records past their retention, across tenants (FerretDB v1 has no TTL indexes). */
+  async sweepIdempotencyKeys(): Promise<number> {
+    const before = new Date(this.now().getTime() - IDEMPOTENCY_RETENTION_MS);
+    const { deletedCount } = await runAsSystem('sweep idempotency keys', () =>
+      this.deps.models.IdempotencyKey.deleteMany({ createdAt: trusted({ $lt: before }) }),
+    );
+    return deletedCount;
   }
 
   async get(id: string): Promise<Generation> {
@@ -197,6 +218,57 @@ export class GenerationService {
     };
     if (withQueue && generation.status === 'queued') view.queue = await this.deps.estimator.estimate(generation);
     return view;
+  }
+
+  private now(): Date {
+    return (this.deps.now ?? (() => new Date()))();
+  }
+
+  private async checkBackpressure(): Promise<void> {
+    const { Generation: Jobs } = this.deps.models;
+    const [mine, everyone] = await Promise.all([
+      Jobs.countDocuments({ status: 'queued' }),
+      runAsSystem('backpressure: count queued jobs', () => Jobs.countDocuments({ status: 'queued' })),
+    ]);
+    if (mine >= (this.deps.maxQueuedPerTenant ?? Number.POSITIVE_INFINITY)) {
+      throw new AppError('rate_limited', `You have ${mine} generations queued; wait for some to start.`, {
+        retryAfter: BACKPRESSURE_RETRY_AFTER_S,
+      });
+    }
+    if (everyone >= (this.deps.maxQueued ?? Number.POSITIVE_INFINITY)) {
+      throw new AppError('unavailable', 'The service is at capacity; try again shortly.', {
+        retryAfter: BACKPRESSURE_RETRY_AFTER_S,
+      });
+    }
+  }
+
+  /**
+   * The job this request shares with an identical one of the same tenant that is still
+   * queued or running, or a new id (recorded, so the next identical request shares it).
+   * The record is an `idempotency_keys` entry keyed by the request's hash: of racing
+   * identical requests one insert wins and the rest take its job. A record whose job
+   * has finished is replaced.
+   */
+  private async identicalJob(params: GenerationParams): Promise<string> {
+    const { IdempotencyKey, Generation: Jobs } = this.deps.models;
+    const requestHash = sha256(canonicalJson(params));
+    const key = `same:${requestHash}`;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const generationId = newId('gen');
+      try {
+        await IdempotencyKey.create({ _id: newId('idk'), key, requestHash, generationId });
+        return generationId;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 11000) throw error;
+      }
+      const record = await IdempotencyKey.findOne({ key }).lean();
+      if (!record) continue;
+      const job = await Jobs.findById(record.generationId).select({ status: 1 }).lean();
+      // No job yet: the first request is storing it right now, and this one joins it.
+      if (!job || ACTIVE_STATUSES.includes(job.status)) return record.generationId;
+      await IdempotencyKey.deleteOne({ _id: record._id });
+    }
+    return newId('gen');
   }
 
   /**
