@@ -135,10 +135,11 @@ describe('the reservation sweeper', () => {
       await createGeneration(server, secretKey, SPEED),
     ];
     // What a crash right after a job's last transition leaves: the job finished, its reservation open.
+    const finishedAt = new Date(Date.now() - 120_000);
     await runWithTenant(tenantId, async () => {
       const { Generation: Jobs } = server.database.models;
-      await Jobs.updateOne({ _id: done }, { $set: { status: 'succeeded', finishedAt: new Date() } });
-      await Jobs.updateOne({ _id: failed }, { $set: { status: 'failed', finishedAt: new Date() } });
+      await Jobs.updateOne({ _id: done }, { $set: { status: 'succeeded', finishedAt } });
+      await Jobs.updateOne({ _id: failed }, { $set: { status: 'failed', finishedAt } });
     });
     expect(await balanceOf(secretKey)).toEqual({ balance: 10, reserved: 4, available: 6 });
 

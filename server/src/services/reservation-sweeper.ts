@@ -10,8 +10,10 @@ const { trusted } = mongoose;
 const log = createLogger('reservation-sweeper');
 
 /**
- * How old a reservation without a job must be before it counts as left behind: a
- * request reserves, then stores its job a few milliseconds later.
+ * How long a reservation must have been without a job, or its job finished, before it
+ * counts as left behind: a request reserves, then stores its job milliseconds later, and
+ * a job's last transition closes its reservation right after it. Until then the normal
+ * path is left to do it.
  */
 const DEFAULT_ORPHAN_AFTER_MS = 60_000;
 /** Reservations read per page while looking for a tenant's open ones, newest first. */
@@ -60,16 +62,19 @@ export class ReservationSweeper {
     if (reserved === 0) return;
     for (const reservation of await this.openReservations(reserved)) {
       const jobId = reservation.jobId!;
-      const job = await this.deps.models.Generation.findById(jobId).select({ status: 1, resolved: 1, images: 1 }).lean();
+      const now = (this.deps.now ?? (() => new Date()))().getTime();
+      const grace = this.deps.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS;
+      const job = await this.deps.models.Generation.findById(jobId)
+        .select({ status: 1, resolved: 1, images: 1, finishedAt: 1 })
+        .lean();
       if (job) {
         const closing = closingFor(job);
-        if (!closing) continue;
+        if (!closing || now - (job.finishedAt?.getTime() ?? now) < grace) continue;
         await this.deps.ledger.close(jobId, closing);
         report[closing.kind === 'settle' ? 'settled' : 'released'] += 1;
         continue;
       }
-      const age = (this.deps.now ?? (() => new Date()))().getTime() - reservation.at.getTime();
-      if (age < (this.deps.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS)) continue;
+      if (now - reservation.at.getTime() < grace) continue;
       await this.deps.ledger.close(jobId, { kind: 'release', reason: 'the job was never stored' });
       report.orphaned += 1;
       // The request may have stored its job after all, between the read above and the
