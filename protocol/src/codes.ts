@@ -33,6 +33,7 @@ export const CODES = {
 
   // Jobs, decided by the server.
   canceled: { status: 409, retryable: false, title: 'Canceled' },
+  expired: { status: 504, retryable: false, title: 'Not started before its deadline' },
   runner_lost: { status: 503, retryable: true, title: 'Runner stopped responding' },
   runner_disconnected: { status: 503, retryable: true, title: 'Runner disconnected' },
   incomplete_upload: { status: 502, retryable: true, title: 'Incomplete upload' },
@@ -67,6 +68,7 @@ export const CODE_MESSAGES = {
   unsupported_version: 'errorOutdated',
   internal: 'errorGeneric',
   canceled: 'errorCanceled',
+  expired: 'errorUnavailable',
   runner_lost: 'errorUnavailable',
   runner_disconnected: 'errorUnavailable',
   incomplete_upload: 'errorGeneric',

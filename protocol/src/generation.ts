@@ -116,7 +116,7 @@ export interface ResolvedJobParams {
   loras?: { id: string; weight: number }[];
 }
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'expired'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** Where a job is inside a runner; `steps` counts UNet steps. */

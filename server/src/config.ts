@@ -40,6 +40,11 @@ export interface Config {
   instanceHeartbeatMs: number;
   /** How often it reads the job events other processes relay (while anyone here listens). */
   relayPollMs: number;
+  /** Queued jobs beyond which a tenant's new requests get 429, and everyone's get 503. */
+  maxQueuedPerTenant: number;
+  maxQueued: number;
+  /** A job not started this long after it was accepted expires without charge. */
+  jobDeadlineMs: number;
 }
 
 /**
@@ -95,5 +100,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     rateLimitShopperPerMinute: integer(env, 'ATELIER_WIDGET_RPM_PER_SHOPPER', 10, 1, 1_000_000),
     instanceHeartbeatMs: integer(env, 'ATELIER_INSTANCE_HEARTBEAT_MS', 2_000, 100, 60_000),
     relayPollMs: integer(env, 'ATELIER_RELAY_POLL_MS', 150, 20, 5_000),
+    maxQueuedPerTenant: integer(env, 'ATELIER_MAX_QUEUED_PER_TENANT', 1_000, 1, 10_000_000),
+    maxQueued: integer(env, 'ATELIER_MAX_QUEUED', 100_000, 1, 100_000_000),
+    jobDeadlineMs: integer(env, 'ATELIER_JOB_DEADLINE_MS', 900_000, 1_000, 7 * 86_400_000),
   };
 }

@@ -36,6 +36,7 @@ import { WidgetHub } from './realtime/widget-hub.js';
 import { resolveAdminToken } from './services/admin-token.js';
 import { AuditLog } from './services/audit-log.js';
 import { CreditLedger } from './services/credit-ledger.js';
+import { ReservationSweeper } from './services/reservation-sweeper.js';
 import { GenerationService } from './services/generation-service.js';
 import { IncludedCredits } from './services/included-credits.js';
 import { newId } from './services/ids.js';
@@ -223,16 +224,35 @@ function createServices(
   });
   const registry = new RunnerRegistry({ models, aliveServers: () => instances.alive() });
   const estimator = new QueueEstimator({ models, runners: registry });
-  const queue = new JobQueue({ models, events, presentImages, estimator, leaseMs: config.leaseMs, serverId });
+  const audit = new AuditLog({ models, ...(options.now ? { now: options.now } : {}) });
+  const ledger = new CreditLedger({ models, audit });
+  const plans = new PlanService({ models });
+  const queue = new JobQueue({
+    models,
+    events,
+    presentImages,
+    estimator,
+    credits: ledger,
+    plans,
+    leaseMs: config.leaseMs,
+    serverId,
+  });
+  const reservations = new ReservationSweeper({
+    models,
+    ledger,
+    expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
+  });
   // An orphaned job waits out its lease and at most a quarter of it more.
   const sweepMs = Math.max(config.dispatchPollMs, Math.floor(config.leaseMs / 4));
-  const dispatcher = new Dispatcher(queue, { pollMs: config.dispatchPollMs, sweepMs, work: events });
-  const audit = new AuditLog({ models, ...(options.now ? { now: options.now } : {}) });
+  const dispatcher = new Dispatcher(queue, {
+    pollMs: config.dispatchPollMs,
+    sweepMs,
+    work: events,
+    repair: { everyMs: 30_000, run: () => Promise.all([reservations.sweep(), generations.sweepIdempotencyKeys()]) },
+  });
   const keys = new KeyService({ models, audit, ...(options.now ? { now: options.now } : {}) });
   const shopperSessions = new ShopperSessions({ models, ...(options.now ? { now: options.now } : {}) });
-  const plans = new PlanService({ models });
   const configs = new TenantConfigService({ models, plans, audit });
-  const ledger = new CreditLedger({ models, audit });
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
   const deletion = new TenantDeletion({ models, storage });
   const includedCredits = new IncludedCredits({ models, plans, ledger, ...(options.now ? { now: options.now } : {}) });
@@ -258,6 +278,11 @@ function createServices(
     loras,
     uploads,
     runners: registry,
+    ledger,
+    expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
+    deadlineMs: config.jobDeadlineMs,
+    maxQueuedPerTenant: config.maxQueuedPerTenant,
+    maxQueued: config.maxQueued,
   });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
@@ -313,6 +338,7 @@ function createServices(
     configs,
     ledger,
     includedCredits,
+    reservations,
     tenants,
     deletion,
     runnerTokens,

@@ -23,7 +23,7 @@ beforeAll(async () => {
   uri.searchParams.set('monitorCommands', 'true');
   server = await startTestServer(
     // No background dispatch pass or lease sweep may run while a request is counted.
-    { ATELIER_DISPATCH_POLL_MS: '60000' },
+    { ATELIER_DISPATCH_POLL_MS: '60000', ATELIER_RUNNER_LEASE_MS: '3600000' },
     { reuse: { mongodbUri: uri.toString(), dataDir: await mkdtemp(join(tmpdir(), 'atelier-test-')) } },
   );
   // More requests than `pro` allows a minute: enterprise's rate limit has room for them.

@@ -20,6 +20,7 @@ import { tenantPlugin } from '../tenancy/tenant-plugin.js';
  *   then one settle, release or expire), so replaying any step of a job is harmless.
  */
 export interface CreditEntry {
+  /** `<tenantId>:<seq>`, so the appender finds the head by `_id` (see credit-hint.model.ts). */
   _id: string;
   tenantId: string;
   seq: number;
@@ -50,7 +51,7 @@ const creditEntrySchema = new Schema<CreditEntry>(
     amount: { type: Number, required: true, validate: integer },
     reservedChange: { type: Number, required: true, validate: integer },
     balance: { type: Number, required: true, validate: integer },
-    reserved: { type: Number, required: true, min: 0, validate: integer },
+    reserved: { type: Number, required: true, validate: integer },
     jobId: { type: String, default: null },
     reason: { type: String, default: '' },
     usage: { type: new Schema({ preset: String, images: Number }, { _id: false }), default: null },

@@ -57,6 +57,10 @@ export interface Generation {
   queuedAt: Date;
   /** Not to be leased before this time (retry backoff). */
   notBefore: Date;
+  /** Not started by then, the job expires without charge; null: no deadline. */
+  deadline?: Date | null;
+  /** Inside a tenant, higher first, then oldest first. */
+  priority?: number;
   attempts: number;
   maxAttempts: number;
   epoch: number;
@@ -92,7 +96,7 @@ const generationSchema = new Schema<Generation>(
     _id: { type: String, required: true },
     status: {
       type: String,
-      enum: ['queued', 'running', 'succeeded', 'failed', 'canceled'],
+      enum: ['queued', 'running', 'succeeded', 'failed', 'canceled', 'expired'],
       required: true,
     },
     params: { type: Schema.Types.Mixed, required: true },
@@ -129,6 +133,8 @@ const generationSchema = new Schema<Generation>(
     ref: { type: String, default: null },
     queuedAt: { type: Date, required: true },
     notBefore: { type: Date, required: true },
+    deadline: { type: Date, default: null },
+    priority: { type: Number, default: 0 },
     attempts: { type: Number, default: 0 },
     maxAttempts: { type: Number, default: 3 },
     epoch: { type: Number, default: 0 },

@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { auditEventModel } from './audit-event.model.js';
 import { apiKeyModel } from './api-key.model.js';
 import { creditEntryModel } from './credit-entry.model.js';
+import { creditHintModel } from './credit-hint.model.js';
 import { generationModel } from './generation.model.js';
 import { idempotencyKeyModel } from './idempotency-key.model.js';
 import { jobEventBatchModel } from './job-event-batch.model.js';
@@ -40,6 +41,7 @@ export function createModels(connection: Connection) {
     Plan: planModel(connection),
     TenantConfig: tenantConfigModel(connection),
     CreditEntry: creditEntryModel(connection),
+    CreditHint: creditHintModel(connection),
     TenantDeletion: tenantDeletionModel(connection),
     Lora: loraModel(connection),
     Upload: uploadModel(connection),

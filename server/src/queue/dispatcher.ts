@@ -23,6 +23,8 @@ export interface DispatcherOptions {
   sweepMs: number;
   /** Told when runnable work appears, here or in another server process. */
   work: { onWork(listener: () => void): () => void };
+  /** Repairs run every `everyMs` (credit reservations a crash left open). */
+  repair?: { everyMs: number; run(): Promise<unknown> };
 }
 
 /**
@@ -38,6 +40,8 @@ export class Dispatcher {
   private timer: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private sweep: Promise<void> | undefined;
+  private repairer: NodeJS.Timeout | undefined;
+  private repair: Promise<void> | undefined;
   private stopListening: (() => void) | undefined;
 
   constructor(
@@ -49,10 +53,9 @@ export class Dispatcher {
     this.timer = setInterval(() => this.notify(), this.options.pollMs);
     this.timer.unref();
     this.sweeper = setInterval(() => {
-      this.sweep ??= this.queue
-        .sweepExpiredLeases()
+      this.sweep ??= Promise.all([this.queue.sweepExpiredLeases(), this.queue.sweepDeadlines()])
         .then(
-          (swept) => {
+          ([swept]) => {
             if (swept > 0) this.notify();
           },
           (error: unknown) => log.error({ err: error }, 'lease sweep failed'),
@@ -62,15 +65,32 @@ export class Dispatcher {
         });
     }, this.options.sweepMs);
     this.sweeper.unref();
+    const { repair } = this.options;
+    if (repair) {
+      this.repairer = setInterval(() => {
+        this.repair ??= repair
+          .run()
+          .then(
+            () => undefined,
+            (error: unknown) => log.error({ err: error }, 'repair failed'),
+          )
+          .finally(() => {
+            this.repair = undefined;
+          });
+      }, repair.everyMs);
+      this.repairer.unref();
+    }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.sweeper);
+    clearInterval(this.repairer);
     this.idle.clear();
     this.listenForWork();
     await this.pass;
     await this.sweep;
+    await this.repair;
   }
 
   addIdle(runner: IdleRunner): void {

@@ -6,6 +6,7 @@ import type { Generation, StoredImage } from '../models/generation.model.js';
 import type { JobTransition } from '../models/job-transition.model.js';
 import { leaseId, type LeaseRecord } from '../models/lease.model.js';
 import { AuditLog } from '../services/audit-log.js';
+import { CreditLedger } from '../services/credit-ledger.js';
 import { GenerationService } from '../services/generation-service.js';
 import { newId } from '../services/ids.js';
 import { PlanService } from '../services/plans.js';
@@ -29,6 +30,7 @@ let database: Database;
 let events: JobEvents;
 let queue: JobQueue;
 let generations: GenerationService;
+let ledger: CreditLedger;
 /** The queue's clock runs this far ahead of the wall clock; tests move it instead of sleeping. */
 let skewMs = 0;
 
@@ -39,6 +41,9 @@ beforeAll(async () => {
   events = new JobEvents();
   const runners = new RunnerRegistry({ models });
   const estimator = new QueueEstimator({ models, runners });
+  ledger = new CreditLedger({ models, audit: new AuditLog({ models }) });
+  const plans = new PlanService({ models });
+  await plans.seed();
   const presentImages = (tenantId: string, images: StoredImage[]) =>
     images.map((image) => ({
       id: image._id,
@@ -52,13 +57,13 @@ beforeAll(async () => {
     events,
     presentImages,
     estimator,
+    credits: ledger,
+    plans,
     leaseMs: LEASE_MS,
     serverId: 'srv_test',
     retryDelayMs: (attempt) => RETRY_DELAY_MS * attempt,
     now: () => new Date(Date.now() + skewMs),
   });
-  const plans = new PlanService({ models });
-  await plans.seed();
   const configs = new TenantConfigService({ models, plans, audit: new AuditLog({ models }) });
   generations = new GenerationService({
     models,
@@ -76,6 +81,8 @@ beforeAll(async () => {
       storage: new FileStorage(join(tmpdir(), 'atelier-unused-loras')),
       limits: DEFAULT_LORA_LIMITS,
     }),
+    ledger,
+    expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
   });
 });
 
@@ -94,8 +101,9 @@ afterAll(async () => {
   await dropDatabase(uri);
 });
 
-async function createTenant(id = newId('ten')): Promise<string> {
-  await database.models.Tenant.create({ _id: id, name: `Shop ${id}`, plan: 'pro', origins: [] });
+async function createTenant(id = newId('ten'), plan = 'pro'): Promise<string> {
+  await database.models.Tenant.create({ _id: id, name: `Shop ${id}`, plan, origins: [] });
+  await runWithTenant(id, () => ledger.grant({ amount: 1_000, reason: 'test', actor: { kind: 'admin' } }));
   return id;
 }
 
@@ -140,8 +148,9 @@ describe('JobQueue.claimNext', () => {
 
   it('takes turns between tenants, oldest job first within a tenant', async () => {
     // B's id sorts before A's, so only the waiting time can put A first on the first turn.
-    const a = await createTenant('ten_zzzz_a');
-    const b = await createTenant('ten_aaaa_b');
+    // Both on the same plan (same weight), with room for every job to run at once.
+    const a = await createTenant('ten_zzzz_a', 'enterprise');
+    const b = await createTenant('ten_aaaa_b', 'enterprise');
     const aJobs: string[] = [];
     for (let i = 0; i < 5; i += 1) aJobs.push(await enqueue(a, `a${i}`));
     const bJob = await enqueue(b, 'b0');

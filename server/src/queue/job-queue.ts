@@ -14,13 +14,15 @@ import {
   type JobStatus,
   type PublicImage,
 } from '@atelier/protocol';
-import { requireTenantId, runWithTenant } from '../tenancy/tenant-context.js';
+import { requireTenantId, runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import { createLogger } from '../logging/logger.js';
 import { FairShare } from './fair-share.js';
 import type { JobEvents } from './job-events.js';
 import { JobTransitions, type TransitionResult } from './job-transitions.js';
 import { LeaseStore } from './lease-store.js';
 import type { QueueEstimator } from './queue-estimator.js';
+import type { Closing } from '../services/credit-ledger.js';
+import type { PlanService } from '../services/plans.js';
 
 const { trusted } = mongoose;
 const log = createLogger('job-queue');
@@ -39,6 +41,10 @@ export interface JobQueueDeps {
   events: JobEvents;
   presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
   estimator: QueueEstimator;
+  /** Closes a finished job's credit reservation (tenant scope); once per job however often it is called. */
+  credits: { close(jobId: string, closing: Closing): Promise<unknown> };
+  /** Each tenant's plan: its fair-share weight (`queuePriority`) and cap (`concurrentJobs`). */
+  plans: Pick<PlanService, 'get'>;
   leaseMs: number;
   /** This server process: recorded on every transition and lease it writes. */
   serverId: string;
@@ -71,6 +77,7 @@ const SWEEP_BATCH = 100;
 
 const ACTIVE: JobStatus[] = ['queued', 'running'];
 const CANCELED = { code: 'canceled', message: 'The generation was cancelled.' } as const;
+const EXPIRED = { code: 'expired', message: 'The generation was not started before its deadline.' } as const;
 
 /**
  * The durable queue. Every change of a job is a fenced transition (job-transitions.ts),
@@ -97,12 +104,12 @@ export class JobQueue {
       applied: (transition, job, how) => this.applied(transition, job, how),
     });
     this.leases = new LeaseStore({ models: deps.models, serverId: deps.serverId });
-    this.fairShare = new FairShare({ models: deps.models });
+    this.fairShare = new FairShare({ models: deps.models, plans: deps.plans });
   }
 
   /**
-   * Leases the next job to `runnerId`. Fair share: tenants with runnable work take turns,
-   * least recently served first; within a tenant, oldest first.
+   * Leases the next job to `runnerId`. Weighted fair share between tenants (fair-share.ts),
+   * within their plans' concurrency caps; within a tenant, highest priority, then oldest first.
    */
   async claimNext(
     runnerId: string,
@@ -110,10 +117,11 @@ export class JobQueue {
     performances?: readonly Performance[],
   ): Promise<(Generation & Lease) | null> {
     const now = this.now();
-    for (const tenantId of await this.fairShare.tenantsInTurn(now)) {
+    for (const turn of await this.fairShare.tenantsInTurn(now)) {
+      const { tenantId } = turn;
       const job = await this.claimOldest(tenantId, runnerId, now, modes, performances);
       if (!job) continue; // other dispatchers took all of it first
-      await this.fairShare.served(tenantId, now);
+      await this.fairShare.served(turn, now);
       log.info({ tenantId, jobId: job._id, runnerId, epoch: job.epoch, attempt: job.attempts }, 'job leased');
       return { ...job, jobId: job._id, tenantId, epoch: job.epoch };
     }
@@ -141,7 +149,7 @@ export class JobQueue {
     for (;;) {
       const candidates = await runWithTenant(tenantId, () =>
         Jobs.find({ ...runnable, ...(contended.length > 0 ? { _id: trusted({ $nin: contended }) } : {}) })
-          .sort({ queuedAt: 1, _id: 1 })
+          .sort({ priority: -1, queuedAt: 1, _id: 1 })
           .limit(CLAIM_CANDIDATES)
           .lean(),
       );
@@ -329,6 +337,39 @@ export class JobQueue {
     return swept;
   }
 
+  /**
+   * Expires queued jobs that were never started and whose deadline has passed: they
+   * end `expired`, and their reservation is handed back.
+   */
+  async sweepDeadlines(): Promise<number> {
+    const now = this.now();
+    const overdue = await runAsSystem('sweep job deadlines', () =>
+      this.deps.models.Generation.find({ status: 'queued', startedAt: null, deadline: trusted({ $lt: now }) })
+        .sort({ deadline: 1 })
+        .limit(SWEEP_BATCH)
+        .select({ _id: 1, tenantId: 1 })
+        .lean(),
+    );
+    let expired = 0;
+    for (const job of overdue) {
+      if (await this.expireUnstarted(job.tenantId, job._id, now)) expired += 1;
+    }
+    return expired;
+  }
+
+  /**
+   * Ends a job that has not started as `expired` (its deadline passed, or its
+   * reservation was handed back before the job existed: reservation-sweeper.ts).
+   */
+  async expireUnstarted(tenantId: string, jobId: string, now = this.now()): Promise<boolean> {
+    const result = await this.transitions.apply(tenantId, jobId, (job) =>
+      job.status === 'queued' && !job.startedAt
+        ? { kind: 'deadline', set: { status: 'expired', lease: null, finishedAt: now, error: { ...EXPIRED, retryable: false } } }
+        : null,
+    );
+    return result.outcome === 'applied';
+  }
+
   /** The job's transitions in order (tenant scope): its attempts, who ran them, and when. */
   async history(jobId: string): Promise<JobTransition[]> {
     return this.transitions.history(jobId);
@@ -347,9 +388,19 @@ export class JobQueue {
       case 'complete':
         events.publish(tenantId, jobId, { type: 'completed', images: this.deps.presentImages(tenantId, job.images) }, epoch);
         log.info({ tenantId, jobId, images: job.images.length }, 'job succeeded');
+        await this.deps.credits.close(jobId, {
+          kind: 'settle',
+          usage: { preset: job.resolved.performance, images: job.images.length },
+        });
         break;
       case 'cancel':
         events.publish(tenantId, jobId, { type: 'failed', ...CANCELED }, epoch);
+        await this.deps.credits.close(jobId, { kind: 'release', reason: 'canceled' });
+        break;
+      case 'deadline':
+        events.publish(tenantId, jobId, { type: 'failed', ...EXPIRED }, epoch);
+        log.info({ tenantId, jobId }, 'job expired before it started');
+        await this.deps.credits.close(jobId, { kind: 'expire', reason: 'not started before its deadline' });
         break;
       case 'fail':
       case 'expire':
@@ -359,6 +410,7 @@ export class JobQueue {
           events.announceWork();
         } else {
           events.publish(tenantId, jobId, { type: 'failed', code: job.error!.code, message: job.error!.message }, epoch);
+          await this.deps.credits.close(jobId, { kind: 'release', reason: job.error!.code });
         }
         break;
     }

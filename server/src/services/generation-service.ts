@@ -3,12 +3,13 @@ import type { Models } from '../models/index.js';
 import type { Generation, StoredImage } from '../models/generation.model.js';
 import { leaseId } from '../models/lease.model.js';
 import type { GenerationBody, GenerationParams, Performance, PublicImage, QueueEstimate } from '@atelier/protocol';
-import { AppError, conflict, invalidRequest, notFound } from '../errors/app-error.js';
-import { requireTenantId } from '../tenancy/tenant-context.js';
+import { AppError, conflict, invalidRequest, notFound, unavailable } from '../errors/app-error.js';
+import { requireTenantId, runAsSystem } from '../tenancy/tenant-context.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { canonicalJson } from './canonical-json.js';
 import { newId, sha256 } from './ids.js';
-import { PRESETS } from './presets.js';
+import { priceOf } from './cost-table.js';
+import type { CreditLedger } from './credit-ledger.js';
 import { resolve } from './resolve-params.js';
 import type { LoraService } from './lora-service.js';
 import type { TenantConfigService } from './tenant-config.js';
@@ -52,7 +53,24 @@ export interface GenerationServiceDeps {
   uploads: Pick<UploadService, 'get'>;
   /** Which presets the connected runners offer. */
   runners: Pick<RunnerRegistry, 'offering'>;
+  /** Reserves each job's price before the job exists. */
+  ledger: Pick<CreditLedger, 'reserve' | 'closed'>;
+  /** Ends a job whose reservation was handed back before the job was stored (see `create`). */
+  expireUnstarted(tenantId: string, jobId: string): Promise<boolean>;
+  /** How long a job may wait to start before it expires without charge (default 15 minutes). */
+  deadlineMs?: number;
+  /** Backpressure: queued jobs of one tenant (→ 429), of everyone (→ 503). */
+  maxQueuedPerTenant?: number;
+  maxQueued?: number;
+  now?: () => Date;
 }
+
+const DEFAULT_DEADLINE_MS = 15 * 60_000;
+/** An `Idempotency-Key` answers with its first response for at least a day; records go after two. */
+export const IDEMPOTENCY_RETENTION_MS = 2 * 86_400_000;
+/** What a refused request is told to wait before trying again, in seconds. */
+const BACKPRESSURE_RETRY_AFTER_S = 10;
+const ACTIVE_STATUSES = ['queued', 'running'];
 
 /**
  * Accepts, reads, lists and cancels generations for the tenant in scope. Knows
@@ -84,7 +102,11 @@ export class GenerationService {
       ...(resolved.loras ?? []).map(({ id }) => ({ kind: 'lora' as const, id, ...loras.get(id)! })),
     ];
     await this.requireOffered(resolved.performance);
-    let generationId = newId('gen');
+    const price = priceOf({ ...resolved, mode: params.mode, loras: params.loras });
+    await this.checkBackpressure();
+    // Identical requests (same parameters, the seed included) while the first is queued
+    // or running share its job; without a seed no two requests are identical.
+    let generationId = params.seed !== undefined && options.source === 'api' ? await this.identicalJob(params) : newId('gen');
 
     // One namespace per source, so a REST key can never collide with a widget's ref.
     const idempotencyKey = options.idempotencyKey
@@ -98,6 +120,10 @@ export class GenerationService {
       generationId = claim.generationId;
     }
 
+    // Reserved before the job exists, so an accepted job is always paid for; a crash
+    // between the two leaves a reservation without a job, which the reservation sweeper
+    // hands back.
+    await this.deps.ledger.reserve(generationId, price);
     const now = new Date();
     const generation = await this.deps.models.Generation.create({
       _id: generationId,
@@ -105,7 +131,7 @@ export class GenerationService {
       params,
       resolved,
       assets,
-      cost: { credits: PRESETS[resolved.performance].credits * resolved.imageCount },
+      cost: { credits: price },
       progress: { step: 0, steps: resolved.steps * resolved.imageCount, stage: 'queued' },
       source: options.source,
       sessionId: options.sessionId ?? null,
@@ -114,6 +140,7 @@ export class GenerationService {
       ref: options.ref ?? null,
       queuedAt: now,
       notBefore: now,
+      deadline: new Date(now.getTime() + (this.deps.deadlineMs ?? DEFAULT_DEADLINE_MS)),
     }).catch((error: unknown) => {
       // Two retries of one idempotent request raced to create the same job.
       if ((error as { code?: number }).code !== 11000) throw error;
@@ -122,6 +149,13 @@ export class GenerationService {
     if (!generation) {
       const existing = await this.get(generationId);
       return { generation: existing, queue: await this.deps.estimator.estimate(existing), created: false };
+    }
+    // The sweeper hands back a reservation whose job it cannot find, then looks for the
+    // job once more; this looks for the hand-back after storing the job. Of the two
+    // orders one always sees the other, so no job runs on a released reservation.
+    if (await this.deps.ledger.closed(generationId)) {
+      await this.deps.expireUnstarted(tenantId, generationId);
+      throw unavailable('The request took too long to be accepted; try again.');
     }
     this.deps.dispatcher.notify();
     const job = generation.toObject() as Generation;
@@ -142,6 +176,15 @@ export class GenerationService {
         { expose: true },
       );
     }
+  }
+
+  /** Deletes `Idempotency-Key` records past their retention, across tenants (FerretDB v1 has no TTL indexes). */
+  async sweepIdempotencyKeys(): Promise<number> {
+    const before = new Date(this.now().getTime() - IDEMPOTENCY_RETENTION_MS);
+    const { deletedCount } = await runAsSystem('sweep idempotency keys', () =>
+      this.deps.models.IdempotencyKey.deleteMany({ createdAt: trusted({ $lt: before }) }),
+    );
+    return deletedCount;
   }
 
   async get(id: string): Promise<Generation> {
@@ -219,6 +262,57 @@ export class GenerationService {
     };
     if (withQueue && generation.status === 'queued') view.queue = await this.deps.estimator.estimate(generation);
     return view;
+  }
+
+  private now(): Date {
+    return (this.deps.now ?? (() => new Date()))();
+  }
+
+  private async checkBackpressure(): Promise<void> {
+    const { Generation: Jobs } = this.deps.models;
+    const [mine, everyone] = await Promise.all([
+      Jobs.countDocuments({ status: 'queued' }),
+      runAsSystem('backpressure: count queued jobs', () => Jobs.countDocuments({ status: 'queued' })),
+    ]);
+    if (mine >= (this.deps.maxQueuedPerTenant ?? Number.POSITIVE_INFINITY)) {
+      throw new AppError('rate_limited', `You have ${mine} generations queued; wait for some to start.`, {
+        retryAfter: BACKPRESSURE_RETRY_AFTER_S,
+      });
+    }
+    if (everyone >= (this.deps.maxQueued ?? Number.POSITIVE_INFINITY)) {
+      throw new AppError('unavailable', 'The service is at capacity; try again shortly.', {
+        retryAfter: BACKPRESSURE_RETRY_AFTER_S,
+      });
+    }
+  }
+
+  /**
+   * The job this request shares with an identical one of the same tenant that is still
+   * queued or running, or a new id (recorded, so the next identical request shares it).
+   * The record is an `idempotency_keys` entry keyed by the request's hash: of racing
+   * identical requests one insert wins and the rest take its job. A record whose job
+   * has finished is replaced.
+   */
+  private async identicalJob(params: GenerationParams): Promise<string> {
+    const { IdempotencyKey, Generation: Jobs } = this.deps.models;
+    const requestHash = sha256(canonicalJson(params));
+    const key = `same:${requestHash}`;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const generationId = newId('gen');
+      try {
+        await IdempotencyKey.create({ _id: newId('idk'), key, requestHash, generationId });
+        return generationId;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 11000) throw error;
+      }
+      const record = await IdempotencyKey.findOne({ key }).lean();
+      if (!record) continue;
+      const job = await Jobs.findById(record.generationId).select({ status: 1 }).lean();
+      // No job yet: the first request is storing it right now, and this one joins it.
+      if (!job || ACTIVE_STATUSES.includes(job.status)) return record.generationId;
+      await IdempotencyKey.deleteOne({ _id: record._id });
+    }
+    return newId('gen');
   }
 
   /**

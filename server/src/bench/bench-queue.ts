@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:queue`: the queue's own costs, with no-op runners (each finishes a job
+ * the moment it gets it) attached to the real dispatcher of a real server on the
+ * embedded database (FerretDB, as in the tests: the slower case).
+ *
+ *   npm run bench:queue -- --jobs 200 --runners 4
+ *
+ * Prints figures only: enqueue → lease latency (p50/p99, jobs accepted one at a time
+ * through POST /v1/generations with idle runners waiting), dispatch throughput (a
+ * backlog of `--jobs` drained by `--runners`), dispatcher time per job in that drain,
+ * and Jain's fairness index of the weight-normalised service over a skewed mix of
+ * tenants (one flooding on `enterprise`, others with a few jobs on smaller plans).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MODES } from '@atelier/protocol';
+
+// Logs would interleave with the figures; the logger reads its level at import time.
+process.env.LOG_LEVEL ??= 'warn';
+const { loadConfig, startDatabase, startServer } = await import('../index.js');
+type Leased = Parameters<Parameters<typeof import('../queue/dispatcher.js').Dispatcher.prototype.addIdle>[0]['assign']>[0];
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '200' },
+    runners: { type: 'string', default: '4' },
+    latency: { type: 'string', default: '50' },
+  },
+});
+const jobs = Number(values.jobs);
+const runnerCount = Number(values.runners);
+const latencySamples = Number(values.latency);
+const adminToken = 'bench-admin-token-0123456789';
+
+const config = loadConfig({
+  ...process.env,
+  PORT: '0',
+  MONGODB_URI: '',
+  ATELIER_ADMIN_TOKEN: adminToken,
+  ATELIER_DISPATCH_POLL_MS: '60000',
+  ATELIER_MAX_QUEUED_PER_TENANT: '100000',
+});
+const dataDir = await mkdtemp(join(tmpdir(), 'atelier-bench-queue-'));
+const database = await startDatabase({ dataDir, cacheDir: config.cacheDir, engine: 'ferretdb', reuse: false });
+const server = await startServer({ ...config, dataDir, mongodbUri: database.uriFor('bench') });
+const { dispatcher, queue } = server.services;
+
+async function createTenant(plan: string): Promise<{ tenantId: string; secretKey: string }> {
+  const response = await fetch(new URL('/admin/v1/tenants', server.url), {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: `Bench ${plan}`, plan, origins: [] }),
+  });
+  const tenant = (await response.json()) as { tenantId: string; secretKey: string };
+  await fetch(new URL(`/admin/v1/tenants/${tenant.tenantId}/credits`, server.url), {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ amount: 100_000, reason: 'bench' }),
+  });
+  return tenant;
+}
+
+async function enqueue(secretKey: string, prompt: string): Promise<string> {
+  const response = await fetch(new URL('/v1/generations', server.url), {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${secretKey}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ prompt, performance: 'speed' }),
+  });
+  if (response.status !== 202) throw new Error(`create: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** No-op runners on the real dispatcher: each completes its job at once and is idle again. */
+function attachRunners(onLease: (job: Leased) => void): { done: Promise<void>; stop(): void } {
+  let stopped = false;
+  let inFlight = 0;
+  let settle: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (settle = resolve));
+  for (let i = 0; i < runnerCount; i += 1) {
+    const runner = {
+      id: `bench-runner-${i}`,
+      modes: MODES,
+      assign(job: Leased): boolean {
+        onLease(job);
+        inFlight += 1;
+        void queue.complete(job, []).finally(() => {
+          inFlight -= 1;
+          if (!stopped) dispatcher.addIdle(runner);
+          if (stopped && inFlight === 0) settle();
+        });
+        return true;
+      },
+    };
+    dispatcher.addIdle(runner);
+  }
+  return {
+    done,
+    stop() {
+      stopped = true;
+      for (let i = 0; i < runnerCount; i += 1) dispatcher.remove(`bench-runner-${i}`);
+      if (inFlight === 0) settle();
+    },
+  };
+}
+
+const percentile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+};
+const jain = (shares: number[]) =>
+  shares.reduce((a, b) => a + b, 0) ** 2 / (shares.length * shares.reduce((a, b) => a + b * b, 0));
+
+try {
+  const rows: [string, string][] = [];
+
+  // 1. Enqueue → lease: idle runners wait; each job is accepted, then leased.
+  {
+    const tenant = await createTenant('enterprise');
+    const accepted = new Map<string, number>();
+    const latencies: number[] = [];
+    let waiter: (() => void) | undefined;
+    const runners = attachRunners((job) => {
+      const at = accepted.get(job.jobId);
+      if (at !== undefined) latencies.push(performance.now() - at);
+      waiter?.();
+    });
+    for (let i = 0; i < latencySamples; i += 1) {
+      const leased = new Promise<void>((resolve) => (waiter = resolve));
+      const before = performance.now();
+      const id = await enqueue(tenant.secretKey, `latency ${i}`);
+      accepted.set(id, before);
+      await leased;
+    }
+    runners.stop();
+    await runners.done;
+    await dispatcher.settled();
+    // Measured from sending the request: includes accepting it (reserve + store), as a client sees it.
+    rows.push(['enqueue→lease p50', `${percentile(latencies, 0.5).toFixed(1)} ms`]);
+    rows.push(['enqueue→lease p99', `${percentile(latencies, 0.99).toFixed(1)} ms`]);
+  }
+
+  // 2. Throughput and 4. fairness: a skewed backlog drained by no-op runners.
+  {
+    const flooder = await createTenant('enterprise');
+    const others = [
+      await createTenant('pro'),
+      await createTenant('basic'),
+      await createTenant('basic'),
+      await createTenant('free'),
+    ];
+    const weights = new Map<string, number>([[flooder.tenantId, 8]]);
+    for (const [i, tenant] of others.entries()) weights.set(tenant.tenantId, [4, 2, 2, 1][i]!);
+    const backlog = Math.max(jobs, 40);
+    for (let i = 0; i < backlog; i += 10) {
+      await Promise.all(Array.from({ length: 10 }, (_, j) => enqueue(flooder.secretKey, `flood ${i + j}`)));
+    }
+    for (const tenant of others) for (let i = 0; i < 20; i += 1) await enqueue(tenant.secretKey, `small ${i}`);
+    const total = backlog + others.length * 20;
+    const order: string[] = [];
+    const started = performance.now();
+    let finish: () => void = () => undefined;
+    const drained = new Promise<void>((resolve) => (finish = resolve));
+    const runners = attachRunners((job) => {
+      order.push(job.tenantId);
+      if (order.length === total) finish();
+    });
+    await drained;
+    const seconds = (performance.now() - started) / 1000;
+    runners.stop();
+    await runners.done;
+    rows.push(['dispatch throughput', `${(total / seconds).toFixed(1)} jobs/s (${total} jobs, ${runnerCount} runners)`]);
+    rows.push(['dispatcher time per job', `${((seconds * 1000) / total).toFixed(1)} ms (claim + no-op completion)`]);
+    // While every tenant still had work: the first 60 starts (the small tenants have 20 each).
+    const window = order.slice(0, 60);
+    const shares = [...weights].map(([tenantId, weight]) => window.filter((id) => id === tenantId).length / weight);
+    rows.push([
+      'Jain index (weight-normalised)',
+      `${jain(shares).toFixed(3)} over the first ${window.length} starts, weights 8/4/2/2/1`,
+    ]);
+  }
+
+  const width = Math.max(...rows.map(([label]) => label.length));
+  console.log(`queue bench (database: ${database.kind}, no-op runners)`);
+  for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
+} finally {
+  await server.close();
+  await database.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
