@@ -40,3 +40,4 @@ export {
 } from './server-process.js';
 export { startHoldingRunner, startInstantRunner, type ScriptedRunner } from './scripted-runner.js';
 export { runClaimsScenario, type ClaimsFigures, type ClaimsScenario } from './claims-scenario.js';
+export { safetensorsFile, tinyKohyaLora } from './safetensors.js';

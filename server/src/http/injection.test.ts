@@ -22,9 +22,17 @@ let keyId: string;
  * A body each route accepts (`null`: the route reads none). Every route that takes a
  * body needs one here, so the battery can put its payloads into the route's own fields.
  */
+/**
+ * Routes whose body is a file, not JSON (an image, a .safetensors): their own tests cover
+ * their limits and validation (uploads-api.test.ts, loras-api.test.ts). Here a JSON body,
+ * hostile or not, must be refused without storing anything.
+ */
+const RAW_BODY_ROUTES = ['POST /v1/uploads', 'POST /v1/loras'];
+
 const VALID_BODIES: Record<string, Record<string, unknown> | null> = {
   'POST /v1/generations': { prompt: 'a walnut desk lamp' },
   'POST /v1/generations/:id/cancel': null,
+  'DELETE /v1/loras/:id': null,
   'POST /v1/keys': { kind: 'secret', label: 'ci' },
   'POST /v1/keys/:id/rotate': { graceSeconds: 0 },
   'DELETE /v1/keys/:id': null,
@@ -94,6 +102,9 @@ function target(route: string): Target {
   const endpoint = server.endpoints.find((ep) => ep.method.toUpperCase() === method && ep.path === template);
   if (template === String(STUDIO_ROUTE))
     return { method, url: new URL('/atelier-studio.0123456789.js', server.url), authorization: undefined };
+  if (template === '/v1/assets/:tenantId/:assetId') {
+    return { method, url: new URL(server.services.signer.assetUrl(tenant.tenantId, newId('upl'))), authorization: undefined };
+  }
   if (template === '/v1/files/:tenantId/:file') {
     return {
       method,
@@ -104,6 +115,7 @@ function target(route: string): Target {
   const path = template
     .replace('/generations/:id', `/generations/${generationId}`)
     .replace('/keys/:id', `/keys/${keyId}`)
+    .replace('/loras/:id', `/loras/${newId('lra')}`)
     .replace('/tenants/:id', `/tenants/${tenant.tenantId}`)
     .replace('/plans/:name', '/plans/pro');
   expect(path, `${route}: fill in its parameters`).not.toContain(':');
@@ -145,7 +157,19 @@ function bodyPayloads(base: Record<string, unknown>): [string, RegExp][] {
 describe('hostile input on every route', () => {
   it('has a body (or none) on file for every route that is not a GET, and none for a route that is gone', () => {
     const writes = server.routes.filter((route) => !route.startsWith('GET '));
-    expect(Object.keys(VALID_BODIES).sort()).toEqual(writes.sort());
+    expect([...Object.keys(VALID_BODIES), ...RAW_BODY_ROUTES].sort()).toEqual(writes.sort());
+  });
+
+  it('refuses a JSON body, hostile or not, on the routes that take a file, storing nothing', async () => {
+    const before = await counts();
+    for (const route of RAW_BODY_ROUTES) {
+      for (const [body] of bodyPayloads({})) {
+        const response = await send(target(route), { body });
+        expect(response.status, `${route} ${body}`).toBeGreaterThanOrEqual(400);
+        expect(response.status, `${route} ${body}`).toBeLessThan(500);
+      }
+    }
+    expect(await counts()).toEqual(before);
   });
 
   it('refuses operators, pollution and unknown fields in every body with a 400 naming the problem, changing nothing', async () => {
@@ -168,6 +192,7 @@ describe('hostile input on every route', () => {
     // The endpoints' inputs are all declared; a public file or bundle may carry a cache-buster.
     for (const { method, path } of server.endpoints) {
       const route = `${method.toUpperCase()} ${path}`;
+      if (RAW_BODY_ROUTES.includes(route)) continue;
       const base = VALID_BODIES[route];
       const response = await send(target(route), {
         query: 'unexpectedParam=1',

@@ -11,6 +11,7 @@ import {
   pngBytes,
   readJob,
   startTestServer,
+  tinyKohyaLora,
   viewGeneration,
   type RunnerProbe,
   type TestServer,
@@ -224,6 +225,21 @@ async function foreignCursorLikeUnknown(path: string, foreignId: string, unknown
   expect(f.detail).toBe(u.detail);
 }
 
+let acmeLoraId: string | undefined;
+
+/** A LoRA of A's (uploaded once). */
+async function acmeLora(): Promise<string> {
+  if (acmeLoraId) return acmeLoraId;
+  const response = await fetch(new URL('/v1/loras', server.url), {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${acme.secretKey}`, 'Content-Type': 'application/octet-stream' },
+    body: tinyKohyaLora(41),
+  });
+  expect(response.status).toBe(201);
+  acmeLoraId = ((await response.json()) as { id: string }).id;
+  return acmeLoraId;
+}
+
 type Entry = { names: string; check(): Promise<void> } | { exempt: string; check(): Promise<void> };
 
 const adminOnly = (method: string, path: () => string): Entry => ({
@@ -391,6 +407,49 @@ const ROUTES: Record<string, Entry> = {
       await expectProblem(refused, 403, 'forbidden');
       expectNothingOfAcme(text);
       expect((await fetch(a.image.url)).status).toBe(200);
+    },
+  },
+  'POST /v1/uploads': {
+    exempt: "stores an image of B's own; naming A's upload later is checked on POST /v1/generations",
+    async check() {
+      await widgetCredentialsRefused('POST', '/v1/uploads');
+    },
+  },
+  'GET /v1/loras': {
+    exempt: "lists B's own LoRAs: none of A's is in it",
+    async check() {
+      const own = await acmeLora();
+      await widgetCredentialsRefused('GET', '/v1/loras');
+      const response = await asGlobex('GET', '/v1/loras');
+      expect(response.status).toBe(200);
+      expect(await response.text()).not.toContain(own);
+    },
+  },
+  'POST /v1/loras': {
+    exempt: "stores a LoRA of B's own; naming A's is checked on DELETE /v1/loras/:id and in loras-api.test.ts",
+    async check() {
+      await widgetCredentialsRefused('POST', '/v1/loras');
+    },
+  },
+  'DELETE /v1/loras/:id': {
+    names: "a LoRA id: B deleting A's is not_found, and A's LoRA stays",
+    async check() {
+      const own = await acmeLora();
+      await widgetCredentialsRefused('DELETE', `/v1/loras/${own}`);
+      const response = await asGlobex('DELETE', `/v1/loras/${own}`);
+      await expectProblem(response, 404, 'not_found');
+      expect(await (await server.api(acme.secretKey, '/v1/loras')).text()).toContain(own);
+    },
+  },
+  'GET /v1/assets/:tenantId/:assetId': {
+    names: "a runner's job file (a signed URL: tenant and file in the path, bound by the signature)",
+    async check() {
+      const own = await acmeLora();
+      const url = new URL(server.services.signer.assetUrl(acme.tenantId, own));
+      url.pathname = url.pathname.replace(acme.tenantId, globex.tenantId);
+      await expectNotFound(await fetch(url));
+      await expectNotFound(await fetch(server.services.signer.assetUrl(globex.tenantId, own)));
+      expect((await fetch(server.services.signer.assetUrl(acme.tenantId, own))).status).toBe(200);
     },
   },
   [`GET ${String(STUDIO_ROUTE)}`]: {

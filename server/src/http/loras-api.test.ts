@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoraInfo } from '@atelier/protocol';
-import { createGeneration, expectProblem, readJob, startTestServer, type TestServer } from '@atelier/testing';
+import { createGeneration, expectProblem, readJob, safetensorsFile, startTestServer, type TestServer } from '@atelier/testing';
 
 type Tenant = { tenantId: string; secretKey: string; publishableKey: string };
 
@@ -19,20 +19,7 @@ beforeAll(async () => {
 
 afterAll(() => server.stop());
 
-/** A `.safetensors` file of float32 tensors, written by hand (the format is 8 bytes of length, JSON, data). */
-function safetensors(tensors: Record<string, { shape: number[]; values: number[] }>, dtype = 'F32'): Buffer {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, { shape, values }] of Object.entries(tensors)) {
-    header[name] = { dtype, shape, data_offsets: [offset, offset + values.length * 4] };
-    offset += values.length * 4;
-  }
-  const json = Buffer.from(JSON.stringify(header));
-  const data = Buffer.from(Float32Array.from(Object.values(tensors).flatMap((t) => t.values)).buffer);
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([length, json, data]);
-}
+const safetensors = safetensorsFile;
 
 const kohya = (seed: number) =>
   safetensors({

@@ -125,12 +125,16 @@ describe('several server processes sharing one deployment', () => {
     });
     expect(plan.status).toBe(200);
     const tenant = await cluster.createTenant(c());
-    await vi.waitFor(async () => {
-      for (const server of cluster.processes) {
-        const response = await server.api(tenant.secretKey, '/v1/balance');
-        expect(response.headers.get('RateLimit-Policy')).toContain('"tenant";q=1200;');
-      }
-    });
+    await vi.waitFor(
+      async () => {
+        for (const server of cluster.processes) {
+          const response = await server.api(tenant.secretKey, '/v1/balance');
+          expect(response.headers.get('RateLimit-Policy')).toContain('"tenant";q=1200;');
+        }
+        // Each process re-reads plans within its plan cache's 5 s and its limiter's 2 s refresh.
+      },
+      { timeout: 15_000, interval: 200 },
+    );
     const ids: string[] = [];
     for (let n = 0; n < 60; n += 1) {
       const response = await cluster.processes[n % 3]!.api(tenant.secretKey, '/v1/generations', {

@@ -91,7 +91,8 @@ export class UploadService {
   /** The tenant's own upload; another tenant's id is not found, like a made-up one. */
   async get(id: string, field = 'inputImageId'): Promise<Upload> {
     const upload = await this.deps.models.Upload.findById(id).lean();
-    if (!upload) throw new AppError('not_found', `The upload ${id} (${field}) was not found.`, { details: { field } });
+    // The id is not repeated: not_found says nothing of whose it might be.
+    if (!upload) throw new AppError('not_found', `The upload named in ${field} was not found.`, { details: { field } });
     return upload;
   }
 

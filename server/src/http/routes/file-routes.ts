@@ -70,7 +70,9 @@ export function fileRoutes(deps: { models: Models; storage: Storage; signer: Url
       'asset',
     );
     if (!check.ok) {
-      throw new AppError('forbidden', check.reason === 'expired' ? 'This link has expired.' : 'This link is not valid.');
+      // As for image links: only a link issued for exactly this tenant and file is told it expired.
+      if (check.reason === 'expired') throw new AppError('forbidden', 'This link has expired.');
+      throw notFound('The file');
     }
     const located = await runWithTenant(check.ref.tenantId, () => source.locate(assetId));
     const file = located && (await deps.storage.read(located.storageKey));

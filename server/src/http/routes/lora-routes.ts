@@ -4,7 +4,7 @@ import { idSchema } from '@atelier/protocol/schemas';
 import { AppError } from '../../errors/app-error.js';
 import type { LoraService } from '../../services/lora-service.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
-import { parse } from '../schemas.js';
+import { noBody, noQuery, parse } from '../schemas.js';
 
 const uploadQuerySchema = z.object({ name: z.string().trim().min(1).max(100).optional() }).strict();
 
@@ -19,7 +19,7 @@ export function loraEndpoints(deps: { loras: LoraService }): Endpoint[] {
       method: 'get',
       path: '/v1/loras',
       auth: { secretKey: ['config:read'] },
-      input: () => undefined,
+      input: (req) => noQuery(req.query),
       handle: async () => ({ body: { data: await loras.list() } }),
     }),
     endpoint({
@@ -36,7 +36,11 @@ export function loraEndpoints(deps: { loras: LoraService }): Endpoint[] {
       method: 'delete',
       path: '/v1/loras/:id',
       auth: { secretKey: ['config:write'] },
-      input: (req) => parse(idSchema, req.params.id),
+      input: (req) => {
+        noQuery(req.query);
+        noBody(req.body);
+        return parse(idSchema, req.params.id);
+      },
       handle: async (id) => ({ body: await loras.delete(id) }),
     }),
   ];

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { AppError } from '../../errors/app-error.js';
 import { UPLOAD_LIMITS, UploadService, uploadBody } from '../../services/upload-service.js';
+import { noQuery } from '../schemas.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
 
 /**
@@ -14,7 +15,10 @@ export function uploadEndpoints(deps: { uploads: UploadService }): Endpoint[] {
       method: 'post',
       path: '/v1/uploads',
       auth: { secretKey: ['images:write'] },
-      input: (req) => ({ format: UploadService.formatOf(req.get('Content-Type')), req }),
+      input: (req) => {
+        noQuery(req.query);
+        return { format: UploadService.formatOf(req.get('Content-Type')), req };
+      },
       handle: async ({ format, req }) => {
         const upload = await deps.uploads.create(format, await readBody(req, UPLOAD_LIMITS.maxBytes));
         return { status: 201, body: uploadBody(upload) };
