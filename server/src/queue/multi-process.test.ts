@@ -124,6 +124,14 @@ describe('several server processes sharing one deployment', () => {
       body: JSON.stringify({ requestsPerMinute: 1_200 }),
     });
     expect(plan.status).toBe(200);
+    // Earlier tests may leave jobs queued whose runners are gone; the holders below would be
+    // leased those first, and no cancel of this storm is about them.
+    const leftovers = await runAsSystem("test: earlier tests' queued jobs", () =>
+      models().Generation.find({ status: 'queued' }).select({ _id: 1 }).lean(),
+    );
+    await runAsSystem("test: retire earlier tests' queued jobs", () =>
+      models().Generation.updateMany({ status: 'queued' }, { $set: { status: 'canceled', finishedAt: new Date() } }),
+    );
     const tenant = await cluster.createTenant(c());
     await vi.waitFor(
       async () => {
@@ -172,8 +180,13 @@ describe('several server processes sharing one deployment', () => {
     // Each holder heard of the cancel of each job it held, whichever process that came through.
     await vi.waitFor(
       () => {
-        for (const holder of holders)
-          expect(holder.cancels.map((cancel) => cancel.jobId)).toEqual(holder.jobs.map((job) => job.jobId));
+        for (const holder of holders) {
+          const held = holder.jobs.map((job) => job.jobId);
+          expect(
+            holder.cancels.map((cancel) => cancel.jobId),
+            `held ${held.join(',')}; of this storm: ${held.every((id) => ids.includes(id))}; earlier jobs retired: ${leftovers.length}`,
+          ).toEqual(held);
+        }
       },
       { timeout: 15_000, interval: 20 },
     );
