@@ -12,12 +12,16 @@ let dir: string;
 let marker: string;
 const running: SupervisedProcess[] = [];
 
-/** Says it is up (with its pid), then waits; SIGUSR2 makes it exit with code 3, SIGHUP with code 0. */
+/**
+ * Waits until signalled: SIGUSR2 makes it exit with code 3, SIGHUP with code 0. It says it
+ * is up (with its pid) only once its handlers are in place: a test signals it as soon as it
+ * reads that line, and a signal that came first would kill it by the default action.
+ */
 const SERVICE = `
-console.log('up ' + process.pid);
 process.on('SIGUSR2', () => process.exit(3));
 process.on('SIGHUP', () => process.exit(0));
 setInterval(() => {}, 60_000);
+console.log('up ' + process.pid);
 `;
 
 beforeAll(async () => {

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RUNNER_CLOSE, RUNNER_PROTOCOL_VERSION } from '@atelier/protocol';
+import { runAsSystem } from '../tenancy/tenant-context.js';
 import {
   cancelActiveJobs,
   completeJob,
@@ -222,6 +223,25 @@ describe('leasing and reporting', () => {
       expect(Buffer.from(await file.arrayBuffer()).equals(images[index]!)).toBe(true);
     }
     expect((await readJob(server, id)).lease).toBeNull();
+  });
+
+  it('says cancel, not lease-lost, at the next heartbeat when the news of a cancel never arrived', async () => {
+    const { id, runner: probe, job } = await runnerWithJob();
+    // What another server process writes when it cancels the job; its relayed event is lost
+    // here (relayed events are delivered at most once), so only the database knows.
+    await runAsSystem('test: a cancel whose event was lost', () =>
+      server.database.models.Generation.updateOne(
+        { _id: id },
+        { $set: { status: 'canceled', lease: null, finishedAt: new Date() } },
+      ),
+    );
+    probe.send({ type: 'heartbeat', jobId: id, epoch: job.epoch });
+    expect(await probe.receive('cancel')).toEqual({ type: 'cancel', jobId: id, epoch: job.epoch });
+    expect(probe.received('lease-lost')).toEqual([]);
+    // It is free again: `ready` gets it the next job.
+    const next = await createGeneration(server, tenant.secretKey, { prompt: 'the next lamp' });
+    probe.send({ type: 'ready' });
+    expect(await probe.receive('job', (message) => message.jobId === next)).toMatchObject({ jobId: next });
   });
 
   it('answers lease-lost to reports about another job or an old epoch, and changes nothing', async () => {

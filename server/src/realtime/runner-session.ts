@@ -140,15 +140,23 @@ export class RunnerSession implements IdleRunner {
     });
     void this.deps.registry.seen(this.id, 'busy', job.jobId);
     // A cancel between the claim and the subscription above published nothing it heard.
-    void this.deps.queue.leaseState(lease).then(
-      (state) => {
-        if (state === 'held' || this.lease !== lease) return;
-        if (state === 'canceled') this.cancel(lease.jobId, lease.epoch);
-        else this.loseLease(lease);
-      },
-      (error: unknown) => log.error({ err: error, runnerId: this.id, jobId: lease.jobId }, 'could not confirm a lease'),
+    void this.ended(lease).catch((error: unknown) =>
+      log.error({ err: error, runnerId: this.id, jobId: lease.jobId }, 'could not confirm a lease'),
     );
     return true;
+  }
+
+  /**
+   * Reads how the job stands and, if it no longer runs under this lease, tells the runner
+   * why: `cancel` for a cancel, `lease-lost` otherwise. Events between processes are
+   * delivered at most once, so a stale heartbeat or report is the runner's sure way to
+   * learn of a cancel that its event went missing for.
+   */
+  private async ended(lease: ActiveLease): Promise<void> {
+    const state = await this.deps.queue.leaseState(lease);
+    if (state === 'held' || this.lease !== lease) return;
+    if (state === 'canceled') this.cancel(lease.jobId, lease.epoch);
+    else this.loseLease(lease);
   }
 
   /**
@@ -231,7 +239,7 @@ export class RunnerSession implements IdleRunner {
         return;
       case 'heartbeat': {
         const lease = this.holding(message.jobId, message.epoch);
-        if (lease && (await this.deps.queue.heartbeat(lease)) === 'stale') this.loseLease(lease);
+        if (lease && (await this.deps.queue.heartbeat(lease)) === 'stale') await this.ended(lease);
         await this.deps.registry.seen(this.id, 'busy', message.jobId);
         return;
       }
@@ -245,7 +253,7 @@ export class RunnerSession implements IdleRunner {
           now - lease.lastPersistAt >= (this.deps.progressPersistMs ?? 1000);
         const { type: _type, jobId: _jobId, epoch: _epoch, ...progress } = message;
         const outcome = await this.deps.queue.progress(lease, progress, persist);
-        if (outcome === 'stale') return this.loseLease(lease);
+        if (outcome === 'stale') return this.ended(lease);
         if (persist) {
           lease.lastPersistAt = now;
           lease.lastStage = message.stage;
