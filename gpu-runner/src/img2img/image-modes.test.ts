@@ -1,32 +1,18 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ResolvedJobParams } from '@atelier/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureModel } from '../model/ensure-model.js';
+import { describe, expect, it } from 'vitest';
+import { useTinyPipeline } from '../../test/tiny-pipeline.js';
 import { OnnxSession } from '../onnx/onnx-session.js';
 import { toRgb8 } from '../pipeline/image-output.js';
-import { SdxlPipeline } from '../pipeline/sdxl-pipeline.js';
 import type { LocalAsset } from '../runner/asset-cache.js';
 import { FIDELITY_EDGE_BAND, productFidelity } from './background.js';
 import { decodeRgb, type Pixels } from './image-io.js';
 import { decodeLatents, encodeLatents } from './vae.js';
 
-let dir: string;
-let pipeline: SdxlPipeline;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'image-modes-'));
-  await ensureModel(join(dir, 'model'));
-  pipeline = await SdxlPipeline.load(join(dir, 'model'), { provider: 'cpu' });
-});
-
-afterAll(async () => {
-  await pipeline.dispose();
-  await rm(dir, { recursive: true, force: true });
-});
+const tiny = useTinyPipeline('image-modes');
 
 const params = (overrides: Partial<ResolvedJobParams>): ResolvedJobParams => ({
   prompt: 'product photo of a ceramic mug on a marble counter, soft window light',
@@ -44,7 +30,7 @@ const params = (overrides: Partial<ResolvedJobParams>): ResolvedJobParams => ({
 
 /** Writes an image file as a job asset, the way the asset cache hands it over. */
 async function asset(kind: LocalAsset['kind'], name: string, bytes: Buffer): Promise<LocalAsset> {
-  const path = join(dir, name);
+  const path = join(tiny.dir, name);
   await writeFile(path, bytes);
   return { kind, id: `upl_${name.padEnd(20, 'x').slice(0, 20)}`, path, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
@@ -93,13 +79,13 @@ const meanAbs = (a: Pixels, b: Pixels) => {
 
 describe('image modes on the tiny model', () => {
   it('advertises every mode the tiny model directory supports', () => {
-    expect([...pipeline.modes].sort()).toEqual(['background', 'txt2img', 'upscale', 'vary-strong', 'vary-subtle']);
+    expect([...tiny.pipeline.modes].sort()).toEqual(['background', 'txt2img', 'upscale', 'vary-strong', 'vary-subtle']);
   });
 
   it('vary re-renders the input, more with vary-strong than with vary-subtle', async () => {
     const input = await asset('input', 'vary.png', await png(photo(128, 128), 128, 128, 3));
     const run = async (mode: 'vary-subtle' | 'vary-strong') => {
-      const [image] = await pipeline.generate(params({ mode }), { assets: [input] });
+      const [image] = await tiny.pipeline.generate(params({ mode }), { assets: [input] });
       return image!;
     };
     const [subtle, strong] = [await run('vary-subtle'), await run('vary-strong')];
@@ -107,7 +93,7 @@ describe('image modes on the tiny model', () => {
     expect((await run('vary-subtle')).bytes.equals(subtle.bytes)).toBe(true);
 
     // Against the input as the VAE reproduces it (what a denoise of 0 would give).
-    const model = join(dir, 'model');
+    const model = tiny.modelDir;
     const encoder = await OnnxSession.create(join(model, 'vae_encoder/model.onnx'), { provider: 'cpu' });
     const vaeDecoder = await OnnxSession.create(join(model, 'vae_decoder/model.onnx'), { provider: 'cpu' });
     const latents = await encodeLatents(encoder, { data: photo(128, 128), width: 128, height: 128, channels: 3 }, 0.13025);
@@ -131,7 +117,7 @@ describe('image modes on the tiny model', () => {
   it('counts progress over the steps the truncated schedule runs', async () => {
     const input = await asset('input', 'progress.png', await png(photo(64, 64), 64, 64, 3));
     const seen: number[] = [];
-    await pipeline.generate(params({ mode: 'vary-subtle', width: 64, height: 64, steps: 10 }), {
+    await tiny.pipeline.generate(params({ mode: 'vary-subtle', width: 64, height: 64, steps: 10 }), {
       assets: [input],
       onProgress: ({ step, steps }) => seen.push(steps) && step,
     });
@@ -143,7 +129,7 @@ describe('image modes on the tiny model', () => {
     [1.5, 96],
   ] as const)('upscale %sx gives the enlarged size', async (factor, side) => {
     const input = await asset('input', `up-${factor}.png`, await png(photo(64, 64), 64, 64, 3));
-    const [image] = await pipeline.generate(params({ mode: 'upscale', upscaleFactor: factor, width: side, height: side }), {
+    const [image] = await tiny.pipeline.generate(params({ mode: 'upscale', upscaleFactor: factor, width: side, height: side }), {
       assets: [input],
       upscaleTiles: { tile: 8, overlap: 4 },
     });
@@ -154,7 +140,7 @@ describe('image modes on the tiny model', () => {
     const input = await asset('input', 'seam.png', await png(photo(64, 64), 64, 64, 3));
     // 16x16 latents in tiles of 8 with 4 shared: tiles start at 0, 4 and 8, so the first
     // tile's right edge is at latent column 8, pixel column 64.
-    const [image] = await pipeline.generate(params({ mode: 'upscale', upscaleFactor: 2, width: 128, height: 128 }), {
+    const [image] = await tiny.pipeline.generate(params({ mode: 'upscale', upscaleFactor: 2, width: 128, height: 128 }), {
       assets: [input],
       upscaleTiles: { tile: 8, overlap: 4 },
     });
@@ -175,7 +161,7 @@ describe('image modes on the tiny model', () => {
   it('puts a scene around a product cut-out and keeps the product exactly (fidelity 0)', async () => {
     const { rgba, inside } = product(128, 96, [0, 0, 0, 0]);
     const input = await asset('input', 'cutout.png', await png(rgba, 128, 96, 4));
-    const [image] = await pipeline.generate(params({ mode: 'background', width: 128, height: 96 }), { assets: [input] });
+    const [image] = await tiny.pipeline.generate(params({ mode: 'background', width: 128, height: 96 }), { assets: [input] });
     expect(image!.productFidelity).toBe(0);
     const out = await decodeRgb(image!.bytes);
     // The scene is generated: outside the product the pixels vary.
@@ -189,7 +175,7 @@ describe('image modes on the tiny model', () => {
     const rgb = Buffer.alloc(128 * 128 * 3);
     for (let p = 0; p < 128 * 128; p++) rgba.copy(rgb, p * 3, p * 4, p * 4 + 3);
     const input = await asset('input', 'studio.png', await png(rgb, 128, 128, 3));
-    const [image] = await pipeline.generate(params({ mode: 'background', seed: 5 }), { assets: [input] });
+    const [image] = await tiny.pipeline.generate(params({ mode: 'background', seed: 5 }), { assets: [input] });
     expect(image!.productFidelity).toBe(0);
     const out = await decodeRgb(image!.bytes);
     let kept = 0;
@@ -214,7 +200,7 @@ describe('image modes on the tiny model', () => {
       await asset('input', 'masked.png', await png(rgba, 96, 96, 4)),
       await asset('mask', 'mask.png', await png(mask, 96, 96, 3)),
     ];
-    const [image] = await pipeline.generate(params({ mode: 'background', width: 96, height: 96 }), { assets });
+    const [image] = await tiny.pipeline.generate(params({ mode: 'background', width: 96, height: 96 }), { assets });
     expect(image!.productFidelity).toBe(0);
   });
 });

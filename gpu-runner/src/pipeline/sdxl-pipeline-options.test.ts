@@ -1,26 +1,14 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SCHEDULERS, type ResolvedJobParams } from '@atelier/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTinyPipeline } from '../../test/tiny-pipeline.js';
 import { ensureModel } from '../model/ensure-model.js';
 import { MODEL_FILES } from '../model/model-layout.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import { SdxlPipeline } from './sdxl-pipeline.js';
 
-let dir: string;
-let pipeline: SdxlPipeline;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sdxl-options-'));
-  await ensureModel(join(dir, 'model'));
-  pipeline = await SdxlPipeline.load(join(dir, 'model'), { provider: 'cpu' });
-});
-
-afterAll(async () => {
-  await pipeline.dispose();
-  await rm(dir, { recursive: true, force: true });
-});
+const tiny = useTinyPipeline('sdxl-options');
 
 const params = (overrides: Partial<ResolvedJobParams> = {}): ResolvedJobParams => ({
   prompt: 'product photo of a leather handbag on a white background, studio lighting',
@@ -36,7 +24,7 @@ const params = (overrides: Partial<ResolvedJobParams> = {}): ResolvedJobParams =
   ...overrides,
 });
 
-const bytes = async (p: ResolvedJobParams, on: SdxlPipeline = pipeline) => (await on.generate(p))[0]!.bytes;
+const bytes = async (p: ResolvedJobParams, on: SdxlPipeline = tiny.pipeline) => (await on.generate(p))[0]!.bytes;
 const same = async (a: Partial<ResolvedJobParams>, b: Partial<ResolvedJobParams>) =>
   (await bytes(params(a))).equals(await bytes(params(b)));
 
@@ -61,7 +49,7 @@ describe('SdxlPipeline negative prompts', () => {
   });
 
   it('encodes "" for a missing negative prompt when the model does not force zeros', async () => {
-    const modelDir = join(dir, 'no-zeros');
+    const modelDir = join(tiny.dir, 'no-zeros');
     await ensureModel(modelDir);
     const indexPath = join(modelDir, MODEL_FILES.index);
     const index = JSON.parse(await readFile(indexPath, 'utf8')) as Record<string, unknown>;
@@ -78,7 +66,7 @@ describe('SdxlPipeline negative prompts', () => {
 
 describe('SdxlPipeline tokenizer directories', () => {
   it('loads a model whose tokenizers hold only tokenizer.json + tokenizer_config.json, with the same result', async () => {
-    const modelDir = join(dir, 'tokenizer-json');
+    const modelDir = join(tiny.dir, 'tokenizer-json');
     await ensureModel(modelDir);
     for (const folder of [MODEL_FILES.tokenizer, MODEL_FILES.tokenizer2]) {
       // Saved by transformers' save_pretrained from this very model (scripts/make-tokenizer-fixture.py).
@@ -117,8 +105,8 @@ describe('SdxlPipeline clip skip', () => {
   });
 
   it('refuses to skip more layers than the encoders have', async () => {
-    await expect(pipeline.generate(params({ clipSkip: 24 }))).rejects.toMatchObject({ code: 'invalid_params' });
-    await expect(pipeline.generate(params({ clipSkip: 24 }))).rejects.toThrow(/clipSkip must be an integer from 0 to \d+/);
+    await expect(tiny.pipeline.generate(params({ clipSkip: 24 }))).rejects.toMatchObject({ code: 'invalid_params' });
+    await expect(tiny.pipeline.generate(params({ clipSkip: 24 }))).rejects.toThrow(/clipSkip must be an integer from 0 to \d+/);
   });
 });
 
@@ -157,7 +145,7 @@ describe('SdxlPipeline long prompts', () => {
 
   it('guides with a negative prompt of another length, batched (tiled) or one branch at a time', async () => {
     // 2 windows against 1 share a batch by tiling; 5 or more against 1 run the branches apart.
-    const tokenizer = await ClipTokenizer.fromDirectory(join(dir, 'model', MODEL_FILES.tokenizer));
+    const tokenizer = await ClipTokenizer.fromDirectory(join(tiny.dir, 'model', MODEL_FILES.tokenizer));
     const tiled = long('blurry');
     const apart = `${long('x')} ${long('y')} ${long('z')}`;
     expect(tokenizer.encodeChunks(params().prompt)).toHaveLength(1);

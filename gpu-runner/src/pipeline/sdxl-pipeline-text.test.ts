@@ -1,24 +1,11 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PERFORMANCE_PRESETS, PERFORMANCES, type ResolvedJobParams } from '@atelier/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureModel } from '../model/ensure-model.js';
+import { describe, expect, it } from 'vitest';
+import { useTinyPipeline } from '../../test/tiny-pipeline.js';
 import { SdxlPipeline } from './sdxl-pipeline.js';
 
-let dir: string;
-let pipeline: SdxlPipeline;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sdxl-text-'));
-  await ensureModel(join(dir, 'model'));
-  pipeline = await SdxlPipeline.load(join(dir, 'model'), { provider: 'cpu' });
-});
-
-afterAll(async () => {
-  await pipeline.dispose();
-  await rm(dir, { recursive: true, force: true });
-});
+const tiny = useTinyPipeline('sdxl-text');
 
 const params = (overrides: Partial<ResolvedJobParams> = {}): ResolvedJobParams => ({
   prompt: 'product photo of a leather handbag on white marble, studio lighting',
@@ -33,7 +20,7 @@ const params = (overrides: Partial<ResolvedJobParams> = {}): ResolvedJobParams =
   performance: 'speed',
   ...overrides,
 });
-const bytes = async (overrides: Partial<ResolvedJobParams>) => (await pipeline.generate(params(overrides)))[0]!.bytes;
+const bytes = async (overrides: Partial<ResolvedJobParams>) => (await tiny.pipeline.generate(params(overrides)))[0]!.bytes;
 
 describe('SdxlPipeline sharpness', () => {
   it('changes the image only when above 0, and only with guidance', async () => {
@@ -70,7 +57,7 @@ describe('SdxlPipeline performance presets', () => {
   const lightning = { performance: 'lightning', scheduler: 'euler', timestepSpacing: 'trailing', steps: 4, guidance: 1 } as const;
 
   it('advertises every preset whose weights the model directory holds, and runs a fast preset on its distilled UNet', async () => {
-    expect(pipeline.performances).toEqual(PERFORMANCES);
+    expect(tiny.pipeline.performances).toEqual(PERFORMANCES);
     const distilled = await bytes(lightning);
     expect((await bytes(lightning)).equals(distilled)).toBe(true);
     // The same sampling on the base UNet gives another image.
@@ -78,8 +65,8 @@ describe('SdxlPipeline performance presets', () => {
   });
 
   it('does not advertise a preset whose weights are missing, and refuses its jobs naming the file', async () => {
-    const partial = join(dir, 'partial');
-    await cp(join(dir, 'model'), partial, { recursive: true });
+    const partial = join(tiny.dir, 'partial');
+    await cp(tiny.modelDir, partial, { recursive: true });
     await rm(join(partial, PERFORMANCE_PRESETS.lightning.weights!.unet), { recursive: true });
     const without = await SdxlPipeline.load(partial, { provider: 'cpu' });
     try {
@@ -102,7 +89,7 @@ describe('SdxlPipeline batches', () => {
     '%s: a batch of 3 in one UNet call gives the bytes of three single runs with seeds seed, seed+1, seed+2',
     async (scheduler) => {
       const job = { scheduler, sharpness: 2, seed: 300 };
-      const batch = await pipeline.generate(params({ ...job, imageCount: 3 }));
+      const batch = await tiny.pipeline.generate(params({ ...job, imageCount: 3 }));
       expect(batch.map((image) => image.seed)).toEqual([300, 301, 302]);
       for (const [i, image] of batch.entries()) {
         expect(image.bytes.equals(await bytes({ ...job, seed: 300 + i }))).toBe(true);

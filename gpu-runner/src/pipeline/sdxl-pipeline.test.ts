@@ -1,26 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { JobProgress, ResolvedJobParams } from '@atelier/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTinyPipeline } from '../../test/tiny-pipeline.js';
 import { PipelineError } from '../errors/pipeline-error.js';
-import { ensureModel } from '../model/ensure-model.js';
 import { SdxlPipeline } from './sdxl-pipeline.js';
 
-let dir: string;
-let pipeline: SdxlPipeline;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sdxl-pipeline-'));
-  await ensureModel(join(dir, 'model'));
-  pipeline = await SdxlPipeline.load(join(dir, 'model'), { provider: 'cpu' });
-});
-
-afterAll(async () => {
-  await pipeline.dispose();
-  await rm(dir, { recursive: true, force: true });
-});
+const tiny = useTinyPipeline('sdxl-pipeline');
 
 const params = (overrides: Partial<ResolvedJobParams> = {}): ResolvedJobParams => ({
   prompt: 'product photo of a leather handbag on a white background, studio lighting',
@@ -38,14 +24,14 @@ const params = (overrides: Partial<ResolvedJobParams> = {}): ResolvedJobParams =
 });
 
 const only = async (p: ResolvedJobParams) => {
-  const images = await pipeline.generate(p);
+  const images = await tiny.pipeline.generate(p);
   expect(images).toHaveLength(1);
   return images[0]!;
 };
 
 describe('SdxlPipeline.generate', () => {
   it('reports the execution provider it runs on', () => {
-    expect(pipeline.device).toBe('cpu');
+    expect(tiny.pipeline.device).toBe('cpu');
   });
 
   it('is byte-for-byte deterministic for a seed and changes with the seed and the prompt', async () => {
@@ -75,7 +61,7 @@ describe('SdxlPipeline.generate', () => {
   });
 
   it('gives image i of a job the seed seed + i, identical to a single-image job with that seed', async () => {
-    const images = await pipeline.generate(params({ imageCount: 2, width: 64, height: 64 }));
+    const images = await tiny.pipeline.generate(params({ imageCount: 2, width: 64, height: 64 }));
     expect(images.map((image) => image.seed)).toEqual([1234, 1235]);
     const single = await only(params({ seed: 1235, width: 64, height: 64 }));
     expect(images[1]!.bytes.equals(single.bytes)).toBe(true);
@@ -108,7 +94,9 @@ describe('SdxlPipeline.generate', () => {
 
   it('reports progress after every step, counted over all images, with stage changes', async () => {
     const events: JobProgress[] = [];
-    await pipeline.generate(params({ imageCount: 2, steps: 3, width: 64, height: 64 }), { onProgress: (p) => events.push(p) });
+    await tiny.pipeline.generate(params({ imageCount: 2, steps: 3, width: 64, height: 64 }), {
+      onProgress: (p) => events.push(p),
+    });
     expect(events.every((e) => e.steps === 6)).toBe(true);
     // Both images share each UNet call, so a step advances both.
     expect(events.map((e) => `${e.stage}@${e.step}`)).toEqual([
@@ -124,9 +112,9 @@ describe('SdxlPipeline.generate', () => {
 
   it('splits the images into UNet batches within the budget, with the same images', async () => {
     const job = params({ imageCount: 3, steps: 3, width: 64, height: 64, seed: 900 });
-    const together = await pipeline.generate(job);
+    const together = await tiny.pipeline.generate(job);
     // A budget of one guided image (2 items of 64²) per call: three calls per step.
-    const small = await SdxlPipeline.load(join(dir, 'model'), { provider: 'cpu', unetBatchPixels: 2 * 64 * 64 });
+    const small = await SdxlPipeline.load(tiny.modelDir, { provider: 'cpu', unetBatchPixels: 2 * 64 * 64 });
     try {
       const events: JobProgress[] = [];
       const apart = await small.generate(job, { onProgress: (p) => events.push(p) });
@@ -142,7 +130,7 @@ describe('SdxlPipeline.generate', () => {
   it('stops between steps when aborted, with an AbortError', async () => {
     const controller = new AbortController();
     const steps: number[] = [];
-    const run = pipeline.generate(params({ steps: 10, width: 64, height: 64 }), {
+    const run = tiny.pipeline.generate(params({ steps: 10, width: 64, height: 64 }), {
       signal: controller.signal,
       onProgress: ({ step, stage }) => {
         if (stage === 'sampling' && step > 0) steps.push(step);
@@ -153,9 +141,9 @@ describe('SdxlPipeline.generate', () => {
     expect(steps).toEqual([1, 2]);
 
     const aborted = AbortSignal.abort();
-    await expect(pipeline.generate(params(), { signal: aborted })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(tiny.pipeline.generate(params(), { signal: aborted })).rejects.toMatchObject({ name: 'AbortError' });
     // The pipeline stays usable after an abort.
-    expect((await pipeline.generate(params({ width: 64, height: 64 }))).length).toBe(1);
+    expect((await tiny.pipeline.generate(params({ width: 64, height: 64 }))).length).toBe(1);
   });
 
   it('rejects parameters it cannot execute, as non-retryable errors', async () => {
@@ -173,7 +161,7 @@ describe('SdxlPipeline.generate', () => {
       [{ outputFormat: 'gif' as 'png' }, /^outputFormat: /],
     ];
     for (const [overrides, message] of cases) {
-      const run = pipeline.generate(params(overrides));
+      const run = tiny.pipeline.generate(params(overrides));
       await expect(run).rejects.toBeInstanceOf(PipelineError);
       await expect(run).rejects.toMatchObject({ code: 'invalid_params', retryable: false });
       await expect(run).rejects.toThrow(message);
@@ -183,12 +171,12 @@ describe('SdxlPipeline.generate', () => {
 
 describe('SdxlPipeline lifecycle', () => {
   it('refuses work after dispose with a retryable error', async () => {
-    const second = await SdxlPipeline.load(join(dir, 'model'), { provider: 'cpu' });
+    const second = await SdxlPipeline.load(tiny.modelDir, { provider: 'cpu' });
     await second.dispose();
     await expect(second.generate(params())).rejects.toMatchObject({ code: 'unavailable', retryable: true });
   });
 
   it('rejects a directory that is not an SDXL export', async () => {
-    await expect(SdxlPipeline.load(join(dir, 'nowhere'))).rejects.toMatchObject({ code: 'model_invalid', retryable: false });
+    await expect(SdxlPipeline.load(join(tiny.dir, 'nowhere'))).rejects.toMatchObject({ code: 'model_invalid', retryable: false });
   });
 });
