@@ -8,18 +8,10 @@
  * scaled_linear / squaredcos_cap_v2, spacing linspace / leading / trailing, prediction
  * types epsilon / v_prediction. Zero-SNR rescaling is refused.
  */
-import {
-  alphasCumprod,
-  betas,
-  interpolate,
-  spacedTimesteps,
-  trainingSigmas,
-  type NoiseScheduleConfig,
-  type TimestepSpacing,
-} from './noise-schedule.js';
+import { EulerSigmas, predictOriginal } from './euler-sigmas.js';
+import type { NoiseScheduleConfig, TimestepSpacing } from './noise-schedule.js';
 import { checkStepSizes, drawNoise, type Scheduler, type SchedulerStepOutput, type StepOptions } from './scheduler.js';
 import { readSchedulerConfig } from './scheduler-config.js';
-import { StepIndex } from './step-index.js';
 
 export interface EulerAncestralDiscreteSchedulerConfig extends NoiseScheduleConfig {
   predictionType: 'epsilon' | 'v_prediction';
@@ -45,20 +37,15 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
   readonly config: EulerAncestralDiscreteSchedulerConfig;
   readonly order = 1;
   readonly stochastic = true;
-  readonly alphasCumprod: Float32Array;
-  private readonly trainSigmas: Float32Array;
-  private timestepsValue: Float32Array;
-  private sigmasValue: Float32Array;
-  private readonly stepIndexValue = new StepIndex(NAME);
+  private readonly schedule: EulerSigmas;
 
   constructor(config: Partial<EulerAncestralDiscreteSchedulerConfig> = {}) {
     this.config = { ...EULER_ANCESTRAL_DISCRETE_DEFAULTS, ...config };
-    const n = this.config.numTrainTimesteps;
-    this.alphasCumprod = alphasCumprod(betas(this.config));
-    this.trainSigmas = trainingSigmas(this.alphasCumprod);
-    this.sigmasValue = new Float32Array(n + 1);
-    for (let i = 0; i < n; i++) this.sigmasValue[i] = this.trainSigmas[n - 1 - i]!;
-    this.timestepsValue = Float32Array.from({ length: n }, (_, i) => n - 1 - i);
+    this.schedule = new EulerSigmas(NAME, this.config);
+  }
+
+  get alphasCumprod(): Float32Array {
+    return this.schedule.alphasCumprod;
   }
 
   static fromConfig(
@@ -77,47 +64,34 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
   }
 
   get timesteps(): Float32Array {
-    return this.timestepsValue;
+    return this.schedule.timesteps;
   }
 
   get sigmas(): Float32Array {
-    return this.sigmasValue;
+    return this.schedule.sigmas;
   }
 
   get initNoiseSigma(): number {
-    const max = this.sigmasValue.reduce((a, b) => Math.max(a, b), 0);
-    if (this.config.timestepSpacing === 'linspace' || this.config.timestepSpacing === 'trailing') return max;
-    return f(Math.sqrt(f(f(max * max) + 1)));
+    return this.schedule.initNoiseSigma(this.config.timestepSpacing);
   }
 
   get stepIndex(): number | undefined {
-    return this.stepIndexValue.value;
+    return this.schedule.stepIndex.value;
   }
 
+  /** The last sigma is always zero: the ancestral step's noise is sized to land exactly on each next one. */
   setTimesteps(numInferenceSteps: number): void {
-    const { numTrainTimesteps: n, timestepSpacing, stepsOffset } = this.config;
-    const timesteps = spacedTimesteps(timestepSpacing, n, numInferenceSteps, stepsOffset);
-    const sigmas = new Float32Array(timesteps.length + 1);
-    timesteps.forEach((t, i) => {
-      sigmas[i] = interpolate(t, this.trainSigmas);
-    });
-    this.timestepsValue = timesteps;
-    this.sigmasValue = sigmas;
-    this.stepIndexValue.reset();
+    this.schedule.setTimesteps(this.config, numInferenceSteps, 'zero');
   }
 
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
-    const sigma = this.sigmasValue[this.stepIndexValue.current(this.timestepsValue, timestep, 'scaleModelInput')]!;
-    const denominator = f(Math.sqrt(f(f(sigma * sigma) + 1)));
-    return sample.map((x) => x / denominator);
+    return this.schedule.scaleModelInput(sample, timestep);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, options?: StepOptions): SchedulerStepOutput {
     checkStepSizes(modelOutput, sample);
-    const index = this.stepIndexValue.current(this.timestepsValue, timestep, 'step');
+    const { sigma, next } = this.schedule.step(timestep);
     const noise = drawNoise(NAME, options, sample.length);
-    const sigma = this.sigmasValue[index]!;
-    const next = this.sigmasValue[index + 1]!;
     const sigmaSquared = f(sigma * sigma);
     const nextSquared = f(next * next);
     const sigmaUp = f(Math.sqrt(f(f(nextSquared * f(sigmaSquared - nextSquared)) / sigmaSquared)));
@@ -131,12 +105,12 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
     for (let i = 0; i < sample.length; i++) {
       const x = sample[i]!;
       const m = modelOutput[i]!;
-      const x0 = this.config.predictionType === 'epsilon' ? f(x - f(sigma * m)) : f(f(m * vScale) + f(x / sigmaSquaredPlusOne));
+      const x0 = predictOriginal(this.config.predictionType, x, m, sigma, sigmaSquaredPlusOne, vScale);
       const derivative = f(f(x - x0) / sigma);
       predOriginalSample[i] = x0;
       prevSample[i] = f(x + f(derivative * dt)) + f(noise[i]! * sigmaUp);
     }
-    this.stepIndexValue.advance();
+    this.schedule.stepIndex.advance();
     return { prevSample, predOriginalSample };
   }
 }

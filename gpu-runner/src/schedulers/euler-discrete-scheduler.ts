@@ -11,18 +11,10 @@
  * v_prediction / sample, final sigma zero / sigma_min. Options diffusers has beyond those
  * (Karras/exponential/beta sigmas, zero-SNR rescaling, stochastic churn) are refused.
  */
-import {
-  alphasCumprod,
-  betas,
-  interpolate,
-  spacedTimesteps,
-  trainingSigmas,
-  type NoiseScheduleConfig,
-  type TimestepSpacing,
-} from './noise-schedule.js';
+import { EulerSigmas, predictOriginal } from './euler-sigmas.js';
+import type { NoiseScheduleConfig, TimestepSpacing } from './noise-schedule.js';
 import { checkStepSizes, type Scheduler, type SchedulerStepOutput } from './scheduler.js';
 import { readSchedulerConfig } from './scheduler-config.js';
-import { StepIndex } from './step-index.js';
 
 export interface EulerDiscreteSchedulerConfig extends NoiseScheduleConfig {
   predictionType: 'epsilon' | 'v_prediction' | 'sample';
@@ -53,21 +45,15 @@ export class EulerDiscreteScheduler implements Scheduler {
   readonly config: EulerDiscreteSchedulerConfig;
   readonly order = 1;
   readonly stochastic = false;
-  readonly alphasCumprod: Float32Array;
-  private readonly trainSigmas: Float32Array;
-  private timestepsValue: Float32Array;
-  private sigmasValue: Float32Array;
-  private readonly stepIndexValue = new StepIndex(NAME);
+  private readonly schedule: EulerSigmas;
 
   constructor(config: Partial<EulerDiscreteSchedulerConfig> = {}) {
     this.config = { ...EULER_DISCRETE_DEFAULTS, ...config };
-    const n = this.config.numTrainTimesteps;
-    this.alphasCumprod = alphasCumprod(betas(this.config));
-    this.trainSigmas = trainingSigmas(this.alphasCumprod);
-    // Before setTimesteps, diffusers exposes the full training schedule.
-    this.sigmasValue = new Float32Array(n + 1);
-    for (let i = 0; i < n; i++) this.sigmasValue[i] = this.trainSigmas[n - 1 - i]!;
-    this.timestepsValue = Float32Array.from({ length: n }, (_, i) => n - 1 - i);
+    this.schedule = new EulerSigmas(NAME, this.config);
+  }
+
+  get alphasCumprod(): Float32Array {
+    return this.schedule.alphasCumprod;
   }
 
   /** `EulerDiscreteScheduler.from_config(json, **overrides)`: snake_case JSON, camelCase overrides. */
@@ -95,51 +81,37 @@ export class EulerDiscreteScheduler implements Scheduler {
   }
 
   get timesteps(): Float32Array {
-    return this.timestepsValue;
+    return this.schedule.timesteps;
   }
 
   /** One more than `timesteps`: the last entry is the sigma the final step lands on. */
   get sigmas(): Float32Array {
-    return this.sigmasValue;
+    return this.schedule.sigmas;
   }
 
   get initNoiseSigma(): number {
-    const max = this.sigmasValue.reduce((a, b) => Math.max(a, b), 0);
-    if (this.config.timestepSpacing === 'linspace' || this.config.timestepSpacing === 'trailing') return max;
-    return f(Math.sqrt(f(f(max * max) + 1)));
+    return this.schedule.initNoiseSigma(this.config.timestepSpacing);
   }
 
   /** Position in `timesteps` of the next step; undefined until the first scale/step call. */
   get stepIndex(): number | undefined {
-    return this.stepIndexValue.value;
+    return this.schedule.stepIndex.value;
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    const { numTrainTimesteps: n, timestepSpacing, stepsOffset, finalSigmasType } = this.config;
-    const timesteps = spacedTimesteps(timestepSpacing, n, numInferenceSteps, stepsOffset);
-    const sigmas = new Float32Array(timesteps.length + 1);
-    timesteps.forEach((t, i) => {
-      sigmas[i] = interpolate(t, this.trainSigmas);
-    });
-    sigmas[timesteps.length] = finalSigmasType === 'sigma_min' ? this.trainSigmas[0]! : 0;
-    this.timestepsValue = timesteps;
-    this.sigmasValue = sigmas;
-    this.stepIndexValue.reset();
+    this.schedule.setTimesteps(this.config, numInferenceSteps, this.config.finalSigmasType);
   }
 
   /** Scales the latents for the model input: sample / sqrt(sigma² + 1). */
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
-    const sigma = this.sigmasValue[this.stepIndexValue.current(this.timestepsValue, timestep, 'scaleModelInput')]!;
-    const denominator = f(Math.sqrt(f(f(sigma * sigma) + 1)));
-    return sample.map((x) => x / denominator);
+    return this.schedule.scaleModelInput(sample, timestep);
   }
 
   /** One Euler step from `timestep` to the next sigma. */
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array): SchedulerStepOutput {
     checkStepSizes(modelOutput, sample);
-    const index = this.stepIndexValue.current(this.timestepsValue, timestep, 'step');
-    const sigma = this.sigmasValue[index]!;
-    const dt = f(this.sigmasValue[index + 1]! - sigma);
+    const { sigma, next } = this.schedule.step(timestep);
+    const dt = f(next - sigma);
     const prediction = this.config.predictionType;
     const sigmaSquaredPlusOne = f(f(sigma * sigma) + 1);
     const vScale = f(-sigma / f(Math.sqrt(sigmaSquaredPlusOne)));
@@ -149,15 +121,12 @@ export class EulerDiscreteScheduler implements Scheduler {
     for (let i = 0; i < sample.length; i++) {
       const x = sample[i]!;
       const m = modelOutput[i]!;
-      let x0: number;
-      if (prediction === 'epsilon') x0 = f(x - f(sigma * m));
-      else if (prediction === 'v_prediction') x0 = f(f(m * vScale) + f(x / sigmaSquaredPlusOne));
-      else x0 = m;
+      const x0 = predictOriginal(prediction, x, m, sigma, sigmaSquaredPlusOne, vScale);
       const derivative = f(f(x - x0) / sigma);
       predOriginalSample[i] = x0;
       prevSample[i] = x + f(derivative * dt);
     }
-    this.stepIndexValue.advance();
+    this.schedule.stepIndex.advance();
     return { prevSample, predOriginalSample };
   }
 }
