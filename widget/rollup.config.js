@@ -5,11 +5,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
+import { STUDIO_PATH, studioFileName } from '@atelier/protocol';
 
 const BUNDLE_DIR = 'dist/bundle';
-/** `atelier-studio.<10 hex>.js`: the server serves these names with immutable caching. */
-export const HASHED_STUDIO = /^atelier-studio\.[0-9a-f]{10}\.js$/;
-
 /**
  * Minifies the CSS inside Lit's css`…` templates, which terser leaves as written:
  * comments go, whitespace collapses, the spaces CSS never needs (around braces and
@@ -50,8 +48,8 @@ function hashedStudio() {
     name: 'hashed-studio',
     buildStart() {
       const studio = readFileSync(`${BUNDLE_DIR}/atelier-studio.js`);
-      file = `atelier-studio.${createHash('sha256').update(studio).digest('hex').slice(0, 10)}.js`;
-      for (const old of readdirSync(BUNDLE_DIR).filter((name) => HASHED_STUDIO.test(name))) rmSync(`${BUNDLE_DIR}/${old}`);
+      file = studioFileName(createHash('sha256').update(studio).digest('hex'));
+      for (const old of readdirSync(BUNDLE_DIR).filter((name) => STUDIO_PATH.test(`/${name}`))) rmSync(`${BUNDLE_DIR}/${old}`);
       // The copy drops the source-map comment: the map is named after the unhashed file.
       writeFileSync(`${BUNDLE_DIR}/${file}`, studio.toString().replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
     },

@@ -17,3 +17,4 @@ export * from './backoff.js';
 export * from './socket-url.js';
 export * from './safetensors.js';
 export * from './lora.js';
+export * from './widget-files.js';

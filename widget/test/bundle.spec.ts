@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { expect, test, type Page } from '@playwright/test';
+import { STUDIO_PATH } from '@atelier/protocol';
 import { part, studioPage } from './helpers.js';
 import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-server.js';
 
@@ -37,7 +38,7 @@ test('the ESM bundle stays within its gzip budget', async () => {
 
 test('the loader stays within 10 KB compressed, and the loader and studio together within 30 KB', async () => {
   const loader = await readFile(new URL('loader.js', BUNDLE_DIR));
-  const hashed = (await readdir(BUNDLE_DIR)).filter((name) => /^atelier-studio\.[0-9a-f]{10}\.js$/.test(name));
+  const hashed = (await readdir(BUNDLE_DIR)).filter((name) => STUDIO_PATH.test(`/${name}`));
   // One studio per build: the loader names it, and earlier builds' copies are gone.
   expect(hashed).toHaveLength(1);
   expect(loader.toString()).toContain(`./${hashed[0]}`);
@@ -57,11 +58,12 @@ test('the loader stays within 10 KB compressed, and the loader and studio togeth
 async function studioTiming(page: Page, url: string) {
   await page.goto(url, { waitUntil: 'load' });
   await expect(part(page, 'prompt')).toBeVisible();
-  return page.evaluate(() => {
+  return page.evaluate((studioPath) => {
     const [navigation] = performance.getEntriesByType('navigation') as PerformanceNavigationTiming[];
-    const studio = performance.getEntriesByType('resource').find((entry) => /atelier-studio\.[0-9a-f]{10}\.js$/.test(entry.name));
+    const pattern = new RegExp(studioPath);
+    const studio = performance.getEntriesByType('resource').find((entry) => pattern.test(new URL(entry.name).pathname));
     return { requested: studio!.startTime, loaded: navigation!.loadEventStart };
-  });
+  }, STUDIO_PATH.source);
 }
 
 const slowPage = (studioAtTop: boolean) => `<!doctype html>

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { STUDIO_PATH } from '@atelier/protocol';
 
 export const BUNDLE_DIR = new URL('../dist/bundle/', import.meta.url);
 
@@ -20,7 +21,6 @@ const BUNDLES: Record<string, string> = {
   '/widget.js': 'loader.js',
   '/atelier-studio.iife.js': 'atelier-studio.iife.js',
 };
-const HASHED_STUDIO = /^\/(atelier-studio\.[0-9a-f]{10}\.js)$/;
 
 /** How long `/slow.png?ms=N` takes to answer (at most 10 s): holds a page's load event back. */
 const slowMs = (url: URL) => Math.min(Number(url.searchParams.get('ms') ?? 0) || 0, 10_000);
@@ -43,7 +43,7 @@ export async function startStaticServer(): Promise<StaticServer> {
     if (page !== undefined) return send(200, 'text/html; charset=utf-8', page);
     if (path === '/pixel.png') return send(200, 'image/png', PIXEL);
     if (path === '/slow.png') return void setTimeout(() => send(200, 'image/png', PIXEL), slowMs(url));
-    const bundle = BUNDLES[path] ?? HASHED_STUDIO.exec(path)?.[1];
+    const bundle = BUNDLES[path] ?? STUDIO_PATH.exec(path)?.[1];
     if (!bundle) return send(404, 'text/plain', 'not found');
     return void readFile(new URL(bundle, BUNDLE_DIR)).then(
       (body) => send(200, 'text/javascript; charset=utf-8', body),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STUDIO_PATH } from '@atelier/protocol';
 import { createGeneration, expectProblem, startTestServer, TEST_ADMIN_TOKEN, type TestServer } from '@atelier/testing';
 import { newId } from '../services/ids.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
@@ -48,7 +49,6 @@ const VALID_BODIES: Record<string, Record<string, unknown> | null> = {
 };
 
 /** A route served by a pattern (the content-hashed widget studio), as the route table lists it. */
-const STUDIO_ROUTE = /^\/atelier-studio\.[0-9a-f]{10}\.js$/;
 
 const OPERATORS = [{ $ne: '' }, { $gt: '' }, { $where: 'return true' }, { $regex: '.*' }, { $nor: [{ x: 1 }] }];
 
@@ -100,7 +100,7 @@ interface Target {
 function target(route: string): Target {
   const [method, template] = route.split(' ') as [string, string];
   const endpoint = server.endpoints.find((ep) => ep.method.toUpperCase() === method && ep.path === template);
-  if (template === String(STUDIO_ROUTE))
+  if (template === String(STUDIO_PATH))
     return { method, url: new URL('/atelier-studio.0123456789.js', server.url), authorization: undefined };
   if (template === '/v1/assets/:tenantId/:assetId') {
     return { method, url: new URL(server.services.signer.assetUrl(tenant.tenantId, newId('upl'))), authorization: undefined };

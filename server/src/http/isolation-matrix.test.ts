@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { REALTIME_CLOSE, REALTIME_PROTOCOL_VERSION, type ServerMessage } from '@atelier/protocol';
+import { REALTIME_CLOSE, REALTIME_PROTOCOL_VERSION, STUDIO_PATH, type ServerMessage } from '@atelier/protocol';
 import { clientMessageSchema } from '@atelier/protocol/schemas';
 import {
   completeJob,
@@ -37,7 +37,6 @@ const UNKNOWN_GENERATION = 'gen_00000000000000000000';
  * The widget router's route for the content-hashed studio bundle, once the widget is a
  * loader plus a studio; the route table lists a pattern route by its RegExp.
  */
-const STUDIO_ROUTE = /^\/atelier-studio\.[0-9a-f]{10}\.js$/;
 
 type Tenant = { tenantId: string; secretKey: string; publishableKey: string };
 
@@ -452,7 +451,7 @@ const ROUTES: Record<string, Entry> = {
       expect((await fetch(server.services.signer.assetUrl(acme.tenantId, own))).status).toBe(200);
     },
   },
-  [`GET ${String(STUDIO_ROUTE)}`]: {
+  [`GET ${String(STUDIO_PATH)}`]: {
     exempt: 'the public, content-hashed widget studio: the same bytes for everyone, no tenant data',
     async check() {
       const response = await fetch(new URL('/atelier-studio.0123456789.js', server.url), {

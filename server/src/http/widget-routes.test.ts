@@ -32,7 +32,7 @@ function get(path: string, headers: Record<string, string> = {}): Promise<RawRes
   });
 }
 
-const studioName = (loader: string) => /\.\/(atelier-studio\.[0-9a-f]{10}\.js)/.exec(loader)?.[1];
+const studioName = (loader: string) => /\.\/(atelier-studio\.\w+\.js)/.exec(loader)?.[1];
 
 describe('the widget files', () => {
   it('serves the loader compressed by Accept-Encoding, short-cached, with CORS and an ETag', async () => {

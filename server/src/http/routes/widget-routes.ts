@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { Router, type Request, type Response } from 'express';
+import { STUDIO_PATH, WIDGET_LOADER_PATH } from '@atelier/protocol';
 import { notFound } from '../../errors/app-error.js';
 import { createLogger } from '../../logging/logger.js';
 
@@ -12,7 +13,6 @@ const log = createLogger('widget-routes');
 const LOADER_CACHE = 'public, max-age=300, stale-while-revalidate=86400';
 /** A studio file's name holds its content hash: it never changes, so caches keep it. */
 const STUDIO_CACHE = 'public, max-age=31536000, immutable';
-const HASHED_STUDIO = /^atelier-studio\.[0-9a-f]{10}\.js$/;
 
 interface Asset {
   identity: Buffer;
@@ -37,8 +37,8 @@ export function widgetRoutes(bundleDir: string | undefined): Router {
     if (!asset) throw notFound(name === 'loader.js' ? 'The widget bundle' : 'That widget file');
     send(req, res, asset);
   };
-  router.get('/widget.js', (req, res) => serve('loader.js', res, req));
-  router.get(/^\/atelier-studio\.[0-9a-f]{10}\.js$/, (req, res) => serve(req.path.slice(1), res, req));
+  router.get(WIDGET_LOADER_PATH, (req, res) => serve('loader.js', res, req));
+  router.get(STUDIO_PATH, (req, res) => serve(req.path.slice(1), res, req));
   return router;
 }
 
@@ -46,7 +46,7 @@ function readAssets(dir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   let names: string[];
   try {
-    names = readdirSync(dir).filter((name) => name === 'loader.js' || HASHED_STUDIO.test(name));
+    names = readdirSync(dir).filter((name) => name === 'loader.js' || STUDIO_PATH.test(`/${name}`));
   } catch (error) {
     log.warn({ err: error, dir }, 'no widget build: /widget.js answers 404 (run `npm run build`)');
     return assets;
