@@ -96,6 +96,33 @@ describe('JobEventRelay', () => {
     await vi.waitFor(() => expect(wokenAtB).toBe(1));
   });
 
+  it("delivers a known writer's batch however late its insert lands, once", async () => {
+    b = bus('srv_b');
+    a = bus('srv_a');
+    const late = record(b, 'gen_late');
+    const { JobEventBatch } = database.models;
+    // Another process's batches as its relay stores them. The second one's insert took
+    // 5 s (a database under load): it is stamped long before it can be read, older than
+    // the window a poll reads back.
+    const batch = (seq: number, ageMs: number, event: JobEventEnvelope['event']) =>
+      JobEventBatch.create({
+        _id: `srv_slow:${seq}`,
+        serverId: 'srv_slow',
+        seq,
+        at: new Date(Date.now() - ageMs),
+        work: false,
+        events: [{ tenantId: 'ten_1', jobId: 'gen_late', event }],
+      });
+    await batch(1, 0, { type: 'queued', position: 1, etaSeconds: null, runners: 1 });
+    await vi.waitFor(() => expect(late).toHaveLength(1));
+    await batch(2, 5_000, { type: 'failed', code: 'canceled', message: 'The generation was cancelled.' });
+    await vi.waitFor(() => expect(late).toHaveLength(2));
+    // Read once: a later batch arrives after it, and nothing more came before it.
+    await batch(3, 0, { type: 'queued', position: 9, etaSeconds: null, runners: 1 });
+    await vi.waitFor(() => expect(late).toHaveLength(3));
+    expect(late.map((envelope) => envelope.event.type)).toEqual(['queued', 'failed', 'queued']);
+  });
+
   it('deletes old batches, including those of a process that is gone', async () => {
     a = bus('srv_a');
     b = bus('srv_b');

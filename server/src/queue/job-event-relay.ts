@@ -11,7 +11,9 @@ const PROGRESS_RELAY_MS = 250;
 /**
  * Each poll reads back this far before the previous one began, so a batch whose insert
  * was still under way then (or whose writer's clock is a little behind) is read next
- * time. Insert latency plus clock skew between processes must stay below it.
+ * time. For a writer this process has heard from, its batch numbers cover any lag
+ * (see `poll`); for a writer not yet heard from, insert latency plus clock skew between
+ * processes must stay below it.
  */
 const OVERLAP_MS = 2_000;
 /**
@@ -51,8 +53,10 @@ export interface JobEventRelayOptions {
  * elsewhere in the order it published them; events from different processes are
  * ordered by their writers' clocks. Latency: the write (a few ms) plus up to one poll
  * interval. Delivery is at most once per process (batches are de-duplicated by id); a
- * batch that could not be written is lost, which costs a watcher a snapshot, not a
- * result: the database stays the source of truth.
+ * batch whose insert was slow is still delivered (by its writer's batch number), but one
+ * that could not be written is lost, which costs a watcher a snapshot, not a result: the
+ * database stays the source of truth (a runner learns of a lost cancel at its next
+ * heartbeat).
  *
  * Why not a capped collection: FerretDB trims a capped collection only on a background
  * interval (by default a tenth of it once a minute), so under load it outgrows its cap,
@@ -68,6 +72,8 @@ export class JobEventRelay {
   private lastPollStart: number | undefined;
   /** Batches already delivered that a later poll may still read again: id → time. */
   private readonly delivered = new Map<string, number>();
+  /** Per writer heard from: its last batch number delivered here, and when it was delivered. */
+  private readonly writers = new Map<string, { seq: number; heardAt: number }>();
   private pending: JobEventEnvelope[] = [];
   private pendingWork = false;
   private flushing: Promise<void> | undefined;
@@ -128,14 +134,24 @@ export class JobEventRelay {
     }
     const started = Date.now();
     const from = (this.lastPollStart ?? started) - OVERLAP_MS;
+    // A writer stores its batches one after another, so a batch numbered past the last
+    // one delivered is new however late its insert landed (the time window alone would
+    // miss an insert slower than OVERLAP_MS, and with it a cancel or a completion).
+    const later = [...this.writers].map(([serverId, { seq }]) => ({ serverId, seq: trusted({ $gt: seq }) }));
     const batches = await this.options.model
-      .find({ at: trusted({ $gt: new Date(from) }), serverId: trusted({ $ne: this.options.serverId }) })
+      .find({
+        serverId: trusted({ $ne: this.options.serverId }),
+        $or: [{ at: trusted({ $gt: new Date(from) }) }, ...later],
+      })
       .sort({ at: 1, seq: 1 })
       .lean();
     this.lastPollStart = started;
+    for (const [serverId, writer] of this.writers) if (started - writer.heardAt > RETENTION_MS) this.writers.delete(serverId);
     for (const batch of batches) {
       if (this.delivered.has(batch._id)) continue;
       this.delivered.set(batch._id, batch.at.getTime());
+      const writer = this.writers.get(batch.serverId);
+      if (!writer || batch.seq > writer.seq) this.writers.set(batch.serverId, { seq: batch.seq, heardAt: started });
       if (batch.work) sink.work();
       for (const envelope of batch.events) {
         try {
