@@ -28,6 +28,25 @@ export const CONTENT_CATEGORIES = [
 ] as const;
 export type ContentCategory = (typeof CONTENT_CATEGORIES)[number];
 
+/**
+ * Categories every tenant refuses: the platform's baseline, on top of which a tenant's
+ * `bannedCategories` and `bannedTerms` add its own.
+ */
+export const BASELINE_CONTENT_CATEGORIES = [
+  'nudity',
+  'sexual',
+  'gore',
+  'hate',
+  'self-harm',
+] as const satisfies readonly ContentCategory[];
+
+/**
+ * Why a prompt was refused (`category` of a `content_policy` error): a content category,
+ * one of the tenant's own banned terms, or an attempt to instruct the system rather than
+ * describe an image (to override its rules, or to reach another tenant's data).
+ */
+export type PromptRefusalCategory = ContentCategory | 'banned-term' | 'prompt-injection';
+
 /** The widget's colour tokens (`--atelier-<kebab-case name>`) a tenant's theme may set. */
 export const BRAND_COLOR_TOKENS = [
   'accent',
@@ -86,6 +105,11 @@ export interface TenantConfig {
     bannedCategories: ContentCategory[];
     /** A classifier score above this refuses the image: 0 refuses everything, 1 nothing. */
     nsfwThreshold: number;
+    /**
+     * Whether the audit entry of a refused prompt keeps the prompt's text. Off (the
+     * default): only its length, its SHA-256 and what matched.
+     */
+    auditPromptText: boolean;
   };
   branding: {
     /** Hex colours (`#rgb`, `#rrggbb`); an absent token keeps the widget's default. */

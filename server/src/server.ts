@@ -35,6 +35,7 @@ import { ResumeTokens } from './realtime/resume-tokens.js';
 import { WidgetHub } from './realtime/widget-hub.js';
 import { resolveAdminToken } from './services/admin-token.js';
 import { AuditLog } from './services/audit-log.js';
+import { PromptScreen } from './services/content-policy/prompt-screen.js';
 import { CreditLedger } from './services/credit-ledger.js';
 import { ReservationSweeper } from './services/reservation-sweeper.js';
 import { GenerationService } from './services/generation-service.js';
@@ -278,6 +279,7 @@ function createServices(
     loras,
     uploads,
     runners: registry,
+    prompts: new PromptScreen({ audit }),
     ledger,
     expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
     deadlineMs: config.jobDeadlineMs,

@@ -14,7 +14,7 @@ describe('tenantConfigSchema', () => {
       presets: { default: 'speed', allowed: ['quality', 'speed', 'extreme-speed', 'lightning'] },
       styles: { allowed: [], default: [], custom: [] },
       loras: [],
-      contentPolicy: { bannedTerms: [], bannedCategories: [], nsfwThreshold: 0.5 },
+      contentPolicy: { bannedTerms: [], bannedCategories: [], nsfwThreshold: 0.5, auditPromptText: false },
       branding: { colors: {}, fontFamily: null, radius: null, logoUrl: null, strings: {} },
       output: { format: 'webp', quality: 90, watermark: false },
       retentionDays: 30,

@@ -114,6 +114,7 @@ const configObject = z
           .min(0, 'must be a number from 0 to 1')
           .max(1, 'must be a number from 0 to 1')
           .default(0.5),
+        auditPromptText: z.boolean({ error: 'must be true or false' }).default(false),
       })
       .prefault({}),
     branding: z

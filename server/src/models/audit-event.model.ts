@@ -17,13 +17,14 @@ export const AUDIT_ACTIONS = [
   'credits.granted',
   'data.exported',
   'data.deleted',
+  'content.refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-/** Who did it: a tenant's key, the operator (admin API or CLI), the platform itself, or Shopify. */
+/** Who did it: a tenant's key, a shopper's widget session, the operator (admin API or CLI), the platform itself, or Shopify. */
 export interface AuditActor {
-  kind: 'key' | 'admin' | 'cli' | 'system' | 'shopify';
-  /** The key's id for `key`; absent otherwise. */
+  kind: 'key' | 'widget' | 'admin' | 'cli' | 'system' | 'shopify';
+  /** The key's id for `key`, the widget session's for `widget`; absent otherwise. */
   id?: string;
 }
 

@@ -6,6 +6,7 @@ import type { PlanName } from '@atelier/protocol';
 import { connectDatabase, type Database } from '../db/connect.js';
 import type { StoredImage } from '../models/generation.model.js';
 import { AuditLog } from '../services/audit-log.js';
+import { PromptScreen } from '../services/content-policy/prompt-screen.js';
 import { CreditLedger } from '../services/credit-ledger.js';
 import { GenerationService } from '../services/generation-service.js';
 import { newId } from '../services/ids.js';
@@ -54,6 +55,7 @@ beforeAll(async () => {
     dispatcher: { notify: () => undefined },
     presentImages,
     configs: new TenantConfigService({ models, plans, audit }),
+    prompts: new PromptScreen({ audit }),
     ledger,
     expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
     runners,
@@ -94,7 +96,7 @@ async function createTenant(plan: PlanName): Promise<string> {
  */
 async function enqueue(tenantId: string, count: number): Promise<string[]> {
   const { generation } = await runWithTenant(tenantId, () =>
-    generations.create({ prompt: 'job 0', performance: 'speed' }, { source: 'api' }),
+    generations.create({ prompt: 'job 0', performance: 'speed' }, { source: 'api', actor: { kind: 'system' } }),
   );
   const { _id, tenantId: _tenant, createdAt: _created, updatedAt: _updated, ...job } = generation;
   const base = generation.queuedAt.getTime();

@@ -6,6 +6,7 @@ import type { Generation, StoredImage } from '../models/generation.model.js';
 import type { JobTransition } from '../models/job-transition.model.js';
 import { leaseId, type LeaseRecord } from '../models/lease.model.js';
 import { AuditLog } from '../services/audit-log.js';
+import { PromptScreen } from '../services/content-policy/prompt-screen.js';
 import { CreditLedger } from '../services/credit-ledger.js';
 import { GenerationService } from '../services/generation-service.js';
 import { newId } from '../services/ids.js';
@@ -64,7 +65,8 @@ beforeAll(async () => {
     retryDelayMs: (attempt) => RETRY_DELAY_MS * attempt,
     now: () => new Date(Date.now() + skewMs),
   });
-  const configs = new TenantConfigService({ models, plans, audit: new AuditLog({ models }) });
+  const audit = new AuditLog({ models });
+  const configs = new TenantConfigService({ models, plans, audit });
   generations = new GenerationService({
     models,
     queue,
@@ -72,6 +74,7 @@ beforeAll(async () => {
     dispatcher: { notify: () => undefined },
     presentImages,
     configs,
+    prompts: new PromptScreen({ audit }),
     // These jobs name no uploads, so nothing is ever stored there.
     uploads: new UploadService({ models, storage: new FileStorage(join(tmpdir(), 'atelier-unused-uploads')) }),
     runners,
@@ -108,7 +111,9 @@ async function createTenant(id = newId('ten'), plan = 'pro'): Promise<string> {
 }
 
 async function enqueue(tenantId: string, prompt = 'a lamp'): Promise<string> {
-  const { generation } = await runWithTenant(tenantId, () => generations.create({ prompt }, { source: 'api' }));
+  const { generation } = await runWithTenant(tenantId, () =>
+    generations.create({ prompt }, { source: 'api', actor: { kind: 'system' } }),
+  );
   return generation._id;
 }
 

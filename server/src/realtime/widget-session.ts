@@ -218,6 +218,7 @@ export class WidgetSession {
     });
     const { generation } = await this.deps.generations.create(message.params, {
       source: 'widget',
+      actor: { kind: 'widget', id: this.sessionId! },
       sessionId: this.sessionId!,
       ref: message.ref,
       ...(identity.kind === 'verified' ? { shopperId: identity.shopperId } : { browserId: identity.browserId }),

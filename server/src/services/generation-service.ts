@@ -15,6 +15,8 @@ import type { LoraService } from './lora-service.js';
 import type { TenantConfigService } from './tenant-config.js';
 import type { UploadService } from './upload-service.js';
 import type { JobAsset } from '../storage/job-assets.js';
+import type { AuditActor } from '../models/audit-event.model.js';
+import type { PromptScreen } from './content-policy/prompt-screen.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
 import type { RunnerRegistry } from '../queue/runner-registry.js';
 
@@ -22,6 +24,8 @@ const { trusted } = mongoose;
 
 export interface CreateOptions {
   source: 'api' | 'widget';
+  /** Who asks, for the audit log (a refused prompt is recorded there). */
+  actor: AuditActor;
   /** The widget session asking; with `ref`, the request is idempotent per (session, ref). */
   sessionId?: string;
   ref?: string;
@@ -53,6 +57,8 @@ export interface GenerationServiceDeps {
   uploads: Pick<UploadService, 'get'>;
   /** Which presets the connected runners offer. */
   runners: Pick<RunnerRegistry, 'offering'>;
+  /** Refuses prompts the platform's or the tenant's content policy does not allow. */
+  prompts: Pick<PromptScreen, 'screen'>;
   /** Reserves each job's price before the job exists. */
   ledger: Pick<CreditLedger, 'reserve' | 'closed'>;
   /** Ends a job whose reservation was handed back before the job was stored (see `create`). */
@@ -86,6 +92,7 @@ export class GenerationService {
     // A widget socket opened before a suspension is still open: its requests stop here.
     if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
     const policy = await this.deps.configs.policy(tenant);
+    await this.deps.prompts.screen({ prompt: params.prompt }, policy.config, options.actor);
     const inputs = {
       ...(params.inputImageId !== undefined && { input: await this.deps.uploads.get(params.inputImageId, 'inputImageId') }),
       ...(params.maskImageId !== undefined && { mask: await this.deps.uploads.get(params.maskImageId, 'maskImageId') }),

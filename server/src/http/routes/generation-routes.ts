@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { endpoint, type Endpoint } from '../endpoint.js';
+import { callerKey } from '../auth.js';
 import type { CreatedGenerationBody, GenerationListBody } from '@atelier/protocol';
 import { generationParamsSchema, idSchema } from '@atelier/protocol/schemas';
 import { jsonObjectBody, listQuerySchema, noBody, noQuery, parse } from '../schemas.js';
@@ -17,16 +18,18 @@ export function generationEndpoints(deps: {
       method: 'post',
       path: '/v1/generations',
       auth: { secretKey: ['generations:write'] },
-      input: (req) => {
+      input: (req, principal) => {
         noQuery(req.query);
         return {
           params: parse(generationParamsSchema, jsonObjectBody(req.body)),
           idempotencyKey: parse(idempotencyKeySchema, req.get('Idempotency-Key')),
+          caller: callerKey(principal),
         };
       },
-      handle: async ({ params, idempotencyKey }) => {
+      handle: async ({ params, idempotencyKey, caller }) => {
         const { generation, queue, created } = await generations.create(params, {
           source: 'api',
+          actor: { kind: 'key', id: caller.id },
           ...(idempotencyKey ? { idempotencyKey } : {}),
         });
         return {
