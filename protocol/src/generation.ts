@@ -13,8 +13,20 @@ export type GenerationMode = (typeof MODES)[number];
 export const UPSCALE_FACTORS = [1.5, 2] as const;
 export type UpscaleFactor = (typeof UPSCALE_FACTORS)[number];
 
-export const OUTPUT_FORMATS = ['png', 'webp'] as const;
+/** Formats a runner writes images in; the tenant's configuration picks one (`output.format`). */
+export const OUTPUT_FORMATS = ['png', 'webp', 'jpeg', 'avif'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/**
+ * What an image says about where it came from, embedded by the runner as XMP: IPTC's
+ * digital source type `trainedAlgorithmicMedia`, the generator, the job and the tenant's
+ * name; the prompt only when the tenant opts in (`output.embedPrompt`).
+ */
+export interface Provenance {
+  jobId: string;
+  tenantName: string;
+  prompt?: string;
+}
 
 /**
  * Samplers a runner can execute, each a port of the diffusers scheduler of that name:
@@ -102,6 +114,10 @@ export interface ResolvedJobParams {
   seed: number;
   imageCount: number;
   outputFormat: OutputFormat;
+  /** 1–100, for the lossy formats (WebP, JPEG, AVIF); absent: the runner's default (90). */
+  outputQuality?: number;
+  /** Absent: no metadata (warm-up, tests that compare bytes). */
+  provenance?: Provenance;
   performance: Performance;
   /**
    * Absent: `txt2img`. Every other mode reads the job's `input` asset (the job message's

@@ -3,14 +3,14 @@
  * what it refuses, and how long its data is kept. The schema (with every default) is
  * `tenantConfigSchema` in `@atelier/protocol/schemas`.
  */
-import type { Performance } from './generation.js';
+import { OUTPUT_FORMATS, type OutputFormat, type Performance } from './generation.js';
 
 /** The preset a new tenant's studio starts on. */
 export const DEFAULT_PERFORMANCE: Performance = 'speed';
 
-/** Formats a tenant may ask its images to be delivered in. */
-export const CONFIG_OUTPUT_FORMATS = ['png', 'webp', 'jpeg', 'avif'] as const;
-export type ConfigOutputFormat = (typeof CONFIG_OUTPUT_FORMATS)[number];
+/** Formats a tenant may ask its images to be delivered in: every format a runner writes. */
+export const CONFIG_OUTPUT_FORMATS = OUTPUT_FORMATS;
+export type ConfigOutputFormat = OutputFormat;
 
 /** Categories of content a tenant can refuse outright (its content policy). */
 export const CONTENT_CATEGORIES = [
@@ -128,6 +128,8 @@ export interface TenantConfig {
     /** 1–100, for the lossy formats. */
     quality: number;
     watermark: boolean;
+    /** Whether the prompt is embedded in the image's metadata with the rest of its provenance. */
+    embedPrompt: boolean;
   };
   /** Days generated images and their records are kept. */
   retentionDays: number;

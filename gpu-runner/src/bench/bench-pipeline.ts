@@ -27,7 +27,7 @@ const { ClipTokenizer } = await import('../tokenizer/clip-tokenizer.js');
 const { createScheduler } = await import('../schedulers/create-scheduler.js');
 const { GaussianNoise } = await import('../random/pcg32.js');
 const { applyGuidance, repeat, rescaleGuidance } = await import('../pipeline/tensor-ops.js');
-const { SCHEDULERS } = await import('@atelier/protocol');
+const { OUTPUT_FORMATS, SCHEDULERS } = await import('@atelier/protocol');
 const sharp = (await import('sharp')).default;
 
 const [width, height] = (process.env.BENCH_SIZE ?? '1024x1024').split('x').map(Number) as [number, number];
@@ -188,9 +188,10 @@ try {
       for (let c = 0; c < 3; c++) planar[c * info.width * info.height + p] = rgb[p * 3 + c]! / 127.5 - 1;
     const size = `${info.width}x${info.height}`;
     rows.push([`decoder output → 8-bit RGB, ${size}`, ms(await timeIt(5, () => toRgb8(planar, info.width, info.height)))]);
-    for (const format of ['png', 'webp'] as const) {
-      const encodeMs = await timeIt(5, () => encodeImage(rgb, info.width, info.height, format));
-      const bytes = await encodeImage(rgb, info.width, info.height, format);
+    for (const format of OUTPUT_FORMATS) {
+      const encoding = { outputFormat: format, provenance: { jobId: 'gen_bench', tenantName: 'Bench' } };
+      const encodeMs = await timeIt(5, () => encodeImage(rgb, info.width, info.height, encoding));
+      const bytes = await encodeImage(rgb, info.width, info.height, encoding);
       rows.push([
         `final encode ${format}, ${size}`,
         `${goal(encodeMs, GOALS.encodeMs)}, ${(bytes.length / 1024).toFixed(0)} KiB`,

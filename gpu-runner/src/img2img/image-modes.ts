@@ -113,7 +113,7 @@ export class ImageModes {
       } else {
         rgb = await vary(core, encoder, control, { params, conditioning: conditioning!, input, seed, denoise });
       }
-      const bytes = await encodeImage(rgb, params.width, params.height, params.outputFormat);
+      const bytes = await encodeImage(rgb, params.width, params.height, params);
       const result: ImageModeResult = { bytes, width: params.width, height: params.height, format: params.outputFormat, seed };
       if (mask) {
         // Measured on what is delivered, after encoding: a lossy format would show here.

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
-import type { OutputFormat } from '@atelier/protocol';
+import type { ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
+import { provenanceXmp } from './provenance-xmp.js';
 
 /**
  * Decoder output [1, 3, H, W] in [-1, 1] → interleaved 8-bit RGB, exactly as diffusers'
@@ -22,16 +23,32 @@ export function toRgb8(decoded: Float32Array, width: number, height: number): Bu
   return Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength);
 }
 
+/** How an image is written: its format, the quality of a lossy one, and the provenance it carries. */
+export type ImageEncoding = Pick<ResolvedJobParams, 'outputFormat' | 'outputQuality' | 'provenance'>;
+
+const DEFAULT_QUALITY = 90;
+
 /**
- * Fixed encoder settings and no metadata, so the same pixels always give the same bytes
- * (the determinism the server's dedupe and our tests rely on).
+ * Fixed encoder settings, so the same pixels and the same encoding always give the same
+ * bytes (the determinism the server's dedupe and our tests rely on). Encoders are set for
+ * speed: PNG at low compression, WebP and AVIF at their lowest effort.
  */
-export async function encodeImage(rgb: Buffer, width: number, height: number, format: OutputFormat): Promise<Buffer> {
+export async function encodeImage(rgb: Buffer, width: number, height: number, encoding: ImageEncoding): Promise<Buffer> {
+  const format = encoding.outputFormat;
+  const quality = encoding.outputQuality ?? DEFAULT_QUALITY;
   try {
-    const image = sharp(rgb, { raw: { width, height, channels: 3 } });
-    return format === 'png'
-      ? await image.png({ compressionLevel: 2, adaptiveFiltering: true, palette: false }).toBuffer()
-      : await image.webp({ quality: 90, effort: 0, smartSubsample: false }).toBuffer();
+    let image = sharp(rgb, { raw: { width, height, channels: 3 } });
+    if (encoding.provenance) image = image.withXmp(provenanceXmp(encoding.provenance));
+    switch (format) {
+      case 'png':
+        return await image.png({ compressionLevel: 2, adaptiveFiltering: true, palette: false }).toBuffer();
+      case 'webp':
+        return await image.webp({ quality, effort: 0, smartSubsample: false }).toBuffer();
+      case 'jpeg':
+        return await image.jpeg({ quality, mozjpeg: false, chromaSubsampling: '4:2:0' }).toBuffer();
+      case 'avif':
+        return await image.avif({ quality, effort: 0 }).toBuffer();
+    }
   } catch (error) {
     throw new PipelineError('encode_failed', `cannot encode a ${width}x${height} ${format}: ${(error as Error).message}`, {
       cause: error,

@@ -258,12 +258,7 @@ export class SdxlPipeline {
           `vae_decoder returned ${decoded ? `[${decoded.dims.join(',')}]` : 'nothing'} for a ${params.width}x${params.height} image`,
         );
       }
-      const bytes = await encodeImage(
-        toRgb8(decoded.data, params.width, params.height),
-        params.width,
-        params.height,
-        params.outputFormat,
-      );
+      const bytes = await encodeImage(toRgb8(decoded.data, params.width, params.height), params.width, params.height, params);
       images.push({ bytes, width: params.width, height: params.height, format: params.outputFormat, seed });
       log.debug({ seed, bytes: bytes.length }, 'image generated');
     }

@@ -99,6 +99,11 @@ export const resolvedJobParamsSchema = z
     seed,
     imageCount: z.number().int().min(1).max(MAX_IMAGES_PER_REQUEST),
     outputFormat: z.enum(OUTPUT_FORMATS),
+    outputQuality: z.number().int().min(1).max(100).optional(),
+    provenance: z
+      .object({ jobId: idSchema, tenantName: z.string().max(200), prompt: z.string().max(10_000).optional() })
+      .strict()
+      .optional(),
     performance: z.enum(PERFORMANCES),
     mode: z.enum(MODES).optional(),
     inputImageId: idSchema.optional(),

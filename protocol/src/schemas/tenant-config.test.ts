@@ -16,7 +16,7 @@ describe('tenantConfigSchema', () => {
       loras: [],
       contentPolicy: { bannedTerms: [], bannedCategories: [], nsfwThreshold: 0.5, auditPromptText: false },
       branding: { colors: {}, fontFamily: null, radius: null, logoUrl: null, strings: {} },
-      output: { format: 'webp', quality: 90, watermark: false },
+      output: { format: 'webp', quality: 90, watermark: false, embedPrompt: false },
       retentionDays: 30,
     });
   });

@@ -164,6 +164,7 @@ const configObject = z
           .max(100, 'must be a whole number from 1 to 100')
           .default(90),
         watermark: z.boolean({ error: 'must be true or false' }).default(false),
+        embedPrompt: z.boolean({ error: 'must be true or false' }).default(false),
       })
       .prefault({}),
     retentionDays: z

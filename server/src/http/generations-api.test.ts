@@ -95,6 +95,27 @@ describe('POST /v1/generations', () => {
     expect(await countJobs()).toBe(before);
   });
 
+  it("asks the runner for the tenant's output format and quality, with the provenance to embed (the prompt only on opt-in)", async () => {
+    const resolvedOf = async (secretKey: string, prompt: string) => {
+      const { id } = (await (await server.api(secretKey, '/v1/generations', { body: { prompt } })).json()) as { id: string };
+      const job = await runAsSystem('test: read job', () => server.database.models.Generation.findById(id).lean());
+      return { id, resolved: job!.resolved };
+    };
+    const plain = await resolvedOf(acme.secretKey, 'a teak stool');
+    expect(plain.resolved).toMatchObject({ outputFormat: 'webp', outputQuality: 90 });
+    expect(plain.resolved.provenance).toEqual({ jobId: plain.id, tenantName: 'Acme' });
+
+    const config = await server.api(globex.secretKey, '/v1/config', {
+      method: 'PUT',
+      body: { output: { format: 'jpeg', quality: 70, embedPrompt: true } },
+    });
+    expect(config.status).toBe(200);
+    const opted = await resolvedOf(globex.secretKey, 'a rattan chair');
+    expect(opted.resolved).toMatchObject({ outputFormat: 'jpeg', outputQuality: 70 });
+    expect(opted.resolved.provenance).toEqual({ jobId: opted.id, tenantName: 'Globex', prompt: 'a rattan chair' });
+    await server.api(globex.secretKey, '/v1/config', { method: 'PUT', body: { output: null } });
+  });
+
   it('refuses an unsupported Content-Encoding with 415', async () => {
     const before = await countJobs();
     const response = await server.api(acme.secretKey, '/v1/generations', {

@@ -136,7 +136,14 @@ export class GenerationService {
       _id: generationId,
       status: 'queued',
       params,
-      resolved,
+      resolved: {
+        ...resolved,
+        provenance: {
+          jobId: generationId,
+          tenantName: tenant.name,
+          ...(policy.config.output.embedPrompt && { prompt: params.prompt }),
+        },
+      },
       assets,
       cost: { credits: price },
       progress: { step: 0, steps: resolved.steps * resolved.imageCount, stage: 'queued' },

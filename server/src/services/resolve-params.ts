@@ -63,7 +63,8 @@ export function resolve(params: GenerationParams, { plan, config }: TenantPolicy
     seed: params.seed ?? randomInt(0, 0xffffffff),
     imageCount,
     // A background keeps the product's pixels exactly, which only a lossless format can deliver.
-    outputFormat: mode === 'background' ? 'png' : 'webp',
+    outputFormat: mode === 'background' ? 'png' : config.output.format,
+    ...(mode !== 'background' && config.output.format !== 'png' && { outputQuality: config.output.quality }),
     performance,
     ...(mode !== 'txt2img' && { mode }),
     ...(params.inputImageId !== undefined && { inputImageId: params.inputImageId }),
