@@ -17,6 +17,21 @@ export type UpscaleFactor = (typeof UPSCALE_FACTORS)[number];
 export const OUTPUT_FORMATS = ['png', 'webp', 'jpeg', 'avif'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+export const WATERMARK_POSITIONS = ['bottom-right', 'bottom-left', 'top-right', 'top-left', 'center'] as const;
+export type WatermarkPosition = (typeof WATERMARK_POSITIONS)[number];
+
+export const WATERMARK_LIMITS = { textLength: 40, minOpacity: 0.05, maxOpacity: 1, minScale: 0.02, maxScale: 0.25 } as const;
+
+/** A text watermark the runner draws into every image before encoding it. */
+export interface Watermark {
+  text: string;
+  position: WatermarkPosition;
+  /** 0.05–1. */
+  opacity: number;
+  /** The letters' height as a fraction of the image's height, 0.02–0.25. */
+  scale: number;
+}
+
 /**
  * What an image says about where it came from, embedded by the runner as XMP: IPTC's
  * digital source type `trainedAlgorithmicMedia`, the generator, the job and the tenant's
@@ -118,6 +133,8 @@ export interface ResolvedJobParams {
   outputQuality?: number;
   /** Absent: no metadata (warm-up, tests that compare bytes). */
   provenance?: Provenance;
+  /** Present when the tenant's configuration (or its plan) watermarks images. */
+  watermark?: Watermark;
   performance: Performance;
   /**
    * Absent: `txt2img`. Every other mode reads the job's `input` asset (the job message's

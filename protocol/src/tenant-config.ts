@@ -3,7 +3,7 @@
  * what it refuses, and how long its data is kept. The schema (with every default) is
  * `tenantConfigSchema` in `@atelier/protocol/schemas`.
  */
-import { OUTPUT_FORMATS, type OutputFormat, type Performance } from './generation.js';
+import { OUTPUT_FORMATS, type OutputFormat, type Performance, type Watermark } from './generation.js';
 
 /** The preset a new tenant's studio starts on. */
 export const DEFAULT_PERFORMANCE: Performance = 'speed';
@@ -130,6 +130,8 @@ export interface TenantConfig {
     watermark: boolean;
     /** Whether the prompt is embedded in the image's metadata with the rest of its provenance. */
     embedPrompt: boolean;
+    /** How the watermark looks when there is one; its text defaults to the tenant's name. */
+    watermarkStyle: Omit<Watermark, 'text'> & { text: string | null };
   };
   /** Days generated images and their records are kept. */
   retentionDays: number;

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import type { ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { provenanceXmp } from './provenance-xmp.js';
+import { applyWatermark } from './watermark.js';
 
 /**
  * Decoder output [1, 3, H, W] in [-1, 1] → interleaved 8-bit RGB, exactly as diffusers'
@@ -23,8 +24,8 @@ export function toRgb8(decoded: Float32Array, width: number, height: number): Bu
   return Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength);
 }
 
-/** How an image is written: its format, the quality of a lossy one, and the provenance it carries. */
-export type ImageEncoding = Pick<ResolvedJobParams, 'outputFormat' | 'outputQuality' | 'provenance'>;
+/** How an image is written: its format, the quality of a lossy one, its watermark and the provenance it carries. */
+export type ImageEncoding = Pick<ResolvedJobParams, 'outputFormat' | 'outputQuality' | 'provenance' | 'watermark'>;
 
 const DEFAULT_QUALITY = 90;
 
@@ -37,7 +38,13 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, en
   const format = encoding.outputFormat;
   const quality = encoding.outputQuality ?? DEFAULT_QUALITY;
   try {
-    let image = sharp(rgb, { raw: { width, height, channels: 3 } });
+    let pixels = rgb;
+    if (encoding.watermark) {
+      // A copy: the caller may still measure the unmarked pixels (a background's fidelity).
+      pixels = Buffer.from(rgb);
+      applyWatermark(pixels, width, height, encoding.watermark);
+    }
+    let image = sharp(pixels, { raw: { width, height, channels: 3 } });
     if (encoding.provenance) image = image.withXmp(provenanceXmp(encoding.provenance));
     switch (format) {
       case 'png':

@@ -11,6 +11,8 @@ import {
   SDXL_ASPECT_RATIOS,
   TIMESTEP_SPACINGS,
   UPSCALE_FACTORS,
+  WATERMARK_LIMITS,
+  WATERMARK_POSITIONS,
   type GenerationParams,
   type JobProgress,
   type PublicImage,
@@ -28,6 +30,26 @@ export function text(field: string) {
 export const idSchema = z.string().regex(ID_PATTERN, 'not a valid id');
 
 const seed = z.number().int().min(0).max(0xffffffff);
+
+const { textLength, minOpacity, maxOpacity, minScale, maxScale } = WATERMARK_LIMITS;
+/** A watermark's look; the tenant's configuration holds one (`output.watermarkStyle`, its text optional). */
+export const watermarkFields = {
+  position: z.enum(WATERMARK_POSITIONS, { error: `must be one of ${WATERMARK_POSITIONS.join(', ')}` }),
+  opacity: z
+    .number({ error: `must be a number from ${minOpacity} to ${maxOpacity}` })
+    .min(minOpacity, `must be a number from ${minOpacity} to ${maxOpacity}`)
+    .max(maxOpacity, `must be a number from ${minOpacity} to ${maxOpacity}`),
+  scale: z
+    .number({ error: `must be a number from ${minScale} to ${maxScale}` })
+    .min(minScale, `must be a number from ${minScale} to ${maxScale}`)
+    .max(maxScale, `must be a number from ${minScale} to ${maxScale}`),
+};
+export const watermarkText = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .min(1, 'must not be empty')
+  .max(textLength, `must be at most ${textLength} characters`);
+const watermarkSchema = z.strictObject({ text: watermarkText, ...watermarkFields });
 /** Micro-conditioning sizes: what SDXL was trained with spans a few hundred to a few thousand pixels. */
 const conditioningSize = z
   .object({ width: z.number().int().min(1).max(16384), height: z.number().int().min(1).max(16384) })
@@ -104,6 +126,7 @@ export const resolvedJobParamsSchema = z
       .object({ jobId: idSchema, tenantName: z.string().max(200), prompt: z.string().max(10_000).optional() })
       .strict()
       .optional(),
+    watermark: watermarkSchema.optional(),
     performance: z.enum(PERFORMANCES),
     mode: z.enum(MODES).optional(),
     inputImageId: idSchema.optional(),

@@ -16,7 +16,13 @@ describe('tenantConfigSchema', () => {
       loras: [],
       contentPolicy: { bannedTerms: [], bannedCategories: [], nsfwThreshold: 0.5, auditPromptText: false },
       branding: { colors: {}, fontFamily: null, radius: null, logoUrl: null, strings: {} },
-      output: { format: 'webp', quality: 90, watermark: false, embedPrompt: false },
+      output: {
+        format: 'webp',
+        quality: 90,
+        watermark: false,
+        embedPrompt: false,
+        watermarkStyle: { text: null, position: 'bottom-right', opacity: 0.5, scale: 0.04 },
+      },
       retentionDays: 30,
     });
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PERFORMANCES, PROMPT_MAX_LENGTH } from '../generation.js';
 import { STYLE_LIBRARY } from '../style-library.js';
+import { watermarkFields, watermarkText } from './generation.js';
 import {
   BRAND_COLOR_TOKENS,
   CONFIG_LIMITS as LIMITS,
@@ -165,6 +166,14 @@ const configObject = z
           .default(90),
         watermark: z.boolean({ error: 'must be true or false' }).default(false),
         embedPrompt: z.boolean({ error: 'must be true or false' }).default(false),
+        watermarkStyle: z
+          .strictObject({
+            text: watermarkText.nullable().default(null),
+            position: watermarkFields.position.default('bottom-right'),
+            opacity: watermarkFields.opacity.default(0.5),
+            scale: watermarkFields.scale.default(0.04),
+          })
+          .prefault({}),
       })
       .prefault({}),
     retentionDays: z

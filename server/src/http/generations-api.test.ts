@@ -116,6 +116,37 @@ describe('POST /v1/generations', () => {
     await server.api(globex.secretKey, '/v1/config', { method: 'PUT', body: { output: null } });
   });
 
+  it("asks for the tenant's watermark: always on a plan that forces it, in the tenant's style when it has one", async () => {
+    const watermarkOf = async (secretKey: string) => {
+      const { id } = (await (await server.api(secretKey, '/v1/generations', { body: { prompt: 'a linen throw' } })).json()) as {
+        id: string;
+      };
+      const job = await runAsSystem('test: read job', () => server.database.models.Generation.findById(id).lean());
+      return job!.resolved.watermark;
+    };
+    const free = await server.createTenant({ name: 'Free Shop', plan: 'free' });
+    expect(await watermarkOf(free.secretKey)).toEqual({ text: 'Free Shop', position: 'bottom-right', opacity: 0.5, scale: 0.04 });
+
+    const pro = await server.createTenant({ name: 'Pro Shop', plan: 'pro' });
+    expect(await watermarkOf(pro.secretKey)).toBeUndefined();
+    const config = await server.api(pro.secretKey, '/v1/config', {
+      method: 'PUT',
+      body: { output: { watermark: true, watermarkStyle: { text: 'PRO SHOP ©', position: 'top-left', opacity: 0.8 } } },
+    });
+    expect(config.status).toBe(200);
+    expect(await watermarkOf(pro.secretKey)).toEqual({ text: 'PRO SHOP ©', position: 'top-left', opacity: 0.8, scale: 0.04 });
+
+    const invalid = await server.api(pro.secretKey, '/v1/config', {
+      method: 'PUT',
+      body: { output: { watermarkStyle: { opacity: 0, position: 'middle' } } },
+    });
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { errors: { field: string }[] }).errors.map((error) => error.field).sort()).toEqual([
+      'output.watermarkStyle.opacity',
+      'output.watermarkStyle.position',
+    ]);
+  });
+
   it('refuses an unsupported Content-Encoding with 415', async () => {
     const before = await countJobs();
     const response = await server.api(acme.secretKey, '/v1/generations', {

@@ -2,7 +2,16 @@ import mongoose from 'mongoose';
 import type { Models } from '../models/index.js';
 import type { Generation, StoredImage } from '../models/generation.model.js';
 import { leaseId } from '../models/lease.model.js';
-import type { GenerationBody, GenerationParams, Performance, PublicImage, QueueEstimate } from '@atelier/protocol';
+import {
+  WATERMARK_LIMITS,
+  type GenerationBody,
+  type GenerationParams,
+  type Performance,
+  type PublicImage,
+  type QueueEstimate,
+  type TenantConfig,
+  type Watermark,
+} from '@atelier/protocol';
 import { AppError, conflict, invalidRequest, notFound, unavailable } from '../errors/app-error.js';
 import { requireTenantId, runAsSystem } from '../tenancy/tenant-context.js';
 import type { JobQueue } from '../queue/job-queue.js';
@@ -143,6 +152,7 @@ export class GenerationService {
           tenantName: tenant.name,
           ...(policy.config.output.embedPrompt && { prompt: params.prompt }),
         },
+        ...(policy.config.output.watermark && { watermark: watermarkOf(policy.config, tenant.name) }),
       },
       assets,
       cost: { credits: price },
@@ -361,4 +371,10 @@ export class GenerationService {
     const existing = (await this.withLiveProgress([found]))[0]!;
     return { replay: { generation: existing, queue: await this.deps.estimator.estimate(existing), created: false } };
   }
+}
+
+/** The tenant's watermark: its style, with its own text or else its name. */
+function watermarkOf({ output }: TenantConfig, tenantName: string): Watermark {
+  const { text, ...style } = output.watermarkStyle;
+  return { text: text ?? tenantName.slice(0, WATERMARK_LIMITS.textLength), ...style };
 }
