@@ -40,6 +40,7 @@ import { CreditLedger } from './services/credit-ledger.js';
 import { ReservationSweeper } from './services/reservation-sweeper.js';
 import { GenerationService } from './services/generation-service.js';
 import { IncludedCredits } from './services/included-credits.js';
+import { RetentionSweeper } from './services/retention-sweeper.js';
 import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
 import { DEFAULT_LORA_LIMITS, LoraService } from './services/lora-service.js';
@@ -139,6 +140,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
   publicUrl = config.publicUrl ?? url;
   services.dispatcher.start();
   services.includedCredits.start();
+  services.retention.start();
   log.info({ port, publicUrl, adminToken: admin.path ?? 'ATELIER_ADMIN_TOKEN' }, 'server listening');
   if (admin.created) {
     // Printed this once, where the operator looks when first starting the server; later
@@ -162,6 +164,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
         await services.runnerHub.close();
         await services.dispatcher.stop();
         await services.includedCredits.stop();
+        await services.retention.stop();
         await services.events.stop();
         // After the runner hub has marked this process's runners offline.
         await services.instances.stop();
@@ -256,6 +259,7 @@ function createServices(
   const configs = new TenantConfigService({ models, plans, audit });
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
   const deletion = new TenantDeletion({ models, storage });
+  const retention = new RetentionSweeper({ models, configs, storage, ...(options.now ? { now: options.now } : {}) });
   const includedCredits = new IncludedCredits({ models, plans, ledger, ...(options.now ? { now: options.now } : {}) });
   const runnerTokens = new RunnerTokenService({ models });
   const rateLimits = new RateLimits({
@@ -340,6 +344,7 @@ function createServices(
     configs,
     ledger,
     includedCredits,
+    retention,
     reservations,
     tenants,
     deletion,

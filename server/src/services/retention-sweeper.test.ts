@@ -1,0 +1,118 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  completeJob,
+  connectRunner,
+  createGeneration,
+  pngBytes,
+  readJob,
+  startTestServer,
+  type TestServer,
+} from '@atelier/testing';
+import { runAsSystem } from '../tenancy/tenant-context.js';
+import { RetentionSweeper } from './retention-sweeper.js';
+
+const DAY_MS = 86_400_000;
+
+let server: TestServer;
+let runnerToken: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  runnerToken = await server.createRunnerToken();
+});
+
+afterAll(() => server.stop());
+
+/** Every file under the server's storage, as `tenants/<id>/...` paths. */
+async function storedFiles(): Promise<string[]> {
+  const root = join(server.dataDir, 'files');
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(root.length + 1))
+    .sort();
+}
+
+const everything = () =>
+  runAsSystem('test: what is stored', async () => {
+    const { Generation, JobTransition, Upload } = server.database.models;
+    return {
+      generations: (await Generation.find().select({ _id: 1, tenantId: 1 }).lean()).map((job) => job._id).sort(),
+      transitions: [...new Set((await JobTransition.find().select({ jobId: 1 }).lean()).map((t) => t.jobId))].sort(),
+      uploads: (await Upload.find().select({ _id: 1 }).lean()).map((upload) => upload._id).sort(),
+    };
+  });
+
+async function uploadPng(secretKey: string): Promise<string> {
+  const response = await fetch(`${server.url}/v1/uploads`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${secretKey}`, 'Content-Type': 'image/png' },
+    body: await sharp({ create: { width: 96, height: 96, channels: 3, background: '#1e8c50' } })
+      .png()
+      .toBuffer(),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** A generation run to the end by a runner, with one stored image. */
+async function finishedJob(secretKey: string): Promise<string> {
+  const id = await createGeneration(server, secretKey, { prompt: 'a ceramic vase' });
+  const runner = await connectRunner(server.url, runnerToken);
+  try {
+    runner.send({ type: 'ready' });
+    const job = await runner.receive('job', (message) => message.jobId === id);
+    completeJob(runner, job, [await pngBytes(1, 2, 3)]);
+    await vi.waitFor(async () => expect((await readJob(server, id)).status).toBe('succeeded'));
+  } finally {
+    await runner.close();
+  }
+  return id;
+}
+
+describe('RetentionSweeper', () => {
+  it("deletes ended jobs (images, history) and old uploads past each tenant's retention, and nothing else", async () => {
+    const shortLived = await server.createTenant({ name: 'Short' });
+    const longLived = await server.createTenant({ name: 'Long' });
+    const config = await server.api(shortLived.secretKey, '/v1/config', { method: 'PUT', body: { retentionDays: 1 } });
+    expect(config.status).toBe(200);
+
+    const oldJob = await finishedJob(shortLived.secretKey);
+    const keptJob = await finishedJob(longLived.secretKey);
+    const oldUpload = await uploadPng(shortLived.secretKey);
+    // An upload as old as the other, but a queued job still needs it.
+    const neededUpload = await uploadPng(shortLived.secretKey);
+    const waiting = await createGeneration(server, shortLived.secretKey, {
+      prompt: 'a vase, varied',
+      mode: 'vary-subtle',
+      inputImageId: neededUpload,
+    });
+    const before = { stored: await everything(), files: await storedFiles() };
+    expect(before.files.filter((file) => file.includes(oldJob))).toHaveLength(1);
+
+    // Two days on: past the short-lived tenant's one day, within the other's default.
+    const sweeper = new RetentionSweeper({
+      models: server.database.models,
+      configs: server.services.configs,
+      storage: server.services.storage,
+      now: () => new Date(Date.now() + 2 * DAY_MS),
+    });
+    expect(await sweeper.sweep()).toEqual({ generations: 1, uploads: 1, files: 2 });
+
+    const after = { stored: await everything(), files: await storedFiles() };
+    expect(after.stored).toEqual({
+      generations: before.stored.generations.filter((id) => id !== oldJob),
+      transitions: before.stored.transitions.filter((id) => id !== oldJob),
+      uploads: before.stored.uploads.filter((id) => id !== oldUpload),
+    });
+    expect(after.files).toEqual(before.files.filter((file) => !file.includes(oldJob) && !file.includes(oldUpload)));
+    expect(after.stored.generations).toEqual(expect.arrayContaining([keptJob, waiting]));
+    expect((await server.api(shortLived.secretKey, `/v1/generations/${oldJob}`)).status).toBe(404);
+
+    // A second run finds nothing more.
+    expect(await sweeper.sweep()).toEqual({ generations: 0, uploads: 0, files: 0 });
+  });
+});
