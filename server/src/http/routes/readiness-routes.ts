@@ -10,7 +10,10 @@ export function readinessRoutes(readiness: Readiness): Router {
   const router = Router();
   router.get('/readyz', async (_req, res) => {
     const body = await readiness.check();
-    res.status(body.ready ? 200 : 503).setHeader('Cache-Control', 'no-store').json(body);
+    res
+      .status(body.ready ? 200 : 503)
+      .setHeader('Cache-Control', 'no-store')
+      .json(body);
   });
   return router;
 }
