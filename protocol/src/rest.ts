@@ -216,6 +216,7 @@ export interface RunnerBody {
   health: 'healthy' | 'cooling-down' | 'on-trial';
   /** Failed jobs since its last success that counted against it. */
   failures: number;
+  /** The end of its last cool-down while `cooling-down` or `on-trial`; null while `healthy`. */
   coolingDownUntil: string | null;
   lastFailure: { code: Code; at: string } | null;
 }

@@ -19,6 +19,8 @@ import {
 } from '@atelier/testing';
 
 const ORIGIN = 'http://shop.test';
+/** Generous: the condition is what is asserted, not how long a busy machine took to meet it. */
+const PATIENT = { timeout: 15_000, interval: 100 };
 
 async function readiness(url: string): Promise<{ status: number; body: ReadinessBody }> {
   const response = await fetch(new URL('/readyz', url));
@@ -27,7 +29,7 @@ async function readiness(url: string): Promise<{ status: number; body: Readiness
 
 /** Waits until `/readyz` (whose answer is reused for half a second) says what `check` wants. */
 async function readinessUntil(url: string, check: (answer: { status: number; body: ReadinessBody }) => void) {
-  await vi.waitFor(async () => check(await readiness(url)), { timeout: 10_000, interval: 100 });
+  await vi.waitFor(async () => check(await readiness(url)), PATIENT);
 }
 
 async function runnerHealth(url: string, runnerId: string): Promise<RunnerBody> {
@@ -97,14 +99,15 @@ describe('a runner whose jobs keep failing', () => {
     // Permanent failures are the job's fault, not the runner's: they count for nothing.
     const bad = await createGeneration(server, tenant.secretKey, { prompt: 'a bad job' });
     fail(flaky, await flaky.receive('job', (job) => job.jobId === bad), 'invalid_params');
-    await vi.waitFor(async () => expect((await viewGeneration(server, tenant.secretKey, bad)).status).toBe('failed'));
+    await vi.waitFor(async () => expect((await viewGeneration(server, tenant.secretKey, bad)).status).toBe('failed'), PATIENT);
     expect(await runnerHealth(server.url, flaky.runnerId)).toMatchObject({ health: 'healthy', failures: 0, lastFailure: null });
 
     const first = await createGeneration(server, tenant.secretKey, { prompt: 'a walnut desk lamp' });
     const second = await createGeneration(server, tenant.secretKey, { prompt: 'a brass floor lamp' });
     fail(flaky, await flaky.receive('job'));
-    await vi.waitFor(async () =>
-      expect(await runnerHealth(server.url, flaky.runnerId)).toMatchObject({ health: 'healthy', failures: 1 }),
+    await vi.waitFor(
+      async () => expect(await runnerHealth(server.url, flaky.runnerId)).toMatchObject({ health: 'healthy', failures: 1 }),
+      PATIENT,
     );
     fail(flaky, await flaky.receive('job'));
     const failedJobs = flaky.received('job').length;
@@ -113,7 +116,7 @@ describe('a runner whose jobs keep failing', () => {
       const tripped = await runnerHealth(server.url, flaky.runnerId);
       expect(tripped).toMatchObject({ health: 'cooling-down', failures: 2, lastFailure: { code: 'inference_failed' } });
       expect(Date.parse(tripped.coolingDownUntil!) - Date.parse(tripped.lastFailure!.at)).toBe(600_000);
-    });
+    }, PATIENT);
     await readinessUntil(server.url, ({ status, body }) => {
       expect(status).toBe(503);
       expect(body.reasons).toEqual([
@@ -201,11 +204,13 @@ describe('a runner that has cooled down', () => {
         expect(receivedAt).toBeGreaterThanOrEqual(before);
       }
       fail(probe, job);
+      // Its cool-down may be over by the time the answer comes on a busy machine: its end is what counts.
       const tripped = await vi.waitFor(async () => {
         const health = await runnerHealth(server.url, probe.runnerId);
-        expect(health).toMatchObject({ health: 'cooling-down', failures: failure });
+        expect(health).toMatchObject({ failures: failure, lastFailure: { code: 'inference_failed' } });
+        expect(['cooling-down', 'on-trial']).toContain(health.health);
         return health;
-      });
+      }, PATIENT);
       const until = Date.parse(tripped.coolingDownUntil!);
       expect(until - Date.parse(tripped.lastFailure!.at)).toBe([700, 1000, 1000][failure - 1]);
       cooldowns.push(until);
@@ -215,16 +220,21 @@ describe('a runner that has cooled down', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(cooldowns.at(-1)!);
     expect(jobs).toContain(trial.jobId);
     completeJob(probe, trial, [await pngBytes(200, 10, 10)]);
-    await vi.waitFor(async () =>
-      expect(await runnerHealth(server.url, probe.runnerId)).toMatchObject({
-        health: 'healthy',
-        failures: 0,
-        coolingDownUntil: null,
-        // Kept for the record after the recovery.
-        lastFailure: { code: 'inference_failed' },
-      }),
+    await vi.waitFor(
+      async () =>
+        expect(await runnerHealth(server.url, probe.runnerId)).toMatchObject({
+          health: 'healthy',
+          failures: 0,
+          coolingDownUntil: null,
+          // Kept for the record after the recovery.
+          lastFailure: { code: 'inference_failed' },
+        }),
+      PATIENT,
     );
-    await vi.waitFor(async () => expect((await viewGeneration(server, tenant.secretKey, trial.jobId)).status).toBe('succeeded'));
+    await vi.waitFor(
+      async () => expect((await viewGeneration(server, tenant.secretKey, trial.jobId)).status).toBe('succeeded'),
+      PATIENT,
+    );
   });
 });
 
@@ -260,12 +270,14 @@ describe('the breaker across server processes', () => {
       expect(created.status).toBe(202);
       fail(probe, await probe.receive('job'));
 
-      await vi.waitFor(async () =>
-        expect(await runnerHealth(b.url, probe.runnerId)).toMatchObject({
-          health: 'cooling-down',
-          failures: 1,
-          lastFailure: { code: 'inference_failed' },
-        }),
+      await vi.waitFor(
+        async () =>
+          expect(await runnerHealth(b.url, probe.runnerId)).toMatchObject({
+            health: 'cooling-down',
+            failures: 1,
+            lastFailure: { code: 'inference_failed' },
+          }),
+        PATIENT,
       );
       await readinessUntil(b.url, ({ status, body }) => {
         expect(status).toBe(503);

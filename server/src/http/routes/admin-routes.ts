@@ -95,7 +95,8 @@ export function adminEndpoints(deps: {
               lastSeenAt: r.lastSeenAt.toISOString(),
               health: healthStatus(r, now),
               failures: r.failures ?? 0,
-              coolingDownUntil: r.coolingDownUntil && r.coolingDownUntil > now ? r.coolingDownUntil.toISOString() : null,
+              // Kept while on trial too: when it last came out of its cool-down.
+              coolingDownUntil: r.cooldownMs ? (r.coolingDownUntil?.toISOString() ?? null) : null,
               lastFailure:
                 r.lastFailureCode && r.lastFailureAt ? { code: r.lastFailureCode, at: r.lastFailureAt.toISOString() } : null,
             })),
