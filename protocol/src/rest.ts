@@ -209,6 +209,36 @@ export interface RunnerBody {
   jobId: string | null;
   connectedAt: string;
   lastSeenAt: string;
+  /**
+   * Its circuit breaker: `cooling-down` after repeated failed jobs (leased nothing until
+   * `coolingDownUntil`), `on-trial` once that has passed (its next job decides).
+   */
+  health: 'healthy' | 'cooling-down' | 'on-trial';
+  /** Failed jobs since its last success that counted against it. */
+  failures: number;
+  /** The end of its last cool-down while `cooling-down` or `on-trial`; null while `healthy`. */
+  coolingDownUntil: string | null;
+  lastFailure: { code: Code; at: string } | null;
+}
+
+/**
+ * `GET /readyz`: 200 while the database answers and at least one runner can take a job,
+ * 503 otherwise, with the reasons (for people: match on `ready`, not on the words).
+ */
+export interface ReadinessBody {
+  ready: boolean;
+  /** Why not ready; empty when ready. */
+  reasons: string[];
+  database: 'ok' | 'unreachable';
+  /** Runners online now; null when the database did not answer. */
+  runners: {
+    online: number;
+    /** Online and in rotation (not cooling down). */
+    healthy: number;
+    coolingDown: number;
+    /** When the first runner that is cooling down is back in rotation. */
+    firstBackAt: string | null;
+  } | null;
 }
 
 /** `GET /healthz`. */

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       mongodbUri: undefined,
       adminToken: undefined,
       logLevel: undefined,
+      runnerBreaker: { failuresToTrip: 3, cooldownMs: 60_000, maxCooldownMs: 900_000 },
     });
   });
 
@@ -54,6 +55,8 @@ describe('loadConfig', () => {
     ['ATELIER_RUNNER_LEASE_MS', { ATELIER_RUNNER_LEASE_MS: '5000', ATELIER_RUNNER_HEARTBEAT_MS: '5000' }],
     ['ATELIER_DISPATCH_POLL_MS', { ATELIER_DISPATCH_POLL_MS: '1e3' }],
     ['ATELIER_HELLO_TIMEOUT_MS', { ATELIER_HELLO_TIMEOUT_MS: '0' }],
+    ['ATELIER_RUNNER_FAILURES_TO_TRIP', { ATELIER_RUNNER_FAILURES_TO_TRIP: '0' }],
+    ['ATELIER_RUNNER_MAX_COOLDOWN_MS', { ATELIER_RUNNER_COOLDOWN_MS: '60000', ATELIER_RUNNER_MAX_COOLDOWN_MS: '30000' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
   ])('stops with one line naming %s', (variable, env) => {
     let error: unknown;

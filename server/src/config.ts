@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { BreakerPolicy } from './queue/runner-health.js';
 import { ConfigError, absolutePath, httpUrl, integer, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
 
 export { ConfigError };
@@ -45,6 +46,8 @@ export interface Config {
   maxQueued: number;
   /** A job not started this long after it was accepted expires without charge. */
   jobDeadlineMs: number;
+  /** When a runner whose jobs keep failing is taken out of rotation, and for how long. */
+  runnerBreaker: BreakerPolicy;
 }
 
 /**
@@ -75,6 +78,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   if (leaseMs <= heartbeatMs * 2) {
     throw new ConfigError('ATELIER_RUNNER_LEASE_MS', 'must be more than twice ATELIER_RUNNER_HEARTBEAT_MS');
   }
+  const cooldownMs = integer(env, 'ATELIER_RUNNER_COOLDOWN_MS', 60_000, 100, 86_400_000);
+  const maxCooldownMs = integer(env, 'ATELIER_RUNNER_MAX_COOLDOWN_MS', Math.max(cooldownMs, 900_000), 100, 7 * 86_400_000);
+  if (maxCooldownMs < cooldownMs) {
+    throw new ConfigError('ATELIER_RUNNER_MAX_COOLDOWN_MS', 'must be at least ATELIER_RUNNER_COOLDOWN_MS');
+  }
   return {
     logLevel: logLevel(env),
     port,
@@ -103,5 +111,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     maxQueuedPerTenant: integer(env, 'ATELIER_MAX_QUEUED_PER_TENANT', 1_000, 1, 10_000_000),
     maxQueued: integer(env, 'ATELIER_MAX_QUEUED', 100_000, 1, 100_000_000),
     jobDeadlineMs: integer(env, 'ATELIER_JOB_DEADLINE_MS', 900_000, 1_000, 7 * 86_400_000),
+    runnerBreaker: {
+      failuresToTrip: integer(env, 'ATELIER_RUNNER_FAILURES_TO_TRIP', 3, 1, 1_000),
+      cooldownMs,
+      maxCooldownMs,
+    },
   };
 }

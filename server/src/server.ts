@@ -17,6 +17,7 @@ import { generationEndpoints } from './http/routes/generation-routes.js';
 import { keyEndpoints } from './http/routes/key-routes.js';
 import { loraEndpoints } from './http/routes/lora-routes.js';
 import { planEndpoints } from './http/routes/plan-routes.js';
+import { readinessRoutes } from './http/routes/readiness-routes.js';
 import { uploadEndpoints } from './http/routes/upload-routes.js';
 import { sessionEndpoints } from './http/routes/session-routes.js';
 import { widgetRoutes } from './http/routes/widget-routes.js';
@@ -45,6 +46,7 @@ import { newId } from './services/ids.js';
 import { KeyService } from './services/key-service.js';
 import { DEFAULT_LORA_LIMITS, LoraService } from './services/lora-service.js';
 import { PlanService } from './services/plans.js';
+import { Readiness } from './services/readiness.js';
 import { RateLimits } from './services/rate-limits.js';
 import { sharedSecret } from './services/shared-secret.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
@@ -101,6 +103,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     endpoints,
     auth: services.auth,
     routers: [
+      readinessRoutes(services.readiness),
       widgetRoutes(config.widgetDir ?? defaultWidgetDir()),
       fileRoutes({
         models: database.models,
@@ -109,7 +112,8 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
         assets: [services.uploads.assetSource(), services.loras.assetSource()],
       }),
     ],
-    health: async (): Promise<HealthBody> => ({ ok: true, runners: await services.registry.countOnline() }),
+    // Liveness: every runner online counts, cooling down or not (readiness is /readyz).
+    health: async (): Promise<HealthBody> => ({ ok: true, runners: (await services.registry.census()).online }),
   });
 
   const server = createServer(app);
@@ -305,8 +309,13 @@ function createServices(
     helloTimeoutMs: config.helloTimeoutMs,
     maxSocketsPerAddress: config.maxSocketsPerAddress,
     maxSocketsPerToken: config.maxRunnerSocketsPerToken,
+    breaker: config.runnerBreaker,
   });
   const cancelOnRunner = (runnerId: string, jobId: string, epoch: number) => runnerHub.cancel(runnerId, jobId, epoch);
+  const readiness = new Readiness({
+    ping: () => database.connection.db!.command({ ping: 1 }),
+    runners: registry,
+  });
   const resumeTokens = new ResumeTokens(secret);
   const widgetHub = new WidgetHub({
     keys,
@@ -357,6 +366,7 @@ function createServices(
     widgetHub,
     resumeTokens,
     cancelOnRunner,
+    readiness,
   };
 }
 

@@ -1,3 +1,4 @@
+import { healthStatus } from '../queue/runner-health.js';
 import { creditCommands } from './credit-commands.js';
 import { expectArgs, stringOption, type Command } from './invocation.js';
 import { planCommands } from './plan-commands.js';
@@ -16,9 +17,18 @@ export const COMMANDS: Record<string, Command> = {
   'runners list': async ({ args, services }) => {
     expectArgs(args, [], 'runners list');
     const runners = await services.runners.list();
+    const now = new Date();
     return {
       json: runners,
-      text: runners.map((r) => `${r._id}  ${r.name}  ${r.device}  ${r.state}`).join('\n') || 'No runners.',
+      text:
+        runners
+          .map((r) => {
+            const health = healthStatus(r, now);
+            const until = health === 'cooling-down' ? ` until ${r.coolingDownUntil!.toISOString()}` : '';
+            const last = r.lastFailureCode ? `  last failure ${r.lastFailureCode}` : '';
+            return `${r._id}  ${r.name}  ${r.device}  ${r.state}  ${health}${until}${last}`;
+          })
+          .join('\n') || 'No runners.',
     };
   },
 };

@@ -478,6 +478,15 @@ const ROUTES: Record<string, Entry> = {
       expect(Object.keys((await response.json()) as object).sort()).toEqual(['ok', 'runners']);
     },
   },
+  'GET /readyz': {
+    exempt: 'public readiness: whether the database answers and counts of runners, no tenant data',
+    async check() {
+      const response = await fetch(new URL('/readyz', server.url), { headers: { Authorization: `Bearer ${globex.secretKey}` } });
+      const body = (await response.json()) as { runners: object };
+      expect(Object.keys(body).sort()).toEqual(['database', 'ready', 'reasons', 'runners']);
+      expect(Object.keys(body.runners).sort()).toEqual(['coolingDown', 'firstBackAt', 'healthy', 'online']);
+    },
+  },
 };
 
 const MESSAGES: Record<string, Entry> = {

@@ -1,12 +1,13 @@
 import type { Performance } from '@atelier/protocol';
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { RunnerCapabilities } from '@atelier/protocol';
+import type { BreakerState } from '../queue/runner-health.js';
 
 /**
  * A connected (or recently connected) runner, so that every server instance can
  * count the runners able to take work, not only the ones connected to itself.
  */
-export interface RunnerRecord {
+export interface RunnerRecord extends Partial<BreakerState> {
   _id: string;
   tokenId: string;
   /** The server process whose socket holds the runner (see server-instance.model.ts). */
@@ -39,6 +40,12 @@ const runnerSchema = new Schema<RunnerRecord>(
     jobId: { type: String, default: null },
     connectedAt: { type: Date, required: true },
     lastSeenAt: { type: Date, required: true, index: true },
+    // The circuit breaker (queue/runner-health.ts); absent on records from before it.
+    failures: { type: Number, default: undefined },
+    cooldownMs: { type: Number, default: undefined },
+    coolingDownUntil: { type: Date, default: undefined },
+    lastFailureCode: { type: String, default: undefined },
+    lastFailureAt: { type: Date, default: undefined },
   },
   { collection: 'runners' },
 );

@@ -14,6 +14,8 @@ export interface IdleRunner {
   readonly performances?: readonly Performance[] | undefined;
   /** Hands the leased job to the runner; false if the runner went away meanwhile. */
   assign(job: Generation & Lease): boolean;
+  /** Epoch milliseconds until which its circuit breaker keeps it out of rotation (runner-health.ts); 0: in rotation. */
+  coolingDownUntil?(): number;
 }
 
 export interface DispatcherOptions {
@@ -43,6 +45,8 @@ export class Dispatcher {
   private repairer: NodeJS.Timeout | undefined;
   private repair: Promise<void> | undefined;
   private stopListening: (() => void) | undefined;
+  /** Wakes a pass when the first idle runner that is cooling down is back in rotation. */
+  private cooldownTimer: { at: number; timer: NodeJS.Timeout } | undefined;
 
   constructor(
     private readonly queue: JobQueue,
@@ -86,6 +90,7 @@ export class Dispatcher {
     clearInterval(this.timer);
     clearInterval(this.sweeper);
     clearInterval(this.repairer);
+    clearTimeout(this.cooldownTimer?.timer);
     this.idle.clear();
     this.listenForWork();
     await this.pass;
@@ -139,9 +144,29 @@ export class Dispatcher {
     }
   }
 
+  private wakeAt(at: number): void {
+    if (this.cooldownTimer && this.cooldownTimer.at <= at) return;
+    clearTimeout(this.cooldownTimer?.timer);
+    const timer = setTimeout(
+      () => {
+        this.cooldownTimer = undefined;
+        this.notify();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.cooldownTimer = { at, timer };
+  }
+
   private async drain(): Promise<void> {
     for (const runner of [...this.idle.values()]) {
       if (!this.idle.has(runner.id)) continue;
+      // A runner out of rotation stays idle here, leased nothing, until its cool-down ends.
+      const coolingUntil = runner.coolingDownUntil?.() ?? 0;
+      if (coolingUntil > Date.now()) {
+        this.wakeAt(coolingUntil);
+        continue;
+      }
       const job = await this.queue.claimNext(runner.id, runner.modes, runner.performances);
       // Nothing for a runner that can run any job means nothing for the others either; a
       // runner limited to some modes or presets may just have found none of its kind.

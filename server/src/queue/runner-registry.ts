@@ -2,6 +2,7 @@ import mongoose from 'mongoose';
 import type { Performance } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
 import type { RunnerRecord } from '../models/runner.model.js';
+import { CLOSED, type BreakerState } from './runner-health.js';
 
 const { trusted } = mongoose;
 
@@ -18,21 +19,38 @@ export interface RunnerRegistryDeps {
   aliveServers?(): Promise<string[]>;
 }
 
+/** The runners online now, by health (`/readyz`, `/healthz`). */
+export interface RunnerCensus {
+  online: number;
+  /** Online and not cooling down: the runners that can take a job now. */
+  healthy: number;
+  coolingDown: number;
+  /** When the first runner that is cooling down is back in rotation; null when none is. */
+  firstBackAt: Date | null;
+}
+
 /** Which runners are connected, kept in the database so every server instance agrees. */
 export class RunnerRegistry {
   constructor(private readonly deps: RunnerRegistryDeps) {}
 
-  async connected(runner: Omit<RunnerRecord, 'state' | 'jobId' | 'connectedAt' | 'lastSeenAt'>): Promise<void> {
+  async connected(
+    runner: Omit<RunnerRecord, 'state' | 'jobId' | 'connectedAt' | 'lastSeenAt' | keyof BreakerState>,
+  ): Promise<void> {
     const now = new Date();
     await this.deps.models.Runner.updateOne(
       { _id: runner._id },
-      { $set: { ...runner, state: 'idle', jobId: null, connectedAt: now, lastSeenAt: now } },
+      { $set: { ...runner, ...CLOSED, state: 'idle', jobId: null, connectedAt: now, lastSeenAt: now } },
       { upsert: true },
     );
   }
 
   async seen(runnerId: string, state: 'idle' | 'busy', jobId: string | null): Promise<void> {
     await this.deps.models.Runner.updateOne({ _id: runnerId }, { $set: { state, jobId, lastSeenAt: new Date() } });
+  }
+
+  /** Its circuit breaker, written by the one session that holds the runner (runner-health.ts). */
+  async breaker(runnerId: string, state: BreakerState): Promise<void> {
+    await this.deps.models.Runner.updateOne({ _id: runnerId }, { $set: state });
   }
 
   async disconnected(runnerId: string): Promise<void> {
@@ -48,30 +66,50 @@ export class RunnerRegistry {
   }
 
   /**
-   * Runners online now: connected by a live socket on a server process that is itself
-   * alive. A crashed server's runners stop counting within a few of its heartbeats.
+   * Runners online now that can take a job: connected by a live socket on a server
+   * process that is itself alive, and not cooling down after repeated failures. A
+   * crashed server's runners stop counting within a few of its heartbeats. This is the
+   * count queue estimates divide by (a cooling runner works off no queue).
    */
   async countOnline(): Promise<number> {
-    const alive = this.deps.aliveServers ? await this.deps.aliveServers() : undefined;
-    return this.deps.models.Runner.countDocuments({
-      state: trusted({ $in: ['idle', 'busy'] }),
-      lastSeenAt: trusted({ $gte: new Date(Date.now() - HEARD_WITHIN_MS) }),
-      ...(alive ? { serverId: trusted({ $in: alive }) } : {}),
-    });
+    return (await this.census()).healthy;
+  }
+
+  /** Runners online now, healthy or cooling down. One small read: runners are few. */
+  async census(): Promise<RunnerCensus> {
+    const now = new Date();
+    const online = await this.deps.models.Runner.find(await this.onlineFilter())
+      .select({ coolingDownUntil: 1 })
+      .lean();
+    const cooling = online
+      .map((runner) => runner.coolingDownUntil)
+      .filter((until): until is Date => !!until && until > now)
+      .sort((a, b) => a.getTime() - b.getTime());
+    return {
+      online: online.length,
+      healthy: online.length - cooling.length,
+      coolingDown: cooling.length,
+      firstBackAt: cooling[0] ?? null,
+    };
   }
 
   /** Runners online now, and how many of them offer `performance` (advertised it, or advertised no list). */
   async offering(performance: Performance): Promise<{ online: number; offering: number }> {
-    const alive = this.deps.aliveServers ? await this.deps.aliveServers() : undefined;
-    const online = await this.deps.models.Runner.find({
-      state: trusted({ $in: ['idle', 'busy'] }),
-      lastSeenAt: trusted({ $gte: new Date(Date.now() - HEARD_WITHIN_MS) }),
-      ...(alive ? { serverId: trusted({ $in: alive }) } : {}),
-    })
+    // A cooling runner still offers its presets: a request for one waits for it rather than being refused.
+    const online = await this.deps.models.Runner.find(await this.onlineFilter())
       .select({ performances: 1 })
       .lean();
     const offering = online.filter((runner) => !runner.performances || runner.performances.includes(performance)).length;
     return { online: online.length, offering };
+  }
+
+  private async onlineFilter() {
+    const alive = this.deps.aliveServers ? await this.deps.aliveServers() : undefined;
+    return {
+      state: trusted({ $in: ['idle', 'busy'] as RunnerRecord['state'][] }),
+      lastSeenAt: trusted({ $gte: new Date(Date.now() - HEARD_WITHIN_MS) }),
+      ...(alive ? { serverId: trusted({ $in: alive }) } : {}),
+    };
   }
 
   async list(): Promise<RunnerRecord[]> {

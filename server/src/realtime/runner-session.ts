@@ -3,6 +3,7 @@ import {
   RUNNER_CLOSE,
   RUNNER_PROTOCOL_VERSION,
   splitImageFrame,
+  type Code,
   type GenerationMode,
   type Performance,
   type ResolvedJobParams,
@@ -16,6 +17,7 @@ import type { Dispatcher, IdleRunner } from '../queue/dispatcher.js';
 import type { JobEvents } from '../queue/job-events.js';
 import type { JobQueue, Lease } from '../queue/job-queue.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
+import { RunnerBreaker, type BreakerPolicy } from '../queue/runner-health.js';
 import type { RunnerRegistry } from '../queue/runner-registry.js';
 import type { RunnerTokenService } from '../services/runner-token-service.js';
 import { newId } from '../services/ids.js';
@@ -46,6 +48,8 @@ export interface RunnerHubDeps {
   maxSocketsPerToken: number;
   /** Persist progress to the database at most this often (every step is still broadcast). */
   progressPersistMs?: number;
+  /** When a runner whose jobs keep failing is taken out of rotation. */
+  breaker: BreakerPolicy;
 }
 
 interface ActiveLease extends Lease {
@@ -69,6 +73,7 @@ export class RunnerSession implements IdleRunner {
   /** Settles once the socket has closed and its job is back in the queue. */
   private readonly finished: Promise<void>;
   private readonly helloTimer: NodeJS.Timeout;
+  private readonly breaker: RunnerBreaker;
 
   constructor(
     readonly id: string,
@@ -78,6 +83,7 @@ export class RunnerSession implements IdleRunner {
     private readonly onGone: () => void,
   ) {
     this.helloTimer = setTimeout(() => ws.close(RUNNER_CLOSE.helloTimeout, 'no hello'), deps.helloTimeoutMs);
+    this.breaker = new RunnerBreaker(deps.breaker, (state) => deps.registry.breaker(id, state));
     // Messages are handled strictly in order: an image frame must be stored before the
     // `completed` that follows it is processed.
     ws.on('message', (data, isBinary) => {
@@ -108,6 +114,10 @@ export class RunnerSession implements IdleRunner {
 
   /** What the runner said it can run (`hello.modes`); until then, and for runners that do not say, text-to-image. */
   modes: readonly GenerationMode[] = ['txt2img'];
+
+  coolingDownUntil(): number {
+    return this.breaker.coolingDownUntil();
+  }
 
   assign(job: Lease & { resolved: ResolvedJobParams; assets?: JobAsset[] }): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
@@ -270,11 +280,12 @@ export class RunnerSession implements IdleRunner {
           lease.images.length !== lease.imageCount ||
           indexes.size !== lease.imageCount
         ) {
-          await this.deps.queue.fail(lease, {
+          const failed = await this.deps.queue.fail(lease, {
             code: 'incomplete_upload',
             message: `The runner sent ${lease.images.length} of ${lease.imageCount} images.`,
           });
           await this.discard(lease);
+          if (failed !== 'stale') await this.jobFailed('incomplete_upload');
           return;
         }
         const outcome = await this.deps.queue.complete(lease, lease.images);
@@ -283,6 +294,7 @@ export class RunnerSession implements IdleRunner {
           this.send({ type: 'lease-lost', jobId: lease.jobId, epoch: lease.epoch });
         } else {
           this.deps.estimator.recordDuration((Date.now() - lease.startedAt) / 1000);
+          if (await this.breaker.succeeded()) log.info({ runnerId: this.id }, 'runner back in rotation after a successful trial');
         }
         await this.deps.registry.seen(this.id, 'idle', null);
         return;
@@ -291,11 +303,23 @@ export class RunnerSession implements IdleRunner {
         const lease = this.holding(message.jobId, message.epoch);
         if (!lease) return;
         this.release();
-        await this.deps.queue.fail(lease, { code: message.code, message: message.message });
+        const failed = await this.deps.queue.fail(lease, { code: message.code, message: message.message });
         await this.discard(lease);
+        // Before the runner's next `ready` is read: a runner that has just tripped is leased nothing.
+        if (failed !== 'stale') await this.jobFailed(message.code);
         this.deps.dispatcher.notify();
         return;
       }
+    }
+  }
+
+  private async jobFailed(code: Code): Promise<void> {
+    const opened = await this.breaker.failed(code);
+    if (opened) {
+      log.warn(
+        { runnerId: this.id, failures: opened.failures, code, until: opened.coolingDownUntil },
+        'runner taken out of rotation: its jobs keep failing',
+      );
     }
   }
 

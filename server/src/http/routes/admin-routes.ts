@@ -14,6 +14,7 @@ import {
 import type { TenantDeletion } from '../../services/tenant-deletion.js';
 import type { TenantService } from '../../services/tenant-service.js';
 import type { RunnerTokenService } from '../../services/runner-token-service.js';
+import { healthStatus } from '../../queue/runner-health.js';
 import type { RunnerRegistry } from '../../queue/runner-registry.js';
 
 /** The operator's API (`Authorization: Bearer $ATELIER_ADMIN_TOKEN`). */
@@ -78,21 +79,30 @@ export function adminEndpoints(deps: {
       path: '/admin/v1/runners',
       auth: 'admin',
       input: (req) => noQuery(req.query),
-      handle: async () => ({
-        body: {
-          data: (await deps.runners.list()).map((r): RunnerBody => ({
-            id: r._id,
-            name: r.name,
-            device: r.device,
-            model: r.model,
-            capabilities: r.capabilities ?? null,
-            state: r.state,
-            jobId: r.jobId,
-            connectedAt: r.connectedAt.toISOString(),
-            lastSeenAt: r.lastSeenAt.toISOString(),
-          })),
-        },
-      }),
+      handle: async () => {
+        const now = new Date();
+        return {
+          body: {
+            data: (await deps.runners.list()).map((r): RunnerBody => ({
+              id: r._id,
+              name: r.name,
+              device: r.device,
+              model: r.model,
+              capabilities: r.capabilities ?? null,
+              state: r.state,
+              jobId: r.jobId,
+              connectedAt: r.connectedAt.toISOString(),
+              lastSeenAt: r.lastSeenAt.toISOString(),
+              health: healthStatus(r, now),
+              failures: r.failures ?? 0,
+              // Kept while on trial too: when it last came out of its cool-down.
+              coolingDownUntil: r.cooldownMs ? (r.coolingDownUntil?.toISOString() ?? null) : null,
+              lastFailure:
+                r.lastFailureCode && r.lastFailureAt ? { code: r.lastFailureCode, at: r.lastFailureAt.toISOString() } : null,
+            })),
+          },
+        };
+      },
     }),
   ];
 }
