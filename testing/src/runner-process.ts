@@ -99,7 +99,7 @@ export async function startRunnerProcess(options: RunnerProcessOptions): Promise
     let job: { jobId: string; epoch: number } | undefined;
     for (const line of lines) {
       if (line.msg === 'job started') job = { jobId: line.jobId!, epoch: line.epoch! };
-      else if (job && line.jobId === job.jobId && ENDED.has(line.msg ?? '')) job = undefined;
+      else if (line.msg === DISCONNECTED || (line.jobId === job?.jobId && ENDED.has(line.msg ?? ''))) job = undefined;
     }
     return job;
   };
@@ -139,5 +139,10 @@ export async function startRunnerProcess(options: RunnerProcessOptions): Promise
   };
 }
 
-/** The runner's log lines that end the job it is on (runner-client.ts). */
-const ENDED = new Set(['job finished', 'job aborted', 'job failed']);
+/**
+ * The runner's log lines that end the job it is on (runner-client.ts). A job given up
+ * (`abandoning job`) may run on to its end without another line, and a lost connection
+ * abandons the job in silence.
+ */
+const ENDED = new Set(['job finished', 'job aborted', 'job failed', 'abandoning job']);
+const DISCONNECTED = 'disconnected from server; reconnecting';

@@ -35,6 +35,8 @@ const RUNNERS = 3;
 const REQUESTS_PER_TENANT = 12;
 /** The tight tenant's plan includes this much, and it is topped up once mid-run: some of its requests are refused. */
 const TIGHT_CREDITS = 8;
+/** Requests (and the top-up) sent just before the server is killed. */
+const CRASH_REQUESTS = 4;
 const TOP_UP = 5;
 const CHAOS = ['kill', 'kill', 'kill', 'stall', 'restart'] as const;
 const TERMINAL: JobStatus[] = ['succeeded', 'failed', 'canceled', 'expired'];
@@ -88,9 +90,11 @@ describe('the queue under chaos', () => {
             })),
           ),
         );
+        // A third at once, most of the rest paced through the run, and a few (with the top-up) just as the server dies.
+        const atCrash = requests.splice(-CRASH_REQUESTS);
         const burst = Math.floor(requests.length / 3);
         const gaps = requests.map(() => random.int(50, 450));
-        const topUpAfter = random.int(burst, requests.length - 1);
+        const crashAfter = random.int(0, 60);
         const schedule = random.shuffled(CHAOS);
         const pauses = schedule.map(() => random.int(200, 1_200));
         const points = Array.from({ length: 20 }, () => random.int(0, 500));
@@ -111,17 +115,16 @@ describe('the queue under chaos', () => {
           else if (answer.status === 202) history.acknowledged.set((answer.body as { id: string }).id, request.tenant.tenantId);
           else history.refused[answer.status] = (history.refused[answer.status] ?? 0) + 1;
         };
-        let topUp: Promise<number> | undefined;
         const submitting = (async () => {
           await Promise.all(requests.slice(0, burst).map(send));
           const pending: Promise<void>[] = [];
           for (let n = burst; n < requests.length; n += 1) {
             pending.push(send(requests[n]!));
-            if (n === topUpAfter) topUp = grantOnce(url, tight.tenantId);
             await sleep(gaps[n]!);
           }
           await Promise.all(pending);
         })();
+        let inFlightAtCrash: Promise<[number, ...void[]]> | undefined;
 
         // Chaos: each event waits for a runner in the middle of a job, then strikes at a random point of it.
         let draws = 0;
@@ -184,6 +187,9 @@ describe('the queue under chaos', () => {
         const restart = async () => {
           const { job } = await midJob();
           await sleep(pointAt(draws++));
+          // Requests the crash cuts off half-way: their clients retry them with the same Idempotency-Key.
+          inFlightAtCrash = Promise.all([grantOnce(url, tight.tenantId), ...atCrash.map(send)]);
+          await sleep(crashAfter);
           await deployment.processes[0]!.kill();
           deployment.processes[0] = await startServerProcess({
             mongodbUri: deployment.mongodbUri,
@@ -199,7 +205,7 @@ describe('the queue under chaos', () => {
           await { kill, stall, restart }[event]();
         }
         await submitting;
-        const topUpStatus = await topUp;
+        const [topUpStatus] = (await inFlightAtCrash) ?? [0];
 
         // Quiet: every acknowledged job ends (one that does not is counted lost).
         const ids = [...history.acknowledged.keys()];
