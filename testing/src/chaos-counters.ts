@@ -139,9 +139,7 @@ export async function countChaos(
 
 /** Failed for good only because every attempt was lost: retryable, attempts used up, nothing delivered. */
 function exhausted(job: Generation): boolean {
-  return (
-    job.status === 'failed' && job.error?.retryable === true && job.attempts >= job.maxAttempts && job.images.length === 0
-  );
+  return job.status === 'failed' && job.error?.retryable === true && job.attempts >= job.maxAttempts && job.images.length === 0;
 }
 
 function duplicated(job: Generation, completions: number): boolean {
@@ -162,7 +160,9 @@ function epochOf(storageKey: string): number {
 }
 
 /** Seq 1, 2, 3… and every entry's totals equal the sums of the movements up to it; nothing left reserved. */
-function consistent(ledger: { seq: number; amount: number; reservedChange: number; balance: number; reserved: number }[]): boolean {
+function consistent(
+  ledger: { seq: number; amount: number; reservedChange: number; balance: number; reserved: number }[],
+): boolean {
   let balance = 0;
   let reserved = 0;
   for (const [index, entry] of ledger.entries()) {
