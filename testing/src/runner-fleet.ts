@@ -57,6 +57,13 @@ export class RunnerFleet {
     return current?.jobId === job.jobId && current.epoch === job.epoch;
   }
 
+  /** How long each job a runner finished took, by its own log, in ms. */
+  finishedJobMs(): number[] {
+    return this.runners.flatMap((runner) =>
+      runner.lines.filter((line) => line.msg === 'job finished').map((line) => Number(line.totalMs)),
+    );
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.runners.map((runner) => runner.stop()));
   }
