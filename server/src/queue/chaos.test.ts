@@ -33,6 +33,8 @@ const SERVER_ENV = {
 };
 const RUNNERS = 3;
 const REQUESTS_PER_TENANT = 10;
+/** Requests held back, sent one at a time only should the queue run dry before the chaos is over. */
+const RESERVE_PER_TENANT = 3;
 /** The tight tenant's plan includes this much, and an operator tops it up once: some of its requests are refused. */
 const TIGHT_CREDITS = 8;
 const TOP_UP = 5;
@@ -90,7 +92,7 @@ describe('the queue under chaos', () => {
         // Everything random is drawn before the run starts, so that a replay draws the same.
         const requests = random.shuffled(
           tenants.flatMap((tenant, t) =>
-            Array.from({ length: REQUESTS_PER_TENANT }, (_, i) => ({
+            Array.from({ length: REQUESTS_PER_TENANT + RESERVE_PER_TENANT }, (_, i) => ({
               tenant,
               key: `chaos-${SEED}-${t}-${i}`,
               body: { prompt: `a chaos lamp ${t}-${i}`, performance: 'lightning', imageCount: random.next() < 0.75 ? 1 : 2 },
@@ -98,7 +100,13 @@ describe('the queue under chaos', () => {
           ),
         );
         // A third at once, most of the rest paced through the run, and a few just as the server dies.
-        const atCrash = requests.splice(-CRASH_REQUESTS);
+        const reserve = requests.splice(-RESERVE_PER_TENANT * tenants.length);
+        // The crash watches a request of a roomy tenant: credits cannot refuse it, so it surely stores its job.
+        const watched = requests.splice(
+          requests.findLastIndex((request) => request.tenant !== tight),
+          1,
+        );
+        const atCrash = [...watched, ...requests.splice(1 - CRASH_REQUESTS)];
         const burst = Math.floor(requests.length / 3);
         const gaps = requests.map(() => random.int(50, 450));
         const schedule = random.shuffled(CHAOS);
@@ -133,7 +141,18 @@ describe('the queue under chaos', () => {
           await Promise.all(pending);
         })();
 
-        const midJob = () => runners.midJob((busy) => random.pick(busy));
+        const midJob = async () => {
+          for (;;) {
+            try {
+              return await runners.midJob((busy) => random.pick(busy), 3_000);
+            } catch (error) {
+              const more = reserve.shift();
+              if (!more) throw error;
+              note('no runner busy: one more request');
+              await send(more);
+            }
+          }
+        };
         const readJob = async (id: string) =>
           (await runAsSystem('chaos: read job', () => models.Generation.findById(id).lean()))!;
 
@@ -187,13 +206,13 @@ describe('the queue under chaos', () => {
           await pointInJob();
           // Requests the crash cuts off half-way; their clients retry them with the same Idempotency-Key.
           inFlightAtCrash = Promise.all([grantOnce(url, tight.tenantId), ...atCrash.map(send)]);
-          const watched = atCrash[0]!.body.prompt;
+          const prompt = atCrash[0]!.body.prompt;
           await vi.waitFor(
             async () => {
               const stored = await runAsSystem('chaos: watch a request', () =>
-                models.Generation.exists({ 'params.prompt': watched }),
+                models.Generation.exists({ 'params.prompt': prompt }),
               );
-              if (!stored) throw new Error(`the request for "${watched}" has not stored its job`);
+              if (!stored) throw new Error(`the request for "${prompt}" has not stored its job`);
             },
             { timeout: 15_000, interval: 2 },
           );
