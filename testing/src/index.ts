@@ -41,3 +41,8 @@ export {
 export { startHoldingRunner, startInstantRunner, type ScriptedRunner } from './scripted-runner.js';
 export { runClaimsScenario, type ClaimsFigures, type ClaimsScenario } from './claims-scenario.js';
 export { safetensorsFile, tinyKohyaLora } from './safetensors.js';
+export { seededRandom, randomSeed, type SeededRandom } from './seeded-random.js';
+export { startRunnerProcess, type RunnerLogLine, type RunnerProcess, type RunnerProcessOptions } from './runner-process.js';
+export { postUntilAnswered, type RetriedAnswer, type RetriedRequest } from './retrying-client.js';
+export { countChaos, type ChaosCounters, type ClientHistory } from './chaos-counters.js';
+export { RunnerFleet, type LeasedJob } from './runner-fleet.js';

@@ -35,6 +35,8 @@ export interface ServerProcessOptions {
   mongodbUri: string;
   dataDir: string;
   env?: Record<string, string>;
+  /** Listen on this port (a restart where runners and clients expect the server); default: a free one. */
+  port?: number;
 }
 
 /**
@@ -43,6 +45,7 @@ export interface ServerProcessOptions {
  * every process, as in a real deployment). Resolves once `/healthz` answers.
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
+  if (options.port !== undefined) return launch(options, options.port);
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await launch(options, await freePort());
@@ -164,7 +167,7 @@ export interface ServerCluster {
   dataDir: string;
   createTenant(
     via: ServerProcess,
-    input?: { name?: string; origins?: string[] },
+    input?: { name?: string; plan?: string; origins?: string[] },
   ): Promise<{ tenantId: string; secretKey: string; publishableKey: string }>;
   createRunnerToken(via: ServerProcess): Promise<string>;
   /** Stops every process still running, drops the database and removes the data dir. */
@@ -202,7 +205,7 @@ export async function startServerCluster(count: number, env: Record<string, stri
     async createTenant(via, input = {}) {
       const response = await via.admin('/admin/v1/tenants', {
         name: input.name ?? 'Test Shop',
-        plan: 'pro',
+        plan: input.plan ?? 'pro',
         origins: input.origins ?? ['http://shop.test'],
       });
       if (response.status !== 201) throw new Error(`createTenant: ${response.status} ${await response.text()}`);
