@@ -12,16 +12,12 @@
  * and Jain's fairness index of the weight-normalised service over a skewed mix of
  * tenants (one flooding on `enterprise`, others with a few jobs on smaller plans).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MODES } from '@atelier/protocol';
+import type { Dispatcher } from '../queue/dispatcher.js';
+import { percentile, printRows, startBenchServer } from './bench-server.js';
 
-// Logs would interleave with the figures; the logger reads its level at import time.
-process.env.LOG_LEVEL ??= 'warn';
-const { loadConfig, startDatabase, startServer } = await import('../index.js');
-type Leased = Parameters<Parameters<typeof import('../queue/dispatcher.js').Dispatcher.prototype.addIdle>[0]['assign']>[0];
+type Leased = Parameters<Parameters<Dispatcher['addIdle']>[0]['assign']>[0];
 
 const { values } = parseArgs({
   options: {
@@ -33,35 +29,11 @@ const { values } = parseArgs({
 const jobs = Number(values.jobs);
 const runnerCount = Number(values.runners);
 const latencySamples = Number(values.latency);
-const adminToken = 'bench-admin-token-0123456789';
 
-const config = loadConfig({
-  ...process.env,
-  PORT: '0',
-  MONGODB_URI: '',
-  ATELIER_ADMIN_TOKEN: adminToken,
-  ATELIER_DISPATCH_POLL_MS: '60000',
-  ATELIER_MAX_QUEUED_PER_TENANT: '100000',
-});
-const dataDir = await mkdtemp(join(tmpdir(), 'atelier-bench-queue-'));
-const database = await startDatabase({ dataDir, cacheDir: config.cacheDir, engine: 'ferretdb', reuse: false });
-const server = await startServer({ ...config, dataDir, mongodbUri: database.uriFor('bench') });
+const bench = await startBenchServer({ name: 'queue', env: { ATELIER_MAX_QUEUED_PER_TENANT: '100000' } });
+const { server, database } = bench;
 const { dispatcher, queue } = server.services;
-
-async function createTenant(plan: string): Promise<{ tenantId: string; secretKey: string }> {
-  const response = await fetch(new URL('/admin/v1/tenants', server.url), {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: `Bench ${plan}`, plan, origins: [] }),
-  });
-  const tenant = (await response.json()) as { tenantId: string; secretKey: string };
-  await fetch(new URL(`/admin/v1/tenants/${tenant.tenantId}/credits`, server.url), {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ amount: 100_000, reason: 'bench' }),
-  });
-  return tenant;
-}
+const createTenant = (plan: string) => bench.createTenant(plan, 100_000);
 
 async function enqueue(secretKey: string, prompt: string): Promise<string> {
   const response = await fetch(new URL('/v1/generations', server.url), {
@@ -106,10 +78,6 @@ function attachRunners(onLease: (job: Leased) => void): { done: Promise<void>; s
   };
 }
 
-const percentile = (values: number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-};
 const jain = (shares: number[]) =>
   shares.reduce((a, b) => a + b, 0) ** 2 / (shares.length * shares.reduce((a, b) => a + b * b, 0));
 
@@ -182,11 +150,7 @@ try {
     ]);
   }
 
-  const width = Math.max(...rows.map(([label]) => label.length));
-  console.log(`queue bench (database: ${database.kind}, no-op runners)`);
-  for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
+  printRows(`queue bench (database: ${database.kind}, no-op runners)`, rows);
 } finally {
-  await server.close();
-  await database.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await bench.close();
 }
