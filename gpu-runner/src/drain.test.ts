@@ -50,7 +50,7 @@ async function startRunner(name: string, env: Record<string, string> = {}): Prom
   });
   const lines: LogLine[] = [];
   let pending = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     pending += chunk.toString('utf8');
     const complete = pending.split('\n');
     pending = complete.pop()!;
