@@ -182,7 +182,10 @@ try {
       `${(spent.claim / spent.claims).toFixed(1)} ms to choose and lease it (claimNext), ` +
         `${(spent.complete / spent.completions).toFixed(1)} ms to complete it, mean`,
     ]);
-    rows.push(['database commands per job', `${((commands - commandsBefore) / total).toFixed(1)} in the drain (lease, complete)`]);
+    rows.push([
+      'database commands per job',
+      `${((commands - commandsBefore) / total).toFixed(1)} in the drain (lease, complete)`,
+    ]);
     // While every tenant still had work: the first 60 starts (the small tenants have 20 each).
     const window = order.slice(0, 60);
     const shares = [...weights].map(([tenantId, weight]) => window.filter((id) => id === tenantId).length / weight);

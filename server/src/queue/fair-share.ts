@@ -99,7 +99,7 @@ export class FairShare {
           ),
       });
     }
-    const waited = (turn: Turn) => Math.min(...turn.jobs.map((job) => job.queuedAt.getTime()));
+    const waited = (turn: Turn) => turn.jobs.reduce((oldest, job) => Math.min(oldest, job.queuedAt.getTime()), Infinity);
     return candidates.sort((a, b) => a.start - b.start || waited(a) - waited(b) || a.tenantId.localeCompare(b.tenantId));
   }
 
