@@ -35,6 +35,9 @@ const runners: RunnerProcess[] = [];
 const LONG_JOB = { prompt: 'a walnut desk lamp', performance: 'speed' } as const;
 
 async function startRunner(name: string, env: Record<string, string> = {}): Promise<RunnerProcess> {
+  // A runner that has exited may still be closing on the server, which could lease this
+  // test's job to its closing socket first (costing the job an attempt).
+  await vi.waitFor(() => expect(server.services.runnerHub.connectedCount).toBe(0), { timeout: 30_000, interval: 50 });
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH,
