@@ -13,6 +13,7 @@ const VALID_ENV = {
   ATELIER_RUNNER_CACHE_DIR: 'cache',
   ATELIER_EXECUTION_PROVIDER: 'cuda',
   ATELIER_PREVIEW_EVERY: '0',
+  ATELIER_RUNNER_DRAIN_MS: '0',
   LOG_LEVEL: 'warn',
 };
 
@@ -37,6 +38,7 @@ describe('loadRunnerConfig', () => {
       cacheDir: defaultCacheDir(),
       provider: 'auto',
       previewEvery: 3,
+      drainMs: 60_000,
       logLevel: undefined,
     });
   });
@@ -51,6 +53,7 @@ describe('loadRunnerConfig', () => {
       cacheDir: '/srv/runner/cache',
       provider: 'cuda',
       previewEvery: 0,
+      drainMs: 0,
       logLevel: 'warn',
     });
   });
@@ -65,6 +68,7 @@ describe('loadRunnerConfig', () => {
     ['ATELIER_EXECUTION_PROVIDER', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_EXECUTION_PROVIDER: 'gpu' }, 'auto, cuda, webgpu, cpu'],
     ['ATELIER_PREVIEW_EVERY', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_PREVIEW_EVERY: '-1' }, 'integer from 0 to 1000'],
     ['ATELIER_LORA_MEMORY_MB', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_LORA_MEMORY_MB: '2GB' }, 'must be an integer'],
+    ['ATELIER_RUNNER_DRAIN_MS', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_RUNNER_DRAIN_MS: '-1' }, 'integer from 0'],
   ])('stops with one line naming %s', (variable, env, says) => {
     const error = refusal(env);
     expect(error.variable).toBe(variable);

@@ -23,6 +23,11 @@ export interface RunnerConfig {
   provider: ExecutionProviderPreference;
   /** A progress preview every this many steps; 0: none. */
   previewEvery: number;
+  /**
+   * How long a runner told to stop (SIGTERM, SIGINT) lets its job in flight finish
+   * before abandoning it to the server, which requeues it; 0: abandon at once.
+   */
+  drainMs: number;
   /** Unset: `info`, or silent under vitest (the root logger applies it; see @atelier/runtime). */
   logLevel: LogLevel | undefined;
 }
@@ -62,6 +67,7 @@ export function loadRunnerConfig(env: Env = process.env, cwd = process.cwd()): R
     cacheDir: absolutePath(env, 'ATELIER_RUNNER_CACHE_DIR', cwd) ?? defaultCacheDir(),
     provider: providerPreference(env),
     previewEvery: integer(env, 'ATELIER_PREVIEW_EVERY', 3, 0, 1000),
+    drainMs: integer(env, 'ATELIER_RUNNER_DRAIN_MS', 60_000, 0, 24 * 3_600_000),
     logLevel: logLevel(env),
   };
 }

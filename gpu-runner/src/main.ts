@@ -14,8 +14,8 @@ import { warmUp } from './runner/warm-up.js';
 
 /**
  * `atelier-runner`: loads the model (generating the tiny one when none is configured),
- * warms it up, then serves jobs from the server until SIGINT/SIGTERM. Configuration:
- * config.ts and README.md's table.
+ * warms it up, then serves jobs from the server until SIGINT/SIGTERM (which drain it:
+ * see below). Configuration: config.ts and README.md's table.
  */
 const log = moduleLogger('main');
 
@@ -64,16 +64,29 @@ const client = new RunnerClient({
 });
 client.start();
 
-let stopping = false;
+/**
+ * The first SIGTERM/SIGINT drains: no more work is taken, the job in flight finishes (up
+ * to ATELIER_RUNNER_DRAIN_MS), then the process exits 0. A second one, or the drain
+ * timeout, abandons the job: the server requeues it when the connection closes.
+ */
+let signals = 0;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    // A job in flight is abandoned; the server requeues it when this connection closes.
-    void client
-      .stop()
-      .then(() => pipeline.dispose())
-      .then(() => (preview instanceof TaesdPreviewer ? preview.release() : undefined))
-      .then(() => process.exit(0));
+    signals += 1;
+    if (signals === 1) {
+      log.info({ signal, jobId: client.jobInFlight ?? null, drainMs: config.drainMs }, 'draining');
+      void client
+        .drain(config.drainMs)
+        .then((outcome) => {
+          if (outcome === 'abandoned') log.warn('job in flight handed back to the server');
+          log.info({ outcome }, 'drained');
+        })
+        .then(() => pipeline.dispose())
+        .then(() => (preview instanceof TaesdPreviewer ? preview.release() : undefined))
+        .then(() => process.exit(0));
+    } else if (signals === 2) {
+      log.warn({ signal, jobId: client.jobInFlight ?? null }, 'stopping now: abandoning the job in flight');
+      void client.stop();
+    }
   });
 }

@@ -44,14 +44,20 @@ interface CurrentJob {
   jobId: string;
   epoch: number;
   abort: AbortController;
+  /** Settles when the job has ended here (finished, failed or abandoned). */
+  done: Promise<void>;
 }
+
+/** How a drain ended: the job in flight finished (or there was none), or it was handed back. */
+export type DrainOutcome = 'finished' | 'abandoned';
 
 /**
  * Dials out to the server (a GPU box needs only outbound access), asks for work when
  * idle, runs one leased job at a time, streams progress after every step, sends the
  * images as binary frames and then `completed`. Reconnects with backoff forever until
  * stopped; a job in flight when the connection drops is abandoned, because the server
- * has already put it back in the queue.
+ * has already put it back in the queue. `drain` stops it gracefully: no more `ready`,
+ * the job in flight finishes, then the connection closes.
  */
 export class RunnerClient {
   private socket: WebSocket | undefined;
@@ -60,6 +66,8 @@ export class RunnerClient {
   /** Until the server's `welcome` says otherwise. */
   private heartbeatMs = 5_000;
   private stopped = false;
+  /** Told to stop once the job in flight is done: says `ready` no more. */
+  private draining = false;
   private attempt = 0;
   private loop: Promise<void> | undefined;
 
@@ -69,17 +77,49 @@ export class RunnerClient {
     this.loop ??= this.run();
   }
 
+  /** The job in flight, if any. */
+  get jobInFlight(): string | undefined {
+    return this.current?.jobId;
+  }
+
+  /** Stops at once: a job in flight is abandoned, and the server requeues it when the connection closes. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.current?.abort.abort();
+    const current = this.current;
+    current?.abort.abort();
     this.socket?.close(1000, 'runner stopping');
     await this.loop;
+    // The step in flight runs to its end; the pipeline must not be disposed under it.
+    await current?.done;
+  }
+
+  /**
+   * Stops gracefully: says `ready` no more, lets the job in flight finish (its images and
+   * `completed` or `failed` are sent) for at most `timeoutMs`, then closes the connection.
+   * The server requeues a job it still holds for this runner when the connection closes
+   * (at once, without the retry backoff): one abandoned on the timeout or by a `stop()`
+   * meanwhile, or one it leased in the moment before this runner stopped saying `ready`.
+   */
+  async drain(timeoutMs: number): Promise<DrainOutcome> {
+    this.draining = true;
+    const current = this.current;
+    let outcome: DrainOutcome = 'finished';
+    if (current) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+      const ended = await Promise.race([current.done.then(() => 'ended' as const), timedOut]);
+      clearTimeout(timer);
+      if (ended === 'timeout' || current.abort.signal.aborted) outcome = 'abandoned';
+    }
+    await this.stop();
+    return outcome;
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       const code = await this.connectOnce();
-      if (this.stopped) break;
+      // A drain has nothing left to finish once the connection is gone (the server requeued the job).
+      if (this.stopped || this.draining) break;
       this.attempt += 1;
       const delay = backoffDelay(this.attempt, RECONNECT_BACKOFF);
       log.warn({ delay, code }, 'disconnected from server; reconnecting');
@@ -174,7 +214,7 @@ export class RunnerClient {
   }
 
   private ready(): void {
-    this.send({ type: 'ready' });
+    if (!this.draining) this.send({ type: 'ready' });
   }
 
   private async runJob(job: RunnerJobMessage): Promise<void> {
@@ -182,7 +222,13 @@ export class RunnerClient {
       log.error({ jobId: job.jobId }, 'server leased a second job while one is running');
       return;
     }
-    const current: CurrentJob = { jobId: job.jobId, epoch: job.epoch, abort: new AbortController() };
+    let settle = () => undefined as void;
+    const current: CurrentJob = {
+      jobId: job.jobId,
+      epoch: job.epoch,
+      abort: new AbortController(),
+      done: new Promise<void>((resolve) => (settle = resolve)),
+    };
     this.current = current;
     const { jobId, epoch } = job;
     const started = performance.now();
@@ -215,6 +261,7 @@ export class RunnerClient {
       this.stopHeartbeat();
       if (this.current === current) this.current = undefined;
       if (!this.stopped && this.socket?.readyState === WebSocket.OPEN) this.ready();
+      settle();
     }
   }
 

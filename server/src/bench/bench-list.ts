@@ -8,14 +8,8 @@
  * Runs the real server on a FerretDB of its own (as the tests do: the slower, harder
  * case), in a temporary data dir that is removed afterwards.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-
-// Logs would interleave with the figures; the logger reads its level at import time.
-process.env.LOG_LEVEL ??= 'warn';
-const { loadConfig, startDatabase, startServer } = await import('../index.js');
+import { percentile, printRows, startBenchServer } from './bench-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,28 +21,12 @@ const { values } = parseArgs({
 const jobs = Number(values.jobs);
 const requests = Number(values.requests);
 const limit = Number(values.limit);
-const adminToken = 'bench-admin-token-0123456789';
 
-const config = loadConfig({
-  ...process.env,
-  PORT: '0',
-  MONGODB_URI: '',
-  ATELIER_ADMIN_TOKEN: adminToken,
-  ATELIER_DISPATCH_POLL_MS: '60000',
-});
-const dataDir = await mkdtemp(join(tmpdir(), 'atelier-bench-api-'));
-const database = await startDatabase({ dataDir, cacheDir: config.cacheDir, engine: 'ferretdb', reuse: false });
-const uri = new URL(database.uriFor('bench'));
-uri.searchParams.set('monitorCommands', 'true');
-const server = await startServer({ ...config, dataDir, mongodbUri: uri.toString() });
+const bench = await startBenchServer({ name: 'api', monitorCommands: true });
+const { server, database } = bench;
 
 try {
-  const tenant = await fetch(new URL('/admin/v1/tenants', server.url), {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'Bench', plan: 'pro', origins: [] }),
-  });
-  const { secretKey } = (await tenant.json()) as { secretKey: string };
+  const { secretKey } = await bench.createTenant('pro');
   const headers = { Authorization: `Bearer ${secretKey}`, 'Content-Type': 'application/json' };
 
   // No runner is connected, so every job stays queued.
@@ -84,7 +62,7 @@ try {
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!;
+  const at = (q: number) => percentile(times, q);
   const ms = (value: number) => `${value.toFixed(1)} ms`;
   const rows: [string, string][] = [
     ['queued jobs', String(jobs)],
@@ -95,11 +73,7 @@ try {
     ['p95', ms(at(0.95))],
     ['min / max', `${ms(times[0]!)} / ${ms(times.at(-1)!)}`],
   ];
-  const width = Math.max(...rows.map(([label]) => label.length));
-  console.log(`GET /v1/generations?limit=${limit} (database: ${database.kind})`);
-  for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
+  printRows(`GET /v1/generations?limit=${limit} (database: ${database.kind})`, rows);
 } finally {
-  await server.close();
-  await database.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await bench.close();
 }

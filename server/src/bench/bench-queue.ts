@@ -4,64 +4,66 @@
  * the moment it gets it) attached to the real dispatcher of a real server on the
  * embedded database (FerretDB, as in the tests: the slower case).
  *
- *   npm run bench:queue -- --jobs 200 --runners 4
+ *   npm run bench:queue -- --jobs 100 --runners 4 --latency 30
  *
  * Prints figures only: enqueue → lease latency (p50/p99, jobs accepted one at a time
  * through POST /v1/generations with idle runners waiting), dispatch throughput (a
- * backlog of `--jobs` drained by `--runners`), dispatcher time per job in that drain,
- * and Jain's fairness index of the weight-normalised service over a skewed mix of
- * tenants (one flooding on `enterprise`, others with a few jobs on smaller plans).
+ * backlog of `--jobs` and 80 more drained by `--runners`), the dispatcher's own time per
+ * job in that drain (choosing and leasing it: `claimNext`) beside the completion's, the
+ * database commands each costs (a figure the machine's load does not move), and Jain's
+ * fairness index of the weight-normalised service over a skewed mix of tenants (one
+ * flooding on `enterprise`, others with a few jobs on smaller plans).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MODES } from '@atelier/protocol';
+import type { Dispatcher } from '../queue/dispatcher.js';
+import { percentile, printRows, startBenchServer } from './bench-server.js';
 
-// Logs would interleave with the figures; the logger reads its level at import time.
-process.env.LOG_LEVEL ??= 'warn';
-const { loadConfig, startDatabase, startServer } = await import('../index.js');
-type Leased = Parameters<Parameters<typeof import('../queue/dispatcher.js').Dispatcher.prototype.addIdle>[0]['assign']>[0];
+type Leased = Parameters<Parameters<Dispatcher['addIdle']>[0]['assign']>[0];
 
 const { values } = parseArgs({
   options: {
-    jobs: { type: 'string', default: '200' },
+    jobs: { type: 'string', default: '100' },
     runners: { type: 'string', default: '4' },
-    latency: { type: 'string', default: '50' },
+    latency: { type: 'string', default: '30' },
   },
 });
 const jobs = Number(values.jobs);
 const runnerCount = Number(values.runners);
 const latencySamples = Number(values.latency);
-const adminToken = 'bench-admin-token-0123456789';
 
-const config = loadConfig({
-  ...process.env,
-  PORT: '0',
-  MONGODB_URI: '',
-  ATELIER_ADMIN_TOKEN: adminToken,
-  ATELIER_DISPATCH_POLL_MS: '60000',
-  ATELIER_MAX_QUEUED_PER_TENANT: '100000',
+const bench = await startBenchServer({
+  name: 'queue',
+  monitorCommands: true,
+  env: { ATELIER_MAX_QUEUED_PER_TENANT: '100000' },
 });
-const dataDir = await mkdtemp(join(tmpdir(), 'atelier-bench-queue-'));
-const database = await startDatabase({ dataDir, cacheDir: config.cacheDir, engine: 'ferretdb', reuse: false });
-const server = await startServer({ ...config, dataDir, mongodbUri: database.uriFor('bench') });
+const { server, database } = bench;
 const { dispatcher, queue } = server.services;
 
-async function createTenant(plan: string): Promise<{ tenantId: string; secretKey: string }> {
-  const response = await fetch(new URL('/admin/v1/tenants', server.url), {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: `Bench ${plan}`, plan, origins: [] }),
-  });
-  const tenant = (await response.json()) as { tenantId: string; secretKey: string };
-  await fetch(new URL(`/admin/v1/tenants/${tenant.tenantId}/credits`, server.url), {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ amount: 100_000, reason: 'bench' }),
-  });
-  return tenant;
-}
+let commands = 0;
+server.database.connection.getClient().on('commandStarted', () => (commands += 1));
+
+/** Time spent in the queue's claims and completions (wrapped on this instance only, for the figures). */
+const spent = { claim: 0, claims: 0, complete: 0, completions: 0 };
+const claimNext = queue.claimNext.bind(queue);
+queue.claimNext = async (...args) => {
+  const started = performance.now();
+  const job = await claimNext(...args);
+  if (job) {
+    spent.claim += performance.now() - started;
+    spent.claims += 1;
+  }
+  return job;
+};
+const complete = queue.complete.bind(queue);
+queue.complete = async (...args) => {
+  const started = performance.now();
+  const outcome = await complete(...args);
+  spent.complete += performance.now() - started;
+  spent.completions += 1;
+  return outcome;
+};
+const createTenant = (plan: string) => bench.createTenant(plan, 100_000);
 
 async function enqueue(secretKey: string, prompt: string): Promise<string> {
   const response = await fetch(new URL('/v1/generations', server.url), {
@@ -106,10 +108,6 @@ function attachRunners(onLease: (job: Leased) => void): { done: Promise<void>; s
   };
 }
 
-const percentile = (values: number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-};
 const jain = (shares: number[]) =>
   shares.reduce((a, b) => a + b, 0) ** 2 / (shares.length * shares.reduce((a, b) => a + b * b, 0));
 
@@ -127,6 +125,7 @@ try {
       if (at !== undefined) latencies.push(performance.now() - at);
       waiter?.();
     });
+    const commandsBefore = commands;
     for (let i = 0; i < latencySamples; i += 1) {
       const leased = new Promise<void>((resolve) => (waiter = resolve));
       const before = performance.now();
@@ -140,6 +139,10 @@ try {
     // Measured from sending the request: includes accepting it (reserve + store), as a client sees it.
     rows.push(['enqueue→lease p50', `${percentile(latencies, 0.5).toFixed(1)} ms`]);
     rows.push(['enqueue→lease p99', `${percentile(latencies, 0.99).toFixed(1)} ms`]);
+    rows.push([
+      'database commands per job',
+      `${((commands - commandsBefore) / latencySamples).toFixed(1)} (accept, lease, complete)`,
+    ]);
   }
 
   // 2. Throughput and 4. fairness: a skewed backlog drained by no-op runners.
@@ -160,6 +163,8 @@ try {
     for (const tenant of others) for (let i = 0; i < 20; i += 1) await enqueue(tenant.secretKey, `small ${i}`);
     const total = backlog + others.length * 20;
     const order: string[] = [];
+    Object.assign(spent, { claim: 0, claims: 0, complete: 0, completions: 0 });
+    const commandsBefore = commands;
     const started = performance.now();
     let finish: () => void = () => undefined;
     const drained = new Promise<void>((resolve) => (finish = resolve));
@@ -172,7 +177,15 @@ try {
     runners.stop();
     await runners.done;
     rows.push(['dispatch throughput', `${(total / seconds).toFixed(1)} jobs/s (${total} jobs, ${runnerCount} runners)`]);
-    rows.push(['dispatcher time per job', `${((seconds * 1000) / total).toFixed(1)} ms (claim + no-op completion)`]);
+    rows.push([
+      'dispatcher overhead per job',
+      `${(spent.claim / spent.claims).toFixed(1)} ms to choose and lease it (claimNext), ` +
+        `${(spent.complete / spent.completions).toFixed(1)} ms to complete it, mean`,
+    ]);
+    rows.push([
+      'database commands per job',
+      `${((commands - commandsBefore) / total).toFixed(1)} in the drain (lease, complete)`,
+    ]);
     // While every tenant still had work: the first 60 starts (the small tenants have 20 each).
     const window = order.slice(0, 60);
     const shares = [...weights].map(([tenantId, weight]) => window.filter((id) => id === tenantId).length / weight);
@@ -182,11 +195,7 @@ try {
     ]);
   }
 
-  const width = Math.max(...rows.map(([label]) => label.length));
-  console.log(`queue bench (database: ${database.kind}, no-op runners)`);
-  for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
+  printRows(`queue bench (database: ${database.kind}, no-op runners)`, rows);
 } finally {
-  await server.close();
-  await database.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await bench.close();
 }

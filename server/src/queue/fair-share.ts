@@ -1,12 +1,21 @@
 import mongoose from 'mongoose';
 import type { Models } from '../models/index.js';
 import type { PlanService } from '../services/plans.js';
-import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
+import type { Generation } from '../models/generation.model.js';
+import { runAsSystem } from '../tenancy/tenant-context.js';
 
 const { trusted } = mongoose;
 
 /** The `tenant_turns` document that holds the virtual time. */
 const CLOCK_ID = '*';
+
+/** A runnable job as the dispatcher sees it: enough to order and match it, not to run it. */
+export interface RunnableJob {
+  _id: string;
+  priority?: number;
+  queuedAt: Date;
+  resolved: Pick<Generation['resolved'], 'mode' | 'performance'>;
+}
 
 /** A tenant that may be served now, in the order it should be. */
 export interface Turn {
@@ -15,6 +24,8 @@ export interface Turn {
   start: number;
   /** Its plan's `queuePriority`: its share of the GPUs relative to other tenants'. */
   weight: number;
+  /** Its runnable jobs in the order it wants them run: highest priority, then oldest. */
+  jobs: RunnableJob[];
 }
 
 /**
@@ -36,30 +47,41 @@ export class FairShare {
    * Active tenants with runnable work and room under their concurrency cap, smallest
    * start tag first. Equal tags (in practice: tenants never served) go in the order their
    * oldest work has waited, so a tenant that queued later does not jump ahead because of
-   * its id. (FerretDB v1 has no `$min` accumulator, so that order costs one query per
-   * tied tenant.)
+   * its id. One read of the queued and running jobs answers all of it (which tenants
+   * have work, how much of it runs, what waits longest, in what order): on FerretDB v1
+   * every query but a lookup by `_id` reads the whole collection, so each query saved
+   * is a scan of every job saved.
    */
   async tenantsInTurn(now: Date): Promise<Turn[]> {
     const { Generation: Jobs, Tenant, TenantTurn } = this.deps.models;
-    const runnable = { status: 'queued' as const, notBefore: trusted({ $lte: now }) };
-    const { tenants, turns, running } = await runAsSystem('dispatch: find tenants with queued work', async () => {
-      const ids = (await Jobs.distinct('tenantId', runnable)).filter((id): id is string => typeof id === 'string');
-      if (ids.length === 0) return { tenants: [], turns: [], running: [] };
-      const [active, served, busy] = await Promise.all([
+    const active = await runAsSystem('dispatch: find tenants with queued work', () =>
+      Jobs.find({ status: trusted({ $in: ['queued', 'running'] }) })
+        .select({ tenantId: 1, status: 1, notBefore: 1, queuedAt: 1, priority: 1, resolved: 1 })
+        .lean(),
+    );
+    const runnable = new Map<string, RunnableJob[]>();
+    const runningCount = new Map<string, number>();
+    for (const job of active) {
+      if (job.status === 'running') {
+        runningCount.set(job.tenantId, (runningCount.get(job.tenantId) ?? 0) + 1);
+      } else if (job.notBefore.getTime() <= now.getTime()) {
+        const jobs = runnable.get(job.tenantId) ?? [];
+        jobs.push({ _id: job._id, priority: job.priority, queuedAt: job.queuedAt, resolved: job.resolved });
+        runnable.set(job.tenantId, jobs);
+      }
+    }
+    if (runnable.size === 0) return [];
+    const ids = [...runnable.keys()];
+    const [tenants, turns] = await runAsSystem('dispatch: read tenants and turns', () =>
+      Promise.all([
         Tenant.find({ _id: trusted({ $in: ids }), status: 'active' })
           .select({ _id: 1, plan: 1 })
           .lean(),
         TenantTurn.find({ _id: trusted({ $in: [...ids, CLOCK_ID] }) }).lean(),
-        Jobs.find({ status: 'running', tenantId: trusted({ $in: ids }) })
-          .select({ tenantId: 1 })
-          .lean(),
-      ]);
-      return { tenants: active, turns: served, running: busy };
-    });
+      ]),
+    );
     const finish = new Map(turns.map((turn) => [turn._id, turn.finish ?? 0]));
     const virtualTime = turns.find((turn) => turn._id === CLOCK_ID)?.start ?? 0;
-    const runningCount = new Map<string, number>();
-    for (const job of running) runningCount.set(job.tenantId, (runningCount.get(job.tenantId) ?? 0) + 1);
 
     const candidates: Turn[] = [];
     for (const tenant of tenants) {
@@ -69,23 +91,16 @@ export class FairShare {
         tenantId: tenant._id,
         start: Math.max(virtualTime, finish.get(tenant._id) ?? 0),
         weight: Math.max(1, plan.queuePriority),
+        jobs: runnable
+          .get(tenant._id)!
+          .sort(
+            (a, b) =>
+              (b.priority ?? 0) - (a.priority ?? 0) || a.queuedAt.getTime() - b.queuedAt.getTime() || compare(a._id, b._id),
+          ),
       });
     }
-    const waitingSince = new Map<string, number>();
-    await Promise.all(
-      candidates
-        .filter((turn) => candidates.some((other) => other !== turn && other.start === turn.start))
-        .map(async ({ tenantId }) => {
-          const oldest = await runWithTenant(tenantId, () =>
-            Jobs.findOne(runnable).sort({ queuedAt: 1, _id: 1 }).select({ queuedAt: 1 }).lean(),
-          );
-          waitingSince.set(tenantId, oldest?.queuedAt.getTime() ?? Number.POSITIVE_INFINITY);
-        }),
-    );
-    const waited = (tenantId: string) => waitingSince.get(tenantId) ?? 0;
-    return candidates.sort(
-      (a, b) => a.start - b.start || waited(a.tenantId) - waited(b.tenantId) || a.tenantId.localeCompare(b.tenantId),
-    );
+    const waited = (turn: Turn) => turn.jobs.reduce((oldest, job) => Math.min(oldest, job.queuedAt.getTime()), Infinity);
+    return candidates.sort((a, b) => a.start - b.start || waited(a) - waited(b) || a.tenantId.localeCompare(b.tenantId));
   }
 
   /** Records that the tenant's job with this start tag was started. */
@@ -106,4 +121,9 @@ async function upsert(model: Models['TenantTurn'], id: string, set: Record<strin
     // Two dispatchers created the same document at once; either write will do.
     if ((error as { code?: number }).code !== 11000) throw error;
   });
+}
+
+/** Binary order, as the database sorts strings (not the locale's). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

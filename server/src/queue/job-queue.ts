@@ -14,9 +14,10 @@ import {
   type JobStatus,
   type PublicImage,
 } from '@atelier/protocol';
+import { findOwnById } from '../tenancy/find-own-by-id.js';
 import { requireTenantId, runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import { createLogger } from '../logging/logger.js';
-import { FairShare } from './fair-share.js';
+import { FairShare, type Turn } from './fair-share.js';
 import type { JobEvents } from './job-events.js';
 import { JobTransitions, type TransitionResult } from './job-transitions.js';
 import { LeaseStore } from './lease-store.js';
@@ -69,9 +70,6 @@ export interface FailOptions {
   backoff?: boolean;
 }
 
-/** How many of a tenant's oldest runnable jobs one claim attempt considers at a time. */
-const CLAIM_CANDIDATES = 8;
-
 /** How many expired leases one sweep handles; the next sweep takes the rest. */
 const SWEEP_BATCH = 100;
 
@@ -119,7 +117,7 @@ export class JobQueue {
     const now = this.now();
     for (const turn of await this.fairShare.tenantsInTurn(now)) {
       const { tenantId } = turn;
-      const job = await this.claimOldest(tenantId, runnerId, now, modes, performances);
+      const job = await this.claimOldest(turn, runnerId, now, modes, performances);
       if (!job) continue; // other dispatchers took all of it first
       await this.fairShare.served(turn, now);
       log.info({ tenantId, jobId: job._id, runnerId, epoch: job.epoch, attempt: job.attempts }, 'job leased');
@@ -128,34 +126,28 @@ export class JobQueue {
     return null;
   }
 
-  /** Leases the tenant's oldest runnable job, or answers null when none is left for this runner. */
+  /**
+   * Leases the first of the tenant's runnable jobs (in the turn's order) this runner can
+   * run, or answers null when none is left for it. Each is read again by `_id` before it
+   * is claimed, since the turn's list is only what the queue looked like a moment ago.
+   */
   private async claimOldest(
-    tenantId: string,
+    turn: Turn,
     runnerId: string,
     now: Date,
     modes: readonly GenerationMode[],
     performances: readonly Performance[] | undefined,
   ): Promise<Generation | null> {
-    const { Generation: Jobs } = this.deps.models;
-    const runnable = {
-      status: 'queued' as const,
-      notBefore: trusted({ $lte: now }),
-      ...modeFilter(modes),
-      // A runner limited to some presets (the weights it has) is leased only jobs of those.
-      ...(performances && { 'resolved.performance': trusted({ $in: [...performances] }) }),
-    };
-    // Jobs another writer is changing right now (claiming or cancelling) are left to it.
-    const contended: string[] = [];
-    for (;;) {
-      const candidates = await runWithTenant(tenantId, () =>
-        Jobs.find({ ...runnable, ...(contended.length > 0 ? { _id: trusted({ $nin: contended }) } : {}) })
-          .sort({ priority: -1, queuedAt: 1, _id: 1 })
-          .limit(CLAIM_CANDIDATES)
-          .lean(),
-      );
-      if (candidates.length === 0) return null;
+    const { tenantId } = turn;
+    // A runner limited to some presets (the weights it has) is leased only jobs of those.
+    const candidates = turn.jobs.filter(
+      (job) =>
+        modes.includes(job.resolved.mode ?? 'txt2img') && (!performances || performances.includes(job.resolved.performance)),
+    );
+    return runWithTenant(tenantId, async () => {
       while (candidates.length > 0) {
-        const candidate = candidates.shift()!;
+        const candidate = await findOwnById(this.deps.models.Generation, candidates.shift()!._id);
+        if (candidate?.status !== 'queued') continue;
         const result = await this.transitions.apply(
           tenantId,
           candidate._id,
@@ -181,14 +173,13 @@ export class JobQueue {
           },
         );
         if (result.outcome === 'applied') return result.after;
-        if (result.before?.status === 'queued') {
-          contended.push(candidate._id);
-          // Dispatchers in other processes walk the same oldest-first list: step out of
-          // their way rather than losing the next race to them too.
-          shuffle(candidates);
-        }
+        // Another writer is claiming or cancelling it right now. Dispatchers in other
+        // processes walk the same oldest-first list: step out of their way rather than
+        // losing the next race to them too.
+        if (result.before?.status === 'queued') shuffle(candidates);
       }
-    }
+      return null;
+    });
   }
 
   /**
@@ -223,9 +214,7 @@ export class JobQueue {
    * and the moment it started listening for the job's events.
    */
   async leaseState(lease: Lease): Promise<'held' | 'canceled' | 'lost'> {
-    const job = await runWithTenant(lease.tenantId, () =>
-      this.deps.models.Generation.findById(lease.jobId).select({ status: 1, epoch: 1 }).lean(),
-    );
+    const job = await runWithTenant(lease.tenantId, () => findOwnById(this.deps.models.Generation, lease.jobId));
     if (holds(job, lease)) return 'held';
     return job?.status === 'canceled' && job.epoch === lease.epoch ? 'canceled' : 'lost';
   }
@@ -233,7 +222,7 @@ export class JobQueue {
   /** Writes the lease document, if the job still runs under this lease. */
   private async touchLease(lease: Lease, set: { expiresAt: Date; progress?: JobProgress }): Promise<Outcome> {
     return runWithTenant(lease.tenantId, async () => {
-      const job = await this.deps.models.Generation.findById(lease.jobId).select({ status: 1, epoch: 1 }).lean();
+      const job = await findOwnById(this.deps.models.Generation, lease.jobId);
       if (!holds(job, lease)) return 'stale';
       return (await this.leases.extend(lease.jobId, lease.epoch, set)) ? 'applied' : 'stale';
     });
@@ -433,14 +422,4 @@ function shuffle<T>(items: T[]): void {
 function outcome(result: TransitionResult): 'requeued' | 'failed' | 'stale' {
   if (result.outcome === 'stale') return 'stale';
   return result.after.status === 'queued' ? 'requeued' : 'failed';
-}
-
-/**
- * Only jobs of the runner's modes; a text-to-image job has no `resolved.mode` (`null` in
- * `$in` matches a missing field).
- */
-function modeFilter(modes: readonly GenerationMode[]) {
-  if (MODES.every((mode) => modes.includes(mode))) return {};
-  const named = modes.filter((mode) => mode !== 'txt2img');
-  return { 'resolved.mode': trusted({ $in: modes.includes('txt2img') ? [...named, null] : named }) };
 }

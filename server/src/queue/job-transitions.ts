@@ -4,6 +4,7 @@ import type { Models } from '../models/index.js';
 import type { Generation } from '../models/generation.model.js';
 import type { JobSet, JobTransition, TransitionKind } from '../models/job-transition.model.js';
 import { createLogger } from '../logging/logger.js';
+import { findOwnById } from '../tenancy/find-own-by-id.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
 
 const { trusted } = mongoose;
@@ -91,7 +92,7 @@ export class JobTransitions {
       const started = Date.now();
       let snapshot = options.snapshot;
       for (let attempt = 0; ; attempt += 1) {
-        const job = snapshot ?? (await Jobs.findById(jobId).lean());
+        const job = snapshot ?? (await findOwnById(Jobs, jobId));
         snapshot = undefined;
         if (!job) return { outcome: 'stale', before: null };
         const planned = plan(job);
@@ -154,7 +155,7 @@ export class JobTransitions {
    * recorded so long ago that its writer must have died in between, apply it for them.
    */
   private async contended(id: string): Promise<'in-flight' | 'rolled-forward'> {
-    const holder = await this.deps.models.JobTransition.findById(id).lean();
+    const holder = await findOwnById(this.deps.models.JobTransition, id);
     if (!holder || this.deps.now().getTime() - holder.at.getTime() < ROLL_FORWARD_AFTER_MS) return 'in-flight';
     await this.rollForward(holder);
     return 'rolled-forward';
@@ -168,7 +169,7 @@ export class JobTransitions {
       { tenantId: transition.tenantId, jobId: transition.jobId, rev: transition.rev, kind: transition.kind, by: transition.by },
       'rolled forward a transition whose writer stopped before applying it',
     );
-    const job = await Jobs.findById(transition.jobId).lean();
+    const job = await findOwnById(Jobs, transition.jobId);
     if (job) await this.announce(transition, job, true);
   }
 

@@ -2,7 +2,7 @@ import mongoose from 'mongoose';
 import type { JobProgress } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
 import { leaseId, type LeaseRecord } from '../models/lease.model.js';
-import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
+import { requireTenantId, runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 
 const { trusted } = mongoose;
 
@@ -41,7 +41,13 @@ export class LeaseStore {
   }
 
   async end(jobId: string, epoch: number, at: Date): Promise<void> {
-    await this.deps.models.Lease.updateOne({ _id: leaseId(jobId, epoch) }, { $set: { endedAt: at } });
+    const id = leaseId(jobId, epoch);
+    // By `_id` alone (see find-own-by-id.ts): the id names the job, which the caller's
+    // tenant owns, so the tenant filter would narrow nothing and cost a scan of every lease.
+    requireTenantId();
+    await runAsSystem('end a lease of the tenant in scope', () =>
+      this.deps.models.Lease.updateOne({ _id: id }, { $set: { endedAt: at } }),
+    );
   }
 
   /** Open leases that ran out, oldest first, across tenants. */

@@ -12,7 +12,8 @@ import type { CreditEntry } from '../models/credit-entry.model.js';
 import type { Models } from '../models/index.js';
 import { AppError, conflict, unavailable } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
-import { requireTenantId } from '../tenancy/tenant-context.js';
+import { findOwnById } from '../tenancy/find-own-by-id.js';
+import { requireTenantId, runAsSystem } from '../tenancy/tenant-context.js';
 import type { AuditLog } from './audit-log.js';
 import { newId } from './ids.js';
 
@@ -158,7 +159,7 @@ export class CreditLedger {
 
   /** Whether the job's reservation has been (or is being) closed: settled, released or expired. */
   async closed(jobId: string): Promise<boolean> {
-    return (await this.deps.models.CreditHint.exists({ _id: `closing:${requireTenantId()}:${jobId}` })) !== null;
+    return (await findOwnById(this.deps.models.CreditHint, `closing:${requireTenantId()}:${jobId}`)) !== null;
   }
 
   async balance(): Promise<BalanceBody> {
@@ -251,7 +252,7 @@ export class CreditLedger {
       } catch (error) {
         if ((error as { code?: number }).code !== 11000) throw error;
       }
-      const taken = await Entries.findById(entry._id).lean();
+      const taken = await findOwnById(Entries, entry._id);
       if (taken?.key === movement.key) return { entry: taken, replayed: true };
       if (taken) {
         head = await this.probe(taken);
@@ -269,14 +270,14 @@ export class CreditLedger {
   /** The newest entry's totals: from the head hint, probing forward by `_id`. */
   private async head(): Promise<Head> {
     const tenantId = requireTenantId();
-    const hint = await this.deps.models.CreditHint.findById(`head:${tenantId}`).lean();
+    const hint = await findOwnById(this.deps.models.CreditHint, `head:${tenantId}`);
     if (!hint || hint.seq === 0) {
-      const first = await this.deps.models.CreditEntry.findById(entryId(tenantId, 1)).lean();
+      const first = await findOwnById(this.deps.models.CreditEntry, entryId(tenantId, 1));
       if (first) return this.probe(first);
       // Empty, or written before `_id` numbering.
       return this.scanHead();
     }
-    const known = await this.deps.models.CreditEntry.findById(entryId(tenantId, hint.seq)).lean();
+    const known = await findOwnById(this.deps.models.CreditEntry, entryId(tenantId, hint.seq));
     return known ? this.probe(known) : this.scanHead();
   }
 
@@ -285,7 +286,7 @@ export class CreditLedger {
     const tenantId = requireTenantId();
     let newest = from;
     for (;;) {
-      const next = await this.deps.models.CreditEntry.findById(entryId(tenantId, newest.seq + 1)).lean();
+      const next = await findOwnById(this.deps.models.CreditEntry, entryId(tenantId, newest.seq + 1));
       if (!next) return { seq: newest.seq, balance: newest.balance, reserved: newest.reserved };
       newest = next;
     }
@@ -306,15 +307,20 @@ export class CreditLedger {
   /** The job's reservation: through its hint, or (a crash lost the hint) by its key. */
   private async reservationOf(jobId: string): Promise<CreditEntry | null> {
     const tenantId = requireTenantId();
-    const hint = await this.deps.models.CreditHint.findById(`reserve:${tenantId}:${jobId}`).lean();
-    const hinted = hint ? await this.deps.models.CreditEntry.findById(entryId(tenantId, hint.seq)).lean() : null;
+    const hint = await findOwnById(this.deps.models.CreditHint, `reserve:${tenantId}:${jobId}`);
+    const hinted = hint ? await findOwnById(this.deps.models.CreditEntry, entryId(tenantId, hint.seq)) : null;
     if (hinted?.key === reservationKey(jobId)) return hinted;
     return this.findByKey(reservationKey(jobId));
   }
 
   /** Raises a hint's seq (creating the hint); a lost race leaves it lower, which only costs a probe. */
   private async hint(id: string, seq: number): Promise<void> {
-    await this.deps.models.CreditHint.updateOne({ _id: id }, { $max: { seq } }, { upsert: true }).catch((error: unknown) => {
+    const tenantId = requireTenantId();
+    // By `_id` alone (see find-own-by-id.ts): a hint's id names its tenant, so the filter
+    // cannot reach another tenant's hint, and an upsert stamps the tenant.
+    await runAsSystem('write a credit hint of the tenant its id names', () =>
+      this.deps.models.CreditHint.updateOne({ _id: id }, { $max: { seq }, $setOnInsert: { tenantId } }, { upsert: true }),
+    ).catch((error: unknown) => {
       if ((error as { code?: number }).code !== 11000) throw error;
     });
   }

@@ -294,10 +294,16 @@ export class GenerationService {
 
   private async checkBackpressure(): Promise<void> {
     const { Generation: Jobs } = this.deps.models;
-    const [mine, everyone] = await Promise.all([
-      Jobs.countDocuments({ status: 'queued' }),
-      runAsSystem('backpressure: count queued jobs', () => Jobs.countDocuments({ status: 'queued' })),
-    ]);
+    const tenantId = requireTenantId();
+    // One pass over the queue for both counts: on FerretDB v1 each count is a scan of every job.
+    const perTenant = await runAsSystem('backpressure: count queued jobs', () =>
+      Jobs.aggregate<{ _id: string; queued: number }>([
+        { $match: { status: 'queued' } },
+        { $group: { _id: '$tenantId', queued: { $sum: 1 } } },
+      ]),
+    );
+    const mine = perTenant.find((group) => group._id === tenantId)?.queued ?? 0;
+    const everyone = perTenant.reduce((sum, group) => sum + group.queued, 0);
     if (mine >= (this.deps.maxQueuedPerTenant ?? Number.POSITIVE_INFINITY)) {
       throw new AppError('rate_limited', `You have ${mine} generations queued; wait for some to start.`, {
         retryAfter: BACKPRESSURE_RETRY_AFTER_S,

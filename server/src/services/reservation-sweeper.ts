@@ -3,6 +3,7 @@ import type { Models } from '../models/index.js';
 import type { CreditEntry } from '../models/credit-entry.model.js';
 import type { Generation } from '../models/generation.model.js';
 import { createLogger } from '../logging/logger.js';
+import { findOwnById } from '../tenancy/find-own-by-id.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import { closingKey, type Closing, type CreditLedger } from './credit-ledger.js';
 
@@ -64,9 +65,7 @@ export class ReservationSweeper {
       const jobId = reservation.jobId!;
       const now = (this.deps.now ?? (() => new Date()))().getTime();
       const grace = this.deps.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS;
-      const job = await this.deps.models.Generation.findById(jobId)
-        .select({ status: 1, resolved: 1, images: 1, finishedAt: 1 })
-        .lean();
+      const job = await findOwnById(this.deps.models.Generation, jobId);
       if (job) {
         const closing = closingFor(job);
         if (!closing || now - (job.finishedAt?.getTime() ?? now) < grace) continue;
@@ -80,7 +79,7 @@ export class ReservationSweeper {
       // The request may have stored its job after all, between the read above and the
       // release: it must not run on a reservation that is gone (generation-service.ts
       // checks the other order).
-      if (await this.deps.models.Generation.exists({ _id: jobId })) await this.deps.expireUnstarted(tenantId, jobId);
+      if (await findOwnById(this.deps.models.Generation, jobId)) await this.deps.expireUnstarted(tenantId, jobId);
     }
   }
 
