@@ -40,10 +40,10 @@ beforeAll(async () => {
   const { models } = database;
   events = new JobEvents();
   const runners = new RunnerRegistry({ models });
-  const estimator = new QueueEstimator({ models, runners });
   ledger = new CreditLedger({ models, audit: new AuditLog({ models }) });
   const plans = new PlanService({ models });
   await plans.seed();
+  const estimator = new QueueEstimator({ models, runners, plans });
   const presentImages = (tenantId: string, images: StoredImage[]) =>
     images.map((image) => ({
       id: image._id,

@@ -15,7 +15,6 @@ import type { StoredImage } from '../models/generation.model.js';
 import type { Dispatcher, IdleRunner } from '../queue/dispatcher.js';
 import type { JobEvents } from '../queue/job-events.js';
 import type { JobQueue, Lease } from '../queue/job-queue.js';
-import type { QueueEstimator } from '../queue/queue-estimator.js';
 import type { RunnerRegistry } from '../queue/runner-registry.js';
 import type { RunnerTokenService } from '../services/runner-token-service.js';
 import { newId } from '../services/ids.js';
@@ -30,7 +29,6 @@ export interface RunnerHubDeps {
   queue: JobQueue;
   dispatcher: Dispatcher;
   registry: RunnerRegistry;
-  estimator: QueueEstimator;
   /** Tells a session when its job ends elsewhere (cancelled through another server process). */
   events: JobEvents;
   /** This server process, recorded with each runner it holds. */
@@ -281,8 +279,6 @@ export class RunnerSession implements IdleRunner {
         if (outcome === 'stale') {
           await this.discard(lease);
           this.send({ type: 'lease-lost', jobId: lease.jobId, epoch: lease.epoch });
-        } else {
-          this.deps.estimator.recordDuration((Date.now() - lease.startedAt) / 1000);
         }
         await this.deps.registry.seen(this.id, 'idle', null);
         return;
