@@ -119,11 +119,16 @@ export class QueueEstimator {
 
   /**
    * A fingerprint of what every tenant's estimates depend on (runners per preset, the
-   * tenants sharing them): when it changes, every estimate may have.
+   * tenants sharing them, the presets' run times to a tenth of a second): when it
+   * changes, every estimate may have.
    */
   async fingerprint(): Promise<string> {
-    const { runners, plans } = await this.conditions();
-    return JSON.stringify([[...runners].sort(), [...plans].map(([id, plan]) => [id, weightOf(plan)]).sort()]);
+    const [{ runners, plans }, rates] = await Promise.all([this.conditions(), this.runTimes.rates()]);
+    return JSON.stringify([
+      [...runners].sort(),
+      [...plans].map(([id, plan]) => [id, weightOf(plan)]).sort(),
+      [...rates].map(([preset, rate]) => [preset, Math.round(rate.perImage * 10)]).sort(),
+    ]);
   }
 
   private async unqueued(resolved: Resolved): Promise<QueueEstimate> {

@@ -30,6 +30,8 @@ interface WatchedTenant {
   dirty: boolean;
   computing: boolean;
   computedAt: number;
+  /** The estimator's fingerprint when its estimates were last computed; unknown before that. */
+  fingerprint: string | undefined;
   unsubscribe: () => void;
 }
 
@@ -45,7 +47,6 @@ export class QueueWatch {
   private readonly tenants = new Map<string, WatchedTenant>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
-  private lastFingerprint: string | undefined;
 
   constructor(private readonly deps: QueueWatchDeps) {}
 
@@ -58,6 +59,7 @@ export class QueueWatch {
         dirty: false,
         computing: false,
         computedAt: Date.now(),
+        fingerprint: undefined,
         unsubscribe: () => {},
       };
       entry.unsubscribe = this.deps.events.subscribeTenant(tenantId, ({ event }) => {
@@ -80,7 +82,6 @@ export class QueueWatch {
       if (this.tenants.size === 0) {
         clearInterval(this.timer);
         this.timer = undefined;
-        this.lastFingerprint = undefined;
       }
     };
   }
@@ -90,16 +91,14 @@ export class QueueWatch {
     this.ticking = true;
     try {
       const fingerprint = await this.deps.estimator.fingerprint();
-      const conditionsChanged = this.lastFingerprint !== undefined && fingerprint !== this.lastFingerprint;
-      this.lastFingerprint = fingerprint;
       const now = Date.now();
       const refreshMs = this.deps.refreshMs ?? DEFAULT_REFRESH_MS;
+      const due = (tenant: WatchedTenant) =>
+        tenant.dirty || tenant.fingerprint !== fingerprint || now - tenant.computedAt >= refreshMs;
       await Promise.all(
         [...this.tenants]
-          .filter(
-            ([, tenant]) => !tenant.computing && (tenant.dirty || conditionsChanged || now - tenant.computedAt >= refreshMs),
-          )
-          .map(([tenantId, tenant]) => this.compute(tenantId, tenant)),
+          .filter(([, tenant]) => !tenant.computing && due(tenant))
+          .map(([tenantId, tenant]) => this.compute(tenantId, tenant, fingerprint)),
       );
     } catch (error) {
       log.warn({ err: error }, 'could not update queue estimates');
@@ -108,9 +107,10 @@ export class QueueWatch {
     }
   }
 
-  private async compute(tenantId: string, tenant: WatchedTenant): Promise<void> {
+  private async compute(tenantId: string, tenant: WatchedTenant, fingerprint: string): Promise<void> {
     // An event heard while this reads marks it again, for the next tick.
     tenant.dirty = false;
+    tenant.fingerprint = fingerprint;
     tenant.computing = true;
     try {
       const estimates = await this.deps.estimator.forTenant(tenantId);
@@ -120,7 +120,7 @@ export class QueueWatch {
         if (estimate) for (const listener of listeners) listener(estimate);
       }
     } catch (error) {
-      tenant.dirty = true;
+      tenant.fingerprint = undefined;
       log.warn({ err: error, tenantId }, 'could not estimate the queue');
     } finally {
       tenant.computing = false;

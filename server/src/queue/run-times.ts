@@ -24,7 +24,7 @@ export interface JobShape {
   steps: number;
 }
 
-interface PresetRate {
+export interface PresetRate {
   /** Median run time per image of the preset's recent successes. */
   perImage: number;
   /** The same per step of one image, to judge a preset that has no successes yet. */
