@@ -25,6 +25,9 @@ export interface QueueEstimatorDeps {
   now?: () => Date;
 }
 
+/** Estimates of a tenant's queued jobs, by job id. */
+type Estimates = Map<string, QueueEstimate>;
+
 type Resolved = Pick<Generation['resolved'], 'performance' | 'imageCount' | 'steps'>;
 
 /** A job as the estimate needs it. */
@@ -62,6 +65,8 @@ interface Conditions {
 export class QueueEstimator {
   private readonly runTimes: RunTimes;
   private conditionsCache: { at: number; conditions: Promise<Conditions> } | undefined;
+  /** Per tenant: the read of its queue under way, and the one to follow it that callers since then share. */
+  private readonly reads = new Map<string, { current: Promise<Estimates>; next: Promise<Estimates> | undefined }>();
 
   constructor(private readonly deps: QueueEstimatorDeps) {
     this.runTimes = new RunTimes({ models: deps.models, ...(deps.now ? { now: deps.now } : {}) });
@@ -74,8 +79,32 @@ export class QueueEstimator {
     return estimates.get(job._id) ?? (await this.unqueued(job.resolved));
   }
 
-  /** Every queued job of the tenant, by id: one read of its queue, whatever its length. */
-  async forTenant(tenantId: string): Promise<Map<string, QueueEstimate>> {
+  /**
+   * Every queued job of the tenant, by id: one read of its queue, whatever its length,
+   * begun after the call. Concurrent callers (a burst of requests, every watcher) share
+   * reads: while one is under way, all who call wait for the next, which starts when it ends.
+   */
+  forTenant(tenantId: string): Promise<Estimates> {
+    const read = this.reads.get(tenantId);
+    if (!read) return this.startRead(tenantId);
+    read.next ??= read.current.then(
+      () => this.startRead(tenantId),
+      () => this.startRead(tenantId),
+    );
+    return read.next;
+  }
+
+  private startRead(tenantId: string): Promise<Estimates> {
+    const read = { current: this.readTenant(tenantId), next: undefined };
+    this.reads.set(tenantId, read);
+    const done = () => {
+      if (this.reads.get(tenantId) === read) this.reads.delete(tenantId);
+    };
+    read.current.then(done, done);
+    return read.current;
+  }
+
+  private async readTenant(tenantId: string): Promise<Estimates> {
     const [jobs, conditions, rates] = await Promise.all([this.tenantJobs(tenantId), this.conditions(), this.runTimes.rates()]);
     // The conditions may predate the tenant's first job.
     const plan = conditions.plans.get(tenantId) ?? (await this.plansOf([tenantId])).get(tenantId);
@@ -95,7 +124,7 @@ export class QueueEstimator {
     let totalWeight = weight;
     for (const [id, other] of conditions.plans) if (id !== tenantId) totalWeight += weightOf(other);
 
-    const estimates = new Map<string, QueueEstimate>();
+    const estimates: Estimates = new Map();
     for (const performance of new Set(queued.map((job) => job.resolved.performance))) {
       const runners = conditions.runners.get(performance) ?? 0;
       const capacity = Math.min(runners, cap, (runners * weight) / totalWeight);
