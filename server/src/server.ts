@@ -28,6 +28,7 @@ import { JobEventRelay } from './queue/job-event-relay.js';
 import { JobEvents } from './queue/job-events.js';
 import { JobQueue } from './queue/job-queue.js';
 import { QueueEstimator } from './queue/queue-estimator.js';
+import { QueueWatch } from './queue/queue-watch.js';
 import { RunnerRegistry } from './queue/runner-registry.js';
 import { ServerInstances } from './queue/server-instances.js';
 import { rejectUpgrade } from './realtime/reject-upgrade.js';
@@ -231,10 +232,11 @@ function createServices(
     onDead: (deadId) => registry.serverGone(deadId),
   });
   const registry = new RunnerRegistry({ models, aliveServers: () => instances.alive() });
-  const estimator = new QueueEstimator({ models, runners: registry });
   const audit = new AuditLog({ models, ...(options.now ? { now: options.now } : {}) });
   const ledger = new CreditLedger({ models, audit });
   const plans = new PlanService({ models });
+  const estimator = new QueueEstimator({ models, runners: registry, plans });
+  const queueWatch = new QueueWatch({ events, estimator });
   const queue = new JobQueue({
     models,
     events,
@@ -299,7 +301,6 @@ function createServices(
     queue,
     dispatcher,
     registry,
-    estimator,
     events,
     serverId,
     storage,
@@ -326,6 +327,7 @@ function createServices(
     ...(options.now ? { now: options.now } : {}),
     generations,
     events,
+    queueWatch,
     cancelOnRunner,
     helloTimeoutMs: config.helloTimeoutMs,
     maxSocketsPerAddress: config.maxSocketsPerAddress,

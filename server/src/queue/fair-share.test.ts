@@ -32,11 +32,11 @@ beforeAll(async () => {
   database = await connectDatabase(uri);
   const { models } = database;
   const runners = new RunnerRegistry({ models });
-  const estimator = new QueueEstimator({ models, runners });
   const audit = new AuditLog({ models });
   ledger = new CreditLedger({ models, audit });
   const plans = new PlanService({ models });
   await plans.seed();
+  const estimator = new QueueEstimator({ models, runners, plans });
   const presentImages = () => [];
   queue = new JobQueue({
     models,

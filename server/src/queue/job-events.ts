@@ -14,6 +14,8 @@ export interface JobEventEnvelope {
 
 /** The emitter's channel for "runnable work appeared"; job channels are job ids, which never collide with it. */
 const WORK = 'work';
+/** Every event of a tenant's jobs also goes out on this channel (queue estimates follow it). */
+const tenantChannel = (tenantId: string) => `tenant:${tenantId}`;
 
 /**
  * Job events, for every server process on the database. `publish` reaches this
@@ -32,7 +34,7 @@ export class JobEvents {
   /** Starts carrying events between processes (no-op without a relay). */
   start(): void {
     this.relay?.start({
-      deliver: (envelope) => this.emitter.emit(envelope.jobId, envelope),
+      deliver: (envelope) => this.emit(envelope),
       work: () => this.emitter.emit(WORK),
       listening: () => this.emitter.eventNames().length > 0,
     });
@@ -45,13 +47,25 @@ export class JobEvents {
 
   publish(tenantId: string, jobId: string, event: JobEvent, epoch?: number): void {
     const envelope: JobEventEnvelope = { tenantId, jobId, event, ...(epoch === undefined ? {} : { epoch }) };
-    this.emitter.emit(jobId, envelope);
+    this.emit(envelope);
     this.relay?.send(envelope);
+  }
+
+  private emit(envelope: JobEventEnvelope): void {
+    this.emitter.emit(envelope.jobId, envelope);
+    this.emitter.emit(tenantChannel(envelope.tenantId), envelope);
   }
 
   subscribe(jobId: string, listener: (envelope: JobEventEnvelope) => void): () => void {
     this.emitter.on(jobId, listener);
     return () => this.emitter.off(jobId, listener);
+  }
+
+  /** Events of every job of the tenant, from this process and (relayed) the others. */
+  subscribeTenant(tenantId: string, listener: (envelope: JobEventEnvelope) => void): () => void {
+    const channel = tenantChannel(tenantId);
+    this.emitter.on(channel, listener);
+    return () => this.emitter.off(channel, listener);
   }
 
   /** Runnable work appeared (here or in another process); a dispatcher with idle runners listens. */

@@ -41,10 +41,10 @@ beforeAll(async () => {
   const { models } = database;
   events = new JobEvents();
   const runners = new RunnerRegistry({ models });
-  const estimator = new QueueEstimator({ models, runners });
   ledger = new CreditLedger({ models, audit: new AuditLog({ models }) });
   const plans = new PlanService({ models });
   await plans.seed();
+  const estimator = new QueueEstimator({ models, runners, plans });
   const presentImages = (tenantId: string, images: StoredImage[]) =>
     images.map((image) => ({
       id: image._id,
@@ -317,7 +317,12 @@ describe('failures and retries', () => {
 
     skewMs += 10 * RETRY_DELAY_MS;
     expect(await queue.claimNext('run_c')).toBeNull();
-    expect(recorder.seen.map((event) => event.type)).toEqual([...Array<string>(maxAttempts - 1).fill('queued'), 'failed']);
+    // Each claim says the job started (its watchers see it; its tenant's queue moves up).
+    expect(recorder.seen.map((event) => event.type)).toEqual([
+      ...Array.from({ length: maxAttempts - 1 }, () => ['progress', 'queued']).flat(),
+      'progress',
+      'failed',
+    ]);
     expect((await history(jobId)).map((transition) => `${transition.kind}:${transition.set.status}`)).toEqual(
       Array.from({ length: maxAttempts }, (_, i) => [
         'claim:running',
@@ -352,7 +357,10 @@ describe('failures and retries', () => {
       attempts: 1,
       error: { code: 'invalid_params', message: 'The prompt cannot be drawn.' },
     });
-    expect(recorder.seen).toEqual([{ type: 'failed', code: 'invalid_params', message: 'The prompt cannot be drawn.' }]);
+    expect(recorder.seen).toEqual([
+      { type: 'progress', step: 0, steps: lease.progress.steps, stage: 'loading' },
+      { type: 'failed', code: 'invalid_params', message: 'The prompt cannot be drawn.' },
+    ]);
     skewMs += 10 * RETRY_DELAY_MS;
     expect(await queue.claimNext('run_b')).toBeNull();
     recorder.stop();

@@ -373,6 +373,8 @@ export class JobQueue {
         // Its writer died before opening the lease: open one that has already expired,
         // so the sweeper hands the job to someone else.
         if (how.rolledForward) await this.openLease(transition, job.lease?.runnerId ?? 'unknown', new Date(0));
+        // Its watchers see it start, and the tenant's other queued jobs move up (queue-watch.ts).
+        events.publish(tenantId, jobId, { type: 'progress', step: 0, steps: job.progress.steps, stage: 'loading' }, epoch);
         return;
       case 'complete':
         events.publish(tenantId, jobId, { type: 'completed', images: this.deps.presentImages(tenantId, job.images) }, epoch);

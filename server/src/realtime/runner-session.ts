@@ -16,7 +16,6 @@ import type { StoredImage } from '../models/generation.model.js';
 import type { Dispatcher, IdleRunner } from '../queue/dispatcher.js';
 import type { JobEvents } from '../queue/job-events.js';
 import type { JobQueue, Lease } from '../queue/job-queue.js';
-import type { QueueEstimator } from '../queue/queue-estimator.js';
 import { RunnerBreaker, type BreakerPolicy } from '../queue/runner-health.js';
 import type { RunnerRegistry } from '../queue/runner-registry.js';
 import type { RunnerTokenService } from '../services/runner-token-service.js';
@@ -32,7 +31,6 @@ export interface RunnerHubDeps {
   queue: JobQueue;
   dispatcher: Dispatcher;
   registry: RunnerRegistry;
-  estimator: QueueEstimator;
   /** Tells a session when its job ends elsewhere (cancelled through another server process). */
   events: JobEvents;
   /** This server process, recorded with each runner it holds. */
@@ -56,7 +54,6 @@ interface ActiveLease extends Lease {
   /** How many images the job asked for; a completion with fewer (or more) is not one. */
   imageCount: number;
   images: StoredImage[];
-  startedAt: number;
   lastPersistAt: number;
   lastStage: string;
   /** Stops listening for the job's events. */
@@ -121,14 +118,12 @@ export class RunnerSession implements IdleRunner {
 
   assign(job: Lease & { resolved: ResolvedJobParams; assets?: JobAsset[] }): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
-    const now = Date.now();
     const lease: ActiveLease = {
       jobId: job.jobId,
       tenantId: job.tenantId,
       epoch: job.epoch,
       imageCount: job.resolved.imageCount,
       images: [],
-      startedAt: now,
       lastPersistAt: 0,
       lastStage: 'loading',
       // The job can end without this runner: a cancel (or the lease sweeper) in any server
@@ -292,9 +287,8 @@ export class RunnerSession implements IdleRunner {
         if (outcome === 'stale') {
           await this.discard(lease);
           this.send({ type: 'lease-lost', jobId: lease.jobId, epoch: lease.epoch });
-        } else {
-          this.deps.estimator.recordDuration((Date.now() - lease.startedAt) / 1000);
-          if (await this.breaker.succeeded()) log.info({ runnerId: this.id }, 'runner back in rotation after a successful trial');
+        } else if (await this.breaker.succeeded()) {
+          log.info({ runnerId: this.id }, 'runner back in rotation after a successful trial');
         }
         await this.deps.registry.seen(this.id, 'idle', null);
         return;

@@ -9,6 +9,7 @@ import {
   type GenerateMessage,
   type HelloMessage,
   type JobEvent,
+  type QueueEstimate,
   type ServerMessage,
   type WidgetConfig,
 } from '@atelier/protocol';
@@ -18,6 +19,7 @@ import { createLogger } from '../logging/logger.js';
 import type { Generation } from '../models/generation.model.js';
 import type { Tenant } from '../models/tenant.model.js';
 import type { JobEvents } from '../queue/job-events.js';
+import type { QueueWatch } from '../queue/queue-watch.js';
 import type { GenerationService } from '../services/generation-service.js';
 import type { RateLimits } from '../services/rate-limits.js';
 import type { ShopperQuota, ShopperSessions } from '../services/shopper-sessions.js';
@@ -39,6 +41,8 @@ export interface WidgetSessionDeps {
   /** The tenant's, the shopper's and the address's buckets, which each `generate` takes from. */
   rateLimits: Pick<RateLimits, 'admitGenerate'>;
   events: JobEvents;
+  /** Current queue estimates of the queued jobs this socket follows. */
+  queueWatch: Pick<QueueWatch, 'watch'>;
   /** Stops a running job on the runner holding it (after a cancel). */
   cancelOnRunner(runnerId: string, jobId: string, epoch: number): void;
   helloTimeoutMs: number;
@@ -95,8 +99,7 @@ export class WidgetSession {
     });
     ws.once('close', () => {
       clearTimeout(this.helloTimer);
-      for (const { unsubscribe } of this.watching.values()) unsubscribe();
-      this.watching.clear();
+      for (const id of [...this.watching.keys()]) this.unfollow(id);
       onGone();
     });
   }
@@ -330,7 +333,7 @@ export class WidgetSession {
     let following = this.watching.get(id);
     if (following?.held) return;
     if (!following) {
-      const entry: Following = { ref: undefined, held: [], unsubscribe: () => undefined };
+      const entry: Following = { ref: undefined, held: [], unsubscribe: () => undefined, sent: undefined };
       entry.unsubscribe = this.deps.events.subscribe(id, ({ tenantId, event }) => {
         if (tenantId !== this.tenant._id) return;
         if (entry.held) entry.held.push(event);
@@ -353,8 +356,23 @@ export class WidgetSession {
   }
 
   private unfollow(id: string): void {
-    this.watching.get(id)?.unsubscribe();
+    const following = this.watching.get(id);
+    following?.unsubscribe();
+    following?.stopEstimates?.();
     this.watching.delete(id);
+  }
+
+  /**
+   * A new estimate for a job this socket follows: sent only while the last thing this
+   * socket said of the job is that it is queued, and only when it differs from that (an
+   * estimate read before the job started must not follow its `progress`).
+   */
+  private estimated(id: string, estimate: QueueEstimate): void {
+    const following = this.watching.get(id);
+    if (!following || following.held || following.sent?.type !== 'queued') return;
+    const { position, etaSeconds, runners } = following.sent;
+    if (position === estimate.position && etaSeconds === estimate.etaSeconds && runners === estimate.runners) return;
+    this.sendJob(id, { type: 'queued', ...estimate });
   }
 
   private async sendSnapshot(generation: Generation): Promise<void> {
@@ -376,9 +394,19 @@ export class WidgetSession {
   }
 
   private sendJob(id: string, event: JobEvent): void {
-    const ref = this.watching.get(id)?.ref;
+    const following = this.watching.get(id);
+    const ref = following?.ref;
     this.send({ ...event, id, seq: ++this.seq, ...(ref ? { ref } : {}) });
-    if (event.type === 'completed' || event.type === 'failed') this.unfollow(id);
+    if (event.type === 'completed' || event.type === 'failed') return this.unfollow(id);
+    if (!following) return;
+    following.sent = event;
+    // Estimates are kept current only while the job waits.
+    if (event.type === 'queued') {
+      following.stopEstimates ??= this.deps.queueWatch.watch(this.tenant._id, id, (estimate) => this.estimated(id, estimate));
+    } else {
+      following.stopEstimates?.();
+      following.stopEstimates = undefined;
+    }
   }
 
   private send(message: ServerMessage): void {
@@ -405,6 +433,10 @@ interface Following {
   /** Events held back while the job's current state is read and sent. */
   held: JobEvent[] | undefined;
   unsubscribe: () => void;
+  /** The last event sent about the job. */
+  sent: JobEvent | undefined;
+  /** Stops the queue estimates (queue-watch.ts) while the job is queued. */
+  stopEstimates?: () => void;
 }
 
 function retryAfter(error: AppError): { retryAfter?: number } {
