@@ -1,5 +1,5 @@
 import mongoose from 'mongoose';
-import { PERFORMANCES, type Performance, type QueueEstimate } from '@atelier/protocol';
+import type { Performance, QueueEstimate } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
 import type { Generation } from '../models/generation.model.js';
 import type { Plan } from '../models/plan.model.js';
@@ -20,7 +20,7 @@ const OVERDUE_SHARE = 0.1;
 
 export interface QueueEstimatorDeps {
   models: Models;
-  runners: Pick<RunnerRegistry, 'offering'>;
+  runners: Pick<RunnerRegistry, 'readyByPreset'>;
   plans: Pick<PlanService, 'get'>;
   now?: () => Date;
 }
@@ -196,13 +196,13 @@ export class QueueEstimator {
 
   private async readConditions(): Promise<Conditions> {
     const [offered, active] = await Promise.all([
-      Promise.all(PERFORMANCES.map(async (p) => [p, (await this.deps.runners.offering(p)).offering] as const)),
+      this.deps.runners.readyByPreset(),
       runAsSystem('queue estimate: tenants with work', () =>
         this.deps.models.Generation.distinct('tenantId', { status: trusted({ $in: ['queued', 'running'] }) }),
       ),
     ]);
     const plans = await this.plansOf(active.filter((id): id is string => typeof id === 'string'));
-    return { runners: new Map(offered), plans };
+    return { runners: offered, plans };
   }
 
   /** The plans of these tenants, by tenant (one read of the tenants; plans are cached by PlanService). */

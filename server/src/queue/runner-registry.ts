@@ -1,5 +1,5 @@
 import mongoose from 'mongoose';
-import type { Performance } from '@atelier/protocol';
+import { PERFORMANCES, type Performance } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
 import type { RunnerRecord } from '../models/runner.model.js';
 import { CLOSED, type BreakerState } from './runner-health.js';
@@ -101,6 +101,22 @@ export class RunnerRegistry {
       .lean();
     const offering = online.filter((runner) => !runner.performances || runner.performances.includes(performance)).length;
     return { online: online.length, offering };
+  }
+
+  /** For each preset, how many runners online now offer it and are not cooling down: one read for all presets. */
+  async readyByPreset(): Promise<Map<Performance, number>> {
+    const now = new Date();
+    const ready = (
+      await this.deps.models.Runner.find(await this.onlineFilter())
+        .select({ performances: 1, coolingDownUntil: 1 })
+        .lean()
+    ).filter((runner) => !runner.coolingDownUntil || runner.coolingDownUntil <= now);
+    return new Map(
+      PERFORMANCES.map((performance) => [
+        performance,
+        ready.filter((runner) => !runner.performances || runner.performances.includes(performance)).length,
+      ]),
+    );
   }
 
   private async onlineFilter() {
