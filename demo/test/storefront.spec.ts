@@ -44,6 +44,8 @@ test.afterAll(async () => {
 
 /** Records every aria-valuenow the progress bar takes, inside the widget's shadow root. */
 async function recordProgress(page: Page): Promise<void> {
+  // The loader imports the studio without holding the page's load event: wait until it has rendered.
+  await expect(studio(page).prompt).toBeVisible();
   await page.evaluate(() => {
     const bar = document.querySelector('atelier-studio')!.shadowRoot!.querySelector('[part~="progress"]')!;
     const seen: number[] = [];
