@@ -3,6 +3,7 @@ import type { AuditActor } from '../models/audit-event.model.js';
 import type { Models } from '../models/index.js';
 import { AppError } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
+import { PeriodicRun } from './periodic-run.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import type { CreditLedger } from './credit-ledger.js';
 import type { PlanService } from './plans.js';
@@ -46,8 +47,10 @@ const HOUR_MS = 60 * 60 * 1000;
  * later in the month gets that month's grant on the next run.
  */
 export class IncludedCredits {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly schedule = new PeriodicRun(
+    () => this.grantMonth(),
+    (err: unknown) => log.error({ err }, 'monthly credits failed'),
+  );
 
   constructor(private readonly deps: { models: Models; plans: PlanService; ledger: CreditLedger; now?: () => Date }) {}
 
@@ -68,19 +71,11 @@ export class IncludedCredits {
   }
 
   start(intervalMs = HOUR_MS): void {
-    const run = () => {
-      this.running = this.running
-        .then(() => this.grantMonth())
-        .catch((err: unknown) => log.error({ err }, 'monthly credits failed'));
-    };
-    run();
-    this.timer = setInterval(run, intervalMs);
-    this.timer.unref();
+    this.schedule.start(intervalMs);
   }
 
   /** Stops the schedule and waits for a run in progress (it must not outlive the database connection). */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 }

@@ -2,6 +2,7 @@ import mongoose from 'mongoose';
 import type { JobStatus } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
 import { createLogger } from '../logging/logger.js';
+import { PeriodicRun } from './periodic-run.js';
 import type { Storage } from '../storage/storage.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import type { TenantConfigService } from './tenant-config.js';
@@ -36,8 +37,10 @@ export interface RetentionSweep {
  * which the next run deletes, never a file nothing points at.
  */
 export class RetentionSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly schedule = new PeriodicRun(
+    () => this.sweep(),
+    (err: unknown) => log.error({ err }, 'retention sweep failed'),
+  );
 
   constructor(
     private readonly deps: {
@@ -109,17 +112,11 @@ export class RetentionSweeper {
   }
 
   start(intervalMs = HOUR_MS): void {
-    const run = () => {
-      this.running = this.running.then(() => this.sweep()).catch((err: unknown) => log.error({ err }, 'retention sweep failed'));
-    };
-    run();
-    this.timer = setInterval(run, intervalMs);
-    this.timer.unref();
+    this.schedule.start(intervalMs);
   }
 
   /** Stops the schedule and waits for a run in progress (it must not outlive the database connection). */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 }
