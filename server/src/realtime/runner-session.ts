@@ -240,7 +240,9 @@ export class RunnerSession implements IdleRunner {
       case 'ready':
         if (this.lease) return; // still finishing a job; `completed`/`failed` frees it
         await this.deps.registry.seen(this.id, 'idle', null);
-        this.deps.dispatcher.addIdle(this);
+        // A `ready` read after the socket closed (the runner said it, then left) must not
+        // put a runner that is gone back in line: it would be leased the next job.
+        if (this.ws.readyState === this.ws.OPEN) this.deps.dispatcher.addIdle(this);
         return;
       case 'heartbeat': {
         const lease = this.holding(message.jobId, message.epoch);
