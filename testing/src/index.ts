@@ -5,7 +5,7 @@
 export { startTestServer, restartTestServer, TEST_ADMIN_TOKEN, TEST_SIGNING_SECRET, type TestServer } from './test-server.js';
 export { freshDatabaseUri, dropDatabase } from './test-database.js';
 export { adminRequest, expectProblem, type ProblemBody } from './admin-client.js';
-export { SocketProbe, UpgradeRefused, type CloseInfo } from './socket-probe.js';
+export { SocketProbe, UpgradeRefused, type CloseInfo, type OpenOptions } from './socket-probe.js';
 export {
   OPCODE,
   RawWebSocket,

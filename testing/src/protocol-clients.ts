@@ -12,17 +12,18 @@ import {
   socketUrl,
 } from '@atelier/protocol';
 import { serverMessageSchema, serverToRunnerMessageSchema } from '@atelier/protocol/schemas';
-import { SocketProbe } from './socket-probe.js';
+import { type OpenOptions, SocketProbe } from './socket-probe.js';
 
 export type RunnerProbe = SocketProbe<ServerToRunnerMessage>;
 export type WidgetProbe = SocketProbe<ServerMessage>;
 
 /** Opens `/v1/runners` with `Authorization: Bearer <token>` (or no header at all). */
-export function openRunnerSocket(serverUrl: string, token: string | undefined): Promise<RunnerProbe> {
+export function openRunnerSocket(serverUrl: string, token: string | undefined, options?: OpenOptions): Promise<RunnerProbe> {
   return SocketProbe.open<ServerToRunnerMessage>(
     socketUrl(serverUrl, RUNNER_PATH),
     token === undefined ? {} : { Authorization: `Bearer ${token}` },
     serverToRunnerMessageSchema,
+    options,
   );
 }
 
@@ -31,8 +32,9 @@ export async function connectRunner(
   serverUrl: string,
   token: string,
   name = 'test-runner',
+  options?: OpenOptions,
 ): Promise<RunnerProbe & { runnerId: string }> {
-  const runner = await openRunnerSocket(serverUrl, token);
+  const runner = await openRunnerSocket(serverUrl, token, options);
   runner.send({ type: 'hello', v: RUNNER_PROTOCOL_VERSION, name, device: 'cpu', model: 'tiny', maxPixels: 2048 * 2048 });
   const welcome = await runner.receive('welcome');
   return Object.assign(runner, { runnerId: welcome.runnerId });

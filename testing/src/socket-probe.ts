@@ -19,6 +19,11 @@ export class UpgradeRefused extends Error {
   }
 }
 
+export interface OpenOptions {
+  /** False: the socket never answers the server's pings, like a peer whose machine went away. */
+  autoPong?: boolean;
+}
+
 export interface ReceiveOptions {
   /** Generous on purpose: the condition is what the test asserts, not the time it took. */
   timeoutMs?: number;
@@ -65,8 +70,9 @@ export class SocketProbe<M extends { type: string }> {
     url: string | URL,
     headers: Record<string, string> = {},
     schema?: z.ZodType<M>,
+    options: OpenOptions = {},
   ): Promise<SocketProbe<M>> {
-    const ws = new WebSocket(url, { headers });
+    const ws = new WebSocket(url, { headers, autoPong: options.autoPong ?? true });
     const probe = new SocketProbe<M>(ws, schema);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(probe));

@@ -143,3 +143,25 @@ describe('durability across a server restart', () => {
     unsubscribe();
   });
 });
+
+describe('a runner that falls silent with its socket open', () => {
+  it('is dropped after two leases without a word, and the next job goes to a runner that answers', async () => {
+    const server = await start(FAST);
+    const tenant = await server.createTenant({ origins: [ORIGIN] });
+    const token = await server.createRunnerToken();
+    // Its machine is gone but nothing closed the connection: it answers no ping.
+    const silent = await connectRunner(server.url, token, 'half-open', { autoPong: false });
+    sockets.push(silent);
+    silent.send({ type: 'ready' });
+    await vi.waitFor(() => expect(server.services.dispatcher.idleCount).toBe(1));
+
+    expect((await silent.closed()).code).toBe(1006);
+    await vi.waitFor(() => expect(server.services.dispatcher.idleCount).toBe(0));
+
+    const id = await createGeneration(server, tenant.secretKey);
+    const alive = await runner(server, token, 'alive');
+    alive.send({ type: 'ready' });
+    // The first lease of the job: nobody was handed it before.
+    expect(await alive.receive('job')).toMatchObject({ jobId: id, epoch: 1 });
+  });
+});

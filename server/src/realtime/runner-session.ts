@@ -71,6 +71,8 @@ export class RunnerSession implements IdleRunner {
   private readonly finished: Promise<void>;
   private readonly helloTimer: NodeJS.Timeout;
   private readonly breaker: RunnerBreaker;
+  /** When the runner last said anything (a message or a pong). */
+  private lastHeard = Date.now();
 
   constructor(
     readonly id: string,
@@ -84,6 +86,7 @@ export class RunnerSession implements IdleRunner {
     // Messages are handled strictly in order: an image frame must be stored before the
     // `completed` that follows it is processed.
     ws.on('message', (data, isBinary) => {
+      this.lastHeard = Date.now();
       this.work = this.work
         .then(() => this.handle(data, isBinary))
         .catch((error: unknown) => {
@@ -92,6 +95,7 @@ export class RunnerSession implements IdleRunner {
     });
     // In line with the messages, so that it cannot land after the disconnect is recorded.
     ws.on('pong', () => {
+      this.lastHeard = Date.now();
       this.work = this.work
         .then(() => this.seen())
         .catch((error: unknown) => {
@@ -177,7 +181,18 @@ export class RunnerSession implements IdleRunner {
   }
 
   ping(): void {
-    if (this.greeted && this.ws.readyState === this.ws.OPEN) this.ws.ping();
+    if (!this.greeted || this.ws.readyState !== this.ws.OPEN) return;
+    // A runner whose machine lost power or network leaves its socket open on this side
+    // (TCP never says so): it would keep being offered work that only a lease expiry
+    // brings back. Two leases of silence is past any lease it held, so dropping it
+    // cannot race the lease path; its job, if any, has moved on already.
+    const silentMs = Date.now() - this.lastHeard;
+    if (silentMs > 2 * this.deps.leaseMs) {
+      log.warn({ runnerId: this.id, silentMs }, 'runner answers nothing; dropping its socket');
+      this.ws.terminate();
+      return;
+    }
+    this.ws.ping();
   }
 
   private async seen(): Promise<void> {
