@@ -94,6 +94,10 @@ export interface WidgetConfig {
   maxPromptLength: number;
   /** Names of the styles a shopper may pick (built-in and the tenant's own, as its configuration allows). */
   styles?: string[];
+  /** The styles a request gets when it names none (`styles.default` of the tenant's configuration). */
+  defaultStyles?: string[];
+  /** The most images one request may ask for on the tenant's plan. */
+  maxImages?: number;
 }
 
 export interface WelcomeMessage {

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { KEY, events, part, scriptSockets, studioPage, announcer } from './helpers.js';
+import { CONFIG, KEY, events, part, scriptSockets, studioPage, announcer } from './helpers.js';
 import { type StaticServer, closedPort, startStaticServer } from './static-server.js';
 
 let site: StaticServer;
@@ -32,6 +32,9 @@ test('renders its parts, accessible, and talks to the server it was loaded from'
   await expect(part(page, 'error')).toBeHidden();
   await expect(part(page, 'result')).toHaveCount(0);
   await expect(part(page, 'prompt')).toHaveAttribute('placeholder', /Walnut lamp/);
+  // A tenant with no styles and one choice of shape, preset and count shows none of them.
+  await expect(part(page, 'styles')).toHaveCount(0);
+  await expect(part(page, 'options')).toHaveCount(0);
 
   // No `server` attribute: the socket goes to the origin that served the script.
   await expect.poll(() => sockets.length).toBe(1);
@@ -50,6 +53,53 @@ test('renders its parts, accessible, and talks to the server it was loaded from'
   expect(await background()).not.toBe(light);
   await page.addStyleTag({ content: ':root { --atelier-background: rgb(1, 2, 3); }' });
   expect(await background()).toBe('rgb(1, 2, 3)');
+});
+
+test("offers the tenant's styles as chips and its shapes, presets and counts under More options, by keyboard", async ({
+  page,
+}) => {
+  const sockets = await scriptSockets(page, {
+    ...CONFIG,
+    styles: ['Studio White', 'Studio Pastel', 'Loft Interior'],
+    defaultStyles: ['Studio Pastel'],
+    performances: ['speed', 'quality'],
+    aspectRatios: ['1024x1024', '896x1152', '1152x896', '1536x640'],
+    maxImages: 2,
+  });
+  await page.goto(site.page('/options', studioPage(`publishable-key="${KEY}"`)));
+  await expect.poll(() => sockets[0]?.received.length).toBe(1);
+  await expect(part(page, 'styles')).toBeVisible();
+  await expect(page.getByRole('checkbox', { name: 'Studio Pastel' })).toBeChecked();
+  await expect(page.getByRole('checkbox', { name: 'Studio White' })).not.toBeChecked();
+
+  // Keyboard only: from the prompt, Tab reaches the first chip; Space picks it.
+  await part(page, 'prompt').fill('a linen armchair');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Space');
+  await expect(page.getByRole('checkbox', { name: 'Studio White' })).toBeChecked();
+  // Unpick the default one with the mouse.
+  await page.getByRole('checkbox', { name: 'Studio Pastel' }).click();
+
+  // Shapes only among what the tenant offers and the widget names (no 1536x640 chip).
+  const shape = page.getByRole('group', { name: 'Shape' });
+  await expect(shape).toBeHidden();
+  await page.getByText('More options').click();
+  await expect(shape.getByRole('radio')).toHaveCount(3);
+  await shape.getByRole('radio', { name: 'Portrait' }).check();
+  await page.getByRole('group', { name: 'Speed and quality' }).getByRole('radio', { name: 'Best quality' }).check();
+  await page.getByRole('group', { name: 'Pictures' }).getByRole('radio', { name: '2' }).check();
+  await part(page, 'generate').click();
+
+  await expect.poll(() => sockets[0]!.received[1]?.type).toBe('generate');
+  const request = sockets[0]!.received[1]!;
+  if (request.type !== 'generate') throw new Error('expected generate');
+  expect(request.params).toEqual({
+    prompt: 'a linen armchair',
+    styles: ['Studio White'],
+    aspectRatio: '896x1152',
+    performance: 'quality',
+    imageCount: 2,
+  });
 });
 
 test('refuses empty and over-long prompts and sends nothing', async ({ page }) => {
@@ -93,7 +143,13 @@ test('walks a job through the queue, progress and results, firing its events', a
   await expect.poll(() => socket.received[1]?.type).toBe('generate');
   const request = socket.received[1]!;
   if (request.type !== 'generate') throw new Error('expected generate');
-  expect(request.params).toEqual({ prompt: 'a walnut lamp, morning light' });
+  // The shopper saw no styles and one choice of everything else: the tenant's defaults go.
+  expect(request.params).toEqual({
+    prompt: 'a walnut lamp, morning light',
+    aspectRatio: '1024x1024',
+    performance: 'speed',
+    imageCount: 1,
+  });
   await expect(generate).toHaveAttribute('aria-disabled', 'true');
   // Focus stays on the button the shopper pressed (aria-disabled keeps it focusable).
   expect(await generate.evaluate((button) => (button.getRootNode() as ShadowRoot).activeElement === button)).toBe(true);

@@ -54,6 +54,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
       defaultAspectRatio: z.string(),
       maxPromptLength: z.number().int().positive(),
       styles: z.array(z.string()).optional(),
+      defaultStyles: z.array(z.string()).optional(),
+      maxImages: z.number().int().positive().optional(),
     }),
   }),
   z.object({

@@ -79,6 +79,18 @@ describe('widget socket handshake', () => {
     expect(welcome.config).toMatchObject({ tenantName: 'Acme', defaultAspectRatio: '1024x1024' });
   });
 
+  it("offers the shopper the tenant's styles, its default ones and the plan's image limit", async () => {
+    const patch = { styles: { allowed: ['Studio White', 'Studio Pastel'], default: ['Studio Pastel'] } };
+    const put = await server.api(globex.secretKey, '/v1/config', { method: 'PUT', body: patch });
+    expect(put.status, await put.text()).toBe(200);
+    const { welcome } = await connect(globex, GLOBEX_ORIGIN);
+    expect(welcome.config).toMatchObject({
+      styles: ['Studio White', 'Studio Pastel'],
+      defaultStyles: ['Studio Pastel'],
+      maxImages: 4, // the Pro plan's
+    });
+  });
+
   it('answers anything before hello with an error and creates nothing', async () => {
     const before = await countJobs();
     const widget = await open(acme.publishableKey, ACME_ORIGIN);

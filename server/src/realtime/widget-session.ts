@@ -414,7 +414,8 @@ export class WidgetSession {
   }
 
   private async config(): Promise<WidgetConfig> {
-    const { config } = await this.deps.configs.policy(this.tenant);
+    const { config, plan } = await this.deps.configs.policy(this.tenant);
+    const styles = allowedStyles(config).map((style) => style.name);
     return {
       tenantName: this.tenant.name,
       defaultPerformance: config.presets.default,
@@ -422,7 +423,10 @@ export class WidgetSession {
       aspectRatios: [...SDXL_ASPECT_RATIOS],
       defaultAspectRatio: DEFAULT_ASPECT_RATIO,
       maxPromptLength: PROMPT_MAX_LENGTH,
-      styles: allowedStyles(config).map((style) => style.name),
+      styles,
+      // Spelled as `styles` spells them, so the widget can match them exactly.
+      defaultStyles: styles.filter((name) => config.styles.default.some((wanted) => wanted.toLowerCase() === name.toLowerCase())),
+      maxImages: plan.maxImagesPerRequest,
     };
   }
 }

@@ -13,6 +13,7 @@ import { styles } from './atelier-studio.styles.js';
 import { IDLE_JOB, type JobView, concerns, failJob, isBusy, reduceJob, startJob } from './job-state.js';
 import { errorText, milestoneText, statusText } from './status-text.js';
 import { StudioConnection } from './studio-connection.js';
+import { type Choices, applyChoice, choiceParams, initialChoices, renderOptions } from './studio-options.js';
 import { type PromptCheck, checkPrompt } from './validate-prompt.js';
 
 /** Read once, while the module evaluates: the server that served this script. */
@@ -38,6 +39,8 @@ export type StudioTheme = 'light' | 'dark' | 'auto';
  * @csspart status - The live status line.
  * @csspart error - The error message (`role="alert"`), hidden when there is none.
  * @csspart result - Each result image.
+ * @csspart styles - The style chips (shown when the tenant offers styles).
+ * @csspart options - "More options": shape, performance and number of pictures.
  *
  * @cssproperty --atelier-accent - Button and progress colour.
  * @cssproperty --atelier-accent-contrast - Text on the accent colour.
@@ -68,6 +71,7 @@ export class AtelierStudio extends LitElement {
   @state() private validation: PromptCheck | null = null;
   @state() private config: WidgetConfig | null = null;
   @state() private selectedId: string | null = null;
+  @state() private choices: Choices | null = null;
 
   /** Publishable key (`pk_live_…` / `pk_test_…`), bound to the tenant's allowed origins. */
   @property({ attribute: 'publishable-key' }) publishableKey = '';
@@ -102,6 +106,7 @@ export class AtelierStudio extends LitElement {
       // A different server or key is a different studio: nothing carries over.
       this.job = IDLE_JOB;
       this.config = null;
+      this.choices = null;
       this.connection.reset();
     }
   }
@@ -145,6 +150,7 @@ export class AtelierStudio extends LitElement {
     if (incoming.type === 'welcome') {
       // Requests and jobs in flight are picked up again by the client (see RealtimeClient).
       this.config = incoming.config;
+      this.choices ??= initialChoices(incoming.config);
       return;
     }
     if (!concerns(this.job, incoming)) return;
@@ -183,7 +189,7 @@ export class AtelierStudio extends LitElement {
     this.validation = null;
     if (!this.publishableKey) return;
     this.connection.start();
-    const ref = this.connection.ensureClient().generate({ prompt: check.prompt });
+    const ref = this.connection.ensureClient().generate({ prompt: check.prompt, ...choiceParams(this.config, this.choices) });
     this.job = startJob(ref, check.prompt);
     this.selectedId = null;
   }
@@ -192,6 +198,10 @@ export class AtelierStudio extends LitElement {
   private blocked(): boolean {
     const { status } = this.connection.state;
     return !this.publishableKey || status === 'refused' || status === 'invalid';
+  }
+
+  private handleChoice(event: Event): void {
+    if (this.choices) this.choices = applyChoice(this.choices, event.target as HTMLInputElement);
   }
 
   private handleInput(): void {
@@ -260,6 +270,7 @@ export class AtelierStudio extends LitElement {
           <textarea id="prompt" part="prompt" class="studio__prompt" rows="3"
             placeholder=${placeholder} aria-invalid=${invalid ? 'true' : 'false'}
             aria-describedby=${invalid ? 'error' : nothing} @input=${this.handleInput} @keydown=${this.handleKeyDown}></textarea>
+          <div class="studio__options" @change=${this.handleChoice}>${renderOptions(this.config, this.choices, (key, values) => this.t(key, values))}</div>
           <button part="generate" class="studio__generate" type="submit" aria-disabled=${busy || blocked ? 'true' : 'false'}>
             ${this.t('generate')}
           </button>

@@ -108,6 +108,116 @@ export const styles = css`
     outline-offset: 2px;
   }
 
+  .studio__options {
+    display: grid;
+    gap: 0.6rem;
+    min-width: 0;
+  }
+
+  .studio__group {
+    min-width: 0;
+    margin: 0;
+    padding: 0;
+    border: 0;
+  }
+
+  .studio__group legend {
+    margin-bottom: 0.2rem;
+    padding: 0;
+    font-size: 0.9em;
+    font-weight: 600;
+  }
+
+  /* One row that scrolls sideways on a phone; the padding keeps focus rings inside it. */
+  .studio__chips {
+    display: flex;
+    gap: 0.4rem;
+    padding: 4px;
+    overflow-x: auto;
+    scrollbar-width: thin;
+  }
+
+  .studio__choice {
+    position: relative;
+    flex: none;
+  }
+
+  .studio__choice input {
+    position: absolute;
+    inset: 0;
+    margin: 0;
+    opacity: 0;
+    cursor: pointer;
+  }
+
+  .studio__choice span {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.4em;
+    min-height: 36px;
+    padding: 0.3rem 0.8rem;
+    font-size: 0.9em;
+    white-space: nowrap;
+    color: var(--_text);
+    background: var(--_bg);
+    border: 1px solid var(--_border);
+    border-radius: 999px;
+  }
+
+  /* Picked: a ring and a tick, so the state never rests on colour alone. */
+  .studio__choice input:checked + span {
+    font-weight: 600;
+    border-color: var(--_accent);
+    box-shadow: inset 0 0 0 1px var(--_accent);
+  }
+
+  .studio__choice input:checked + span::before {
+    content: '✓';
+  }
+
+  .studio__choice input:focus-visible + span,
+  .studio__more summary:focus-visible {
+    outline: 2px solid var(--_accent);
+    outline-offset: 2px;
+  }
+
+  .studio__shape {
+    display: inline-block;
+    height: 1em;
+    border: 2px solid currentColor;
+    border-radius: 2px;
+  }
+
+  .studio__shape--shapeSquare {
+    aspect-ratio: 1;
+  }
+  .studio__shape--shapePortrait {
+    aspect-ratio: 896 / 1152;
+  }
+  .studio__shape--shapeLandscape {
+    aspect-ratio: 1152 / 896;
+  }
+  .studio__shape--shapeTall {
+    aspect-ratio: 768 / 1344;
+  }
+  .studio__shape--shapeWide {
+    aspect-ratio: 1344 / 768;
+  }
+
+  .studio__more {
+    font-size: 0.95em;
+  }
+
+  .studio__more summary {
+    padding: 0.4rem 0;
+    cursor: pointer;
+  }
+
+  .studio__more[open] {
+    display: grid;
+    gap: 0.6rem;
+  }
+
   .studio__generate {
     min-height: 44px; /* a comfortable touch target */
     padding: 0.7rem 1.25rem;
