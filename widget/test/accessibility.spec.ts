@@ -1,0 +1,97 @@
+import { createRequire } from 'node:module';
+import { expect, test, type Page } from '@playwright/test';
+import { CONFIG, KEY, part, scriptSockets, studioPage } from './helpers.js';
+import { type StaticServer, startStaticServer } from './static-server.js';
+
+/** axe-core from the npm registry, injected into the page under test. */
+const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  nodes: string[];
+}
+
+let site: StaticServer;
+
+test.beforeAll(async () => {
+  site = await startStaticServer();
+});
+
+test.afterAll(async () => {
+  await site.close();
+});
+
+/** axe's violations inside the element (its shadow root included), as rule id, impact and targets. */
+async function violations(page: Page): Promise<Violation[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_SCRIPT });
+  return page.evaluate(async () => {
+    const { axe } = window as unknown as {
+      axe: {
+        run(
+          context: string,
+          options: object,
+        ): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }>;
+      };
+    };
+    const result = await axe.run('atelier-studio', { resultTypes: ['violations'] });
+    return result.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      nodes: violation.nodes.map((node) => JSON.stringify(node.target)),
+    }));
+  });
+}
+
+const OPTIONS_CONFIG = {
+  ...CONFIG,
+  styles: ['Studio White', 'Studio Pastel', 'Loft Interior'],
+  defaultStyles: ['Studio Pastel'],
+  performances: ['speed', 'quality'],
+  aspectRatios: ['1024x1024', '896x1152', '1152x896'],
+  maxImages: 4,
+};
+
+for (const theme of ['light', 'dark'] as const) {
+  test(`axe finds nothing in the ${theme} theme, idle, with options open, waiting, with results and after an error`, async ({
+    page,
+  }) => {
+    const sockets = await scriptSockets(page, OPTIONS_CONFIG);
+    await page.goto(
+      site.page(`/axe-${theme}`, studioPage(`publishable-key="${KEY}" theme="${theme}" product-title="Walnut lamp"`)),
+    );
+    await expect.poll(() => sockets[0]?.received.length).toBe(1);
+    await expect(part(page, 'styles')).toBeVisible();
+    expect(await violations(page), 'idle').toEqual([]);
+
+    await page.getByText('More options').click();
+    await expect(page.getByRole('group', { name: 'Shape' })).toBeVisible();
+    expect(await violations(page), 'options open').toEqual([]);
+
+    const socket = sockets[0]!;
+    await part(page, 'prompt').fill('a walnut lamp');
+    await part(page, 'generate').click();
+    await expect.poll(() => socket.received[1]?.type).toBe('generate');
+    const request = socket.received[1]!;
+    if (request.type !== 'generate') throw new Error('expected generate');
+    socket.send({ type: 'accepted', ref: request.ref, id: 'job_1', seq: 1, cost: { credits: 2 } });
+    socket.send({ type: 'progress', id: 'job_1', seq: 2, step: 3, steps: 8, stage: 'sampling' });
+    await expect(part(page, 'status')).toHaveText('Generating… step 3 of 8');
+    expect(await violations(page), 'running').toEqual([]);
+
+    const image = (id: string) => ({ id, url: '/pixel.png', width: 1024, height: 1024, format: 'png' as const });
+    socket.send({ type: 'completed', id: 'job_1', seq: 3, images: [image('img_1'), image('img_2')] });
+    await expect(part(page, 'result')).toHaveCount(2);
+    await part(page, 'result').first().click();
+    expect(await violations(page), 'results').toEqual([]);
+
+    await part(page, 'prompt').fill('another lamp');
+    await part(page, 'generate').click();
+    await expect.poll(() => socket.received[2]?.type).toBe('generate');
+    const second = socket.received[2]!;
+    if (second.type !== 'generate') throw new Error('expected generate');
+    socket.send({ type: 'error', ref: second.ref, code: 'content_policy', message: 'refused' });
+    await expect(part(page, 'error')).toBeVisible();
+    expect(await violations(page), 'error').toEqual([]);
+  });
+}
