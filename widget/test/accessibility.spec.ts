@@ -95,3 +95,42 @@ for (const theme of ['light', 'dark'] as const) {
     expect(await violations(page), 'error').toEqual([]);
   });
 }
+
+test('launcher mode: a floating button opens a modal studio that keeps focus, closes on Esc and gives focus back', async ({
+  page,
+}) => {
+  const sockets = await scriptSockets(page, OPTIONS_CONFIG);
+  const before = '<button id="page-before">Before</button>';
+  const after = '<button id="page-after">After</button>';
+  await page.goto(
+    site.page('/launcher', studioPage(`publishable-key="${KEY}" mode="launcher"`).replace('<body>', `<body>${before}${after}`)),
+  );
+  await expect.poll(() => sockets[0]?.received.length).toBe(1);
+  const launcher = part(page, 'launcher');
+  await expect(launcher).toBeVisible();
+  await expect(part(page, 'base')).toBeHidden();
+  // The element itself takes no room on the page: nothing shifts when it appears.
+  expect(await page.locator('atelier-studio').evaluate((element) => element.getBoundingClientRect().height)).toBe(0);
+  expect(await violations(page), 'closed').toEqual([]);
+
+  await page.locator('#page-after').focus();
+  await page.keyboard.press('Tab');
+  await expect(launcher).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(part(page, 'dialog')).toBeVisible();
+  await expect(part(page, 'prompt')).toBeFocused();
+  expect(await violations(page), 'open').toEqual([]);
+
+  // Tabbing round never reaches the page behind the dialog.
+  const outside: string[] = [];
+  for (let i = 0; i < 25; i += 1) {
+    await page.keyboard.press('Tab');
+    const id = await page.evaluate(() => document.activeElement?.id ?? '');
+    if (id.startsWith('page-')) outside.push(id);
+  }
+  expect(outside).toEqual([]);
+
+  await page.keyboard.press('Escape');
+  await expect(part(page, 'dialog')).toBeHidden();
+  await expect(launcher).toBeFocused();
+});

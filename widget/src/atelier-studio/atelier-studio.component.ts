@@ -39,6 +39,9 @@ export type StudioTheme = 'light' | 'dark' | 'auto';
  * @csspart status - The live status line.
  * @csspart error - The error message (`role="alert"`), hidden when there is none.
  * @csspart result - Each result image.
+ * @csspart launcher - The floating button that opens the studio (`mode="launcher"`).
+ * @csspart dialog - The dialog the launcher opens.
+ * @csspart close - The dialog's close button.
  * @csspart styles - The style chips (shown when the tenant offers styles).
  * @csspart options - "More options": shape, performance and number of pictures.
  *
@@ -53,6 +56,7 @@ export type StudioTheme = 'light' | 'dark' | 'auto';
  * @cssproperty --atelier-radius - Corner radius of the card; inner corners follow it.
  * @cssproperty --atelier-font - Font family; the page's font when unset.
  * @cssproperty --atelier-canvas-aspect-ratio - Shape of the picture area (default 1).
+ * @cssproperty --atelier-launcher-offset - Distance of the launcher from the viewport's corner (default 1.25rem).
  */
 export class AtelierStudio extends LitElement {
   static override styles = styles;
@@ -82,7 +86,7 @@ export class AtelierStudio extends LitElement {
   @property({ attribute: 'session-token' }) sessionToken = '';
   /** Base URL of the Atelier server; defaults to the origin this script was loaded from. */
   @property() server = SCRIPT_ORIGIN;
-  /** `inline` for now; `launcher` and `iframe` render inline until they exist. */
+  /** `inline` renders where placed; `launcher` is a floating button opening the studio in a dialog; `iframe` renders inline until it exists. */
   @property({ reflect: true }) mode: StudioMode = 'inline';
   @property({ attribute: 'product-image' }) productImage = '';
   @property({ attribute: 'product-title' }) productTitle = '';
@@ -249,7 +253,39 @@ export class AtelierStudio extends LitElement {
     return html`<p class="studio__empty">${this.t('canvasEmpty')}</p>`;
   }
 
+  /** Opens the studio's dialog (launcher mode); inline, the studio is always open. */
+  show(): void {
+    const dialog = this.renderRoot.querySelector('dialog');
+    if (!dialog || dialog.open) return;
+    dialog.showModal();
+    // Straight to the prompt: the shopper opened the studio to type.
+    this.renderRoot.querySelector('textarea')?.focus();
+  }
+
+  /** Closes the dialog (launcher mode); focus goes back to the launcher button. */
+  hide(): void {
+    this.renderRoot.querySelector('dialog')?.close();
+  }
+
+  private handleDialogClose(): void {
+    this.renderRoot.querySelector<HTMLElement>('.studio__launcher')?.focus();
+  }
+
   override render() {
+    if (this.mode !== 'launcher') return this.renderStudio();
+    // A modal <dialog>: the page behind is inert (focus stays inside), Esc closes it.
+    return html`
+      <button part="launcher" class="studio__launcher" type="button" aria-haspopup="dialog" @click=${this.show}>
+        ${this.t('launcher')}
+      </button>
+      <dialog part="dialog" class="studio__dialog" aria-label=${this.t('launcher')} @close=${this.handleDialogClose}>
+        <button part="close" class="studio__close" type="button" aria-label=${this.t('close')} @click=${this.hide}>×</button>
+        ${this.renderStudio()}
+      </dialog>
+    `;
+  }
+
+  private renderStudio() {
     const locale = this.locale || 'en';
     const busy = isBusy(this.job);
     const { state: connection, now } = this.connection;

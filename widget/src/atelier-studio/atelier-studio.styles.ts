@@ -367,6 +367,79 @@ export const styles = css`
     padding: 3px;
   }
 
+  /* Launcher mode: the element takes no room where it is placed; its button floats in
+     the viewport's end corner (left in right-to-left pages). */
+  .studio__launcher {
+    position: fixed;
+    inset-block-end: var(--atelier-launcher-offset, 1.25rem);
+    inset-inline-end: var(--atelier-launcher-offset, 1.25rem);
+    z-index: 2147483000;
+    min-height: 48px;
+    padding: 0.75rem 1.25rem;
+    font: inherit;
+    font-weight: 600;
+    color: var(--atelier-accent-contrast, rgb(from var(--_accent) ${onAccent} ${onAccent} ${onAccent}));
+    background: var(--_accent);
+    border: 0;
+    border-radius: 999px;
+    box-shadow: 0 4px 16px rgb(0 0 0 / 0.25);
+    cursor: pointer;
+  }
+
+  .studio__launcher:focus-visible,
+  .studio__close:focus-visible {
+    outline: 2px solid var(--_text);
+    outline-offset: 3px;
+  }
+
+  .studio__dialog {
+    width: min(32rem, 100vw);
+    max-height: 100dvh;
+    padding: 0;
+    color: var(--_text);
+    background: none;
+    border: 0;
+    overflow: auto;
+  }
+
+  .studio__dialog::backdrop {
+    background: rgb(0 0 0 / 0.5);
+  }
+
+  .studio__dialog .studio {
+    padding-top: 3rem;
+  }
+
+  .studio__close {
+    position: absolute;
+    inset-block-start: 0.5rem;
+    inset-inline-end: 0.5rem;
+    width: 44px;
+    height: 44px;
+    font-size: 1.5rem;
+    line-height: 1;
+    color: var(--_text);
+    background: none;
+    border: 0;
+    border-radius: 999px;
+    cursor: pointer;
+  }
+
+  /* On a phone the dialog is the whole screen. */
+  @media (max-width: 32rem) {
+    .studio__dialog {
+      width: 100vw;
+      max-width: 100vw;
+      height: 100dvh;
+      margin: 0;
+    }
+
+    .studio__dialog .studio {
+      min-height: 100%;
+      border-radius: 0;
+    }
+  }
+
   @media (prefers-reduced-motion: reduce) {
     .studio__progress-bar {
       transition: none;
