@@ -94,4 +94,15 @@ const loader = {
   plugins: [hashedStudio(), minify()],
 };
 
-export default [studio, loader];
+/**
+ * The embed page's bridge (`embed.js`, served at /embed.js): the other half of iframe
+ * mode, loaded by the page the server renders at /embed/studio beside the studio.
+ */
+/** @type {import('rollup').RollupOptions} */
+const embed = {
+  input: 'dist/embed.js',
+  output: { file: `${BUNDLE_DIR}/embed.js`, format: 'es' },
+  plugins: [nodeResolve({ browser: true }), minify()],
+};
+
+export default [studio, loader, embed];

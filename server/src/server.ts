@@ -12,6 +12,7 @@ import { summarise, type Endpoint, type EndpointSummary } from './http/endpoint.
 import { adminEndpoints } from './http/routes/admin-routes.js';
 import { configEndpoints } from './http/routes/config-routes.js';
 import { creditEndpoints } from './http/routes/credit-routes.js';
+import { embedRoutes } from './http/routes/embed-routes.js';
 import { fileRoutes } from './http/routes/file-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
 import { keyEndpoints } from './http/routes/key-routes.js';
@@ -106,6 +107,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     routers: [
       readinessRoutes(services.readiness),
       widgetRoutes(config.widgetDir ?? defaultWidgetDir()),
+      embedRoutes({ keys: services.keys, bundleDir: config.widgetDir ?? defaultWidgetDir(), publicUrl: () => publicUrl }),
       fileRoutes({
         models: database.models,
         storage: services.storage,
@@ -332,6 +334,7 @@ function createServices(
     helloTimeoutMs: config.helloTimeoutMs,
     maxSocketsPerAddress: config.maxSocketsPerAddress,
     maxSocketsPerTenant: config.maxSocketsPerTenant,
+    publicUrl,
   });
   const auth = createAuthenticators({
     keys,

@@ -471,6 +471,28 @@ const ROUTES: Record<string, Entry> = {
       expectNothingOfAcme(await response.text());
     },
   },
+  'GET /embed.js': {
+    exempt: "the public embed page's bridge: the same bytes for everyone, no tenant data",
+    async check() {
+      const response = await fetch(new URL('/embed.js', server.url), {
+        headers: { Authorization: `Bearer ${globex.secretKey}` },
+      });
+      expect([200, 404]).toContain(response.status);
+      expectNothingOfAcme(await response.text());
+    },
+  },
+  'GET /embed/studio': {
+    names: "a publishable key and the origin that frames the page: A's key opens only for A's origins",
+    async check() {
+      const embed = (key: string, parent: string) =>
+        fetch(new URL(`/embed/studio?key=${key}&parent=${encodeURIComponent(parent)}`, server.url));
+      const refused = await embed(acme.publishableKey, GLOBEX_ORIGIN);
+      expect(refused.status).toBe(403);
+      expectNothingOfAcme(await refused.text());
+      expect((await embed(globex.publishableKey, ACME_ORIGIN)).status).toBe(403);
+      expect((await embed(acme.publishableKey, ACME_ORIGIN)).status).toBe(200);
+    },
+  },
   'GET /healthz': {
     exempt: 'public liveness: counts only, no tenant data',
     async check() {

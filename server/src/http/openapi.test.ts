@@ -25,8 +25,11 @@ describe('docs/openapi.json', () => {
     const mounted = endpoints().map((ep) => `${ep.method.toUpperCase()} ${openApiPath(ep.path)}`);
     const { paths } = await document();
     const documented = Object.entries(paths)
-      // Served by routers of their own, not endpoints: signed files, the widget bundle, health and readiness.
-      .filter(([path]) => !path.startsWith('/v1/files/') && !['/widget.js', '/healthz', '/readyz'].includes(path))
+      // Served by routers of their own, not endpoints: signed files, the widget bundle and embed page, health and readiness.
+      .filter(
+        ([path]) =>
+          !path.startsWith('/v1/files/') && !['/widget.js', '/embed.js', '/embed/studio', '/healthz', '/readyz'].includes(path),
+      )
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
     expect(documented.sort()).toEqual(mounted.sort());
   });

@@ -22,13 +22,20 @@ export interface WidgetHubDeps extends WidgetSessionDeps {
   /** Open widget sockets allowed per client address, and per tenant. */
   maxSocketsPerAddress: number;
   maxSocketsPerTenant: number;
+  /**
+   * This server's public URL. Its own origin is allowed for every key: it is the origin of
+   * the embed page (iframe mode), which the server renders only for a parent the tenant
+   * allowed and which only that parent may frame; no other site runs script there.
+   */
+  publicUrl?: () => string;
   pingMs?: number;
   messageBudget?: MessageBudget;
 }
 
 /**
  * The shopper's socket (`/v1/realtime?key=pk_…`). The publishable key names the tenant
- * and the browser's `Origin` must be one the tenant allowed; otherwise the socket is
+ * and the browser's `Origin` must be one the tenant allowed (or this server's own, the
+ * embed page's); otherwise the socket is
  * closed with 4401 before anything is read or created. A shopper session, when the page
  * has one, is checked at `hello` (WidgetSession) and binds the socket to that shopper. Sockets are capped per address
  * and per tenant (4429), one that does not say hello in time is closed (4408), and one
@@ -57,7 +64,7 @@ export class WidgetHub {
     const origin = request.headers.origin;
     const refusal = !check.ok
       ? 'This studio is not configured correctly: the publishable key is not valid.'
-      : !origin || !check.tenant.origins.includes(origin)
+      : !origin || !(check.tenant.origins.includes(origin) || origin === this.ownOrigin())
         ? `This website (${origin ?? 'unknown origin'}) is not allowed to use this studio.`
         : undefined;
     if (check.ok && !refusal && !this.limits.hold(`tenant:${check.tenant._id}`, this.deps.maxSocketsPerTenant, socket)) {
@@ -89,6 +96,14 @@ export class WidgetHub {
       const client = new WidgetSession(ws, check.tenant, this.deps, { address, shopperToken }, () => this.clients.delete(client));
       this.clients.add(client);
     });
+  }
+
+  private ownOrigin(): string | undefined {
+    try {
+      return this.deps.publicUrl ? new URL(this.deps.publicUrl()).origin : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   close(): Promise<void> {

@@ -12,6 +12,7 @@ import { originOf } from '../realtime/server-url.js';
 import { styles } from './atelier-studio.styles.js';
 import { IDLE_JOB, type JobView, concerns, failJob, isBusy, reduceJob, startJob } from './job-state.js';
 import { errorText, milestoneText, statusText } from './status-text.js';
+import { EmbedFrame } from './embed-frame.js';
 import { StudioConnection } from './studio-connection.js';
 import { type Choices, applyChoice, choiceParams, initialChoices, renderOptions } from './studio-options.js';
 import { type PromptCheck, checkPrompt } from './validate-prompt.js';
@@ -42,6 +43,7 @@ export type StudioTheme = 'light' | 'dark' | 'auto';
  * @csspart launcher - The floating button that opens the studio (`mode="launcher"`).
  * @csspart dialog - The dialog the launcher opens.
  * @csspart close - The dialog's close button.
+ * @csspart frame - The iframe (`mode="iframe"`).
  * @csspart styles - The style chips (shown when the tenant offers styles).
  * @csspart options - "More options": shape, performance and number of pictures.
  *
@@ -64,12 +66,15 @@ export class AtelierStudio extends LitElement {
   private readonly connection = new StudioConnection(this, {
     endpoint: () => ({
       server: this.server || SCRIPT_ORIGIN,
-      publishableKey: this.publishableKey,
+      // In iframe mode the embedded studio holds the socket, never this element.
+      publishableKey: this.mode === 'iframe' ? '' : this.publishableKey,
       shopper: this.sessionToken,
     }),
     onState: (state) => this.handleState(state),
     onMessage: (message) => this.handleMessage(message),
   });
+
+  private readonly embed = new EmbedFrame(this, () => this.renderRoot.querySelector('iframe'));
 
   @state() private job: JobView = IDLE_JOB;
   @state() private validation: PromptCheck | null = null;
@@ -86,7 +91,10 @@ export class AtelierStudio extends LitElement {
   @property({ attribute: 'session-token' }) sessionToken = '';
   /** Base URL of the Atelier server; defaults to the origin this script was loaded from. */
   @property() server = SCRIPT_ORIGIN;
-  /** `inline` renders where placed; `launcher` is a floating button opening the studio in a dialog; `iframe` renders inline until it exists. */
+  /**
+   * `inline` renders where placed; `launcher` is a floating button opening the studio in a
+   * dialog; `iframe` renders the server's embed page in an iframe, events and attributes bridged.
+   */
   @property({ reflect: true }) mode: StudioMode = 'inline';
   @property({ attribute: 'product-image' }) productImage = '';
   @property({ attribute: 'product-title' }) productTitle = '';
@@ -105,7 +113,8 @@ export class AtelierStudio extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    const endpoint = changed.has('server') || changed.has('publishableKey') || changed.has('sessionToken');
+    const endpoint =
+      changed.has('server') || changed.has('publishableKey') || changed.has('sessionToken') || changed.has('mode');
     if (endpoint && this.hasUpdated) {
       // A different server or key is a different studio: nothing carries over.
       this.job = IDLE_JOB;
@@ -114,7 +123,12 @@ export class AtelierStudio extends LitElement {
       this.connection.reset();
     }
   }
-  protected override updated(): void {
+  protected override updated(changed: PropertyValues<this>): void {
+    if (this.mode === 'iframe') {
+      const forwarded = ['locale', 'theme', 'productImage', 'productTitle', 'sessionToken'] as const;
+      if (forwarded.some((name) => changed.has(name))) this.embed.sync();
+      return;
+    }
     // Through the CSSOM rather than a style attribute (or the styleMap directive, which
     // weighs 0.4 kB gzip): a Content-Security-Policy without 'unsafe-inline' allows it.
     const { step, steps } = this.job.progress ?? { step: 0, steps: 0 };
@@ -272,6 +286,11 @@ export class AtelierStudio extends LitElement {
   }
 
   override render() {
+    if (this.mode === 'iframe' && this.publishableKey) {
+      // The iframe's height follows its page (EmbedFrame); until then the reserved height holds.
+      return html`<iframe part="frame" class="studio__frame" title=${this.t('launcher')}
+        src=${this.embed.src(this.server || SCRIPT_ORIGIN, this.publishableKey)}></iframe>`;
+    }
     if (this.mode !== 'launcher') return this.renderStudio();
     // A modal <dialog>: the page behind is inert (focus stays inside), Esc closes it.
     return html`

@@ -367,6 +367,14 @@ export const styles = css`
     padding: 3px;
   }
 
+  /* Iframe mode: the frame reserves a studio's usual height until its page reports its own. */
+  .studio__frame {
+    display: block;
+    width: 100%;
+    height: 760px;
+    border: 0;
+  }
+
   /* Launcher mode: the element takes no room where it is placed; its button floats in
      the viewport's end corner (left in right-to-left pages). */
   .studio__launcher {

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { Router, type Request, type Response } from 'express';
-import { STUDIO_PATH, WIDGET_LOADER_PATH } from '@atelier/protocol';
+import { EMBED_SCRIPT_PATH, STUDIO_PATH, WIDGET_LOADER_PATH } from '@atelier/protocol';
 import { notFound } from '../../errors/app-error.js';
 import { createLogger } from '../../logging/logger.js';
 
@@ -11,6 +11,8 @@ const log = createLogger('widget-routes');
 
 /** The loader a page includes; short-lived, so a new studio reaches pages within minutes. */
 const LOADER_CACHE = 'public, max-age=300, stale-while-revalidate=86400';
+/** Files served under a fixed name: the loader and the embed page's bridge. */
+const SHORT_LIVED = new Set(['loader.js', 'embed.js']);
 /** A studio file's name holds its content hash: it never changes, so caches keep it. */
 const STUDIO_CACHE = 'public, max-age=31536000, immutable';
 
@@ -34,11 +36,12 @@ export function widgetRoutes(bundleDir: string | undefined): Router {
   const assets = bundleDir ? readAssets(bundleDir) : new Map<string, Asset>();
   const serve = (name: string, res: Response, req: Request) => {
     const asset = assets.get(name);
-    if (!asset) throw notFound(name === 'loader.js' ? 'The widget bundle' : 'That widget file');
+    if (!asset) throw notFound(SHORT_LIVED.has(name) ? 'The widget bundle' : 'That widget file');
     send(req, res, asset);
   };
   router.get(WIDGET_LOADER_PATH, (req, res) => serve('loader.js', res, req));
   router.get(STUDIO_PATH, (req, res) => serve(req.path.slice(1), res, req));
+  router.get(EMBED_SCRIPT_PATH, (req, res) => serve('embed.js', res, req));
   return router;
 }
 
@@ -46,7 +49,7 @@ function readAssets(dir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   let names: string[];
   try {
-    names = readdirSync(dir).filter((name) => name === 'loader.js' || STUDIO_PATH.test(`/${name}`));
+    names = readdirSync(dir).filter((name) => SHORT_LIVED.has(name) || STUDIO_PATH.test(`/${name}`));
   } catch (error) {
     log.warn({ err: error, dir }, 'no widget build: /widget.js answers 404 (run `npm run build`)');
     return assets;
@@ -60,7 +63,7 @@ function readAssets(dir: string): Map<string, Asset> {
         params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT },
       }),
       etag: `"${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}"`,
-      cacheControl: name === 'loader.js' ? LOADER_CACHE : STUDIO_CACHE,
+      cacheControl: SHORT_LIVED.has(name) ? LOADER_CACHE : STUDIO_CACHE,
     });
   }
   return assets;

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { EMBED_PATH, EMBED_SCRIPT_PATH, STUDIO_PATH } from '@atelier/protocol';
+import { Router, type Response } from 'express';
+import { createLogger } from '../../logging/logger.js';
+import type { KeyService } from '../../services/key-service.js';
+
+const log = createLogger('embed-routes');
+
+/** The page's only inline CSS, allowed by its hash: no margins around the studio. */
+const PAGE_STYLE = 'html,body{margin:0;background:transparent}';
+const PAGE_STYLE_HASH = `'sha256-${createHash('sha256').update(PAGE_STYLE).digest('base64')}'`;
+
+export interface EmbedRoutesDeps {
+  keys: Pick<KeyService, 'verifyPublishableKey'>;
+  /** The widget's build directory, where the hashed studio file is. */
+  bundleDir: string | undefined;
+  /** The server's public URL (known once it listens), for the socket in the page's policy. */
+  publicUrl: () => string;
+}
+
+/**
+ * `GET /embed/studio?key=pk_…&parent=<origin>` — the page `<atelier-studio mode="iframe">`
+ * frames: one studio, the studio's script and the bridge (`/embed.js`), no inline script.
+ * The parent must be one of the tenant's allowed origins, and the page's
+ * Content-Security-Policy lets only that origin frame it (`frame-ancestors`), so a key
+ * copied onto another site gets a refusal there, as the inline widget's socket does.
+ */
+export function embedRoutes(deps: EmbedRoutesDeps): Router {
+  const router = Router();
+  const studioFile = deps.bundleDir ? findStudio(deps.bundleDir) : undefined;
+  router.get(EMBED_PATH, async (req, res) => {
+    const { key, parent } = req.query;
+    if (!studioFile) return refuse(res, 404, 'The studio is not built on this server.');
+    const parentOrigin = typeof parent === 'string' ? exactOrigin(parent) : undefined;
+    if (!parentOrigin) return refuse(res, 400, 'The embedding page did not say its origin (parent=https://…).');
+    const publishableKey = typeof key === 'string' ? key : undefined;
+    const check = await deps.keys.verifyPublishableKey(publishableKey);
+    if (!publishableKey || !check.ok || !check.tenant.origins.includes(parentOrigin)) {
+      log.warn({ parent: parentOrigin, reason: check.ok ? 'origin' : check.reason }, 'embed page refused');
+      return refuse(res, 403, 'This studio is not available on this site.');
+    }
+    const server = new URL(deps.publicUrl());
+    const socket = `${server.protocol === 'https:' ? 'wss:' : 'ws:'}//${server.host}`;
+    res.setHeader(
+      'Content-Security-Policy',
+      [
+        "default-src 'none'",
+        "script-src 'self'",
+        `style-src ${PAGE_STYLE_HASH}`,
+        // Results come from here; the product photo from the shop's own origin or CDN.
+        `img-src 'self' data: blob: https: ${parentOrigin}`,
+        `connect-src 'self' ${socket}`,
+        `frame-ancestors ${parentOrigin}`,
+        "base-uri 'none'",
+        "form-action 'none'",
+      ].join('; '),
+    );
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.type('html').send(page(parentOrigin, publishableKey, studioFile));
+  });
+  return router;
+}
+
+/** The origin itself (`https://shop.example`), or undefined for anything with a path, query or user info. */
+function exactOrigin(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function findStudio(dir: string): string | undefined {
+  try {
+    return readdirSync(dir).find((name) => STUDIO_PATH.test(`/${name}`));
+  } catch {
+    return undefined;
+  }
+}
+
+function refuse(res: Response, status: number, message: string): void {
+  res.setHeader('Content-Security-Policy', "default-src 'none'");
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.status(status).type('text/plain').send(message);
+}
+
+function page(parentOrigin: string, key: string, studioFile: string): string {
+  return `<!doctype html>
+<html lang="en" data-parent="${escapeHtml(parentOrigin)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Studio</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<atelier-studio publishable-key="${escapeHtml(key)}"></atelier-studio>
+<script type="module" src="/${studioFile}"></script>
+<script type="module" src="${EMBED_SCRIPT_PATH}"></script>
+</body>
+</html>
+`;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
