@@ -6,12 +6,7 @@
  * only at the origin the server checked against the tenant's allowed origins (the page's
  * `data-parent`, also its `frame-ancestors`).
  */
-import {
-  EMBED_EVENTS,
-  EMBED_MESSAGE_SOURCE,
-  type EmbedToHostMessage,
-  isHostToEmbedMessage,
-} from '@atelier/protocol';
+import { EMBED_EVENTS, EMBED_MESSAGE_SOURCE, type EmbedToHostMessage, isHostToEmbedMessage } from '@atelier/protocol';
 
 const parentOrigin = document.documentElement.dataset['parent'];
 const studio = document.querySelector('atelier-studio');

@@ -113,8 +113,7 @@ export class AtelierStudio extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    const endpoint =
-      changed.has('server') || changed.has('publishableKey') || changed.has('sessionToken') || changed.has('mode');
+    const endpoint = changed.has('server') || changed.has('publishableKey') || changed.has('sessionToken') || changed.has('mode');
     if (endpoint && this.hasUpdated) {
       // A different server or key is a different studio: nothing carries over.
       this.job = IDLE_JOB;
