@@ -9,6 +9,12 @@ import type { GenerationParams, JobProgress, PublicImage, QueueEstimate } from '
 
 export const REALTIME_PROTOCOL_VERSION = 1;
 export const REALTIME_PATH = '/v1/realtime';
+/**
+ * The same protocol over HTTP where WebSockets are blocked: `GET` opens a Server-Sent
+ * Events stream of server messages (its `ready` event names the stream), and each client
+ * message is `POST`ed to `REALTIME_STREAM_PATH/<stream id>` as a text/plain body.
+ */
+export const REALTIME_STREAM_PATH = '/v1/realtime/stream';
 
 /** The largest frame the server reads from a widget; a larger one closes the socket (1009). */
 export const REALTIME_MAX_FRAME_BYTES = 64 * 1024;

@@ -14,6 +14,7 @@ import { configEndpoints } from './http/routes/config-routes.js';
 import { creditEndpoints } from './http/routes/credit-routes.js';
 import { embedRoutes } from './http/routes/embed-routes.js';
 import { fileRoutes } from './http/routes/file-routes.js';
+import { realtimeStreamRoutes } from './http/routes/realtime-stream-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
 import { keyEndpoints } from './http/routes/key-routes.js';
 import { loraEndpoints } from './http/routes/lora-routes.js';
@@ -108,6 +109,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
       readinessRoutes(services.readiness),
       widgetRoutes(config.widgetDir ?? defaultWidgetDir()),
       embedRoutes({ keys: services.keys, bundleDir: config.widgetDir ?? defaultWidgetDir(), publicUrl: () => publicUrl }),
+      realtimeStreamRoutes(services.widgetHub),
       fileRoutes({
         models: database.models,
         storage: services.storage,

@@ -29,6 +29,8 @@ let keyId: string;
  * hostile or not, must be refused without storing anything.
  */
 const RAW_BODY_ROUTES = ['POST /v1/uploads', 'POST /v1/loras'];
+/** Its body is one realtime message for an open stream, screened as a socket's (realtime-stream.test.ts). */
+const STREAM_ROUTES = ['POST /v1/realtime/stream/:id'];
 
 const VALID_BODIES: Record<string, Record<string, unknown> | null> = {
   'POST /v1/generations': { prompt: 'a walnut desk lamp' },
@@ -117,7 +119,8 @@ function target(route: string): Target {
     .replace('/keys/:id', `/keys/${keyId}`)
     .replace('/loras/:id', `/loras/${newId('lra')}`)
     .replace('/tenants/:id', `/tenants/${tenant.tenantId}`)
-    .replace('/plans/:name', '/plans/pro');
+    .replace('/plans/:name', '/plans/pro')
+    .replace('/realtime/stream/:id', `/realtime/stream/${newId('str')}`);
   expect(path, `${route}: fill in its parameters`).not.toContain(':');
   const authorization = !endpoint ? undefined : endpoint.auth === 'admin' ? TEST_ADMIN_TOKEN : tenant.secretKey;
   return { method, url: new URL(path, server.url), authorization };
@@ -157,7 +160,7 @@ function bodyPayloads(base: Record<string, unknown>): [string, RegExp][] {
 describe('hostile input on every route', () => {
   it('has a body (or none) on file for every route that is not a GET, and none for a route that is gone', () => {
     const writes = server.routes.filter((route) => !route.startsWith('GET '));
-    expect([...Object.keys(VALID_BODIES), ...RAW_BODY_ROUTES].sort()).toEqual(writes.sort());
+    expect([...Object.keys(VALID_BODIES), ...RAW_BODY_ROUTES, ...STREAM_ROUTES].sort()).toEqual(writes.sort());
   });
 
   it('refuses a JSON body, hostile or not, on the routes that take a file, storing nothing', async () => {

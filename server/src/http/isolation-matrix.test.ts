@@ -493,6 +493,31 @@ const ROUTES: Record<string, Entry> = {
       expect((await embed(acme.publishableKey, ACME_ORIGIN)).status).toBe(200);
     },
   },
+  'GET /v1/realtime/stream': {
+    names: "a publishable key and the page's origin, as the socket does: A's key opens only for A's origins",
+    async check() {
+      const controller = new AbortController();
+      const response = await fetch(new URL(`/v1/realtime/stream?key=${acme.publishableKey}`, server.url), {
+        headers: { Origin: GLOBEX_ORIGIN },
+        signal: controller.signal,
+      });
+      const text = await response.text();
+      expect(text).toContain('"code":"unauthorized"');
+      expect(text).toContain(`"code":${REALTIME_CLOSE.unauthorized}`);
+      expectNothingOfAcme(text);
+    },
+  },
+  'POST /v1/realtime/stream/:id': {
+    names: 'an open stream (a random id only its own page was told), and the origin that opened it',
+    async check() {
+      const response = await fetch(new URL('/v1/realtime/stream/str_AAAAAAAAAAAAAAAAAAAA', server.url), {
+        method: 'POST',
+        headers: { Origin: GLOBEX_ORIGIN, 'Content-Type': 'text/plain' },
+        body: JSON.stringify({ type: 'watch', id: 'gen_AAAAAAAAAAAAAAAAAAAA' }),
+      });
+      await expectNotFound(response);
+    },
+  },
   'GET /healthz': {
     exempt: 'public liveness: counts only, no tenant data',
     async check() {

@@ -28,7 +28,16 @@ describe('docs/openapi.json', () => {
       // Served by routers of their own, not endpoints: signed files, the widget bundle and embed page, health and readiness.
       .filter(
         ([path]) =>
-          !path.startsWith('/v1/files/') && !['/widget.js', '/embed.js', '/embed/studio', '/healthz', '/readyz'].includes(path),
+          !path.startsWith('/v1/files/') &&
+          ![
+            '/widget.js',
+            '/embed.js',
+            '/embed/studio',
+            '/v1/realtime/stream',
+            '/v1/realtime/stream/{id}',
+            '/healthz',
+            '/readyz',
+          ].includes(path),
       )
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
     expect(documented.sort()).toEqual(mounted.sort());

@@ -1,6 +1,7 @@
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import type { Logger } from '../logging/logger.js';
 import { refuseMalformedHandshakes } from './reject-upgrade.js';
+import type { ShopperSocket } from './stream-socket.js';
 
 /** How long the server waits for a peer to answer its close frame before dropping the connection. */
 export const CLOSE_GRACE_MS = 2_000;
@@ -43,7 +44,11 @@ export interface MessageBudget {
  * peer sends more than `budget` allows. Registered before the session's
  * own listener, so the session sees the socket closing and reads no further message.
  */
-export function limitMessageRate(ws: WebSocket, budget: MessageBudget, onExceeded: (retryAfter: number) => void): void {
+export function limitMessageRate(
+  ws: Pick<ShopperSocket, 'on'>,
+  budget: MessageBudget,
+  onExceeded: (retryAfter: number) => void,
+): void {
   let tokens = budget.burst;
   let refilledAt = Date.now();
   let exceeded = false;

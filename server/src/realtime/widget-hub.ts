@@ -1,12 +1,20 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
 import { REALTIME_CLOSE, REALTIME_MAX_FRAME_BYTES, type ServerMessage } from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
+import type { Tenant } from '../models/tenant.model.js';
 import type { KeyService } from '../services/key-service.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
 import { createSocketServer, guardSocket, limitMessageRate, type MessageBudget } from './guard-socket.js';
+import { type ShopperSocket, StreamSocket } from './stream-socket.js';
 import { WidgetSession, type WidgetSessionDeps } from './widget-session.js';
+
+/** A connection's admission: a tenant to serve, or why not. */
+type Admission = { address: string } & (
+  | { kind: 'admitted'; tenant: Tenant; shopperToken: string | undefined }
+  | { kind: 'over-limit'; limit: 'address' | 'tenant' }
+  | { kind: 'refused'; message: string }
+);
 
 const log = createLogger('widget-hub');
 
@@ -47,6 +55,8 @@ export class WidgetHub {
   private readonly clients = new Set<WidgetSession>();
   private readonly limits = new ConnectionLimits();
   private readonly pinger: NodeJS.Timeout;
+  /** Open HTTP-fallback streams, by id (their POSTs land here). */
+  private readonly streams = new Map<string, StreamSocket>();
 
   constructor(private readonly deps: WidgetHubDeps) {
     this.pinger = setInterval(() => this.clients.forEach((client) => client.ping()), deps.pingMs ?? 30_000);
@@ -54,48 +64,100 @@ export class WidgetHub {
   }
 
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const address = clientAddress(request);
-    if (!this.limits.hold(`address:${address}`, this.deps.maxSocketsPerAddress, socket)) {
-      return this.refuse(request, socket, head, 'address', address);
-    }
+    const admission = await this.admit(request, socket);
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      guardSocket(ws, log, { address: admission.address });
+      this.open(ws, admission);
+    });
+  }
 
+  /**
+   * The HTTP fallback (`GET /v1/realtime/stream?key=…`, Server-Sent Events): admitted as a
+   * socket is, then the same session runs over the stream. CORS answers the page's own
+   * origin, so that a refused page can read why, as it can over a WebSocket.
+   */
+  async handleStream(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const admission = await this.admit(request, request.socket);
+    const stream = new StreamSocket(response, request.headers.origin ?? 'null');
+    this.streams.set(stream.id, stream);
+    stream.once('close', () => this.streams.delete(stream.id));
+    stream.start();
+    this.open(stream, admission);
+  }
+
+  /**
+   * A client message POSTed on a stream (`POST /v1/realtime/stream/:id`, the body one JSON
+   * message). False when no open stream of that id exists here, or the POST comes from
+   * another origin than the stream's page.
+   */
+  post(streamId: string, origin: string | undefined, body: Buffer): boolean {
+    const stream = this.streams.get(streamId);
+    if (!stream || stream.origin !== origin || stream.readyState !== stream.OPEN) return false;
+    stream.receive(body);
+    return true;
+  }
+
+  /** Checks the key, the page's origin and the connection caps, before anything is read. */
+  private async admit(request: IncomingMessage, connection: Duplex): Promise<Admission> {
+    const address = clientAddress(request);
+    if (!this.limits.hold(`address:${address}`, this.deps.maxSocketsPerAddress, connection)) {
+      log.warn({ limit: 'address', key: address }, 'widget connection over the connection limit');
+      return { address, kind: 'over-limit', limit: 'address' };
+    }
     const url = new URL(request.url ?? '/', 'http://localhost');
     const check = await this.deps.keys.verifyPublishableKey(url.searchParams.get('key') ?? undefined);
     const origin = request.headers.origin;
-    const refusal = !check.ok
-      ? 'This studio is not configured correctly: the publishable key is not valid.'
-      : !origin || !(check.tenant.origins.includes(origin) || origin === this.ownOrigin())
-        ? `This website (${origin ?? 'unknown origin'}) is not allowed to use this studio.`
-        : undefined;
-    if (check.ok && !refusal && !this.limits.hold(`tenant:${check.tenant._id}`, this.deps.maxSocketsPerTenant, socket)) {
-      return this.refuse(request, socket, head, 'tenant', check.tenant._id);
+    const shopperToken = url.searchParams.get('session') ?? undefined;
+    if (!check.ok || !origin || !(check.tenant.origins.includes(origin) || origin === this.ownOrigin())) {
+      log.warn({ origin, reason: check.ok ? 'origin' : check.reason }, 'widget socket refused');
+      const message = !check.ok
+        ? 'This studio is not configured correctly: the publishable key is not valid.'
+        : `This website (${origin ?? 'unknown origin'}) is not allowed to use this studio.`;
+      return { address, kind: 'refused', message };
     }
+    if (!this.limits.hold(`tenant:${check.tenant._id}`, this.deps.maxSocketsPerTenant, connection)) {
+      log.warn({ limit: 'tenant', key: check.tenant._id }, 'widget connection over the connection limit');
+      return { address, kind: 'over-limit', limit: 'tenant' };
+    }
+    return { address, kind: 'admitted', tenant: check.tenant, shopperToken };
+  }
 
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      guardSocket(ws, log, { address });
-      if (refusal || !check.ok) {
-        // Closing with a code (rather than failing the HTTP handshake) lets the widget
-        // tell "refused" from "unreachable" and stop retrying.
-        log.warn({ origin, reason: check.ok ? 'origin' : check.reason }, 'widget socket refused');
-        send(ws, { type: 'error', code: 'unauthorized', message: refusal ?? 'unauthorized' });
-        ws.close(REALTIME_CLOSE.unauthorized, 'unauthorized');
-        return;
-      }
-      const tenantId = check.tenant._id;
-      limitMessageRate(ws, this.deps.messageBudget ?? WIDGET_MESSAGE_BUDGET, (retryAfter) => {
-        log.warn({ address, tenantId }, 'widget socket over its message budget; closed');
-        send(ws, {
-          type: 'error',
-          code: 'rate_limited',
-          message: 'Too many messages on this connection; reconnect shortly.',
-          retryAfter,
-        });
-        ws.close(REALTIME_CLOSE.tooManyConnections, 'too many messages');
+  /** Runs an admitted connection as a session, or tells a refused one why and closes it. */
+  private open(socket: ShopperSocket, admission: Admission): void {
+    const { address } = admission;
+    if (admission.kind === 'over-limit') {
+      // Completing the handshake only to say so with 4429, as a refusal does.
+      send(socket, {
+        type: 'error',
+        code: 'rate_limited',
+        message: `Too many open studio connections ${admission.limit === 'address' ? 'from this address' : 'for this shop'}; try again shortly.`,
+        retryAfter: 5,
       });
-      const shopperToken = url.searchParams.get('session') ?? undefined;
-      const client = new WidgetSession(ws, check.tenant, this.deps, { address, shopperToken }, () => this.clients.delete(client));
-      this.clients.add(client);
+      socket.close(REALTIME_CLOSE.tooManyConnections, 'too many connections');
+      return;
+    }
+    if (admission.kind === 'refused') {
+      // Closing with a code (rather than failing the HTTP handshake) lets the widget
+      // tell "refused" from "unreachable" and stop retrying.
+      send(socket, { type: 'error', code: 'unauthorized', message: admission.message });
+      socket.close(REALTIME_CLOSE.unauthorized, 'unauthorized');
+      return;
+    }
+    const tenantId = admission.tenant._id;
+    limitMessageRate(socket, this.deps.messageBudget ?? WIDGET_MESSAGE_BUDGET, (retryAfter) => {
+      log.warn({ address, tenantId }, 'widget socket over its message budget; closed');
+      send(socket, {
+        type: 'error',
+        code: 'rate_limited',
+        message: 'Too many messages on this connection; reconnect shortly.',
+        retryAfter,
+      });
+      socket.close(REALTIME_CLOSE.tooManyConnections, 'too many messages');
     });
+    const client = new WidgetSession(socket, admission.tenant, this.deps, { address, shopperToken: admission.shopperToken }, () =>
+      this.clients.delete(client),
+    );
+    this.clients.add(client);
   }
 
   private ownOrigin(): string | undefined {
@@ -112,23 +174,8 @@ export class WidgetHub {
     this.wss.close();
     return Promise.resolve();
   }
-
-  /** Too many sockets: the handshake completes only to say so with 4429, as a refusal would. */
-  private refuse(request: IncomingMessage, socket: Duplex, head: Buffer, limit: 'address' | 'tenant', key: string): void {
-    log.warn({ limit, key }, 'widget socket over the connection limit');
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      guardSocket(ws, log, { limit });
-      send(ws, {
-        type: 'error',
-        code: 'rate_limited',
-        message: `Too many open studio connections ${limit === 'address' ? 'from this address' : 'for this shop'}; try again shortly.`,
-        retryAfter: 5,
-      });
-      ws.close(REALTIME_CLOSE.tooManyConnections, 'too many connections');
-    });
-  }
 }
 
-function send(ws: WebSocket, message: ServerMessage): void {
-  ws.send(JSON.stringify(message));
+function send(socket: ShopperSocket, message: ServerMessage): void {
+  socket.send(JSON.stringify(message));
 }

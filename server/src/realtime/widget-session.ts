@@ -1,4 +1,4 @@
-import type { WebSocket, RawData } from 'ws';
+import type { RawData } from 'ws';
 import {
   DEFAULT_ASPECT_RATIO,
   PROMPT_MAX_LENGTH,
@@ -26,6 +26,7 @@ import type { ShopperQuota, ShopperSessions } from '../services/shopper-sessions
 import type { TenantConfigService } from '../services/tenant-config.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
 import type { ResumeTokens } from './resume-tokens.js';
+import type { ShopperSocket } from './stream-socket.js';
 import { allowedStyles } from '../services/styles.js';
 
 const log = createLogger('widget-session');
@@ -82,7 +83,7 @@ export class WidgetSession {
   private readonly helloTimer: NodeJS.Timeout;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ShopperSocket,
     private readonly tenant: Tenant,
     private readonly deps: WidgetSessionDeps,
     private readonly connection: WidgetConnection,

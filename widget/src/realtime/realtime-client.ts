@@ -12,6 +12,7 @@ import {
   type WidgetConfig,
   backoffDelay,
 } from '@atelier/protocol';
+import { HttpStreamSocket } from './http-stream-socket.js';
 import { type RealtimeUrlOptions, realtimeUrl } from './server-url.js';
 
 /** Where the client's socket stands; the widget turns this into status text. */
@@ -64,6 +65,12 @@ export interface RealtimeClientOptions extends RealtimeUrlOptions {
   browser?: string | undefined;
   /** Defaults to the global WebSocket (the browser's). */
   WebSocket?: WebSocketConstructor | undefined;
+  /**
+   * The transport used once WebSockets look blocked: FALLBACK_AFTER attempts dropped
+   * before any welcome. Defaults to the HTTP stream (Server-Sent Events) where the
+   * browser has EventSource; `null` never falls back.
+   */
+  fallback?: WebSocketConstructor | null | undefined;
   backoff?: BackoffOptions | undefined;
   random?: (() => number) | undefined;
   /** A socket that is open but not welcomed by then is dropped and retried. */
@@ -71,6 +78,14 @@ export interface RealtimeClientOptions extends RealtimeUrlOptions {
 }
 
 type Listener = (payload: never) => void;
+
+/**
+ * WebSocket attempts that end before a welcome, with none welcomed yet on this page,
+ * before the client switches to the fallback: a proxy that blocks WebSockets fails
+ * every one, a server that is merely restarting fails them too, and either way the
+ * fallback reaches it as soon as it answers.
+ */
+export const FALLBACK_AFTER = 2;
 
 /** `T` whose optional fields may also be present as `undefined`. */
 type Optional<T> = { [K in keyof T]: T[K] | undefined };
@@ -98,6 +113,9 @@ export class RealtimeClient {
   private running = false;
   /** Failed attempts since the last welcome; drives the backoff. */
   private failures = 0;
+  /** WebSocket, or the fallback once WebSockets look blocked (for the rest of the client's life). */
+  private usingFallback = false;
+  private everWelcomed = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private welcomeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Messages asked for while not welcomed; sent, once, after the next welcome. */
@@ -172,8 +190,20 @@ export class RealtimeClient {
     return () => set.delete(listener);
   }
 
+  /** `websocket`, or `http` once the client fell back to the HTTP stream. */
+  get transport(): 'websocket' | 'http' {
+    return this.usingFallback ? 'http' : 'websocket';
+  }
+
+  private fallbackTransport(): WebSocketConstructor | undefined {
+    if (this.options.fallback !== undefined) return this.options.fallback ?? undefined;
+    return typeof EventSource === 'function' ? HttpStreamSocket : undefined;
+  }
+
   private open(): void {
-    const Ctor = this.options.WebSocket ?? globalThis.WebSocket;
+    const socketCtor = this.options.WebSocket ?? globalThis.WebSocket;
+    if (!socketCtor && this.fallbackTransport()) this.usingFallback = true;
+    const Ctor = this.usingFallback ? this.fallbackTransport() : socketCtor;
     let url: string;
     try {
       url = realtimeUrl(this.options);
@@ -265,6 +295,7 @@ export class RealtimeClient {
     this.session = message.session;
     this.config = message.config;
     this.failures = 0;
+    this.everWelcomed = true;
     this.setState({ status: 'open' });
     this.dispatch(message);
     const pending = this.outbox;
@@ -291,6 +322,9 @@ export class RealtimeClient {
     }
     if (!this.running) return;
     this.failures += 1;
+    if (!this.everWelcomed && !this.usingFallback && this.failures >= FALLBACK_AFTER && this.fallbackTransport()) {
+      this.usingFallback = true;
+    }
     const delayMs = backoffDelay(this.failures, this.options.backoff ?? RECONNECT_BACKOFF, this.options.random);
     this.setState({ status: 'reconnecting', attempt: this.failures, delayMs, retryAt: Date.now() + delayMs, closeCode: code });
     this.retryTimer = setTimeout(() => this.open(), delayMs);

@@ -122,3 +122,33 @@ test('a page on an origin the tenant did not allow gets a refusal in the frame a
   await expect(frame.locator('body')).toHaveText('This studio is not available on this site.');
   await expect(frame.locator('atelier-studio')).toHaveCount(0);
 });
+
+test('where WebSockets are blocked the studio falls back to the HTTP stream and the picture still arrives, once', async ({
+  page,
+}) => {
+  // A proxy that kills every WebSocket: each one closes before the server could say anything.
+  let blocked = 0;
+  await page.routeWebSocket(/\/v1\/realtime/, (socket) => {
+    blocked += 1;
+    void socket.close();
+  });
+  const streams: string[] = [];
+  page.on('request', (request) => {
+    if (request.url().includes('/v1/realtime/stream')) streams.push(`${request.method()} ${new URL(request.url()).pathname}`);
+  });
+  const site = await startSite(
+    hostPage(`publishable-key="${tenant.publishableKey}" server="${stack.manifest.server}"`).replace('mode="iframe" ', ''),
+  );
+  await allow(site);
+  await page.goto(`${site}/products/arc-desk-lamp`);
+  const prompt = page.locator('atelier-studio [part~="prompt"]');
+  await prompt.fill('the arc desk lamp on a stone windowsill');
+  await page.locator('atelier-studio [part~="generate"]').click();
+  await expect(page.locator('atelier-studio img[part~="result"]').first()).toBeVisible({ timeout: 90_000 });
+
+  expect(blocked).toBeGreaterThanOrEqual(2);
+  expect(streams).toContain('GET /v1/realtime/stream');
+  expect(streams.filter((line) => line.startsWith('POST /v1/realtime/stream/str_')).length).toBeGreaterThanOrEqual(2);
+  const events = await page.evaluate(() => (window as unknown as { events: { type: string }[] }).events.map((e) => e.type));
+  expect(events).toEqual(['atelier-start', 'atelier-complete']);
+});

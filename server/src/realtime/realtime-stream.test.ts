@@ -1,0 +1,185 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { REALTIME_CLOSE, REALTIME_MAX_FRAME_BYTES, REALTIME_PROTOCOL_VERSION, REALTIME_STREAM_PATH } from '@atelier/protocol';
+import { startTestServer, type TestServer } from '@atelier/testing';
+import { runAsSystem } from '../tenancy/tenant-context.js';
+
+const ORIGIN = 'https://shop.test';
+
+let server: TestServer;
+let tenant: { tenantId: string; secretKey: string; publishableKey: string };
+const streams: Stream[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer();
+  tenant = await server.createTenant({ name: 'Acme', origins: [ORIGIN] });
+});
+
+afterEach(() => {
+  for (const stream of streams.splice(0)) stream.abort();
+});
+
+afterAll(() => server.stop());
+
+interface StreamEvent {
+  event: string;
+  data: unknown;
+}
+
+/** A Server-Sent Events stream read the way EventSource reads it: `event:` and `data:` lines, a blank line ends each. */
+interface Stream {
+  status: number;
+  headers: Headers;
+  events: StreamEvent[];
+  ended: boolean;
+  next(event: string, where?: (data: never) => boolean): Promise<unknown>;
+  post(body: unknown, options?: { origin?: string; raw?: string }): Promise<Response>;
+  abort(): void;
+}
+
+async function openStream(key: string, origin: string | undefined): Promise<Stream> {
+  const controller = new AbortController();
+  const response = await fetch(new URL(`${REALTIME_STREAM_PATH}?key=${key}`, server.url), {
+    headers: origin ? { Origin: origin, Accept: 'text/event-stream' } : { Accept: 'text/event-stream' },
+    signal: controller.signal,
+  });
+  const events: StreamEvent[] = [];
+  const taken = new Set<StreamEvent>();
+  const stream: Stream = {
+    status: response.status,
+    headers: response.headers,
+    events,
+    ended: false,
+    async next(event, where = () => true) {
+      return vi.waitFor(
+        () => {
+          const found = events.find((e) => !taken.has(e) && e.event === event && where(e.data as never));
+          if (!found) throw new Error(`no "${event}" event yet (${stream.ended ? 'ended' : 'open'})`);
+          taken.add(found);
+          return found.data;
+        },
+        { timeout: 15_000, interval: 10 },
+      );
+    },
+    async post(body, options = {}) {
+      const ready = (await vi.waitFor(() => {
+        const first = events.find((e) => e.event === 'ready');
+        if (!first) throw new Error('not ready');
+        return first.data;
+      })) as { connection: string };
+      return fetch(new URL(`${REALTIME_STREAM_PATH}/${ready.connection}`, server.url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain', ...((options.origin ?? origin) ? { Origin: options.origin ?? origin! } : {}) },
+        body: options.raw ?? JSON.stringify(body),
+      });
+    },
+    abort: () => controller.abort(),
+  };
+  streams.push(stream);
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body!) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const lines = block.split('\n').filter((line) => !line.startsWith(':'));
+          if (lines.length === 0) continue;
+          const event = lines.find((line) => line.startsWith('event: '))?.slice(7) ?? 'message';
+          const data = lines.find((line) => line.startsWith('data: '))?.slice(6);
+          events.push({ event, data: data === undefined ? undefined : JSON.parse(data) });
+        }
+      }
+    } catch {
+      // Aborted by the test.
+    }
+    stream.ended = true;
+  })();
+  return stream;
+}
+
+const hello = { type: 'hello', v: REALTIME_PROTOCOL_VERSION, browser: '0b0c2f3e-1111-4222-8333-944455556666' };
+
+describe('the realtime protocol over HTTP (Server-Sent Events and POSTs)', () => {
+  it('runs the same session: ready, hello → welcome, generate → accepted and queued, with CORS for the page', async () => {
+    const stream = await openStream(tenant.publishableKey, ORIGIN);
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(stream.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(await stream.next('ready')).toEqual({ connection: expect.stringMatching(/^str_/) });
+
+    const posted = await stream.post(hello);
+    expect(posted.status).toBe(202);
+    expect(posted.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(await stream.next('message', (m: { type: string }) => m.type === 'welcome')).toMatchObject({
+      type: 'welcome',
+      config: { tenantName: 'Acme' },
+    });
+    await stream.post({ type: 'generate', ref: 'r1', params: { prompt: 'a walnut desk lamp' } });
+    const accepted = (await stream.next('message', (m: { type: string }) => m.type === 'accepted')) as { id: string };
+    expect(
+      await stream.next('message', (m: { type: string; id?: string }) => m.type === 'queued' && m.id === accepted.id),
+    ).toBeTruthy();
+    const job = await runAsSystem('test: the job', () => server.database.models.Generation.findById(accepted.id).lean());
+    expect(job).toMatchObject({ tenantId: tenant.tenantId, status: 'queued' });
+  });
+
+  it.each([
+    ['an origin the tenant did not allow', () => tenant.publishableKey, 'https://evil.test'],
+    ['no origin', () => tenant.publishableKey, undefined],
+    ['a key that is not one', () => 'pk_test_nope', ORIGIN],
+  ])(
+    'refuses %s as the socket does: an unauthorized error, then a close event with 4401, and the end',
+    async (_label, key, origin) => {
+      const stream = await openStream(key(), origin);
+      expect(await stream.next('message')).toMatchObject({ type: 'error', code: 'unauthorized' });
+      expect(await stream.next('close')).toEqual({ code: REALTIME_CLOSE.unauthorized, reason: 'unauthorized' });
+      await vi.waitFor(() => expect(stream.ended).toBe(true));
+    },
+  );
+
+  it('takes a message only from the page that opened the stream, and only for a stream that exists', async () => {
+    const stream = await openStream(tenant.publishableKey, ORIGIN);
+    expect((await stream.post(hello, { origin: 'https://evil.test' })).status).toBe(404);
+    const unknown = await fetch(new URL(`${REALTIME_STREAM_PATH}/str_AAAAAAAAAAAAAAAAAAAA`, server.url), {
+      method: 'POST',
+      headers: { Origin: ORIGIN, 'Content-Type': 'text/plain' },
+      body: JSON.stringify(hello),
+    });
+    expect(unknown.status).toBe(404);
+    expect(stream.events.filter((e) => e.event === 'message')).toEqual([]);
+  });
+
+  it('answers a message that is not JSON as the socket does, and refuses a body over the frame limit', async () => {
+    const stream = await openStream(tenant.publishableKey, ORIGIN);
+    expect((await stream.post(null, { raw: 'x'.repeat(REALTIME_MAX_FRAME_BYTES + 1) })).status).toBe(413);
+    const ready = (stream.events.find((e) => e.event === 'ready')!.data as { connection: string }).connection;
+    const asJson = await fetch(new URL(`${REALTIME_STREAM_PATH}/${ready}`, server.url), {
+      method: 'POST',
+      headers: { Origin: ORIGIN, 'Content-Type': 'application/json' },
+      body: JSON.stringify(hello),
+    });
+    expect(asJson.status).toBe(415);
+    await stream.post(null, { raw: '{"type":' });
+    expect(await stream.next('message')).toEqual({
+      type: 'error',
+      code: 'invalid_request',
+      message: 'That message is not JSON.',
+    });
+    // Still open: a well-formed hello is welcomed.
+    await stream.post(hello);
+    expect(await stream.next('message', (m: { type: string }) => m.type === 'welcome')).toBeTruthy();
+  });
+
+  it('tells a flooding page to slow down and closes its stream with 4429', async () => {
+    const stream = await openStream(tenant.publishableKey, ORIGIN);
+    await stream.post(hello);
+    await stream.next('message', (m: { type: string }) => m.type === 'welcome');
+    const watch = { type: 'watch', id: 'gen_AAAAAAAAAAAAAAAAAAAA' };
+    for (let i = 0; i < 80 && !stream.events.some((e) => e.event === 'close'); i += 1) await stream.post(watch);
+    expect(await stream.next('message', (m: { code?: string }) => m.code === 'rate_limited')).toBeTruthy();
+    expect(await stream.next('close')).toMatchObject({ code: REALTIME_CLOSE.tooManyConnections });
+  });
+});
