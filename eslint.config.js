@@ -21,6 +21,7 @@ export default tseslint.config(
           './*/tsconfig.test.json',
           './widget/test/tsconfig.json',
           './demo/test/tsconfig.json',
+          './plugin-shopify/test/tsconfig.json',
           './tsconfig.tools.json',
         ],
         tsconfigRootDir: import.meta.dirname,

@@ -105,7 +105,11 @@ describe('the product block', () => {
   });
 
   it('takes the key and server the app stored for the shop when the block leaves them empty, and resolves an app proxy path', async () => {
-    const html = await renderBlock(PRODUCT_BLOCK, {}, { ...base, app: { publishable_key: 'pk_live_fromapp', server: '/apps/atelier' } });
+    const html = await renderBlock(
+      PRODUCT_BLOCK,
+      {},
+      { ...base, app: { publishable_key: 'pk_live_fromapp', server: '/apps/atelier' } },
+    );
     expect(attributes(elements(html, 'atelier-studio')[0]!)).toMatchObject({
       'publishable-key': 'pk_live_fromapp',
       server: 'https://atelier-demo.myshopify.com/apps/atelier',
@@ -115,7 +119,15 @@ describe('the product block', () => {
   it('passes the theme, colours, radius and mode the merchant chose', async () => {
     const html = await renderBlock(
       PRODUCT_BLOCK,
-      { ...CONNECTED, mode: 'iframe', theme: 'dark', accent_color: '#b5651d', background_color: '#101010', text_color: '#fafafa', radius: 4 },
+      {
+        ...CONNECTED,
+        mode: 'iframe',
+        theme: 'dark',
+        accent_color: '#b5651d',
+        background_color: '#101010',
+        text_color: '#fafafa',
+        radius: 4,
+      },
       base,
     );
     expect(attributes(elements(html, 'atelier-studio')[0]!)).toMatchObject({
@@ -134,9 +146,17 @@ describe('the product block', () => {
   });
 
   it('speaks the storefront’s language: strings through | t, the locale attribute from the request', async () => {
-    const expected = { de: 'Stell es dir vor', fr: 'Imaginez-le à votre façon', es: 'Imagínalo a tu manera', ja: '思いどおりの一枚を' };
+    const expected = {
+      de: 'Stell es dir vor',
+      fr: 'Imaginez-le à votre façon',
+      es: 'Imagínalo a tu manera',
+      ja: '思いどおりの一枚を',
+    };
     for (const [language, heading] of Object.entries(expected)) {
-      const html = await renderBlock(PRODUCT_BLOCK, CONNECTED, { ...base, request: { ...base.request, locale: { iso_code: language } } });
+      const html = await renderBlock(PRODUCT_BLOCK, CONNECTED, {
+        ...base,
+        request: { ...base.request, locale: { iso_code: language } },
+      });
       expect(elements(html, 'h2').map(text)).toEqual([heading]);
       expect(attributes(elements(html, 'atelier-studio')[0]!).locale).toBe(language);
     }
@@ -166,7 +186,10 @@ describe('the app embed', () => {
 
   it('starts from the product on a product page', async () => {
     const html = await renderBlock(APP_EMBED, CONNECTED, base);
-    expect(attributes(elements(html, 'atelier-studio')[0]!)).toMatchObject({ mode: 'launcher', 'product-handle': 'arc-desk-lamp' });
+    expect(attributes(elements(html, 'atelier-studio')[0]!)).toMatchObject({
+      mode: 'launcher',
+      'product-handle': 'arc-desk-lamp',
+    });
   });
 });
 
@@ -175,6 +198,8 @@ describe('a product page with the block and the embed', () => {
     const html = await renderProductPage({ ...base, productBlock: CONNECTED, appEmbed: CONNECTED });
     expect(elements(html, 'atelier-studio').map((studio) => attributes(studio).mode)).toEqual(['inline', 'launcher']);
     expect(elements(html, 'link').map(attributes)).toEqual([{ rel: 'stylesheet', href: `${ASSETS}atelier-studio.css` }]);
-    expect(new Set(elements(html, 'script').map((script) => attributes(script).src))).toEqual(new Set([`${ASSETS}atelier-loader.js`]));
+    expect(new Set(elements(html, 'script').map((script) => attributes(script).src))).toEqual(
+      new Set([`${ASSETS}atelier-loader.js`]),
+    );
   });
 });

@@ -35,14 +35,14 @@ export interface ShopifyLiquidOptions {
 }
 
 /** Shopify's `escape` (Ruby's CGI.escapeHTML): the five characters HTML gives meaning to. */
-export function shopifyEscape(input: unknown): string {
+export function shopifyEscape(input: string | number | boolean | null | undefined): string {
   const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-  return input == null ? '' : String(input as string).replace(/[&<>"']/g, (char) => entities[char]!);
+  return input == null ? '' : String(input).replace(/[&<>"']/g, (char) => entities[char]!);
 }
 
 /** Keyword arguments as liquidjs passes them to a filter: `[name, value]` pairs. */
 function keywords(args: unknown[]): Map<string, unknown> {
-  return new Map(args.filter((arg): arg is [string, unknown] => Array.isArray(arg) && arg.length === 2) as [string, unknown][]);
+  return new Map(args.filter((arg): arg is [string, unknown] => Array.isArray(arg) && arg.length === 2));
 }
 
 /**
@@ -73,7 +73,8 @@ function readLocale(extensionDir: string, name: string): Record<string, unknown>
 
 function lookup(tree: Record<string, unknown> | undefined, key: string): string | undefined {
   let node: unknown = tree;
-  for (const part of key.split('.')) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+  for (const part of key.split('.'))
+    node = node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
   return typeof node === 'string' ? node : undefined;
 }
 
@@ -100,7 +101,10 @@ export function shopifyLiquid(options: ShopifyLiquidOptions): Liquid {
   const translations = readLocale(extensionDir, locale) ?? readLocale(extensionDir, language);
   const defaults = readLocale(extensionDir, 'en.default');
   // `t`: the storefront locale's string, else the default locale's, else Shopify's own notice.
-  engine.registerFilter('t', (key: string) => lookup(translations, key) ?? lookup(defaults, key) ?? `translation missing: ${locale}.${key}`);
+  engine.registerFilter(
+    't',
+    (key: string) => lookup(translations, key) ?? lookup(defaults, key) ?? `translation missing: ${locale}.${key}`,
+  );
   engine.registerFilter('escape', shopifyEscape);
 
   // `//{shop}/cdn/shop/files/{file}?v={version}&width={w}&height={h}`, as Shopify documents
@@ -112,7 +116,7 @@ export function shopifyLiquid(options: ShopifyLiquidOptions): Liquid {
     for (const name of ['width', 'height'] as const) {
       const value = sizes.get(name);
       if (value === undefined) continue;
-      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 5760)
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 5760)
         throw new Error(`image_url: ${name} must be an integer from 1 to 5760`);
       query.set(name, String(value));
     }

@@ -44,7 +44,8 @@ export const APP_EMBED = 'app-embed.liquid';
 
 function appObject(values: AppMetafields = {}) {
   const atelier: Record<string, { value: string }> = {};
-  for (const [key, value] of Object.entries(values)) if (value !== undefined) atelier[key] = { value };
+  for (const [key, value] of Object.entries(values) as [string, string | undefined][])
+    if (value !== undefined) atelier[key] = { value };
   return { metafields: { atelier } };
 }
 
