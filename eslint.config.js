@@ -64,4 +64,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The Shopify theme app extension's assets run in shoppers' browsers.
+    files: ['plugin-shopify/extensions/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
 );

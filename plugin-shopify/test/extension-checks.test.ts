@@ -77,7 +77,7 @@ describe("the extension keeps Shopify's documented limits", () => {
       expect(file.bytes, file.path).toBeLessThanOrEqual(LIMITS.localeFileBytes);
     }
     const scripts = files.filter((file) => file.path.endsWith('.js'));
-    expect(scripts.map((file) => file.path)).toEqual(['assets/atelier-loader.js']);
+    expect(scripts.map((file) => file.path)).toEqual(['assets/atelier-cart.js', 'assets/atelier-loader.js']);
     for (const file of scripts) {
       expect(gzipSync(await readFile(join(EXTENSION_DIR, file.path)), { level: 9 }).length, file.path).toBeLessThanOrEqual(
         LIMITS.javascriptCompressedBytes,

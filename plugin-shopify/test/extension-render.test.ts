@@ -55,6 +55,8 @@ describe('the product block', () => {
       'product-title': 'Arc desk lamp',
       'product-handle': 'arc-desk-lamp',
       'product-variant': '44001002003',
+      'data-atelier-cart': 'add',
+      'data-atelier-cart-label': 'Your picture',
       // The schema's default radius; colours left empty keep the tenant's saved theme.
       style: '--atelier-radius: 12px;',
     });
@@ -65,7 +67,16 @@ describe('the product block', () => {
     expect(elements(html, 'noscript').map(text)).toEqual(['Turn on JavaScript to create pictures of this product.']);
     expect(elements(html, 'h2').map(text)).toEqual(['Picture it your way']);
     const scripts = elements(html, 'script').map(attributes);
-    expect(scripts).toEqual([{ type: 'module', src: `${ASSETS}atelier-loader.js` }]);
+    expect(scripts).toEqual([
+      { type: 'module', src: `${ASSETS}atelier-loader.js` },
+      { type: 'module', src: `${ASSETS}atelier-cart.js` },
+    ]);
+  });
+
+  it('leaves the cart alone when the merchant turns “add to the cart” off', async () => {
+    const html = await renderBlock(PRODUCT_BLOCK, { ...CONNECTED, add_to_cart: false }, base);
+    expect(Object.keys(attributes(elements(html, 'atelier-studio')[0]!)).filter((name) => name.startsWith('data-'))).toEqual([]);
+    expect(elements(html, 'script').map((script) => attributes(script).src)).toEqual([`${ASSETS}atelier-loader.js`]);
   });
 
   it('escapes a product title with quotes and a script tag: it stays one attribute value and runs nothing', async () => {
@@ -78,7 +89,10 @@ describe('the product block', () => {
     // The browser reads back exactly the merchant's title, and no attribute leaked out of it.
     expect(attributes(studio!)['product-title']).toBe(MALICIOUS_TITLE);
     expect(Object.keys(attributes(studio!))).not.toContain('arc"');
-    expect(elements(html, 'script').map((script) => attributes(script).src)).toEqual([`${ASSETS}atelier-loader.js`]);
+    expect(elements(html, 'script').map((script) => attributes(script).src)).toEqual([
+      `${ASSETS}atelier-loader.js`,
+      `${ASSETS}atelier-cart.js`,
+    ]);
   });
 
   it('escapes the merchant’s own settings (key, server, heading, colours) too', async () => {
@@ -101,7 +115,7 @@ describe('the product block', () => {
     expect(attributes(studio!)).not.toHaveProperty('onclick');
     expect(elements(html, 'img')).toEqual([]);
     expect(elements(html, 'h2').map(text)).toEqual(['<img src=x onerror=alert(1)>']);
-    expect(elements(html, 'script')).toHaveLength(1);
+    expect(elements(html, 'script')).toHaveLength(2);
   });
 
   it('takes the key and server the app stored for the shop when the block leaves them empty, and resolves an app proxy path', async () => {
@@ -182,6 +196,8 @@ describe('the app embed', () => {
       style: '--atelier-radius: 12px;',
     });
     expect(text(studio!).trim()).toBe('');
+    // Without a product there is nothing to put in the cart.
+    expect(elements(html, 'script').map((script) => attributes(script).src)).toEqual([`${ASSETS}atelier-loader.js`]);
   });
 
   it('starts from the product on a product page', async () => {
@@ -189,6 +205,7 @@ describe('the app embed', () => {
     expect(attributes(elements(html, 'atelier-studio')[0]!)).toMatchObject({
       mode: 'launcher',
       'product-handle': 'arc-desk-lamp',
+      'data-atelier-cart': 'add',
     });
   });
 });
@@ -199,7 +216,7 @@ describe('a product page with the block and the embed', () => {
     expect(elements(html, 'atelier-studio').map((studio) => attributes(studio).mode)).toEqual(['inline', 'launcher']);
     expect(elements(html, 'link').map(attributes)).toEqual([{ rel: 'stylesheet', href: `${ASSETS}atelier-studio.css` }]);
     expect(new Set(elements(html, 'script').map((script) => attributes(script).src))).toEqual(
-      new Set([`${ASSETS}atelier-loader.js`]),
+      new Set([`${ASSETS}atelier-loader.js`, `${ASSETS}atelier-cart.js`]),
     );
   });
 });

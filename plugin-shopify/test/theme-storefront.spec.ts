@@ -12,7 +12,8 @@ import { startThemeHost, type ThemeHost } from './theme-host.js';
  * rendered from the extension's blocks (liquidjs, Shopify's filters), served from its
  * own origin together with the extension's assets as Shopify's CDN would serve them;
  * Debian's Chromium loads it; the asset brings in the server's loader, which brings the
- * studio; a shopper generates against the real server and a real runner.
+ * studio; a shopper generates against the real server and a real runner, and picks the
+ * result, which goes in the cart through the storefront's cart endpoint.
  */
 let stack: DemoStack;
 let dataDir: string;
@@ -96,5 +97,19 @@ test('a shopper on a product page rendered from the blocks generates a picture t
   expect(decoded.width).toBeGreaterThan(1);
   expect(decoded.src.startsWith(stack.manifest.server)).toBe(true);
   await expect(studio.locator('[part~="error"]')).toBeHidden();
+
+  // The shopper picks another option (the theme updates its product form), then the picture:
+  // that variant goes in the cart with the picture on its line.
+  await page.locator('form[action="/cart/add"] [name="id"]').evaluate((input: HTMLInputElement) => (input.value = '44001002004'));
+  await result.click();
+  await expect
+    .poll(() => host.cartAdds)
+    .toEqual([
+      {
+        items: [
+          { id: 44_001_002_004, quantity: 1, properties: { 'Your picture': decoded.src, _atelier_image_id: expect.any(String) } },
+        ],
+      },
+    ]);
   expect(pageErrors).toEqual([]);
 });

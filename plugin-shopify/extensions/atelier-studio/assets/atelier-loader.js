@@ -1,4 +1,3 @@
-/* global document */
 // The theme's script for <atelier-studio> (a module, so deferred and run once however
 // many blocks include it). Shopify serves this file from its CDN and keeps the copy of
 // each extension deploy, while the widget changes with every server release: so this
