@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WIDGET_LOADER_PATH } from '@atelier/protocol';
 import { EXTENSION_DIR, blockSchema, extensionFiles, type BlockSchema } from './extension-files.js';
 
 /**
@@ -86,6 +87,15 @@ describe("the extension keeps Shopify's documented limits", () => {
     for (const file of files.filter((entry) => entry.path.endsWith('.css'))) {
       expect(file.bytes, file.path).toBeLessThanOrEqual(LIMITS.stylesheetBytes);
     }
+  });
+
+  it('keeps what a page runs before the studio (the asset and the server’s loader it imports) within 10 KB compressed', async () => {
+    const asset = await readFile(join(EXTENSION_DIR, 'assets/atelier-loader.js'));
+    // The asset names the server's loader by the path the server serves it at.
+    expect(asset.toString()).toContain(`'${WIDGET_LOADER_PATH.slice(1)}'`);
+    const serverLoader = await readFile(fileURLToPath(new URL('../../widget/dist/bundle/loader.js', import.meta.url)));
+    const gzip = (file: Buffer) => gzipSync(file, { level: 9 }).length;
+    expect(gzip(asset) + gzip(serverLoader)).toBeLessThanOrEqual(LIMITS.javascriptCompressedBytes);
   });
 
   it('gives every block a valid schema: a name, a target, typed settings with unique ids, assets that exist', () => {
