@@ -57,8 +57,6 @@ describe('the product block', () => {
       'product-variant': '44001002003',
       'data-atelier-cart': 'add',
       'data-atelier-cart-label': 'Your picture',
-      // The schema's default radius; colours left empty keep the tenant's saved theme.
-      style: '--atelier-radius: 12px;',
     });
     // Shown only until the element is defined (its shadow root has no slot for it).
     expect(text(studio!).replace(/\s+/g, ' ').trim()).toBe(
@@ -110,7 +108,7 @@ describe('the product block', () => {
     expect(attributes(studio!)).toMatchObject({
       'publishable-key': 'pk_test_"><script>1</script>',
       server: 'https://studio.example/"onload="x',
-      style: '--atelier-accent: #123456" onclick="x;--atelier-radius: 12px;',
+      style: '--atelier-accent: #123456" onclick="x;',
     });
     expect(attributes(studio!)).not.toHaveProperty('onclick');
     expect(elements(html, 'img')).toEqual([]);
@@ -193,7 +191,6 @@ describe('the app embed', () => {
       mode: 'launcher',
       locale: 'en',
       theme: 'light',
-      style: '--atelier-radius: 12px;',
     });
     expect(text(studio!).trim()).toBe('');
     // Without a product there is nothing to put in the cart.
