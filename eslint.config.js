@@ -21,6 +21,7 @@ export default tseslint.config(
           './*/tsconfig.test.json',
           './widget/test/tsconfig.json',
           './demo/test/tsconfig.json',
+          './plugin-shopify/test/tsconfig.json',
           './tsconfig.tools.json',
         ],
         tsconfigRootDir: import.meta.dirname,
@@ -62,5 +63,10 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The Shopify theme app extension's assets run in shoppers' browsers.
+    files: ['plugin-shopify/extensions/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
   },
 );

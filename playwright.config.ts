@@ -36,5 +36,6 @@ export default defineConfig({
   projects: [
     { name: 'widget', testDir: 'widget/test' },
     { name: 'storefront', testDir: 'demo/test' },
+    { name: 'shopify-theme', testDir: 'plugin-shopify/test' },
   ],
 });

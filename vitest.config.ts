@@ -11,7 +11,10 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ['{protocol,runtime,server,gpu-runner,widget,plugin-shopify,demo}/src/**/*.test.ts'],
+    include: [
+      '{protocol,runtime,server,gpu-runner,widget,plugin-shopify,demo}/src/**/*.test.ts',
+      'plugin-shopify/test/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**', '**/dist/**'],
     // One embedded database server for the whole run; each test file takes its own
     // database name from it (see testing/src/).
