@@ -121,7 +121,7 @@ test('refuses empty and over-long prompts and sends nothing', async ({ page }) =
 
   await prompt.fill('x'.repeat(2001));
   await prompt.press('Control+Enter');
-  await expect(error).toHaveText(/2001 characters.*2000/);
+  await expect(error).toHaveText(/2,001 characters.*2,000/);
 
   await page.waitForTimeout(300);
   expect(sockets[0]!.received).toEqual([{ type: 'hello', v: 1, browser: expect.any(String) }]);

@@ -141,7 +141,9 @@ describe('in other languages', () => {
     expect(milestoneText(translatorFor('ja'), two, 1)).toBe('2枚目の画像を選びました。');
     const retry: ConnectionState = { status: 'reconnecting', attempt: 1, delayMs: 1000, retryAt: 1_000, closeCode: 1006 };
     // French puts a no-break space between number and unit.
-    expect(statusText(translatorFor('fr'), retry, IDLE_JOB, 0)).toBe('Studio injoignable — nouvelle tentative dans 1\u00a0seconde');
+    expect(statusText(translatorFor('fr'), retry, IDLE_JOB, 0)).toBe(
+      'Studio injoignable — nouvelle tentative dans 1\u00a0seconde',
+    );
     const limited = apply(sent, { type: 'error', ref: 'r1', code: 'rate_limited', message: 'Rate limit: 10/min' });
     expect(errorText(translatorFor('es'), { ...noError, job: limited })).toMatch(/^Hay demasiadas solicitudes/);
   });

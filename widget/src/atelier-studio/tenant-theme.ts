@@ -28,7 +28,10 @@ export function applyTenantTheme(root: ShadowRoot, branding: WidgetBranding | un
     if (typeof value === 'string' && value) style.setProperty(`--_tenant-${name}`, value);
   };
   for (const token of BRAND_COLOR_TOKENS) {
-    set(token.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`), branding?.colors[token]);
+    set(
+      token.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`),
+      branding?.colors[token],
+    );
   }
   set('font', branding?.fontFamily);
   set('radius', typeof branding?.radius === 'number' ? `${branding.radius}px` : null);

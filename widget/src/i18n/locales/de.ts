@@ -52,8 +52,7 @@ export const de: Messages = {
   errorEmptyPrompt: 'Beschreiben Sie zuerst das gewünschte Bild.',
   errorPromptTooLong: 'Diese Beschreibung ist {length} Zeichen lang; bitte kürzen Sie sie auf höchstens {max}.',
   errorNotConfigured: 'Dieses Studio ist noch nicht eingerichtet: Es fehlt der öffentliche Schlüssel.',
-  errorRefused:
-    'Dieses Studio ist auf dieser Website nicht verfügbar: Schlüssel, Adresse oder Kundensitzung wurden abgelehnt.',
+  errorRefused: 'Dieses Studio ist auf dieser Website nicht verfügbar: Schlüssel, Adresse oder Kundensitzung wurden abgelehnt.',
   errorInvalidServer: 'Dieses Studio kann nicht starten: Die Serveradresse ist ungültig.',
   errorGeneric: 'Etwas ist schiefgelaufen. Bitte versuchen Sie es noch einmal.',
   errorInvalidRequest: 'Diese Anfrage lässt sich so nicht verarbeiten. Bitte ändern Sie sie und versuchen Sie es erneut.',
