@@ -9,10 +9,13 @@ import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-serve
  * Gzipped size allowed for the studio (Lit included). It was 14,119 B while
  * the studio weighed 13,864 B; the accessibility fixes (legible text on any accent,
  * milestone announcements, a focusable busy button) took it to 14,228 B; the shopper's
- * choices (style chips, shape, preset and count) to 15,599 B. Raising it should be a
- * decision, not an accident (the page loads only the loader before it is idle).
+ * choices (style chips, shape, preset and count) to 15,599 B; German, French, Spanish
+ * and Japanese bundled (about 1.1 kB gzip each), Intl formatting and the tenant's theme
+ * and strings to 21,262 B (18.4 kB brotli; with the loader well within the issue's 30 kB).
+ * Raising it should be a decision, not an accident (the page loads only the loader
+ * before it is idle).
  */
-const GZIP_BUDGET_BYTES = 15_700;
+const GZIP_BUDGET_BYTES = 21_400;
 /** What a page includes: Shopify's limit for a theme app extension's JavaScript is 10 KB compressed. */
 const LOADER_BUDGET_BYTES = 10 * 1024;
 /** Everything a page ends up loading for the widget (loader and studio, Lit included), brotli as served. */
