@@ -95,7 +95,7 @@ const cache = new WeakMap<TenantStrings, Map<string, Translator>>();
  */
 export function translatorFor(locale: string, strings: TenantStrings = NO_STRINGS): Translator {
   let byLocale = cache.get(strings);
-  if (!byLocale) cache.set(strings, (byLocale = new Map()));
+  if (!byLocale) cache.set(strings, (byLocale = new Map<string, Translator>()));
   let found = byLocale.get(locale);
   if (!found) byLocale.set(locale, (found = translator(locale, strings)));
   return found;
