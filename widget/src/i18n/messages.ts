@@ -22,6 +22,8 @@ export const en = {
   resultAltOf: '{prompt} ({n} of {total})',
   previewAlt: 'Preview of the picture being generated',
   canvasEmpty: 'Your pictures will appear here.',
+  launcher: 'Create a picture',
+  close: 'Close',
   stylesLegend: 'Style',
   moreOptions: 'More options',
   shapeLegend: 'Shape',

@@ -12,6 +12,8 @@ export const de: Messages = {
   resultAltOf: '{prompt} ({n} von {total})',
   previewAlt: 'Vorschau des entstehenden Bildes',
   canvasEmpty: 'Hier erscheinen Ihre Bilder.',
+  launcher: 'Bild erstellen',
+  close: 'Schließen',
   stylesLegend: 'Stil',
   moreOptions: 'Weitere Optionen',
   shapeLegend: 'Format',

@@ -12,6 +12,8 @@ export const es: Messages = {
   resultAltOf: '{prompt} ({n} de {total})',
   previewAlt: 'Vista previa de la imagen que se está generando',
   canvasEmpty: 'Tus imágenes aparecerán aquí.',
+  launcher: 'Crear una imagen',
+  close: 'Cerrar',
   stylesLegend: 'Estilo',
   moreOptions: 'Más opciones',
   shapeLegend: 'Formato',

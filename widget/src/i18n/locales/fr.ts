@@ -15,6 +15,8 @@ export const fr: Messages = {
   resultAltOf: '{prompt} ({n} sur {total})',
   previewAlt: 'Aperçu de l’image en cours de création',
   canvasEmpty: 'Vos images apparaîtront ici.',
+  launcher: 'Créer une image',
+  close: 'Fermer',
   stylesLegend: 'Style',
   moreOptions: 'Plus d’options',
   shapeLegend: 'Format',

@@ -15,6 +15,8 @@ export const ja: Messages = {
   resultAltOf: '{prompt}（{total}枚中{n}枚目）',
   previewAlt: '生成中の画像のプレビュー',
   canvasEmpty: 'ここに画像が表示されます。',
+  launcher: '画像を作る',
+  close: '閉じる',
   stylesLegend: 'スタイル',
   moreOptions: 'その他のオプション',
   shapeLegend: '縦横比',
