@@ -138,7 +138,7 @@ test('an empty or 2,001-character prompt shows a clear error and creates nothing
 
   await ui.prompt.fill('x'.repeat(2001));
   await ui.generate.click();
-  await expect(ui.error).toContainText('2001 characters');
+  await expect(ui.error).toContainText('2,001 characters');
   expect((await generationIds(stack, tenant)).length).toBe(before);
 });
 

@@ -6,6 +6,7 @@
  */
 import type { Code } from './codes.js';
 import type { GenerationParams, JobProgress, PublicImage, QueueEstimate } from './generation.js';
+import type { TenantConfig } from './tenant-config.js';
 
 export const REALTIME_PROTOCOL_VERSION = 1;
 export const REALTIME_PATH = '/v1/realtime';
@@ -104,7 +105,15 @@ export interface WidgetConfig {
   defaultStyles?: string[];
   /** The most images one request may ask for on the tenant's plan. */
   maxImages?: number;
+  /**
+   * The tenant's saved theme and wording (its configuration's `branding`): the widget's
+   * defaults for its `--atelier-*` properties, which the page's own CSS overrides, and
+   * texts replacing the widget's own by locale and message key.
+   */
+  branding?: WidgetBranding;
 }
+
+export type WidgetBranding = TenantConfig['branding'];
 
 export interface WelcomeMessage {
   type: 'welcome';

@@ -16,4 +16,5 @@ export {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './realtime/realtime-client.js';
-export { type MessageKey, type Messages, registerLocale } from './i18n/messages.js';
+export { type MessageKey, type Messages, type Plural } from './i18n/messages.js';
+export { registerLocale } from './i18n/translator.js';

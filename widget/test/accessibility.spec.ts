@@ -134,3 +134,38 @@ test('launcher mode: a floating button opens a modal studio that keeps focus, cl
   await expect(part(page, 'dialog')).toBeHidden();
   await expect(launcher).toBeFocused();
 });
+
+test('axe finds nothing in Japanese with a tenant theme applied, idle, with options open and after an error', async ({
+  page,
+}) => {
+  const sockets = await scriptSockets(page, {
+    ...OPTIONS_CONFIG,
+    branding: {
+      colors: { accent: '#b5651d', accentContrast: '#ffffff', background: '#fdf8f3', text: '#2b1d12', muted: '#6b5a4b' },
+      fontFamily: 'Georgia, serif',
+      radius: 4,
+      logoUrl: null,
+      strings: { ja: { generate: 'シーンを作る' } },
+    },
+  });
+  await page.goto(site.page('/axe-ja', studioPage(`publishable-key="${KEY}" locale="ja" product-title="ランプ"`)));
+  await expect(part(page, 'generate')).toHaveText('シーンを作る');
+  await expect
+    .poll(() => part(page, 'generate').evaluate((button) => getComputedStyle(button).backgroundColor))
+    .toBe('rgb(181, 101, 29)');
+  expect(await violations(page), 'idle').toEqual([]);
+
+  await page.getByText('その他のオプション').click();
+  await expect(page.getByRole('group', { name: '縦横比' })).toBeVisible();
+  expect(await violations(page), 'options open').toEqual([]);
+
+  const socket = sockets[0]!;
+  await part(page, 'prompt').fill('木のテーブルの上のランプ');
+  await part(page, 'generate').click();
+  await expect.poll(() => socket.received[1]?.type).toBe('generate');
+  const request = socket.received[1]!;
+  if (request.type !== 'generate') throw new Error('expected generate');
+  socket.send({ type: 'error', ref: request.ref, code: 'content_policy', message: 'refused' });
+  await expect(part(page, 'error')).toHaveText('この説明はここでは使えません。別の説明をお試しください。');
+  expect(await violations(page), 'error').toEqual([]);
+});

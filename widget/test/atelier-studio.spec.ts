@@ -121,7 +121,7 @@ test('refuses empty and over-long prompts and sends nothing', async ({ page }) =
 
   await prompt.fill('x'.repeat(2001));
   await prompt.press('Control+Enter');
-  await expect(error).toHaveText(/2001 characters.*2000/);
+  await expect(error).toHaveText(/2,001 characters.*2,000/);
 
   await page.waitForTimeout(300);
   expect(sockets[0]!.received).toEqual([{ type: 'hello', v: 1, browser: expect.any(String) }]);
@@ -159,7 +159,7 @@ test('walks a job through the queue, progress and results, firing its events', a
   await expect(announcer(page)).toHaveText('Your request is in the queue.');
   await expect(status).toHaveText('Waiting for a GPU to come online — your request is saved and will start automatically.');
   socket.send({ type: 'queued', id: 'job_1', seq: 3, position: 2, etaSeconds: 30, runners: 1 });
-  await expect(status).toHaveText('In queue — position 2 (about 30 s)');
+  await expect(status).toHaveText('In queue — position 2 (about 30 seconds)');
 
   socket.send({ type: 'progress', id: 'job_1', seq: 4, step: 12, steps: 30, stage: 'sampling' });
   await expect(status).toHaveText('Generating… step 12 of 30');
@@ -181,7 +181,7 @@ test('walks a job through the queue, progress and results, firing its events', a
   await expect(results.first()).toHaveAttribute('src', `${site.origin}/pixel.png`);
   await expect(progress).toHaveAttribute('aria-valuenow', '30');
   await expect(generate).toHaveAttribute('aria-disabled', 'false');
-  await expect(announcer(page)).toHaveText('Done — pick the picture you like.');
+  await expect(announcer(page)).toHaveText('Done — 2 pictures are ready; pick the one you like.');
 
   await results.nth(1).click();
   await expect(page.locator('atelier-studio .studio__pick').nth(1)).toHaveAttribute('aria-pressed', 'true');
@@ -225,14 +225,14 @@ test('says when the studio is unreachable and keeps retrying', async ({ page }) 
   const port = await closedPort();
   await page.goto(site.page('/unreachable', studioPage(`publishable-key="${KEY}" server="http://127.0.0.1:${port}"`)));
   const status = part(page, 'status');
-  await expect(status).toHaveText(/^Can't reach the studio — retrying in \d+ s$/);
+  await expect(status).toHaveText(/^Can't reach the studio — retrying in \d+ seconds?$/);
   const attempts = () =>
     page.evaluate(() => {
       const state = document.querySelector('atelier-studio')!.connectionState;
       return 'attempt' in state ? state.attempt : 0;
     });
   await expect.poll(attempts, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
-  await expect(status).toHaveText(/^(Can't reach the studio — retrying in \d+ s|Reconnecting to the studio…)$/);
+  await expect(status).toHaveText(/^(Can't reach the studio — retrying in \d+ seconds?|Reconnecting to the studio…)$/);
   await expect(part(page, 'generate')).toBeEnabled(); // a request made now waits for the connection
 });
 

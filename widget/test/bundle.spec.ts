@@ -10,10 +10,13 @@ import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-serve
  * the studio weighed 13,864 B; the accessibility fixes (legible text on any accent,
  * milestone announcements, a focusable busy button) took it to 14,228 B; the shopper's
  * choices (style chips, shape, preset and count) to 15,599 B, launcher mode to 16,081 B,
- * iframe mode to 16,726 B, the HTTP fallback transport to 17,219 B. Raising it should be a
- * decision, not an accident (the page loads only the loader before it is idle).
+ * iframe mode to 16,726 B, the HTTP fallback transport to 17,219 B; German, French, Spanish
+ * and Japanese bundled (about 1.1 kB gzip each), Intl formatting and the tenant's theme and
+ * strings to 23,051 B (19.9 kB brotli; with the loader well within the issue's 30 kB).
+ * Raising it should be a decision, not an accident (the page loads only the loader before
+ * it is idle).
  */
-const GZIP_BUDGET_BYTES = 17_300;
+const GZIP_BUDGET_BYTES = 23_100;
 /** What a page includes: Shopify's limit for a theme app extension's JavaScript is 10 KB compressed. */
 const LOADER_BUDGET_BYTES = 10 * 1024;
 /** Everything a page ends up loading for the widget (loader and studio, Lit included), brotli as served. */

@@ -62,9 +62,14 @@ export interface ScriptedSocket {
 /**
  * Answers the widget's socket inside the browser, speaking the real protocol
  * types, so these specs can drive the component through every state without a
- * server (full round trips are the demo suite's job). `hello` gets a welcome.
+ * server (full round trips are the demo suite's job). `hello` gets a welcome with
+ * `config`, or with what `config` answers for the socket's publishable key (one
+ * tenant per key, as on the server).
  */
-export async function scriptSockets(page: Page, config: WidgetConfig = CONFIG): Promise<ScriptedSocket[]> {
+export async function scriptSockets(
+  page: Page,
+  config: WidgetConfig | ((publishableKey: string) => WidgetConfig) = CONFIG,
+): Promise<ScriptedSocket[]> {
   const sockets: ScriptedSocket[] = [];
   await page.routeWebSocket(/\/v1\/realtime/, (route) => {
     const socket: ScriptedSocket = {
@@ -77,7 +82,14 @@ export async function scriptSockets(page: Page, config: WidgetConfig = CONFIG): 
     route.onMessage((data) => {
       const message = JSON.parse(String(data)) as ClientMessage;
       socket.received.push(message);
-      if (message.type === 'hello') socket.send({ type: 'welcome', session: 'sess-1', resume: false, config });
+      if (message.type !== 'hello') return;
+      const key = new URL(socket.url).searchParams.get('key') ?? '';
+      socket.send({
+        type: 'welcome',
+        session: 'sess-1',
+        resume: false,
+        config: typeof config === 'function' ? config(key) : config,
+      });
     });
   });
   return sockets;

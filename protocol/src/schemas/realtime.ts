@@ -56,6 +56,15 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
       styles: z.array(z.string()).optional(),
       defaultStyles: z.array(z.string()).optional(),
       maxImages: z.number().int().positive().optional(),
+      branding: z
+        .object({
+          colors: z.record(z.string(), z.string()),
+          fontFamily: z.string().nullable(),
+          radius: z.number().nonnegative().nullable(),
+          logoUrl: z.string().nullable(),
+          strings: z.record(z.string(), z.record(z.string(), z.string())),
+        })
+        .optional(),
     }),
   }),
   z.object({

@@ -428,6 +428,7 @@ export class WidgetSession {
       // Spelled as `styles` spells them, so the widget can match them exactly.
       defaultStyles: styles.filter((name) => config.styles.default.some((wanted) => wanted.toLowerCase() === name.toLowerCase())),
       maxImages: plan.maxImagesPerRequest,
+      branding: config.branding,
     };
   }
 }

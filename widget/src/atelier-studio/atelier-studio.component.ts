@@ -6,7 +6,8 @@ import { AtelierErrorEvent } from '../events/atelier-error.js';
 import { AtelierProgressEvent } from '../events/atelier-progress.js';
 import { AtelierSelectEvent } from '../events/atelier-select.js';
 import { AtelierStartEvent } from '../events/atelier-start.js';
-import { type MessageKey, message } from '../i18n/messages.js';
+import type { MessageKey, MessageValues } from '../i18n/messages.js';
+import { type Translator, translatorFor } from '../i18n/translator.js';
 import type { ConnectionState } from '../realtime/realtime-client.js';
 import { originOf } from '../realtime/server-url.js';
 import { styles } from './atelier-studio.styles.js';
@@ -14,6 +15,7 @@ import { IDLE_JOB, type JobView, concerns, failJob, isBusy, reduceJob, startJob 
 import { errorText, milestoneText, statusText } from './status-text.js';
 import { EmbedFrame } from './embed-frame.js';
 import { StudioConnection } from './studio-connection.js';
+import { applyTenantTheme } from './tenant-theme.js';
 import { type Choices, applyChoice, choiceParams, initialChoices, renderOptions } from './studio-options.js';
 import { type PromptCheck, checkPrompt } from './validate-prompt.js';
 
@@ -122,9 +124,10 @@ export class AtelierStudio extends LitElement {
       this.connection.reset();
     }
   }
-  protected override updated(changed: PropertyValues<this>): void {
+  protected override updated(changed: PropertyValues): void {
+    if (changed.has('config')) applyTenantTheme(this.renderRoot as ShadowRoot, this.config?.branding);
     if (this.mode === 'iframe') {
-      const forwarded = ['locale', 'theme', 'productImage', 'productTitle', 'sessionToken'] as const;
+      const forwarded = ['locale', 'theme', 'productImage', 'productTitle', 'sessionToken'];
       if (forwarded.some((name) => changed.has(name))) this.embed.sync();
       return;
     }
@@ -134,12 +137,17 @@ export class AtelierStudio extends LitElement {
     this.renderRoot.querySelector<HTMLElement>('.studio__progress-bar')!.style.transform = `scaleX(${steps ? step / steps : 0})`;
   }
 
-  private t(key: MessageKey, values?: Record<string, string | number>): string {
-    return message(this.locale || 'en', key, values);
+  /** The shopper's language with this studio's own tenant's words (never another studio's). */
+  private get i18n(): Translator {
+    return translatorFor(this.locale || 'en', this.config?.branding?.strings);
+  }
+
+  private t(key: MessageKey, values?: MessageValues): string {
+    return this.i18n.t(key, values);
   }
 
   private fireError(code: string): void {
-    const shown = errorText(this.locale || 'en', this.errorInputs()) ?? this.t('errorGeneric');
+    const shown = errorText(this.i18n, this.errorInputs()) ?? this.t('errorGeneric');
     this.dispatchEvent(new AtelierErrorEvent({ jobId: this.job.id, code, message: shown }));
   }
 
@@ -304,21 +312,21 @@ export class AtelierStudio extends LitElement {
   }
 
   private renderStudio() {
-    const locale = this.locale || 'en';
+    const { i18n } = this;
     const busy = isBusy(this.job);
     const { state: connection, now } = this.connection;
     const blocked = this.blocked();
-    const error = errorText(locale, this.errorInputs());
+    const error = errorText(i18n, this.errorInputs());
     const { step, steps } = this.job.progress ?? { step: 0, steps: 0 };
     const waiting = busy && this.job.phase !== 'running';
     const invalid = this.validation !== null && !this.validation.ok;
     const placeholder = this.productTitle
       ? this.t('promptPlaceholderProduct', { product: this.productTitle })
       : this.t('promptPlaceholder');
-    const status = statusText(locale, connection, this.job, now);
+    const status = statusText(i18n, connection, this.job, now);
     const picked = this.job.images.findIndex((image) => image.id === this.selectedId);
     return html`
-      <div part="base" class="studio ${busy ? 'studio--busy' : ''}">
+      <div part="base" class="studio ${busy ? 'studio--busy' : ''}" lang=${i18n.locale}>
         <form class="studio__form" novalidate @submit=${this.handleSubmit}>
           <label class="studio__label" for="prompt">${this.t('promptLabel')}</label>
           <textarea id="prompt" part="prompt" class="studio__prompt" rows="3"
@@ -335,7 +343,7 @@ export class AtelierStudio extends LitElement {
         </div>
         <div class="studio__messages">
           <p part="status" class="studio__status">${status}</p>
-          <p class="studio__announce" aria-live="polite">${milestoneText(locale, this.job, picked)}</p>
+          <p class="studio__announce" aria-live="polite">${milestoneText(i18n, this.job, picked)}</p>
           <p id="error" part="error" class="studio__error" role="alert" ?hidden=${!error}>${error ?? ''}</p>
         </div>
         <div class="studio__canvas">${this.renderCanvas()}</div>

@@ -11,7 +11,10 @@ const onAccent = unsafeCSS(
  * Dark defaults, shared by `theme="dark"` and `theme="auto"` under a dark OS setting.
  * Every colour goes through a private `--_x: var(--atelier-x, default)` so that a
  * page setting `--atelier-x` anywhere above the element (even on :root) wins in
- * every theme: the widget never declares the public tokens itself.
+ * every theme: the widget never declares the public tokens itself. Between the two
+ * sits the tenant's saved theme (`--_tenant-x`, tenant-theme.ts). Its palette is a
+ * light one, so only its accent carries over to the dark theme: its background and
+ * text colours on dark defaults (or the reverse) would be unreadable.
  */
 const dark = css`
   --_bg: var(--atelier-background, #18181b);
@@ -20,26 +23,26 @@ const dark = css`
   --_muted: var(--atelier-muted, #a1a1aa);
   --_border: var(--atelier-border, #3f3f46);
   --_danger: var(--atelier-danger, #f87171);
-  --_accent: var(--atelier-accent, #818cf8);
-  --_accent-contrast: var(--atelier-accent-contrast, #18181b);
+  --_accent: var(--atelier-accent, var(--_tenant-accent, #818cf8));
+  --_accent-contrast: var(--atelier-accent-contrast, var(--_tenant-accent-contrast, #18181b));
   color-scheme: dark;
 `;
 
 export const styles = css`
   :host {
-    --_bg: var(--atelier-background, #ffffff);
-    --_surface: var(--atelier-surface, #f4f4f5);
-    --_text: var(--atelier-text, #18181b);
-    --_muted: var(--atelier-muted, #52525b);
-    --_border: var(--atelier-border, #d4d4d8);
-    --_danger: var(--atelier-danger, #b91c1c);
-    --_accent: var(--atelier-accent, #4f46e5);
-    --_accent-contrast: var(--atelier-accent-contrast, #ffffff);
-    --_radius: var(--atelier-radius, 12px);
+    --_bg: var(--atelier-background, var(--_tenant-background, #ffffff));
+    --_surface: var(--atelier-surface, var(--_tenant-surface, #f4f4f5));
+    --_text: var(--atelier-text, var(--_tenant-text, #18181b));
+    --_muted: var(--atelier-muted, var(--_tenant-muted, #52525b));
+    --_border: var(--atelier-border, var(--_tenant-border, #d4d4d8));
+    --_danger: var(--atelier-danger, var(--_tenant-danger, #b91c1c));
+    --_accent: var(--atelier-accent, var(--_tenant-accent, #4f46e5));
+    --_accent-contrast: var(--atelier-accent-contrast, var(--_tenant-accent-contrast, #ffffff));
+    --_radius: var(--atelier-radius, var(--_tenant-radius, 12px));
     display: block;
     color-scheme: light;
-    /* Undefined → invalid at computed time → inherited: the storefront's font. */
-    font-family: var(--atelier-font);
+    /* Both undefined → invalid at computed time → inherited: the storefront's font. */
+    font-family: var(--atelier-font, var(--_tenant-font));
   }
 
   :host([theme='dark']) {
@@ -226,8 +229,9 @@ export const styles = css`
     color: var(--_accent-contrast);
     /* Unless the page chose the text colour: black or white, whichever is more legible on
        the accent (WCAG relative luminance above 0.179 takes black). One of the two always
-       reaches 4.58:1, so no tenant accent makes the button unreadable. Relative colour
-       syntax works it out from any CSS colour; where it is unsupported, the line above holds. */
+       reaches 4.58:1, so no tenant accent makes the button unreadable (a tenant's own
+       accent contrast is only the fallback). Relative colour syntax works it out from any
+       CSS colour; where it is unsupported, the line above holds. */
     color: var(--atelier-accent-contrast, rgb(from var(--_accent) ${onAccent} ${onAccent} ${onAccent}));
     background: var(--_accent);
     border: 0;

@@ -2,13 +2,15 @@ import type { ServerMessage } from '@atelier/protocol';
 import { describe, expect, it } from 'vitest';
 import type { ConnectionState } from '../realtime/realtime-client.js';
 import { IDLE_JOB, failJob, type JobView, concerns, isBusy, reduceJob, startJob } from './job-state.js';
-import { errorText, statusText } from './status-text.js';
+import { translatorFor } from '../i18n/translator.js';
+import { errorText, milestoneText, statusText } from './status-text.js';
 import { checkPrompt } from './validate-prompt.js';
 
 const open: ConnectionState = { status: 'open' };
 const apply = (job: JobView, ...messages: ServerMessage[]) =>
   messages.reduce((view, message) => (concerns(view, message) ? reduceJob(view, message) : view), job);
 const noError = { hasKey: true, validation: null, connection: open };
+const en = translatorFor('en');
 
 describe('checkPrompt', () => {
   it('refuses empty, blank and over-long prompts and trims the rest', () => {
@@ -23,22 +25,22 @@ describe('job view and status line', () => {
   const sent = startJob('r1', 'a lamp');
 
   it('walks a job from sending to completed', () => {
-    expect(statusText('en', open, sent, 0)).toBe('Sending…');
+    expect(statusText(en, open, sent, 0)).toBe('Sending…');
     const accepted = apply(sent, { type: 'accepted', ref: 'r1', id: 'j1', seq: 1, cost: { credits: 2 } });
     expect(accepted.id).toBe('j1');
     const queued = apply(accepted, { type: 'queued', id: 'j1', seq: 2, position: 3, etaSeconds: 42, runners: 1 });
-    expect(statusText('en', open, queued, 0)).toBe('In queue — position 3 (about 42 s)');
+    expect(statusText(en, open, queued, 0)).toBe('In queue — position 3 (about 42 seconds)');
     const slow = apply(accepted, { type: 'queued', id: 'j1', seq: 2, position: 9, etaSeconds: 400, runners: 2 });
-    expect(statusText('en', open, slow, 0)).toBe('In queue — position 9 (about 7 min)');
+    expect(statusText(en, open, slow, 0)).toBe('In queue — position 9 (about 7 minutes)');
     const unknown = apply(accepted, { type: 'queued', id: 'j1', seq: 2, position: 2, etaSeconds: null, runners: 2 });
-    expect(statusText('en', open, unknown, 0)).toBe('In queue — position 2');
+    expect(statusText(en, open, unknown, 0)).toBe('In queue — position 2');
     const noGpu = apply(accepted, { type: 'queued', id: 'j1', seq: 2, position: 1, etaSeconds: null, runners: 0 });
-    expect(statusText('en', open, noGpu, 0)).toMatch(/^Waiting for a GPU to come online/);
+    expect(statusText(en, open, noGpu, 0)).toMatch(/^Waiting for a GPU to come online/);
     const running = apply(queued, { type: 'progress', id: 'j1', seq: 3, step: 12, steps: 30, stage: 'sampling' });
-    expect(statusText('en', open, running, 0)).toBe('Generating… step 12 of 30');
+    expect(statusText(en, open, running, 0)).toBe('Generating… step 12 of 30');
     expect(isBusy(running)).toBe(true);
     const decoding = apply(running, { type: 'progress', id: 'j1', seq: 4, step: 30, steps: 30, stage: 'decoding' });
-    expect(statusText('en', open, decoding, 0)).toBe('Developing the picture…');
+    expect(statusText(en, open, decoding, 0)).toBe('Developing the picture…');
     const image = { id: 'i1', url: 'https://x/i1.png', width: 1024, height: 768, format: 'png' as const };
     const done = apply(decoding, { type: 'completed', id: 'j1', seq: 5, images: [image] });
     expect(done.phase).toBe('completed');
@@ -77,9 +79,9 @@ describe('job view and status line', () => {
 
   it("says each code in the shopper's words the registry names, and a code it does not know in the server's", () => {
     const rejected = apply(sent, { type: 'error', ref: 'r1', code: 'invalid_request', message: 'aspectRatio is not allowed' });
-    expect(errorText('en', { ...noError, job: rejected })).toMatch(/^That request could not be used/);
+    expect(errorText(en, { ...noError, job: rejected })).toMatch(/^That request could not be used/);
     const limited = apply(sent, { type: 'error', ref: 'r1', code: 'rate_limited', message: 'Rate limit: 10/min' });
-    expect(errorText('en', { ...noError, job: limited })).toMatch(/^Too many requests/);
+    expect(errorText(en, { ...noError, job: limited })).toMatch(/^Too many requests/);
     const failed = apply(
       sent,
       { type: 'accepted', ref: 'r1', id: 'j1', seq: 1, cost: { credits: 1 } },
@@ -91,30 +93,65 @@ describe('job view and status line', () => {
         message: '',
       },
     );
-    expect(errorText('en', { ...noError, job: failed })).toBe('Something went wrong. Please try again.');
+    expect(errorText(en, { ...noError, job: failed })).toBe('Something went wrong. Please try again.');
     // A newer server may send a code this widget predates.
     const newer = failJob(sent, 'quota_exceeded', 'Your daily quota is used up.');
-    expect(errorText('en', { ...noError, job: newer })).toBe('Your daily quota is used up.');
-    expect(errorText('en', { ...noError, job: IDLE_JOB })).toBeNull();
+    expect(errorText(en, { ...noError, job: newer })).toBe('Your daily quota is used up.');
+    expect(errorText(en, { ...noError, job: IDLE_JOB })).toBeNull();
   });
 
   it('puts validation, configuration and refusal errors first', () => {
     const validation = checkPrompt('', 10);
-    expect(errorText('en', { ...noError, validation, job: IDLE_JOB })).toBe('Describe the picture you want first.');
-    expect(errorText('en', { ...noError, validation: checkPrompt('x'.repeat(11), 10), job: IDLE_JOB })).toMatch(
+    expect(errorText(en, { ...noError, validation, job: IDLE_JOB })).toBe('Describe the picture you want first.');
+    expect(errorText(en, { ...noError, validation: checkPrompt('x'.repeat(11), 10), job: IDLE_JOB })).toMatch(
       /11 characters.*10/,
     );
-    expect(errorText('en', { ...noError, hasKey: false, job: IDLE_JOB })).toMatch(/no publishable key/);
+    expect(errorText(en, { ...noError, hasKey: false, job: IDLE_JOB })).toMatch(/no publishable key/);
     const refused: ConnectionState = { status: 'refused', code: 4401, reason: '' };
-    expect(errorText('en', { ...noError, connection: refused, job: IDLE_JOB })).toMatch(/refused/);
+    expect(errorText(en, { ...noError, connection: refused, job: IDLE_JOB })).toMatch(/refused/);
   });
 
   it('talks about the connection when it is in trouble or a shopper is waiting', () => {
     const retry: ConnectionState = { status: 'reconnecting', attempt: 2, delayMs: 4000, retryAt: 10_000, closeCode: 1006 };
-    expect(statusText('en', retry, IDLE_JOB, 6_200)).toBe("Can't reach the studio — retrying in 4 s");
-    expect(statusText('en', retry, IDLE_JOB, 9_990)).toBe("Can't reach the studio — retrying in 1 s");
-    expect(statusText('en', { status: 'connecting', attempt: 0 }, IDLE_JOB, 0)).toBe('');
-    expect(statusText('en', { status: 'connecting', attempt: 0 }, sent, 0)).toBe('Connecting to the studio…');
-    expect(statusText('en', { status: 'connecting', attempt: 3 }, IDLE_JOB, 0)).toBe('Reconnecting to the studio…');
+    expect(statusText(en, retry, IDLE_JOB, 6_200)).toBe("Can't reach the studio — retrying in 4 seconds");
+    expect(statusText(en, retry, IDLE_JOB, 9_990)).toBe("Can't reach the studio — retrying in 1 second");
+    expect(statusText(en, { status: 'connecting', attempt: 0 }, IDLE_JOB, 0)).toBe('');
+    expect(statusText(en, { status: 'connecting', attempt: 0 }, sent, 0)).toBe('Connecting to the studio…');
+    expect(statusText(en, { status: 'connecting', attempt: 3 }, IDLE_JOB, 0)).toBe('Reconnecting to the studio…');
+  });
+});
+
+describe('in other languages', () => {
+  const sent = startJob('r1', 'eine Lampe');
+
+  it('says queue, steps, milestones and errors in the locale, with its numbers, plurals and durations', () => {
+    const de = translatorFor('de');
+    const accepted = apply(sent, { type: 'accepted', ref: 'r1', id: 'j1', seq: 1, cost: { credits: 2 } });
+    const queued = apply(accepted, { type: 'queued', id: 'j1', seq: 2, position: 1200, etaSeconds: 150, runners: 1 });
+    expect(statusText(de, open, queued, 0)).toBe('In der Warteschlange – Position 1.200 (etwa 3 Minuten)');
+    expect(milestoneText(de, queued, -1)).toBe('Ihre Anfrage ist in der Warteschlange.');
+    const running = apply(queued, { type: 'progress', id: 'j1', seq: 3, step: 4, steps: 8, stage: 'sampling' });
+    expect(statusText(de, open, running, 0)).toBe('Bild wird erstellt … Schritt 4 von 8');
+    expect(milestoneText(de, running, -1)).toBe('Schon zur Hälfte fertig …');
+    const image = (id: string) => ({ id, url: `https://x/${id}.png`, width: 1024, height: 1024, format: 'png' as const });
+    const one = apply(running, { type: 'completed', id: 'j1', seq: 4, images: [image('i1')] });
+    expect(statusText(de, open, one, 0)).toBe('Fertig – Ihr Bild ist da.');
+    const two = apply(running, { type: 'completed', id: 'j1', seq: 4, images: [image('i1'), image('i2')] });
+    expect(milestoneText(de, two, -1)).toBe('Fertig – 2 Bilder sind da. Wählen Sie Ihren Favoriten.');
+    expect(milestoneText(translatorFor('ja'), two, 1)).toBe('2枚目の画像を選びました。');
+    const retry: ConnectionState = { status: 'reconnecting', attempt: 1, delayMs: 1000, retryAt: 1_000, closeCode: 1006 };
+    // French puts a no-break space between number and unit.
+    expect(statusText(translatorFor('fr'), retry, IDLE_JOB, 0)).toBe(
+      'Studio injoignable — nouvelle tentative dans 1\u00a0seconde',
+    );
+    const limited = apply(sent, { type: 'error', ref: 'r1', code: 'rate_limited', message: 'Rate limit: 10/min' });
+    expect(errorText(translatorFor('es'), { ...noError, job: limited })).toMatch(/^Hay demasiadas solicitudes/);
+  });
+
+  it("uses the tenant's words where it has some", () => {
+    const tenant = translatorFor('de', { de: { stageSampling: 'Wir zaubern … {step}/{steps}' } });
+    const running = apply(sent, { type: 'progress', id: 'j1', ref: 'r1', seq: 1, step: 3, steps: 30, stage: 'sampling' });
+    expect(statusText(tenant, open, running, 0)).toBe('Wir zaubern … 3/30');
+    expect(statusText(translatorFor('de'), open, running, 0)).toBe('Bild wird erstellt … Schritt 3 von 30');
   });
 });

@@ -1,52 +1,46 @@
 import { CODE_MESSAGES, isCode } from '@atelier/protocol';
-import { hasMessage, message } from '../i18n/messages.js';
+import type { Translator } from '../i18n/translator.js';
 import type { ConnectionState } from '../realtime/realtime-client.js';
 import { type JobView, isBusy } from './job-state.js';
 import type { PromptCheck } from './validate-prompt.js';
 
-/** "about 45 s" / "about 3 min": queue estimates are rough, so no finer than that. */
-export function duration(locale: string, seconds: number): string {
-  const s = Math.max(1, Math.round(seconds));
-  return s < 90 ? message(locale, 'seconds', { n: s }) : message(locale, 'minutes', { n: Math.round(s / 60) });
-}
-
-function connectionText(locale: string, connection: ConnectionState, now: number): string | null {
+function connectionText(i18n: Translator, connection: ConnectionState, now: number): string | null {
   switch (connection.status) {
     case 'connecting':
-      return message(locale, connection.attempt === 0 ? 'connecting' : 'reconnecting');
+      return i18n.t(connection.attempt === 0 ? 'connecting' : 'reconnecting');
     case 'reconnecting': {
       const seconds = Math.max(1, Math.ceil((connection.retryAt - now) / 1000));
-      return message(locale, 'unreachable', { seconds });
+      return i18n.t('unreachable', { wait: i18n.duration(seconds) });
     }
     default:
       return null;
   }
 }
 
-function jobText(locale: string, job: JobView): string {
+function jobText(i18n: Translator, job: JobView): string {
   switch (job.phase) {
     case 'idle':
     case 'failed':
       return '';
     case 'sending':
-      return message(locale, 'sending');
+      return i18n.t('sending');
     case 'accepted':
-      return message(locale, 'accepted');
+      return i18n.t('accepted');
     case 'queued': {
       const queue = job.queue!;
-      if (queue.runners === 0) return message(locale, 'waitingForGpu');
-      if (queue.etaSeconds === null) return message(locale, 'queued', { position: queue.position });
-      return message(locale, 'queuedEta', { position: queue.position, eta: duration(locale, queue.etaSeconds) });
+      if (queue.runners === 0) return i18n.t('waitingForGpu');
+      if (queue.etaSeconds === null) return i18n.t('queued', { position: queue.position });
+      return i18n.t('queuedEta', { position: queue.position, eta: i18n.duration(queue.etaSeconds) });
     }
     case 'running': {
       const { step, steps, stage } = job.progress!;
-      if (stage === 'sampling') return message(locale, 'stageSampling', { step, steps });
-      if (stage === 'queued') return message(locale, 'accepted');
+      if (stage === 'sampling') return i18n.t('stageSampling', { step, steps });
+      if (stage === 'queued') return i18n.t('accepted');
       const key = `stage${stage[0]!.toUpperCase()}${stage.slice(1)}`;
-      return hasMessage(locale, key) ? message(locale, key) : message(locale, 'stageSampling', { step, steps });
+      return i18n.has(key) ? i18n.t(key) : i18n.t('stageSampling', { step, steps });
     }
     case 'completed':
-      return job.images.length > 0 ? message(locale, 'done') : '';
+      return job.images.length > 0 ? i18n.t('done', { n: job.images.length }) : '';
   }
 }
 
@@ -55,17 +49,17 @@ function jobText(locale: string, job: JobView): string {
  * done, the shopper's pick), never each step, which the visible status line shows.
  * Errors are announced by the error line itself (`role="alert"`).
  */
-export function milestoneText(locale: string, job: JobView, selected: number): string {
-  if (selected >= 0) return message(locale, 'announceSelected', { n: selected + 1 });
+export function milestoneText(i18n: Translator, job: JobView, selected: number): string {
+  if (selected >= 0) return i18n.t('announceSelected', { n: selected + 1 });
   switch (job.phase) {
     case 'queued':
-      return message(locale, 'announceQueued');
+      return i18n.t('announceQueued');
     case 'running': {
       const { step, steps } = job.progress!;
-      return message(locale, steps > 0 && step * 2 >= steps ? 'announceHalfway' : 'announceStarted');
+      return i18n.t(steps > 0 && step * 2 >= steps ? 'announceHalfway' : 'announceStarted');
     }
     case 'completed':
-      return job.images.length > 0 ? message(locale, 'done') : '';
+      return job.images.length > 0 ? i18n.t('done', { n: job.images.length }) : '';
     default:
       return '';
   }
@@ -76,13 +70,13 @@ export function milestoneText(locale: string, job: JobView, selected: number): s
  * retry is under way, and while a shopper waits on a job; a first connect on
  * page load is not worth a flicker of text.
  */
-export function statusText(locale: string, connection: ConnectionState, job: JobView, now: number): string {
+export function statusText(i18n: Translator, connection: ConnectionState, job: JobView, now: number): string {
   const trouble = connection.status === 'reconnecting' || (connection.status === 'connecting' && connection.attempt > 0);
   if (trouble || (isBusy(job) && connection.status === 'connecting')) {
-    return connectionText(locale, connection, now) ?? '';
+    return connectionText(i18n, connection, now) ?? '';
   }
-  if (isBusy(job) && connection.status === 'idle') return message(locale, 'connecting');
-  return jobText(locale, job);
+  if (isBusy(job) && connection.status === 'idle') return i18n.t('connecting');
+  return jobText(i18n, job);
 }
 
 export interface ErrorInputs {
@@ -93,21 +87,21 @@ export interface ErrorInputs {
 }
 
 /** The one error to show, most actionable first; null when all is well. */
-export function errorText(locale: string, { hasKey, validation, connection, job }: ErrorInputs): string | null {
+export function errorText(i18n: Translator, { hasKey, validation, connection, job }: ErrorInputs): string | null {
   if (validation && !validation.ok) {
     return validation.reason === 'empty'
-      ? message(locale, 'errorEmptyPrompt')
-      : message(locale, 'errorPromptTooLong', { length: validation.length, max: validation.max });
+      ? i18n.t('errorEmptyPrompt')
+      : i18n.t('errorPromptTooLong', { length: validation.length, max: validation.max });
   }
-  if (!hasKey) return message(locale, 'errorNotConfigured');
-  if (connection.status === 'refused') return message(locale, 'errorRefused');
-  if (connection.status === 'invalid') return message(locale, 'errorInvalidServer');
+  if (!hasKey) return i18n.t('errorNotConfigured');
+  if (connection.status === 'refused') return i18n.t('errorRefused');
+  if (connection.status === 'invalid') return i18n.t('errorInvalidServer');
   if (job.phase === 'failed' && job.error) {
     // The registry says which of our own messages a code leads to; a code this widget
     // does not know yet falls back to the server's words.
     const { code } = job.error;
-    if (isCode(code)) return message(locale, CODE_MESSAGES[code]);
-    return job.error.message || message(locale, 'errorGeneric');
+    if (isCode(code)) return i18n.t(CODE_MESSAGES[code]);
+    return job.error.message || i18n.t('errorGeneric');
   }
   return null;
 }

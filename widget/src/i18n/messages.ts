@@ -1,10 +1,17 @@
 import type { ShopperMessageKey } from '@atelier/protocol';
 
 /**
- * Every string a shopper can read, keyed so that locales can be added without
- * touching the component. `{name}` marks a value filled in by `message()`.
+ * A message whose words depend on a count (`{n}`): one form per CLDR plural category
+ * the language uses, chosen with `Intl.PluralRules`; `other` is always there.
  */
-const en = {
+export type Plural = { other: string } & Partial<Record<Exclude<Intl.LDMLPluralRule, 'other'>, string>>;
+
+/**
+ * Every string a shopper can read, keyed so that locales can be added without
+ * touching the component. `{name}` marks a value filled in by the translator; numbers
+ * are formatted for the locale.
+ */
+export const en = {
   promptLabel: 'Describe the picture you want',
   promptPlaceholder: 'e.g. a lamp on a walnut desk, soft morning light',
   promptPlaceholderProduct: 'e.g. {product} on a marble counter, soft morning light',
@@ -34,10 +41,12 @@ const en = {
 
   connecting: 'Connecting to the studio…',
   reconnecting: 'Reconnecting to the studio…',
-  unreachable: "Can't reach the studio — retrying in {seconds} s",
+  /** `{wait}`: a duration such as "4 seconds" (`Intl.NumberFormat`, unit style). */
+  unreachable: "Can't reach the studio — retrying in {wait}",
   sending: 'Sending…',
   accepted: 'Request received…',
   queued: 'In queue — position {position}',
+  /** `{eta}`: a duration such as "45 seconds" or "3 minutes". */
   queuedEta: 'In queue — position {position} (about {eta})',
   waitingForGpu: 'Waiting for a GPU to come online — your request is saved and will start automatically.',
   stageLoading: 'Warming up…',
@@ -45,13 +54,11 @@ const en = {
   stageSampling: 'Generating… step {step} of {steps}',
   stageDecoding: 'Developing the picture…',
   stageUploading: 'Almost there…',
-  done: 'Done — pick the picture you like.',
+  done: { one: 'Done — your picture is ready.', other: 'Done — {n} pictures are ready; pick the one you like.' },
   announceQueued: 'Your request is in the queue.',
   announceStarted: 'Generating your picture…',
   announceHalfway: 'Halfway there…',
   announceSelected: 'Picture {n} selected.',
-  seconds: '{n} s',
-  minutes: '{n} min',
 
   errorEmptyPrompt: 'Describe the picture you want first.',
   errorPromptTooLong: 'That description is {length} characters long; please keep it under {max}.',
@@ -76,36 +83,7 @@ const en = {
 en satisfies Record<ShopperMessageKey, string>;
 
 export type MessageKey = keyof typeof en;
-export type Messages = Record<MessageKey, string>;
-
-const locales = new Map<string, Partial<Messages>>([['en', en]]);
-
-/**
- * Adds (or extends) a locale, e.g. `registerLocale('fr', {generate: 'Générer'})`;
- * keys it lacks fall back to English. Tags are matched case-insensitively.
- */
-export function registerLocale(locale: string, messages: Partial<Messages>): void {
-  const tag = locale.toLowerCase();
-  locales.set(tag, { ...locales.get(tag), ...messages });
-}
-
-/** `fr-CA` → `fr-ca`, `fr`, `en`: the most specific registered locale wins. */
-function chain(locale: string): Partial<Messages>[] {
-  const found: Partial<Messages>[] = [];
-  const parts = locale.toLowerCase().split('-').filter(Boolean);
-  for (let i = parts.length; i > 0; i -= 1) {
-    const messages = locales.get(parts.slice(0, i).join('-'));
-    if (messages) found.push(messages);
-  }
-  found.push(en);
-  return found;
-}
-
-export function hasMessage(locale: string, key: string): key is MessageKey {
-  return chain(locale).some((messages) => Object.hasOwn(messages, key));
-}
-
-export function message(locale: string, key: MessageKey, values: Record<string, string | number> = {}): string {
-  const template = chain(locale).find((messages) => messages[key] !== undefined)?.[key] ?? en[key];
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (values[name] === undefined ? whole : String(values[name])));
-}
+/** A complete locale: every key, plural where English is plural. */
+export type Messages = { [K in MessageKey]: (typeof en)[K] extends string ? string : Plural };
+/** Values filled into `{name}` placeholders; `n` also picks a plural message's form. */
+export type MessageValues = Record<string, string | number>;
