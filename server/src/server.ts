@@ -56,7 +56,7 @@ import { TenantConfigService } from './services/tenant-config.js';
 import { TenantDeletion } from './services/tenant-deletion.js';
 import { TenantService } from './services/tenant-service.js';
 import { UploadService } from './services/upload-service.js';
-import { FileStorage } from './storage/file-storage.js';
+import { createStorage } from './storage/create-storage.js';
 import { UrlSigner } from './storage/signed-urls.js';
 
 const log = createLogger('server');
@@ -212,7 +212,7 @@ function createServices(
   const { models } = database;
   const serverId = newId('srv');
   const events = new JobEvents(new JobEventRelay({ model: models.JobEventBatch, serverId, pollMs: config.relayPollMs }));
-  const storage = new FileStorage(join(config.dataDir, 'files'));
+  const storage = createStorage(config.storage, config.dataDir);
   const signer = new UrlSigner(secret, publicUrl);
   const presentImages = (tenantId: string, images: StoredImage[]): PublicImage[] =>
     [...images]
