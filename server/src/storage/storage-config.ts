@@ -26,11 +26,11 @@ export function storageConfig(env: Env): StorageConfig {
   if (!(STORAGE_KINDS as readonly string[]).includes(kind)) {
     throw new ConfigError('ATELIER_STORAGE', `must be one of ${STORAGE_KINDS.join(', ')} (got "${kind}")`);
   }
-  if (kind === 'filesystem') return { kind };
+  if (kind === 'filesystem') return { kind: 'filesystem' };
   const bucket = optional(env, 'ATELIER_S3_BUCKET');
   if (bucket === undefined) throw new ConfigError('ATELIER_S3_BUCKET', 'is required when ATELIER_STORAGE=s3');
   if (!BUCKET.test(bucket)) throw new ConfigError('ATELIER_S3_BUCKET', `is not a valid S3 bucket name (got "${bucket}")`);
   const region = optional(env, 'ATELIER_S3_REGION') ?? 'us-east-1';
   if (!REGION.test(region)) throw new ConfigError('ATELIER_S3_REGION', `is not a region name (got "${region}")`);
-  return { kind, bucket, region, endpoint: httpUrl(env, 'ATELIER_S3_ENDPOINT') };
+  return { kind: 's3', bucket, region, endpoint: httpUrl(env, 'ATELIER_S3_ENDPOINT') };
 }
