@@ -214,12 +214,15 @@ function createServices(
   const events = new JobEvents(new JobEventRelay({ model: models.JobEventBatch, serverId, pollMs: config.relayPollMs }));
   const storage = createStorage(config.storage, config.dataDir);
   const signer = new UrlSigner(secret, publicUrl);
-  const presentImages = (tenantId: string, images: StoredImage[]): PublicImage[] =>
+  // A verified shopper's images are signed for that shopper too (signed-urls.ts).
+  const presentImages = (tenantId: string, images: StoredImage[], shopperId?: string | null): PublicImage[] =>
     [...images]
       .sort((a, b) => a.index - b.index)
       .map((image) => ({
         id: image._id,
-        url: signer.imageUrl(tenantId, image._id, image.format),
+        url: shopperId
+          ? signer.shopperImageUrl(tenantId, shopperId, image._id, image.format)
+          : signer.imageUrl(tenantId, image._id, image.format),
         width: image.width,
         height: image.height,
         format: image.format,
