@@ -4,8 +4,10 @@ import { defineConfig } from 'vitest/config';
 // Workspace packages resolve to their TypeScript sources (the `source` export
 // condition), so a test and the code under test share one instance of every module
 // (one AsyncLocalStorage for the tenant scope, one set of classes), and unit tests
-// need no build.
-const conditions = ['source', ...defaultServerConditions];
+// need no build. Packages from the registry resolve as Node resolves them when the
+// server runs: without Vite's bundler-only `module` condition, which picks builds that
+// Node cannot load (the AWS SDK's `dist-es`, whose imports have no file extensions).
+const conditions = ['source', ...defaultServerConditions.filter((condition) => condition !== 'module')];
 
 export default defineConfig({
   resolve: { conditions },

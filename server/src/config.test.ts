@@ -15,6 +15,13 @@ const VALID_ENV = {
   LOG_LEVEL: 'debug',
 };
 
+const S3_ENV = {
+  ATELIER_STORAGE: 's3',
+  ATELIER_S3_BUCKET: 'atelier-files',
+  ATELIER_S3_REGION: 'eu-central-1',
+  ATELIER_S3_ENDPOINT: 'https://s3.storage.example/',
+};
+
 describe('loadConfig', () => {
   it('uses the documented defaults', () => {
     const config = loadConfig({}, '/srv/app');
@@ -27,6 +34,22 @@ describe('loadConfig', () => {
       adminToken: undefined,
       logLevel: undefined,
       runnerBreaker: { failuresToTrip: 3, cooldownMs: 60_000, maxCooldownMs: 900_000 },
+      storage: { kind: 'filesystem' },
+    });
+  });
+
+  it('reads the S3 storage settings, with us-east-1 and AWS itself (no endpoint) by default', () => {
+    expect(loadConfig(S3_ENV).storage).toEqual({
+      kind: 's3',
+      bucket: 'atelier-files',
+      region: 'eu-central-1',
+      endpoint: 'https://s3.storage.example',
+    });
+    expect(loadConfig({ ATELIER_STORAGE: 's3', ATELIER_S3_BUCKET: 'atelier-files' }).storage).toEqual({
+      kind: 's3',
+      bucket: 'atelier-files',
+      region: 'us-east-1',
+      endpoint: undefined,
     });
   });
 
@@ -58,6 +81,11 @@ describe('loadConfig', () => {
     ['ATELIER_RUNNER_FAILURES_TO_TRIP', { ATELIER_RUNNER_FAILURES_TO_TRIP: '0' }],
     ['ATELIER_RUNNER_MAX_COOLDOWN_MS', { ATELIER_RUNNER_COOLDOWN_MS: '60000', ATELIER_RUNNER_MAX_COOLDOWN_MS: '30000' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['ATELIER_STORAGE', { ATELIER_STORAGE: 'gcs' }],
+    ['ATELIER_S3_BUCKET', { ATELIER_STORAGE: 's3' }],
+    ['ATELIER_S3_BUCKET', { ATELIER_STORAGE: 's3', ATELIER_S3_BUCKET: 'Upper_Case' }],
+    ['ATELIER_S3_REGION', { ATELIER_STORAGE: 's3', ATELIER_S3_BUCKET: 'atelier-files', ATELIER_S3_REGION: 'EU WEST' }],
+    ['ATELIER_S3_ENDPOINT', { ATELIER_STORAGE: 's3', ATELIER_S3_BUCKET: 'atelier-files', ATELIER_S3_ENDPOINT: 'minio:9000' }],
   ])('stops with one line naming %s', (variable, env) => {
     let error: unknown;
     try {
@@ -78,6 +106,7 @@ describe('README.md', () => {
     const read = new Set([
       ...variablesRead((env) => loadConfig(env, '/srv/app')),
       ...variablesRead((env) => loadConfig(env, '/srv/app'), VALID_ENV),
+      ...variablesRead((env) => loadConfig(env, '/srv/app'), S3_ENV),
     ]);
     expect(read.size).toBeGreaterThan(10);
     expect([...read].filter((name) => !documented.has(name))).toEqual([]);

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BreakerPolicy } from './queue/runner-health.js';
+import { storageConfig, type StorageConfig } from './storage/storage-config.js';
 import { ConfigError, absolutePath, httpUrl, integer, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
 
 export { ConfigError };
@@ -21,6 +22,8 @@ export interface Config {
   signingSecret: string | undefined;
   /** The widget's build directory (its loader and hashed studio); unset: the widget workspace's `dist/bundle`. */
   widgetDir: string | undefined;
+  /** Where images, uploads and LoRAs live: `<dataDir>/files` (the default) or an S3 bucket. */
+  storage: StorageConfig;
   /** Where FerretDB is built once: `ATELIER_CACHE_DIR`, else `$XDG_CACHE_HOME/atelier`, else `~/.cache/atelier`. */
   cacheDir: string;
   leaseMs: number;
@@ -93,6 +96,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     adminToken,
     signingSecret,
     widgetDir: absolutePath(env, 'ATELIER_WIDGET_DIR', cwd),
+    storage: storageConfig(env),
     cacheDir:
       absolutePath(env, 'ATELIER_CACHE_DIR', cwd) ??
       join(absolutePath(env, 'XDG_CACHE_HOME', cwd) ?? join(homedir(), '.cache'), 'atelier'),

@@ -7,3 +7,4 @@ export { applicationDatabaseUri } from './db/database-uri.js';
 export { connectDatabase, type Database } from './db/connect.js';
 export { runWithTenant, runAsSystem } from './tenancy/tenant-context.js';
 export type { Generation, StoredImage } from './models/generation.model.js';
+export type { ByteRange, Storage, StoredObject } from './storage/storage.js';

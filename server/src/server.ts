@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import { connectDatabase, type Database } from './db/connect.js';
@@ -58,7 +58,7 @@ import { TenantConfigService } from './services/tenant-config.js';
 import { TenantDeletion } from './services/tenant-deletion.js';
 import { TenantService } from './services/tenant-service.js';
 import { UploadService } from './services/upload-service.js';
-import { FileStorage } from './storage/file-storage.js';
+import { createStorage } from './storage/create-storage.js';
 import { UrlSigner } from './storage/signed-urls.js';
 
 const log = createLogger('server');
@@ -216,14 +216,17 @@ function createServices(
   const { models } = database;
   const serverId = newId('srv');
   const events = new JobEvents(new JobEventRelay({ model: models.JobEventBatch, serverId, pollMs: config.relayPollMs }));
-  const storage = new FileStorage(join(config.dataDir, 'files'));
+  const storage = createStorage(config.storage, config.dataDir);
   const signer = new UrlSigner(secret, publicUrl);
-  const presentImages = (tenantId: string, images: StoredImage[]): PublicImage[] =>
+  // A verified shopper's images are signed for that shopper too (signed-urls.ts).
+  const presentImages = (tenantId: string, images: StoredImage[], shopperId?: string | null): PublicImage[] =>
     [...images]
       .sort((a, b) => a.index - b.index)
       .map((image) => ({
         id: image._id,
-        url: signer.imageUrl(tenantId, image._id, image.format),
+        url: shopperId
+          ? signer.shopperImageUrl(tenantId, shopperId, image._id, image.format)
+          : signer.imageUrl(tenantId, image._id, image.format),
         width: image.width,
         height: image.height,
         format: image.format,

@@ -46,3 +46,5 @@ export { startRunnerProcess, type RunnerLogLine, type RunnerProcess, type Runner
 export { postUntilAnswered, type RetriedAnswer, type RetriedRequest } from './retrying-client.js';
 export { countChaos, type ChaosCounters, type ClientHistory } from './chaos-counters.js';
 export { RunnerFleet, type LeasedJob } from './runner-fleet.js';
+export { storageContract, type StorageUnderTest } from './storage-contract.js';
+export { startS3Server, GOFAKES3_MODULE, GOFAKES3_VERSION, type S3Server, type S3ServerStart } from './s3-server.js';

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Database } from '../db/connect.js';
 import { RunnerRegistry } from '../queue/runner-registry.js';
 import { AuditLog } from '../services/audit-log.js';
@@ -9,7 +8,8 @@ import { RunnerTokenService } from '../services/runner-token-service.js';
 import { TenantConfigService } from '../services/tenant-config.js';
 import { TenantDeletion } from '../services/tenant-deletion.js';
 import { TenantService } from '../services/tenant-service.js';
-import { FileStorage } from '../storage/file-storage.js';
+import { createStorage } from '../storage/create-storage.js';
+import type { StorageConfig } from '../storage/storage-config.js';
 
 export type CliServices = ReturnType<typeof createCliServices>;
 
@@ -17,7 +17,7 @@ export type CliServices = ReturnType<typeof createCliServices>;
  * The CLI's composition root: the operator services, wired as the server wires them
  * (server.ts), on the same database and the same files directory of the data dir.
  */
-export function createCliServices(database: Database, dataDir: string) {
+export function createCliServices(database: Database, dataDir: string, storage: StorageConfig) {
   const { models } = database;
   const audit = new AuditLog({ models });
   const keys = new KeyService({ models, audit });
@@ -28,7 +28,7 @@ export function createCliServices(database: Database, dataDir: string) {
     plans,
     ledger,
     tenants: new TenantService({ models, keys, plans, configs, ledger, audit }),
-    deletion: new TenantDeletion({ models, storage: new FileStorage(join(dataDir, 'files')) }),
+    deletion: new TenantDeletion({ models, storage: createStorage(storage, dataDir) }),
     runnerTokens: new RunnerTokenService({ models }),
     runners: new RunnerRegistry({ models }),
   };

@@ -1,5 +1,13 @@
 import { Schema, type Connection, type Model, type HydratedDocument } from 'mongoose';
-import type { Code, GenerationParams, JobProgress, JobStatus, OutputFormat, ResolvedJobParams } from '@atelier/protocol';
+import {
+  OUTPUT_FORMATS,
+  type Code,
+  type GenerationParams,
+  type JobProgress,
+  type JobStatus,
+  type OutputFormat,
+  type ResolvedJobParams,
+} from '@atelier/protocol';
 import type { JobAsset } from '../storage/job-assets.js';
 import { tenantPlugin } from '../tenancy/tenant-plugin.js';
 
@@ -83,7 +91,7 @@ const imageSchema = new Schema<StoredImage>(
     storageKey: { type: String, required: true },
     width: { type: Number, required: true },
     height: { type: Number, required: true },
-    format: { type: String, enum: ['png', 'webp'], required: true },
+    format: { type: String, enum: OUTPUT_FORMATS, required: true },
     bytes: { type: Number, required: true },
     seed: { type: Number, required: true },
     productFidelity: { type: Number },

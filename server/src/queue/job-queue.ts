@@ -40,7 +40,7 @@ export interface Lease {
 export interface JobQueueDeps {
   models: Models;
   events: JobEvents;
-  presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
+  presentImages(tenantId: string, images: StoredImage[], shopperId?: string | null): PublicImage[];
   estimator: QueueEstimator;
   /** Closes a finished job's credit reservation (tenant scope); once per job however often it is called. */
   credits: { close(jobId: string, closing: Closing): Promise<unknown> };
@@ -377,7 +377,12 @@ export class JobQueue {
         events.publish(tenantId, jobId, { type: 'progress', step: 0, steps: job.progress.steps, stage: 'loading' }, epoch);
         return;
       case 'complete':
-        events.publish(tenantId, jobId, { type: 'completed', images: this.deps.presentImages(tenantId, job.images) }, epoch);
+        events.publish(
+          tenantId,
+          jobId,
+          { type: 'completed', images: this.deps.presentImages(tenantId, job.images, job.shopperId) },
+          epoch,
+        );
         log.info({ tenantId, jobId, images: job.images.length }, 'job succeeded');
         await this.deps.credits.close(jobId, {
           kind: 'settle',

@@ -57,7 +57,7 @@ export interface GenerationServiceDeps {
   queue: JobQueue;
   estimator: QueueEstimator;
   dispatcher: { notify(): void };
-  presentImages(tenantId: string, images: StoredImage[]): PublicImage[];
+  presentImages(tenantId: string, images: StoredImage[], shopperId?: string | null): PublicImage[];
   /** The tenant's plan and configuration, which bound what a request may ask for. */
   configs: Pick<TenantConfigService, 'policy'>;
   /** The tenant's own LoRAs, which are all a request may name. */
@@ -280,7 +280,7 @@ export class GenerationService {
       progress:
         generation.status === 'succeeded' ? { ...generation.progress, step: generation.progress.steps } : generation.progress,
       cost: generation.cost,
-      images: this.deps.presentImages(generation.tenantId, generation.images),
+      images: this.deps.presentImages(generation.tenantId, generation.images, generation.shopperId),
       error: generation.error ? { code: generation.error.code, message: generation.error.message } : null,
       shopperId: generation.shopperId ?? null,
     };

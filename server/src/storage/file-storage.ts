@@ -1,7 +1,14 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { assertValidKey, assertValidPrefix, type Storage } from './storage.js';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  assertValidRange,
+  resolveRange,
+  type ByteRange,
+  type Storage,
+  type StoredObject,
+} from './storage.js';
 
 /**
  * Files under `<root>/<key>`; writes go to a temp file and are renamed into place.
@@ -19,13 +26,25 @@ export class FileStorage implements Storage {
     await rename(temp, path);
   }
 
-  async read(key: string) {
+  async read(key: string, range?: ByteRange): Promise<StoredObject | undefined> {
     const path = this.pathOf(key);
+    if (range) assertValidRange(range);
+    let handle: FileHandle;
     try {
-      const { size } = await stat(path);
-      return { stream: createReadStream(path), size };
+      handle = await open(path, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    // Size and bytes from one open file: a `put` renaming a new version into place
+    // meanwhile cannot pair one version's size with the other's bytes.
+    try {
+      const { size } = await handle.stat();
+      const resolved = resolveRange(size, range);
+      const stream = handle.createReadStream(range ? { start: resolved.start, end: resolved.end } : {});
+      return { stream, size, range: resolved };
+    } catch (error) {
+      await handle.close();
       throw error;
     }
   }
