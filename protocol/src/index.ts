@@ -18,3 +18,4 @@ export * from './socket-url.js';
 export * from './safetensors.js';
 export * from './lora.js';
 export * from './widget-files.js';
+export * from './webhooks.js';
