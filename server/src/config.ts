@@ -96,7 +96,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   return {
     logLevel: logLevel(env),
     outgoingAllow: parsed(env, 'ATELIER_OUTGOING_ALLOW', parseAllowedRanges) ?? [],
-    webhookRetryScheduleMs: parsed(env, 'ATELIER_WEBHOOK_RETRY_SCHEDULE', parseRetrySchedule) ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS,
+    webhookRetryScheduleMs:
+      parsed(env, 'ATELIER_WEBHOOK_RETRY_SCHEDULE', parseRetrySchedule) ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS,
     webhookPollMs: integer(env, 'ATELIER_WEBHOOK_POLL_MS', 1_000, 10, 60_000),
     webhookTimeoutMs: integer(env, 'ATELIER_WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
     port,

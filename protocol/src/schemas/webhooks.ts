@@ -38,7 +38,10 @@ const eventList = z
   .max(WEBHOOK_EVENT_TYPES.length * 2)
   .transform((events) => [...new Set(events)]);
 
-const description = z.string({ error: 'description must be a string' }).trim().max(500, 'description must be at most 500 characters');
+const description = z
+  .string({ error: 'description must be a string' })
+  .trim()
+  .max(500, 'description must be at most 500 characters');
 
 /** `POST /v1/webhook-endpoints`. */
 export const createWebhookEndpointSchema = z

@@ -68,7 +68,10 @@ export class AddressPolicy {
       if (list.check(address, family)) return { ok: false, reason: `${address} is a ${why} address` };
     }
     if (family === 'ipv6' && !v4 && !this.global.check(address, 'ipv6')) {
-      return { ok: false, reason: `${address} is not a global unicast IPv6 address (loopback, unique-local, link-local, multicast or NAT64)` };
+      return {
+        ok: false,
+        reason: `${address} is not a global unicast IPv6 address (loopback, unique-local, link-local, multicast or NAT64)`,
+      };
     }
     return { ok: true };
   }
@@ -123,6 +126,11 @@ export function parseAllowedRanges(text: string): AllowedRange[] {
       if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`"${entry}" has a prefix outside 0-${max}`);
       const port = portText === undefined ? undefined : Number(portText);
       if (port !== undefined && (port < 1 || port > 65535)) throw new Error(`"${entry}" has a port outside 1-65535`);
-      return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6', ...(port === undefined ? {} : { port }) } as AllowedRange;
+      return {
+        address,
+        prefix,
+        family: version === 4 ? 'ipv4' : 'ipv6',
+        ...(port === undefined ? {} : { port }),
+      } as AllowedRange;
     });
 }

@@ -25,9 +25,7 @@ export const DEFAULT_OUTGOING_LIMITS: OutgoingLimits = {
 };
 
 /** Where a URL may be sent to: the addresses its host has now, all of them allowed. */
-export type TargetCheck =
-  | { ok: true; addresses: LookupAddress[] }
-  | { ok: false; reason: string; unresolvable?: boolean };
+export type TargetCheck = { ok: true; addresses: LookupAddress[] } | { ok: false; reason: string; unresolvable?: boolean };
 
 export interface OutgoingAnswer {
   /** The receiver's HTTP status; null when none came (refused by policy, unreachable, timed out). */
@@ -49,9 +47,7 @@ export interface OutgoingAnswer {
  * One connection per request (`agent: false`): nothing is pooled across tenants.
  */
 export class OutgoingHttp {
-  constructor(
-    private readonly deps: { policy: AddressPolicy; limits?: Partial<OutgoingLimits> },
-  ) {}
+  constructor(private readonly deps: { policy: AddressPolicy; limits?: Partial<OutgoingLimits> }) {}
 
   private get limits(): OutgoingLimits {
     return { ...DEFAULT_OUTGOING_LIMITS, ...this.deps.limits };
@@ -59,7 +55,8 @@ export class OutgoingHttp {
 
   /** Resolves the URL's host and checks every address it has. */
   async check(url: URL): Promise<TargetCheck> {
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: `${url.protocol} is not http or https` };
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      return { ok: false, reason: `${url.protocol} is not http or https` };
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
     let addresses: LookupAddress[];
@@ -133,7 +130,10 @@ export class OutgoingHttp {
         const done = () => {
           clearTimeout(total);
           clearTimeout(connect);
-          resolve({ statusCode: response.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, maxResponseBytes).toString('utf8') });
+          resolve({
+            statusCode: response.statusCode ?? 0,
+            body: Buffer.concat(chunks).subarray(0, maxResponseBytes).toString('utf8'),
+          });
         };
         response.on('data', (chunk: Buffer) => {
           chunks.push(chunk);

@@ -21,7 +21,11 @@ export const DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = [
 const JITTER = 0.1;
 
 /** The wait after failed attempt `attempt` (1-based), jittered; undefined once the schedule is spent. */
-export function retryDelayMs(schedule: readonly number[], attempt: number, random: () => number = Math.random): number | undefined {
+export function retryDelayMs(
+  schedule: readonly number[],
+  attempt: number,
+  random: () => number = Math.random,
+): number | undefined {
   const base = schedule[attempt - 1];
   if (base === undefined) return undefined;
   return Math.round(base * (1 - JITTER + 2 * JITTER * random()));

@@ -97,11 +97,16 @@ export class WebhookDeliverer {
     );
     for (let i = 0; i < due.length && this.running; i += PARALLEL) {
       await Promise.all(
-        due.slice(i, i + PARALLEL).map((message) =>
-          runWithTenant(message.tenantId, () => this.attempt(message)).catch((error: unknown) =>
-            log.error({ err: error, tenantId: message.tenantId, deliveryId: message._id }, 'webhook attempt failed unexpectedly'),
+        due
+          .slice(i, i + PARALLEL)
+          .map((message) =>
+            runWithTenant(message.tenantId, () => this.attempt(message)).catch((error: unknown) =>
+              log.error(
+                { err: error, tenantId: message.tenantId, deliveryId: message._id },
+                'webhook attempt failed unexpectedly',
+              ),
+            ),
           ),
-        ),
       );
     }
   }
@@ -185,7 +190,10 @@ export class WebhookDeliverer {
         ? `answered ${status} (redirects are not followed)`
         : `answered ${status ?? 'nothing'}`);
     if (status === 410) {
-      return { next: { status: 'failed', nextAttemptAt: null, error: 'The endpoint answered 410 Gone and was disabled.' }, error };
+      return {
+        next: { status: 'failed', nextAttemptAt: null, error: 'The endpoint answered 410 Gone and was disabled.' },
+        error,
+      };
     }
     return { next: this.retry(n, lastAttempt), error };
   }
@@ -220,7 +228,10 @@ export class WebhookDeliverer {
       { _id: held._id, finishedAt: null },
       { $set: { finishedAt: this.now(), error: 'The server process making this attempt stopped before it finished.', next } },
     );
-    log.warn({ tenantId: message.tenantId, deliveryId: message._id, attempt: n, by: held.serverId }, 'webhook attempt abandoned by a stopped process');
+    log.warn(
+      { tenantId: message.tenantId, deliveryId: message._id, attempt: n, by: held.serverId },
+      'webhook attempt abandoned by a stopped process',
+    );
     await this.settle(message, n, next);
   }
 

@@ -96,16 +96,14 @@ function present(message: WebhookMessage, attempts: WebhookAttempt[]): WebhookDe
     attempts: attempts
       .filter((attempt) => attempt.messageId === message._id && !attempt.skipped)
       .sort((a, b) => a.attempt - b.attempt)
-      .map(
-        (attempt): WebhookAttemptBody => ({
-          attempt: attempt.attempt,
-          at: attempt.claimedAt.toISOString(),
-          statusCode: attempt.statusCode,
-          durationMs: attempt.durationMs,
-          error: attempt.finishedAt ? attempt.error : 'in progress',
-          responseExcerpt: attempt.responseExcerpt,
-        }),
-      ),
+      .map((attempt): WebhookAttemptBody => ({
+        attempt: attempt.attempt,
+        at: attempt.claimedAt.toISOString(),
+        statusCode: attempt.statusCode,
+        durationMs: attempt.durationMs,
+        error: attempt.finishedAt ? attempt.error : 'in progress',
+        responseExcerpt: attempt.responseExcerpt,
+      })),
     error: message.error,
   };
 }

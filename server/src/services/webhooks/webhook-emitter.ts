@@ -86,7 +86,8 @@ export class WebhookEmitter {
       );
       if (present === ids.length) continue;
       const added = await runWithTenant(job.tenantId, () => this.write(job, type, own));
-      if (added > 0) log.warn({ tenantId: job.tenantId, jobId: job._id, added }, 'wrote webhook events a stopped process left unwritten');
+      if (added > 0)
+        log.warn({ tenantId: job.tenantId, jobId: job._id, added }, 'wrote webhook events a stopped process left unwritten');
       written += added;
     }
     if (written > 0) this.deps.wake();

@@ -147,16 +147,20 @@ export class WebhookEndpoints {
     throw conflict('The secret is being rotated by other requests right now; try again.');
   }
 
-  /** The secrets that sign now: the newest, and each older one whose successor's grace has not ended. */
+  /**
+   * The secrets that sign now: the newest, then each older one while its successor's
+   * grace lasts. A rotation's grace also bounds every older secret's (a rotation with no
+   * grace stops all of them), so the walk stops at the first grace that has ended.
+   */
   async signingSecrets(endpointId: string, now = this.now()): Promise<string[]> {
     const secrets = await this.secrets(endpointId);
-    return secrets
-      .filter((secret, index) => {
-        if (index === 0) return true;
-        const successor = secrets[index - 1]!;
-        return successor.seq === secret.seq + 1 && (successor.predecessorExpiresAt?.getTime() ?? 0) > now.getTime();
-      })
-      .map((secret) => secret.secret);
+    const signing = secrets.slice(0, 1);
+    for (let i = 1; i < secrets.length; i += 1) {
+      const successor = secrets[i - 1]!;
+      if (successor.seq !== secrets[i]!.seq + 1 || (successor.predecessorExpiresAt?.getTime() ?? 0) <= now.getTime()) break;
+      signing.push(secrets[i]!);
+    }
+    return signing.map((secret) => secret.secret);
   }
 
   /** Newest first. */
