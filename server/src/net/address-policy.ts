@@ -131,6 +131,6 @@ export function parseAllowedRanges(text: string): AllowedRange[] {
         prefix,
         family: version === 4 ? 'ipv4' : 'ipv6',
         ...(port === undefined ? {} : { port }),
-      } as AllowedRange;
+      };
     });
 }
