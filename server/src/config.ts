@@ -54,7 +54,7 @@ export interface Config {
   outgoingAllow: AllowedRange[];
   /** The waits after each failed webhook attempt (services/webhooks/retry-schedule.ts). */
   webhookRetryScheduleMs: readonly number[];
-  /** How often each process looks for webhook deliveries that are due. */
+  /** How often each process looks for webhook deliveries it was not told of (its own events and retries wake it). */
   webhookPollMs: number;
   /** The time limit of one webhook request, answer included. */
   webhookTimeoutMs: number;
@@ -98,7 +98,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     outgoingAllow: parsed(env, 'ATELIER_OUTGOING_ALLOW', parseAllowedRanges) ?? [],
     webhookRetryScheduleMs:
       parsed(env, 'ATELIER_WEBHOOK_RETRY_SCHEDULE', parseRetrySchedule) ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS,
-    webhookPollMs: integer(env, 'ATELIER_WEBHOOK_POLL_MS', 1_000, 10, 60_000),
+    webhookPollMs: integer(env, 'ATELIER_WEBHOOK_POLL_MS', 30_000, 10, 600_000),
     webhookTimeoutMs: integer(env, 'ATELIER_WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
     port,
     host,

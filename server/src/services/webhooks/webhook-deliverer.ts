@@ -18,6 +18,8 @@ const BATCH = 50;
 const PARALLEL = 8;
 /** The receiver's answer kept in the log. */
 const EXCERPT_CHARS = 1_000;
+/** How soon a delivery another process is attempting is looked at again. */
+const IN_FLIGHT_RECHECK_MS = 1_000;
 /** A finished attempt whose claimant has not written the delivery after this long is taken for dead. */
 const SETTLE_GRACE_MS = 5_000;
 
@@ -73,7 +75,11 @@ export class WebhookDeliverer {
       return;
     }
     clearTimeout(this.timer);
+    let soonest: { at: number; waiting: boolean } | undefined;
     this.pass = this.run()
+      .then((next) => {
+        soonest = next;
+      })
       .catch((error: unknown) => log.error({ err: error }, 'webhook delivery pass failed'))
       .finally(() => {
         this.pass = undefined;
@@ -81,38 +87,59 @@ export class WebhookDeliverer {
         if (this.again) {
           this.again = false;
           this.wake();
-        } else {
-          this.timer = setTimeout(() => this.wake(), this.deps.pollMs);
-          this.timer.unref();
+          return;
         }
+        // New events and redeliveries wake this process at once; the next retry due wakes
+        // it then; the poll is for the rest (another process's new events, when that one stops).
+        // A delivery due already is either one that came due during the pass (run again
+        // now) or one this pass could not attempt (another process's attempt in flight, or
+        // an error): look at that again in a while.
+        const untilDue = soonest === undefined ? Infinity : soonest.at - this.now().getTime();
+        const wait = Math.min(this.deps.pollMs, untilDue > 0 ? untilDue : soonest?.waiting ? IN_FLIGHT_RECHECK_MS : 0);
+        this.timer = setTimeout(() => this.wake(), wait);
+        this.timer.unref();
       });
   }
 
-  private async run(): Promise<void> {
+  /** One pass over the due deliveries; returns when the next pending one is due, and whether this pass left it waiting. */
+  private async run(): Promise<{ at: number; waiting: boolean } | undefined> {
+    const { WebhookMessage: Messages } = this.deps.models;
     const due = await runAsSystem('webhooks: deliveries due', () =>
-      this.deps.models.WebhookMessage.find({ status: 'pending', nextAttemptAt: mongoose.trusted({ $lte: this.now() }) })
+      Messages.find({ status: 'pending', nextAttemptAt: mongoose.trusted({ $lte: this.now() }) })
         .sort({ nextAttemptAt: 1 })
         .limit(BATCH)
         .lean(),
     );
+    if (due.length === BATCH) this.again = true;
+    const waiting = new Set<string>();
     for (let i = 0; i < due.length && this.running; i += PARALLEL) {
       await Promise.all(
-        due
-          .slice(i, i + PARALLEL)
-          .map((message) =>
-            runWithTenant(message.tenantId, () => this.attempt(message)).catch((error: unknown) =>
+        due.slice(i, i + PARALLEL).map((message) =>
+          runWithTenant(message.tenantId, () => this.attempt(message)).then(
+            (made) => {
+              if (!made) waiting.add(message._id);
+            },
+            (error: unknown) => {
+              waiting.add(message._id);
               log.error(
                 { err: error, tenantId: message.tenantId, deliveryId: message._id },
                 'webhook attempt failed unexpectedly',
-              ),
-            ),
+              );
+            },
           ),
+        ),
       );
     }
+    // Whoever scheduled it (this process or another), the next retry wakes every process
+    // then; one of them wins its claim.
+    const [next] = await runAsSystem('webhooks: next delivery due', () =>
+      Messages.find({ status: 'pending' }).sort({ nextAttemptAt: 1 }).limit(1).select({ nextAttemptAt: 1 }).lean(),
+    );
+    return next?.nextAttemptAt ? { at: next.nextAttemptAt.getTime(), waiting: waiting.has(next._id) } : undefined;
   }
 
-  /** Claims and makes the delivery's next attempt (tenant scope). */
-  private async attempt(message: WebhookMessage): Promise<void> {
+  /** Claims and makes the delivery's next attempt (tenant scope); false when another process holds the claim. */
+  private async attempt(message: WebhookMessage): Promise<boolean> {
     const { models } = this.deps;
     const n = message.attempts + 1;
     const id = webhookAttemptId(message._id, n);
@@ -127,7 +154,10 @@ export class WebhookDeliverer {
         claimedAt,
       });
     } catch (error) {
-      if ((error as { code?: number }).code === 11000) return this.recover(message, n);
+      if ((error as { code?: number }).code === 11000) {
+        await this.recover(message, n);
+        return false;
+      }
       throw error;
     }
     const endpoint = await findOwnById(models.WebhookEndpoint, message.endpointId);
@@ -138,7 +168,8 @@ export class WebhookDeliverer {
         error: endpoint ? 'The endpoint is disabled.' : 'The endpoint was deleted.',
       };
       await models.WebhookAttempt.updateOne({ _id: id }, { $set: { finishedAt: this.now(), skipped: true, next } });
-      return this.settle(message, n, next);
+      await this.settle(message, n, next);
+      return true;
     }
     const timestamp = Math.floor(claimedAt.getTime() / 1000);
     const secrets = await this.deps.endpoints.signingSecrets(endpoint._id, claimedAt);
@@ -176,6 +207,7 @@ export class WebhookDeliverer {
     } else {
       log.info({ ...logged, statusCode: answer.statusCode, error, next: next.status }, 'webhook attempt failed');
     }
+    return true;
   }
 
   /** What an answer makes of the delivery: 2xx delivered; 410 failed for good; otherwise the next attempt, if any is left. */

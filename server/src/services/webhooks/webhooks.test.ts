@@ -102,7 +102,6 @@ const env = (port: number) => ({
   // Only the receiver's own address and port: every other loopback target stays refused.
   ATELIER_OUTGOING_ALLOW: `127.0.0.1/32:${port}`,
   ATELIER_WEBHOOK_RETRY_SCHEDULE: '50ms,50ms,50ms',
-  ATELIER_WEBHOOK_POLL_MS: '50',
 });
 
 beforeAll(async () => {
@@ -436,7 +435,7 @@ describe('server-side request forgery', () => {
 describe('the outbox', () => {
   it('refuses at send time a target the operator no longer allows, and delivers from the stored outbox after a restart that allows it', async () => {
     const later = await startReceiver();
-    const retries = { ATELIER_WEBHOOK_RETRY_SCHEDULE: Array(20).fill('200ms').join(','), ATELIER_WEBHOOK_POLL_MS: '50' };
+    const retries = { ATELIER_WEBHOOK_RETRY_SCHEDULE: Array(20).fill('200ms').join(',') };
     let instance = await startTestServer({ ...env(later.port), ...retries });
     try {
       const tenant = await instance.createTenant({ name: 'Initech', plan: 'enterprise' });
