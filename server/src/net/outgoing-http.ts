@@ -64,7 +64,7 @@ export class OutgoingHttp {
       addresses = [{ address: host, family: isIP(host) }];
     } else {
       try {
-        addresses = await lookupAll(host);
+        addresses = await (this.deps.resolve ?? lookupAll)(host);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         return { ok: false, reason: `${host} does not resolve (${code ?? 'DNS error'})`, unresolvable: true };
