@@ -292,7 +292,8 @@ function createServices(
     work: events,
     repair: {
       everyMs: 30_000,
-      run: () => Promise.all([reservations.sweep(), generations.sweepIdempotencyKeys(), webhooks.repair()]),
+      run: () =>
+        Promise.all([reservations.sweep(), generations.sweepIdempotencyKeys(), webhooks.repair(), webhookDeliverer.prune()]),
     },
   });
   const keys = new KeyService({ models, audit, ...(options.now ? { now: options.now } : {}) });

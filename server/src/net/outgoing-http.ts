@@ -47,7 +47,14 @@ export interface OutgoingAnswer {
  * One connection per request (`agent: false`): nothing is pooled across tenants.
  */
 export class OutgoingHttp {
-  constructor(private readonly deps: { policy: AddressPolicy; limits?: Partial<OutgoingLimits> }) {}
+  constructor(
+    private readonly deps: {
+      policy: AddressPolicy;
+      limits?: Partial<OutgoingLimits>;
+      /** Every address of a host name; the system resolver (`dns.lookup`) unless given. */
+      resolve?: (host: string) => Promise<LookupAddress[]>;
+    },
+  ) {}
 
   private get limits(): OutgoingLimits {
     return { ...DEFAULT_OUTGOING_LIMITS, ...this.deps.limits };

@@ -18,6 +18,9 @@ const BATCH = 50;
 const PARALLEL = 8;
 /** The receiver's answer kept in the log. */
 const EXCERPT_CHARS = 1_000;
+/** Finished deliveries (and their attempts) are kept this long in the log. */
+export const DELIVERY_LOG_DAYS = 30;
+const PRUNE_BATCH = 500;
 /** How soon a delivery another process is attempting is looked at again. */
 const IN_FLIGHT_RECHECK_MS = 1_000;
 /** A finished attempt whose claimant has not written the delivery after this long is taken for dead. */
@@ -65,6 +68,30 @@ export class WebhookDeliverer {
     this.running = false;
     clearTimeout(this.timer);
     await this.pass;
+  }
+
+  /**
+   * Deletes deliveries finished more than DELIVERY_LOG_DAYS ago with their attempts, so
+   * that the outbox, which FerretDB scans whole for the due ones, stays small.
+   */
+  async prune(): Promise<number> {
+    const { WebhookMessage: Messages, WebhookAttempt: Attempts } = this.deps.models;
+    const before = new Date(this.now().getTime() - DELIVERY_LOG_DAYS * 86_400_000);
+    return runAsSystem('webhooks: prune the delivery log', async () => {
+      const old = await Messages.find({
+        status: mongoose.trusted({ $ne: 'pending' }),
+        updatedAt: mongoose.trusted({ $lt: before }),
+      })
+        .limit(PRUNE_BATCH)
+        .select({ _id: 1 })
+        .lean();
+      if (old.length === 0) return 0;
+      const ids = old.map((message) => message._id);
+      // Attempts first: a delivery is never left with attempts nothing points at.
+      await Attempts.deleteMany({ messageId: mongoose.trusted({ $in: ids }) });
+      await Messages.deleteMany({ _id: mongoose.trusted({ $in: ids }) });
+      return ids.length;
+    });
   }
 
   /** Runs a pass now (or right after the one in progress). */

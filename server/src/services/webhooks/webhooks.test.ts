@@ -23,6 +23,8 @@ import {
 } from '@atelier/testing';
 import { AddressPolicy } from '../../net/address-policy.js';
 import { OutgoingHttp } from '../../net/outgoing-http.js';
+import { runAsSystem } from '../../tenancy/tenant-context.js';
+import { DELIVERY_LOG_DAYS, WebhookDeliverer } from './webhook-deliverer.js';
 
 /**
  * Webhooks end to end (issue 11, "Webhooks to tenants"): a real server, a real receiver
@@ -477,7 +479,7 @@ describe('the outbox', () => {
     }
   });
 
-  it('sends each event once when several server processes work one outbox', async () => {
+  it('sends each event once when several server instances work one outbox', async () => {
     const shared = await startReceiver();
     const one = await startTestServer({ ...env(shared.port), ATELIER_WEBHOOK_POLL_MS: '20' });
     const two = await startTestServer(
@@ -519,5 +521,33 @@ describe('the outbox', () => {
       await one.stop();
       await shared.close();
     }
+  });
+
+  it(`prunes finished deliveries and their attempts after ${DELIVERY_LOG_DAYS} days, and nothing younger`, async () => {
+    const endpoint = await register(globex, '/pruned', ['generation.canceled']);
+    await canceledGeneration(globex);
+    await vi.waitFor(async () => expect((await deliveries(globex, endpoint.id))[0]?.status).toBe('delivered'));
+    const [delivery] = await deliveries(globex, endpoint.id);
+    // A deliverer of its own with a clock of its own; it only prunes.
+    const pruner = (now: Date) =>
+      new WebhookDeliverer({
+        models: server.database.models,
+        outgoing: new OutgoingHttp({ policy: new AddressPolicy() }),
+        endpoints: server.services.webhookEndpoints,
+        schedule: [],
+        pollMs: 60_000,
+        abandonedAfterMs: 60_000,
+        serverId: 'srv_pruner',
+        now: () => now,
+      });
+    expect(await pruner(new Date()).prune()).toBe(0);
+    expect(await deliveries(globex, endpoint.id)).toHaveLength(1);
+
+    expect(await pruner(new Date(Date.now() + (DELIVERY_LOG_DAYS + 1) * 86_400_000)).prune()).toBeGreaterThan(0);
+    expect(await deliveries(globex, endpoint.id)).toEqual([]);
+    const attempts = await runAsSystem('test: attempts left', () =>
+      server.database.models.WebhookAttempt.countDocuments({ messageId: delivery!.id }),
+    );
+    expect(attempts).toBe(0);
   });
 });
