@@ -93,6 +93,7 @@ export const KEY_SCOPES = [
   'sessions:write',
   'balance:read',
   'usage:read',
+  'webhooks:read',
   'webhooks:write',
 ] as const;
 export type KeyScope = (typeof KEY_SCOPES)[number];

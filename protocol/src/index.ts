@@ -19,3 +19,4 @@ export * from './safetensors.js';
 export * from './lora.js';
 export * from './widget-files.js';
 export * from './embed.js';
+export * from './webhooks.js';

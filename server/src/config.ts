@@ -1,7 +1,9 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseAllowedRanges, type AllowedRange } from './net/address-policy.js';
 import type { BreakerPolicy } from './queue/runner-health.js';
 import { storageConfig, type StorageConfig } from './storage/storage-config.js';
+import { DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS, parseRetrySchedule } from './services/webhooks/retry-schedule.js';
 import { ConfigError, absolutePath, httpUrl, integer, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
 
 export { ConfigError };
@@ -51,6 +53,14 @@ export interface Config {
   jobDeadlineMs: number;
   /** When a runner whose jobs keep failing is taken out of rotation, and for how long. */
   runnerBreaker: BreakerPolicy;
+  /** Private, loopback or link-local ranges that webhooks may reach anyway (net/address-policy.ts). */
+  outgoingAllow: AllowedRange[];
+  /** The waits after each failed webhook attempt (services/webhooks/retry-schedule.ts). */
+  webhookRetryScheduleMs: readonly number[];
+  /** How often each process looks for webhook deliveries it was not told of (its own events and retries wake it). */
+  webhookPollMs: number;
+  /** The time limit of one webhook request, answer included. */
+  webhookTimeoutMs: number;
 }
 
 /**
@@ -88,6 +98,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
   return {
     logLevel: logLevel(env),
+    outgoingAllow: parsed(env, 'ATELIER_OUTGOING_ALLOW', parseAllowedRanges) ?? [],
+    webhookRetryScheduleMs:
+      parsed(env, 'ATELIER_WEBHOOK_RETRY_SCHEDULE', parseRetrySchedule) ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS,
+    webhookPollMs: integer(env, 'ATELIER_WEBHOOK_POLL_MS', 30_000, 10, 600_000),
+    webhookTimeoutMs: integer(env, 'ATELIER_WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
     port,
     host,
     publicUrl,
@@ -121,4 +136,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       maxCooldownMs,
     },
   };
+}
+
+/** An optional variable read by `parse`, whose error message becomes the ConfigError's. */
+function parsed<T>(env: Env, name: string, parse: (text: string) => T): T | undefined {
+  const text = optional(env, name);
+  if (text === undefined) return undefined;
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new ConfigError(name, (error as Error).message);
+  }
 }

@@ -23,8 +23,9 @@ import { readinessRoutes } from './http/routes/readiness-routes.js';
 import { uploadEndpoints } from './http/routes/upload-routes.js';
 import { sessionEndpoints } from './http/routes/session-routes.js';
 import { widgetRoutes } from './http/routes/widget-routes.js';
+import { webhookEndpoints } from './http/routes/webhook-routes.js';
 import type { StoredImage } from './models/generation.model.js';
-import { REALTIME_PATH, RUNNER_PATH, type HealthBody, type PublicImage } from '@atelier/protocol';
+import { REALTIME_PATH, RUNNER_PATH, type GenerationBody, type HealthBody, type PublicImage } from '@atelier/protocol';
 import { Dispatcher } from './queue/dispatcher.js';
 import { JobEventRelay } from './queue/job-event-relay.js';
 import { JobEvents } from './queue/job-events.js';
@@ -59,6 +60,12 @@ import { TenantDeletion } from './services/tenant-deletion.js';
 import { TenantService } from './services/tenant-service.js';
 import { UploadService } from './services/upload-service.js';
 import { createStorage } from './storage/create-storage.js';
+import { WebhookDeliverer } from './services/webhooks/webhook-deliverer.js';
+import { WebhookDeliveries } from './services/webhooks/webhook-deliveries.js';
+import { WebhookEmitter } from './services/webhooks/webhook-emitter.js';
+import { WebhookEndpoints } from './services/webhooks/webhook-endpoints.js';
+import { AddressPolicy } from './net/address-policy.js';
+import { OutgoingHttp } from './net/outgoing-http.js';
 import { UrlSigner } from './storage/signed-urls.js';
 
 const log = createLogger('server');
@@ -150,6 +157,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
   services.dispatcher.start();
   services.includedCredits.start();
   services.retention.start();
+  services.webhookDeliverer.start();
   log.info({ port, publicUrl, adminToken: admin.path ?? 'ATELIER_ADMIN_TOKEN' }, 'server listening');
   if (admin.created) {
     // Printed this once, where the operator looks when first starting the server; later
@@ -174,6 +182,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
         await services.dispatcher.stop();
         await services.includedCredits.stop();
         await services.retention.stop();
+        await services.webhookDeliverer.stop();
         await services.events.stop();
         // After the runner hub has marked this process's runners offline.
         await services.instances.stop();
@@ -203,6 +212,7 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
     ...loraEndpoints({ loras: services.loras }),
     ...uploadEndpoints({ uploads: services.uploads }),
+    ...webhookEndpoints({ endpoints: services.webhookEndpoints, deliveries: services.webhookDeliveries }),
   ];
 }
 
@@ -244,7 +254,28 @@ function createServices(
   const plans = new PlanService({ models });
   const estimator = new QueueEstimator({ models, runners: registry, plans });
   const queueWatch = new QueueWatch({ events, estimator });
-  const queue = new JobQueue({
+  const outgoing = new OutgoingHttp({
+    policy: new AddressPolicy(config.outgoingAllow),
+    limits: { totalTimeoutMs: config.webhookTimeoutMs },
+  });
+  const webhookEndpoints = new WebhookEndpoints({ models, outgoing, ...(options.now ? { now: options.now } : {}) });
+  const webhookDeliverer = new WebhookDeliverer({
+    models,
+    outgoing,
+    endpoints: webhookEndpoints,
+    schedule: config.webhookRetryScheduleMs,
+    pollMs: config.webhookPollMs,
+    abandonedAfterMs: config.webhookTimeoutMs + 30_000,
+    serverId,
+  });
+  const webhookDeliveries = new WebhookDeliveries({ models, endpoints: webhookEndpoints, wake: () => webhookDeliverer.wake() });
+  const webhooks: WebhookEmitter = new WebhookEmitter({
+    models,
+    view: (job): Promise<GenerationBody> => generations.view(job, { withQueue: false }),
+    attemptsPerDelivery: config.webhookRetryScheduleMs.length + 1,
+    wake: () => webhookDeliverer.wake(),
+  });
+  const queue: JobQueue = new JobQueue({
     models,
     events,
     presentImages,
@@ -253,6 +284,7 @@ function createServices(
     plans,
     leaseMs: config.leaseMs,
     serverId,
+    finished: (job) => webhooks.jobFinished(job),
   });
   const reservations = new ReservationSweeper({
     models,
@@ -265,7 +297,11 @@ function createServices(
     pollMs: config.dispatchPollMs,
     sweepMs,
     work: events,
-    repair: { everyMs: 30_000, run: () => Promise.all([reservations.sweep(), generations.sweepIdempotencyKeys()]) },
+    repair: {
+      everyMs: 30_000,
+      run: () =>
+        Promise.all([reservations.sweep(), generations.sweepIdempotencyKeys(), webhooks.repair(), webhookDeliverer.prune()]),
+    },
   });
   const keys = new KeyService({ models, audit, ...(options.now ? { now: options.now } : {}) });
   const shopperSessions = new ShopperSessions({ models, ...(options.now ? { now: options.now } : {}) });
@@ -377,6 +413,10 @@ function createServices(
     resumeTokens,
     cancelOnRunner,
     readiness,
+    webhookEndpoints,
+    webhookDeliveries,
+    webhookDeliverer,
+    webhooks,
   };
 }
 

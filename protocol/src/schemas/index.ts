@@ -10,3 +10,4 @@ export * from './credentials.js';
 export * from './tenant-config.js';
 export { FORBIDDEN_KEYS, forbiddenKeyPaths } from './safe-keys.js';
 export { describeIssues, type FieldError } from './issues.js';
+export * from './webhooks.js';

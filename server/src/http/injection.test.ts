@@ -18,6 +18,7 @@ let server: TestServer;
 let tenant: Tenant;
 let generationId: string;
 let keyId: string;
+let webhookEndpointId: string;
 
 /**
  * A body each route accepts (`null`: the route reads none). Every route that takes a
@@ -48,6 +49,11 @@ const VALID_BODIES: Record<string, Record<string, unknown> | null> = {
   'POST /admin/v1/runner-tokens': { name: 'gpu-1' },
   'PUT /admin/v1/plans/:name': { monthlyCredits: 5 },
   'POST /admin/v1/session-keys/rotate': null,
+  'POST /v1/webhook-endpoints': { url: 'https://hooks.acme.test/atelier', events: ['generation.completed'] },
+  'PATCH /v1/webhook-endpoints/:id': { enabled: true },
+  'DELETE /v1/webhook-endpoints/:id': null,
+  'POST /v1/webhook-endpoints/:id/rotate-secret': { graceSeconds: 0 },
+  'POST /v1/webhook-endpoints/:id/deliveries/:deliveryId/redeliver': null,
 };
 
 /** A route served by a pattern (the content-hashed widget studio), as the route table lists it. */
@@ -78,6 +84,11 @@ beforeAll(async () => {
   generationId = await createGeneration(server, tenant.secretKey);
   const key = await server.api(tenant.secretKey, '/v1/keys', { body: { kind: 'secret' } });
   keyId = ((await key.json()) as { id: string }).id;
+  // A `.test` host never resolves, so registering it needs no network; nothing is ever delivered here.
+  const webhook = await server.api(tenant.secretKey, '/v1/webhook-endpoints', {
+    body: { url: 'https://hooks.acme.test/atelier', events: ['generation.completed'] },
+  });
+  webhookEndpointId = ((await webhook.json()) as { id: string }).id;
 });
 
 afterAll(() => server.stop());
@@ -120,7 +131,9 @@ function target(route: string): Target {
     .replace('/loras/:id', `/loras/${newId('lra')}`)
     .replace('/tenants/:id', `/tenants/${tenant.tenantId}`)
     .replace('/plans/:name', '/plans/pro')
-    .replace('/realtime/stream/:id', `/realtime/stream/${newId('str')}`);
+    .replace('/realtime/stream/:id', `/realtime/stream/${newId('str')}`)
+    .replace('/webhook-endpoints/:id', `/webhook-endpoints/${webhookEndpointId}`)
+    .replace('/deliveries/:deliveryId', `/deliveries/${newId('msg')}`);
   expect(path, `${route}: fill in its parameters`).not.toContain(':');
   const authorization = !endpoint ? undefined : endpoint.auth === 'admin' ? TEST_ADMIN_TOKEN : tenant.secretKey;
   return { method, url: new URL(path, server.url), authorization };

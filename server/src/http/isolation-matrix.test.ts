@@ -55,6 +55,8 @@ const a = {
   idempotencyKey: 'acme-order-1',
   resumeToken: '',
   shopperToken: '',
+  webhookEndpoint: '',
+  webhookDelivery: '',
 };
 let globexShopperToken: string;
 const sockets: WidgetProbe[] = [];
@@ -65,6 +67,11 @@ beforeAll(async () => {
   runner = await connectRunner(server.url, await server.createRunnerToken());
   acme = await server.createTenant({ name: 'Acme', plan: 'enterprise', origins: [ACME_ORIGIN] });
   globex = await server.createTenant({ name: 'Globex', plan: 'enterprise', origins: [GLOBEX_ORIGIN] });
+  // A `.test` host never resolves: A's endpoint is registered, and its deliveries are logged (failing).
+  const webhook = await server.api(acme.secretKey, '/v1/webhook-endpoints', {
+    body: { url: 'https://hooks.acme.test/atelier', events: ['generation.completed'] },
+  });
+  a.webhookEndpoint = ((await webhook.json()) as { id: string }).id;
 
   a.done = await createGeneration(server, acme.secretKey, { prompt: ACME_PROMPT });
   runner.send({ type: 'ready' });
@@ -73,6 +80,11 @@ beforeAll(async () => {
   await vi.waitFor(async () => expect((await readJob(server, a.done)).status).toBe('succeeded'));
   const [image] = (await viewGeneration(server, acme.secretKey, a.done)).images;
   a.image = { id: image!.id, url: image!.url };
+  await vi.waitFor(async () => {
+    const log = await server.api(acme.secretKey, `/v1/webhook-endpoints/${a.webhookEndpoint}/deliveries`);
+    a.webhookDelivery = ((await log.json()) as { data: { id: string }[] }).data[0]?.id ?? '';
+    expect(a.webhookDelivery).not.toBe('');
+  });
   // The runner does not say ready again: A's later jobs stay queued.
   const queued = await server.api(acme.secretKey, '/v1/generations', {
     body: { prompt: ACME_PROMPT },
@@ -156,9 +168,29 @@ function acmeState() {
   }));
 }
 
+/** A's webhook endpoint is there, unchanged, with its delivery. */
+async function expectAcmeWebhookIntact(): Promise<void> {
+  const response = await server.api(acme.secretKey, `/v1/webhook-endpoints/${a.webhookEndpoint}`);
+  expect(await response.json()).toMatchObject({ url: 'https://hooks.acme.test/atelier', enabled: true });
+  const log = await server.api(acme.secretKey, `/v1/webhook-endpoints/${a.webhookEndpoint}/deliveries`);
+  expect(((await log.json()) as { data: { id: string }[] }).data.map((delivery) => delivery.id)).toEqual([a.webhookDelivery]);
+}
+
 /** Nothing in `text` names anything of A's. */
 function expectNothingOfAcme(text: string): void {
-  for (const secret of [acme.tenantId, a.done, a.queued, a.widgetJob, a.image.id, a.keyId, ACME_PROMPT, 'AcmeOnlyFont']) {
+  for (const secret of [
+    acme.tenantId,
+    a.done,
+    a.queued,
+    a.widgetJob,
+    a.image.id,
+    a.keyId,
+    a.webhookEndpoint,
+    a.webhookDelivery,
+    'hooks.acme.test',
+    ACME_PROMPT,
+    'AcmeOnlyFont',
+  ]) {
     expect(text).not.toContain(secret);
   }
 }
@@ -379,6 +411,85 @@ const ROUTES: Record<string, Entry> = {
       const body = (await (await asGlobex('GET', '/v1/usage')).json()) as { from: string; to: string };
       expect(body).toEqual(await runWithTenant(globex.tenantId, () => server.services.ledger.usage(body.from, body.to)));
       expect(body).not.toEqual(await runWithTenant(acme.tenantId, () => server.services.ledger.usage(body.from, body.to)));
+    },
+  },
+  'GET /v1/webhook-endpoints': {
+    exempt: "lists B's own webhook endpoints: none of A's is in it, and A's id as a cursor is refused as an unknown one is",
+    async check() {
+      await widgetCredentialsRefused('GET', '/v1/webhook-endpoints');
+      const response = await asGlobex('GET', '/v1/webhook-endpoints?limit=100');
+      expect(response.status).toBe(200);
+      expectNothingOfAcme(await response.text());
+      await foreignCursorLikeUnknown('/v1/webhook-endpoints', a.webhookEndpoint, 'wep_00000000000000000000');
+    },
+  },
+  'POST /v1/webhook-endpoints': {
+    exempt: "registers an endpoint of B's: B's events only ever go to it",
+    async check() {
+      await widgetCredentialsRefused('POST', '/v1/webhook-endpoints');
+      const created = await asGlobex('POST', '/v1/webhook-endpoints', {
+        url: 'https://hooks.globex.test/in',
+        events: ['generation.completed'],
+      });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      const log = await asGlobex('GET', `/v1/webhook-endpoints/${id}/deliveries`);
+      expect(((await log.json()) as { data: unknown[] }).data).toEqual([]);
+    },
+  },
+  'GET /v1/webhook-endpoints/:id': {
+    names: 'a webhook endpoint id',
+    async check() {
+      await widgetCredentialsRefused('GET', `/v1/webhook-endpoints/${a.webhookEndpoint}`);
+      await expectNotFound(await asGlobex('GET', `/v1/webhook-endpoints/${a.webhookEndpoint}`));
+    },
+  },
+  'PATCH /v1/webhook-endpoints/:id': {
+    names: "a webhook endpoint id: B cannot re-point A's endpoint",
+    async check() {
+      await widgetCredentialsRefused('PATCH', `/v1/webhook-endpoints/${a.webhookEndpoint}`);
+      await expectNotFound(
+        await asGlobex('PATCH', `/v1/webhook-endpoints/${a.webhookEndpoint}`, { url: 'https://hooks.globex.test/stolen' }),
+      );
+      await expectAcmeWebhookIntact();
+    },
+  },
+  'DELETE /v1/webhook-endpoints/:id': {
+    names: 'a webhook endpoint id',
+    async check() {
+      await widgetCredentialsRefused('DELETE', `/v1/webhook-endpoints/${a.webhookEndpoint}`);
+      await expectNotFound(await asGlobex('DELETE', `/v1/webhook-endpoints/${a.webhookEndpoint}`));
+      await expectAcmeWebhookIntact();
+    },
+  },
+  'POST /v1/webhook-endpoints/:id/rotate-secret': {
+    names: 'a webhook endpoint id: B cannot learn or replace its secret',
+    async check() {
+      await widgetCredentialsRefused('POST', `/v1/webhook-endpoints/${a.webhookEndpoint}/rotate-secret`);
+      await expectNotFound(
+        await asGlobex('POST', `/v1/webhook-endpoints/${a.webhookEndpoint}/rotate-secret`, { graceSeconds: 0 }),
+      );
+    },
+  },
+  'GET /v1/webhook-endpoints/:id/deliveries': {
+    names: "a webhook endpoint id: its delivery log (A's events)",
+    async check() {
+      await widgetCredentialsRefused('GET', `/v1/webhook-endpoints/${a.webhookEndpoint}/deliveries`);
+      await expectNotFound(await asGlobex('GET', `/v1/webhook-endpoints/${a.webhookEndpoint}/deliveries`));
+    },
+  },
+  'POST /v1/webhook-endpoints/:id/deliveries/:deliveryId/redeliver': {
+    names: "a webhook endpoint id and a delivery id: B can neither resend A's delivery nor name it under an endpoint of B's",
+    async check() {
+      const path = `/v1/webhook-endpoints/${a.webhookEndpoint}/deliveries/${a.webhookDelivery}/redeliver`;
+      await widgetCredentialsRefused('POST', path);
+      await expectNotFound(await asGlobex('POST', path));
+      const own = await asGlobex('POST', '/v1/webhook-endpoints', {
+        url: 'https://hooks.globex.test/own',
+        events: ['generation.failed'],
+      });
+      const { id } = (await own.json()) as { id: string };
+      await expectNotFound(await asGlobex('POST', `/v1/webhook-endpoints/${id}/deliveries/${a.webhookDelivery}/redeliver`));
     },
   },
   'POST /admin/v1/tenants': adminOnly('POST', () => '/admin/v1/tenants'),

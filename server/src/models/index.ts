@@ -19,6 +19,10 @@ import { tenantDeletionModel } from './tenant-deletion.model.js';
 import { tenantTurnModel } from './tenant-turn.model.js';
 import { tenantModel } from './tenant.model.js';
 import { uploadModel } from './upload.model.js';
+import { webhookAttemptModel } from './webhook-attempt.model.js';
+import { webhookEndpointModel } from './webhook-endpoint.model.js';
+import { webhookMessageModel } from './webhook-message.model.js';
+import { webhookSecretModel } from './webhook-secret.model.js';
 
 export type Models = ReturnType<typeof createModels>;
 
@@ -45,5 +49,9 @@ export function createModels(connection: Connection) {
     TenantDeletion: tenantDeletionModel(connection),
     Lora: loraModel(connection),
     Upload: uploadModel(connection),
+    WebhookEndpoint: webhookEndpointModel(connection),
+    WebhookSecret: webhookSecretModel(connection),
+    WebhookMessage: webhookMessageModel(connection),
+    WebhookAttempt: webhookAttemptModel(connection),
   };
 }

@@ -49,6 +49,12 @@ export interface JobQueueDeps {
   leaseMs: number;
   /** This server process: recorded on every transition and lease it writes. */
   serverId: string;
+  /**
+   * Called once a job has ended for good (succeeded, failed, canceled, expired), after
+   * its event and its credits: emits the tenant's webhooks. Also called again when a
+   * transition is rolled forward, so it must be idempotent.
+   */
+  finished?(job: Generation): Promise<void>;
   /** Delay before the n-th retry (1-based). */
   retryDelayMs?: (attempt: number) => number;
   now?: () => Date;
@@ -411,6 +417,7 @@ export class JobQueue {
         break;
     }
     if (transition.from === 'running') await this.leases.end(jobId, epoch, this.now());
+    if (job.finishedAt && job.status !== 'queued' && job.status !== 'running') await this.deps.finished?.(job);
   }
 }
 

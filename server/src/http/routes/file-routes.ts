@@ -146,8 +146,7 @@ async function sendStored(req: Request, res: Response, storage: Storage, file: S
   if (answer.kind === 'unsatisfiable') {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Range', `bytes */${file.size}`);
-    res.status(416).end();
-    return;
+    throw new AppError('range_not_satisfiable', `The file is ${file.size} bytes long; that range is outside it.`);
   }
   const stored = await storage.read(file.key, answer.kind === 'partial' ? answer.range : undefined);
   if (!stored) {
