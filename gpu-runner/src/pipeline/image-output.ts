@@ -46,14 +46,17 @@ export async function encodeImage(
 ): Promise<Buffer> {
   const format = encoding.outputFormat;
   const quality = encoding.outputQuality ?? DEFAULT_QUALITY;
+  // Never the text instead: the tenant asked for its logo, and a job without it is a bug upstream.
+  if (encoding.watermark?.logoAssetId !== undefined && !logo) {
+    throw new PipelineError('invalid_params', 'the watermark names a logo that was not loaded');
+  }
   try {
     let pixels = rgb;
     if (encoding.watermark) {
       // A copy: the caller may still measure the unmarked pixels (a background's fidelity).
       pixels = Buffer.from(rgb);
-      if (encoding.watermark.logoAssetId === undefined) applyWatermark(pixels, width, height, encoding.watermark);
-      else if (logo) applyLogoWatermark(pixels, width, height, encoding.watermark, logo);
-      else throw new PipelineError('invalid_params', 'the watermark names a logo that was not loaded');
+      if (logo) applyLogoWatermark(pixels, width, height, encoding.watermark, logo);
+      else applyWatermark(pixels, width, height, encoding.watermark);
     }
     let image = sharp(pixels, { raw: { width, height, channels: 3 } });
     if (encoding.provenance) image = image.withXmp(provenanceXmp(encoding.provenance));
