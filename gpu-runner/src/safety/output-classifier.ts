@@ -1,20 +1,18 @@
-import sharp from 'sharp';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { OnnxSession, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
 import { readClassifierFiles, type ClassifierPreprocessing } from './classifier-files.js';
+import { PIL_RESAMPLE, pilResize } from './pil-resize.js';
 
 const log = moduleLogger('output-classifier');
 
 /** Labels that mean "unsafe" in the classifiers a deployment is likely to drop in (README). */
 const UNSAFE_LABELS = /^(nsfw|unsafe|porn|hentai|sexy|explicit|sexual)$/i;
 
-/** ViT's processor, the commonest image-classification export, where a folder says nothing. */
+/** ViTImageProcessor's defaults, the commonest image-classification export, where a folder says nothing. */
 const DEFAULT_PREPROCESSING: ClassifierPreprocessing = {
-  width: 224,
-  height: 224,
-  centerCrop: false,
-  kernel: 'linear',
+  resize: { width: 224, height: 224 },
+  resample: PIL_RESAMPLE.bilinear,
   rescale: 1 / 255,
   mean: [0.5, 0.5, 0.5],
   std: [0.5, 0.5, 0.5],
@@ -84,12 +82,12 @@ export class OutputClassifier {
           `output classifier ${files.model}: its first output must be float32 [batch, classes]`,
         );
       }
-      // A graph that fixes its input size knows best; a processor file comes next.
+      // A processor file says how to resize; without one, a graph with a fixed size says to what.
       const [, , height, width] = input.shape;
       const preprocessing: ClassifierPreprocessing = {
         ...DEFAULT_PREPROCESSING,
+        ...(typeof height === 'number' && typeof width === 'number' && { resize: { width, height } }),
         ...files.preprocessing,
-        ...(typeof height === 'number' && typeof width === 'number' && { height, width }),
       };
       const unsafe = classes === 1 ? [] : unsafeClasses(files.labels, classes, options.unsafeClasses, files.model);
       log.info(
@@ -105,15 +103,12 @@ export class OutputClassifier {
 
   /** The probability that 8-bit RGB `rgb` (width × height × 3) is unsafe. */
   async score(rgb: Buffer, width: number, height: number): Promise<number> {
-    const { width: w, height: h, centerCrop, kernel, rescale, mean, std } = this.preprocessing;
-    const resized = await sharp(rgb, { raw: { width, height, channels: 3 } })
-      .resize(w, h, { fit: centerCrop ? 'cover' : 'fill', kernel })
-      .raw()
-      .toBuffer();
+    const { pixels, width: w, height: h } = prepare(rgb, width, height, this.preprocessing);
+    const { rescale, mean, std } = this.preprocessing;
     const plane = w * h;
     const data = new Float32Array(3 * plane);
     for (let c = 0; c < 3; c++) {
-      for (let p = 0; p < plane; p++) data[c * plane + p] = (resized[p * 3 + c]! * rescale - mean[c]!) / std[c]!;
+      for (let p = 0; p < plane; p++) data[c * plane + p] = (pixels[p * 3 + c]! * rescale - mean[c]!) / std[c]!;
     }
     const outputs = await this.session.run({ [this.input]: { type: 'float32', data, dims: [1, 3, h, w] } });
     const first = Object.values(outputs)[0];
@@ -129,6 +124,30 @@ export class OutputClassifier {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Resized (as Pillow does) and centre-cropped, as the classifier's image processor would. */
+function prepare(rgb: Uint8Array, width: number, height: number, { resize, crop, resample }: ClassifierPreprocessing) {
+  let [w, h] = [width, height];
+  if ('shortestEdge' in resize) {
+    // transformers' get_resize_output_image_size: the longer side scaled and truncated.
+    const edge = resize.shortestEdge;
+    [w, h] = width <= height ? [edge, Math.trunc((edge * height) / width)] : [Math.trunc((edge * width) / height), edge];
+  } else {
+    [w, h] = [resize.width, resize.height];
+  }
+  let pixels = w === width && h === height ? rgb : pilResize(rgb, width, height, w, h, resample);
+  if (crop && (crop.width !== w || crop.height !== h)) {
+    const top = Math.max(0, (h - crop.height) >> 1);
+    const left = Math.max(0, (w - crop.width) >> 1);
+    const cut = new Uint8Array(crop.width * crop.height * 3);
+    for (let y = 0; y < Math.min(crop.height, h); y++) {
+      const from = ((top + y) * w + left) * 3;
+      cut.set(pixels.subarray(from, from + Math.min(crop.width, w) * 3), y * crop.width * 3);
+    }
+    [pixels, w, h] = [cut, crop.width, crop.height];
+  }
+  return { pixels, width: w, height: h };
 }
 
 function unsafeClasses(
