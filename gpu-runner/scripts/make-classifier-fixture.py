@@ -10,7 +10,9 @@ for images the test rebuilds from the same integer formula,
   rgb[y][x][c] = (x * 7 + y * 13 + c * 50 + ((x * y) % 31) * 5) % 256
 
 the nsfw probability that transformers itself computes (the image processor — Pillow's
-resize, rescale, normalise — then the model, then softmax), written to expected.json.
+resize, rescale, normalise — then the model, then softmax), written to expected.json; and
+the same behind a CLIP-style processor (shortest edge, centre crop, bicubic), whose
+configuration is written as preprocessor_config.clip.json.
 Three sizes: one the model takes as it is, one reduced, one enlarged on one side and
 reduced on the other.
 
@@ -30,7 +32,7 @@ import PIL
 import torch
 import transformers
 from PIL import Image
-from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+from transformers import CLIPImageProcessor, ViTConfig, ViTForImageClassification, ViTImageProcessor
 
 SIZES = [(224, 224), (320, 240), (160, 300)]
 
@@ -72,11 +74,18 @@ def main(out):
         dynamic_axes={'pixel_values': {0: 'batch_size'}, 'logits': {0: 'batch_size'}},
         opset_version=17, dynamo=False,
     )
+    # The same model behind a CLIP-style processor (shortest edge, centre crop, bicubic), as
+    # CLIP-based checkers are preprocessed; the test swaps this file in.
+    clip = CLIPImageProcessor(
+        size={'shortest_edge': 224}, crop_size={'height': 224, 'width': 224}, do_center_crop=True,
+        image_mean=[0.48145466, 0.4578275, 0.40821073], image_std=[0.26862954, 0.26130258, 0.27577711],
+    )
+    clip.to_json_file(os.path.join(out, 'preprocessor_config.clip.json'))
     rows = []
     for width, height in SIZES:
         with torch.no_grad():
-            logits = model(**processor(image(width, height), return_tensors='pt')).logits
-        rows.append({'width': width, 'height': height, 'nsfw': torch.softmax(logits, -1)[0, 1].item()})
+            nsfw = [torch.softmax(model(**p(image(width, height), return_tensors='pt')).logits, -1)[0, 1].item() for p in (processor, clip)]
+        rows.append({'width': width, 'height': height, 'nsfw': nsfw[0], 'nsfwClip': nsfw[1]})
     expected = {'transformers': transformers.__version__, 'torch': torch.__version__, 'pillow': PIL.__version__, 'images': rows}
     with open(os.path.join(out, 'expected.json'), 'w') as f:
         json.dump(expected, f, indent=2)

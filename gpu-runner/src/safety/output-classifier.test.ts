@@ -60,6 +60,26 @@ describe('a Hugging Face image-classification export', () => {
     }
   });
 
+  it('resizes the shortest edge and cuts the centre out for a CLIP-style processor, as transformers does', async () => {
+    const expected = JSON.parse(await readFile(join(VIT, 'expected.json'), 'utf8')) as {
+      images: { width: number; height: number; nsfwClip: number }[];
+    };
+    const clipStyle = join(dir, 'clip-style');
+    await cp(VIT, clipStyle, { recursive: true });
+    await cp(join(VIT, 'preprocessor_config.clip.json'), join(clipStyle, 'preprocessor_config.json'));
+    const classifier = await OutputClassifier.load(clipStyle, { provider: 'cpu' });
+    // These probabilities are tiny: compare log-odds, which keep their precision.
+    const logOdds = (p: number) => Math.log(p) - Math.log1p(-p);
+    try {
+      for (const { width, height, nsfwClip } of expected.images) {
+        const score = await classifier.score(patterned(width, height), width, height);
+        expect(Math.abs(logOdds(score) - logOdds(nsfwClip))).toBeLessThan(0.01);
+      }
+    } finally {
+      await classifier.release();
+    }
+  });
+
   it('takes a .onnx file too, reading the labels and processor beside it', async () => {
     const classifier = await OutputClassifier.load(join(VIT, 'model.onnx'), { provider: 'cpu' });
     const same = await OutputClassifier.load(VIT, { provider: 'cpu' });

@@ -128,14 +128,14 @@ export class OutputClassifier {
 
 /** Resized (as Pillow does) and centre-cropped, as the classifier's image processor would. */
 function prepare(rgb: Uint8Array, width: number, height: number, { resize, crop, resample }: ClassifierPreprocessing) {
-  let [w, h] = [width, height];
-  if ('shortestEdge' in resize) {
-    // transformers' get_resize_output_image_size: the longer side scaled and truncated.
-    const edge = resize.shortestEdge;
-    [w, h] = width <= height ? [edge, Math.trunc((edge * height) / width)] : [Math.trunc((edge * width) / height), edge];
-  } else {
-    [w, h] = [resize.width, resize.height];
-  }
+  // transformers' get_resize_output_image_size for a shortest edge: the longer side scaled and truncated.
+  const edge = 'shortestEdge' in resize ? resize.shortestEdge : 0;
+  let [w, h] =
+    'shortestEdge' in resize
+      ? width <= height
+        ? [edge, Math.trunc((edge * height) / width)]
+        : [Math.trunc((edge * width) / height), edge]
+      : [resize.width, resize.height];
   let pixels = w === width && h === height ? rgb : pilResize(rgb, width, height, w, h, resample);
   if (crop && (crop.width !== w || crop.height !== h)) {
     const top = Math.max(0, (h - crop.height) >> 1);
