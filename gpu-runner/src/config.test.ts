@@ -14,6 +14,8 @@ const VALID_ENV = {
   ATELIER_EXECUTION_PROVIDER: 'cuda',
   ATELIER_PREVIEW_EVERY: '0',
   ATELIER_RUNNER_DRAIN_MS: '0',
+  ATELIER_SAFETY_MODEL: 'models/nsfw-vit',
+  ATELIER_SAFETY_UNSAFE_CLASSES: '1, porn',
   LOG_LEVEL: 'warn',
 };
 
@@ -39,6 +41,8 @@ describe('loadRunnerConfig', () => {
       provider: 'auto',
       previewEvery: 3,
       drainMs: 60_000,
+      safetyModel: undefined,
+      unsafeClasses: [],
       logLevel: undefined,
     });
   });
@@ -54,6 +58,8 @@ describe('loadRunnerConfig', () => {
       provider: 'cuda',
       previewEvery: 0,
       drainMs: 0,
+      safetyModel: '/srv/runner/models/nsfw-vit',
+      unsafeClasses: ['1', 'porn'],
       logLevel: 'warn',
     });
   });
@@ -69,12 +75,17 @@ describe('loadRunnerConfig', () => {
     ['ATELIER_PREVIEW_EVERY', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_PREVIEW_EVERY: '-1' }, 'integer from 0 to 1000'],
     ['ATELIER_LORA_MEMORY_MB', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_LORA_MEMORY_MB: '2GB' }, 'must be an integer'],
     ['ATELIER_RUNNER_DRAIN_MS', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_RUNNER_DRAIN_MS: '-1' }, 'integer from 0'],
+    ['ATELIER_SAFETY_UNSAFE_CLASSES', { ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_SAFETY_UNSAFE_CLASSES: '1,,2' }, 'comma-separated'],
   ])('stops with one line naming %s', (variable, env, says) => {
     const error = refusal(env);
     expect(error.variable).toBe(variable);
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
     expect(error.message).toContain(says);
     expect(error.message).not.toContain('\n');
+  });
+
+  it('takes off as the one value of ATELIER_SAFETY_MODEL that is not a path', () => {
+    expect(loadRunnerConfig({ ATELIER_RUNNER_TOKEN: TOKEN, ATELIER_SAFETY_MODEL: 'off' }, '/srv/runner').safetyModel).toBe('off');
   });
 
   it('names the token but never repeats it', () => {

@@ -28,6 +28,14 @@ export interface RunnerConfig {
    * before abandoning it to the server, which requeues it; 0: abandon at once.
    */
   drainMs: number;
+  /**
+   * The output classifier every result must pass: a folder or `.onnx` file
+   * (`ATELIER_SAFETY_MODEL`), `off`, or undefined for the model directory's own
+   * `output_classifier/` (main.ts refuses to start when it has none).
+   */
+  safetyModel: string | undefined;
+  /** Which of its classes are unsafe, by index or label (`ATELIER_SAFETY_UNSAFE_CLASSES`); empty: by their labels. */
+  unsafeClasses: string[];
   /** Unset: `info`, or silent under vitest (the root logger applies it; see @atelier/runtime). */
   logLevel: LogLevel | undefined;
 }
@@ -68,8 +76,23 @@ export function loadRunnerConfig(env: Env = process.env, cwd = process.cwd()): R
     provider: providerPreference(env),
     previewEvery: integer(env, 'ATELIER_PREVIEW_EVERY', 3, 0, 1000),
     drainMs: integer(env, 'ATELIER_RUNNER_DRAIN_MS', 60_000, 0, 24 * 3_600_000),
+    safetyModel: optional(env, 'ATELIER_SAFETY_MODEL') === 'off' ? 'off' : absolutePath(env, 'ATELIER_SAFETY_MODEL', cwd),
+    unsafeClasses: unsafeClasses(env),
     logLevel: logLevel(env),
   };
+}
+
+function unsafeClasses(env: Env): string[] {
+  const raw = optional(env, 'ATELIER_SAFETY_UNSAFE_CLASSES');
+  if (raw === undefined) return [];
+  const names = raw.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '' || name.length > 100)) {
+    throw new ConfigError(
+      'ATELIER_SAFETY_UNSAFE_CLASSES',
+      'must be a comma-separated list of class indices or labels, e.g. 1 or nsfw,porn',
+    );
+  }
+  return names;
 }
 
 function providerPreference(env: Env): ExecutionProviderPreference {

@@ -79,3 +79,31 @@ describe('atelier-runner', () => {
     });
   });
 });
+
+describe('atelier-runner without an output classifier', () => {
+  const run = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [MAIN], {
+        env: { PATH: process.env.PATH, ATELIER_SERVER_URL: server.url, ATELIER_RUNNER_TOKEN: `rt_${'A'.repeat(43)}`, ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      child.once('exit', (code) => resolve({ code, stderr }));
+    });
+
+  it('refuses to start on a model directory that has none, naming ATELIER_SAFETY_MODEL', async () => {
+    const { code, stderr } = await run({ ATELIER_MODEL_DIR: join(dir, 'real-export-without-one') });
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain('ATELIER_SAFETY_MODEL is required');
+    expect(stderr).toContain('off');
+  });
+
+  it('refuses a classifier path that does not exist', async () => {
+    const missing = join(dir, 'no-such-classifier');
+    const { code, stderr } = await run({ ATELIER_MODEL_DIR: join(dir, 'model'), ATELIER_SAFETY_MODEL: missing });
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(`atelier-runner: invalid configuration: ATELIER_SAFETY_MODEL: ${missing} does not exist`);
+  });
+});

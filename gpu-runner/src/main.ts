@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-import { basename } from 'node:path';
+import { access } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { ConfigError, loadRunnerConfig, type RunnerConfig } from './config.js';
 import { moduleLogger } from './logging/logger.js';
 import { defaultModelDir, ensureModel } from './model/ensure-model.js';
+import { OPTIONAL_MODEL_FILES } from './model/model-layout.js';
 import { providerReport } from './onnx/onnx-session.js';
 import { LinearPreviewer, type Previewer } from './pipeline/preview.js';
 import { TaesdPreviewer, findTaesdDecoder } from './pipeline/preview-taesd.js';
@@ -32,10 +34,32 @@ try {
 
 const modelDir = config.modelDir ?? defaultModelDir();
 if (!config.modelDir) await ensureModel(modelDir);
+
+// Fails closed: a runner that would deliver unscreened images must be told so explicitly.
+// The generated tiny model carries its own classifier; a real export has none.
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+const classifierSource = config.safetyModel ?? join(modelDir, OPTIONAL_MODEL_FILES.outputClassifier);
+if (config.safetyModel !== 'off' && !(await exists(classifierSource))) {
+  console.error(
+    config.safetyModel === undefined
+      ? `atelier-runner: invalid configuration: ATELIER_SAFETY_MODEL is required: ${modelDir} has no output_classifier/; point it at an image classifier (gpu-runner/README.md, "Output classifier"), or set it to off to deliver images unscreened`
+      : `atelier-runner: invalid configuration: ATELIER_SAFETY_MODEL: ${classifierSource} does not exist`,
+  );
+  process.exit(1);
+}
+if (config.safetyModel === 'off') {
+  log.warn("ATELIER_SAFETY_MODEL=off: results are not screened by an output classifier; tenants' nsfwThreshold is not applied");
+}
 const pipeline = await SdxlPipeline.load(modelDir, {
   provider: config.provider,
   loraBudgetBytes: config.loraMemoryMb * 1024 * 1024,
+  outputClassifier: config.safetyModel === 'off' ? 'off' : { source: classifierSource, unsafeClasses: config.unsafeClasses },
 });
+log.info({ outputClassifier: pipeline.outputClassifier ?? 'off' }, 'output classifier');
 const provider = providerReport() ?? { device: pipeline.device, preference: config.provider, fallbacks: [] };
 log.info({ modelDir, provider: provider.device, preference: provider.preference, fallbacks: provider.fallbacks }, 'model loaded');
 

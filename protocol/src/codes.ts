@@ -109,6 +109,7 @@ export const RUNNER_FAILURE_CODES = [
   'input_mismatch',
   'inference_failed',
   'encode_failed',
+  'content_policy',
   'unavailable',
   'internal',
 ] as const satisfies readonly Code[];

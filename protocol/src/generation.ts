@@ -20,15 +20,23 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 export const WATERMARK_POSITIONS = ['bottom-right', 'bottom-left', 'top-right', 'top-left', 'center'] as const;
 export type WatermarkPosition = (typeof WATERMARK_POSITIONS)[number];
 
+/** The threshold a tenant's content policy starts with (`contentPolicy.nsfwThreshold`). */
+export const DEFAULT_NSFW_THRESHOLD = 0.5;
+
 export const WATERMARK_LIMITS = { textLength: 40, minOpacity: 0.05, maxOpacity: 1, minScale: 0.02, maxScale: 0.25 } as const;
 
-/** A text watermark the runner draws into every image before encoding it. */
+/**
+ * The watermark the runner draws into every image before encoding it: the tenant's logo
+ * when `logoAssetId` names one (the job's `logo` asset), its text otherwise.
+ */
 export interface Watermark {
   text: string;
+  /** The tenant's uploaded logo (an upload id), drawn instead of the text; its alpha is kept. */
+  logoAssetId?: string;
   position: WatermarkPosition;
   /** 0.05–1. */
   opacity: number;
-  /** The letters' height as a fraction of the image's height, 0.02–0.25. */
+  /** The letters' (or the logo's) height as a fraction of the image's height, 0.02–0.25. */
   scale: number;
 }
 
@@ -135,6 +143,13 @@ export interface ResolvedJobParams {
   provenance?: Provenance;
   /** Present when the tenant's configuration (or its plan) watermarks images. */
   watermark?: Watermark;
+  /**
+   * The tenant's content policy for results: an image the runner's output classifier
+   * scores above this (0–1; 0 refuses every image) is never encoded or sent, and the job
+   * fails with `content_policy`. Absent (a job from an older server): the platform's
+   * default, `DEFAULT_NSFW_THRESHOLD`.
+   */
+  nsfwThreshold?: number;
   performance: Performance;
   /**
    * Absent: `txt2img`. Every other mode reads the job's `input` asset (the job message's

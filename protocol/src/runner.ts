@@ -125,8 +125,11 @@ export interface RunnerWelcomeMessage {
   leaseMs: number;
 }
 
-/** What a job's file is for: the image to vary, upscale or put a scene around, its mask, a LoRA. */
-export const RUNNER_ASSET_KINDS = ['input', 'mask', 'lora'] as const;
+/**
+ * What a job's file is for: the image to vary, upscale or put a scene around, its mask, a
+ * LoRA, the tenant's watermark logo.
+ */
+export const RUNNER_ASSET_KINDS = ['input', 'mask', 'lora', 'logo'] as const;
 export type RunnerAssetKind = (typeof RUNNER_ASSET_KINDS)[number];
 
 /**

@@ -130,8 +130,12 @@ export interface TenantConfig {
     watermark: boolean;
     /** Whether the prompt is embedded in the image's metadata with the rest of its provenance. */
     embedPrompt: boolean;
-    /** How the watermark looks when there is one; its text defaults to the tenant's name. */
-    watermarkStyle: Omit<Watermark, 'text'> & { text: string | null };
+    /**
+     * How the watermark looks when there is one: the tenant's logo when `logoImageId` names
+     * one of its uploads (`POST /v1/uploads`; a PNG with transparency suits best), else its
+     * text, which defaults to the tenant's name.
+     */
+    watermarkStyle: Omit<Watermark, 'text' | 'logoAssetId'> & { text: string | null; logoImageId: string | null };
   };
   /** Days generated images and their records are kept. */
   retentionDays: number;

@@ -7,7 +7,16 @@ import { CODES, type Code } from '@atelier/protocol';
  * is not reported), so it is not a wire code; it is never worth retrying.
  */
 export type PipelineErrorCode =
-  | Extract<Code, 'invalid_params' | 'model_invalid' | 'input_mismatch' | 'inference_failed' | 'encode_failed' | 'unavailable'>
+  | Extract<
+      Code,
+      | 'invalid_params'
+      | 'model_invalid'
+      | 'input_mismatch'
+      | 'inference_failed'
+      | 'encode_failed'
+      | 'content_policy'
+      | 'unavailable'
+    >
   | 'aborted';
 
 export class PipelineError extends Error {

@@ -5,7 +5,7 @@ import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { OPTIONAL_MODEL_FILES } from '../model/model-layout.js';
 import type { OnnxSession } from '../onnx/onnx-session.js';
-import { encodeImage } from '../pipeline/image-output.js';
+import type { FinishImage } from '../pipeline/finish-image.js';
 import type { LocalAsset } from '../runner/asset-cache.js';
 import { background, productFidelity, productMask } from './background.js';
 import type { DiffusionCore, JobControl } from './diffusion-core.js';
@@ -29,6 +29,8 @@ export interface ImageModeRun {
   params: ResolvedJobParams;
   assets: readonly LocalAsset[];
   control: JobControl;
+  /** Screens, watermarks and encodes each result (pipeline/finish-image.ts). */
+  finish: FinishImage;
   /** Reports the job's total steps once known (they depend on the mode's denoise). */
   onTotal(steps: number): void;
   /** Tests shrink the tiles to see them meet on a small image. */
@@ -113,7 +115,7 @@ export class ImageModes {
       } else {
         rgb = await vary(core, encoder, control, { params, conditioning: conditioning!, input, seed, denoise });
       }
-      const bytes = await encodeImage(rgb, params.width, params.height, params);
+      const bytes = await run.finish(rgb, params.width, params.height);
       const result: ImageModeResult = { bytes, width: params.width, height: params.height, format: params.outputFormat, seed };
       if (mask) {
         // Measured on what is delivered, after encoding: a lossy format would show here.

@@ -18,6 +18,7 @@ import { PRODUCT_PHOTO_CORPUS } from './product-corpus.js';
 import { buildTextEncoder } from './tiny-text-encoder.js';
 import { CROSS_ATTENTION_DIM, TINY_MODEL_STAMP, TINY_MODEL_VERSION, TINY_SDXL } from './tiny-model-spec.js';
 import { buildUnet } from './tiny-unet.js';
+import { buildOutputClassifier, outputClassifierConfig, outputClassifierPreprocessor } from './tiny-classifier.js';
 import { buildSegmenter } from './tiny-segmenter.js';
 import { buildUpscaler } from './tiny-upscaler.js';
 import { buildVaeDecoder } from './tiny-vae-decoder.js';
@@ -106,6 +107,9 @@ export async function writeTinyModel(dir: string): Promise<void> {
     ['vae_encoder/model.onnx', buildVaeEncoder({ channels: [8, 16, 16], scalingFactor: TINY_SDXL.vae.scalingFactor }, seed + 5)],
     ['upscaler/model.onnx', buildUpscaler({ features: 8, residualScale: 0.05 }, seed + 6)],
     ['segmenter/model.onnx', buildSegmenter()],
+    ['output_classifier/model.onnx', buildOutputClassifier()],
+    ['output_classifier/config.json', json(outputClassifierConfig())],
+    ['output_classifier/preprocessor_config.json', json(outputClassifierPreprocessor())],
     // Stand-ins for the fast presets' distilled UNets (PERFORMANCE_PRESETS' weights), with
     // weights of their own, so every preset runs in tests.
     ...Object.values(PERFORMANCE_PRESETS)

@@ -26,12 +26,15 @@ export const MODEL_FILES = {
  *   SRVGGNetCompact), one NCHW RGB input in [0, 1], one output twice the size (upscale).
  * - `segmenter/`: a background-removal export (RMBG, BiRefNet, U²-Net), one NCHW RGB input
  *   in [0, 1], one output [b,1,H,W] foreground probability (background without a mask).
- * No export tool writes the last two into an SDXL directory; copy them in under these names.
+ * - `output_classifier/`: an image classifier that scores every result before it leaves
+ *   the runner (safety/output-classifier.ts; `ATELIER_SAFETY_MODEL` may point elsewhere).
+ * No export tool writes the last three into an SDXL directory; copy them in under these names.
  */
 export const OPTIONAL_MODEL_FILES = {
   vaeEncoder: 'vae_encoder/model.onnx',
   upscaler: 'upscaler/model.onnx',
   segmenter: 'segmenter/model.onnx',
+  outputClassifier: 'output_classifier',
 } as const;
 
 /**

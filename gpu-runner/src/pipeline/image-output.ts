@@ -3,6 +3,7 @@ import type { ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { provenanceXmp } from './provenance-xmp.js';
 import { applyWatermark } from './watermark.js';
+import { applyLogoWatermark, type RgbaImage } from './watermark-logo.js';
 
 /**
  * Decoder output [1, 3, H, W] in [-1, 1] → interleaved 8-bit RGB, exactly as diffusers'
@@ -32,17 +33,30 @@ const DEFAULT_QUALITY = 90;
 /**
  * Fixed encoder settings, so the same pixels and the same encoding always give the same
  * bytes (the determinism the server's dedupe and our tests rely on). Encoders are set for
- * speed: PNG at low compression, WebP and AVIF at their lowest effort.
+ * speed: PNG at low compression, WebP and AVIF at their lowest effort. A watermark that
+ * names a logo is drawn from `logo` (sized for this image: watermark-logo.ts), which the
+ * caller must then pass.
  */
-export async function encodeImage(rgb: Buffer, width: number, height: number, encoding: ImageEncoding): Promise<Buffer> {
+export async function encodeImage(
+  rgb: Buffer,
+  width: number,
+  height: number,
+  encoding: ImageEncoding,
+  logo?: RgbaImage,
+): Promise<Buffer> {
   const format = encoding.outputFormat;
   const quality = encoding.outputQuality ?? DEFAULT_QUALITY;
+  // Never the text instead: the tenant asked for its logo, and a job without it is a bug upstream.
+  if (encoding.watermark?.logoAssetId !== undefined && !logo) {
+    throw new PipelineError('invalid_params', 'the watermark names a logo that was not loaded');
+  }
   try {
     let pixels = rgb;
     if (encoding.watermark) {
       // A copy: the caller may still measure the unmarked pixels (a background's fidelity).
       pixels = Buffer.from(rgb);
-      applyWatermark(pixels, width, height, encoding.watermark);
+      if (logo) applyLogoWatermark(pixels, width, height, encoding.watermark, logo);
+      else applyWatermark(pixels, width, height, encoding.watermark);
     }
     let image = sharp(pixels, { raw: { width, height, channels: 3 } });
     if (encoding.provenance) image = image.withXmp(provenanceXmp(encoding.provenance));

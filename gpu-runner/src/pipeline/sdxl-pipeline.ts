@@ -1,20 +1,23 @@
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GenerationMode, JobProgress, JobStage, OutputFormat, Performance, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { LoraSessionCache } from '../lora/lora-session-cache.js';
 import { AssetLoras } from '../lora/lora-source.js';
-import { MODEL_FILES } from '../model/model-layout.js';
+import { MODEL_FILES, OPTIONAL_MODEL_FILES } from '../model/model-layout.js';
 import type { DiffusionCore } from '../img2img/diffusion-core.js';
 import { ImageModes } from '../img2img/image-modes.js';
 import type { TileOptions } from '../img2img/upscale.js';
 import type { LocalAsset } from '../runner/asset-cache.js';
 import { OnnxSession, type Device, type ExecutionProviderPreference } from '../onnx/onnx-session.js';
+import { OutputClassifier } from '../safety/output-classifier.js';
 import { createScheduler } from '../schedulers/create-scheduler.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import { DEFAULT_UNET_BATCH_PIXELS, LATENT_CHANNELS, predictBatch, sampleLatents } from './batched-sampler.js';
 import { buildConditioning } from './conditioning.js';
-import { encodeImage, toRgb8 } from './image-output.js';
+import { imageFinisher } from './finish-image.js';
+import { toRgb8 } from './image-output.js';
 import { JOB_LIMITS, LATENT_FACTOR, checkJobParams } from './job-params.js';
 import { readModelConfig, type SdxlModelConfig } from './model-config.js';
 import { installedPerformances, presetUnetFile } from './preset-weights.js';
@@ -47,6 +50,12 @@ export interface SdxlPipelineOptions {
   unetBatchPixels?: number;
   /** Bytes of LoRA-merged graphs kept for reuse (DEFAULT_LORA_BUDGET_BYTES by default). */
   loraBudgetBytes?: number;
+  /**
+   * The classifier every result must pass (safety/output-classifier.ts): a folder or
+   * `.onnx` file, or `off`. Absent: the model directory's `output_classifier/` when it has
+   * one, else none (main.ts refuses to start a runner that way unless told `off`).
+   */
+  outputClassifier?: { source: string; unsafeClasses?: readonly string[] } | 'off';
 }
 
 /** Merged LoRA graphs kept by default: a few sets for the tiny model, one UNet's worth of a real one is far more. */
@@ -91,6 +100,7 @@ export class SdxlPipeline {
       vaeDecoder: OnnxSession;
     },
     private readonly imageModes: ImageModes,
+    private readonly classifier: OutputClassifier | undefined,
     private readonly options: SdxlPipelineOptions,
     /** The performance presets whose weights this model directory holds (advertised to the server). */
     readonly performances: readonly Performance[],
@@ -101,6 +111,11 @@ export class SdxlPipeline {
   /** The modes this model directory supports (text-to-image always; the image modes need their models). */
   get modes(): readonly GenerationMode[] {
     return ['txt2img', ...this.imageModes.modes];
+  }
+
+  /** Where the output classifier was loaded from; undefined: results are not screened. */
+  get outputClassifier(): string | undefined {
+    return this.classifier?.source;
   }
 
   /** Execution provider the UNet runs on: `cuda` or `cpu`. */
@@ -119,6 +134,7 @@ export class SdxlPipeline {
     ]);
     const sessionOptions = { provider: options.provider ?? 'auto', intraOpThreads: options.intraOpThreads ?? 0 };
     const created: OnnxSession[] = [];
+    let classifier: OutputClassifier | undefined;
     const open = async (relative: string, label: string) => {
       const session = await OnnxSession.create(join(modelDir, relative), { ...sessionOptions, label });
       created.push(session);
@@ -135,14 +151,15 @@ export class SdxlPipeline {
       requireFloatInputs(sessions.vaeDecoder, ['latent_sample']);
       const prompts = new PromptEncoder(tokenizers, [sessions.textEncoder, sessions.textEncoder2]);
       const imageModes = await ImageModes.load(modelDir, open);
+      classifier = await loadClassifier(modelDir, options);
       const performances = await installedPerformances(modelDir);
-      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, imageModes, options, performances);
+      const pipeline = new SdxlPipeline(modelDir, config, prompts, sessions, imageModes, classifier, options, performances);
       const budgetBytes = options.loraBudgetBytes ?? DEFAULT_LORA_BUDGET_BYTES;
       pipeline.loras = { cache: new LoraSessionCache({ modelDir, budgetBytes, sessionOptions }), tokenizers };
       log.info({ modelDir, device: pipeline.device, ms: Math.round(performance.now() - started) }, 'pipeline loaded');
       return pipeline;
     } catch (error) {
-      await Promise.all(created.map((session) => session.release()));
+      await Promise.all([...created, ...(classifier ? [classifier] : [])].map((session) => session.release()));
       throw error;
     }
   }
@@ -162,6 +179,7 @@ export class SdxlPipeline {
     await this.loras.cache.release();
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
     await this.imageModes.release();
+    await this.classifier?.release();
     const presetUnets = await Promise.allSettled(this.presetUnets.values());
     await Promise.all(presetUnets.flatMap((opened) => (opened.status === 'fulfilled' ? [opened.value.release()] : [])));
   }
@@ -191,10 +209,12 @@ export class SdxlPipeline {
 
     checkAbort();
     const { prompts, unet } = await this.withLoras(params, assets ?? []);
+    const finish = await imageFinisher(params, assets ?? [], this.classifier);
     if (params.mode !== undefined && params.mode !== 'txt2img') {
       return this.imageModes.run(this.core(prompts, unet), {
         params,
         assets: assets ?? [],
+        finish,
         control: { step: () => ((done += 1), report('sampling')), stage: report, checkAbort },
         onTotal: (steps) => (totalSteps = steps),
         ...(upscaleTiles && { tiles: upscaleTiles }),
@@ -258,7 +278,7 @@ export class SdxlPipeline {
           `vae_decoder returned ${decoded ? `[${decoded.dims.join(',')}]` : 'nothing'} for a ${params.width}x${params.height} image`,
         );
       }
-      const bytes = await encodeImage(toRgb8(decoded.data, params.width, params.height), params.width, params.height, params);
+      const bytes = await finish(toRgb8(decoded.data, params.width, params.height), params.width, params.height);
       images.push({ bytes, width: params.width, height: params.height, format: params.outputFormat, seed });
       log.debug({ seed, bytes: bytes.length }, 'image generated');
     }
@@ -342,6 +362,25 @@ export class SdxlPipeline {
       merged.text_encoder || merged.text_encoder_2 ? new PromptEncoder(this.loras.tokenizers, encoders) : this.prompts;
     return { prompts, unet: merged.unet ?? this.sessions.unet };
   }
+}
+
+/** The classifier `options` name, or the model directory's own; none when neither has one. */
+async function loadClassifier(modelDir: string, options: SdxlPipelineOptions): Promise<OutputClassifier | undefined> {
+  const chosen = options.outputClassifier;
+  if (chosen === 'off') return undefined;
+  const own = join(modelDir, OPTIONAL_MODEL_FILES.outputClassifier);
+  const source =
+    chosen?.source ??
+    (await access(own).then(
+      () => own,
+      () => undefined,
+    ));
+  if (source === undefined) return undefined;
+  return OutputClassifier.load(source, {
+    provider: options.provider ?? 'auto',
+    intraOpThreads: options.intraOpThreads ?? 0,
+    ...(chosen?.unsafeClasses && { unsafeClasses: chosen.unsafeClasses }),
+  });
 }
 
 function requireFloatInputs(session: OnnxSession, names: string[]): void {

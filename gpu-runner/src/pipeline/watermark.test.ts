@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { encodeImage } from './image-output.js';
 import { applyWatermark } from './watermark.js';
+import { applyLogoWatermark, logoStamp } from './watermark-logo.js';
 import { FONT_CHARACTERS, glyph, GLYPH_HEIGHT, GLYPH_WIDTH } from './watermark-font.js';
 
 const WIDTH = 320;
@@ -101,5 +102,47 @@ describe('applyWatermark', () => {
     expect(box.top).toBeGreaterThan(HEIGHT / 2);
     // The caller's pixels are left as they were.
     expect(pixels.equals(grey())).toBe(true);
+  });
+});
+
+describe('applyLogoWatermark', () => {
+  // A 40×20 logo: opaque red, half-transparent green in its right half.
+  const logo = () => {
+    const data = Buffer.alloc(40 * 20 * 4);
+    for (let i = 0; i < 40 * 20; i++) data.set(i % 40 < 20 ? [255, 0, 0, 255] : [0, 255, 0, 128], i * 4);
+    return { data, width: 40, height: 20 };
+  };
+
+  it('blends each logo pixel by its alpha times the opacity, at the position, scale of the height tall', async () => {
+    const image = grey();
+    const style = mark({ logoAssetId: `upl_${'A'.repeat(20)}`, position: 'bottom-left', opacity: 0.5, scale: 0.1 });
+    const stamp = await logoStamp(logo(), WIDTH, HEIGHT, style);
+    expect([stamp.width, stamp.height]).toEqual([40, 20]);
+    applyLogoWatermark(image, WIDTH, HEIGHT, style, stamp);
+    const box = changedBox(grey(), image)!;
+    const margin = Math.round(0.02 * HEIGHT);
+    expect(box).toEqual({ left: margin, right: margin + 39, top: HEIGHT - margin - 20, bottom: HEIGHT - margin - 1 });
+    const at = (x: number, y: number) => [...image.subarray((y * WIDTH + x) * 3, (y * WIDTH + x) * 3 + 3)];
+    // 128 · (1 − 0.5) + 255 · 0.5, and green at alpha 128/255 · 0.5.
+    expect(at(margin + 5, box.top + 10)).toEqual([192, 64, 64]);
+    const alpha = (128 / 255) * 0.5;
+    expect(at(margin + 30, box.top + 10)).toEqual([
+      Math.round(128 * (1 - alpha)),
+      Math.round(128 * (1 - alpha) + 255 * alpha),
+      Math.round(128 * (1 - alpha)),
+    ]);
+  });
+
+  it('shrinks a logo too wide for the image to fit between the margins', async () => {
+    const wide = { data: Buffer.alloc(2000 * 10 * 4, 255), width: 2000, height: 10 };
+    const stamp = await logoStamp(wide, WIDTH, HEIGHT, mark({ scale: 0.25 }));
+    expect(stamp.width).toBe(WIDTH - 2 * Math.round(0.02 * HEIGHT));
+    expect(stamp.height).toBeLessThan(10);
+  });
+
+  it('will not encode a logo watermark without its logo', async () => {
+    await expect(
+      encodeImage(grey(), WIDTH, HEIGHT, { outputFormat: 'png', watermark: mark({ logoAssetId: `upl_${'A'.repeat(20)}` }) }),
+    ).rejects.toMatchObject({ code: 'invalid_params' });
   });
 });

@@ -13,7 +13,7 @@ const ADVANCE = GLYPH_WIDTH + 1;
  * and at the smallest size cut short.
  */
 export function applyWatermark(rgb: Buffer, width: number, height: number, mark: Watermark): void {
-  const margin = Math.max(2, Math.round(0.02 * Math.min(width, height)));
+  const margin = watermarkMargin(width, height);
   let text = drawableText(mark.text);
   const room = width - 2 * margin - 1;
   let cell = Math.max(1, Math.round((mark.scale * height) / GLYPH_HEIGHT));
@@ -49,7 +49,12 @@ export function applyWatermark(rgb: Buffer, width: number, height: number, mark:
   paint(0, 255, mark.opacity);
 }
 
-function placement(position: Watermark['position']): ['left' | 'right' | 'centre', 'top' | 'bottom' | 'centre'] {
+/** The inset of a watermark from the image's edges: 2% of the shorter side. */
+export function watermarkMargin(width: number, height: number): number {
+  return Math.max(2, Math.round(0.02 * Math.min(width, height)));
+}
+
+export function placement(position: Watermark['position']): ['left' | 'right' | 'centre', 'top' | 'bottom' | 'centre'] {
   switch (position) {
     case 'top-left':
       return ['left', 'top'];

@@ -18,6 +18,8 @@ export const WARM_UP_PARAMS: ResolvedJobParams = {
   imageCount: 1,
   outputFormat: 'webp',
   performance: 'speed',
+  // The output classifier runs (and warms up) but refuses nothing: a warm-up image is never sent.
+  nsfwThreshold: 1,
 };
 
 /** Runs the warm-up job; resolves with how long it took, in milliseconds. */

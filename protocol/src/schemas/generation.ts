@@ -49,7 +49,7 @@ export const watermarkText = z
   .trim()
   .min(1, 'must not be empty')
   .max(textLength, `must be at most ${textLength} characters`);
-const watermarkSchema = z.strictObject({ text: watermarkText, ...watermarkFields });
+const watermarkSchema = z.strictObject({ text: watermarkText, logoAssetId: idSchema.optional(), ...watermarkFields });
 /** Micro-conditioning sizes: what SDXL was trained with spans a few hundred to a few thousand pixels. */
 const conditioningSize = z
   .object({ width: z.number().int().min(1).max(16384), height: z.number().int().min(1).max(16384) })
@@ -127,6 +127,7 @@ export const resolvedJobParamsSchema = z
       .strict()
       .optional(),
     watermark: watermarkSchema.optional(),
+    nsfwThreshold: z.number().min(0).max(1).optional(),
     performance: z.enum(PERFORMANCES),
     mode: z.enum(MODES).optional(),
     inputImageId: idSchema.optional(),

@@ -21,7 +21,7 @@ describe('tenantConfigSchema', () => {
         quality: 90,
         watermark: false,
         embedPrompt: false,
-        watermarkStyle: { text: null, position: 'bottom-right', opacity: 0.5, scale: 0.04 },
+        watermarkStyle: { text: null, logoImageId: null, position: 'bottom-right', opacity: 0.5, scale: 0.04 },
       },
       retentionDays: 30,
     });

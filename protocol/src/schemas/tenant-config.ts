@@ -169,6 +169,11 @@ const configObject = z
         watermarkStyle: z
           .strictObject({
             text: watermarkText.nullable().default(null),
+            logoImageId: z
+              .string({ error: 'must be the id of one of your uploads (upl_…)' })
+              .regex(/^upl_[A-Za-z0-9_-]{20}$/, 'must be the id of one of your uploads (upl_…)')
+              .nullable()
+              .default(null),
             position: watermarkFields.position.default('bottom-right'),
             opacity: watermarkFields.opacity.default(0.5),
             scale: watermarkFields.scale.default(0.04),

@@ -15,6 +15,7 @@ import {
 import { AppError, conflict, invalidRequest, notFound, unavailable } from '../errors/app-error.js';
 import { requireTenantId, runAsSystem } from '../tenancy/tenant-context.js';
 import type { JobQueue } from '../queue/job-queue.js';
+import { createLogger } from '../logging/logger.js';
 import { canonicalJson } from './canonical-json.js';
 import { newId, sha256 } from './ids.js';
 import { priceOf } from './cost-table.js';
@@ -30,6 +31,7 @@ import type { QueueEstimator } from '../queue/queue-estimator.js';
 import type { RunnerRegistry } from '../queue/runner-registry.js';
 
 const { trusted } = mongoose;
+const log = createLogger('generations');
 
 export interface CreateOptions {
   source: 'api' | 'widget';
@@ -108,6 +110,7 @@ export class GenerationService {
     };
     const loras = await this.deps.loras.owned(params.loras?.map((lora) => lora.id) ?? []);
     const resolved = resolve(params, policy, { ...inputs, loras });
+    const watermark = policy.config.output.watermark ? await this.watermarkOf(policy.config, tenant.name) : undefined;
     const assets: JobAsset[] = [
       ...(inputs.input
         ? [{ kind: 'input' as const, id: inputs.input._id, sha256: inputs.input.sha256, bytes: inputs.input.bytes }]
@@ -116,6 +119,7 @@ export class GenerationService {
         ? [{ kind: 'mask' as const, id: inputs.mask._id, sha256: inputs.mask.sha256, bytes: inputs.mask.bytes }]
         : []),
       ...(resolved.loras ?? []).map(({ id }) => ({ kind: 'lora' as const, id, ...loras.get(id)! })),
+      ...(watermark?.logo ? [watermark.logo] : []),
     ];
     await this.requireOffered(resolved.performance);
     const price = priceOf({ ...resolved, mode: params.mode, loras: params.loras });
@@ -152,7 +156,8 @@ export class GenerationService {
           tenantName: tenant.name,
           ...(policy.config.output.embedPrompt && { prompt: params.prompt }),
         },
-        ...(policy.config.output.watermark && { watermark: watermarkOf(policy.config, tenant.name) }),
+        ...(watermark && { watermark: watermark.mark }),
+        nsfwThreshold: policy.config.contentPolicy.nsfwThreshold,
       },
       assets,
       cost: { credits: price },
@@ -292,6 +297,27 @@ export class GenerationService {
     return (this.deps.now ?? (() => new Date()))();
   }
 
+  /**
+   * The tenant's watermark: its style, with its own text or else its name, and its logo
+   * (a job asset, so the runner fetches it over a signed URL) when it has one. A logo
+   * upload that is gone (deleted since) leaves the text: a plan that forces a watermark
+   * still gets one.
+   */
+  private async watermarkOf({ output }: TenantConfig, tenantName: string): Promise<{ mark: Watermark; logo?: JobAsset }> {
+    const { text, logoImageId, ...style } = output.watermarkStyle;
+    const mark: Watermark = { text: text ?? tenantName.slice(0, WATERMARK_LIMITS.textLength), ...style };
+    if (logoImageId === null) return { mark };
+    const upload = await this.deps.models.Upload.findById(logoImageId).lean();
+    if (!upload) {
+      log.warn({ tenantId: requireTenantId(), logoImageId }, 'the watermark logo upload is gone; watermarking with text');
+      return { mark };
+    }
+    return {
+      mark: { ...mark, logoAssetId: upload._id },
+      logo: { kind: 'logo', id: upload._id, sha256: upload.sha256, bytes: upload.bytes },
+    };
+  }
+
   private async checkBackpressure(): Promise<void> {
     const { Generation: Jobs } = this.deps.models;
     const tenantId = requireTenantId();
@@ -377,10 +403,4 @@ export class GenerationService {
     const existing = (await this.withLiveProgress([found]))[0]!;
     return { replay: { generation: existing, queue: await this.deps.estimator.estimate(existing), created: false } };
   }
-}
-
-/** The tenant's watermark: its style, with its own text or else its name. */
-function watermarkOf({ output }: TenantConfig, tenantName: string): Watermark {
-  const { text, ...style } = output.watermarkStyle;
-  return { text: text ?? tenantName.slice(0, WATERMARK_LIMITS.textLength), ...style };
 }

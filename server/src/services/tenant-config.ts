@@ -76,6 +76,7 @@ export class TenantConfigService {
       const changed = changedPaths(head.config, next);
       if (changed.length === 0) return withinPlan(next, plan);
       assertWithinPlan(next, changed, plan);
+      if (changed.includes('output.watermarkStyle.logoImageId')) await this.assertOwnLogo(next);
       const rev = head.rev + 1;
       try {
         await this.deps.models.TenantConfig.create({ _id: newId('cfg'), rev, config: next, changed, actor, at: this.now() });
@@ -94,6 +95,19 @@ export class TenantConfigService {
     const latest = await this.deps.models.TenantConfig.findOne().sort({ rev: -1 }).lean();
     if (!latest) return { rev: 0, config: defaultTenantConfig() };
     return { rev: latest.rev, config: tenantConfigSchema.parse(latest.config) };
+  }
+
+  /**
+   * A logo must be one of the tenant's own uploads: the runner gets it as a signed job
+   * asset, never from a URL. Another tenant's upload is refused like a made-up id.
+   */
+  private async assertOwnLogo(config: TenantConfig): Promise<void> {
+    const id = config.output.watermarkStyle.logoImageId;
+    if (id === null || (await this.deps.models.Upload.findById(id).select({ _id: 1 }).lean())) return;
+    const field = 'output.watermarkStyle.logoImageId';
+    throw invalidRequest(`${field}: names no upload of yours; upload the logo with POST /v1/uploads first`, {
+      errors: [{ field, message: 'names no upload of yours' }],
+    });
   }
 
   private async tenant(): Promise<Tenant> {
