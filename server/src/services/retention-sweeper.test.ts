@@ -90,6 +90,13 @@ describe('RetentionSweeper', () => {
       mode: 'vary-subtle',
       inputImageId: neededUpload,
     });
+    // And one the configuration names as the watermark's logo.
+    const logo = await uploadPng(shortLived.secretKey);
+    const named = await server.api(shortLived.secretKey, '/v1/config', {
+      method: 'PUT',
+      body: { output: { watermarkStyle: { logoImageId: logo } } },
+    });
+    expect(named.status).toBe(200);
     const before = { stored: await everything(), files: await storedFiles() };
     expect(before.files.filter((file) => file.includes(oldJob))).toHaveLength(1);
 
@@ -110,6 +117,7 @@ describe('RetentionSweeper', () => {
     });
     expect(after.files).toEqual(before.files.filter((file) => !file.includes(oldJob) && !file.includes(oldUpload)));
     expect(after.stored.generations).toEqual(expect.arrayContaining([keptJob, waiting]));
+    expect(after.stored.uploads).toEqual(expect.arrayContaining([neededUpload, logo]));
     expect((await server.api(shortLived.secretKey, `/v1/generations/${oldJob}`)).status).toBe(404);
 
     // A second run finds nothing more.

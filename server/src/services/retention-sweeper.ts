@@ -71,7 +71,7 @@ export class RetentionSweeper {
   /** The tenant in scope. */
   private async sweepTenant(): Promise<RetentionSweep> {
     const { models, storage } = this.deps;
-    const { retentionDays } = await this.deps.configs.get();
+    const { retentionDays, output } = await this.deps.configs.get();
     const cutoff = new Date((this.deps.now?.() ?? new Date()).getTime() - retentionDays * DAY_MS);
     const swept: RetentionSweep = { generations: 0, uploads: 0, files: 0 };
 
@@ -100,6 +100,9 @@ export class RetentionSweeper {
           .lean()
       ).flatMap((job) => job.assets.map((asset) => asset.id)),
     );
+    // The tenant's watermark logo is an upload too, and it stays in use for as long as the
+    // configuration names it, however old it is.
+    if (output.watermarkStyle.logoImageId) needed.add(output.watermarkStyle.logoImageId);
     const uploads = await models.Upload.find({ createdAt: trusted({ $lt: cutoff }) })
       .select({ _id: 1, storageKey: 1 })
       .lean();
