@@ -39,10 +39,13 @@ export function loadShopifyConfig(env: Env): ShopifyConfig | undefined {
     throw new ConfigError('SHOPIFY_API_KEY', 'must be the app\'s client id (8-128 letters, digits, "-" or "_")');
   }
   if (apiSecret === undefined || apiSecret.length < 16) {
-    throw new ConfigError('SHOPIFY_API_SECRET', 'must be the app\'s client secret (16+ characters) when SHOPIFY_API_KEY is set');
+    throw new ConfigError('SHOPIFY_API_SECRET', "must be the app's client secret (16+ characters) when SHOPIFY_API_KEY is set");
   }
   if (rawKey === undefined) {
-    throw new ConfigError('ATELIER_SHOPIFY_TOKEN_KEY', 'is required when SHOPIFY_API_KEY is set (32 bytes, base64 or 64 hex digits)');
+    throw new ConfigError(
+      'ATELIER_SHOPIFY_TOKEN_KEY',
+      'is required when SHOPIFY_API_KEY is set (32 bytes, base64 or 64 hex digits)',
+    );
   }
   return {
     apiKey,

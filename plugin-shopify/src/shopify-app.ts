@@ -42,7 +42,8 @@ export function createShopifyApp(deps: ShopifyAppDeps): ShopifyApp {
   const now = deps.now ?? (() => new Date());
   const models = createShopifyModels(deps.connection);
   const sessions = new MongoSessionStorage({ models, cipher: new TokenCipher(deps.config.tokenKey) });
-  const shopify = createShopifyClient(deps.config, deps.config.appUrl ?? `${deps.publicUrl()}/shopify`);
+  // Until the server listens its URL may be unknown; start() sets it (below).
+  const shopify = createShopifyClient(deps.config, deps.config.appUrl ?? `${deps.publicUrl() || 'http://127.0.0.1'}/shopify`);
   const installer = new ShopInstaller({ shopify, models, sessions, tenants: deps.tenants, now });
   const inbox = new WebhookInbox({ ...ports(deps), models, sessions, now, retryMs: deps.webhookRetryMs ?? 30_000 });
 

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BreakerPolicy } from './queue/runner-health.js';
+import { loadShopifyConfig, type ShopifyConfig } from '@atelier/plugin-shopify';
 import { ConfigError, absolutePath, httpUrl, integer, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
 
 export { ConfigError };
@@ -48,6 +49,8 @@ export interface Config {
   jobDeadlineMs: number;
   /** When a runner whose jobs keep failing is taken out of rotation, and for how long. */
   runnerBreaker: BreakerPolicy;
+  /** The Shopify app (plugin-shopify); unset `SHOPIFY_API_KEY` leaves it off. */
+  shopify: ShopifyConfig | undefined;
 }
 
 /**
@@ -116,5 +119,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       cooldownMs,
       maxCooldownMs,
     },
+    shopify: loadShopifyConfig(env),
   };
 }

@@ -46,3 +46,20 @@ export { startRunnerProcess, type RunnerLogLine, type RunnerProcess, type Runner
 export { postUntilAnswered, type RetriedAnswer, type RetriedRequest } from './retrying-client.js';
 export { countChaos, type ChaosCounters, type ClientHistory } from './chaos-counters.js';
 export { RunnerFleet, type LeasedJob } from './runner-fleet.js';
+export {
+  FakeShopify,
+  ShopifySigner,
+  verifyJwt,
+  type FakeShop,
+  type FakeShopifyOptions,
+  type FakeShopifyRequest,
+  type SessionTokenClaims,
+  type SignedWebhook,
+  type WebhookInput,
+  startShopifyTestApp,
+  TEST_SHOPIFY_API_KEY,
+  TEST_SHOPIFY_API_SECRET,
+  TEST_SHOPIFY_SCOPES,
+  TEST_SHOPIFY_TOKEN_KEY,
+  type ShopifyTestApp,
+} from './fake-shopify/index.js';

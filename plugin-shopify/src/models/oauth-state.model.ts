@@ -26,14 +26,14 @@ const stateSchema = new Schema<OAuthStateRecord>(
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'shopify_oauth_states' },
 );
-stateSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+// No TTL index (FerretDB v1 has none): each new grant clears what has expired (oauth-routes.ts).
+stateSchema.index({ expiresAt: 1 });
 
 const useSchema = new Schema<OAuthStateUseRecord>(
   { _id: { type: String, required: true }, usedAt: { type: Date, required: true } },
   { collection: 'shopify_oauth_state_uses' },
 );
-// Spent nonces are kept past their state's life, then dropped: an expired state is refused anyway.
-useSchema.index({ usedAt: 1 }, { expireAfterSeconds: 86_400 });
+useSchema.index({ usedAt: 1 });
 
 export function oauthStateModel(connection: Connection): Model<OAuthStateRecord> {
   return connection.model<OAuthStateRecord>('ShopifyOAuthState', stateSchema);

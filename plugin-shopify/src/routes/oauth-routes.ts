@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type Request } from 'express';
+import mongoose from 'mongoose';
 import { CookieNotFound, InvalidHmacError, InvalidOAuthError, type Shopify } from '@shopify/shopify-api';
 import { createLogger } from '@atelier/runtime';
 import type { ShopifyModels } from '../models/index.js';
@@ -23,7 +24,12 @@ const STATE_TTL_MS = 10 * 60_000;
  * the `state` is also stored, bound to the shop, and spent once (a replayed callback,
  * even with its cookie, is refused).
  */
-export function oauthRoutes(deps: { shopify: Shopify; models: ShopifyModels; installer: ShopInstaller; now?: () => Date }): Router {
+export function oauthRoutes(deps: {
+  shopify: Shopify;
+  models: ShopifyModels;
+  installer: ShopInstaller;
+  now?: () => Date;
+}): Router {
   const router = Router();
   const now = deps.now ?? (() => new Date());
 
@@ -41,6 +47,7 @@ export function oauthRoutes(deps: { shopify: Shopify; models: ShopifyModels; ins
     const location = captured.getHeader('location');
     const state = typeof location === 'string' ? new URL(location).searchParams.get('state') : null;
     if (state) {
+      await forgetExpired(deps.models, now());
       await deps.models.OAuthState.create({ _id: state, shop, expiresAt: new Date(now().getTime() + STATE_TTL_MS) });
     }
     captured.replay(res);
@@ -77,6 +84,15 @@ export function oauthRoutes(deps: { shopify: Shopify; models: ShopifyModels; ins
   return router;
 }
 
+/**
+ * Expired states, and spent nonces whose state has certainly expired, are dropped as new
+ * grants begin: an expired state is refused whether or not its record is still there.
+ */
+async function forgetExpired(models: ShopifyModels, now: Date): Promise<void> {
+  await models.OAuthState.deleteMany({ expiresAt: mongoose.trusted({ $lt: now }) });
+  await models.OAuthStateUse.deleteMany({ usedAt: mongoose.trusted({ $lt: new Date(now.getTime() - STATE_TTL_MS) }) });
+}
+
 /** The query as flat strings, or undefined when a name is repeated (Shopify never repeats one). */
 function plainQuery(req: Request): Record<string, string> | undefined {
   const entries = Object.entries(req.query as Record<string, unknown>);
@@ -85,7 +101,12 @@ function plainQuery(req: Request): Record<string, string> | undefined {
 }
 
 /** Why the state cannot be used, or undefined once it has been spent by this call. */
-async function spendState(models: ShopifyModels, state: string | undefined, shop: string, now: Date): Promise<string | undefined> {
+async function spendState(
+  models: ShopifyModels,
+  state: string | undefined,
+  shop: string,
+  now: Date,
+): Promise<string | undefined> {
   if (!state || !/^[0-9a-f]{16,128}$/.test(state)) return 'The OAuth state is missing.';
   const stored = await models.OAuthState.findById(state).lean();
   if (!stored || stored.shop !== shop || stored.expiresAt.getTime() <= now.getTime()) {
@@ -99,4 +120,3 @@ async function spendState(models: ShopifyModels, state: string | undefined, shop
   }
   return undefined;
 }
-

@@ -10,7 +10,8 @@ import { beforeInstall } from './handler.js';
 export const shopRedact: WebhookHandler = async (delivery, deps) => {
   const shop = await deps.models.Shop.findById(delivery.shop).lean();
   if (!shop) return 'unknown shop';
-  if (shop.status === 'installed' && beforeInstall(delivery, shop.installedAt)) return 'stale: the shop was installed again since';
+  if (shop.status === 'installed' && beforeInstall(delivery, shop.installedAt))
+    return 'stale: the shop was installed again since';
   await deps.tenants.delete(shop.tenantId);
   const sessions = await deps.sessions.deleteShop(delivery.shop);
   await deps.models.Shop.updateOne(

@@ -22,7 +22,9 @@ export const shopUpdate: WebhookHandler = async (delivery, deps) => {
   };
   await deps.models.Shop.updateOne({ _id: delivery.shop }, { $set: changes });
   if (name) {
-    const origins = [...new Set([`https://${delivery.shop}`, ...(changes.primaryDomain ? [originOf(changes.primaryDomain)] : [])])];
+    const origins = [
+      ...new Set([`https://${delivery.shop}`, ...(changes.primaryDomain ? [originOf(changes.primaryDomain)] : [])]),
+    ];
     await deps.tenants.rename(shop.tenantId, { name, origins: origins.filter((o): o is string => o !== undefined) });
   }
   return 'shop details updated';

@@ -1,0 +1,48 @@
+import { startTestServer, type TestServer, type TestServerOptions } from '../test-server.js';
+import { FakeShopify, type FakeShopifyOptions } from './fake-shopify.js';
+
+export const TEST_SHOPIFY_API_KEY = 'atelier-test-client-id';
+export const TEST_SHOPIFY_API_SECRET = 'shpss_test-client-secret-0123456789';
+export const TEST_SHOPIFY_SCOPES = ['read_products', 'write_products', 'read_customers'];
+/** 32 bytes, hex: the key shops' tokens are sealed with in tests. */
+export const TEST_SHOPIFY_TOKEN_KEY = '9f'.repeat(32);
+
+export interface ShopifyTestApp {
+  server: TestServer;
+  shopify: FakeShopify;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real server with the Shopify app switched on, talking to a fake Shopify on a
+ * port of its own (`ATELIER_SHOPIFY_API_ORIGIN`) that signs with the same app secret.
+ */
+export async function startShopifyTestApp(
+  options: { fake?: Partial<FakeShopifyOptions>; env?: Record<string, string>; server?: TestServerOptions } = {},
+): Promise<ShopifyTestApp> {
+  const shopify = await new FakeShopify({
+    apiKey: TEST_SHOPIFY_API_KEY,
+    apiSecret: TEST_SHOPIFY_API_SECRET,
+    scopes: TEST_SHOPIFY_SCOPES,
+    ...options.fake,
+  }).start();
+  const server = await startTestServer(
+    {
+      SHOPIFY_API_KEY: TEST_SHOPIFY_API_KEY,
+      SHOPIFY_API_SECRET: TEST_SHOPIFY_API_SECRET,
+      SHOPIFY_SCOPES: TEST_SHOPIFY_SCOPES.join(','),
+      ATELIER_SHOPIFY_TOKEN_KEY: TEST_SHOPIFY_TOKEN_KEY,
+      ATELIER_SHOPIFY_API_ORIGIN: shopify.origin,
+      ...options.env,
+    },
+    options.server,
+  );
+  return {
+    server,
+    shopify,
+    async stop() {
+      await server.stop();
+      await shopify.stop();
+    },
+  };
+}
