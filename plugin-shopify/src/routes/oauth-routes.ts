@@ -13,6 +13,8 @@ const log = createLogger('shopify-oauth');
 
 export const OAUTH_BEGIN_PATH = '/shopify/auth';
 export const OAUTH_CALLBACK_PATH = '/shopify/auth/callback';
+/** The cookie `shopify.auth.begin` signs the state into. */
+const STATE_COOKIE = 'shopify_app_state';
 /** How long a merchant has between starting the grant and coming back. */
 const STATE_TTL_MS = 10 * 60_000;
 
@@ -63,6 +65,9 @@ export function oauthRoutes(deps: {
       if (!(error instanceof InvalidHmacError)) throw error;
       return sendProblem(res, 'unauthorized', 'The hmac is missing or its timestamp is too old.');
     }
+    // The library checks the signed state cookie; a browser without it is turned away
+    // here already, so that it cannot spend the state of the merchant's own browser.
+    if (stateCookie(req) !== query.state) return sendProblem(res, 'unauthorized', 'The OAuth state does not match this browser.');
     const refusal = await spendState(deps.models, query.state, shop, now());
     if (refusal) return sendProblem(res, 'unauthorized', refusal);
 
@@ -76,7 +81,7 @@ export function oauthRoutes(deps: {
       }
       throw error;
     }
-    for (const [name, value] of Object.entries(callback.headers as Record<string, string | string[]>)) res.setHeader(name, value);
+    // The node adapter has already put the library's headers (the state cookie's deletion) on `res`.
     await deps.installer.install(callback.session);
     res.redirect(302, `https://${shop}/admin/apps/${deps.shopify.config.apiKey}`);
   });
@@ -91,6 +96,14 @@ export function oauthRoutes(deps: {
 async function forgetExpired(models: ShopifyModels, now: Date): Promise<void> {
   await models.OAuthState.deleteMany({ expiresAt: mongoose.trusted({ $lt: now }) });
   await models.OAuthStateUse.deleteMany({ usedAt: mongoose.trusted({ $lt: new Date(now.getTime() - STATE_TTL_MS) }) });
+}
+
+function stateCookie(req: Request): string | undefined {
+  for (const part of (req.get('cookie') ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === STATE_COOKIE) return decodeURIComponent(value.join('='));
+  }
+  return undefined;
 }
 
 /** The query as flat strings, or undefined when a name is repeated (Shopify never repeats one). */
