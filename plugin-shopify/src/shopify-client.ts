@@ -27,9 +27,10 @@ export function createShopifyClient(config: ShopifyConfig, appUrl: string): Shop
     isEmbeddedApp: true,
     logger: {
       level: LogSeverity.Warning,
-      log: async (severity, message) => {
+      log: (severity, message) => {
         if (severity <= LogSeverity.Error) log.error({ source: 'shopify-api' }, message);
         else log.warn({ source: 'shopify-api' }, message);
+        return Promise.resolve();
       },
     },
   });

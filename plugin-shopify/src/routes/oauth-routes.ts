@@ -44,7 +44,7 @@ export function oauthRoutes(deps: {
       callbackPath: OAUTH_CALLBACK_PATH,
       isOnline: false,
       rawRequest: req,
-      rawResponse: captured as unknown as ServerResponse,
+      rawResponse: captured,
     });
     const location = captured.getHeader('location');
     const state = typeof location === 'string' ? new URL(location).searchParams.get('state') : null;

@@ -25,8 +25,8 @@ export class WebhookInbox {
   constructor(private readonly deps: WebhookHandlerDeps & { retryMs: number }) {}
 
   start(): void {
-    this.kick();
-    this.timer = setInterval(() => this.kick(), this.deps.retryMs);
+    void this.kick();
+    this.timer = setInterval(() => void this.kick(), this.deps.retryMs);
     this.timer.unref();
   }
 

@@ -256,7 +256,7 @@ export class FakeShopify {
     bucket.available -= cost;
     let data;
     try {
-      data = resolve(selections, { shop: this.shops.get(shop)! as unknown as Record<string, unknown> });
+      data = resolve(selections, { shop: this.shops.get(shop) });
     } catch (error) {
       bucket.available += cost;
       log(200, `${detail} error`);

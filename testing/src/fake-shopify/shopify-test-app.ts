@@ -3,7 +3,7 @@ import { FakeShopify, type FakeShopifyOptions } from './fake-shopify.js';
 
 export const TEST_SHOPIFY_API_KEY = 'atelier-test-client-id';
 export const TEST_SHOPIFY_API_SECRET = 'shpss_test-client-secret-0123456789';
-export const TEST_SHOPIFY_SCOPES = ['read_products', 'write_products', 'read_customers'];
+export const TEST_SHOPIFY_SCOPES = ['read_products', 'write_products'];
 /** 32 bytes, hex: the key shops' tokens are sealed with in tests. */
 export const TEST_SHOPIFY_TOKEN_KEY = '9f'.repeat(32);
 
