@@ -59,6 +59,18 @@ describe('managed installation (token exchange)', () => {
     expect(app.shopify.requests.length).toBe(before);
   });
 
+  it("makes one tenant when a new shop's first requests race", async () => {
+    const shop = 'racing.myshopify.com';
+    app.shopify.addShop(shop, { name: 'Racing Shop' });
+    const responses = await Promise.all([1, 2, 3].map(() => admin(app.shopify.signer.sessionToken({ shop }))));
+    const bodies = (await Promise.all(responses.map((r) => r.json()))) as { tenantId: string }[];
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(new Set(bodies.map((b) => b.tenantId)).size).toBe(1);
+    const { Tenant } = app.server.database.models;
+    const live = await runAsSystem('test: tenants', () => Tenant.find({ name: 'Racing Shop', status: 'active' }).lean());
+    expect(live.map((t) => t._id)).toEqual([bodies[0]!.tenantId]);
+  });
+
   it('refuses a session token for another app, signed with another secret, expired, or naming no shop', async () => {
     const { signer } = app.shopify;
     const other = 'other-shop.myshopify.com';

@@ -26,7 +26,12 @@ export class MongoSessionStorage {
       refreshTokenExpires: session.refreshTokenExpires ?? null,
       onlineAccessInfo: session.onlineAccessInfo ?? null,
     };
-    await this.deps.models.Session.updateOne({ _id: session.id }, { $set: record }, { upsert: true });
+    const write = () => this.deps.models.Session.updateOne({ _id: session.id }, { $set: record }, { upsert: true });
+    await write().catch((error: unknown) => {
+      // Two upserts of a new id race to insert it: one wins, and the other, tried again, updates.
+      if ((error as { code?: number }).code !== 11000) throw error;
+      return write();
+    });
     return true;
   }
 
