@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAsSystem, runWithTenant } from '@atelier/server';
 import { REALTIME_PATH, REALTIME_PROTOCOL_VERSION, socketUrl, type ServerMessage } from '@atelier/protocol';
@@ -178,5 +179,35 @@ describe('customer compliance webhooks', () => {
     expect(left.map((g) => g._id)).toEqual([guests]);
     // Processed events keep no personal data.
     expect((await event('cr-1'))?.payload).toBeNull();
+  });
+});
+
+describe('webhooks across a restart', () => {
+  it('processes at start-up an event that was written down but not processed before the process stopped', async () => {
+    // What a crash between the acknowledgement and the processing leaves behind, written
+    // while no server runs (so that none processes it before the restart).
+    await app.restart(async (uri) => {
+      const connection = await mongoose.createConnection(uri).asPromise();
+      try {
+        await connection.collection('shopify_webhook_events').insertOne({
+          _id: 'left-pending' as never,
+          webhookId: 'wh-left-pending',
+          topic: 'app/uninstalled',
+          shop: OTHER,
+          apiVersion: '2025-10',
+          triggeredAt: new Date(),
+          payload: { id: 2, myshopify_domain: OTHER },
+          status: 'pending',
+          attempts: 0,
+          outcome: null,
+          receivedAt: new Date(),
+          processedAt: null,
+        });
+      } finally {
+        await connection.close();
+      }
+    });
+    await processed('left-pending');
+    expect((await tenantOf(OTHER))?.status).toBe('suspended');
   });
 });

@@ -10,6 +10,11 @@ export const TEST_SHOPIFY_TOKEN_KEY = '9f'.repeat(32);
 export interface ShopifyTestApp {
   server: TestServer;
   shopify: FakeShopify;
+  /**
+   * Closes the server (as a shutdown would) and starts a new one on the same database, data
+   * dir and fake; `whileDown` runs in between, with the database's URI.
+   */
+  restart(whileDown?: (mongodbUri: string) => Promise<void>): Promise<TestServer>;
   stop(): Promise<void>;
 }
 
@@ -26,23 +31,28 @@ export async function startShopifyTestApp(
     scopes: TEST_SHOPIFY_SCOPES,
     ...options.fake,
   }).start();
-  const server = await startTestServer(
-    {
-      SHOPIFY_API_KEY: TEST_SHOPIFY_API_KEY,
-      SHOPIFY_API_SECRET: TEST_SHOPIFY_API_SECRET,
-      SHOPIFY_SCOPES: TEST_SHOPIFY_SCOPES.join(','),
-      ATELIER_SHOPIFY_TOKEN_KEY: TEST_SHOPIFY_TOKEN_KEY,
-      ATELIER_SHOPIFY_API_ORIGIN: shopify.origin,
-      ...options.env,
-    },
-    options.server,
-  );
-  return {
-    server,
+  const env = {
+    SHOPIFY_API_KEY: TEST_SHOPIFY_API_KEY,
+    SHOPIFY_API_SECRET: TEST_SHOPIFY_API_SECRET,
+    SHOPIFY_SCOPES: TEST_SHOPIFY_SCOPES.join(','),
+    ATELIER_SHOPIFY_TOKEN_KEY: TEST_SHOPIFY_TOKEN_KEY,
+    ATELIER_SHOPIFY_API_ORIGIN: shopify.origin,
+    ...options.env,
+  };
+  const app: ShopifyTestApp = {
+    server: await startTestServer(env, options.server),
     shopify,
+    async restart(whileDown) {
+      const { mongodbUri, dataDir } = app.server;
+      await app.server.close();
+      await whileDown?.(mongodbUri);
+      app.server = await startTestServer(env, { ...options.server, reuse: { mongodbUri, dataDir } });
+      return app.server;
+    },
     async stop() {
-      await server.stop();
+      await app.server.stop();
       await shopify.stop();
     },
   };
+  return app;
 }
