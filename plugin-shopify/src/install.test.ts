@@ -91,6 +91,12 @@ describe('managed installation (token exchange)', () => {
       expect(response.headers.get('x-shopify-retry-invalid-session-request')).toBe('1');
     }
     expect(app.shopify.requests.length).toBe(before);
+
+    // Within the library's 10 s clock tolerance, but expired for Shopify: the exchange is refused.
+    const lateResponse = await admin(signer.sessionToken({ shop: other, iat: now - 65, exp: now - 5 }));
+    expect(lateResponse.status).toBe(401);
+    expect(lateResponse.headers.get('x-shopify-retry-invalid-session-request')).toBe('1');
+    expect(app.shopify.requests.at(-1)).toMatchObject({ path: '/admin/oauth/access_token', status: 400 });
     expect(await app.server.shopify!.models.Shop.findById(other).lean()).toBeNull();
     expect(await app.server.shopify!.models.Session.countDocuments({ shop: other })).toBe(0);
   });

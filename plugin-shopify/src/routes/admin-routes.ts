@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import type { Shopify } from '@shopify/shopify-api';
+import { HttpResponseError, type Shopify } from '@shopify/shopify-api';
 import { createLogger } from '@atelier/runtime';
 import { sendProblem } from '../problem.js';
 import { shopDomain } from '../shop-domain.js';
@@ -28,7 +28,16 @@ export function adminRoutes(deps: { shopify: Shopify; installer: ShopInstaller }
     }
     const shop = shopDomain(hostOf(dest));
     if (!shop) return refuse(res, 'The session token does not name a shop.');
-    const record = await deps.installer.ensureInstalled(shop, token);
+    let record;
+    try {
+      record = await deps.installer.ensureInstalled(shop, token);
+    } catch (error) {
+      // Shopify refused the token exchange (a token just past its life, a revoked app): App
+      // Bridge retries with a fresh session token.
+      if (!(error instanceof HttpResponseError) || error.response.code >= 500) throw error;
+      log.info({ shop, status: error.response.code }, 'token exchange refused');
+      return refuse(res, 'Shopify did not accept the session token.');
+    }
     res.json({
       shop: record._id,
       tenantId: record.tenantId,
