@@ -34,8 +34,10 @@ export function adminRoutes(deps: { shopify: Shopify; installer: ShopInstaller }
     } catch (error) {
       // Shopify refused the token exchange (a token just past its life, a revoked app): App
       // Bridge retries with a fresh session token.
-      if (!(error instanceof HttpResponseError) || error.response.code >= 500) throw error;
-      log.info({ shop, status: error.response.code }, 'token exchange refused');
+      if (!(error instanceof HttpResponseError)) throw error;
+      const status = (error as HttpResponseError).response.code;
+      if (status >= 500) throw error;
+      log.info({ shop, status }, 'token exchange refused');
       return refuse(res, 'Shopify did not accept the session token.');
     }
     res.json({
