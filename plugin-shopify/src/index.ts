@@ -1,6 +1,16 @@
 /**
- * The Shopify app (OAuth install, webhooks, app proxy, billing, embedded admin page)
- * lands here as an Express router that the server mounts. Only the package skeleton
- * exists so far; see the README for what is planned.
+ * `@atelier/plugin-shopify`: the Shopify app as an Express router the server mounts —
+ * managed installation (token exchange) with the authorization-code grant as fallback,
+ * the app proxy that mints storefront shopper sessions, and the webhooks (uninstall,
+ * shop update, the compliance topics). The server hands it narrow ports onto its own
+ * tenant and shopper-session services (ports.ts).
  */
-export const PLUGIN_NAME = '@atelier/plugin-shopify';
+export { loadShopifyConfig, type ShopifyConfig } from './config.js';
+export { createShopifyApp, type ShopifyApp, type ShopifyAppDeps } from './shopify-app.js';
+export type { ShopTenants, ShopperSessionsPort, ShopperData, ShopifyPorts } from './ports.js';
+export { SHOP_DOMAIN_PATTERN } from './shop-domain.js';
+export { SHOPIFY_API_VERSION } from './shopify-client.js';
+export { OAUTH_BEGIN_PATH, OAUTH_CALLBACK_PATH } from './routes/oauth-routes.js';
+export { PROXY_PATH, customerShopperId } from './routes/proxy-routes.js';
+export { WEBHOOK_PATH } from './routes/webhook-routes.js';
+export type { ShopRecord, ShopStatus } from './models/shop.model.js';

@@ -4,6 +4,7 @@ import { parseAllowedRanges, type AllowedRange } from './net/address-policy.js';
 import type { BreakerPolicy } from './queue/runner-health.js';
 import { storageConfig, type StorageConfig } from './storage/storage-config.js';
 import { DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS, parseRetrySchedule } from './services/webhooks/retry-schedule.js';
+import { loadShopifyConfig, type ShopifyConfig } from '@atelier/plugin-shopify';
 import { ConfigError, absolutePath, httpUrl, integer, logLevel, optional, type Env, type LogLevel } from '@atelier/runtime';
 
 export { ConfigError };
@@ -61,6 +62,8 @@ export interface Config {
   webhookPollMs: number;
   /** The time limit of one webhook request, answer included. */
   webhookTimeoutMs: number;
+  /** The Shopify app (plugin-shopify); unset `SHOPIFY_API_KEY` leaves it off. */
+  shopify: ShopifyConfig | undefined;
 }
 
 /**
@@ -135,6 +138,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       cooldownMs,
       maxCooldownMs,
     },
+    shopify: loadShopifyConfig(env),
   };
 }
 

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createShopifyApp, type ShopifyApp } from '@atelier/plugin-shopify';
 import type { Config } from './config.js';
 import { connectDatabase, type Database } from './db/connect.js';
 import { createLogger } from './logging/logger.js';
@@ -53,6 +54,7 @@ import { PlanService } from './services/plans.js';
 import { Readiness } from './services/readiness.js';
 import { RateLimits } from './services/rate-limits.js';
 import { sharedSecret } from './services/shared-secret.js';
+import { shopifyPorts } from './services/shopify-ports.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
 import { ShopperSessions } from './services/shopper-sessions.js';
 import { TenantConfigService } from './services/tenant-config.js';
@@ -82,6 +84,8 @@ export interface AtelierServer {
   routes: string[];
   /** The operator's token: `ATELIER_ADMIN_TOKEN`, or the one generated into the data dir. */
   adminToken: string;
+  /** The Shopify app, when `SHOPIFY_API_KEY` configures it. */
+  shopify: ShopifyApp | undefined;
   close(): Promise<void>;
 }
 
@@ -108,10 +112,21 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
   const services = createServices(config, database, secret, () => publicUrl, { adminToken: admin.token, ...options });
   await services.plans.seed();
 
+  const shopify = config.shopify
+    ? createShopifyApp({
+        config: config.shopify,
+        connection: database.connection,
+        publicUrl: () => publicUrl,
+        ...(options.now ? { now: options.now } : {}),
+        ...shopifyPorts({ ...services, models: database.models }),
+      })
+    : undefined;
+
   const endpoints = restEndpoints(services);
   const app = createApp({
     endpoints,
     auth: services.auth,
+    rawBodyRouters: shopify ? [shopify.router] : [],
     routers: [
       readinessRoutes(services.readiness),
       widgetRoutes(config.widgetDir ?? defaultWidgetDir()),
@@ -158,6 +173,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
   services.includedCredits.start();
   services.retention.start();
   services.webhookDeliverer.start();
+  await shopify?.start();
   log.info({ port, publicUrl, adminToken: admin.path ?? 'ATELIER_ADMIN_TOKEN' }, 'server listening');
   if (admin.created) {
     // Printed this once, where the operator looks when first starting the server; later
@@ -174,9 +190,11 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     endpoints: summarise(endpoints),
     routes: listRoutes(app),
     adminToken: admin.token,
+    shopify,
     close: () =>
       (closing ??= (async () => {
         services.rateLimits.stop();
+        await shopify?.stop();
         await services.widgetHub.close();
         await services.runnerHub.close();
         await services.dispatcher.stop();

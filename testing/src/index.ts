@@ -48,3 +48,20 @@ export { countChaos, type ChaosCounters, type ClientHistory } from './chaos-coun
 export { RunnerFleet, type LeasedJob } from './runner-fleet.js';
 export { storageContract, type StorageUnderTest } from './storage-contract.js';
 export { startS3Server, GOFAKES3_MODULE, GOFAKES3_VERSION, type S3Server, type S3ServerStart } from './s3-server.js';
+export {
+  FakeShopify,
+  ShopifySigner,
+  verifyJwt,
+  type FakeShop,
+  type FakeShopifyOptions,
+  type FakeShopifyRequest,
+  type SessionTokenClaims,
+  type SignedWebhook,
+  type WebhookInput,
+  startShopifyTestApp,
+  TEST_SHOPIFY_API_KEY,
+  TEST_SHOPIFY_API_SECRET,
+  TEST_SHOPIFY_SCOPES,
+  TEST_SHOPIFY_TOKEN_KEY,
+  type ShopifyTestApp,
+} from './fake-shopify/index.js';

@@ -10,6 +10,8 @@ export function createApp(parts: {
   endpoints: Endpoint[];
   auth: Authenticators;
   routers: Router[];
+  /** Routers that read their own bodies, mounted before the JSON parser (Shopify's webhooks are signed over the raw bytes). */
+  rawBodyRouters?: Router[];
   health(): Promise<unknown>;
 }): Express {
   const app = express();
@@ -19,6 +21,7 @@ export function createApp(parts: {
   // objects from `a[b]=` or `limit[$gt]=`, so a query value is a string or a list of
   // them; bracketed names are refused outright (rejectUnsafeInput).
   app.set('query parser', 'simple');
+  for (const router of parts.rawBodyRouters ?? []) app.use(router);
   // `strict: false` parses any JSON value, so a body of `"x"` or `null` is refused as
   // "not an object" (schemas.ts) rather than misreported as invalid JSON.
   app.use(express.json({ limit: '100kb', strict: false, type: ['application/json', 'application/*+json'] }));

@@ -1,0 +1,18 @@
+import type { Connection } from 'mongoose';
+import { oauthStateModel, oauthStateUseModel } from './oauth-state.model.js';
+import { sessionModel } from './session.model.js';
+import { shopModel } from './shop.model.js';
+import { webhookEventModel } from './webhook-event.model.js';
+
+export type ShopifyModels = ReturnType<typeof createShopifyModels>;
+
+/** The app's collections, on the server's connection; platform-owned (keyed by shop). */
+export function createShopifyModels(connection: Connection) {
+  return {
+    Shop: shopModel(connection),
+    Session: sessionModel(connection),
+    OAuthState: oauthStateModel(connection),
+    OAuthStateUse: oauthStateUseModel(connection),
+    WebhookEvent: webhookEventModel(connection),
+  };
+}

@@ -1,0 +1,35 @@
+import type { WebhookHandler } from './handler.js';
+import { beforeInstall } from './handler.js';
+
+/**
+ * `shop/redact` (mandatory compliance topic, 48 hours after uninstall): everything of
+ * the shop goes — its tenant through the platform's tenant deletion (every tenant-owned
+ * document and file), its sessions, and what the app kept of it. A tombstone stays
+ * (domain, tenant id, when) so late or repeated events find the shop ended.
+ */
+export const shopRedact: WebhookHandler = async (delivery, deps) => {
+  const shop = await deps.models.Shop.findById(delivery.shop).lean();
+  if (!shop) return 'unknown shop';
+  if (shop.status === 'installed' && beforeInstall(delivery, shop.installedAt))
+    return 'stale: the shop was installed again since';
+  await deps.tenants.delete(shop.tenantId);
+  const sessions = await deps.sessions.deleteShop(delivery.shop);
+  await deps.models.Shop.updateOne(
+    { _id: delivery.shop },
+    {
+      $set: {
+        status: 'redacted',
+        publishableKey: null,
+        name: null,
+        email: null,
+        currencyCode: null,
+        planName: null,
+        primaryDomain: null,
+        redactedAt: shop.redactedAt ?? deps.now(),
+      },
+    },
+  );
+  // Payloads of the shop's other events (customers' names and emails) go too; the ids stay for deduplication.
+  await deps.models.WebhookEvent.updateMany({ shop: delivery.shop }, { $set: { payload: null } });
+  return `tenant deleted; ${sessions} sessions deleted`;
+};

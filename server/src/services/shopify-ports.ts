@@ -1,0 +1,100 @@
+import mongoose from 'mongoose';
+import type { ShopifyPorts } from '@atelier/plugin-shopify';
+import type { JobStatus } from '@atelier/protocol';
+import { AppError } from '../errors/app-error.js';
+import type { Models } from '../models/index.js';
+import type { JobQueue } from '../queue/job-queue.js';
+import type { Storage } from '../storage/storage.js';
+import { runWithTenant } from '../tenancy/tenant-context.js';
+import type { ShopperSessions } from './shopper-sessions.js';
+import type { TenantDeletion } from './tenant-deletion.js';
+import type { TenantService } from './tenant-service.js';
+
+const { trusted } = mongoose;
+const ACTIVE: JobStatus[] = ['queued', 'running'];
+const SHOPIFY = { kind: 'shopify' } as const;
+
+export interface ShopifyPortDeps {
+  models: Models;
+  tenants: TenantService;
+  deletion: TenantDeletion;
+  queue: JobQueue;
+  shopperSessions: ShopperSessions;
+  storage: Storage;
+  cancelOnRunner(runnerId: string, jobId: string, epoch: number): void;
+}
+
+/**
+ * The Shopify app's view of the platform: a shop's tenant is made, suspended and
+ * deleted by the same services as every other tenant, and its shoppers' sessions are
+ * minted by the same service as `POST /v1/sessions`.
+ */
+export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
+  const { models } = deps;
+
+  /** Cancels the tenant's active jobs matching `filter` (their reserved credits are handed back). */
+  const cancelActive = (tenantId: string, filter: { shopperId?: string }) =>
+    runWithTenant(tenantId, async () => {
+      const jobs = await models.Generation.find({ ...filter, status: trusted({ $in: ACTIVE }) })
+        .select({ _id: 1 })
+        .lean();
+      let stopped = 0;
+      for (const job of jobs) {
+        const result = await deps.queue.cancel(job._id);
+        if (!result.canceled) continue;
+        stopped += 1;
+        if (result.lease) deps.cancelOnRunner(result.lease.runnerId, job._id, result.lease.epoch);
+      }
+      return stopped;
+    });
+
+  return {
+    tenants: {
+      async create({ name, origins }) {
+        const created = await deps.tenants.create({ name, plan: 'free', origins, mode: 'live' }, SHOPIFY);
+        return { tenantId: created.tenantId, publishableKey: created.publishableKey };
+      },
+      async reactivate(tenantId, { name, origins }) {
+        await deps.tenants.update(tenantId, { status: 'active', name, origins }, SHOPIFY);
+      },
+      async suspend(tenantId) {
+        await ignoreGone(deps.tenants.update(tenantId, { status: 'suspended' }, SHOPIFY));
+      },
+      async rename(tenantId, { name, origins }) {
+        await ignoreGone(deps.tenants.update(tenantId, { name, origins }, SHOPIFY));
+      },
+      async delete(tenantId) {
+        await ignoreGone(deps.deletion.delete(tenantId, SHOPIFY));
+      },
+      stopQueuedWork: (tenantId) => cancelActive(tenantId, {}),
+    },
+    shopperSessions: { mint: (tenantId, input) => deps.shopperSessions.mint(tenantId, input) },
+    shoppers: {
+      list: (tenantId, shopperId) =>
+        runWithTenant(tenantId, async () =>
+          (await models.Generation.find({ shopperId }).select({ _id: 1 }).sort({ _id: 1 }).lean()).map((job) => job._id),
+        ),
+      async forget(tenantId, shopperId) {
+        await cancelActive(tenantId, { shopperId });
+        return runWithTenant(tenantId, async () => {
+          const jobs = await models.Generation.find({ shopperId }).select({ _id: 1, images: 1 }).lean();
+          // Files before documents: a crash in between leaves a document to find again, never a stray file.
+          for (const job of jobs) for (const image of job.images) await deps.storage.delete(image.storageKey);
+          const ids = trusted({ $in: jobs.map((job) => job._id) });
+          await models.JobTransition.deleteMany({ jobId: ids });
+          await models.IdempotencyKey.deleteMany({ generationId: ids });
+          return (await models.Generation.deleteMany({ _id: ids })).deletedCount;
+        });
+      },
+    },
+  };
+}
+
+/** Shopify's events may come after the tenant is gone (deleted by an operator, or redacted). */
+async function ignoreGone(work: Promise<unknown>): Promise<void> {
+  try {
+    await work;
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === 'not_found')) throw error;
+  }
+}

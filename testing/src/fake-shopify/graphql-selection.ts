@@ -1,0 +1,58 @@
+/**
+ * Just enough of GraphQL for the fake Admin API: the selection set of a query document
+ * (arguments, aliases, fragments and variables are not understood), resolved against a
+ * plain object, and priced as Shopify prices a query (an object costs 1, a scalar 0).
+ */
+export interface Selection {
+  name: string;
+  children: Selection[];
+}
+
+/** The top-level selections of the document's first operation. */
+export function parseSelection(document: string): Selection[] {
+  const tokens = document
+    .replace(/#[^\n]*/g, ' ')
+    .replace(/\([^)]*\)/g, ' ')
+    .match(/[{}]|[A-Za-z_][A-Za-z0-9_]*/g);
+  if (!tokens) throw new Error('empty document');
+  let position = tokens.indexOf('{');
+  if (position < 0) throw new Error('no selection set');
+  const readSet = (): Selection[] => {
+    const selections: Selection[] = [];
+    position += 1;
+    while (position < tokens.length && tokens[position] !== '}') {
+      const name = tokens[position]!;
+      if (name === '{') throw new Error('a selection set without a field');
+      position += 1;
+      const children = tokens[position] === '{' ? readSet() : [];
+      selections.push({ name, children });
+    }
+    if (tokens[position] !== '}') throw new Error('unbalanced braces');
+    position += 1;
+    return selections;
+  };
+  return readSet();
+}
+
+/** The part of `value` the selections ask for; an unknown field is an error, as on Shopify. */
+export function resolve(selections: Selection[], value: Record<string, unknown>, path: string[] = []): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const selection of selections) {
+    if (selection.name === '__typename') continue;
+    if (!(selection.name in value))
+      throw new Error(`Field '${selection.name}' doesn't exist on type '${path.at(-1) ?? 'QueryRoot'}'`);
+    const field = value[selection.name];
+    if (selection.children.length === 0) {
+      out[selection.name] = field;
+    } else {
+      out[selection.name] =
+        field === null ? null : resolve(selection.children, field as Record<string, unknown>, [...path, selection.name]);
+    }
+  }
+  return out;
+}
+
+/** Shopify's calculated cost of a query without connections: one point per object field. */
+export function queryCost(selections: Selection[]): number {
+  return selections.reduce((sum, selection) => sum + (selection.children.length > 0 ? 1 + queryCost(selection.children) : 0), 0);
+}

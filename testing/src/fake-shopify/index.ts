@@ -1,0 +1,10 @@
+export { FakeShopify, type FakeShop, type FakeShopifyOptions, type FakeShopifyRequest } from './fake-shopify.js';
+export { ShopifySigner, verifyJwt, type SessionTokenClaims, type SignedWebhook, type WebhookInput } from './shopify-signer.js';
+export {
+  startShopifyTestApp,
+  TEST_SHOPIFY_API_KEY,
+  TEST_SHOPIFY_API_SECRET,
+  TEST_SHOPIFY_SCOPES,
+  TEST_SHOPIFY_TOKEN_KEY,
+  type ShopifyTestApp,
+} from './shopify-test-app.js';

@@ -1,0 +1,58 @@
+import { startTestServer, type TestServer, type TestServerOptions } from '../test-server.js';
+import { FakeShopify, type FakeShopifyOptions } from './fake-shopify.js';
+
+export const TEST_SHOPIFY_API_KEY = 'atelier-test-client-id';
+export const TEST_SHOPIFY_API_SECRET = 'shpss_test-client-secret-0123456789';
+export const TEST_SHOPIFY_SCOPES = ['read_products', 'write_products'];
+/** 32 bytes, hex: the key shops' tokens are sealed with in tests. */
+export const TEST_SHOPIFY_TOKEN_KEY = '9f'.repeat(32);
+
+export interface ShopifyTestApp {
+  server: TestServer;
+  shopify: FakeShopify;
+  /**
+   * Closes the server (as a shutdown would) and starts a new one on the same database, data
+   * dir and fake; `whileDown` runs in between, with the database's URI.
+   */
+  restart(whileDown?: (mongodbUri: string) => Promise<void>): Promise<TestServer>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real server with the Shopify app switched on, talking to a fake Shopify on a
+ * port of its own (`ATELIER_SHOPIFY_API_ORIGIN`) that signs with the same app secret.
+ */
+export async function startShopifyTestApp(
+  options: { fake?: Partial<FakeShopifyOptions>; env?: Record<string, string>; server?: TestServerOptions } = {},
+): Promise<ShopifyTestApp> {
+  const shopify = await new FakeShopify({
+    apiKey: TEST_SHOPIFY_API_KEY,
+    apiSecret: TEST_SHOPIFY_API_SECRET,
+    scopes: TEST_SHOPIFY_SCOPES,
+    ...options.fake,
+  }).start();
+  const env = {
+    SHOPIFY_API_KEY: TEST_SHOPIFY_API_KEY,
+    SHOPIFY_API_SECRET: TEST_SHOPIFY_API_SECRET,
+    SHOPIFY_SCOPES: TEST_SHOPIFY_SCOPES.join(','),
+    ATELIER_SHOPIFY_TOKEN_KEY: TEST_SHOPIFY_TOKEN_KEY,
+    ATELIER_SHOPIFY_API_ORIGIN: shopify.origin,
+    ...options.env,
+  };
+  const app: ShopifyTestApp = {
+    server: await startTestServer(env, options.server),
+    shopify,
+    async restart(whileDown) {
+      const { mongodbUri, dataDir } = app.server;
+      await app.server.close();
+      await whileDown?.(mongodbUri);
+      app.server = await startTestServer(env, { ...options.server, reuse: { mongodbUri, dataDir } });
+      return app.server;
+    },
+    async stop() {
+      await app.server.stop();
+      await shopify.stop();
+    },
+  };
+  return app;
+}
