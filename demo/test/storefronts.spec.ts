@@ -1,8 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { DEMO_TENANTS, imagePath, productPath, startDemoStack, type DemoStack } from '@atelier/demo';
+import { DEMO_TENANTS, imagePath, productPath, startDemoStack, type DemoManifest, type DemoStack } from '@atelier/demo';
 import type { ServerMessage, TenantConfig, WidgetConfig } from '@atelier/protocol';
 import { generationIds, productPage, studio } from './storefront-helpers.js';
 
@@ -188,4 +188,26 @@ test("the catalogue's launcher opens the studio in a dialog, and the picture is 
   await page.keyboard.press('Escape');
   await expect(dialog).toBeHidden();
   await expect(launcher).toBeFocused();
+});
+
+test('demo.json lists both shops, and running the demo again on the same data reuses both tenants and their setup', async () => {
+  test.setTimeout(240_000);
+  const before = stack.manifest;
+  const written = JSON.parse(await readFile(join(dataDir, 'demo.json'), 'utf8')) as DemoManifest;
+  expect(written).toEqual(before);
+  expect(Object.keys(written).sort()).toEqual(['adminToken', 'server', 'storefronts', 'tenants']);
+
+  await stack.stop();
+  stack = await startDemoStack({ dataDir, port: 0, storefrontPort: 0, engine: 'ferretdb', runner: false });
+  const after = stack.manifest;
+  expect(after.tenants.map(({ tenantId, secretKey, publishableKey }) => ({ tenantId, secretKey, publishableKey }))).toEqual(
+    before.tenants.map(({ tenantId, secretKey, publishableKey }) => ({ tenantId, secretKey, publishableKey })),
+  );
+  // New ports, so new origins: each tenant now allows its storefront's new one.
+  after.tenants.forEach((tenant, i) => expect(tenant.origin).toBe(new URL(after.storefronts[i]!).origin));
+  const config = (await (
+    await fetch(`${after.server}/v1/config`, { headers: { Authorization: `Bearer ${after.tenants[german.index]!.secretKey}` } })
+  ).json()) as TenantConfig;
+  expect(config.styles.default).toEqual(['Laufsteg Berlin']);
+  expect(config.branding.strings).toEqual(german.spec.config.branding?.strings);
 });
