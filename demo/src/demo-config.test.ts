@@ -39,6 +39,8 @@ describe('loadDemoConfig', () => {
     ['PORT', { PORT: 'http' }],
     ['STOREFRONT_PORT', { STOREFRONT_PORT: '70000' }],
     ['STOREFRONT_PORT', { STOREFRONT_PORT: '80a' }],
+    // The second storefront takes the next port, which would not exist.
+    ['STOREFRONT_PORT', { STOREFRONT_PORT: '65535' }],
     ['ATELIER_ADMIN_TOKEN', { ATELIER_ADMIN_TOKEN: 'short' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'chatty' }],
     // The server's own variables are checked before its process is started.

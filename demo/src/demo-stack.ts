@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applicationDatabaseUri, loadConfig, resolveAdminToken, startDatabase, type DatabaseServer } from '@atelier/server';
 import { spawnSupervised, waitFor, type SupervisedProcess, type SupervisionOptions } from './child-process.js';
-import { DEMO_TENANTS } from './demo-tenants.js';
+import { DEMO_TENANTS, type DemoTenantSpec } from './demo-tenants.js';
 import { freePort } from './free-port.js';
 import { startStorefront, type Storefront } from './storefront-server.js';
 
@@ -142,15 +142,14 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
       const storefrontPort = options.storefrontPort === 0 ? 0 : (options.storefrontPort ?? 8788) + index;
       if (storefrontPort !== 0) await assertPortFree(storefrontPort, `storefront ${index + 1}`, 'STOREFRONT_PORT');
       const tenantRef: { current?: DemoTenant } = {};
-      const storefront = await startStorefront(join(demoRoot, 'storefront'), storefrontPort, () => ({
-        ...spec.storefront,
-        shopName: spec.name,
+      const storefront = await startStorefront(join(demoRoot, 'storefront'), storefrontPort, spec, () => ({
         server: serverUrl,
         publishableKey: tenantRef.current?.publishableKey ?? '',
       }));
       stops.push(() => storefront.close());
       storefronts.push(storefront);
       tenantRef.current = await ensureTenant(admin, serverUrl, spec, storefront.origin, previous);
+      await configureTenant(serverUrl, tenantRef.current, spec);
       tenants.push(tenantRef.current);
     }
 
@@ -223,7 +222,7 @@ type Admin = <T>(method: string, path: string, body?: unknown) => Promise<T>;
 async function ensureTenant(
   admin: Admin,
   serverUrl: string,
-  spec: (typeof DEMO_TENANTS)[number],
+  spec: DemoTenantSpec,
   origin: string,
   previous: DemoManifest | undefined,
 ): Promise<DemoTenant> {
@@ -252,6 +251,21 @@ async function ensureTenant(
     publishableKey: created.publishableKey,
     origin,
   };
+}
+
+/**
+ * Sets the shop's styles, branding and strings the way a merchant's backend would: the
+ * REST API with the tenant's secret key. A merge patch, so a reused tenant gets the
+ * same configuration again (and nothing is written when nothing changed).
+ */
+async function configureTenant(serverUrl: string, tenant: DemoTenant, spec: DemoTenantSpec): Promise<void> {
+  const response = await fetch(`${serverUrl}/v1/config`, {
+    method: 'PUT',
+    signal: AbortSignal.timeout(30_000),
+    headers: { Authorization: `Bearer ${tenant.secretKey}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(spec.config),
+  });
+  if (!response.ok) throw new Error(`configuring ${spec.name}: PUT /v1/config: ${response.status} ${await response.text()}`);
 }
 
 async function onlineRunners(admin: Admin): Promise<number> {

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '@atelier/runtime';
 import { loadDemoConfig, type DemoConfig } from './demo-config.js';
+import { DEMO_TENANTS } from './demo-tenants.js';
 import { formatLogLine } from './log-format.js';
 
 /**
@@ -24,7 +25,7 @@ const minimum = config.logLevel === undefined ? 40 : 0;
 process.env.LOG_LEVEL = config.logLevel ?? 'warn';
 const { startDemoStack } = await import('./demo-stack.js');
 
-console.log('Starting Atelier (database, server, GPU runner, storefront)…');
+console.log('Starting Atelier (database, server, GPU runner, storefronts)…');
 const started = Date.now();
 const stack = await startDemoStack({
   dataDir: config.dataDir,
@@ -46,13 +47,14 @@ const { manifest } = stack;
 console.log(`
 Atelier is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s).
 
-  Storefront:   ${manifest.storefronts.join('\n                ')}
+${manifest.tenants.map((t, i) => `  Storefront:   ${manifest.storefronts[i]}   ${t.name} (${DEMO_TENANTS[i]?.locale ?? ''})`).join('\n')}
   API server:   ${manifest.server}   (widget bundle: ${manifest.server}/widget.js)
   Database:     ${stack.database.kind} at ${stack.database.uri}
   Keys:         ${resolve(config.dataDir, 'demo.json')}
 ${manifest.tenants.map((t) => `  Tenant:       ${t.name} (${t.tenantId})  publishable ${t.publishableKey}`).join('\n')}
 
-Open the storefront, describe a scene, press Generate. Ctrl-C stops everything.
+Open a storefront, pick a product, describe a scene, press Generate (or use the
+floating button on the catalogue; /studio is the iframe-mode page). Ctrl-C stops everything.
 `);
 
 let stopping = false;

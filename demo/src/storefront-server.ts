@@ -1,18 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-
-export interface StorefrontSettings {
-  shopName: string;
-  productTitle: string;
-  price: string;
-  description: string;
-  accent: string;
-  theme: 'light' | 'dark' | 'auto';
-  server: string;
-  publishableKey: string;
-}
+import type { DemoTenantSpec } from './demo-tenants.js';
+import { imagePath, loadTemplates, productPath, renderPage, type ShopView, type StorefrontPage } from './storefront-pages.js';
 
 export interface Storefront {
   url: string;
@@ -20,31 +11,51 @@ export interface Storefront {
   close(): Promise<void>;
 }
 
+/** What the storefront needs to know once it is up: the server and the tenant's publishable key. */
+export type ShopKeys = () => Pick<ShopView, 'server' | 'publishableKey'>;
+
 /**
- * A merchant's product page on an origin of its own, embedding the widget with one
- * script tag, as any storefront would.
+ * A merchant's shop on an origin of its own: a catalogue (`/`) with the floating
+ * launcher, one page per product with the studio inline beside the photo
+ * (`/products/<slug>`), and a studio page in iframe mode (`/studio`). Each page embeds
+ * the widget with one script tag, as any storefront would.
  */
-export async function startStorefront(assetsDir: string, port: number, settings: () => StorefrontSettings): Promise<Storefront> {
-  const template = await readFile(join(assetsDir, 'product.html'), 'utf8');
-  const productSvg = await readFile(join(assetsDir, 'product.svg'));
+export async function startStorefront(
+  assetsDir: string,
+  port: number,
+  spec: DemoTenantSpec,
+  keys: ShopKeys,
+): Promise<Storefront> {
+  const templates = await loadTemplates(assetsDir);
+  const stylesheet = await readFile(join(assetsDir, 'shop.css'));
+  const images = new Map<string, Buffer>();
+  for (const product of spec.products) {
+    images.set(imagePath(product), await readFile(join(assetsDir, imagePath(product))));
+  }
+  const pages = new Map<string, StorefrontPage>([
+    ['/', { kind: 'catalogue' }],
+    ['/studio', { kind: 'studio' }],
+    ...spec.products.map((product) => [productPath(product), { kind: 'product', product }] as const),
+  ]);
+
+  let origin = '';
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if (path === '/' || path === '/index.html') {
-      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-      response.end(render(template, settings()));
-    } else if (path === '/product.svg') {
-      response.writeHead(200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=3600' });
-      response.end(productSvg);
-    } else {
-      response.writeHead(404, { 'Content-Type': 'text/plain' });
-      response.end('Not found');
+    const page = pages.get(path);
+    if (page) {
+      const html = renderPage(templates, { spec, origin, ...keys() }, page);
+      return send(response, 200, 'text/html; charset=utf-8', 'no-store', html);
     }
+    if (path === '/shop.css') return send(response, 200, 'text/css; charset=utf-8', 'public, max-age=300', stylesheet);
+    const image = images.get(path);
+    if (image) return send(response, 200, 'image/svg+xml', 'public, max-age=3600', image);
+    send(response, 404, 'text/plain; charset=utf-8', 'no-store', 'Not found');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url: `${origin}/`,
     origin,
@@ -56,11 +67,7 @@ export async function startStorefront(assetsDir: string, port: number, settings:
   };
 }
 
-function render(template: string, settings: StorefrontSettings): string {
-  const values = settings as unknown as Record<string, string>;
-  return template.replace(/\{\{(\w+)\}\}/g, (_match, name: string) => escapeHtml(values[name] ?? ''));
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+function send(response: ServerResponse, status: number, type: string, cache: string, body: string | Buffer): void {
+  response.writeHead(status, { 'Content-Type': type, 'Cache-Control': cache });
+  response.end(body);
 }

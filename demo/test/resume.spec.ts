@@ -5,7 +5,7 @@ import { expect, test } from '@playwright/test';
 import type { ServerMessage } from '@atelier/protocol';
 import { startDemoStack, type DemoStack, type DemoTenant } from '@atelier/demo';
 import { RealtimeTap, type TapRules } from './realtime-tap.js';
-import { generationIds, studio } from './storefront-helpers.js';
+import { generationIds, productPage, studio } from './storefront-helpers.js';
 
 /**
  * Resume never strands a shopper (issue 5, §4), in a real browser on real parts: the
@@ -24,7 +24,8 @@ test.beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'atelier-resume-'));
   stack = await startDemoStack({ dataDir, port: 0, storefrontPort: 0, engine: 'ferretdb' });
   tenant = stack.manifest.tenants[0]!;
-  storefront = stack.manifest.storefronts[0]!;
+  // The first shop's first product page: its studio is inline.
+  storefront = productPage(stack);
 });
 
 test.afterAll(async () => {

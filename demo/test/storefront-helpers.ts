@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import type { DemoStack, DemoTenant } from '@atelier/demo';
+import { DEMO_TENANTS, productPath, type DemoStack, type DemoTenant } from '@atelier/demo';
 import type { GenerationListBody } from '@atelier/protocol';
 
 /** The widget's stable parts on a storefront page (Playwright's CSS engine pierces the shadow root). */
@@ -26,4 +26,9 @@ export async function generationIds(stack: DemoStack, tenant: DemoTenant): Promi
     cursor = page.nextCursor;
   } while (cursor);
   return ids;
+}
+
+/** A product page of the demo's storefront `shop` (by index in `DEMO_TENANTS`): the one with the studio inline. */
+export function productPage(stack: DemoStack, shop = 0, product = 0): string {
+  return new URL(productPath(DEMO_TENANTS[shop]!.products[product]!), stack.manifest.storefronts[shop]).href;
 }

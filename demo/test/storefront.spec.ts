@@ -5,7 +5,7 @@ import { expect, test, type Page } from '@playwright/test';
 import sharp from 'sharp';
 import { startDemoStack, type DemoStack, type DemoTenant } from '@atelier/demo';
 import type { GenerationBody, ShopperSessionBody } from '@atelier/protocol';
-import { generationIds, studio } from './storefront-helpers.js';
+import { generationIds, productPage, studio } from './storefront-helpers.js';
 
 /**
  * The walking skeleton, end to end on real parts: Debian's Chromium on a storefront
@@ -34,7 +34,8 @@ test.beforeAll(async () => {
     },
   });
   tenant = stack.manifest.tenants[0]!;
-  storefront = stack.manifest.storefronts[0]!;
+  // The first shop's first product page: its studio is inline.
+  storefront = productPage(stack);
 });
 
 test.afterAll(async () => {
