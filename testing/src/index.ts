@@ -65,3 +65,4 @@ export {
   TEST_SHOPIFY_TOKEN_KEY,
   type ShopifyTestApp,
 } from './fake-shopify/index.js';
+export { uploadRgba, type RgbaImage } from './upload-fixtures.js';

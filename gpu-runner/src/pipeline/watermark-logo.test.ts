@@ -2,7 +2,14 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { expectProblem, startRunnerProcess, startTestServer, type RunnerProcess, type TestServer } from '@atelier/testing';
+import {
+  expectProblem,
+  startRunnerProcess,
+  startTestServer,
+  type RunnerProcess,
+  type TestServer,
+  uploadRgba,
+} from '@atelier/testing';
 
 /**
  * The tenant's logo as its watermark, end to end: uploaded over REST, named in the
@@ -33,15 +40,7 @@ async function uploadLogo(secretKey: string): Promise<string> {
   const [width, height] = [128, 64];
   const rgba = Buffer.alloc(width * height * 4);
   for (let y = 0; y < height; y++) for (let x = 0; x < width / 2; x++) rgba.set([255, 0, 0, 255], (y * width + x) * 4);
-  const response = await fetch(`${server.url}/v1/uploads`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${secretKey}`, 'Content-Type': 'image/png' },
-    body: await sharp(rgba, { raw: { width, height, channels: 4 } })
-      .png()
-      .toBuffer(),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
+  return uploadRgba(server, secretKey, { width, height, rgba });
 }
 
 const configure = (secretKey: string, body: unknown) => server.api(secretKey, '/v1/config', { method: 'PUT', body });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTestServer, type TestServer } from '@atelier/testing';
+import { startTestServer, type TestServer, uploadRgba } from '@atelier/testing';
 import { ensureModel } from '../model/ensure-model.js';
 import { SdxlPipeline } from '../pipeline/sdxl-pipeline.js';
 import { AssetCache } from './asset-cache.js';
@@ -66,15 +66,7 @@ async function uploadCutout(): Promise<string> {
       rgba.set(inside ? [180, (x * 9) % 256, (y * 7) % 256, 255] : [0, 0, 0, 0], (y * width + x) * 4);
     }
   }
-  const response = await fetch(`${server.url}/v1/uploads`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${secretKey}`, 'Content-Type': 'image/png' },
-    body: await sharp(rgba, { raw: { width, height, channels: 4 } })
-      .png()
-      .toBuffer(),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
+  return uploadRgba(server, secretKey, { width, height, rgba });
 }
 
 async function create(body: Record<string, unknown>): Promise<string> {

@@ -1,8 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startRunnerProcess, startTestServer, type RunnerProcess, type TestServer } from '@atelier/testing';
+import { startRunnerProcess, startTestServer, type RunnerProcess, type TestServer, uploadRgba } from '@atelier/testing';
 import type { CreditEntryListBody } from '@atelier/protocol';
 
 /**
@@ -42,16 +41,7 @@ async function uploadProduct(secretKey: string, colour: [number, number, number]
       rgba.set(inside ? [...colour, 255] : [0, 0, 0, 0], (y * width + x) * 4);
     }
   }
-  const body = await sharp(rgba, { raw: { width, height, channels: 4 } })
-    .png()
-    .toBuffer();
-  const response = await fetch(`${server.url}/v1/uploads`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${secretKey}`, 'Content-Type': 'image/png' },
-    body,
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
+  return uploadRgba(server, secretKey, { width, height, rgba });
 }
 
 async function generate(secretKey: string, body: Record<string, unknown>): Promise<{ id: string; view: View }> {
