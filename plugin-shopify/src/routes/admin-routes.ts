@@ -1,45 +1,15 @@
-import { Router, type Request } from 'express';
-import { HttpResponseError, type Shopify } from '@shopify/shopify-api';
-import { createLogger } from '@atelier/runtime';
-import { sendProblem } from '../problem.js';
-import { shopDomain } from '../shop-domain.js';
+import { Router } from 'express';
+import type { Shopify } from '@shopify/shopify-api';
 import type { ShopInstaller } from '../shop-installer.js';
+import { embeddedAdminAuth, embeddedShop } from './embedded-auth.js';
 
-const log = createLogger('shopify-admin');
-
-/**
- * The embedded admin's API. Every request carries the session token App Bridge adds
- * (`Authorization: Bearer <jwt>`), verified by the library (HS256 with the app secret,
- * `exp`/`nbf`, `aud` = our client id); the shop is the token's `dest`, never a
- * parameter. The first verified request of a shop installs it (token exchange).
- */
+/** The embedded admin's API: every route is behind the session-token check. */
 export function adminRoutes(deps: { shopify: Shopify; installer: ShopInstaller }): Router {
   const router = Router();
+  const auth = embeddedAdminAuth(deps);
 
-  router.get('/shopify/api/shop', async (req, res) => {
-    const token = bearer(req);
-    if (!token) return refuse(res, 'A session token is required (Authorization: Bearer).');
-    let dest: string;
-    try {
-      ({ dest } = await deps.shopify.session.decodeSessionToken(token));
-    } catch (error) {
-      log.info({ reason: (error as Error).message.replace(token, '<token>') }, 'session token refused');
-      return refuse(res, 'The session token is not valid.');
-    }
-    const shop = shopDomain(hostOf(dest));
-    if (!shop) return refuse(res, 'The session token does not name a shop.');
-    let record;
-    try {
-      record = await deps.installer.ensureInstalled(shop, token);
-    } catch (error) {
-      // Shopify refused the token exchange (a token just past its life, a revoked app): App
-      // Bridge retries with a fresh session token.
-      if (!(error instanceof HttpResponseError)) throw error;
-      const status = (error as HttpResponseError).response.code;
-      if (status >= 500) throw error;
-      log.info({ shop, status }, 'token exchange refused');
-      return refuse(res, 'Shopify did not accept the session token.');
-    }
+  router.get('/shopify/api/shop', auth, (_req, res) => {
+    const record = embeddedShop(res);
     res.json({
       shop: record._id,
       tenantId: record.tenantId,
@@ -51,24 +21,4 @@ export function adminRoutes(deps: { shopify: Shopify; installer: ShopInstaller }
   });
 
   return router;
-}
-
-function bearer(req: Request): string | undefined {
-  const match = /^Bearer ([A-Za-z0-9._-]+)$/.exec(req.get('authorization') ?? '');
-  return match?.[1];
-}
-
-function hostOf(dest: string): string | undefined {
-  try {
-    const url = new URL(dest);
-    return url.protocol === 'https:' && url.pathname === '/' && !url.port && !url.username ? url.hostname : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** App Bridge fetches a fresh session token and retries when this header says so. */
-function refuse(res: Parameters<typeof sendProblem>[0], detail: string): void {
-  res.setHeader('X-Shopify-Retry-Invalid-Session-Request', '1');
-  sendProblem(res, 'unauthorized', detail);
 }
