@@ -130,8 +130,13 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
     routers: [
       readinessRoutes(services.readiness),
       widgetRoutes(config.widgetDir ?? defaultWidgetDir()),
-      embedRoutes({ keys: services.keys, bundleDir: config.widgetDir ?? defaultWidgetDir(), publicUrl: () => publicUrl }),
-      realtimeStreamRoutes(services.widgetHub),
+      embedRoutes({
+        keys: services.keys,
+        bundleDir: config.widgetDir ?? defaultWidgetDir(),
+        publicUrl: () => publicUrl,
+        addressLimit: services.restLimits.addressLimit(),
+      }),
+      realtimeStreamRoutes(services.widgetHub, services.restLimits.addressLimit()),
       fileRoutes({
         models: database.models,
         storage: services.storage,
@@ -395,13 +400,11 @@ function createServices(
     maxSocketsPerTenant: config.maxSocketsPerTenant,
     publicUrl,
   });
-  const auth = createAuthenticators({
-    keys,
-    adminToken: options.adminToken,
-    limits: new RestRateLimits({ limits: rateLimits, addressPerMinute: config.rateLimitAddressPerMinute }),
-  });
+  const restLimits = new RestRateLimits({ limits: rateLimits, addressPerMinute: config.rateLimitAddressPerMinute });
+  const auth = createAuthenticators({ keys, adminToken: options.adminToken, limits: restLimits });
   return {
     auth,
+    restLimits,
     events,
     storage,
     signer,

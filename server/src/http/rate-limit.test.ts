@@ -159,4 +159,24 @@ describe('REST rate limits', () => {
     expect(elsewhere.status).toBe(200);
     expect(member(elsewhere, 'RateLimit', 'address').r).toBe(PER_ADDRESS - 1);
   });
+
+  it('limits the embed page and the HTTP stream per address too, before the key or the stream is looked up', async () => {
+    const address = freshAddress();
+    const embed = `/embed/studio?key=pk_test_guess&parent=${encodeURIComponent('https://shop.example')}`;
+    const streamPost = () =>
+      fetch(new URL('/v1/realtime/stream/no-such-stream', server.url), {
+        method: 'POST',
+        headers: { 'X-Forwarded-For': address, 'Content-Type': 'text/plain' },
+        body: '{"type":"cancel","id":"x"}',
+      });
+    for (let left = PER_ADDRESS - 1; left >= 0; left -= 1) {
+      const response = left % 2 === 0 ? await streamPost() : await call(undefined, embed, address);
+      expect(response.status).not.toBe(429);
+      expect(member(response, 'RateLimit', 'address').r).toBe(left);
+    }
+    await expectProblem(await call(undefined, embed, address), 429, 'rate_limited');
+    await expectProblem(await streamPost(), 429, 'rate_limited');
+    const stream = await call(undefined, '/v1/realtime/stream?key=pk_test_guess', address);
+    await expectProblem(stream, 429, 'rate_limited');
+  });
 });

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { createLogger } from '../logging/logger.js';
 import type { VerifiedKey } from '../services/key-service.js';
 import {
@@ -35,6 +35,16 @@ export class RestRateLimits {
     // `req.ip` honours X-Forwarded-For from a proxy on the loopback address only (app.ts).
     const address = req.ip ?? 'unknown';
     await this.take([{ policy: 'address', key: `rest:${address}`, perMinute: this.deps.addressPerMinute }], res, { address });
+  }
+
+  /**
+   * The address's bucket as route middleware, for routes outside the endpoint table that
+   * do work per request (the embed page's key lookup, the HTTP stream's messages).
+   */
+  addressLimit(): RequestHandler {
+    return (req, res, next) => {
+      this.address(req, res).then(() => next(), next);
+    };
   }
 
   /** The key's and the tenant's buckets, once the credential is verified. */

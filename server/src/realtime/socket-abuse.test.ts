@@ -172,9 +172,13 @@ describe('a flood of messages on one widget socket', () => {
         payload: JSON.stringify({ type: 'generate', ref: `f${i}`, params: { prompt: 'a lamp' } }),
       }),
     );
+    const written = performance.now();
     socket.write(Buffer.concat(flood));
 
     expect(await socket.closeFrameReceived()).toEqual({ code: REALTIME_CLOSE.tooManyConnections, reason: 'too many messages' });
+    // The server read the flood within this time, and its budget refills while it reads
+    // (a slow, loaded machine reads the 1000 frames over many refill periods).
+    const readWithinSeconds = (performance.now() - written) / 1000;
     expect(socket.messages).toContainEqual({
       type: 'error',
       code: 'rate_limited',
@@ -184,16 +188,21 @@ describe('a flood of messages on one widget socket', () => {
     socket.sendClose();
     await socket.closed();
 
-    // The hello took one message of the budget; the rest of the burst went through.
+    // The hello took one message of the burst; the rest of it, and what refilled while the
+    // server read, went through. Creating them is slow on a loaded machine: wait for it.
     const jobs = () =>
       runAsSystem('test: count jobs', () => server.database.models.Generation.countDocuments({ tenantId: shop.tenantId }));
-    const expected = WIDGET_MESSAGE_BUDGET.burst - 1;
-    await vi.waitFor(async () => expect(await jobs()).toBe(expected), { timeout: 15_000, interval: 50 });
+    const least = WIDGET_MESSAGE_BUDGET.burst - 1;
+    const most = least + Math.ceil(readWithinSeconds * WIDGET_MESSAGE_BUDGET.perSecond);
+    await vi.waitFor(async () => expect(await jobs()).toBeGreaterThanOrEqual(least), { timeout: 60_000, interval: 50 });
     await cancelActiveJobs(server);
     await expectServerStillWorks();
-    // A whole generation through the same database came after the flood; nothing more arrived.
-    expect(await jobs()).toBe(expected);
-  });
+    // A whole generation through the same database came after the flood; what arrived is
+    // what the budget let through, not the thousand.
+    const created = await jobs();
+    expect(created).toBeGreaterThanOrEqual(least);
+    expect(created, `the server read the flood within ${readWithinSeconds.toFixed(2)} s`).toBeLessThanOrEqual(most);
+  }, 90_000);
 });
 
 describe('shutdown', () => {

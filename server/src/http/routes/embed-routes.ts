@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { EMBED_PATH, EMBED_SCRIPT_PATH, STUDIO_PATH } from '@atelier/protocol';
-import { Router, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import { createLogger } from '../../logging/logger.js';
 import type { KeyService } from '../../services/key-service.js';
 
@@ -17,6 +17,8 @@ export interface EmbedRoutesDeps {
   bundleDir: string | undefined;
   /** The server's public URL (known once it listens), for the socket in the page's policy. */
   publicUrl: () => string;
+  /** The per-address rate limit, taken before the key is looked up. */
+  addressLimit: RequestHandler;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface EmbedRoutesDeps {
 export function embedRoutes(deps: EmbedRoutesDeps): Router {
   const router = Router();
   const studioFile = deps.bundleDir ? findStudio(deps.bundleDir) : undefined;
-  router.get(EMBED_PATH, async (req, res) => {
+  router.get(EMBED_PATH, deps.addressLimit, async (req, res) => {
     const { key, parent } = req.query;
     if (!studioFile) return refuse(res, 404, 'The studio is not built on this server.');
     const parentOrigin = typeof parent === 'string' ? exactOrigin(parent) : undefined;

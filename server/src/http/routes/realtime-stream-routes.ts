@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { REALTIME_MAX_FRAME_BYTES, REALTIME_STREAM_PATH } from '@atelier/protocol';
 import { AppError, notFound } from '../../errors/app-error.js';
 import type { WidgetHub } from '../../realtime/widget-hub.js';
@@ -8,16 +8,21 @@ import type { WidgetHub } from '../../realtime/widget-hub.js';
  * (`REALTIME_STREAM_PATH`): the stream itself, and the POSTs that carry the page's
  * messages into it. Admission, session, limits and messages are the socket's own (WidgetHub).
  */
-export function realtimeStreamRoutes(hub: Pick<WidgetHub, 'handleStream' | 'post'>): Router {
+export function realtimeStreamRoutes(
+  hub: Pick<WidgetHub, 'handleStream' | 'post'>,
+  /** The per-address rate limit; the stream's own admission and message budget come after it. */
+  addressLimit: RequestHandler,
+): Router {
   const router = Router();
-  router.get(REALTIME_STREAM_PATH, async (req, res) => {
+  router.get(REALTIME_STREAM_PATH, addressLimit, async (req, res) => {
     await hub.handleStream(req, res);
   });
   router.post(
     `${REALTIME_STREAM_PATH}/:id`,
+    addressLimit,
     // A text/plain body keeps the POST a "simple" cross-origin request: no preflight.
     express.raw({ type: 'text/plain', limit: REALTIME_MAX_FRAME_BYTES }),
-    (req, res) => {
+    (req: Request<{ id: string }>, res: Response) => {
       const origin = req.headers.origin;
       if (origin) {
         res.setHeader('Access-Control-Allow-Origin', origin);
