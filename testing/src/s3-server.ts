@@ -1,13 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { inject } from 'vitest';
+import { describeGoError, ensureGoBinary } from '@atelier/runtime';
 import { loadConfig } from '@atelier/server';
 import { forgetSpawned, recordSpawned } from './spawned-processes.js';
-
-const run = promisify(execFile);
 
 /**
  * gofakes3: an S3 server (the S3 REST protocol: SigV4-signed requests, ListObjectsV2
@@ -38,9 +33,14 @@ export type S3ServerStart = { ok: true; server: S3Server } | { ok: false; reason
 export async function startS3Server(): Promise<S3ServerStart> {
   let binary: string;
   try {
-    binary = await ensureGoFakeS3(loadConfig({ ...process.env, MONGODB_URI: '' }).cacheDir);
+    binary = await ensureGoBinary(loadConfig({ ...process.env, MONGODB_URI: '' }).cacheDir, {
+      module: GOFAKES3_MODULE,
+      version: GOFAKES3_VERSION,
+      command: './cmd/gofakes3',
+      name: 'gofakes3',
+    });
   } catch (error) {
-    return { ok: false, reason: `could not build gofakes3 ${GOFAKES3_VERSION}: ${describe(error)}` };
+    return { ok: false, reason: `could not build gofakes3 ${GOFAKES3_VERSION}: ${describeGoError(error)}` };
   }
   const bucket = 'atelier-contract';
   const args = ['-backend', 'memory', '-host', '127.0.0.1:0', '-initialbucket', bucket, '-quiet'];
@@ -86,46 +86,4 @@ export async function startS3Server(): Promise<S3ServerStart> {
       stop,
     },
   };
-}
-
-async function ensureGoFakeS3(cacheDir: string): Promise<string> {
-  const binary = join(cacheDir, `gofakes3-${GOFAKES3_VERSION}`, 'gofakes3');
-  if (await isExecutable(binary)) return binary;
-  await mkdir(cacheDir, { recursive: true });
-  const env = { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
-  const { stdout } = await run('go', ['mod', 'download', '-json', `${GOFAKES3_MODULE}@${GOFAKES3_VERSION}`], {
-    env,
-    cwd: cacheDir,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const moduleDir = (JSON.parse(stdout) as { Dir?: string }).Dir;
-  if (!moduleDir) throw new Error(`'go mod download' reported no directory for ${GOFAKES3_MODULE}`);
-  // Built into a file of this process's own and renamed into place, so two test runs
-  // building at once each finish with a whole binary and nobody runs half of one.
-  const staged = `${binary}.tmp-${process.pid}`;
-  await mkdir(join(cacheDir, `gofakes3-${GOFAKES3_VERSION}`), { recursive: true });
-  try {
-    await run('go', ['build', '-trimpath', '-o', staged, './cmd/gofakes3'], { env, cwd: moduleDir, maxBuffer: 16 * 1024 * 1024 });
-    await rename(staged, binary);
-  } finally {
-    await rm(staged, { force: true });
-  }
-  return binary;
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function describe(error: unknown): string {
-  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return "the Go toolchain ('go') is not on PATH";
-  if (error && typeof error === 'object' && 'stderr' in error && typeof error.stderr === 'string' && error.stderr) {
-    return error.stderr.trim().split('\n').slice(-3).join(' | ');
-  }
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,9 +4,9 @@ import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mongoose from 'mongoose';
+import { withDirectoryLock } from '@atelier/runtime';
 import { createLogger } from '../logging/logger.js';
 import { ensureFerretDb } from './ferretdb-install.js';
-import { withDirectoryLock } from './directory-lock.js';
 import { findOnPath } from './find-on-path.js';
 
 const log = createLogger('embedded-database');
