@@ -396,6 +396,7 @@ function createServices(
     queueWatch,
     cancelOnRunner,
     helloTimeoutMs: config.helloTimeoutMs,
+    pingMs: config.widgetPingMs,
     maxSocketsPerAddress: config.maxSocketsPerAddress,
     maxSocketsPerTenant: config.maxSocketsPerTenant,
     publicUrl,

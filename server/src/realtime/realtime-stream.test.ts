@@ -36,9 +36,9 @@ interface Stream {
   abort(): void;
 }
 
-async function openStream(key: string, origin: string | undefined): Promise<Stream> {
+async function openStream(key: string, origin: string | undefined, on: TestServer = server): Promise<Stream> {
   const controller = new AbortController();
-  const response = await fetch(new URL(`${REALTIME_STREAM_PATH}?key=${key}`, server.url), {
+  const response = await fetch(new URL(`${REALTIME_STREAM_PATH}?key=${key}`, on.url), {
     headers: origin ? { Origin: origin, Accept: 'text/event-stream' } : { Accept: 'text/event-stream' },
     signal: controller.signal,
   });
@@ -66,7 +66,7 @@ async function openStream(key: string, origin: string | undefined): Promise<Stre
         if (!first) throw new Error('not ready');
         return first.data;
       })) as { connection: string };
-      return fetch(new URL(`${REALTIME_STREAM_PATH}/${ready.connection}`, server.url), {
+      return fetch(new URL(`${REALTIME_STREAM_PATH}/${ready.connection}`, on.url), {
         method: 'POST',
         headers: { 'Content-Type': 'text/plain', ...((options.origin ?? origin) ? { Origin: options.origin ?? origin! } : {}) },
         body: options.raw ?? JSON.stringify(body),
@@ -181,5 +181,31 @@ describe('the realtime protocol over HTTP (Server-Sent Events and POSTs)', () =>
     for (let i = 0; i < 80 && !stream.events.some((e) => e.event === 'close'); i += 1) await stream.post(watch);
     expect(await stream.next('message', (m: { code?: string }) => m.code === 'rate_limited')).toBeTruthy();
     expect(await stream.next('close')).toMatchObject({ code: REALTIME_CLOSE.tooManyConnections });
+  });
+
+  it('ends a stream whose page stops answering its pings, and keeps one that answers', async () => {
+    const pinging = await startTestServer({ ATELIER_WIDGET_PING_MS: '300' });
+    try {
+      const shop = await pinging.createTenant({ name: 'Pinged', origins: [ORIGIN] });
+      const [answering, silent] = [
+        await openStream(shop.publishableKey, ORIGIN, pinging),
+        await openStream(shop.publishableKey, ORIGIN, pinging),
+      ];
+      for (const stream of [answering, silent]) {
+        expect((await stream.post(hello)).status).toBe(202);
+        await stream.next('message', (m: { type: string }) => m.type === 'welcome');
+      }
+      // The answering page POSTs an empty body for each ping, as the widget does.
+      for (let pings = 0; pings < 4; pings += 1) {
+        await answering.next('ping');
+        expect((await answering.post(undefined, { raw: '' })).status).toBe(202);
+      }
+      // Four ping periods on, the page that never answered is gone; the other is open.
+      await vi.waitFor(() => expect(silent.ended).toBe(true), { timeout: 15_000 });
+      expect(answering.ended).toBe(false);
+      expect((await answering.post({ type: 'watch', id: 'gen_unknown' })).status).toBe(202);
+    } finally {
+      await pinging.stop();
+    }
   });
 });

@@ -63,9 +63,11 @@ export class StreamSocket extends EventEmitter implements ShopperSocket {
     this.write(`event: ready\ndata: ${JSON.stringify({ connection: this.id })}\n\n`);
   }
 
-  /** A message the client POSTed. */
+  /** A message the client POSTed; an empty POST is its answer to a `ping` event. */
   receive(body: Buffer): void {
-    if (this.state === OPEN) this.emit('message', body, false);
+    if (this.state !== OPEN) return;
+    if (body.length === 0) this.emit('pong');
+    else this.emit('message', body, false);
   }
 
   send(data: string): void {
@@ -81,10 +83,15 @@ export class StreamSocket extends EventEmitter implements ShopperSocket {
     this.gone();
   }
 
-  /** A comment line keeps proxies from timing the stream out; a write that fails ends it. */
+  /**
+   * A `ping` event, which the page answers with an empty POST (the WebSocket's pong): a
+   * page that vanished without closing (a half-open connection) misses it and is dropped
+   * as a silent socket is, long before TCP would notice. It also keeps proxies from timing
+   * the quiet stream out.
+   */
   ping(): void {
-    if (this.state !== OPEN) return;
-    if (this.write(': ping\n\n')) setImmediate(() => this.emit('pong'));
+    // With data: EventSource dispatches no event whose data is empty.
+    if (this.state === OPEN) this.write('event: ping\ndata: {}\n\n');
   }
 
   terminate(): void {

@@ -7,8 +7,8 @@ const ABNORMAL = 1006;
 /**
  * The realtime protocol over HTTP, shaped as a WebSocket for RealtimeClient: for
  * networks whose proxies block WebSockets. Server messages arrive on a Server-Sent
- * Events stream (`ready` names the stream, `close` carries a close code and reason);
- * client messages are POSTed to the stream one at a time, in order. The socket URL it is
+ * Events stream (`ready` names the stream, `close` carries a close code and reason,
+ * `ping` wants an empty POST back); client messages are POSTed to the stream one at a time, in order. The socket URL it is
  * given (`ws(s)://…/v1/realtime?key=…`) becomes the stream's `http(s)://…/v1/realtime/stream?key=…`.
  */
 export class HttpStreamSocket implements WebSocketLike {
@@ -37,6 +37,8 @@ export class HttpStreamSocket implements WebSocketLike {
     });
     source.onmessage = (event: MessageEvent<string>) =>
       (this.onmessage as ((event: { data: string }) => void) | null)?.({ data: event.data });
+    // The server's keep-alive: an empty POST answers it, as a WebSocket answers a ping.
+    source.addEventListener('ping', () => this.send(''));
     source.addEventListener('close', (event) => {
       const { code, reason } = JSON.parse((event as MessageEvent<string>).data) as { code: number; reason: string };
       this.finish(code, reason);
