@@ -290,6 +290,7 @@ function createServices(
     pollMs: config.webhookPollMs,
     abandonedAfterMs: config.webhookTimeoutMs + 30_000,
     serverId,
+    ...(options.now ? { now: options.now } : {}),
   });
   const webhookDeliveries = new WebhookDeliveries({ models, endpoints: webhookEndpoints, wake: () => webhookDeliverer.wake() });
   const webhooks: WebhookEmitter = new WebhookEmitter({
@@ -297,6 +298,7 @@ function createServices(
     view: (job): Promise<GenerationBody> => generations.view(job, { withQueue: false }),
     attemptsPerDelivery: config.webhookRetryScheduleMs.length + 1,
     wake: () => webhookDeliverer.wake(),
+    ...(options.now ? { now: options.now } : {}),
   });
   const queue: JobQueue = new JobQueue({
     models,

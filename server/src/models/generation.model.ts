@@ -162,6 +162,8 @@ generationSchema.index({ tenantId: 1, status: 1, queuedAt: 1 });
 generationSchema.index({ status: 1, notBefore: 1 });
 generationSchema.index({ tenantId: 1, sessionId: 1 });
 generationSchema.index({ 'images._id': 1 });
+// The webhook repair pass: generations of some tenants that finished in a time window.
+generationSchema.index({ tenantId: 1, finishedAt: 1 });
 
 export function generationModel(connection: Connection): Model<Generation> {
   return connection.model<Generation>('Generation', generationSchema);

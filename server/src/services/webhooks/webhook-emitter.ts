@@ -46,6 +46,13 @@ export interface WebhookEmitterDeps {
  * forward), and `repair` writes what a process that died in between left unwritten.
  */
 export class WebhookEmitter {
+  /**
+   * The `finishedAt` this process's repair passes have looked at everything up to: each
+   * pass reads only what finished since (the whole window only after a start), so a busy
+   * tenant's generations are checked once, not on every pass for fifteen minutes.
+   */
+  private repairedUpTo = 0;
+
   constructor(private readonly deps: WebhookEmitterDeps) {}
 
   async jobFinished(job: Generation): Promise<void> {
@@ -67,15 +74,21 @@ export class WebhookEmitter {
     );
     if (endpoints.length === 0) return 0;
     const tenants = [...new Set(endpoints.map((endpoint) => endpoint.tenantId))];
+    const to = now - REPAIR_GRACE_MS;
+    const from = Math.max(now - REPAIR_WINDOW_MS, this.repairedUpTo);
     const jobs = await runAsSystem('webhook repair: recently finished generations', () =>
       models.Generation.find({
         tenantId: mongoose.trusted({ $in: tenants }),
         status: mongoose.trusted({ $in: Object.keys(EVENT_BY_STATUS) as JobStatus[] }),
-        finishedAt: mongoose.trusted({ $gte: new Date(now - REPAIR_WINDOW_MS), $lte: new Date(now - REPAIR_GRACE_MS) }),
+        finishedAt: mongoose.trusted({ $gte: new Date(from), $lte: new Date(to) }),
       })
+        .sort({ finishedAt: 1 })
         .limit(REPAIR_BATCH)
         .lean(),
     );
+    // A full batch leaves the rest for the next pass, from the last one read (inclusive:
+    // checking that one again is cheap, skipping one that shares its instant is not).
+    this.repairedUpTo = jobs.length === REPAIR_BATCH ? jobs.at(-1)!.finishedAt!.getTime() : to;
     let written = 0;
     for (const job of jobs) {
       const type = EVENT_BY_STATUS[job.status]!;

@@ -551,3 +551,44 @@ describe('the outbox', () => {
     expect(attempts).toBe(0);
   });
 });
+
+describe('repair', () => {
+  it('writes the event a stopped process left unwritten, once, and the next pass finds nothing more', async () => {
+    // A server of its own, its clock moved on below: its first timed repair pass is 30 s
+    // away, so this test's passes are the ones that run.
+    let ahead = 0;
+    const own = await startTestServer(env(receiver.port), { now: () => new Date(Date.now() + ahead) });
+    try {
+      const tenant = await own.createTenant({ name: 'Repaired', plan: 'enterprise' });
+      const created = await own.api(tenant.secretKey, '/v1/webhook-endpoints', {
+        body: { url: receiver.url('/repaired'), events: ['generation.canceled'] },
+      });
+      const endpoint = (await created.json()) as CreatedWebhookEndpointBody;
+      const jobId = await createGeneration(own, tenant.secretKey);
+      expect((await own.api(tenant.secretKey, `/v1/generations/${jobId}/cancel`, { method: 'POST' })).status).toBe(200);
+      await vi.waitFor(() => expect(receiver.at('/repaired')).toHaveLength(1));
+
+      // As if the process had stopped between ending the job and writing its event; a pass
+      // leaves a just-finished job to its writer, so half a minute on it is the repair's.
+      const { WebhookMessage, WebhookAttempt } = own.database.models;
+      await runAsSystem('test: lose the event', async () => {
+        const lost = await WebhookMessage.find({ generationId: jobId }).lean();
+        expect(lost).toHaveLength(1);
+        await WebhookAttempt.deleteMany({ messageId: lost[0]!._id });
+        await WebhookMessage.deleteMany({ generationId: jobId });
+      });
+      expect(await own.services.webhooks.repair()).toBe(0);
+      ahead = 30_000;
+      expect(await own.services.webhooks.repair()).toBe(1);
+      await vi.waitFor(() => expect(receiver.at('/repaired')).toHaveLength(2));
+      const [request] = receiver.at('/repaired').slice(1);
+      expect(verifyStandardWebhook(endpoint.secret, request!.headers, request!.body).ok).toBe(true);
+      expect(JSON.parse(request!.body)).toMatchObject({ type: 'generation.canceled', data: { id: jobId } });
+      expect(await own.services.webhooks.repair()).toBe(0);
+      const stored = await runAsSystem('test: count events', () => WebhookMessage.countDocuments({ generationId: jobId }));
+      expect(stored).toBe(1);
+    } finally {
+      await own.stop();
+    }
+  });
+});
