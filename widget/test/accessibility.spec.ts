@@ -144,6 +144,7 @@ test('axe finds nothing in Japanese with a tenant theme applied, idle, with opti
       colors: { accent: '#b5651d', accentContrast: '#ffffff', background: '#fdf8f3', text: '#2b1d12', muted: '#6b5a4b' },
       fontFamily: 'Georgia, serif',
       radius: 4,
+      density: null,
       logoUrl: null,
       strings: { ja: { generate: 'シーンを作る' } },
     },
