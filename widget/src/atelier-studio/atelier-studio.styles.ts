@@ -85,10 +85,11 @@ export const styles = css`
   }
 
   /* Two label lines tall with or without the tenant's logo, so neither the logo arriving
-     with welcome nor the label wrapping beside it moves anything. */
+     with welcome nor the label wrapping beside it (or changing language) moves anything:
+     the label keeps its top edge. */
   .studio__header {
     display: flex;
-    align-items: center;
+    align-items: start;
     justify-content: space-between;
     gap: 0.75rem;
     min-height: 2.8em;
@@ -181,7 +182,8 @@ export const styles = css`
     display: inline-flex;
     align-items: center;
     gap: 0.4em;
-    min-height: calc(36px * var(--_d));
+    /* 36px at a 16px font: a touch target, and a row height that grows with the font only. */
+    min-height: calc(2.5em * var(--_d));
     padding: calc(0.3rem * var(--_d)) calc(0.8rem * var(--_d));
     font-size: 0.9em;
     white-space: nowrap;
@@ -252,7 +254,11 @@ export const styles = css`
     visibility: hidden;
   }
 
+  /* At the start edge and as wide as its words: a label changing with the tenant's strings
+     or the language (at welcome, or through the iframe bridge) keeps its place. Centred,
+     the words would move, which counts as a layout shift. */
   .studio__generate {
+    justify-self: start;
     min-height: calc(44px * var(--_d)); /* a comfortable touch target */
     padding: calc(0.7rem * var(--_d)) 1.25rem;
     font: inherit;
@@ -407,11 +413,17 @@ export const styles = css`
     padding: 3px;
   }
 
-  /* Iframe mode: the frame reserves a studio's usual height until its page reports its own. */
+  /* Iframe mode: until its page reports its own height, the frame reserves what the
+     embedded studio will take: as wide as the frame, plus its rows at the embed page's
+     16px font (15.76em + 7.95rem + 16px, see the README). */
+  :host([mode='iframe']) {
+    container-type: inline-size;
+  }
+
   .studio__frame {
     display: block;
     width: 100%;
-    height: 760px;
+    height: calc(100cqi + 395.36px);
     border: 0;
   }
 
