@@ -415,7 +415,8 @@ export const styles = css`
 
   /* Iframe mode: until its page reports its own height, the frame reserves what the
      embedded studio will take: as wide as the frame, plus its rows at the embed page's
-     16px font (15.76em + 7.95rem + 16px, see the README). */
+     16px font (395.24px, see the README), rounded up to a whole pixel as the page
+     reports its height. */
   :host([mode='iframe']) {
     container-type: inline-size;
   }
@@ -423,7 +424,7 @@ export const styles = css`
   .studio__frame {
     display: block;
     width: 100%;
-    height: calc(100cqi + 395.36px);
+    height: round(up, 100cqi + 395.24px, 1px);
     border: 0;
   }
 
