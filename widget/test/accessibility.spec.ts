@@ -170,3 +170,15 @@ test('axe finds nothing in Japanese with a tenant theme applied, idle, with opti
   await expect(part(page, 'error')).toHaveText('この説明はここでは使えません。別の説明をお試しください。');
   expect(await violations(page), 'error').toEqual([]);
 });
+
+test('axe finds nothing right to left (dir="rtl" on the element), idle and with options open', async ({ page }) => {
+  const sockets = await scriptSockets(page, OPTIONS_CONFIG);
+  await page.goto(site.page('/axe-rtl', studioPage(`publishable-key="${KEY}" dir="rtl"`)));
+  await expect.poll(() => sockets[0]?.received.length).toBe(1);
+  await expect(part(page, 'styles')).toBeVisible();
+  expect(await part(page, 'base').evaluate((base) => getComputedStyle(base).direction)).toBe('rtl');
+  expect(await violations(page), 'idle').toEqual([]);
+  await page.getByText('More options').click();
+  await expect(page.getByRole('group', { name: 'Shape' })).toBeVisible();
+  expect(await violations(page), 'options open').toEqual([]);
+});
