@@ -33,7 +33,14 @@ const OPTIONS: WidgetConfig = {
 const TENANT: WidgetConfig = {
   ...OPTIONS,
   branding: {
-    colors: { accent: '#b5651d', background: '#fdf8f3', surface: '#f3e9dd', text: '#2b1d12', muted: '#6b5a4b', border: '#e2d3c1' },
+    colors: {
+      accent: '#b5651d',
+      background: '#fdf8f3',
+      surface: '#f3e9dd',
+      text: '#2b1d12',
+      muted: '#6b5a4b',
+      border: '#e2d3c1',
+    },
     fontFamily: 'Georgia, serif',
     radius: 4,
     density: 'compact',
@@ -69,14 +76,19 @@ for (const width of [390, 1280]) {
       const html = studioPage(
         `publishable-key="pk_test_screens" server="${realtime.url}" theme="${look.theme}" product-title="Walnut lamp"`,
       )
-        .replace('<body>', `<body style="margin: 16px; font-family: sans-serif; background: ${look.theme === 'dark' ? '#000' : '#fff'}">`)
+        .replace(
+          '<body>',
+          `<body style="margin: 16px; font-family: sans-serif; background: ${look.theme === 'dark' ? '#000' : '#fff'}">`,
+        )
         .replace('<atelier-studio', '<div style="max-width: 36rem"><atelier-studio')
         .replace('</atelier-studio>', '</atelier-studio></div>');
       await page.goto(site.page(`/screens-${look.name}-${width}`, html));
       await expect(part(page, 'styles')).toBeVisible();
       await expect(part(page, 'options')).toBeVisible();
       if (look.config.branding?.logoUrl) {
-        await expect.poll(() => part(page, 'logo').evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBe(96);
+        await expect
+          .poll(() => part(page, 'logo').evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth))
+          .toBe(96);
       }
       await page.evaluate(() => document.fonts.ready);
       await expect(page.locator('atelier-studio')).toHaveScreenshot(`${look.name}-${width}.png`);

@@ -15,7 +15,8 @@ test.afterAll(async () => {
 });
 
 const LOGO = 'https://logo.example/atelier-test-logo.svg';
-const LOGO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#0f766e"/></svg>';
+const LOGO_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#0f766e"/></svg>';
 
 const branding = (own: Partial<WidgetBranding>): WidgetBranding => ({
   colors: {},
@@ -72,7 +73,10 @@ for (const [name, logoUrl] of [
   ['a data: URL', 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>'],
 ] as const) {
   test(`does not show a logo at ${name}`, async ({ page }) => {
-    const sockets = await scriptSockets(page, { ...OPTIONS, branding: branding({ logoUrl, strings: { en: { generate: 'Go' } } }) });
+    const sockets = await scriptSockets(page, {
+      ...OPTIONS,
+      branding: branding({ logoUrl, strings: { en: { generate: 'Go' } } }),
+    });
     await page.goto(site.page(`/unsafe-logo-${name.length}`, studioPage(`publishable-key="${KEY}"`)));
     await expect.poll(() => sockets[0]?.received.length).toBe(1);
     // Welcome was applied (the tenant's words are in), and no logo came with it.
