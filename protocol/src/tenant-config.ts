@@ -60,6 +60,10 @@ export const BRAND_COLOR_TOKENS = [
 ] as const;
 export type BrandColorToken = (typeof BRAND_COLOR_TOKENS)[number];
 
+/** How tightly the widget is spaced: `compact` for busy pages, `comfortable` (its default) elsewhere. */
+export const BRAND_DENSITIES = ['compact', 'comfortable'] as const;
+export type BrandDensity = (typeof BRAND_DENSITIES)[number];
+
 export const CONFIG_LIMITS = {
   customStyles: 50,
   styleName: 64,
@@ -118,6 +122,8 @@ export interface TenantConfig {
     fontFamily: string | null;
     /** Corner radius in CSS pixels; null keeps the widget's default. */
     radius: number | null;
+    /** Spacing of the widget; null keeps the widget's default (comfortable). */
+    density: BrandDensity | null;
     /** An https URL; null for none. */
     logoUrl: string | null;
     /** Texts that replace the widget's own, by locale and message key: `{en: {generate: 'Create'}}`. */

@@ -144,6 +144,7 @@ test('axe finds nothing in Japanese with a tenant theme applied, idle, with opti
       colors: { accent: '#b5651d', accentContrast: '#ffffff', background: '#fdf8f3', text: '#2b1d12', muted: '#6b5a4b' },
       fontFamily: 'Georgia, serif',
       radius: 4,
+      density: null,
       logoUrl: null,
       strings: { ja: { generate: 'シーンを作る' } },
     },
@@ -168,4 +169,16 @@ test('axe finds nothing in Japanese with a tenant theme applied, idle, with opti
   socket.send({ type: 'error', ref: request.ref, code: 'content_policy', message: 'refused' });
   await expect(part(page, 'error')).toHaveText('この説明はここでは使えません。別の説明をお試しください。');
   expect(await violations(page), 'error').toEqual([]);
+});
+
+test('axe finds nothing right to left (dir="rtl" on the element), idle and with options open', async ({ page }) => {
+  const sockets = await scriptSockets(page, OPTIONS_CONFIG);
+  await page.goto(site.page('/axe-rtl', studioPage(`publishable-key="${KEY}" dir="rtl"`)));
+  await expect.poll(() => sockets[0]?.received.length).toBe(1);
+  await expect(part(page, 'styles')).toBeVisible();
+  expect(await part(page, 'base').evaluate((base) => getComputedStyle(base).direction)).toBe('rtl');
+  expect(await violations(page), 'idle').toEqual([]);
+  await page.getByText('More options').click();
+  await expect(page.getByRole('group', { name: 'Shape' })).toBeVisible();
+  expect(await violations(page), 'options open').toEqual([]);
 });

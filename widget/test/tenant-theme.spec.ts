@@ -17,6 +17,7 @@ const branding = (own: Partial<WidgetBranding>): WidgetBranding => ({
   colors: {},
   fontFamily: null,
   radius: null,
+  density: null,
   logoUrl: null,
   strings: {},
   ...own,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CODES, type Code } from '../codes.js';
 import { BROWSER_ID_PATTERN } from '../credentials.js';
+import { BRAND_DENSITIES } from '../tenant-config.js';
 import { REF_MAX_LENGTH, type ClientMessage, type ServerMessage } from '../realtime.js';
 import { generationParamsSchema, idSchema, jobProgressSchema, publicImageSchema } from './generation.js';
 
@@ -61,6 +62,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
           colors: z.record(z.string(), z.string()),
           fontFamily: z.string().nullable(),
           radius: z.number().nonnegative().nullable(),
+          density: z.enum(BRAND_DENSITIES).nullable(),
           logoUrl: z.string().nullable(),
           strings: z.record(z.string(), z.record(z.string(), z.string())),
         })

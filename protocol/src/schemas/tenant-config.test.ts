@@ -15,7 +15,7 @@ describe('tenantConfigSchema', () => {
       styles: { allowed: [], default: [], custom: [] },
       loras: [],
       contentPolicy: { bannedTerms: [], bannedCategories: [], nsfwThreshold: 0.5, auditPromptText: false },
-      branding: { colors: {}, fontFamily: null, radius: null, logoUrl: null, strings: {} },
+      branding: { colors: {}, fontFamily: null, radius: null, density: null, logoUrl: null, strings: {} },
       output: {
         format: 'webp',
         quality: 90,
@@ -46,6 +46,7 @@ describe('tenantConfigSchema', () => {
     ['a colour that is not hex', { branding: { colors: { accent: 'red' } } }, 'branding.colors.accent: must be a hex colour'],
     ['an unknown colour token', { branding: { colors: { accentt: '#fff' } } }, 'branding.colors.accentt: unknown field'],
     ['an unknown top-level field', { plan: { $ne: '' } }, 'plan: unknown field'],
+    ['an unknown density', { branding: { density: 'cosy' } }, 'branding.density: must be one of compact, comfortable'],
     ['a logo over http', { branding: { logoUrl: 'http://shop.example/logo.png' } }, 'branding.logoUrl: must be an https URL'],
     ['a template without {prompt}', { styles: { custom: [{ name: 'X', prompt: 'studio' }] } }, 'styles.custom.0.prompt'],
     ['an NSFW threshold above 1', { contentPolicy: { nsfwThreshold: 1.5 } }, 'contentPolicy.nsfwThreshold'],

@@ -4,6 +4,7 @@ import { STYLE_LIBRARY } from '../style-library.js';
 import { watermarkFields, watermarkText } from './generation.js';
 import {
   BRAND_COLOR_TOKENS,
+  BRAND_DENSITIES,
   CONFIG_LIMITS as LIMITS,
   CONFIG_OUTPUT_FORMATS,
   CONTENT_CATEGORIES,
@@ -133,6 +134,10 @@ const configObject = z
           .number({ error: 'must be a number of pixels from 0 to 64' })
           .min(0, 'must be a number of pixels from 0 to 64')
           .max(64, 'must be a number of pixels from 0 to 64')
+          .nullable()
+          .default(null),
+        density: z
+          .enum(BRAND_DENSITIES, { error: `must be one of ${BRAND_DENSITIES.join(', ')}` })
           .nullable()
           .default(null),
         logoUrl: httpsUrl.nullable().default(null),

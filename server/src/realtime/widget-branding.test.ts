@@ -30,6 +30,7 @@ describe("the widget's welcome", () => {
       colors: { accent: '#b5651d', background: '#fdf8f3' },
       fontFamily: "Georgia, 'Times New Roman', serif",
       radius: 4,
+      density: 'compact',
       logoUrl: 'https://home.test/logo.svg',
       strings: { en: { generate: 'Create my scene' }, de: { generate: 'Meine Szene erstellen' } },
     };
@@ -45,6 +46,7 @@ describe("the widget's welcome", () => {
       colors: { accent: '#0f766e' },
       fontFamily: null,
       radius: null,
+      density: null,
       logoUrl: null,
       strings: { fr: { generate: 'Créer' } },
     });
@@ -52,6 +54,7 @@ describe("the widget's welcome", () => {
       colors: {},
       fontFamily: null,
       radius: null,
+      density: null,
       logoUrl: null,
       strings: {},
     });

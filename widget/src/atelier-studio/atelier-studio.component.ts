@@ -16,6 +16,7 @@ import { errorText, milestoneText, statusText } from './status-text.js';
 import { EmbedFrame } from './embed-frame.js';
 import { StudioConnection } from './studio-connection.js';
 import { applyTenantTheme } from './tenant-theme.js';
+import { renderHeader } from './studio-header.js';
 import { type Choices, applyChoice, choiceParams, initialChoices, renderOptions } from './studio-options.js';
 import { type PromptCheck, checkPrompt } from './validate-prompt.js';
 
@@ -36,6 +37,7 @@ export type StudioTheme = 'light' | 'dark' | 'auto';
  * @fires atelier-select - The shopper picked a result; `detail.image` can go on a cart line.
  *
  * @csspart base - The card wrapping everything.
+ * @csspart logo - The tenant's logo (its branding's `logoUrl`), at the end of the first row.
  * @csspart prompt - The prompt text field.
  * @csspart generate - The Generate button.
  * @csspart progress - The progress bar (`role="progressbar"`).
@@ -59,6 +61,7 @@ export type StudioTheme = 'light' | 'dark' | 'auto';
  * @cssproperty --atelier-danger - Error text and invalid field border.
  * @cssproperty --atelier-radius - Corner radius of the card; inner corners follow it.
  * @cssproperty --atelier-font - Font family; the page's font when unset.
+ * @cssproperty --atelier-density - Spacing factor: 1 (comfortable, the default), 0.75 for compact.
  * @cssproperty --atelier-canvas-aspect-ratio - Shape of the picture area (default 1).
  * @cssproperty --atelier-launcher-offset - Distance of the launcher from the viewport's corner (default 1.25rem).
  */
@@ -328,7 +331,7 @@ export class AtelierStudio extends LitElement {
     return html`
       <div part="base" class="studio ${busy ? 'studio--busy' : ''}" lang=${i18n.locale}>
         <form class="studio__form" novalidate @submit=${this.handleSubmit}>
-          <label class="studio__label" for="prompt">${this.t('promptLabel')}</label>
+          ${renderHeader(this.config, this.server || SCRIPT_ORIGIN, this.t('promptLabel'))}
           <textarea id="prompt" part="prompt" class="studio__prompt" rows="3"
             placeholder=${placeholder} aria-invalid=${invalid ? 'true' : 'false'}
             aria-describedby=${invalid ? 'error' : nothing} @input=${this.handleInput} @keydown=${this.handleKeyDown}></textarea>

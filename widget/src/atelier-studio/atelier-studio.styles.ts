@@ -39,6 +39,8 @@ export const styles = css`
     --_accent: var(--atelier-accent, var(--_tenant-accent, #4f46e5));
     --_accent-contrast: var(--atelier-accent-contrast, var(--_tenant-accent-contrast, #ffffff));
     --_radius: var(--atelier-radius, var(--_tenant-radius, 12px));
+    /* Spacing factor: 1 comfortable, 0.75 compact (the tenant's density, unless the page sets one). */
+    --_d: var(--atelier-density, var(--_tenant-density, 1));
     display: block;
     color-scheme: light;
     /* Both undefined → invalid at computed time → inherited: the storefront's font. */
@@ -68,8 +70,8 @@ export const styles = css`
 
   .studio {
     display: grid;
-    gap: 0.75rem;
-    padding: 1rem;
+    gap: calc(0.75rem * var(--_d));
+    padding: calc(1rem * var(--_d));
     background: var(--_bg);
     color: var(--_text);
     border: 1px solid var(--_border);
@@ -79,17 +81,37 @@ export const styles = css`
 
   .studio__form {
     display: grid;
-    gap: 0.5rem;
+    gap: calc(0.5rem * var(--_d));
+  }
+
+  /* Two label lines tall with or without the tenant's logo, so neither the logo arriving
+     with welcome nor the label wrapping beside it (or changing language) moves anything:
+     the label keeps its top edge. */
+  .studio__header {
+    display: flex;
+    align-items: start;
+    justify-content: space-between;
+    gap: 0.75rem;
+    min-height: 2.8em;
   }
 
   .studio__label {
+    min-width: 0;
     font-weight: 600;
+  }
+
+  .studio__logo {
+    display: block;
+    flex: none;
+    max-width: 7rem;
+    height: 2.8em;
+    object-fit: contain;
   }
 
   .studio__prompt {
     width: 100%;
     min-height: 4.6em;
-    padding: 0.6rem 0.75rem;
+    padding: calc(0.6rem * var(--_d)) 0.75rem;
     resize: vertical;
     font: inherit;
     /* Below 16px, iOS zooms the page when the field takes focus. */
@@ -113,7 +135,7 @@ export const styles = css`
 
   .studio__options {
     display: grid;
-    gap: 0.6rem;
+    gap: calc(0.6rem * var(--_d));
     min-width: 0;
   }
 
@@ -124,8 +146,9 @@ export const styles = css`
     border: 0;
   }
 
-  .studio__group legend {
-    margin-bottom: 0.2rem;
+  .studio__group legend,
+  .studio__legend {
+    margin-block-end: 0.2rem;
     padding: 0;
     font-size: 0.9em;
     font-weight: 600;
@@ -134,14 +157,16 @@ export const styles = css`
   /* One row that scrolls sideways on a phone; the padding keeps focus rings inside it. */
   .studio__chips {
     display: flex;
-    gap: 0.4rem;
+    gap: calc(0.4rem * var(--_d));
     padding: 4px;
     overflow-x: auto;
     scrollbar-width: thin;
   }
 
+  /* A flex box, so a chip is as tall whatever the font's ascent and descent. */
   .studio__choice {
     position: relative;
+    display: flex;
     flex: none;
   }
 
@@ -157,8 +182,9 @@ export const styles = css`
     display: inline-flex;
     align-items: center;
     gap: 0.4em;
-    min-height: 36px;
-    padding: 0.3rem 0.8rem;
+    /* 36px at a 16px font: a touch target, and a row height that grows with the font only. */
+    min-height: calc(2.5em * var(--_d));
+    padding: calc(0.3rem * var(--_d)) calc(0.8rem * var(--_d));
     font-size: 0.9em;
     white-space: nowrap;
     color: var(--_text);
@@ -211,19 +237,30 @@ export const styles = css`
     font-size: 0.95em;
   }
 
-  .studio__more summary {
-    padding: 0.4rem 0;
+  .studio__more summary,
+  .studio__summary {
+    padding: calc(0.4rem * var(--_d)) 0;
     cursor: pointer;
   }
 
   .studio__more[open] {
     display: grid;
-    gap: 0.6rem;
+    gap: calc(0.6rem * var(--_d));
   }
 
+  /* Until welcome: the style and options rows' room, invisible (studio-options.ts). */
+  .studio__skeleton {
+    display: contents;
+    visibility: hidden;
+  }
+
+  /* At the start edge and as wide as its words: a label changing with the tenant's strings
+     or the language (at welcome, or through the iframe bridge) keeps its place. Centred,
+     the words would move, which counts as a layout shift. */
   .studio__generate {
-    min-height: 44px; /* a comfortable touch target */
-    padding: 0.7rem 1.25rem;
+    justify-self: start;
+    min-height: calc(44px * var(--_d)); /* a comfortable touch target */
+    padding: calc(0.7rem * var(--_d)) 1.25rem;
     font: inherit;
     font-weight: 600;
     color: var(--_accent-contrast);
@@ -256,6 +293,11 @@ export const styles = css`
     background: var(--_accent);
     transform-origin: left;
     transition: transform 0.3s ease-out;
+  }
+
+  /* The bar fills from the start edge: the right one in right-to-left pages. */
+  .studio__progress-bar:dir(rtl) {
+    transform-origin: right;
   }
 
   .studio__progress--waiting .studio__progress-bar {
@@ -371,11 +413,18 @@ export const styles = css`
     padding: 3px;
   }
 
-  /* Iframe mode: the frame reserves a studio's usual height until its page reports its own. */
+  /* Iframe mode: until its page reports its own height, the frame reserves what the
+     embedded studio will take: as wide as the frame, plus its rows at the embed page's
+     16px font (395.24px, see the README), rounded up to a whole pixel as the page
+     reports its height. */
+  :host([mode='iframe']) {
+    container-type: inline-size;
+  }
+
   .studio__frame {
     display: block;
     width: 100%;
-    height: 760px;
+    height: round(up, 100cqi + 395.24px, 1px);
     border: 0;
   }
 
@@ -419,7 +468,7 @@ export const styles = css`
   }
 
   .studio__dialog .studio {
-    padding-top: 3rem;
+    padding-block-start: 3rem;
   }
 
   .studio__close {

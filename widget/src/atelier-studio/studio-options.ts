@@ -71,6 +71,20 @@ export function applyChoice(choices: Choices, input: HTMLInputElement): Choices 
   }
 }
 
+/**
+ * Until welcome says what the tenant offers: the room of a row of style chips and of the
+ * "More options" line, in the same boxes with nothing visible in them, so nothing below
+ * moves when the real rows arrive. (A tenant that offers one style only, or one choice
+ * of everything else, loses that row's room at welcome; by default both are offered.)
+ */
+const SKELETON = html`<div class="studio__skeleton" aria-hidden="true">
+  <div class="studio__group">
+    <div class="studio__legend">&nbsp;</div>
+    <div class="studio__chips"><span class="studio__choice"><span>&nbsp;</span></span></div>
+  </div>
+  <div class="studio__more"><div class="studio__summary">&nbsp;</div></div>
+</div>`;
+
 type Translate = (key: MessageKey, values?: Record<string, string | number>) => string;
 
 function radio(name: string, value: string, checked: boolean, label: unknown) {
@@ -86,7 +100,7 @@ function radio(name: string, value: string, checked: boolean, label: unknown) {
  * as they do everywhere; a group with one possible answer is not shown.
  */
 export function renderOptions(config: WidgetConfig | null, choices: Choices | null, t: Translate) {
-  if (!config || !choices) return nothing;
+  if (!config || !choices) return SKELETON;
   const styles = config.styles ?? [];
   const shapes = SHAPES.filter((shape) => config.aspectRatios.includes(shape.ratio));
   const counts = Array.from({ length: Math.min(config.maxImages ?? 1, MAX_COUNT) }, (_, n) => n + 1);

@@ -1,4 +1,7 @@
-import { BRAND_COLOR_TOKENS, type WidgetBranding } from '@atelier/protocol';
+import { BRAND_COLOR_TOKENS, type BrandDensity, type WidgetBranding } from '@atelier/protocol';
+
+/** The spacing factor (`--atelier-density`) of each named density. */
+const DENSITY: Record<BrandDensity, string> = { compact: '0.75', comfortable: '1' };
 
 /** One sheet per studio: two studios of two tenants on one page keep their own themes. */
 const sheets = new WeakMap<ShadowRoot, CSSStyleSheet>();
@@ -35,4 +38,5 @@ export function applyTenantTheme(root: ShadowRoot, branding: WidgetBranding | un
   }
   set('font', branding?.fontFamily);
   set('radius', typeof branding?.radius === 'number' ? `${branding.radius}px` : null);
+  set('density', branding?.density ? DENSITY[branding.density] : null);
 }
