@@ -60,7 +60,7 @@ document.querySelector('.buy').addEventListener('click',()=>document.querySelect
 
 const STYLES = `@font-face{font-family:"Shop Serif";src:url(/fonts/shop-serif.ttf) format("truetype");font-display:swap}
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 "Shop Serif",Georgia,serif;color:#1f1b16;background:#fbf8f3}
-header{display:flex;gap:1rem;align-items:center;justify-content:space-between;padding:1rem 1.5rem;border-bottom:1px solid #e4dccf}
+header{display:flex;gap:1rem;align-items:center;justify-content:space-between;height:3.5rem;padding:0 1.5rem;border-bottom:1px solid #e4dccf}
 nav ul{display:flex;gap:1rem;list-style:none;margin:0;padding:0;overflow:hidden;max-height:1.5em;flex-wrap:wrap}
 .gallery img{display:block;width:100%;height:auto}
 .product{display:grid;gap:2rem;padding:1.5rem;max-width:72rem;margin:auto}
