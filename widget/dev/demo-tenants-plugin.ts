@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
+import { DEV_TENANTS_PATH, type DevTenants } from './dev-tenants.js';
 
 /** The part of `.data/demo.json` (written by `npm run demo`) the dev page needs. */
 interface DemoManifest {
@@ -9,14 +10,6 @@ interface DemoManifest {
   adminToken: string;
   tenants: { tenantId: string; name: string; publishableKey: string; origin: string }[];
 }
-
-/** What the dev page gets: never the admin token or secret keys. */
-export interface DevTenants {
-  server: string;
-  tenants: { name: string; publishableKey: string }[];
-}
-
-export const DEV_TENANTS_PATH = '/dev/tenants.json';
 
 /**
  * Serves the running demo's server and publishable keys to the dev page at

@@ -4,7 +4,7 @@
  * other attribute in the query string goes on every studio; every atelier-* event is logged.
  */
 import type { StudioMode, StudioTheme } from '../src/index.js';
-import { DEV_TENANTS_PATH, type DevTenants } from './demo-tenants-plugin.js';
+import { DEV_TENANTS_PATH, type DevTenants } from './dev-tenants.js';
 
 interface Card {
   title: string;

@@ -39,8 +39,8 @@ async function heroImage(): Promise<Buffer> {
 
 /**
  * A theme script of a usual size (about 60 kB) that, like a theme's, builds its menus
- * and binds its handlers when the document is parsed: a few tens of milliseconds of
- * main-thread work, so the page has a realistic baseline for blocking time.
+ * and binds its handlers when the document is parsed: one long task of main-thread work,
+ * so the page has a realistic baseline for blocking time.
  */
 function themeScript(): string {
   const catalogue = Array.from(
