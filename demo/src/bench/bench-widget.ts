@@ -1,6 +1,6 @@
 import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
@@ -90,6 +90,8 @@ interface Metrics {
   lcp: number;
   tbt: number;
   cls: number;
+  /** Lighthouse's measure of this machine's CPU at the time (lower is slower or busier). */
+  benchmarkIndex: number;
   /** Where the cost came from: long tasks (script, ms) and layout shifts (element, score). */
   longTasks: string[];
   shifts: string[];
@@ -111,6 +113,7 @@ async function measure(url: string, port: number, config: Config | undefined): P
     lcp: value('largest-contentful-paint'),
     tbt: value('total-blocking-time'),
     cls: value('cumulative-layout-shift'),
+    benchmarkIndex: lhr.environment.benchmarkIndex,
     longTasks: ((lhr.audits['long-tasks']?.details as DetailItems | undefined)?.items ?? []).map(
       (task) => `${String(task['url']).replace(/^https?:\/\/[^/]+/, '')} ${Number(task['duration']).toFixed(0)} ms`,
     ),
@@ -122,7 +125,7 @@ async function measure(url: string, port: number, config: Config | undefined): P
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-type Figures = Omit<Metrics, 'longTasks' | 'shifts'>;
+type Figures = Omit<Metrics, 'benchmarkIndex' | 'longTasks' | 'shifts'>;
 function medians(runs: Metrics[]): Figures {
   const of = (key: keyof Figures) => median(runs.map((run) => run[key]));
   return { score: of('score'), fcp: of('fcp'), lcp: of('lcp'), tbt: of('tbt'), cls: of('cls') };
@@ -174,6 +177,14 @@ try {
       }
     }
   }
+
+  // Simulated throttling scales the main-thread time it observed, so a busy machine inflates
+  // TBT (and with it the score); these say how busy this one was.
+  const index = median(Object.values(runs).flatMap((list) => list.map((m) => m.benchmarkIndex)));
+  const load = loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ');
+  console.log(`Machine: ${cpus().length} CPUs, load average ${load}; Lighthouse benchmarkIndex median ${index.toFixed(0)}`);
 
   for (const { name } of formFactors) {
     const without = medians(runs[`${name} without`]!);
