@@ -30,11 +30,13 @@ export type StudioTheme = 'light' | 'dark' | 'auto';
  * @summary A prompt box, live progress and results for on-brand AI product
  * pictures, talking to an Atelier server over its realtime socket.
  *
- * @fires atelier-start - The server accepted a request; `detail` has the job id and reserved credits.
- * @fires atelier-progress - A sampling step finished; `detail` has `step` and `steps`.
- * @fires atelier-complete - Results are in; `detail.images` has absolute URLs and sizes.
- * @fires atelier-error - A job failed, a request was rejected, or the key was refused.
- * @fires atelier-select - The shopper picked a result; `detail.image` can go on a cart line.
+ * @tagname atelier-studio
+ *
+ * @fires {AtelierStartEvent} atelier-start - The server accepted a request; `detail` has the job id and reserved credits.
+ * @fires {AtelierProgressEvent} atelier-progress - A sampling step finished; `detail` has `step` and `steps`.
+ * @fires {AtelierCompleteEvent} atelier-complete - Results are in; `detail.images` has absolute URLs and sizes.
+ * @fires {AtelierErrorEvent} atelier-error - A job failed, a request was rejected, or the key was refused.
+ * @fires {AtelierSelectEvent} atelier-select - The shopper picked a result; `detail.image` can go on a cart line.
  *
  * @csspart base - The card wrapping everything.
  * @csspart logo - The tenant's logo (its branding's `logoUrl`), at the end of the first row.
@@ -94,17 +96,23 @@ export class AtelierStudio extends LitElement {
    * without it the shopper is anonymous. A new value reconnects as that shopper.
    */
   @property({ attribute: 'session-token' }) sessionToken = '';
-  /** Base URL of the Atelier server; defaults to the origin this script was loaded from. */
+  /**
+   * Base URL of the Atelier server; defaults to the origin this script was loaded from.
+   * @type {string}
+   */
   @property() server = SCRIPT_ORIGIN;
   /**
    * `inline` renders where placed; `launcher` is a floating button opening the studio in a
    * dialog; `iframe` renders the server's embed page in an iframe, events and attributes bridged.
    */
   @property({ reflect: true }) mode: StudioMode = 'inline';
+  /** URL of the product photo, shown in the picture area until there is a preview or a result. */
   @property({ attribute: 'product-image' }) productImage = '';
+  /** The product's name: the photo's alt text and part of the prompt's placeholder. */
   @property({ attribute: 'product-title' }) productTitle = '';
   /** BCP 47 tag choosing the messages; unknown locales fall back to English. */
   @property({ reflect: true }) locale = 'en';
+  /** `light`, `dark`, or `auto` (follows the shopper's colour-scheme setting). */
   @property({ reflect: true }) theme: StudioTheme = 'light';
 
   /** Where the socket stands, for host pages that want to show it elsewhere. */
