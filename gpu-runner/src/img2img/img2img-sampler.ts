@@ -82,9 +82,16 @@ export async function sampleFromImage(core: DiffusionCore, control: JobControl, 
     control.checkAbort();
     const t = timesteps[i]!;
     const noisePrediction = await predict(scheduler.scaleModelInput(latents, t), t);
-    latents = scheduler.step(noisePrediction, t, latents, { noise: stepNoise }).prevSample;
+    const stepped = scheduler.step(noisePrediction, t, latents, { noise: stepNoise });
+    latents = stepped.prevSample;
     if (run.afterStep) latents = run.afterStep(latents, first + i + 1, scheduler, noise);
-    control.step();
+    control.step({
+      step: i + 1,
+      steps: timesteps.length,
+      latents: [stepped.predOriginalSample],
+      height: latentHeight,
+      width: latentWidth,
+    });
   }
   return latents;
 }

@@ -73,11 +73,18 @@ export function providerReport(): ProviderReport | undefined {
 }
 
 export class OnnxSession {
+  /** Declared inputs, as onnxruntime reports them (symbolic dims are strings); read once, checked every run. */
+  readonly inputs: readonly InputSpec[];
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly label: string,
     readonly device: Device,
-  ) {}
+  ) {
+    this.inputs = session.inputMetadata.map((m) =>
+      m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: m.shape } : { name: m.name, isTensor: false },
+    );
+  }
 
   /** From a model file, or from model bytes (a LoRA-merged graph). */
   static async create(source: string | Uint8Array, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
@@ -140,13 +147,6 @@ export class OnnxSession {
       }
     }
     throw new PipelineError('model_invalid', `no execution provider could load ${label}`);
-  }
-
-  /** Declared inputs, as onnxruntime reports them (symbolic dims are strings). */
-  get inputs(): readonly InputSpec[] {
-    return this.session.inputMetadata.map((m) =>
-      m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: m.shape } : { name: m.name, isTensor: false },
-    );
   }
 
   get outputNames(): readonly string[] {

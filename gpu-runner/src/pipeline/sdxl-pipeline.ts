@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GenerationMode, JobProgress, JobStage, OutputFormat, Performance, ResolvedJobParams } from '@atelier/protocol';
+import type { GenerationMode, OutputFormat, Performance, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { LoraSessionCache } from '../lora/lora-session-cache.js';
@@ -14,14 +14,16 @@ import { OnnxSession, type Device, type ExecutionProviderPreference } from '../o
 import { OutputClassifier } from '../safety/output-classifier.js';
 import { createScheduler } from '../schedulers/create-scheduler.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
-import { DEFAULT_UNET_BATCH_PIXELS, LATENT_CHANNELS, predictBatch, sampleLatents } from './batched-sampler.js';
-import { buildConditioning } from './conditioning.js';
+import { DEFAULT_UNET_BATCH_PIXELS, sampleLatents } from './batched-sampler.js';
+import { LATENT_CHANNELS, UnetCall } from './unet-call.js';
+import { buildConditioning, type Conditioning } from './conditioning.js';
 import { imageFinisher } from './finish-image.js';
 import { toRgb8 } from './image-output.js';
 import { JOB_LIMITS, LATENT_FACTOR, checkJobParams } from './job-params.js';
 import { readModelConfig, type SdxlModelConfig } from './model-config.js';
 import { installedPerformances, presetUnetFile } from './preset-weights.js';
-import { previewDue, type Previewer } from './preview.js';
+import { JobProgressReporter, type ProgressListener } from './job-progress.js';
+import type { Previewer } from './preview.js';
 import { PromptEncoder } from './prompt-encoder.js';
 import { SharpnessFilter } from './sharpness.js';
 
@@ -63,7 +65,7 @@ export const DEFAULT_LORA_BUDGET_BYTES = 2 * 1024 ** 3;
 
 export interface GenerateOptions {
   /** Called on every stage change and after every UNet step; `steps` spans all images of the job. */
-  onProgress?: (progress: JobProgress & { preview?: string }) => void;
+  onProgress?: ProgressListener;
   /** Renders a preview (a data: URL on the progress report) every `preview.every` steps. */
   preview?: Previewer;
   /** Aborting stops the job between steps with an error named `AbortError`. */
@@ -193,34 +195,44 @@ export class SdxlPipeline {
     if (!check.ok) throw new PipelineError('invalid_params', check.reason);
     for (const warning of check.warnings) log.warn({ width: params.width, height: params.height }, warning);
 
-    let totalSteps = params.steps * params.imageCount;
-    let done = 0;
-    const report = (stage: JobStage, previewUrl?: string) => {
-      try {
-        onProgress?.({ step: done, steps: totalSteps, stage, ...(previewUrl ? { preview: previewUrl } : {}) });
-      } catch (error) {
-        log.warn({ err: error }, 'progress callback threw; continuing');
-      }
-    };
-    const checkAbort = () => {
-      if (signal?.aborted)
-        throw new PipelineError('aborted', `generation aborted after ${done} of ${totalSteps} steps`, { cause: signal.reason });
-    };
+    const progress = new JobProgressReporter(params.steps * params.imageCount, {
+      ...(onProgress && { onProgress }),
+      ...(preview && { preview }),
+      ...(signal && { signal }),
+    });
+    try {
+      return await this.runWith(params, progress, assets ?? [], upscaleTiles);
+    } finally {
+      // No progress may follow the job's result.
+      await progress.settle();
+    }
+  }
 
+  private async runWith(
+    params: ResolvedJobParams,
+    progress: JobProgressReporter,
+    assets: readonly LocalAsset[],
+    upscaleTiles: TileOptions | undefined,
+  ): Promise<GeneratedImage[]> {
+    const checkAbort = () => progress.checkAbort();
     checkAbort();
-    const { prompts, unet } = await this.withLoras(params, assets ?? []);
-    const finish = await imageFinisher(params, assets ?? [], this.classifier);
+    const { prompts, unet } = await this.withLoras(params, assets);
+    const finish = await imageFinisher(params, assets, this.classifier);
     if (params.mode !== undefined && params.mode !== 'txt2img') {
       return this.imageModes.run(this.core(prompts, unet), {
         params,
-        assets: assets ?? [],
+        assets,
         finish,
-        control: { step: () => ((done += 1), report('sampling')), stage: report, checkAbort },
-        onTotal: (steps) => (totalSteps = steps),
+        control: {
+          step: (sampled) => progress.stepped(1, sampled),
+          stage: (stage) => progress.stage(stage),
+          checkAbort,
+        },
+        onTotal: (steps) => progress.setTotal(steps),
         ...(upscaleTiles && { tiles: upscaleTiles }),
       });
     }
-    report('encoding');
+    progress.stage('encoding');
     // A fast preset samples with its distilled UNet; LoRAs are merged into the base UNet only.
     const presetUnet = await this.unetFor(params.performance);
     if (presetUnet !== this.sessions.unet && params.loras?.length) {
@@ -235,7 +247,7 @@ export class SdxlPipeline {
 
     const latentHeight = params.height / LATENT_FACTOR;
     const latentWidth = params.width / LATENT_FACTOR;
-    report('sampling');
+    progress.stage('sampling');
     const samplingStarted = performance.now();
     const sampled = await sampleLatents({
       params,
@@ -245,11 +257,8 @@ export class SdxlPipeline {
       ...(sharpness && { sharpness }),
       batchPixels: this.options.unetBatchPixels ?? DEFAULT_UNET_BATCH_PIXELS,
       checkAbort,
-      onStep: async (advanced, step, denoised) => {
-        done += advanced;
-        const due = preview && previewDue(preview.every, step, params.steps);
-        report('sampling', due ? await this.renderPreview(preview, denoised, latentHeight, latentWidth) : undefined);
-      },
+      onStep: (advanced, step, denoised) =>
+        progress.stepped(advanced, { step, steps: params.steps, latents: denoised, height: latentHeight, width: latentWidth }),
     });
     log.debug({ samplingMs: Math.round(performance.now() - samplingStarted) }, 'sampled');
 
@@ -260,7 +269,7 @@ export class SdxlPipeline {
       log.debug({ seed, ...moments(latents) }, 'final latents');
 
       checkAbort();
-      report('decoding');
+      progress.stage('decoding');
       const { sample: decoded } = await this.sessions.vaeDecoder.run(
         {
           latent_sample: {
@@ -287,23 +296,21 @@ export class SdxlPipeline {
 
   /** What the image modes (img2img/) use of this pipeline, with the job's LoRAs merged in. */
   private core(prompts: PromptEncoder, unet: OnnxSession): DiffusionCore {
+    const calls = new WeakMap<Conditioning, UnetCall>();
     return {
       vaeScalingFactor: this.config.vaeScalingFactor,
       vaeDecoder: this.sessions.vaeDecoder,
       conditioning: (params) => buildConditioning(prompts, params, this.config.forceZerosForEmptyPrompt),
-      predict: (conditioning, latents, t, height, width) => predictBatch(unet, conditioning, [latents], t, height, width),
+      predict: (conditioning, latents, t, height, width) => {
+        // One UnetCall per conditioning and size: its text feeds are built once, not every step.
+        let call = calls.get(conditioning);
+        if (!call || call.height !== height || call.width !== width) {
+          calls.set(conditioning, (call = new UnetCall(unet, conditioning, 1, height, width)));
+        }
+        return call.predict([latents], t);
+      },
       scheduler: (params) => this.scheduler(params),
     };
-  }
-
-  /** A failed preview costs the job nothing but the preview. */
-  private async renderPreview(preview: Previewer, latent: Float32Array, height: number, width: number) {
-    try {
-      return await preview.render(latent, height, width);
-    } catch (error) {
-      log.warn({ err: error }, 'preview failed; continuing without it');
-      return undefined;
-    }
   }
 
   /** The job's scheduler, from the model's scheduler config as diffusers swaps schedulers. */
