@@ -262,7 +262,8 @@ export class SdxlPipeline {
     });
     log.debug({ samplingMs: Math.round(performance.now() - samplingStarted) }, 'sampled');
 
-    const images: GeneratedImage[] = [];
+    const images: Promise<GeneratedImage>[] = [];
+    const scaling = Math.fround(this.config.vaeScalingFactor);
     for (const [index, latents] of sampled.entries()) {
       const seed = params.seed + index;
       // NaNs or a runaway std here point at fp16 overflow or a mismatched scheduler config.
@@ -274,8 +275,7 @@ export class SdxlPipeline {
         {
           latent_sample: {
             type: 'float32',
-            // diffusers divides by scaling_factor; multiplying by its float32 reciprocal differs in the last bit.
-            data: latents.map((x) => x / Math.fround(this.config.vaeScalingFactor)),
+            data: unscale(latents, scaling),
             dims: [1, LATENT_CHANNELS, latentHeight, latentWidth],
           },
         },
@@ -287,11 +287,16 @@ export class SdxlPipeline {
           `vae_decoder returned ${decoded ? `[${decoded.dims.join(',')}]` : 'nothing'} for a ${params.width}x${params.height} image`,
         );
       }
-      const bytes = await finish(toRgb8(decoded.data, params.width, params.height), params.width, params.height);
-      images.push({ bytes, width: params.width, height: params.height, format: params.outputFormat, seed });
-      log.debug({ seed, bytes: bytes.length }, 'image generated');
+      // Screening and encoding go on (the encoder on libuv's pool) while the next image decodes.
+      const image = finish(toRgb8(decoded.data, params.width, params.height), params.width, params.height).then((bytes) => {
+        log.debug({ seed, bytes: bytes.length }, 'image generated');
+        return { bytes, width: params.width, height: params.height, format: params.outputFormat, seed };
+      });
+      // Not unhandled while a later image decodes: Promise.all below reports the first failure.
+      image.catch(() => undefined);
+      images.push(image);
     }
-    return images;
+    return Promise.all(images);
   }
 
   /** What the image modes (img2img/) use of this pipeline, with the job's LoRAs merged in. */
@@ -401,6 +406,13 @@ function requireFloatInputs(session: OnnxSession, names: string[]): void {
       );
     }
   }
+}
+
+/** diffusers divides by scaling_factor; multiplying by its float32 reciprocal differs in the last bit. */
+function unscale(latents: Float32Array, scaling: number): Float32Array {
+  const out = new Float32Array(latents.length);
+  for (let i = 0; i < latents.length; i++) out[i] = latents[i]! / scaling;
+  return out;
 }
 
 function moments(data: Float32Array): { mean: number; std: number } {
