@@ -78,7 +78,7 @@ export async function background(
   const { params, input, mask } = job;
   const [height, width] = [params.height, params.width];
   const [latentHeight, latentWidth] = [height / LATENT_FACTOR, width / LATENT_FACTOR];
-  control.stage('encoding');
+  await control.stage('encoding');
   // The scene around the product starts from neutral grey, not from whatever colour a
   // transparent pixel happens to store.
   const seen = Buffer.alloc(width * height * 3);
@@ -90,7 +90,7 @@ export async function background(
   const keep = latentKeep(mask, width, height);
   const plane = latentHeight * latentWidth;
 
-  control.stage('sampling');
+  await control.stage('sampling');
   const latents = await sampleFromImage(core, control, {
     params,
     init,
@@ -111,7 +111,7 @@ export async function background(
     },
   });
   control.checkAbort();
-  control.stage('decoding');
+  await control.stage('decoding');
   const scene = toRgb8(await decodeLatents(core, latents, height, width), width, height);
   for (let p = 0; p < width * height; p++) {
     const a = mask[p]!;

@@ -22,7 +22,8 @@ export interface DiffusionCore {
 export interface JobControl {
   /** Call after every UNet step (every tile pass counts once), with the step's estimate for a preview. */
   step(sampled?: SampledStep): void;
-  stage(stage: 'encoding' | 'sampling' | 'decoding'): void;
+  /** A stage change, sent after any preview still rendering (resolves once sent). */
+  stage(stage: 'encoding' | 'sampling' | 'decoding'): Promise<void>;
   /** Throws the aborted `PipelineError` once the job is cancelled. */
   checkAbort(): void;
 }

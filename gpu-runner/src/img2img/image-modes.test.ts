@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { useTinyPipeline } from '../../test/tiny-pipeline.js';
 import { OnnxSession } from '../onnx/onnx-session.js';
 import { toRgb8 } from '../pipeline/image-output.js';
+import { LinearPreviewer } from '../pipeline/preview.js';
 import type { LocalAsset } from '../runner/asset-cache.js';
 import { FIDELITY_EDGE_BAND, productFidelity } from './background.js';
 import { decodeRgb, type Pixels } from './image-io.js';
@@ -123,6 +124,44 @@ describe('image modes on the tiny model', () => {
     });
     expect(new Set(seen)).toEqual(new Set([5]));
   });
+
+  it.each(['vary-strong', 'upscale', 'background'] as const)(
+    '%s sends previews every few of its steps, as text-to-image does, and the same image as without',
+    async (mode) => {
+      const { rgba } = product(64, 64, [0, 0, 0, 0]);
+      const input = await asset('input', `preview-${mode}.png`, await png(rgba, 64, 64, 4));
+      const job = params({
+        mode,
+        width: 64,
+        height: 64,
+        steps: 10,
+        ...(mode === 'upscale' && { upscaleFactor: 1.5, width: 96, height: 96 }),
+      });
+      const seen: { step: number; preview?: string }[] = [];
+      const [withPreviews] = await tiny.pipeline.generate(job, {
+        assets: [input],
+        preview: new LinearPreviewer(2),
+        onProgress: ({ step, preview }) => seen.push({ step, ...(preview && { preview }) }),
+        ...(mode === 'upscale' && { upscaleTiles: { tile: 8, overlap: 4 } }),
+      });
+      // vary-strong runs 8 of the 10 steps, upscale 3, background all 10: a preview after
+      // every second one but the last.
+      const runs = { 'vary-strong': 8, upscale: 3, background: 10 }[mode];
+      const previews = seen.filter((report) => report.preview);
+      expect(previews).toHaveLength(Math.floor((runs - 1) / 2));
+      for (const { preview } of previews) {
+        const bytes = Buffer.from(/^data:image\/jpeg;base64,(.+)$/.exec(preview!)![1]!, 'base64');
+        // The latent's size: 8x8 for 64 px, 12x12 for 96 px.
+        expect(await sharp(bytes).metadata()).toMatchObject({ width: job.width / 8, height: job.height / 8 });
+      }
+      expect(seen.at(-1)!.preview).toBeUndefined();
+      const [without] = await tiny.pipeline.generate(job, {
+        assets: [input],
+        ...(mode === 'upscale' && { upscaleTiles: { tile: 8, overlap: 4 } }),
+      });
+      expect(without!.bytes.equals(withPreviews!.bytes)).toBe(true);
+    },
+  );
 
   it.each([
     [2, 128],

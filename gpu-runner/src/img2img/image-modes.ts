@@ -82,7 +82,7 @@ export class ImageModes {
     const inputFile = run.assets.find((asset) => asset.kind === 'input');
     if (!inputFile) throw new PipelineError('invalid_params', `mode "${mode}" needs an input asset and the job has none`);
     const maskFile = run.assets.find((asset) => asset.kind === 'mask');
-    control.stage('encoding');
+    await control.stage('encoding');
     const { pixels: original, hasAlpha } = await readRgba(inputFile.path);
     const input = mode === 'upscale' ? original : crop(original, params.width, params.height);
     if (mode === 'upscale' && (params.width < original.width || params.height < original.height)) {

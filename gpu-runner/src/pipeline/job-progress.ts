@@ -22,7 +22,8 @@ export interface SampledStep {
  * of its images, stage changes, cancellation, and the previews. A preview is rendered off
  * the step path: its encoding runs on libuv's pool while the next UNet step runs, and it
  * goes out with the job's progress at the moment it is ready. Previews go out in order,
- * and `settle` waits for the ones still rendering, so none follows the job's result.
+ * before the next stage change, and `settle` waits for the ones still rendering, so none
+ * follows the job's result.
  */
 export class JobProgressReporter {
   private done = 0;
@@ -39,7 +40,9 @@ export class JobProgressReporter {
     this.total = steps;
   }
 
-  stage(stage: JobStage): void {
+  /** A stage change; previews still rendering go out first, so none arrives after the sampling it shows. */
+  async stage(stage: JobStage): Promise<void> {
+    await this.previews;
     this.stageNow = stage;
     this.send();
   }

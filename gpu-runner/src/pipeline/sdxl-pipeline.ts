@@ -232,7 +232,7 @@ export class SdxlPipeline {
         ...(upscaleTiles && { tiles: upscaleTiles }),
       });
     }
-    progress.stage('encoding');
+    await progress.stage('encoding');
     // A fast preset samples with its distilled UNet; LoRAs are merged into the base UNet only.
     const presetUnet = await this.unetFor(params.performance);
     if (presetUnet !== this.sessions.unet && params.loras?.length) {
@@ -247,7 +247,7 @@ export class SdxlPipeline {
 
     const latentHeight = params.height / LATENT_FACTOR;
     const latentWidth = params.width / LATENT_FACTOR;
-    progress.stage('sampling');
+    await progress.stage('sampling');
     const samplingStarted = performance.now();
     const sampled = await sampleLatents({
       params,
@@ -270,7 +270,7 @@ export class SdxlPipeline {
       log.debug({ seed, ...moments(latents) }, 'final latents');
 
       checkAbort();
-      progress.stage('decoding');
+      await progress.stage('decoding');
       const { sample: decoded } = await this.sessions.vaeDecoder.run(
         {
           latent_sample: {
