@@ -115,6 +115,11 @@ export class SdxlPipeline {
     return ['txt2img', ...this.imageModes.modes];
   }
 
+  /** Whether background mode paints with a 9-channel inpainting UNet (`unet_inpaint/`) rather than latent blending. */
+  get inpaints(): boolean {
+    return this.imageModes.inpaints;
+  }
+
   /** Where the output classifier was loaded from; undefined: results are not screened. */
   get outputClassifier(): string | undefined {
     return this.classifier?.source;

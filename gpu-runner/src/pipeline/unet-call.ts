@@ -23,22 +23,28 @@ interface BatchFeeds {
 export class UnetCall {
   private readonly batches: BatchFeeds[];
   private readonly timesteps: Float32Array[];
+  /** Values of one image's prediction ([4, height, width]). */
   readonly item: number;
+  /** Values of one image's input: `inputChannels` × height × width. */
+  readonly inputItem: number;
 
+  /** `inputChannels` is 9 for an inpainting UNet (latents, mask, masked-image latents). */
   constructor(
     private readonly unet: OnnxSession,
     conditioning: Conditioning,
     readonly images: number,
     readonly height: number,
     readonly width: number,
+    inputChannels = LATENT_CHANNELS,
   ) {
     this.item = LATENT_CHANNELS * height * width;
+    this.inputItem = inputChannels * height * width;
     const timestepSpec = unet.inputs.find((input) => input.name === 'timestep');
     const timestepShape = timestepSpec?.isTensor ? timestepSpec.shape : [];
     this.timesteps = [];
     this.batches = conditioning.batches.map(({ prompts, timeIds }) => {
       const batch = prompts.batch * images;
-      const sample = new Float32Array(batch * this.item);
+      const sample = new Float32Array(batch * this.inputItem);
       // The timestep input: a scalar, a single value, or one per batch item, as declared.
       const count = timestepShape.length === 0 ? 1 : timestepShape[0] === 1 ? 1 : batch;
       const timestep = new Float32Array(count);
@@ -51,7 +57,7 @@ export class UnetCall {
         return out;
       };
       const feeds: Record<string, TensorData> = {
-        sample: { type: 'float32', data: sample, dims: [batch, LATENT_CHANNELS, height, width] },
+        sample: { type: 'float32', data: sample, dims: [batch, inputChannels, height, width] },
         timestep: { type: 'float32', data: timestep, dims: timestepShape.length === 0 ? [] : [count] },
         encoder_hidden_states: {
           type: 'float32',
@@ -71,16 +77,16 @@ export class UnetCall {
 
   /** The first batch's latents as the UNet saw them at the last call: one scaled input per image. */
   get lastInputs(): Float32Array {
-    return this.batches[0]!.sample.subarray(0, this.images * this.item);
+    return this.batches[0]!.sample.subarray(0, this.images * this.inputItem);
   }
 
-  /** The noise predictions for `inputs` (one scaled latent per image) at timestep `t`. */
+  /** The noise predictions for `inputs` (one scaled latent per image, `inputItem` values each) at timestep `t`. */
   async predict(inputs: readonly Float32Array[], t: number): Promise<Float32Array> {
     if (inputs.length !== this.images) throw new Error(`UnetCall for ${this.images} images got ${inputs.length}`);
     const outputs: Float32Array[] = [];
     for (const [index, { branches, sample, feeds }] of this.batches.entries()) {
       for (let b = 0; b < branches; b++) {
-        for (let i = 0; i < this.images; i++) sample.set(inputs[i]!, (b * this.images + i) * this.item);
+        for (let i = 0; i < this.images; i++) sample.set(inputs[i]!, (b * this.images + i) * this.inputItem);
       }
       this.timesteps[index]!.fill(t);
       const { out_sample: prediction } = await this.unet.run(feeds, ['out_sample']);
