@@ -42,12 +42,13 @@ export interface ImageModeRun {
  * optional models they need from the model directory (model-layout.ts). Which of them a
  * directory supports is what the runner advertises.
  */
-interface ImageModeSessions {
+/** A type, not an interface: `Object.values` sees a type literal's values as sessions. */
+type ImageModeSessions = {
   encoder?: OnnxSession;
   upscaler?: OnnxSession;
   segmenter?: OnnxSession;
   inpaint?: OnnxSession;
-}
+};
 
 export class ImageModes {
   private constructor(private readonly sessions: ImageModeSessions) {}
