@@ -221,7 +221,8 @@ export class SdxlPipeline {
   ): Promise<GeneratedImage[]> {
     const checkAbort = () => progress.checkAbort();
     checkAbort();
-    const { prompts, unet } = await this.withLoras(params, assets);
+    // A fast preset samples with its distilled UNet, the job's LoRAs merged into it.
+    const { prompts, unet } = await this.withLoras(params, assets, await this.unetFor(params.performance));
     const finish = await imageFinisher(params, assets, this.classifier);
     if (params.mode !== undefined && params.mode !== 'txt2img') {
       return this.imageModes.run(this.core(prompts, unet), {
@@ -238,14 +239,6 @@ export class SdxlPipeline {
       });
     }
     await progress.stage('encoding');
-    // A fast preset samples with its distilled UNet; LoRAs are merged into the base UNet only.
-    const presetUnet = await this.unetFor(params.performance);
-    if (presetUnet !== this.sessions.unet && params.loras?.length) {
-      throw new PipelineError(
-        'invalid_params',
-        `LoRAs cannot be applied with the "${params.performance}" preset (its distilled UNet); use quality or speed`,
-      );
-    }
     const conditioning = await buildConditioning(prompts, params, this.config.forceZerosForEmptyPrompt);
     const sharpness =
       conditioning.guided && params.sharpness ? SharpnessFilter.fromSchedulerConfig(this.config.scheduler) : undefined;
@@ -256,7 +249,7 @@ export class SdxlPipeline {
     const samplingStarted = performance.now();
     const sampled = await sampleLatents({
       params,
-      unet: presetUnet === this.sessions.unet ? unet : presetUnet,
+      unet,
       conditioning,
       scheduler: () => this.scheduler(params),
       ...(sharpness && { sharpness }),
@@ -364,20 +357,25 @@ export class SdxlPipeline {
     return opened;
   }
 
-  /** The job's LoRAs merged into the text encoders and UNet (cached per set), or the base sessions. */
+  /**
+   * The job's LoRAs merged into the text encoders and into `unet` (the base UNet or the
+   * preset's distilled one), cached per set; without LoRAs, the base encoders and `unet`.
+   */
   private async withLoras(
     params: ResolvedJobParams,
     assets: readonly LocalAsset[],
+    unet: OnnxSession,
   ): Promise<{ prompts: PromptEncoder; unet: OnnxSession }> {
-    if (!params.loras?.length) return { prompts: this.prompts, unet: this.sessions.unet };
-    const merged = await this.loras.cache.sessionsFor(params.loras, new AssetLoras(assets));
+    if (!params.loras?.length) return { prompts: this.prompts, unet };
+    const unetFile = presetUnetFile(params.performance) ?? MODEL_FILES.unet;
+    const merged = await this.loras.cache.sessionsFor(params.loras, new AssetLoras(assets), unetFile);
     const encoders: [OnnxSession, OnnxSession] = [
       merged.text_encoder ?? this.sessions.textEncoder,
       merged.text_encoder_2 ?? this.sessions.textEncoder2,
     ];
     const prompts =
       merged.text_encoder || merged.text_encoder_2 ? new PromptEncoder(this.loras.tokenizers, encoders) : this.prompts;
-    return { prompts, unet: merged.unet ?? this.sessions.unet };
+    return { prompts, unet: merged.unet ?? unet };
   }
 }
 
