@@ -405,7 +405,7 @@ function requireFloatInputs(session: OnnxSession, names: string[]): void {
     if (spec.type !== 'float32') {
       throw new PipelineError(
         'model_invalid',
-        `${session.label} input "${name}" is ${spec.type}; only float32 exports are supported`,
+        `${session.label} input "${name}" is ${spec.type}; only float32 and float16 exports are supported`,
       );
     }
   }
