@@ -78,7 +78,8 @@ export class JobProgressReporter {
       return undefined;
     });
     this.previews = Promise.all([rendering, this.previews]).then(([url]) => {
-      if (url) this.send(url);
+      // A job cancelled meanwhile reports nothing more.
+      if (url && !this.options.signal?.aborted) this.send(url);
     });
   }
 

@@ -163,6 +163,23 @@ describe('previews during a job', () => {
     expect(withPreviews.images[0]!.bytes.equals(without.images[0]!.bytes)).toBe(true);
   });
 
+  it('stop with the job: none is sent once it is cancelled', async () => {
+    const controller = new AbortController();
+    const reports: { step: number; preview?: string }[] = [];
+    const run = pipeline.generate(params({ imageCount: 1 }), {
+      preview: new LinearPreviewer(3),
+      signal: controller.signal,
+      onProgress: (progress) => {
+        reports.push(progress);
+        // Cancelled on the report of step 3, whose preview is then still rendering.
+        if (progress.step === 3 && !progress.preview) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'aborted' });
+    expect(reports.at(-1)).toMatchObject({ step: 3 });
+    expect(reports.filter((report) => report.preview)).toEqual([]);
+  });
+
   it('come from a TAESD decoder when the model directory has one', async () => {
     const model = join(dir, 'model');
     expect(await findTaesdDecoder(model)).toBeUndefined();
