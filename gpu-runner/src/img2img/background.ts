@@ -4,10 +4,14 @@ import type { OnnxSession } from '../onnx/onnx-session.js';
 import type { Conditioning } from '../pipeline/conditioning.js';
 import { toRgb8 } from '../pipeline/image-output.js';
 import { LATENT_FACTOR } from '../pipeline/job-params.js';
+import { UnetCall } from '../pipeline/unet-call.js';
 import type { DiffusionCore, JobControl } from './diffusion-core.js';
 import { toNchw, type Pixels } from './image-io.js';
-import { addNoise, sampleFromImage } from './img2img-sampler.js';
+import { addNoise, guide, sampleFromImage } from './img2img-sampler.js';
 import { decodeLatents, encodeLatents } from './vae.js';
+
+/** An inpainting UNet's input channels: the latents, the mask, the masked image's latents. */
+export const INPAINT_CHANNELS = 9;
 
 /** Pixels this close to the product's outline are left out of the fidelity figure (anti-aliased edges). */
 export const FIDELITY_EDGE_BAND = 3;
@@ -63,22 +67,32 @@ export async function productMask(
 }
 
 /**
- * A background around the product by latent-blended inpainting with the base UNet (the
- * legacy diffusers inpaint path for 4-channel UNets): from pure noise, and after every
+ * A background around the product. With a 9-channel inpainting UNet (`inpaint`), as
+ * diffusers' StableDiffusionXLInpaintPipeline: from pure noise, every step the UNet sees
+ * the latents next to the scene mask and the latents of the input with the scene greyed
+ * out, and paints the scene to fit the product. Without one, by latent-blended inpainting
+ * with the base UNet (the legacy diffusers inpaint path for 4-channel UNets): after every
  * step the latents under the product are replaced by the input's latents noised to the
- * next step's level, so the scene is generated to fit around it. The product's own pixels
- * are then composited back over the decoded image, so they are the input's exactly.
+ * next step's level. Either way the product's own pixels are then composited back over
+ * the decoded image, so they are the input's exactly.
  */
 export async function background(
   core: DiffusionCore,
   encoder: OnnxSession,
   control: JobControl,
-  job: { params: ResolvedJobParams; conditioning: Conditioning; input: Pixels; mask: ProductMask; seed: number },
+  job: {
+    params: ResolvedJobParams;
+    conditioning: Conditioning;
+    input: Pixels;
+    mask: ProductMask;
+    seed: number;
+    inpaint?: OnnxSession;
+  },
 ): Promise<Buffer> {
   const { params, input, mask } = job;
   const [height, width] = [params.height, params.width];
   const [latentHeight, latentWidth] = [height / LATENT_FACTOR, width / LATENT_FACTOR];
-  control.stage('encoding');
+  await control.stage('encoding');
   // The scene around the product starts from neutral grey, not from whatever colour a
   // transparent pixel happens to store.
   const seen = Buffer.alloc(width * height * 3);
@@ -90,28 +104,29 @@ export async function background(
   const keep = latentKeep(mask, width, height);
   const plane = latentHeight * latentWidth;
 
-  control.stage('sampling');
-  const latents = await sampleFromImage(core, control, {
-    params,
-    init,
-    latentHeight,
-    latentWidth,
-    denoise: 1,
-    seed: job.seed,
-    conditioning: job.conditioning,
-    afterStep: (current, nextIndex, scheduler, noise) => {
-      const last = nextIndex >= scheduler.timesteps.length;
-      const proper = last ? init : addNoise(scheduler, init, noise, nextIndex);
-      const out = new Float32Array(current.length);
-      for (let i = 0; i < current.length; i++) {
-        const k = keep[i % plane]!;
-        out[i] = k * proper[i]! + (1 - k) * current[i]!;
-      }
-      return out;
-    },
-  });
+  await control.stage('sampling');
+  const run = { params, init, latentHeight, latentWidth, denoise: 1, seed: job.seed, conditioning: job.conditioning };
+  const latents = job.inpaint
+    ? await sampleFromImage(core, control, {
+        ...run,
+        pureNoise: true,
+        predict: inpaintPredictor(job.inpaint, job.conditioning, params, { init, keep, latentHeight, latentWidth }),
+      })
+    : await sampleFromImage(core, control, {
+        ...run,
+        afterStep: (current, nextIndex, scheduler, noise) => {
+          const last = nextIndex >= scheduler.timesteps.length;
+          const proper = last ? init : addNoise(scheduler, init, noise, nextIndex);
+          const out = new Float32Array(current.length);
+          for (let i = 0; i < current.length; i++) {
+            const k = keep[i % plane]!;
+            out[i] = k * proper[i]! + (1 - k) * current[i]!;
+          }
+          return out;
+        },
+      });
   control.checkAbort();
-  control.stage('decoding');
+  await control.stage('decoding');
   const scene = toRgb8(await decodeLatents(core, latents, height, width), width, height);
   for (let p = 0; p < width * height; p++) {
     const a = mask[p]!;
@@ -121,6 +136,31 @@ export async function background(
     }
   }
   return scene;
+}
+
+/**
+ * The guided noise prediction of the inpainting UNet. Its input per step: the scaled
+ * latents, the mask (1 where the scene is painted: diffusers binarises the mask at 0.5 and
+ * takes the nearest latent cell, here the cell's product share below one half) and the
+ * masked image's latents, which are `init` (the input with the scene greyed out, i.e. 0
+ * in the VAE's [-1, 1]), stacked on the channel axis.
+ */
+function inpaintPredictor(
+  unet: OnnxSession,
+  conditioning: Conditioning,
+  params: ResolvedJobParams,
+  latent: { init: Float32Array; keep: Float32Array; latentHeight: number; latentWidth: number },
+): (latents: Float32Array, t: number) => Promise<Float32Array> {
+  const { init, keep, latentHeight, latentWidth } = latent;
+  const call = new UnetCall(unet, conditioning, 1, latentHeight, latentWidth, INPAINT_CHANNELS);
+  const plane = latentHeight * latentWidth;
+  const input = new Float32Array(INPAINT_CHANNELS * plane);
+  for (let p = 0; p < plane; p++) input[4 * plane + p] = keep[p]! < 0.5 ? 1 : 0;
+  input.set(init, 5 * plane);
+  return async (latents, t) => {
+    input.set(latents, 0);
+    return guide(conditioning, await call.predict([input], t), params);
+  };
 }
 
 /** The share of each latent cell's 8x8 pixels that is product. */

@@ -1,6 +1,7 @@
 import type { ResolvedJobParams } from '@atelier/protocol';
 import type { OnnxSession } from '../onnx/onnx-session.js';
 import type { Conditioning } from '../pipeline/conditioning.js';
+import type { SampledStep } from '../pipeline/job-progress.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 
 /**
@@ -19,9 +20,10 @@ export interface DiffusionCore {
 
 /** Progress and cancellation of one job, shared by the steps of every mode. */
 export interface JobControl {
-  /** Call after every UNet step (every tile pass counts once). */
-  step(): void;
-  stage(stage: 'encoding' | 'sampling' | 'decoding'): void;
+  /** Call after every UNet step (every tile pass counts once), with the step's estimate for a preview. */
+  step(sampled?: SampledStep): void;
+  /** A stage change, sent after any preview still rendering (resolves once sent). */
+  stage(stage: 'encoding' | 'sampling' | 'decoding'): Promise<void>;
   /** Throws the aborted `PipelineError` once the job is cancelled. */
   checkAbort(): void;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ResolvedJobParams } from '@atelier/protocol';
@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { useTinyPipeline } from '../../test/tiny-pipeline.js';
 import { OnnxSession } from '../onnx/onnx-session.js';
 import { toRgb8 } from '../pipeline/image-output.js';
+import { LinearPreviewer } from '../pipeline/preview.js';
+import { SdxlPipeline } from '../pipeline/sdxl-pipeline.js';
 import type { LocalAsset } from '../runner/asset-cache.js';
 import { FIDELITY_EDGE_BAND, productFidelity } from './background.js';
 import { decodeRgb, type Pixels } from './image-io.js';
@@ -124,6 +126,44 @@ describe('image modes on the tiny model', () => {
     expect(new Set(seen)).toEqual(new Set([5]));
   });
 
+  it.each(['vary-strong', 'upscale', 'background'] as const)(
+    '%s sends previews every few of its steps, as text-to-image does, and the same image as without',
+    async (mode) => {
+      const { rgba } = product(64, 64, [0, 0, 0, 0]);
+      const input = await asset('input', `preview-${mode}.png`, await png(rgba, 64, 64, 4));
+      const job = params({
+        mode,
+        width: 64,
+        height: 64,
+        steps: 10,
+        ...(mode === 'upscale' && { upscaleFactor: 1.5, width: 96, height: 96 }),
+      });
+      const seen: { step: number; preview?: string }[] = [];
+      const [withPreviews] = await tiny.pipeline.generate(job, {
+        assets: [input],
+        preview: new LinearPreviewer(2),
+        onProgress: ({ step, preview }) => seen.push({ step, ...(preview && { preview }) }),
+        ...(mode === 'upscale' && { upscaleTiles: { tile: 8, overlap: 4 } }),
+      });
+      // vary-strong runs 8 of the 10 steps, upscale 3, background all 10: a preview after
+      // every second one but the last.
+      const runs = { 'vary-strong': 8, upscale: 3, background: 10 }[mode];
+      const previews = seen.filter((report) => report.preview);
+      expect(previews).toHaveLength(Math.floor((runs - 1) / 2));
+      for (const { preview } of previews) {
+        const bytes = Buffer.from(/^data:image\/jpeg;base64,(.+)$/.exec(preview!)![1]!, 'base64');
+        // The latent's size: 8x8 for 64 px, 12x12 for 96 px.
+        expect(await sharp(bytes).metadata()).toMatchObject({ width: job.width / 8, height: job.height / 8 });
+      }
+      expect(seen.at(-1)!.preview).toBeUndefined();
+      const [without] = await tiny.pipeline.generate(job, {
+        assets: [input],
+        ...(mode === 'upscale' && { upscaleTiles: { tile: 8, overlap: 4 } }),
+      });
+      expect(without!.bytes.equals(withPreviews!.bytes)).toBe(true);
+    },
+  );
+
   it.each([
     [2, 128],
     [1.5, 96],
@@ -202,6 +242,48 @@ describe('image modes on the tiny model', () => {
     ];
     const [image] = await tiny.pipeline.generate(params({ mode: 'background', width: 96, height: 96 }), { assets });
     expect(image!.productFidelity).toBe(0);
+  });
+});
+
+describe('background with an inpainting UNet', () => {
+  /** A copy of the tiny model directory with `unet_inpaint/` changed by `edit`. */
+  async function modelVariant(name: string, edit: (dir: string) => Promise<void>): Promise<string> {
+    const dir = join(tiny.dir, name);
+    await cp(tiny.modelDir, dir, { recursive: true });
+    await edit(dir);
+    return dir;
+  }
+
+  it('paints the scene with the 9-channel UNet when the directory has one, and keeps the product exactly', async () => {
+    expect(tiny.pipeline.inpaints).toBe(true);
+    const { rgba } = product(96, 96, [0, 0, 0, 0]);
+    const input = await asset('input', 'inpaint.png', await png(rgba, 96, 96, 4));
+    const job = params({ mode: 'background', width: 96, height: 96 });
+    const [inpainted] = await tiny.pipeline.generate(job, { assets: [input] });
+
+    const blendDir = await modelVariant('model-without-inpaint', (dir) => rm(join(dir, 'unet_inpaint'), { recursive: true }));
+    const blending = await SdxlPipeline.load(blendDir, { provider: 'cpu' });
+    try {
+      expect(blending.inpaints).toBe(false);
+      const [blended] = await blending.generate(job, { assets: [input] });
+      expect(inpainted!.productFidelity).toBe(0);
+      expect(blended!.productFidelity).toBe(0);
+      // Same seed and prompt, another model painting the scene.
+      const [a, b] = [await decodeRgb(inpainted!.bytes), await decodeRgb(blended!.bytes)];
+      expect(meanAbs(a, b)).toBeGreaterThan(1);
+    } finally {
+      await blending.dispose();
+    }
+  });
+
+  it('refuses an unet_inpaint whose sample is not 9 channels', async () => {
+    const dir = await modelVariant('model-bad-inpaint', (dir) =>
+      copyFile(join(dir, 'unet', 'model.onnx'), join(dir, 'unet_inpaint', 'model.onnx')),
+    );
+    await expect(SdxlPipeline.load(dir, { provider: 'cpu' })).rejects.toMatchObject({
+      code: 'model_invalid',
+      message: expect.stringContaining('9') as string,
+    });
   });
 });
 

@@ -7,7 +7,7 @@ import { OPTIONAL_MODEL_FILES } from '../model/model-layout.js';
 import type { OnnxSession } from '../onnx/onnx-session.js';
 import type { FinishImage } from '../pipeline/finish-image.js';
 import type { LocalAsset } from '../runner/asset-cache.js';
-import { background, productFidelity, productMask } from './background.js';
+import { INPAINT_CHANNELS, background, productFidelity, productMask } from './background.js';
 import type { DiffusionCore, JobControl } from './diffusion-core.js';
 import { crop, decodeRgb, readRgba } from './image-io.js';
 import { img2imgSteps } from './img2img-sampler.js';
@@ -42,8 +42,16 @@ export interface ImageModeRun {
  * optional models they need from the model directory (model-layout.ts). Which of them a
  * directory supports is what the runner advertises.
  */
+/** A type, not an interface: `Object.values` sees a type literal's values as sessions. */
+type ImageModeSessions = {
+  encoder?: OnnxSession;
+  upscaler?: OnnxSession;
+  segmenter?: OnnxSession;
+  inpaint?: OnnxSession;
+};
+
 export class ImageModes {
-  private constructor(private readonly sessions: { encoder?: OnnxSession; upscaler?: OnnxSession; segmenter?: OnnxSession }) {}
+  private constructor(private readonly sessions: ImageModeSessions) {}
 
   /** Opens whichever optional models `modelDir` has, with the pipeline's session opener. */
   static async load(modelDir: string, open: (relative: string, label: string) => Promise<OnnxSession>): Promise<ImageModes> {
@@ -52,12 +60,16 @@ export class ImageModes {
         () => true,
         () => false,
       );
-    const sessions: { encoder?: OnnxSession; upscaler?: OnnxSession; segmenter?: OnnxSession } = {};
+    const sessions: ImageModeSessions = {};
     if (await present(OPTIONAL_MODEL_FILES.vaeEncoder))
       sessions.encoder = await open(OPTIONAL_MODEL_FILES.vaeEncoder, 'vae_encoder');
     if (await present(OPTIONAL_MODEL_FILES.upscaler)) sessions.upscaler = await open(OPTIONAL_MODEL_FILES.upscaler, 'upscaler');
     if (await present(OPTIONAL_MODEL_FILES.segmenter))
       sessions.segmenter = await open(OPTIONAL_MODEL_FILES.segmenter, 'segmenter');
+    if (await present(OPTIONAL_MODEL_FILES.inpaintUnet)) {
+      sessions.inpaint = await open(OPTIONAL_MODEL_FILES.inpaintUnet, 'unet_inpaint');
+      requireInpaintUnet(sessions.inpaint);
+    }
     return new ImageModes(sessions);
   }
 
@@ -72,6 +84,8 @@ export class ImageModes {
     const { params, control } = run;
     const mode = params.mode!;
     const { encoder, upscaler, segmenter } = this.sessions;
+    // LoRAs are merged into the base UNet only: a job with LoRAs blends latents with it.
+    const inpaint = params.loras?.length ? undefined : this.sessions.inpaint;
     if (!encoder || !this.modes.includes(mode)) {
       throw new PipelineError('invalid_params', `mode "${mode}" needs models this runner's model directory lacks`);
     }
@@ -82,7 +96,7 @@ export class ImageModes {
     const inputFile = run.assets.find((asset) => asset.kind === 'input');
     if (!inputFile) throw new PipelineError('invalid_params', `mode "${mode}" needs an input asset and the job has none`);
     const maskFile = run.assets.find((asset) => asset.kind === 'mask');
-    control.stage('encoding');
+    await control.stage('encoding');
     const { pixels: original, hasAlpha } = await readRgba(inputFile.path);
     const input = mode === 'upscale' ? original : crop(original, params.width, params.height);
     if (mode === 'upscale' && (params.width < original.width || params.height < original.height)) {
@@ -111,7 +125,14 @@ export class ImageModes {
           tiles: run.tiles ?? DEFAULT_TILES,
         });
       } else if (mode === 'background') {
-        rgb = await background(core, encoder, control, { params, conditioning: conditioning!, input, mask: mask!, seed });
+        rgb = await background(core, encoder, control, {
+          params,
+          conditioning: conditioning!,
+          input,
+          mask: mask!,
+          seed,
+          ...(inpaint && { inpaint }),
+        });
       } else {
         rgb = await vary(core, encoder, control, { params, conditioning: conditioning!, input, seed, denoise });
       }
@@ -127,7 +148,28 @@ export class ImageModes {
     return images;
   }
 
+  /** Whether background mode paints with a 9-channel inpainting UNet (else latent blending). */
+  get inpaints(): boolean {
+    return this.sessions.inpaint !== undefined;
+  }
+
   async release(): Promise<void> {
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
+  }
+}
+
+/** An inpainting UNet: the base UNet's float inputs, `sample` with 9 channels. */
+function requireInpaintUnet(session: OnnxSession): void {
+  for (const name of ['sample', 'timestep', 'encoder_hidden_states', 'text_embeds', 'time_ids']) {
+    const spec = session.inputs.find((input) => input.name === name);
+    if (!spec || !spec.isTensor || spec.type !== 'float32') {
+      throw new PipelineError('model_invalid', `unet_inpaint has no float32 input "${name}"`);
+    }
+    if (name === 'sample' && spec.shape[1] !== INPAINT_CHANNELS) {
+      throw new PipelineError(
+        'model_invalid',
+        `unet_inpaint's sample has ${String(spec.shape[1])} channels; an inpainting UNet takes ${INPAINT_CHANNELS}`,
+      );
+    }
   }
 }

@@ -1,7 +1,7 @@
 import type { ResolvedJobParams } from '@atelier/protocol';
 import { GaussianNoise, gaussianNoise } from '../random/pcg32.js';
 import type { Conditioning } from '../pipeline/conditioning.js';
-import { applyGuidance, rescaleGuidance } from '../pipeline/tensor-ops.js';
+import { applyGuidance, rescaleGuidance, scale } from '../pipeline/tensor-ops.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { DiffusionCore, JobControl } from './diffusion-core.js';
 
@@ -58,6 +58,11 @@ export interface Img2ImgRun {
    * schedule's length after the last step), to blend in what must be kept (background).
    */
   afterStep?: (latents: Float32Array, nextIndex: number, scheduler: Scheduler, noise: Float32Array) => Float32Array;
+  /**
+   * Start from pure noise (scaled by the scheduler's initial sigma) instead of the noised
+   * input, as diffusers' inpainting pipelines do at full strength.
+   */
+  pureNoise?: boolean;
 }
 
 /** Runs the truncated schedule from the noised input; answers the final latents (still scaled). */
@@ -71,7 +76,7 @@ export async function sampleFromImage(core: DiffusionCore, control: JobControl, 
   if (timesteps.length === 0) return init;
   const noise = gaussianNoise(seed, init.length);
   const stepNoise = new GaussianNoise(seed, STEP_NOISE_STREAM);
-  let latents = addNoise(scheduler, init, noise, first);
+  let latents = run.pureNoise ? scale(noise, scheduler.initNoiseSigma) : addNoise(scheduler, init, noise, first);
   const predict =
     run.predict ??
     (async (x: Float32Array, t: number) => {
@@ -82,9 +87,16 @@ export async function sampleFromImage(core: DiffusionCore, control: JobControl, 
     control.checkAbort();
     const t = timesteps[i]!;
     const noisePrediction = await predict(scheduler.scaleModelInput(latents, t), t);
-    latents = scheduler.step(noisePrediction, t, latents, { noise: stepNoise }).prevSample;
+    const stepped = scheduler.step(noisePrediction, t, latents, { noise: stepNoise });
+    latents = stepped.prevSample;
     if (run.afterStep) latents = run.afterStep(latents, first + i + 1, scheduler, noise);
-    control.step();
+    control.step({
+      step: i + 1,
+      steps: timesteps.length,
+      latents: [stepped.predOriginalSample],
+      height: latentHeight,
+      width: latentWidth,
+    });
   }
   return latents;
 }

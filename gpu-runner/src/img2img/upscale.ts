@@ -69,7 +69,7 @@ export async function upscale(
   const { params } = job;
   const [height, width] = [params.height, params.width];
   const [latentHeight, latentWidth] = [height / LATENT_FACTOR, width / LATENT_FACTOR];
-  control.stage('encoding');
+  await control.stage('encoding');
   const enlarged = await superResolve(models.upscaler, job.input, width, height);
   const init = await encodeLatents(models.encoder, enlarged, core.vaeScalingFactor);
 
@@ -97,7 +97,7 @@ export async function upscale(
       return guide(conditioning, await core.predict(conditioning, tile, t, tileH, tileW), params);
     });
 
-  control.stage('sampling');
+  await control.stage('sampling');
   const latents = await sampleFromImage(core, control, {
     params,
     init,
@@ -108,7 +108,7 @@ export async function upscale(
     predict,
   });
   control.checkAbort();
-  control.stage('decoding');
+  await control.stage('decoding');
   return toRgb8(await decodeLatents(core, latents, height, width), width, height);
 }
 

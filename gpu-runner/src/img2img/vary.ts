@@ -22,9 +22,9 @@ export async function vary(
   job: { params: ResolvedJobParams; conditioning: Conditioning; input: Pixels; seed: number; denoise: number },
 ): Promise<Buffer> {
   const { params, input } = job;
-  control.stage('encoding');
+  await control.stage('encoding');
   const init = await encodeLatents(encoder, input, core.vaeScalingFactor);
-  control.stage('sampling');
+  await control.stage('sampling');
   const latents = await sampleFromImage(core, control, {
     params,
     init,
@@ -35,6 +35,6 @@ export async function vary(
     conditioning: job.conditioning,
   });
   control.checkAbort();
-  control.stage('decoding');
+  await control.stage('decoding');
   return toRgb8(await decodeLatents(core, latents, params.height, params.width), params.width, params.height);
 }

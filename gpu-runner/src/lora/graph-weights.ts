@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { PipelineError } from '../errors/pipeline-error.js';
+import { fromFloat16, toFloat16 } from '../onnx/float16.js';
 
 const { onnx } = onnxProto;
 type Tensor = onnxProto.onnx.ITensorProto;
@@ -88,10 +89,16 @@ export class GraphWeights {
     return [...this.byPath.keys()];
   }
 
+  /** The weight in float32; an fp16 export's float16 weights are widened (exactly). */
   read(initializer: Tensor): Float32Array {
-    if (initializer.dataType !== onnx.TensorProto.DataType.FLOAT)
-      throw new PipelineError('model_invalid', `initializer "${initializer.name}" is not float32; LoRAs need a float32 export`);
-    if (initializer.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) return this.readExternal(initializer);
+    if (initializer.dataType === onnx.TensorProto.DataType.FLOAT16) return fromFloat16(this.readHalves(initializer));
+    if (initializer.dataType !== onnx.TensorProto.DataType.FLOAT) {
+      throw new PipelineError(
+        'model_invalid',
+        `initializer "${initializer.name}" is neither float32 nor float16; LoRAs cannot be merged into it`,
+      );
+    }
+    if (initializer.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) return this.readExternal(initializer, 4);
     if (initializer.rawData?.length) {
       const raw = initializer.rawData;
       // Copied: rawData is a view into the decoded buffer, not necessarily 4-byte aligned.
@@ -100,9 +107,12 @@ export class GraphWeights {
     return Float32Array.from(initializer.floatData ?? []);
   }
 
+  /** Stores merged values in the initializer's own type (float16 rounded to nearest even). */
   write(initializer: Tensor, values: Float32Array): void {
-    initializer.rawData = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    const stored = initializer.dataType === onnx.TensorProto.DataType.FLOAT16 ? toFloat16(values) : values;
+    initializer.rawData = new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
     initializer.floatData = [];
+    initializer.int32Data = [];
     initializer.externalData = [];
     initializer.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
   }
@@ -113,7 +123,8 @@ export class GraphWeights {
     for (const initializer of this.model.graph?.initializer ?? []) {
       if (initializer.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
       const length = initializer.externalData?.find((e) => e.key === 'length')?.value;
-      total += length ? Number(length) : dimsOf(initializer).reduce((a, b) => a * b, 4);
+      const width = initializer.dataType === onnx.TensorProto.DataType.FLOAT16 ? 2 : 4;
+      total += length ? Number(length) : dimsOf(initializer).reduce((a, b) => a * b, width);
     }
     return total;
   }
@@ -122,7 +133,22 @@ export class GraphWeights {
     return onnx.ModelProto.encode(this.model).finish();
   }
 
-  private readExternal(initializer: Tensor): Float32Array {
+  /** A float16 initializer's bits: raw bytes, external data, or int32_data (one half per entry, as the ONNX spec stores them). */
+  private readHalves(initializer: Tensor): Uint16Array {
+    if (initializer.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+      const bytes = this.readExternal(initializer, 2);
+      return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+    }
+    if (initializer.rawData?.length) {
+      const raw = initializer.rawData;
+      return new Uint16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    }
+    return Uint16Array.from(initializer.int32Data ?? []);
+  }
+
+  private readExternal(initializer: Tensor, bytesPerValue: 2): Uint8Array;
+  private readExternal(initializer: Tensor, bytesPerValue: 4): Float32Array;
+  private readExternal(initializer: Tensor, bytesPerValue: 2 | 4): Float32Array | Uint8Array {
     const entries = new Map((initializer.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
     const location = entries.get('location');
     if (!this.externalDir || !location)
@@ -131,16 +157,16 @@ export class GraphWeights {
         `initializer "${initializer.name}" has external data but no location to read it from`,
       );
     const count = (initializer.dims ?? []).reduce<number>((a, d) => a * Number(d), 1);
-    const out = new Float32Array(count);
+    const bytes = new Uint8Array(count * bytesPerValue);
     const fd = openSync(join(this.externalDir, location), 'r');
     try {
-      const read = readSync(fd, new Uint8Array(out.buffer), 0, out.byteLength, Number(entries.get('offset') ?? 0));
-      if (read !== out.byteLength)
+      const read = readSync(fd, bytes, 0, bytes.byteLength, Number(entries.get('offset') ?? 0));
+      if (read !== bytes.byteLength)
         throw new PipelineError('model_invalid', `external data of "${initializer.name}" is truncated`);
     } finally {
       closeSync(fd);
     }
-    return out;
+    return bytesPerValue === 4 ? new Float32Array(bytes.buffer) : bytes;
   }
 }
 

@@ -26,8 +26,7 @@ export interface LoraSessionCacheDeps {
   sessionOptions?: Omit<OnnxSessionOptions, 'label' | 'externalDataDir'>;
 }
 
-const GRAPH_FILES: Record<LoraComponent, string> = {
-  unet: MODEL_FILES.unet,
+const GRAPH_FILES: Record<Exclude<LoraComponent, 'unet'>, string> = {
   text_encoder: MODEL_FILES.textEncoder,
   text_encoder_2: MODEL_FILES.textEncoder2,
 };
@@ -59,10 +58,19 @@ export class LoraSessionCache {
     return this.entries.size;
   }
 
-  /** `source` is read only on a miss: a set merged before needs none of its files again. */
-  async sessionsFor(loras: readonly LoraRequest[], source: LoraSource): Promise<MergedSessions> {
+  /**
+   * `source` is read only on a miss: a set merged before needs none of its files again.
+   * `unetFile` is the UNet graph the LoRAs go into (relative to the model directory): the
+   * base one, or a fast preset's distilled UNet, whose initializers an Optimum export
+   * names exactly as the base UNet's (same architecture, other weights).
+   */
+  async sessionsFor(
+    loras: readonly LoraRequest[],
+    source: LoraSource,
+    unetFile: string = MODEL_FILES.unet,
+  ): Promise<MergedSessions> {
     const sorted = [...loras].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const key = JSON.stringify(sorted.map(({ id, weight }) => [id, weight]));
+    const key = JSON.stringify([unetFile, sorted.map(({ id, weight }) => [id, weight])]);
     const hit = this.entries.get(key);
     if (hit) {
       this.entries.delete(key);
@@ -70,12 +78,18 @@ export class LoraSessionCache {
       return hit.sessions;
     }
     const started = performance.now();
-    const entry = await this.build(sorted, source);
+    const entry = await this.build(sorted, source, unetFile);
     await this.evictFor(entry.bytes);
     this.entries.set(key, entry);
     this.usedBytes += entry.bytes;
     log.info(
-      { loras: sorted, components: Object.keys(entry.sessions), bytes: entry.bytes, ms: Math.round(performance.now() - started) },
+      {
+        loras: sorted,
+        unetFile,
+        components: Object.keys(entry.sessions),
+        bytes: entry.bytes,
+        ms: Math.round(performance.now() - started),
+      },
       'merged LoRA sessions created',
     );
     return entry.sessions;
@@ -88,7 +102,7 @@ export class LoraSessionCache {
     await Promise.all(entries.flatMap((entry) => Object.values(entry.sessions).map((session) => session.release())));
   }
 
-  private async build(loras: readonly LoraRequest[], source: LoraSource): Promise<Entry> {
+  private async build(loras: readonly LoraRequest[], source: LoraSource, unetFile: string): Promise<Entry> {
     const applied: AppliedLora[] = [];
     for (const { id, weight } of loras) {
       const label = `LoRA "${id}"`;
@@ -99,7 +113,7 @@ export class LoraSessionCache {
     try {
       for (const component of LORA_COMPONENTS) {
         if (!applied.some((lora) => lora.modules.some((module) => module.component === component))) continue;
-        const path = join(this.deps.modelDir, GRAPH_FILES[component]);
+        const path = join(this.deps.modelDir, component === 'unet' ? unetFile : GRAPH_FILES[component]);
         const graph = GraphWeights.decode(await readFile(path), component, dirname(path));
         mergeLoras(graph, component, applied);
         const merged = graph.encode();

@@ -74,6 +74,27 @@ describe('LoRAs in SdxlPipeline', () => {
     expect((await image()).equals(none)).toBe(true);
   });
 
+  it("merges into a fast preset's distilled UNet: weight 0 is its own image, weight 1 another", async () => {
+    const lightning = (loras?: ResolvedJobParams['loras']): ResolvedJobParams => ({
+      ...params(loras),
+      performance: 'lightning',
+      steps: 4,
+      guidance: 1,
+      timestepSpacing: 'trailing',
+    });
+    const run = async (loras?: ResolvedJobParams['loras']) => (await pipeline.generate(lightning(loras), { assets }))[0]!.bytes;
+    const distilled = await run();
+    expect((await run([{ id: 'unet-a', weight: 0 }])).equals(distilled)).toBe(true);
+    const merged = await run([{ id: 'unet-a', weight: 1 }]);
+    expect(merged.equals(distilled)).toBe(false);
+    // Merged into unet_lightning/, not into the base UNet: the same LoRA on the base UNet
+    // with the same sampler gives another image.
+    const onBase = (
+      await pipeline.generate({ ...lightning([{ id: 'unet-a', weight: 1 }]), performance: 'speed' }, { assets })
+    )[0]!;
+    expect(onBase.bytes.equals(merged)).toBe(false);
+  });
+
   it('refuses a LoRA that is not among the job files, by id', async () => {
     await expect(image([{ id: 'missing', weight: 1 }])).rejects.toMatchObject({
       code: 'invalid_params',

@@ -103,6 +103,20 @@ export async function writeTinyModel(dir: string): Promise<void> {
       ),
     ],
     ['vae_decoder/model.onnx', buildVaeDecoder(TINY_SDXL.vae, seed + 4)],
+    // An inpainting UNet (9 input channels), which background mode uses when present.
+    ['unet_inpaint/config.json', json(unetConfig(9))],
+    [
+      'unet_inpaint/model.onnx',
+      buildUnet(
+        {
+          ...TINY_SDXL.unet,
+          crossAttentionDim: CROSS_ATTENTION_DIM,
+          textEmbedDim: TINY_SDXL.textEncoder2.projection,
+          inChannels: 9,
+        },
+        seed + 9,
+      ),
+    ],
     ['vae_encoder/config.json', json(vaeDecoderConfig())],
     ['vae_encoder/model.onnx', buildVaeEncoder({ channels: [8, 16, 16], scalingFactor: TINY_SDXL.vae.scalingFactor }, seed + 5)],
     ['upscaler/model.onnx', buildUpscaler({ features: 8, residualScale: 0.05 }, seed + 6)],

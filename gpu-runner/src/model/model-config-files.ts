@@ -95,11 +95,12 @@ export function textEncoderConfig(vocabSize: number, second: boolean): Record<st
   };
 }
 
-export function unetConfig(): Record<string, unknown> {
+/** `inChannels` 9: the inpainting UNet's config (latents, mask, masked-image latents). */
+export function unetConfig(inChannels = 4): Record<string, unknown> {
   const u = TINY_SDXL.unet;
   return {
     _class_name: 'UNet2DConditionModel',
-    in_channels: 4,
+    in_channels: inChannels,
     out_channels: 4,
     sample_size: 128,
     block_out_channels: [u.channels],

@@ -28,13 +28,17 @@ export const MODEL_FILES = {
  *   in [0, 1], one output [b,1,H,W] foreground probability (background without a mask).
  * - `output_classifier/`: an image classifier that scores every result before it leaves
  *   the runner (safety/output-classifier.ts; `ATELIER_SAFETY_MODEL` may point elsewhere).
- * No export tool writes the last three into an SDXL directory; copy them in under these names.
+ * - `unet_inpaint/`: the UNet of an SDXL inpainting model (an Optimum export's `unet/`,
+ *   renamed), `sample` with 9 channels: latents, mask, masked-image latents. Background
+ *   mode paints with it instead of latent blending with the base UNet.
+ * No export tool writes the last four into an SDXL directory; copy them in under these names.
  */
 export const OPTIONAL_MODEL_FILES = {
   vaeEncoder: 'vae_encoder/model.onnx',
   upscaler: 'upscaler/model.onnx',
   segmenter: 'segmenter/model.onnx',
   outputClassifier: 'output_classifier',
+  inpaintUnet: 'unet_inpaint/model.onnx',
 } as const;
 
 /**

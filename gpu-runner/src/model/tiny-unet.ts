@@ -9,6 +9,8 @@ export interface UnetShape {
   timeEmbedDim: number;
   timeIdFrequencies: number;
   residualScale: number;
+  /** 4, or 9 for an inpainting UNet: latents, mask and masked-image latents stacked on channels. */
+  inChannels?: number;
 }
 
 const BATCH = 'batch_size';
@@ -22,7 +24,8 @@ const TIME_IDS = 6;
  * cross-attention block whose queries come from pixels and keys/values from the prompt
  * tokens → conv out.
  *
- * The output is `sample + residualScale * f(...)`. With Euler sampling that identity path
+ * The output is `sample + residualScale * f(...)` (the sample's first four channels for an
+ * inpainting UNet, whose conv_in also sees the mask and the masked image). With Euler sampling that identity path
  * behaves like a denoiser that shrinks the starting noise, while the residual branch
  * carries everything prompt-dependent; that keeps 30 steps at SDXL's sigma 14.6 from
  * blowing up with random weights.
@@ -30,7 +33,8 @@ const TIME_IDS = 6;
 export function buildUnet(shape: UnetShape, seed: number): Uint8Array {
   const g = new GraphBuilder('unet', seed);
   const c = shape.channels;
-  const sample = g.input('sample', 'float32', [BATCH, LATENT_CHANNELS, 'height', 'width']);
+  const inChannels = shape.inChannels ?? LATENT_CHANNELS;
+  const sample = g.input('sample', 'float32', [BATCH, inChannels, 'height', 'width']);
   const timestep = g.input('timestep', 'float32', ['steps']);
   const context = g.input('encoder_hidden_states', 'float32', [BATCH, 'sequence_length', shape.crossAttentionDim]);
   const textEmbeds = g.input('text_embeds', 'float32', [BATCH, shape.textEmbedDim]);
@@ -41,7 +45,7 @@ export function buildUnet(shape: UnetShape, seed: number): Uint8Array {
     'Conv',
     [
       sample,
-      g.random('conv_in.weight', [c, LATENT_CHANNELS, 3, 3], 1 / Math.sqrt(LATENT_CHANNELS * 9)),
+      g.random('conv_in.weight', [c, inChannels, 3, 3], 1 / Math.sqrt(inChannels * 9)),
       g.random('conv_in.bias', [c], 0.05),
     ],
     { pads: ints([1, 1, 1, 1]) },
@@ -122,7 +126,17 @@ export function buildUnet(shape: UnetShape, seed: number): Uint8Array {
     { pads: ints([1, 1, 1, 1]) },
   );
   const scaled = g.op('Mul', [residual, g.floats('residual_scale', [], [shape.residualScale])]);
-  g.op('Add', [sample, scaled], {}, 'out_sample');
+  // The identity path takes the latents: an inpainting UNet's first four input channels.
+  const latents =
+    inChannels === LATENT_CHANNELS
+      ? sample
+      : g.op('Slice', [
+          sample,
+          g.int64s('latent_start', [1], [0]),
+          g.int64s('latent_end', [1], [LATENT_CHANNELS]),
+          g.int64s('channel_axis', [1], [1]),
+        ]);
+  g.op('Add', [latents, scaled], {}, 'out_sample');
   g.output('out_sample', 'float32', [BATCH, LATENT_CHANNELS, 'height', 'width']);
   return g.toBytes();
 }

@@ -34,16 +34,16 @@ export function checkFeeds(
       problems.push(`input "${spec.name}" is not a tensor input; only tensors are supported`);
       continue;
     }
-    const expected = `${spec.type}[${spec.shape.join(',')}]`;
+    const expected = () => `${spec.type}[${spec.shape.join(',')}]`;
     if (feed.type !== spec.type) {
       problems.push(
-        `input "${spec.name}": dtype ${feed.type}, expected ${spec.type} (got ${describeTensor(feed)}, expected ${expected})`,
+        `input "${spec.name}": dtype ${feed.type}, expected ${spec.type} (got ${describeTensor(feed)}, expected ${expected()})`,
       );
     }
     if (spec.shape.length === 0) continue;
     if (feed.dims.length !== spec.shape.length) {
       problems.push(
-        `input "${spec.name}": rank ${feed.dims.length}, expected ${spec.shape.length} (got ${describeTensor(feed)}, expected ${expected})`,
+        `input "${spec.name}": rank ${feed.dims.length}, expected ${spec.shape.length} (got ${describeTensor(feed)}, expected ${expected()})`,
       );
       continue;
     }
@@ -52,7 +52,7 @@ export function checkFeeds(
       if (typeof dim === 'number') {
         if (dim >= 0 && size !== dim) {
           problems.push(
-            `input "${spec.name}": dim ${axis} is ${size}, expected ${dim} (got ${describeTensor(feed)}, expected ${expected})`,
+            `input "${spec.name}": dim ${axis} is ${size}, expected ${dim} (got ${describeTensor(feed)}, expected ${expected()})`,
           );
         }
       } else if (dim !== '') {

@@ -15,6 +15,7 @@ import {
   type ProviderPlan,
 } from './execution-provider.js';
 import { checkFeeds, type InputSpec } from './feed-check.js';
+import { fromFloat16, toFloat16 } from './float16.js';
 import { loadFailure, messageOf, runFailure } from './ort-errors.js';
 import { describeTensor, type TensorData } from './tensor-data.js';
 
@@ -73,11 +74,31 @@ export function providerReport(): ProviderReport | undefined {
 }
 
 export class OnnxSession {
+  /**
+   * Declared inputs, as onnxruntime reports them (symbolic dims are strings); read once,
+   * checked every run. A float16 input is listed as float32: `run` converts it.
+   */
+  readonly inputs: readonly InputSpec[];
+  /** Inputs and outputs an fp16 export declares float16, converted from and to float32 in `run`. */
+  readonly float16: { inputs: ReadonlySet<string>; outputs: ReadonlySet<string> };
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly label: string,
     readonly device: Device,
-  ) {}
+  ) {
+    this.inputs = session.inputMetadata.map(asFloat32Spec);
+    this.float16 = {
+      inputs: new Set(session.inputMetadata.flatMap((m) => (m.isTensor && m.type === 'float16' ? [m.name] : []))),
+      outputs: new Set(session.outputMetadata.flatMap((m) => (m.isTensor && m.type === 'float16' ? [m.name] : []))),
+    };
+    if (this.float16.inputs.size + this.float16.outputs.size > 0) {
+      log.info(
+        { label, inputs: [...this.float16.inputs], outputs: [...this.float16.outputs] },
+        'float16 inputs and outputs are converted from and to float32',
+      );
+    }
+  }
 
   /** From a model file, or from model bytes (a LoRA-merged graph). */
   static async create(source: string | Uint8Array, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
@@ -142,22 +163,13 @@ export class OnnxSession {
     throw new PipelineError('model_invalid', `no execution provider could load ${label}`);
   }
 
-  /** Declared inputs, as onnxruntime reports them (symbolic dims are strings). */
-  get inputs(): readonly InputSpec[] {
-    return this.session.inputMetadata.map((m) =>
-      m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: m.shape } : { name: m.name, isTensor: false },
-    );
-  }
-
   get outputNames(): readonly string[] {
     return this.session.outputNames;
   }
 
-  /** Declared outputs, in the same shape as `inputs`. */
+  /** Declared outputs, in the same shape as `inputs` (float16 listed as float32). */
   get outputs(): readonly InputSpec[] {
-    return this.session.outputMetadata.map((m) =>
-      m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: m.shape } : { name: m.name, isTensor: false },
-    );
+    return this.session.outputMetadata.map(asFloat32Spec);
   }
 
   /**
@@ -182,8 +194,12 @@ export class OnnxSession {
     }
 
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, tensor] of Object.entries(feeds))
-      ortFeeds[name] = new ort.Tensor(tensor.type, tensor.data, [...tensor.dims]);
+    for (const [name, tensor] of Object.entries(feeds)) {
+      ortFeeds[name] =
+        tensor.type === 'float32' && this.float16.inputs.has(name)
+          ? new ort.Tensor('float16', toFloat16(tensor.data), [...tensor.dims])
+          : new ort.Tensor(tensor.type, tensor.data, [...tensor.dims]);
+    }
     let results: ort.InferenceSession.ReturnType | undefined;
     try {
       const started = performance.now();
@@ -217,12 +233,20 @@ export class OnnxSession {
   }
 }
 
+/** A float16 tensor as the float32 one the runner sees (`run` converts at the boundary). */
+function asFloat32Spec(m: ort.InferenceSession.ValueMetadata): InputSpec {
+  if (!m.isTensor) return { name: m.name, isTensor: false };
+  return { name: m.name, isTensor: true, type: m.type === 'float16' ? 'float32' : m.type, shape: m.shape };
+}
+
 /** Output data stays valid after dispose: on CPU it is a JS typed array we keep a reference to. */
 function toTensorData(name: string, tensor: ort.Tensor): TensorData {
   const dims = [...tensor.dims];
   switch (tensor.type) {
     case 'float32':
       return { type: 'float32', data: tensor.data as Float32Array, dims };
+    case 'float16':
+      return { type: 'float32', data: fromFloat16(tensor.data as Uint16Array), dims };
     case 'int32':
       return { type: 'int32', data: tensor.data as Int32Array, dims };
     case 'int64':

@@ -33,7 +33,10 @@ const DEFAULT_QUALITY = 90;
 /**
  * Fixed encoder settings, so the same pixels and the same encoding always give the same
  * bytes (the determinism the server's dedupe and our tests rely on). Encoders are set for
- * speed: PNG at low compression, WebP and AVIF at their lowest effort. A watermark that
+ * speed: PNG at zlib level 2, WebP and AVIF at their lowest effort. PNG keeps adaptive row
+ * filtering although it is most of the encode (2–3× the time of unfiltered rows in
+ * bench:runner): without it files came out 1.35× (photo-like) to 2× (tiny model) larger,
+ * and every stored and downloaded byte costs more than the milliseconds. A watermark that
  * names a logo is drawn from `logo` (sized for this image: watermark-logo.ts), which the
  * caller must then pass.
  */

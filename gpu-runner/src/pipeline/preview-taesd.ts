@@ -2,7 +2,8 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { OnnxSession, type OnnxSessionOptions } from '../onnx/onnx-session.js';
-import { encodePreview, toByte, type PreviewFormat, type Previewer } from './preview.js';
+import sharp from 'sharp';
+import { encodePreview, mosaic, mosaicCell, toByte, type PreviewFormat, type Previewer, type RgbImage } from './preview.js';
 
 /**
  * Where a model directory may hold a TAESD-XL decoder (madebyollin/taesdxl, exported as
@@ -49,7 +50,15 @@ export class TaesdPreviewer implements Previewer {
     return new TaesdPreviewer(session, input.name, output, every, format);
   }
 
-  async render(latent: Float32Array, height: number, width: number): Promise<string> {
+  /** One decoder run per image, each picture fitted to its cell of the mosaic. */
+  async render(latents: readonly Float32Array[], height: number, width: number): Promise<string> {
+    const cell = mosaicCell(latents.length);
+    const pictures: RgbImage[] = [];
+    for (const latent of latents) pictures.push(await fit(await this.decode(latent, height, width), cell));
+    return encodePreview(mosaic(pictures), this.format);
+  }
+
+  private async decode(latent: Float32Array, height: number, width: number): Promise<RgbImage> {
     const data = latent.length === 4 * height * width ? latent : latent.subarray(0, 4 * height * width);
     const { [this.output]: decoded } = await this.session.run(
       { [this.input]: { type: 'float32', data, dims: [1, 4, height, width] } },
@@ -65,10 +74,20 @@ export class TaesdPreviewer implements Previewer {
       const offset = c * plane;
       for (let p = 0, at = c; p < plane; p++, at += 3) rgb[at] = toByte(decoded.data[offset + p]!);
     }
-    return encodePreview({ rgb, width: outWidth, height: outHeight }, this.format);
+    return { rgb, width: outWidth, height: outHeight };
   }
 
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** `image` scaled down to fit `size` × `size` (as it is when it already fits). */
+async function fit(image: RgbImage, size: number): Promise<RgbImage> {
+  if (image.width <= size && image.height <= size) return image;
+  const { data, info } = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(size, size, { fit: 'inside' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { rgb: data, width: info.width, height: info.height };
 }

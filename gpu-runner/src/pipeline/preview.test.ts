@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import type { ResolvedJobParams } from '@atelier/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureModel } from '../model/ensure-model.js';
-import { LinearPreviewer, encodePreview, latentToRgb, previewDue, type Previewer } from './preview.js';
+import { LinearPreviewer, encodePreview, latentToRgb, mosaic, mosaicCell, previewDue, type Previewer } from './preview.js';
 import { TaesdPreviewer, findTaesdDecoder } from './preview-taesd.js';
 import { SdxlPipeline } from './sdxl-pipeline.js';
 
@@ -72,6 +72,19 @@ describe('the linear latent preview', () => {
     ).toMatchObject({ width: 128, height: 128 });
   });
 
+  it('puts several images in a grid, each where its index says, the rest black', () => {
+    const solid = (value: number) => ({ rgb: Buffer.alloc(2 * 1 * 3, value), width: 2, height: 1 });
+    const grid = mosaic([solid(10), solid(20), solid(30)]);
+    // 3 images: 2 columns, 2 rows of 2x1 cells.
+    expect([grid.width, grid.height]).toEqual([4, 2]);
+    const pixel = (x: number, y: number) => grid.rgb[(y * grid.width + x) * 3];
+    expect([pixel(0, 0), pixel(1, 0), pixel(2, 0), pixel(3, 0)]).toEqual([10, 10, 20, 20]);
+    expect([pixel(0, 1), pixel(1, 1), pixel(2, 1), pixel(3, 1)]).toEqual([30, 30, 0, 0]);
+    const one = solid(40);
+    expect(mosaic([one])).toBe(one);
+    expect([mosaicCell(1), mosaicCell(2), mosaicCell(4)]).toEqual([256, 128, 128]);
+  });
+
   it('encodes as a JPEG or WebP data: URL no larger than 256 pixels', async () => {
     const image = latentToRgb(
       latent(128, 96, (y, x) => [y / 64 - 1, x / 48 - 1, 0, 0]),
@@ -114,22 +127,31 @@ const params = (overrides: Partial<ResolvedJobParams> = {}): ResolvedJobParams =
 
 async function previewsOf(preview: Previewer | undefined, overrides: Partial<ResolvedJobParams> = {}) {
   const seen: { step: number; preview: string }[] = [];
+  const all: { step: number; stage: string; preview?: string }[] = [];
   const images = await pipeline.generate(params(overrides), {
     preview,
     onProgress: (progress) => {
+      all.push(progress);
       if (progress.preview) seen.push({ step: progress.step, preview: progress.preview });
     },
   });
-  return { seen, images };
+  return { seen, all, images };
 }
 
 describe('previews during a job', () => {
-  it('come with the progress of every third step, at the latent size', async () => {
-    const { seen } = await previewsOf(new LinearPreviewer(3));
+  it('come after every third step, both images of a batch side by side at the latent size', async () => {
+    const { seen, all } = await previewsOf(new LinearPreviewer(3));
     // 2 images x 7 steps, sampled together (one UNet call a step advances both): steps 3
-    // and 6 of the pair, counted over the job, each a preview of the first image.
-    expect(seen.map((s) => s.step)).toEqual([6, 12]);
-    for (const { preview } of seen) expect((await decode(preview)).meta).toMatchObject({ format: 'jpeg', width: 16, height: 12 });
+    // and 6 of the pair, i.e. 6 and 12 counted over the job. A preview is rendered while
+    // the next step runs and goes out on its own report once ready, so never before its
+    // step, in order, and before the job's result.
+    expect(seen).toHaveLength(2);
+    expect(seen[0]!.step).toBeGreaterThanOrEqual(6);
+    expect(seen[1]!.step).toBeGreaterThanOrEqual(Math.max(12, seen[0]!.step));
+    expect(all.at(-1)!.preview).toBeUndefined();
+    expect(all.filter((report) => !report.preview).map((report) => report.step)).toEqual([0, 0, 2, 4, 6, 8, 10, 12, 14, 14, 14]);
+    // Two 16x12 latents side by side.
+    for (const { preview } of seen) expect((await decode(preview)).meta).toMatchObject({ format: 'jpeg', width: 32, height: 12 });
     expect(new Set(seen.map((s) => s.preview)).size).toBe(2);
   });
 
@@ -139,6 +161,23 @@ describe('previews during a job', () => {
     expect(without.seen).toEqual([]);
     expect(withPreviews.seen.length).toBe(3);
     expect(withPreviews.images[0]!.bytes.equals(without.images[0]!.bytes)).toBe(true);
+  });
+
+  it('stop with the job: none is sent once it is cancelled', async () => {
+    const controller = new AbortController();
+    const reports: { step: number; preview?: string }[] = [];
+    const run = pipeline.generate(params({ imageCount: 1 }), {
+      preview: new LinearPreviewer(3),
+      signal: controller.signal,
+      onProgress: (progress) => {
+        reports.push(progress);
+        // Cancelled on the report of step 3, whose preview is then still rendering.
+        if (progress.step === 3 && !progress.preview) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'aborted' });
+    expect(reports.at(-1)).toMatchObject({ step: 3 });
+    expect(reports.filter((report) => report.preview)).toEqual([]);
   });
 
   it('come from a TAESD decoder when the model directory has one', async () => {
@@ -153,7 +192,9 @@ describe('previews during a job', () => {
     const taesd = await TaesdPreviewer.load(path!, 3, 'jpeg', { provider: 'cpu' });
     try {
       const { seen } = await previewsOf(taesd, { imageCount: 1, width: 256, height: 192 });
-      expect(seen.map((s) => s.step)).toEqual([3, 6]);
+      expect(seen).toHaveLength(2);
+      expect(seen[0]!.step).toBeGreaterThanOrEqual(3);
+      expect(seen[1]!.step).toBeGreaterThanOrEqual(6);
       // 8x the 32x24 latent is 256x192: within the limit, so not scaled.
       const first = await decode(seen[0]!.preview);
       expect(first.meta).toMatchObject({ format: 'jpeg', width: 256, height: 192 });

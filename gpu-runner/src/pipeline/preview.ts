@@ -16,8 +16,11 @@ export type PreviewFormat = (typeof PREVIEW_FORMATS)[number];
 export interface Previewer {
   /** A preview after every `every`-th step of an image (never after its last: the image follows). */
   readonly every: number;
-  /** `latent` is [4, height, width] in the UNet's latent space (not divided by the VAE scaling factor). */
-  render(latent: Float32Array, height: number, width: number): Promise<string>;
+  /**
+   * `latents` are the images sampled together, each [4, height, width] in the UNet's latent
+   * space (not divided by the VAE scaling factor); several become one picture side by side.
+   */
+  render(latents: readonly Float32Array[], height: number, width: number): Promise<string>;
 }
 
 /** Whether step `step` (1-based) of an image with `steps` steps gets a preview. */
@@ -60,6 +63,10 @@ export function latentToRgb(latent: Float32Array, height: number, width: number,
   const outWidth = Math.max(1, Math.floor(width / factor));
   const rgb = Buffer.allocUnsafe(outHeight * outWidth * 3);
   const [f0, f1, f2, f3] = SDXL_LATENT_RGB_FACTORS;
+  if (factor === 1) {
+    linearToRgb(latent, plane, outHeight * outWidth, rgb);
+    return { rgb, width: outWidth, height: outHeight };
+  }
   const area = factor * factor;
   let out = 0;
   for (let y = 0; y < outHeight; y++) {
@@ -90,6 +97,49 @@ export function latentToRgb(latent: Float32Array, height: number, width: number,
   return { rgb, width: outWidth, height: outHeight };
 }
 
+/** The linear map at full size, unrolled: previews are made between UNet steps and must cost next to nothing. */
+function linearToRgb(latent: Float32Array, plane: number, pixels: number, rgb: Buffer): void {
+  const [[a0, a1, a2], [b0, b1, b2], [c0, c1, c2], [d0, d1, d2]] = SDXL_LATENT_RGB_FACTORS;
+  const [e0, e1, e2] = SDXL_LATENT_RGB_BIAS;
+  for (let p = 0, out = 0; p < pixels; p++, out += 3) {
+    const l0 = latent[p]!;
+    const l1 = latent[plane + p]!;
+    const l2 = latent[2 * plane + p]!;
+    const l3 = latent[3 * plane + p]!;
+    rgb[out] = toByte(l0 * a0 + l1 * b0 + l2 * c0 + l3 * d0 + e0);
+    rgb[out + 1] = toByte(l0 * a1 + l1 * b1 + l2 * c1 + l3 * d1 + e1);
+    rgb[out + 2] = toByte(l0 * a2 + l1 * b2 + l2 * c2 + l3 * d2 + e2);
+  }
+}
+
+/**
+ * Several images side by side in a grid as square as can be (2 → 2×1, 3 and 4 → 2×2), each
+ * in a cell the size of the largest; one image is returned as it is.
+ */
+export function mosaic(images: readonly RgbImage[]): RgbImage {
+  if (images.length === 1) return images[0]!;
+  const columns = Math.ceil(Math.sqrt(images.length));
+  const rows = Math.ceil(images.length / columns);
+  const cellWidth = Math.max(...images.map((image) => image.width));
+  const cellHeight = Math.max(...images.map((image) => image.height));
+  const width = columns * cellWidth;
+  const height = rows * cellHeight;
+  const rgb = Buffer.alloc(width * height * 3);
+  images.forEach((image, index) => {
+    const left = (index % columns) * cellWidth;
+    const top = Math.floor(index / columns) * cellHeight;
+    for (let y = 0; y < image.height; y++) {
+      image.rgb.copy(rgb, ((top + y) * width + left) * 3, y * image.width * 3, (y + 1) * image.width * 3);
+    }
+  });
+  return { rgb, width, height };
+}
+
+/** The grid cell side `mosaic` gives each of `count` images within `maxSize`. */
+export function mosaicCell(count: number, maxSize = PREVIEW_MAX_SIZE): number {
+  return Math.max(1, Math.floor(maxSize / Math.ceil(Math.sqrt(count))));
+}
+
 /** [-1, 1] → 0..255 as ComfyUI's `preview_to_image`: clamp, `(x + 1) * 127.5`, round. */
 export function toByte(value: number): number {
   return Math.round((Math.min(1, Math.max(-1, value)) + 1) * 127.5);
@@ -116,7 +166,8 @@ export class LinearPreviewer implements Previewer {
     private readonly format: PreviewFormat = 'jpeg',
   ) {}
 
-  render(latent: Float32Array, height: number, width: number): Promise<string> {
-    return encodePreview(latentToRgb(latent, height, width), this.format);
+  render(latents: readonly Float32Array[], height: number, width: number): Promise<string> {
+    const cell = mosaicCell(latents.length);
+    return encodePreview(mosaic(latents.map((latent) => latentToRgb(latent, height, width, cell))), this.format);
   }
 }

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GenerationMode, JobProgress, JobStage, OutputFormat, Performance, ResolvedJobParams } from '@atelier/protocol';
+import type { GenerationMode, OutputFormat, Performance, ResolvedJobParams } from '@atelier/protocol';
 import { PipelineError } from '../errors/pipeline-error.js';
 import { moduleLogger } from '../logging/logger.js';
 import { LoraSessionCache } from '../lora/lora-session-cache.js';
@@ -14,14 +14,16 @@ import { OnnxSession, type Device, type ExecutionProviderPreference } from '../o
 import { OutputClassifier } from '../safety/output-classifier.js';
 import { createScheduler } from '../schedulers/create-scheduler.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
-import { DEFAULT_UNET_BATCH_PIXELS, LATENT_CHANNELS, predictBatch, sampleLatents } from './batched-sampler.js';
-import { buildConditioning } from './conditioning.js';
+import { DEFAULT_UNET_BATCH_PIXELS, sampleLatents } from './batched-sampler.js';
+import { LATENT_CHANNELS, UnetCall } from './unet-call.js';
+import { buildConditioning, type Conditioning } from './conditioning.js';
 import { imageFinisher } from './finish-image.js';
 import { toRgb8 } from './image-output.js';
 import { JOB_LIMITS, LATENT_FACTOR, checkJobParams } from './job-params.js';
 import { readModelConfig, type SdxlModelConfig } from './model-config.js';
 import { installedPerformances, presetUnetFile } from './preset-weights.js';
-import { previewDue, type Previewer } from './preview.js';
+import { JobProgressReporter, type ProgressListener } from './job-progress.js';
+import type { Previewer } from './preview.js';
 import { PromptEncoder } from './prompt-encoder.js';
 import { SharpnessFilter } from './sharpness.js';
 
@@ -63,7 +65,7 @@ export const DEFAULT_LORA_BUDGET_BYTES = 2 * 1024 ** 3;
 
 export interface GenerateOptions {
   /** Called on every stage change and after every UNet step; `steps` spans all images of the job. */
-  onProgress?: (progress: JobProgress & { preview?: string }) => void;
+  onProgress?: ProgressListener;
   /** Renders a preview (a data: URL on the progress report) every `preview.every` steps. */
   preview?: Previewer;
   /** Aborting stops the job between steps with an error named `AbortError`. */
@@ -111,6 +113,11 @@ export class SdxlPipeline {
   /** The modes this model directory supports (text-to-image always; the image modes need their models). */
   get modes(): readonly GenerationMode[] {
     return ['txt2img', ...this.imageModes.modes];
+  }
+
+  /** Whether background mode paints with a 9-channel inpainting UNet (`unet_inpaint/`) rather than latent blending. */
+  get inpaints(): boolean {
+    return this.imageModes.inpaints;
   }
 
   /** Where the output classifier was loaded from; undefined: results are not screened. */
@@ -193,80 +200,80 @@ export class SdxlPipeline {
     if (!check.ok) throw new PipelineError('invalid_params', check.reason);
     for (const warning of check.warnings) log.warn({ width: params.width, height: params.height }, warning);
 
-    let totalSteps = params.steps * params.imageCount;
-    let done = 0;
-    const report = (stage: JobStage, previewUrl?: string) => {
-      try {
-        onProgress?.({ step: done, steps: totalSteps, stage, ...(previewUrl ? { preview: previewUrl } : {}) });
-      } catch (error) {
-        log.warn({ err: error }, 'progress callback threw; continuing');
-      }
-    };
-    const checkAbort = () => {
-      if (signal?.aborted)
-        throw new PipelineError('aborted', `generation aborted after ${done} of ${totalSteps} steps`, { cause: signal.reason });
-    };
+    const progress = new JobProgressReporter(params.steps * params.imageCount, {
+      ...(onProgress && { onProgress }),
+      ...(preview && { preview }),
+      ...(signal && { signal }),
+    });
+    try {
+      return await this.runWith(params, progress, assets ?? [], upscaleTiles);
+    } finally {
+      // No progress may follow the job's result.
+      await progress.settle();
+    }
+  }
 
+  private async runWith(
+    params: ResolvedJobParams,
+    progress: JobProgressReporter,
+    assets: readonly LocalAsset[],
+    upscaleTiles: TileOptions | undefined,
+  ): Promise<GeneratedImage[]> {
+    const checkAbort = () => progress.checkAbort();
     checkAbort();
-    const { prompts, unet } = await this.withLoras(params, assets ?? []);
-    const finish = await imageFinisher(params, assets ?? [], this.classifier);
+    // A fast preset samples with its distilled UNet, the job's LoRAs merged into it.
+    const { prompts, unet } = await this.withLoras(params, assets, await this.unetFor(params.performance));
+    const finish = await imageFinisher(params, assets, this.classifier);
     if (params.mode !== undefined && params.mode !== 'txt2img') {
       return this.imageModes.run(this.core(prompts, unet), {
         params,
-        assets: assets ?? [],
+        assets,
         finish,
-        control: { step: () => ((done += 1), report('sampling')), stage: report, checkAbort },
-        onTotal: (steps) => (totalSteps = steps),
+        control: {
+          step: (sampled) => progress.stepped(1, sampled),
+          stage: (stage) => progress.stage(stage),
+          checkAbort,
+        },
+        onTotal: (steps) => progress.setTotal(steps),
         ...(upscaleTiles && { tiles: upscaleTiles }),
       });
     }
-    report('encoding');
-    // A fast preset samples with its distilled UNet; LoRAs are merged into the base UNet only.
-    const presetUnet = await this.unetFor(params.performance);
-    if (presetUnet !== this.sessions.unet && params.loras?.length) {
-      throw new PipelineError(
-        'invalid_params',
-        `LoRAs cannot be applied with the "${params.performance}" preset (its distilled UNet); use quality or speed`,
-      );
-    }
+    await progress.stage('encoding');
     const conditioning = await buildConditioning(prompts, params, this.config.forceZerosForEmptyPrompt);
     const sharpness =
       conditioning.guided && params.sharpness ? SharpnessFilter.fromSchedulerConfig(this.config.scheduler) : undefined;
 
     const latentHeight = params.height / LATENT_FACTOR;
     const latentWidth = params.width / LATENT_FACTOR;
-    report('sampling');
+    await progress.stage('sampling');
     const samplingStarted = performance.now();
     const sampled = await sampleLatents({
       params,
-      unet: presetUnet === this.sessions.unet ? unet : presetUnet,
+      unet,
       conditioning,
       scheduler: () => this.scheduler(params),
       ...(sharpness && { sharpness }),
       batchPixels: this.options.unetBatchPixels ?? DEFAULT_UNET_BATCH_PIXELS,
       checkAbort,
-      onStep: async (advanced, step, denoised) => {
-        done += advanced;
-        const due = preview && previewDue(preview.every, step, params.steps);
-        report('sampling', due ? await this.renderPreview(preview, denoised, latentHeight, latentWidth) : undefined);
-      },
+      onStep: (advanced, step, denoised) =>
+        progress.stepped(advanced, { step, steps: params.steps, latents: denoised, height: latentHeight, width: latentWidth }),
     });
     log.debug({ samplingMs: Math.round(performance.now() - samplingStarted) }, 'sampled');
 
-    const images: GeneratedImage[] = [];
+    const images: Promise<GeneratedImage>[] = [];
+    const scaling = Math.fround(this.config.vaeScalingFactor);
     for (const [index, latents] of sampled.entries()) {
       const seed = params.seed + index;
       // NaNs or a runaway std here point at fp16 overflow or a mismatched scheduler config.
       log.debug({ seed, ...moments(latents) }, 'final latents');
 
       checkAbort();
-      report('decoding');
+      await progress.stage('decoding');
       const { sample: decoded } = await this.sessions.vaeDecoder.run(
         {
           latent_sample: {
             type: 'float32',
-            // diffusers divides by scaling_factor; multiplying by its float32 reciprocal differs in the last bit.
-            data: latents.map((x) => x / Math.fround(this.config.vaeScalingFactor)),
+            data: unscale(latents, scaling),
             dims: [1, LATENT_CHANNELS, latentHeight, latentWidth],
           },
         },
@@ -278,32 +285,35 @@ export class SdxlPipeline {
           `vae_decoder returned ${decoded ? `[${decoded.dims.join(',')}]` : 'nothing'} for a ${params.width}x${params.height} image`,
         );
       }
-      const bytes = await finish(toRgb8(decoded.data, params.width, params.height), params.width, params.height);
-      images.push({ bytes, width: params.width, height: params.height, format: params.outputFormat, seed });
-      log.debug({ seed, bytes: bytes.length }, 'image generated');
+      // Screening and encoding go on (the encoder on libuv's pool) while the next image decodes.
+      const image = finish(toRgb8(decoded.data, params.width, params.height), params.width, params.height).then((bytes) => {
+        log.debug({ seed, bytes: bytes.length }, 'image generated');
+        return { bytes, width: params.width, height: params.height, format: params.outputFormat, seed };
+      });
+      // Not unhandled while a later image decodes: Promise.all below reports the first failure.
+      image.catch(() => undefined);
+      images.push(image);
     }
-    return images;
+    return Promise.all(images);
   }
 
   /** What the image modes (img2img/) use of this pipeline, with the job's LoRAs merged in. */
   private core(prompts: PromptEncoder, unet: OnnxSession): DiffusionCore {
+    const calls = new WeakMap<Conditioning, UnetCall>();
     return {
       vaeScalingFactor: this.config.vaeScalingFactor,
       vaeDecoder: this.sessions.vaeDecoder,
       conditioning: (params) => buildConditioning(prompts, params, this.config.forceZerosForEmptyPrompt),
-      predict: (conditioning, latents, t, height, width) => predictBatch(unet, conditioning, [latents], t, height, width),
+      predict: (conditioning, latents, t, height, width) => {
+        // One UnetCall per conditioning and size: its text feeds are built once, not every step.
+        let call = calls.get(conditioning);
+        if (!call || call.height !== height || call.width !== width) {
+          calls.set(conditioning, (call = new UnetCall(unet, conditioning, 1, height, width)));
+        }
+        return call.predict([latents], t);
+      },
       scheduler: (params) => this.scheduler(params),
     };
-  }
-
-  /** A failed preview costs the job nothing but the preview. */
-  private async renderPreview(preview: Previewer, latent: Float32Array, height: number, width: number) {
-    try {
-      return await preview.render(latent, height, width);
-    } catch (error) {
-      log.warn({ err: error }, 'preview failed; continuing without it');
-      return undefined;
-    }
   }
 
   /** The job's scheduler, from the model's scheduler config as diffusers swaps schedulers. */
@@ -347,20 +357,25 @@ export class SdxlPipeline {
     return opened;
   }
 
-  /** The job's LoRAs merged into the text encoders and UNet (cached per set), or the base sessions. */
+  /**
+   * The job's LoRAs merged into the text encoders and into `unet` (the base UNet or the
+   * preset's distilled one), cached per set; without LoRAs, the base encoders and `unet`.
+   */
   private async withLoras(
     params: ResolvedJobParams,
     assets: readonly LocalAsset[],
+    unet: OnnxSession,
   ): Promise<{ prompts: PromptEncoder; unet: OnnxSession }> {
-    if (!params.loras?.length) return { prompts: this.prompts, unet: this.sessions.unet };
-    const merged = await this.loras.cache.sessionsFor(params.loras, new AssetLoras(assets));
+    if (!params.loras?.length) return { prompts: this.prompts, unet };
+    const unetFile = presetUnetFile(params.performance) ?? MODEL_FILES.unet;
+    const merged = await this.loras.cache.sessionsFor(params.loras, new AssetLoras(assets), unetFile);
     const encoders: [OnnxSession, OnnxSession] = [
       merged.text_encoder ?? this.sessions.textEncoder,
       merged.text_encoder_2 ?? this.sessions.textEncoder2,
     ];
     const prompts =
       merged.text_encoder || merged.text_encoder_2 ? new PromptEncoder(this.loras.tokenizers, encoders) : this.prompts;
-    return { prompts, unet: merged.unet ?? this.sessions.unet };
+    return { prompts, unet: merged.unet ?? unet };
   }
 }
 
@@ -390,10 +405,17 @@ function requireFloatInputs(session: OnnxSession, names: string[]): void {
     if (spec.type !== 'float32') {
       throw new PipelineError(
         'model_invalid',
-        `${session.label} input "${name}" is ${spec.type}; only float32 exports are supported`,
+        `${session.label} input "${name}" is ${spec.type}; only float32 and float16 exports are supported`,
       );
     }
   }
+}
+
+/** diffusers divides by scaling_factor; multiplying by its float32 reciprocal differs in the last bit. */
+function unscale(latents: Float32Array, scaling: number): Float32Array {
+  const out = new Float32Array(latents.length);
+  for (let i = 0; i < latents.length; i++) out[i] = latents[i]! / scaling;
+  return out;
 }
 
 function moments(data: Float32Array): { mean: number; std: number } {

@@ -28,18 +28,30 @@ export function repeat(data: Float32Array, count: number): Float32Array {
  */
 export function applyGuidance(batched: Float32Array, scale: number): Float32Array {
   const half = batched.length / 2;
+  return guidePair(batched.subarray(0, half), batched.subarray(half), scale);
+}
+
+/** `applyGuidance` on an uncond and a cond prediction held apart, written into `out` (a new array by default). */
+export function guidePair(
+  uncond: Float32Array,
+  cond: Float32Array,
+  scale: number,
+  out: Float32Array = new Float32Array(uncond.length),
+): Float32Array {
   const s = Math.fround(scale);
-  const out = new Float32Array(half);
-  for (let i = 0; i < half; i++) {
-    const uncond = batched[i]!;
-    out[i] = uncond + Math.fround(s * Math.fround(batched[half + i]! - uncond));
+  const n = uncond.length;
+  for (let i = 0; i < n; i++) {
+    const u = uncond[i]!;
+    out[i] = u + Math.fround(s * Math.fround(cond[i]! - u));
   }
   return out;
 }
 
 export function scale(data: Float32Array, factor: number): Float32Array {
   const f = Math.fround(factor);
-  return data.map((x) => x * f);
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i]! * f;
+  return out;
 }
 
 /**
@@ -56,14 +68,19 @@ export function rescaleGuidance(guided: Float32Array, cond: Float32Array, factor
   const ratio = Math.fround(std(cond) / spread);
   const phi = Math.fround(factor);
   const keep = Math.fround(1 - factor);
-  return guided.map((x) => Math.fround(phi * Math.fround(x * ratio)) + Math.fround(keep * x));
+  const out = new Float32Array(guided.length);
+  for (let i = 0; i < guided.length; i++) {
+    const x = guided[i]!;
+    out[i] = Math.fround(phi * Math.fround(x * ratio)) + Math.fround(keep * x);
+  }
+  return out;
 }
 
 function std(data: Float32Array): number {
   let sum = 0;
-  for (const x of data) sum += x;
+  for (let i = 0; i < data.length; i++) sum += data[i]!;
   const mean = sum / data.length;
   let squares = 0;
-  for (const x of data) squares += (x - mean) * (x - mean);
+  for (let i = 0; i < data.length; i++) squares += (data[i]! - mean) * (data[i]! - mean);
   return Math.sqrt(squares / (data.length - 1));
 }

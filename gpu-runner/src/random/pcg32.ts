@@ -19,6 +19,8 @@ const MULTIPLIER = 6364136223846793005n;
 const MASK_64 = (1n << 64n) - 1n;
 const MULTIPLIER_HIGH = Number(MULTIPLIER >> 32n);
 const MULTIPLIER_LOW = Number(MULTIPLIER & 0xffffffffn);
+const MULTIPLIER_LOW_0 = MULTIPLIER_LOW & 0xffff;
+const MULTIPLIER_LOW_1 = MULTIPLIER_LOW >>> 16;
 const TWO_32 = 4294967296;
 
 /** The reference implementation's default stream selector (`PCG32_INITIALIZER`). */
@@ -44,23 +46,25 @@ export class Pcg32 {
   nextUint32(): number {
     const high = this.high;
     const low = this.low;
-    // state = state * MULTIPLIER + increment (mod 2^64), from 16-bit partial products
-    // that stay exact in doubles.
+    // state = state * MULTIPLIER + increment (mod 2^64). The low word of low × MULTIPLIER_LOW
+    // is Math.imul's; its high word comes from 16-bit partial products, each below 2^32,
+    // combined with shifts (no `%` or division: those became fmod calls, ~130 ns a number).
     const a0 = low & 0xffff;
     const a1 = low >>> 16;
-    const b0 = MULTIPLIER_LOW & 0xffff;
-    const b1 = MULTIPLIER_LOW >>> 16;
-    const middle = a0 * b1 + a1 * b0;
-    const lowProduct = a0 * b0 + (middle % 65536) * 65536;
-    const highProduct =
-      a1 * b1 +
-      Math.floor(middle / 65536) +
-      Math.floor(lowProduct / TWO_32) +
-      Math.imul(high, MULTIPLIER_LOW) +
-      Math.imul(low, MULTIPLIER_HIGH);
-    const nextLow = (lowProduct % TWO_32) + this.incrementLow;
+    const p00 = a0 * MULTIPLIER_LOW_0;
+    const p01 = a0 * MULTIPLIER_LOW_1;
+    const p10 = a1 * MULTIPLIER_LOW_0;
+    const carries = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    const lowHigh = a1 * MULTIPLIER_LOW_1 + (p01 >>> 16) + (p10 >>> 16) + (carries >>> 16);
+    const nextLow = (Math.imul(low, MULTIPLIER_LOW) >>> 0) + this.incrementLow;
     this.low = nextLow >>> 0;
-    this.high = (highProduct + this.incrementHigh + (nextLow >= TWO_32 ? 1 : 0)) >>> 0;
+    this.high =
+      (lowHigh +
+        Math.imul(high, MULTIPLIER_LOW) +
+        Math.imul(low, MULTIPLIER_HIGH) +
+        this.incrementHigh +
+        (nextLow >= TWO_32 ? 1 : 0)) >>>
+      0;
     // XSH-RR on the old state: ((old >> 18) ^ old) >> 27, truncated to 32 bits, rotated by old >> 59.
     const xorHigh = high ^ (high >>> 18);
     const xorLow = low ^ ((low >>> 18) | (high << 14));

@@ -102,10 +102,12 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
 
     const predOriginalSample = new Float32Array(sample.length);
     const prevSample = new Float32Array(sample.length);
+    const prediction = this.config.predictionType;
     for (let i = 0; i < sample.length; i++) {
       const x = sample[i]!;
       const m = modelOutput[i]!;
-      const x0 = predictOriginal(this.config.predictionType, x, m, sigma, sigmaSquaredPlusOne, vScale);
+      const x0 =
+        prediction === 'epsilon' ? f(x - f(sigma * m)) : predictOriginal(prediction, x, m, sigma, sigmaSquaredPlusOne, vScale);
       const derivative = f(f(x - x0) / sigma);
       predOriginalSample[i] = x0;
       prevSample[i] = f(x + f(derivative * dt)) + f(noise[i]! * sigmaUp);

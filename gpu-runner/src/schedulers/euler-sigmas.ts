@@ -76,7 +76,10 @@ export class EulerSigmas {
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
     const sigma = this.sigmasValue[this.stepIndex.current(this.timestepsValue, timestep, 'scaleModelInput')]!;
     const denominator = f(Math.sqrt(f(f(sigma * sigma) + 1)));
-    return sample.map((x) => x / denominator);
+    // A plain loop: TypedArray#map calls a closure per element, several times slower on a 1024² latent.
+    const out = new Float32Array(sample.length);
+    for (let i = 0; i < sample.length; i++) out[i] = sample[i]! / denominator;
+    return out;
   }
 
   /** The step at `timestep`: its index, its sigma and the sigma it goes to. */

@@ -148,7 +148,8 @@ export class LcmScheduler implements Scheduler {
     const alphaPrev = next >= 0 ? this.alphasCumprod[next]! : this.finalAlphaCumprod;
     const sqrtAlphaPrev = f(Math.sqrt(alphaPrev));
     const sqrtBetaPrev = f(Math.sqrt(f(1 - alphaPrev)));
-    const prevSample = denoised.map((d, i) => f(sqrtAlphaPrev * d) + f(sqrtBetaPrev * noise[i]!));
+    const prevSample = new Float32Array(denoised.length);
+    for (let i = 0; i < denoised.length; i++) prevSample[i] = f(sqrtAlphaPrev * denoised[i]!) + f(sqrtBetaPrev * noise[i]!);
     return { prevSample, predOriginalSample: denoised };
   }
 }
