@@ -32,7 +32,13 @@ export async function writeAppMetafields(
   const installation = await client.request<{ currentAppInstallation: { id: string } }>(INSTALLATION, { retries: 2 });
   const ownerId = installation.data?.currentAppInstallation.id;
   if (!ownerId) throw new Error('the Admin API answered without the app installation');
-  const field = (key: string, value: string) => ({ ownerId, namespace: METAFIELD_NAMESPACE, key, type: 'single_line_text_field', value });
+  const field = (key: string, value: string) => ({
+    ownerId,
+    namespace: METAFIELD_NAMESPACE,
+    key,
+    type: 'single_line_text_field',
+    value,
+  });
   const response = await client.request<{ metafieldsSet: { userErrors: { message: string }[] } }>(SET, {
     variables: { metafields: [field('publishable_key', values.publishableKey), field('server', values.server)] },
     retries: 2,

@@ -23,11 +23,21 @@ describe('managed installation (token exchange)', () => {
     const body = (await response.json()) as { shop: string; tenantId: string; status: string; name: string };
     expect(body).toMatchObject({ shop: SHOP, status: 'installed', name: 'Install Test' });
 
-    // Shopify was asked for an offline token by token exchange, then for the shop.
+    // Shopify was asked for an offline token by token exchange, then for the shop, then the
+    // storefront's values were stored as app-data metafields on the app's installation.
     expect(app.shopify.requests.map((r) => `${r.path} ${r.status} ${r.detail}`)).toEqual([
       '/admin/oauth/access_token 200 token-exchange',
       '/admin/api/2025-10/graphql.json 200 graphql: shop',
+      '/admin/api/2025-10/graphql.json 200 graphql: currentAppInstallation',
+      '/admin/api/2025-10/graphql.json 200 graphql: metafieldsSet',
     ]);
+    const { publishableKey } = (await app.server.shopify!.models.Shop.findById(SHOP).lean())!;
+    expect(publishableKey).toMatch(/^pk_/);
+    expect(app.shopify.billing.metafieldsOf(SHOP)).toEqual({
+      'atelier.publishable_key': publishableKey,
+      'atelier.server': app.server.url,
+    });
+    expect(app.shopify.billing.metafieldOwners(SHOP)).toEqual([app.shopify.billing.installationId(SHOP)]);
     const [issued] = app.shopify.tokensOf(SHOP);
 
     const { Tenant } = app.server.database.models;

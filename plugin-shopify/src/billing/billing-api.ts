@@ -86,7 +86,11 @@ export class BillingApi {
   ): Promise<{ subscription: ShopifySubscription | null; confirmationUrl: string | null; userErrors: UserError[] }> {
     const { plan } = input;
     const data = await this.request<{
-      appSubscriptionCreate: { appSubscription: ShopifySubscription | null; confirmationUrl: string | null; userErrors: UserError[] };
+      appSubscriptionCreate: {
+        appSubscription: ShopifySubscription | null;
+        confirmationUrl: string | null;
+        userErrors: UserError[];
+      };
     }>(session, SUBSCRIBE, {
       name: plan.name,
       returnUrl: input.returnUrl,
@@ -105,7 +109,10 @@ export class BillingApi {
     const data = await this.request<{
       appSubscriptionCancel: { appSubscription: { id: string; status: string } | null; userErrors: UserError[] };
     }>(session, CANCEL, { id });
-    return { status: data.appSubscriptionCancel.appSubscription?.status ?? null, userErrors: data.appSubscriptionCancel.userErrors };
+    return {
+      status: data.appSubscriptionCancel.appSubscription?.status ?? null,
+      userErrors: data.appSubscriptionCancel.userErrors,
+    };
   }
 
   async createUsageRecord(

@@ -47,7 +47,9 @@ export function dataRequestRoutes(deps: {
     const shop = embeddedShop(res);
     const id = String(req.params.id);
     // By id and shop together: another shop's export is not found, exactly as a made-up id.
-    const record = /^dxp_[A-Za-z0-9-]{1,80}$/.test(id) ? await deps.models.DataExport.findOne({ _id: id, shop: shop._id }).lean() : null;
+    const record = /^dxp_[A-Za-z0-9-]{1,80}$/.test(id)
+      ? await deps.models.DataExport.findOne({ _id: id, shop: shop._id }).lean()
+      : null;
     if (!record) return sendProblem(res, 'not_found', 'No such data request.');
     const generations = await deps.shoppers.export(shop.tenantId, customerShopperId(record.customerId), EXPORT_LINK_TTL_SECONDS);
     const now = deps.now();

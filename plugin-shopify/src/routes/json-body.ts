@@ -12,7 +12,8 @@ export function readBody(
   fields: Record<string, (value: unknown) => string | undefined>,
 ): { ok: true; body: Record<string, unknown> } | { ok: false; detail: string } {
   const body: unknown = req.body ?? {};
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, detail: 'the body must be a JSON object' };
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return { ok: false, detail: 'the body must be a JSON object' };
   const errors: string[] = [];
   for (const key of Object.keys(body)) if (!(key in fields)) errors.push(`${key}: unknown field`);
   for (const [name, check] of Object.entries(fields)) {
