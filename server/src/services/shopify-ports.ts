@@ -105,7 +105,8 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
             finishedAt: job.finishedAt?.toISOString() ?? null,
             images: job.images.map((image) => ({
               id: image._id,
-              url: signer.imageUrl(tenantId, image._id, image.format),
+              // Bound to the shopper, as the file route requires of a shopper's image.
+              url: signer.shopperImageUrl(tenantId, shopperId, image._id, image.format),
               width: image.width,
               height: image.height,
               format: image.format,

@@ -90,6 +90,14 @@ export class FakeBilling {
     return [...new Set([...(this.metafields.get(shop) ?? []).values()].map((field) => field.ownerId))];
   }
 
+  /** The app's installation goes, and its app-data metafields with it. */
+  uninstall(shop: string): void {
+    const installation = this.installations.get(shop);
+    this.installations.delete(shop);
+    const stored = this.metafields.get(shop);
+    for (const [key, field] of stored ?? []) if (field.ownerId === installation) stored!.delete(key);
+  }
+
   installationId(shop: string): string {
     let id = this.installations.get(shop);
     if (!id) {

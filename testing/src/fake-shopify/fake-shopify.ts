@@ -118,6 +118,7 @@ export class FakeShopify {
   /** The merchant uninstalls the app: Shopify revokes its tokens at once. */
   uninstall(shop: string): void {
     for (const token of this.tokensOf(shop)) this.tokens.delete(token);
+    this.billing.uninstall(shop);
   }
 
   /** Empties the shop's GraphQL bucket (as a burst of expensive queries would). */
