@@ -146,29 +146,19 @@ export class FakeBilling {
 
   /** Root fields for one Admin GraphQL request; each is a getter, so a mutation runs only when selected. */
   rootFields(shop: string, variables: Record<string, unknown>): Record<string, unknown> {
-    const billing = this;
-    return {
-      get currentAppInstallation() {
-        return {
-          id: billing.installationId(shop),
-          activeSubscriptions: billing.subscriptions
-            .filter((s) => s.shop === shop && s.status === 'ACTIVE')
-            .map((s) => billing.view(s)),
-        };
-      },
-      get appSubscriptionCreate() {
-        return billing.create(shop, variables);
-      },
-      get appSubscriptionCancel() {
-        return billing.cancel(shop, variables);
-      },
-      get appUsageRecordCreate() {
-        return billing.usage(shop, variables);
-      },
-      get metafieldsSet() {
-        return billing.setMetafields(shop, variables);
-      },
+    const fields: Record<string, () => unknown> = {
+      currentAppInstallation: () => ({
+        id: this.installationId(shop),
+        activeSubscriptions: this.subscriptions.filter((s) => s.shop === shop && s.status === 'ACTIVE').map((s) => this.view(s)),
+      }),
+      appSubscriptionCreate: () => this.create(shop, variables),
+      appSubscriptionCancel: () => this.cancel(shop, variables),
+      appUsageRecordCreate: () => this.usage(shop, variables),
+      metafieldsSet: () => this.setMetafields(shop, variables),
     };
+    const root: Record<string, unknown> = {};
+    for (const [name, get] of Object.entries(fields)) Object.defineProperty(root, name, { get, enumerable: true });
+    return root;
   }
 
   /** The confirmation page's form post; false for a request that is not billing's. */
@@ -301,7 +291,7 @@ export class FakeBilling {
     if (inputs.length === 0 || inputs.length > 25) errors.push({ field: ['metafields'], message: 'Between 1 and 25 metafields' });
     // Atomic, as Shopify's: nothing is set when anything is wrong.
     if (errors.length > 0) return { metafields: [], userErrors: errors.map((e) => ({ ...e, code: 'INVALID' })) };
-    const stored = this.metafields.get(shop) ?? new Map();
+    const stored = this.metafields.get(shop) ?? new Map<string, { value: string; type: string; ownerId: string }>();
     this.metafields.set(shop, stored);
     for (const input of inputs) {
       stored.set(`${String(input.namespace)}.${String(input.key)}`, {
