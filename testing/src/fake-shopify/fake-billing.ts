@@ -193,20 +193,30 @@ export class FakeBilling {
     const returnUrl = typeof variables.returnUrl === 'string' ? variables.returnUrl : '';
     if (!name) errors.push({ field: ['name'], message: "Name can't be blank" });
     if (!/^https?:\/\//.test(returnUrl)) errors.push({ field: ['returnUrl'], message: 'Return url is invalid' });
+    const numeric = this.id();
     const lineItems: FakeLineItem[] = [];
     for (const item of Array.isArray(variables.lineItems) ? (variables.lineItems as { plan?: Record<string, unknown> }[]) : []) {
       const recurring = item.plan?.appRecurringPricingDetails as { price?: Money } | undefined;
       const usage = item.plan?.appUsagePricingDetails as { cappedAmount?: Money; terms?: string } | undefined;
       if (recurring?.price)
-        lineItems.push({ id: this.lineItemId(), kind: 'recurring', cents: cents(recurring.price), terms: null });
+        lineItems.push({
+          id: this.lineItemId(numeric, lineItems.length),
+          kind: 'recurring',
+          cents: cents(recurring.price),
+          terms: null,
+        });
       else if (usage?.cappedAmount) {
-        lineItems.push({ id: this.lineItemId(), kind: 'usage', cents: cents(usage.cappedAmount), terms: usage.terms ?? '' });
+        lineItems.push({
+          id: this.lineItemId(numeric, lineItems.length),
+          kind: 'usage',
+          cents: cents(usage.cappedAmount),
+          terms: usage.terms ?? '',
+        });
       } else errors.push({ field: ['lineItems'], message: 'Line item must have a recurring or a usage plan' });
     }
     if (lineItems.length === 0 || lineItems.length > 2)
       errors.push({ field: ['lineItems'], message: 'Between 1 and 2 line items' });
     if (errors.length > 0) return { appSubscription: null, confirmationUrl: null, userErrors: errors };
-    const numeric = this.id();
     const now = new Date().toISOString();
     const subscription: FakeSubscription = {
       id: `gid://shopify/AppSubscription/${numeric}`,
@@ -373,8 +383,9 @@ export class FakeBilling {
     };
   }
 
-  private lineItemId(): string {
-    return `gid://shopify/AppSubscriptionLineItem/${this.id()}?v=1&index=0`;
+  /** Shopify's form: the subscription's number and the item's place in it. */
+  private lineItemId(subscription: number, index: number): string {
+    return `gid://shopify/AppSubscriptionLineItem/${subscription}?v=1&index=${index}`;
   }
 
   private id(): number {
