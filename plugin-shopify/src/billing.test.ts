@@ -126,7 +126,8 @@ describe('plans as app subscriptions', () => {
         currencyCode: 'USD',
       }),
     );
-    expect((await tenantOf(SHOP))?.plan).toBe('basic');
+    // The plan follows once the webhook's processing (or the read-back) has applied the status.
+    await vi.waitFor(async () => expect((await tenantOf(SHOP))?.plan).toBe('basic'));
   });
 
   it('buys the credits a job lacks as a usage record keyed by the ledger entry that holds them', async () => {
@@ -275,7 +276,7 @@ describe('changing and ending a plan', () => {
     expect(await summary()).toMatchObject({ plan: 'pro', status: 'ACTIVE' });
     await app.shopify.billing.endCycle(SHOP);
     await vi.waitFor(async () => expect(await summary()).toMatchObject({ plan: 'basic', status: 'ACTIVE' }));
-    expect((await tenantOf(SHOP))?.plan).toBe('basic');
+    await vi.waitFor(async () => expect((await tenantOf(SHOP))?.plan).toBe('basic'));
   });
 
   it('keeps the plan when the merchant declines a change', async () => {

@@ -161,7 +161,6 @@ export class BillingService {
     const record = await models.Subscription.findOne({ _id: subscriptionId, shop }).lean();
     if (!record) return 'not a subscription of this shop';
     if (at && record.statusAt && record.statusAt.getTime() > at.getTime()) return 'stale: a later status was applied';
-    if (!at && record.status === status) return 'unchanged';
     const activatedAt = status === 'ACTIVE' ? (record.activatedAt ?? at ?? this.deps.now()) : record.activatedAt;
     await models.Subscription.updateOne(
       { _id: subscriptionId },

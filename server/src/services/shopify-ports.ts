@@ -95,7 +95,9 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
       export: (tenantId, shopperId, linkTtlSeconds) =>
         runWithTenant(tenantId, async () => {
           const signer = deps.signer.withTtl(linkTtlSeconds);
-          const expiresAt = new Date(Date.now() + linkTtlSeconds * 1000).toISOString();
+          // One clock reading, so that the links expire exactly when the export says.
+          const now = Date.now();
+          const expiresAt = new Date((Math.floor(now / 1000) + linkTtlSeconds) * 1000).toISOString();
           const jobs = await models.Generation.find({ shopperId }).sort({ createdAt: 1, _id: 1 }).lean();
           return jobs.map((job) => ({
             id: job._id,
@@ -106,7 +108,7 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
             images: job.images.map((image) => ({
               id: image._id,
               // Bound to the shopper, as the file route requires of a shopper's image.
-              url: signer.shopperImageUrl(tenantId, shopperId, image._id, image.format),
+              url: signer.shopperImageUrl(tenantId, shopperId, image._id, image.format, now),
               width: image.width,
               height: image.height,
               format: image.format,
