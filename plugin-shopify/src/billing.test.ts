@@ -349,6 +349,31 @@ describe('changing and ending a plan', () => {
     expect(app.shopify.billing.subscriptions.length).toBe(before);
   });
 
+  it('ends the subscriptions when the app is uninstalled (Shopify sends no more updates about them)', async () => {
+    await app.shopify.billing.approve(await subscribe('pro', OTHER));
+    await vi.waitFor(async () => expect(await summary(OTHER)).toMatchObject({ plan: 'pro', status: 'ACTIVE' }));
+    app.shopify.uninstall(OTHER);
+    const signed = app.shopify.signer.webhook({
+      topic: 'app/uninstalled',
+      shop: OTHER,
+      eventId: 'billing-uninstalled',
+      payload: { id: 2, myshopify_domain: OTHER },
+    });
+    const response = await fetch(`${app.server.url}/shopify/webhooks`, {
+      method: 'POST',
+      headers: signed.headers,
+      body: signed.body,
+    });
+    expect(response.status).toBe(200);
+    await vi.waitFor(async () =>
+      expect((await app.server.shopify!.models.WebhookEvent.findById('billing-uninstalled').lean())?.outcome).toMatch(
+        /1 subscriptions ended/,
+      ),
+    );
+    expect(await app.server.shopify!.models.Subscription.find({ shop: OTHER, status: 'ACTIVE' }).lean()).toEqual([]);
+    expect(await tenantOf(OTHER)).toMatchObject({ status: 'suspended', plan: 'free' });
+  });
+
   it('leaves a tenant that is not a shop refused as before', async () => {
     const plain = await app.server.createTenant({ name: 'Plain', plan: 'free' });
     const response = await app.server.api(plain.secretKey, '/v1/generations', { body: { prompt: 'a chair' } });

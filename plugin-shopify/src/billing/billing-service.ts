@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import type { Session, Shopify } from '@shopify/shopify-api';
 import { createLogger } from '@atelier/runtime';
 import type { ShopifyModels } from '../models/index.js';
@@ -178,6 +179,20 @@ export class BillingService {
     }
     log.info({ shop, subscription: subscriptionId, status, plan: active?.plan ?? FREE_PLAN }, 'subscription status applied');
     return `${status}; plan ${active?.plan ?? FREE_PLAN}`;
+  }
+
+  /**
+   * The app was uninstalled: Shopify cancels its subscriptions and sends no more updates
+   * about them, so they end here too, and the tenant (suspended) is on `free` should the
+   * shop install again.
+   */
+  async uninstalled(shop: string, tenantId: string): Promise<number> {
+    const { modifiedCount } = await this.deps.models.Subscription.updateMany(
+      { shop, status: mongoose.trusted({ $in: ['ACTIVE', 'ACCEPTED', 'PENDING'] }) },
+      { $set: { status: 'CANCELLED' } },
+    );
+    await this.deps.billing.changePlan(tenantId, FREE_PLAN);
+    return modifiedCount;
   }
 
   /**

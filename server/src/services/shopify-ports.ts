@@ -78,8 +78,9 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
     billing: {
       async changePlan(tenantId, plan, grant) {
         const limits = await deps.plans.get(plan);
-        await deps.tenants.update(tenantId, { plan: limits._id }, SHOPIFY);
-        if (!grant || limits.monthlyCredits <= 0) return;
+        // A tenant an operator deleted has no plan left to change.
+        const changed = await ignoreGone(deps.tenants.update(tenantId, { plan: limits._id }, SHOPIFY));
+        if (!changed || !grant || limits.monthlyCredits <= 0) return;
         await runWithTenant(tenantId, () =>
           deps.ledger.grant({ amount: limits.monthlyCredits, reason: grant.reason, actor: SHOPIFY, idempotencyKey: grant.key }),
         );
@@ -136,11 +137,13 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
   };
 }
 
-/** Shopify's events may come after the tenant is gone (deleted by an operator, or redacted). */
-async function ignoreGone(work: Promise<unknown>): Promise<void> {
+/** Shopify's events may come after the tenant is gone (deleted by an operator, or redacted): false then. */
+async function ignoreGone(work: Promise<unknown>): Promise<boolean> {
   try {
     await work;
+    return true;
   } catch (error) {
     if (!(error instanceof AppError && error.code === 'not_found')) throw error;
+    return false;
   }
 }

@@ -90,8 +90,13 @@ export class FakeBilling {
     return [...new Set([...(this.metafields.get(shop) ?? []).values()].map((field) => field.ownerId))];
   }
 
-  /** The app's installation goes, and its app-data metafields with it. */
+  /** The app's installation goes, and its app-data metafields and subscriptions with it (no webhook: the app is gone). */
   uninstall(shop: string): void {
+    for (const subscription of this.subscriptions.filter(
+      (s) => s.shop === shop && ['ACTIVE', 'ACCEPTED', 'PENDING'].includes(s.status),
+    )) {
+      subscription.status = 'CANCELLED';
+    }
     const installation = this.installations.get(shop);
     this.installations.delete(shop);
     const stored = this.metafields.get(shop);
