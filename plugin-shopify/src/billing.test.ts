@@ -4,6 +4,7 @@ import { REALTIME_PATH, REALTIME_PROTOCOL_VERSION, socketUrl, type ServerMessage
 import { serverMessageSchema } from '@atelier/protocol/schemas';
 import { runAsSystem, runWithTenant } from '@atelier/server';
 import { adminRequest, expectProblem, SocketProbe, startShopifyTestApp, type ShopifyTestApp } from '@atelier/testing';
+import { claimCharge } from './billing/usage-charges.js';
 
 let app: ShopifyTestApp;
 const SHOP = 'billing.myshopify.com';
@@ -193,6 +194,52 @@ describe('plans as app subscriptions', () => {
     expect((await UsageCharge.findById(first!._id).lean())?.status).toBe('sent');
     expect(app.shopify.billing.usageRecords).toHaveLength(3);
     expect((await UsageCharge.findById(first!._id).lean())?.usageRecordId).toBe(app.shopify.billing.usageRecords[0]!.id);
+  });
+});
+
+describe('usage charges claimed at once', () => {
+  it('never pass the cap however many jobs claim at the same moment, and charge a job once', async () => {
+    const { Subscription } = app.server.shopify!.models;
+    const subscription = (
+      await Subscription.create({
+        _id: 'gid://shopify/AppSubscription/race',
+        shop: 'race.myshopify.com',
+        tenantId: 'ten_race',
+        plan: 'basic',
+        name: 'Atelier Basic',
+        status: 'ACTIVE',
+        test: true,
+        replacementBehavior: 'APPLY_IMMEDIATELY',
+        usageLineItemId: 'gid://shopify/AppSubscriptionLineItem/race?v=1&index=1',
+        priceCents: 1900,
+        centsPerCredit: 5,
+        cappedCents: 20,
+        currencyCode: 'USD',
+        activatedAt: new Date(),
+      })
+    ).toObject();
+    const at = new Date();
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        claimCharge(app.server.shopify!.models, subscription, { jobId: `gen_race${i}`, credits: 1, at }),
+      ),
+    );
+    expect(claims.filter((c) => c.kind === 'claimed')).toHaveLength(4);
+    expect(claims.filter((c) => c.kind === 'over-cap')).toHaveLength(6);
+    const stored = await app.server
+      .shopify!.models.UsageCharge.find({ subscriptionId: subscription._id })
+      .sort({ seq: 1 })
+      .lean();
+    expect(stored.map((c) => [c.seq, c.totalCents])).toEqual([
+      [1, 5],
+      [2, 10],
+      [3, 15],
+      [4, 20],
+    ]);
+    const again = await claimCharge(app.server.shopify!.models, subscription, { jobId: stored[0]!.jobId, credits: 1, at });
+    expect(again).toMatchObject({ kind: 'charged-before', charge: { _id: stored[0]!._id } });
+    // Never sent: the shop is not installed (the outbox leaves them pending, then failed, for an operator).
+    await app.server.shopify!.models.UsageCharge.deleteMany({ subscriptionId: subscription._id });
   });
 });
 
