@@ -7,7 +7,21 @@
  */
 export { loadShopifyConfig, type ShopifyConfig } from './config.js';
 export { createShopifyApp, type ShopifyApp, type ShopifyAppDeps } from './shopify-app.js';
-export type { ShopTenants, ShopperSessionsPort, ShopperData, ShopifyPorts } from './ports.js';
+export type {
+  ShopTenants,
+  ShopperSessionsPort,
+  ShopperData,
+  ShopperGeneration,
+  ShopifyPorts,
+  TenantBilling,
+  CreditShortfall,
+  ShortfallAnswer,
+} from './ports.js';
+export { BILLING_PLANS, PAID_PLANS, type BillingPlan } from './billing/billing-plans.js';
+export type { BillingSummary } from './billing/billing-service.js';
+export { BILLING_PATH, BILLING_RETURN_PATH } from './routes/billing-routes.js';
+export { DATA_REQUESTS_PATH, EXPORT_LINK_TTL_SECONDS } from './routes/data-request-routes.js';
+export { METAFIELD_NAMESPACE } from './app-metafields.js';
 export { SHOP_DOMAIN_PATTERN } from './shop-domain.js';
 export { SHOPIFY_API_VERSION } from './shopify-client.js';
 export { OAUTH_BEGIN_PATH, OAUTH_CALLBACK_PATH } from './routes/oauth-routes.js';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAsSystem } from '@atelier/server';
 import { startShopifyTestApp, type ShopifyTestApp } from '@atelier/testing';
 
@@ -23,11 +23,21 @@ describe('managed installation (token exchange)', () => {
     const body = (await response.json()) as { shop: string; tenantId: string; status: string; name: string };
     expect(body).toMatchObject({ shop: SHOP, status: 'installed', name: 'Install Test' });
 
-    // Shopify was asked for an offline token by token exchange, then for the shop.
+    // Shopify was asked for an offline token by token exchange, then for the shop, then the
+    // storefront's values were stored as app-data metafields on the app's installation.
     expect(app.shopify.requests.map((r) => `${r.path} ${r.status} ${r.detail}`)).toEqual([
       '/admin/oauth/access_token 200 token-exchange',
       '/admin/api/2025-10/graphql.json 200 graphql: shop',
+      '/admin/api/2025-10/graphql.json 200 graphql: currentAppInstallation',
+      '/admin/api/2025-10/graphql.json 200 graphql: metafieldsSet',
     ]);
+    const { publishableKey } = (await app.server.shopify!.models.Shop.findById(SHOP).lean())!;
+    expect(publishableKey).toMatch(/^pk_/);
+    expect(app.shopify.billing.metafieldsOf(SHOP)).toEqual({
+      'atelier.publishable_key': publishableKey,
+      'atelier.server': app.server.url,
+    });
+    expect(app.shopify.billing.metafieldOwners(SHOP)).toEqual([app.shopify.billing.installationId(SHOP)]);
     const [issued] = app.shopify.tokensOf(SHOP);
 
     const { Tenant } = app.server.database.models;
@@ -57,6 +67,34 @@ describe('managed installation (token exchange)', () => {
     const response = await admin(app.shopify.signer.sessionToken({ shop: SHOP }));
     expect(response.status).toBe(200);
     expect(app.shopify.requests.length).toBe(before);
+  });
+
+  it('writes the metafields again on a reinstall (uninstalling took them away with the installation)', async () => {
+    const first = app.shopify.billing.installationId(SHOP);
+    app.shopify.uninstall(SHOP);
+    expect(app.shopify.billing.metafieldsOf(SHOP)).toEqual({});
+    const signed = app.shopify.signer.webhook({
+      topic: 'app/uninstalled',
+      shop: SHOP,
+      eventId: 'reinstall-uninstalled',
+      payload: { id: 1, myshopify_domain: SHOP },
+    });
+    expect(
+      (await fetch(`${app.server.url}/shopify/webhooks`, { method: 'POST', headers: signed.headers, body: signed.body })).status,
+    ).toBe(200);
+    const { Shop, WebhookEvent } = app.server.shopify!.models;
+    await vi.waitFor(async () => expect((await WebhookEvent.findById('reinstall-uninstalled').lean())?.status).toBe('done'));
+    expect((await Shop.findById(SHOP).lean())?.status).toBe('uninstalled');
+
+    expect((await admin(app.shopify.signer.sessionToken({ shop: SHOP }))).status).toBe(200);
+    const { publishableKey } = (await Shop.findById(SHOP).lean())!;
+    expect(app.shopify.billing.metafieldsOf(SHOP)).toEqual({
+      'atelier.publishable_key': publishableKey,
+      'atelier.server': app.server.url,
+    });
+    const owners = app.shopify.billing.metafieldOwners(SHOP);
+    expect(owners).toEqual([app.shopify.billing.installationId(SHOP)]);
+    expect(owners).not.toEqual([first]);
   });
 
   it("makes one tenant when a new shop's first requests race", async () => {

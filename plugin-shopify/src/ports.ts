@@ -25,16 +25,58 @@ export interface ShopperSessionsPort {
   ): Promise<{ token: string; expiresAt: string; shopperId: string }>;
 }
 
+/** One generation of a shopper's, as a data export hands it over. */
+export interface ShopperGeneration {
+  id: string;
+  status: string;
+  /** What the shopper asked for (the prompt included). */
+  params: Record<string, unknown>;
+  createdAt: string;
+  finishedAt: string | null;
+  /** Each image's link, valid until `expiresAt`. */
+  images: { id: string; url: string; width: number; height: number; format: string; expiresAt: string }[];
+}
+
 /** One shopper's data inside a tenant, for the customer compliance webhooks. */
 export interface ShopperData {
   /** Ids of the shopper's generations (`customers/data_request`). */
   list(tenantId: string, shopperId: string): Promise<string[]>;
+  /** The shopper's generations, with image links valid for `linkTtlSeconds` (a data export). */
+  export(tenantId: string, shopperId: string, linkTtlSeconds: number): Promise<ShopperGeneration[]>;
   /** Deletes the shopper's generations and their files; how many were deleted. */
   forget(tenantId: string, shopperId: string): Promise<number>;
 }
+
+/**
+ * A shop tenant's Atelier plan and credits, as its app subscription decides them (billing).
+ * Plans are the platform's (`free`, `basic`, `pro`, `enterprise`).
+ */
+export interface TenantBilling {
+  /** Puts the tenant on `plan`; with `grant`, also adds the plan's monthly credits, once per `grant.key`. */
+  changePlan(tenantId: string, plan: string, grant?: { key: string; reason: string }): Promise<void>;
+  /**
+   * Adds credits bought as usage beyond the plan, once per `key` (a repeat answers the
+   * first); returns the id of the ledger entry that holds them.
+   */
+  addCredits(tenantId: string, input: { amount: number; key: string; reason: string }): Promise<{ entryId: string }>;
+}
+
+/**
+ * A job the tenant's credits do not cover, as the server asks the app about it before
+ * refusing it (see `ShopBilling.cover`); the server's `ShortfallCover` has this shape.
+ */
+export interface CreditShortfall {
+  tenantId: string;
+  jobId: string;
+  required: number;
+  available: number;
+}
+
+export type ShortfallAnswer = { covered: true } | { covered: false; detail?: string; details?: Record<string, unknown> };
 
 export interface ShopifyPorts {
   tenants: ShopTenants;
   shopperSessions: ShopperSessionsPort;
   shoppers: ShopperData;
+  billing: TenantBilling;
 }

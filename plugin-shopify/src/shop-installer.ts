@@ -1,5 +1,6 @@
 import { RequestedTokenType, type Session, type Shopify } from '@shopify/shopify-api';
 import { createLogger } from '@atelier/runtime';
+import { writeAppMetafields } from './app-metafields.js';
 import type { ShopifyModels } from './models/index.js';
 import { DEFAULT_SHOP_QUOTAS, type ShopRecord } from './models/shop.model.js';
 import type { ShopTenants } from './ports.js';
@@ -13,6 +14,8 @@ export interface ShopInstallerDeps {
   models: ShopifyModels;
   sessions: MongoSessionStorage;
   tenants: ShopTenants;
+  /** The server's public URL, which the storefront widget connects to (stored in the shop's metafields). */
+  serverUrl: () => string;
   now?: () => Date;
 }
 
@@ -44,8 +47,28 @@ export class ShopInstaller {
     return this.install(session);
   }
 
-  /** Stores the offline session and makes the shop's tenant ready; returns the shop record. */
+  /**
+   * Stores the offline session, makes the shop's tenant ready and the storefront's
+   * metafields current; returns the shop record.
+   */
   async install(session: Session): Promise<ShopRecord> {
+    const record = await this.ready(session);
+    if (record.publishableKey) {
+      try {
+        await writeAppMetafields(this.deps.shopify, session, {
+          publishableKey: record.publishableKey,
+          server: this.deps.serverUrl(),
+        });
+      } catch (error) {
+        // The install stands: a key or server typed into the theme blocks still works,
+        // and the next install (or reinstall) writes them again.
+        log.error({ err: error, shop: session.shop }, 'metafields not written');
+      }
+    }
+    return record;
+  }
+
+  private async ready(session: Session): Promise<ShopRecord> {
     const { models, sessions, tenants } = this.deps;
     const shop = session.shop;
     await sessions.storeSession(session);

@@ -4,7 +4,12 @@ import type { Shopify } from '@shopify/shopify-api';
 import type { ShopifyConfig } from './config.js';
 import { createShopifyModels, type ShopifyModels } from './models/index.js';
 import type { ShopifyPorts } from './ports.js';
+import { BillingApi } from './billing/billing-api.js';
+import { BillingService } from './billing/billing-service.js';
+import { UsageOutbox } from './billing/usage-outbox.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { BILLING_RETURN_PATH, billingRoutes } from './routes/billing-routes.js';
+import { dataRequestRoutes } from './routes/data-request-routes.js';
 import { oauthRoutes } from './routes/oauth-routes.js';
 import { proxyRoutes } from './routes/proxy-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
@@ -21,17 +26,22 @@ export interface ShopifyAppDeps extends ShopifyPorts {
   /** The server's public URL, read when the app starts (the app URL defaults to `<it>/shopify`). */
   publicUrl: () => string;
   now?: () => Date;
-  /** How often failed webhooks are tried again. */
+  /** How often failed webhooks (and usage records) are tried again. */
   webhookRetryMs?: number;
 }
 
 export interface ShopifyApp {
-  /** Mount before any body parser: webhooks are verified over their raw bytes. */
+  /** The webhooks: mount before any body parser, since they are verified over their raw bytes. */
+  webhookRouter: Router;
+  /** Everything else (install, admin API, billing, app proxy): mount after the JSON parser and input screening. */
   router: Router;
   shopify: Shopify;
   models: ShopifyModels;
   sessions: MongoSessionStorage;
   inbox: WebhookInbox;
+  /** Subscriptions and usage; `billing.cover` is the server's credit-shortfall hook for shop tenants. */
+  billing: BillingService;
+  outbox: UsageOutbox;
   /** Creates the app's indexes and starts working off webhooks. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -44,29 +54,55 @@ export function createShopifyApp(deps: ShopifyAppDeps): ShopifyApp {
   const sessions = new MongoSessionStorage({ models, cipher: new TokenCipher(deps.config.tokenKey) });
   // Until the server listens its URL may be unknown; start() sets it (below).
   const shopify = createShopifyClient(deps.config, deps.config.appUrl ?? `${deps.publicUrl() || 'http://127.0.0.1'}/shopify`);
-  const installer = new ShopInstaller({ shopify, models, sessions, tenants: deps.tenants, now });
-  const inbox = new WebhookInbox({ ...ports(deps), models, sessions, now, retryMs: deps.webhookRetryMs ?? 30_000 });
+  const installer = new ShopInstaller({ shopify, models, sessions, tenants: deps.tenants, serverUrl: deps.publicUrl, now });
+  const retryMs = deps.webhookRetryMs ?? 30_000;
+  const api = new BillingApi(shopify);
+  const outbox = new UsageOutbox({ shopify, models, sessions, billing: deps.billing, api, now, retryMs });
+  const billing = new BillingService({
+    shopify,
+    models,
+    sessions,
+    billing: deps.billing,
+    api,
+    outbox,
+    returnUrl: (shop) => `${serverOrigin(shopify)}${BILLING_RETURN_PATH}?shop=${encodeURIComponent(shop)}`,
+    now,
+  });
+  const inbox = new WebhookInbox({ ...ports(deps), models, sessions, billing, now, retryMs });
 
   const router = Router();
   router.use(adminRoutes({ shopify, installer }));
+  router.use(billingRoutes({ shopify, installer, models, billing }));
+  router.use(dataRequestRoutes({ shopify, installer, models, shoppers: deps.shoppers, now }));
   router.use(oauthRoutes({ shopify, models, installer, now }));
   router.use(proxyRoutes({ shopify, models, shopperSessions: deps.shopperSessions }));
-  router.use(webhookRoutes({ shopify, models, inbox, now }));
 
   return {
+    webhookRouter: webhookRoutes({ shopify, models, inbox, now }),
     router,
     shopify,
     models,
     sessions,
     inbox,
+    billing,
+    outbox,
     async start() {
       // Without SHOPIFY_APP_URL the app URL follows the server's, known only once it listens (port 0 in tests).
       if (deps.config.appUrl === undefined) setAppUrl(shopify, `${deps.publicUrl()}/shopify`);
       await Promise.all(Object.values(models).map((model) => model.createIndexes()));
       inbox.start();
+      outbox.start();
     },
-    stop: () => inbox.stop(),
+    async stop() {
+      await inbox.stop();
+      await outbox.stop();
+    },
   };
+}
+
+/** The server's origin as Shopify reaches it (the library's host name and scheme); routes hang below it. */
+function serverOrigin(shopify: Shopify): string {
+  return `${shopify.config.hostScheme}://${shopify.config.hostName}`;
 }
 
 function setAppUrl(shopify: Shopify, appUrl: string): void {
@@ -75,6 +111,6 @@ function setAppUrl(shopify: Shopify, appUrl: string): void {
   shopify.config.hostScheme = url.protocol === 'http:' ? 'http' : 'https';
 }
 
-function ports(deps: ShopifyPorts): ShopifyPorts {
+function ports(deps: ShopifyPorts): Omit<ShopifyPorts, 'billing'> {
   return { tenants: deps.tenants, shopperSessions: deps.shopperSessions, shoppers: deps.shoppers };
 }

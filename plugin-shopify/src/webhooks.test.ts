@@ -163,7 +163,11 @@ describe('customer compliance webhooks', () => {
       ).status,
     ).toBe(200);
     await processed('dr-1');
-    expect((await event('dr-1'))?.outcome).toBe(`generations: 2 (${[...mine].sort().join(', ')})`);
+    expect((await event('dr-1'))?.outcome).toBe('export ready for the merchant: 2 generation(s)');
+    // What the merchant downloads is covered by data-request.test.ts; here, that it is recorded.
+    expect(await app.server.shopify!.models.DataExport.find({ shop: SHOP }).lean()).toMatchObject([
+      { customerId: '42', requestId: '9', generations: mine.length },
+    ]);
 
     expect(
       (
@@ -177,6 +181,7 @@ describe('customer compliance webhooks', () => {
     await processed('cr-1');
     const left = await runWithTenant(tenantId, () => Generation.find({}).select({ _id: 1 }).lean());
     expect(left.map((g) => g._id)).toEqual([guests]);
+    expect(await app.server.shopify!.models.DataExport.countDocuments({ shop: SHOP })).toBe(0);
     // Processed events keep no personal data.
     expect((await event('cr-1'))?.payload).toBeNull();
   });

@@ -43,6 +43,7 @@ import { resolveAdminToken } from './services/admin-token.js';
 import { AuditLog } from './services/audit-log.js';
 import { PromptScreen } from './services/content-policy/prompt-screen.js';
 import { CreditLedger } from './services/credit-ledger.js';
+import { CreditShortfall } from './services/credit-shortfall.js';
 import { ReservationSweeper } from './services/reservation-sweeper.js';
 import { GenerationService } from './services/generation-service.js';
 import { IncludedCredits } from './services/included-credits.js';
@@ -122,12 +123,16 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
       })
     : undefined;
 
+  // A shop with a paid plan buys the credits a job lacks as Shopify usage charges.
+  if (shopify) services.creditShortfall.use(shopify.billing);
+
   const endpoints = restEndpoints(services);
   const app = createApp({
     endpoints,
     auth: services.auth,
-    rawBodyRouters: shopify ? [shopify.router] : [],
+    rawBodyRouters: shopify ? [shopify.webhookRouter] : [],
     routers: [
+      ...(shopify ? [shopify.router] : []),
       readinessRoutes(services.readiness),
       widgetRoutes(config.widgetDir ?? defaultWidgetDir()),
       embedRoutes({
@@ -347,6 +352,7 @@ function createServices(
   const loras = new LoraService({ models, storage, limits: DEFAULT_LORA_LIMITS });
   const uploads = new UploadService({ models, storage, ...(options.now ? { now: options.now } : {}) });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
+  const creditShortfall = new CreditShortfall();
   const generations = new GenerationService({
     models,
     queue,
@@ -359,6 +365,7 @@ function createServices(
     runners: registry,
     prompts: new PromptScreen({ audit }),
     ledger,
+    shortfall: creditShortfall,
     expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
     deadlineMs: config.jobDeadlineMs,
     maxQueuedPerTenant: config.maxQueuedPerTenant,
@@ -422,6 +429,7 @@ function createServices(
     plans,
     configs,
     ledger,
+    creditShortfall,
     includedCredits,
     retention,
     reservations,

@@ -3,6 +3,9 @@ import { oauthStateModel, oauthStateUseModel } from './oauth-state.model.js';
 import { sessionModel } from './session.model.js';
 import { shopModel } from './shop.model.js';
 import { webhookEventModel } from './webhook-event.model.js';
+import { subscriptionModel } from './subscription.model.js';
+import { usageChargeModel, usageSendClaimModel } from './usage-charge.model.js';
+import { dataExportModel } from './data-export.model.js';
 
 export type ShopifyModels = ReturnType<typeof createShopifyModels>;
 
@@ -14,5 +17,9 @@ export function createShopifyModels(connection: Connection) {
     OAuthState: oauthStateModel(connection),
     OAuthStateUse: oauthStateUseModel(connection),
     WebhookEvent: webhookEventModel(connection),
+    Subscription: subscriptionModel(connection),
+    UsageCharge: usageChargeModel(connection),
+    UsageSendClaim: usageSendClaimModel(connection),
+    DataExport: dataExportModel(connection),
   };
 }

@@ -45,7 +45,7 @@ export function webhookRoutes(deps: { shopify: Shopify; models: ShopifyModels; i
       return sendProblem(res, 'invalid_request', 'The webhook names no shop, or its body is not an object.');
     }
     if (!(topic in WEBHOOK_HANDLERS)) return sendProblem(res, 'invalid_request', `The app does not subscribe to ${topic}.`);
-    if (payloadShop(topic, payload as Record<string, unknown>) !== shop) {
+    if (payloadShop(topic, payload as Record<string, unknown>, shop) !== shop) {
       return sendProblem(res, 'invalid_request', 'The webhook body is about another shop than its X-Shopify-Shop-Domain.');
     }
     const triggeredAt = check.triggeredAt ? new Date(check.triggeredAt) : null;

@@ -8,5 +8,7 @@ export const customersRedact: WebhookHandler = async (delivery, deps) => {
   const customer = customerId(delivery.payload);
   if (!shop || shop.status === 'redacted' || customer === undefined) return 'nothing held';
   const deleted = await deps.shoppers.forget(shop.tenantId, customerShopperId(customer));
+  // The customer's pending data requests go too: there is nothing left to export.
+  await deps.models.DataExport.deleteMany({ shop: delivery.shop, customerId: customer });
   return `generations deleted: ${deleted}`;
 };

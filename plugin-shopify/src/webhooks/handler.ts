@@ -1,3 +1,4 @@
+import type { BillingService } from '../billing/billing-service.js';
 import type { ShopifyModels } from '../models/index.js';
 import type { ShopifyPorts } from '../ports.js';
 import type { MongoSessionStorage } from '../session-storage.js';
@@ -11,9 +12,11 @@ export interface WebhookDelivery {
   payload: Record<string, unknown>;
 }
 
-export interface WebhookHandlerDeps extends ShopifyPorts {
+export interface WebhookHandlerDeps extends Omit<ShopifyPorts, 'billing'> {
   models: ShopifyModels;
   sessions: MongoSessionStorage;
+  /** Subscriptions (`app_subscriptions/update`); the tenant's plan is changed through it. */
+  billing: BillingService;
   now: () => Date;
 }
 

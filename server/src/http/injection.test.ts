@@ -1,6 +1,15 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STUDIO_PATH } from '@atelier/protocol';
-import { createGeneration, expectProblem, startTestServer, TEST_ADMIN_TOKEN, type TestServer } from '@atelier/testing';
+import {
+  createGeneration,
+  expectProblem,
+  startShopifyTestApp,
+  TEST_ADMIN_TOKEN,
+  TEST_SHOPIFY_API_SECRET,
+  type ShopifyTestApp,
+  type TestServer,
+} from '@atelier/testing';
 import { newId } from '../services/ids.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 
@@ -14,8 +23,11 @@ import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 
 type Tenant = { tenantId: string; secretKey: string; publishableKey: string };
 
+let shopifyApp: ShopifyTestApp;
 let server: TestServer;
 let tenant: Tenant;
+/** The Shopify app is switched on (against the fake Shopify), with this shop installed. */
+const SHOP = 'injection.myshopify.com';
 let generationId: string;
 let keyId: string;
 let webhookEndpointId: string;
@@ -32,6 +44,11 @@ let webhookEndpointId: string;
 const RAW_BODY_ROUTES = ['POST /v1/uploads', 'POST /v1/loras'];
 /** Its body is one realtime message for an open stream, screened as a socket's (realtime-stream.test.ts). */
 const STREAM_ROUTES = ['POST /v1/realtime/stream/:id'];
+/**
+ * Shopify's webhooks: read as raw bytes and believed only with Shopify's HMAC over them,
+ * before any parsing (their own battery below).
+ */
+const SIGNED_ROUTES = ['POST /shopify/webhooks'];
 
 const VALID_BODIES: Record<string, Record<string, unknown> | null> = {
   'POST /v1/generations': { prompt: 'a walnut desk lamp' },
@@ -54,6 +71,8 @@ const VALID_BODIES: Record<string, Record<string, unknown> | null> = {
   'DELETE /v1/webhook-endpoints/:id': null,
   'POST /v1/webhook-endpoints/:id/rotate-secret': { graceSeconds: 0 },
   'POST /v1/webhook-endpoints/:id/deliveries/:deliveryId/redeliver': null,
+  'POST /shopify/api/billing/subscribe': { plan: 'pro' },
+  'POST /shopify/api/billing/cancel': null,
 };
 
 /** A route served by a pattern (the content-hashed widget studio), as the route table lists it. */
@@ -79,7 +98,13 @@ const QUERIES: [string, RegExp][] = [
 ];
 
 beforeAll(async () => {
-  server = await startTestServer();
+  shopifyApp = await startShopifyTestApp();
+  server = shopifyApp.server;
+  shopifyApp.shopify.addShop(SHOP);
+  const installed = await fetch(new URL('/shopify/api/shop', server.url), {
+    headers: { Authorization: `Bearer ${shopifyApp.shopify.signer.sessionToken({ shop: SHOP })}` },
+  });
+  expect(installed.status).toBe(200);
   tenant = await server.createTenant({ name: 'Acme', plan: 'enterprise' });
   generationId = await createGeneration(server, tenant.secretKey);
   const key = await server.api(tenant.secretKey, '/v1/keys', { body: { kind: 'secret' } });
@@ -91,13 +116,14 @@ beforeAll(async () => {
   webhookEndpointId = ((await webhook.json()) as { id: string }).id;
 });
 
-afterAll(() => server.stop());
+afterAll(() => shopifyApp.stop());
 
 /** Documents per collection, all tenants: what must not move. */
 function counts(): Promise<Record<string, number>> {
   return runAsSystem('test: count every collection', async () => {
+    const models = { ...server.database.models, ...server.shopify!.models };
     const entries = await Promise.all(
-      Object.entries(server.database.models).map(async ([name, model]) => [name, await model.countDocuments()] as const),
+      Object.entries(models).map(async ([name, model]) => [name, await model.countDocuments()] as const),
     );
     return Object.fromEntries(entries);
   });
@@ -133,8 +159,13 @@ function target(route: string): Target {
     .replace('/plans/:name', '/plans/pro')
     .replace('/realtime/stream/:id', `/realtime/stream/${newId('str')}`)
     .replace('/webhook-endpoints/:id', `/webhook-endpoints/${webhookEndpointId}`)
-    .replace('/deliveries/:deliveryId', `/deliveries/${newId('msg')}`);
+    .replace('/deliveries/:deliveryId', `/deliveries/${newId('msg')}`)
+    .replace('/data-requests/:id', '/data-requests/dxp_none');
   expect(path, `${route}: fill in its parameters`).not.toContain(':');
+  // The embedded admin's routes take the session token App Bridge adds (minted per request: it lives a minute).
+  if (template.startsWith('/shopify/api/')) {
+    return { method, url: new URL(path, server.url), authorization: shopifyApp.shopify.signer.sessionToken({ shop: SHOP }) };
+  }
   const authorization = !endpoint ? undefined : endpoint.auth === 'admin' ? TEST_ADMIN_TOKEN : tenant.secretKey;
   return { method, url: new URL(path, server.url), authorization };
 }
@@ -173,7 +204,7 @@ function bodyPayloads(base: Record<string, unknown>): [string, RegExp][] {
 describe('hostile input on every route', () => {
   it('has a body (or none) on file for every route that is not a GET, and none for a route that is gone', () => {
     const writes = server.routes.filter((route) => !route.startsWith('GET '));
-    expect([...Object.keys(VALID_BODIES), ...RAW_BODY_ROUTES, ...STREAM_ROUTES].sort()).toEqual(writes.sort());
+    expect([...Object.keys(VALID_BODIES), ...RAW_BODY_ROUTES, ...STREAM_ROUTES, ...SIGNED_ROUTES].sort()).toEqual(writes.sort());
   });
 
   it('refuses a JSON body, hostile or not, on the routes that take a file, storing nothing', async () => {
@@ -201,7 +232,7 @@ describe('hostile input on every route', () => {
 
   it('refuses bracketed and operator query parameters on every route, and unknown ones on every endpoint', async () => {
     const before = await counts();
-    for (const route of server.routes) {
+    for (const route of server.routes.filter((r) => !SIGNED_ROUTES.includes(r))) {
       const t = target(route);
       for (const [query, detail] of QUERIES) await expectRefused(await send(t, { query }), detail, `${route} ?${query}`);
     }
@@ -226,6 +257,61 @@ describe('hostile input on every route', () => {
       const response = await send(target(route), { body: huge });
       await expectProblem(response, 413, 'payload_too_large');
     }
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe("hostile input on Shopify's webhook route", () => {
+  const post = (headers: Record<string, string>, body: string, query = '') =>
+    fetch(new URL(`/shopify/webhooks${query}`, server.url), { method: 'POST', headers, body });
+
+  it('refuses every hostile body without a valid HMAC (401), and hostile queries alike, storing nothing', async () => {
+    const before = await counts();
+    const unsigned = shopifyApp.shopify.signer.webhook({ topic: 'app/uninstalled', shop: SHOP, payload: {} }).headers;
+    for (const [body] of [...bodyPayloads({ myshopify_domain: SHOP }), ['not json', /./] as const]) {
+      await expectProblem(await post({ ...unsigned, 'X-Shopify-Hmac-Sha256': 'AAAA' }, body), 401, 'unauthorized');
+    }
+    for (const [query] of QUERIES) {
+      const signed = shopifyApp.shopify.signer.webhook({ topic: 'shop/update', shop: SHOP, payload: { myshopify_domain: SHOP } });
+      const response = await post({ ...signed.headers, 'X-Shopify-Hmac-Sha256': 'AAAA' }, signed.body, `?${query}`);
+      await expectProblem(response, 401, 'unauthorized');
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses a signed body that is not a JSON object, or names another shop, with a 400 saying so, storing nothing', async () => {
+    const before = await counts();
+    const cases: [string, unknown, RegExp][] = [
+      ['app/uninstalled', [SHOP], /not an object/],
+      ['app/uninstalled', 'x', /not an object/],
+      ['app/uninstalled', { myshopify_domain: 'someone-else.myshopify.com' }, /another shop/],
+      ['shop/update', { myshopify_domain: { $ne: '' } }, /another shop/],
+      ['orders/create', { myshopify_domain: SHOP }, /does not subscribe to orders\/create/],
+    ];
+    for (const [topic, payload, detail] of cases) {
+      const signed = shopifyApp.shopify.signer.webhook({ topic, shop: SHOP, payload });
+      const problem = await expectProblem(await post(signed.headers, signed.body), 400, 'invalid_request');
+      expect(problem.detail, `${topic} ${JSON.stringify(payload)}`).toMatch(detail);
+    }
+    const broken = shopifyApp.shopify.signer.webhook({ topic: 'shop/update', shop: SHOP, payload: {} });
+    const raw = '{"myshopify_domain": ';
+    const resigned = {
+      ...broken.headers,
+      'X-Shopify-Hmac-Sha256': createHmac('sha256', TEST_SHOPIFY_API_SECRET).update(raw).digest('base64'),
+    };
+    const problem = await expectProblem(await post(resigned, raw), 400, 'invalid_request');
+    expect(problem.detail).toMatch(/not JSON/);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('answers a body past its 1 MB limit with 413 payload_too_large', async () => {
+    const before = await counts();
+    const signed = shopifyApp.shopify.signer.webhook({
+      topic: 'shop/update',
+      shop: SHOP,
+      payload: { myshopify_domain: SHOP, name: 'x'.repeat(1_100_000) },
+    });
+    await expectProblem(await post(signed.headers, signed.body), 413, 'payload_too_large');
     expect(await counts()).toEqual(before);
   });
 });

@@ -10,14 +10,15 @@ import {
   openWidgetSocket,
   pngBytes,
   readJob,
-  startTestServer,
+  startShopifyTestApp,
   tinyKohyaLora,
   viewGeneration,
   type RunnerProbe,
+  type ShopifyTestApp,
   type TestServer,
   type WidgetProbe,
 } from '@atelier/testing';
-import { runWithTenant } from '../tenancy/tenant-context.js';
+import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 
 /**
  * The isolation matrix (issue 6, "Proof"): every route the server answers and every
@@ -40,6 +41,7 @@ const UNKNOWN_GENERATION = 'gen_00000000000000000000';
 
 type Tenant = { tenantId: string; secretKey: string; publishableKey: string };
 
+let shopifyApp: ShopifyTestApp;
 let server: TestServer;
 let runner: RunnerProbe;
 let acme: Tenant;
@@ -62,8 +64,78 @@ let globexShopperToken: string;
 const sockets: WidgetProbe[] = [];
 let baseline: unknown;
 
+/**
+ * The Shopify app's routes, on the same server (the app switched on, against the fake
+ * Shopify): shop A (Acme's shop) has a paid plan and a customer's data request; shop B
+ * is installed beside it. A shop is named by Shopify's signatures (session token,
+ * webhook HMAC, app-proxy signature), never by a parameter the app believes.
+ */
+const SHOP_A = 'acme-matrix.myshopify.com';
+const SHOP_B = 'globex-matrix.myshopify.com';
+const shopA = { tenantId: '', exportId: '', subscriptionId: '' };
+let shopBaseline: unknown;
+
+const shopToken = (shop: string) => shopifyApp.shopify.signer.sessionToken({ shop });
+function asShop(shop: string, method: string, path: string, body?: string): Promise<Response> {
+  return fetch(new URL(path, server.url), {
+    method,
+    redirect: 'manual',
+    headers: { Authorization: `Bearer ${shopToken(shop)}`, 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body }),
+  });
+}
+
+/** Everything of shop A's: must be as it was after every entry. */
+async function shopAState(): Promise<unknown> {
+  const { Shop, Subscription, DataExport, UsageCharge } = server.shopify!.models;
+  const tenant = await runAsSystem('test: shop A tenant', () => server.database.models.Tenant.findById(shopA.tenantId).lean());
+  return {
+    shop: await Shop.findById(SHOP_A).lean(),
+    subscriptions: await Subscription.find({ shop: SHOP_A }).sort({ _id: 1 }).lean(),
+    exports: await DataExport.find({ shop: SHOP_A }).sort({ _id: 1 }).lean(),
+    charges: await UsageCharge.countDocuments({ shop: SHOP_A }),
+    tenant: [tenant?.status, tenant?.plan, tenant?.name],
+  };
+}
+
+function expectNothingOfShopA(text: string): void {
+  for (const secret of [SHOP_A, shopA.tenantId, shopA.exportId, shopA.subscriptionId]) expect(text).not.toContain(secret);
+}
+
+/** A signed webhook delivery (the header's shop, the body as given). */
+function shopWebhook(shop: string, topic: string, payload: unknown, eventId?: string): Promise<Response> {
+  const signed = shopifyApp.shopify.signer.webhook({ topic, shop, payload, ...(eventId ? { eventId } : {}) });
+  return fetch(new URL('/shopify/webhooks', server.url), { method: 'POST', headers: signed.headers, body: signed.body });
+}
+
+async function installShops(): Promise<void> {
+  for (const shop of [SHOP_A, SHOP_B]) {
+    shopifyApp.shopify.addShop(shop, { name: shop === SHOP_A ? 'Acme Shop' : 'Globex Shop' });
+    const response = await asShop(shop, 'GET', '/shopify/api/shop');
+    expect(response.status).toBe(200);
+    if (shop === SHOP_A) shopA.tenantId = ((await response.json()) as { tenantId: string }).tenantId;
+  }
+  const subscribe = await asShop(SHOP_A, 'POST', '/shopify/api/billing/subscribe', '{"plan":"basic"}');
+  const { confirmationUrl } = (await subscribe.json()) as { confirmationUrl: string };
+  expect((await fetch(await shopifyApp.shopify.billing.approve(confirmationUrl), { redirect: 'manual' })).status).toBe(302);
+  await vi.waitFor(async () => {
+    const active = await server.shopify!.models.Subscription.findOne({ shop: SHOP_A, status: 'ACTIVE' }).lean();
+    expect(active).not.toBeNull();
+    shopA.subscriptionId = active!._id;
+  });
+  const payload = { shop_id: 1, shop_domain: SHOP_A, customer: { id: 5150 }, data_request: { id: 1 } };
+  expect((await shopWebhook(SHOP_A, 'customers/data_request', payload, 'matrix-data-request')).status).toBe(200);
+  await vi.waitFor(async () => {
+    const record = await server.shopify!.models.DataExport.findOne({ shop: SHOP_A }).lean();
+    expect(record).not.toBeNull();
+    shopA.exportId = record!._id;
+  });
+  shopBaseline = await shopAState();
+}
+
 beforeAll(async () => {
-  server = await startTestServer();
+  shopifyApp = await startShopifyTestApp();
+  server = shopifyApp.server;
   runner = await connectRunner(server.url, await server.createRunnerToken());
   acme = await server.createTenant({ name: 'Acme', plan: 'enterprise', origins: [ACME_ORIGIN] });
   globex = await server.createTenant({ name: 'Globex', plan: 'enterprise', origins: [GLOBEX_ORIGIN] });
@@ -111,17 +183,19 @@ beforeAll(async () => {
   widget.send({ type: 'generate', ref: a.widgetRef, params: { prompt: ACME_PROMPT } });
   a.widgetJob = (await widget.receive('accepted')).id;
   await widget.receive('queued');
+  await installShops();
   baseline = await acmeState();
 });
 
 afterEach(async () => {
   expect(await acmeState()).toEqual(baseline);
+  expect(await shopAState()).toEqual(shopBaseline);
 });
 
 afterAll(async () => {
   await Promise.all(sockets.map((socket) => socket.close()));
   await runner.close();
-  await server.stop();
+  await shopifyApp.stop();
 });
 
 /** The settlement a finished job writes (written here as the ledger stores it), so that A has usage and B none. */
@@ -282,6 +356,182 @@ const adminOnly = (method: string, path: () => string): Entry => ({
       await expectProblem(response, 401, 'unauthorized');
       expectNothingOfAcme(text);
     }
+  },
+});
+
+/**
+ * B's tenant credentials open no Shopify admin route (a session token is the only way
+ * in), and B's shop's session token sees and changes only B's shop.
+ */
+async function tenantCredentialsRefusedOnShopAdmin(method: string, path: string): Promise<void> {
+  for (const credential of [globex.secretKey, globex.publishableKey, globexShopperToken, acme.secretKey]) {
+    const response = await fetch(new URL(path, server.url), {
+      method,
+      headers: { Authorization: `Bearer ${credential}`, 'Content-Type': 'application/json' },
+      ...(method === 'GET' ? {} : { body: '{}' }),
+    });
+    const text = await response.clone().text();
+    await expectProblem(response, 401, 'unauthorized');
+    expectNothingOfShopA(text);
+  }
+}
+
+const SHOPIFY_ROUTES = (): Record<string, Entry> => ({
+  'GET /shopify/api/shop': {
+    exempt: "the shop is the session token's, never a parameter: B's token answers B's shop",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('GET', '/shopify/api/shop');
+      // A shop named as a parameter is not believed: the token's shop is answered.
+      const own = await asShop(SHOP_B, 'GET', `/shopify/api/shop?shop=${SHOP_A}`);
+      expect(own.status).toBe(200);
+      const text = await own.text();
+      expect(text).toContain(SHOP_B);
+      expectNothingOfShopA(text);
+    },
+  },
+  'GET /shopify/api/billing': {
+    exempt: "the token's shop's plan: B sees the free plan, nothing of A's subscription",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('GET', '/shopify/api/billing');
+      const response = await asShop(SHOP_B, 'GET', '/shopify/api/billing');
+      const text = await response.text();
+      expect(JSON.parse(text)).toMatchObject({ plan: 'free', status: 'NONE' });
+      expectNothingOfShopA(text);
+    },
+  },
+  'POST /shopify/api/billing/subscribe': {
+    exempt: "subscribes the token's shop; A's subscription is untouched",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('POST', '/shopify/api/billing/subscribe');
+      const response = await asShop(SHOP_B, 'POST', '/shopify/api/billing/subscribe', '{"plan":"pro"}');
+      const text = await response.text();
+      expect(response.status).toBe(200);
+      expectNothingOfShopA(text);
+      const [created] = shopifyApp.shopify.billing.subscriptions.filter((s) => s.shop === SHOP_B);
+      expect(created?.returnUrl).toContain(`shop=${SHOP_B}`);
+    },
+  },
+  'POST /shopify/api/billing/cancel': {
+    exempt: "cancels the token's shop's plan: B has none to cancel, and A's stays active",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('POST', '/shopify/api/billing/cancel');
+      const response = await asShop(SHOP_B, 'POST', '/shopify/api/billing/cancel', '{}');
+      const text = await response.clone().text();
+      await expectProblem(response, 409, 'conflict');
+      expectNothingOfShopA(text);
+    },
+  },
+  'GET /shopify/billing/return': {
+    exempt: "names a shop, but believes nothing of the request: it reads the shop's subscriptions back from Shopify",
+    async check() {
+      const response = await fetch(new URL(`/shopify/billing/return?shop=${SHOP_A}&charge_id=1`, server.url), {
+        redirect: 'manual',
+        headers: { Authorization: `Bearer ${globex.secretKey}` },
+      });
+      expect(response.status).toBe(302);
+      expect(response.headers.get('location')).toBe(`https://${SHOP_A}/admin/apps/${shopifyApp.shopify.signer.apiKey}`);
+      expect(await response.text()).not.toContain(shopA.tenantId);
+    },
+  },
+  'GET /shopify/api/data-requests': {
+    exempt: "lists the token's shop's data requests: none of A's is in B's",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('GET', '/shopify/api/data-requests');
+      const response = await asShop(SHOP_B, 'GET', '/shopify/api/data-requests');
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({ data: [] });
+      expectNothingOfShopA(text);
+    },
+  },
+  'GET /shopify/api/data-requests/:id': {
+    names: 'a data request (export) id',
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('GET', `/shopify/api/data-requests/${shopA.exportId}`);
+      const foreign = await asShop(SHOP_B, 'GET', `/shopify/api/data-requests/${shopA.exportId}`);
+      const unknown = await asShop(SHOP_B, 'GET', '/shopify/api/data-requests/dxp_unknown');
+      const text = await foreign.clone().text();
+      const [f, u] = [await expectProblem(foreign, 404, 'not_found'), await expectProblem(unknown, 404, 'not_found')];
+      expect(f.detail).toBe(u.detail);
+      expectNothingOfShopA(text);
+      expect((await asShop(SHOP_A, 'GET', `/shopify/api/data-requests/${shopA.exportId}`)).status).toBe(200);
+      // That download is A's own: the baseline moves with it.
+      shopBaseline = await shopAState();
+    },
+  },
+  'GET /shopify/auth': {
+    exempt: 'begins the authorization-code grant for the named shop: a redirect to that shop, holding nothing of it',
+    async check() {
+      const response = await fetch(new URL(`/shopify/auth?shop=${SHOP_A}`, server.url), {
+        redirect: 'manual',
+        // The library turns bots away (410); this is a merchant's browser.
+        headers: {
+          'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+        },
+      });
+      expect(response.status).toBe(302);
+      expect(response.headers.get('location')).toMatch(new RegExp(`^https://${SHOP_A}/admin/oauth/authorize\\?`));
+      expect(await response.text()).not.toContain(shopA.tenantId);
+    },
+  },
+  'GET /shopify/auth/callback': {
+    names: 'a shop, believed only with a valid HMAC and the state this browser was given',
+    async check() {
+      const forged = await fetch(
+        new URL(`/shopify/auth/callback?shop=${SHOP_A}&code=x&state=abcdef0123456789&timestamp=1&hmac=00`, server.url),
+      );
+      const text = await forged.clone().text();
+      await expectProblem(forged, 401, 'unauthorized');
+      expectNothingOfShopA(text);
+    },
+  },
+  'GET /shopify/proxy/session': {
+    names: 'a shop, believed only when Shopify signed the query: a signature for B does not name A',
+    async check() {
+      const signed = shopifyApp.shopify.signer.proxyQuery({ shop: SHOP_B });
+      signed.set('shop', SHOP_A);
+      const response = await fetch(new URL(`/shopify/proxy/session?${signed.toString()}`, server.url));
+      const text = await response.clone().text();
+      await expectProblem(response, 401, 'unauthorized');
+      expectNothingOfShopA(text);
+    },
+  },
+  'POST /shopify/webhooks': {
+    names: 'a shop, believed only with a valid HMAC and when the body names the same shop as the header',
+    async check() {
+      const about = await shopWebhook(SHOP_B, 'app/uninstalled', { id: 1, myshopify_domain: SHOP_A });
+      await expectProblem(about, 400, 'invalid_request');
+      const subscription = await shopWebhook(
+        SHOP_B,
+        'app_subscriptions/update',
+        {
+          app_subscription: {
+            admin_graphql_api_id: shopA.subscriptionId,
+            status: 'CANCELLED',
+            updated_at: new Date().toISOString(),
+          },
+        },
+        'matrix-foreign-subscription',
+      );
+      expect(subscription.status).toBe(200);
+      await vi.waitFor(async () =>
+        expect(await server.shopify!.models.WebhookEvent.findById('matrix-foreign-subscription').lean()).toMatchObject({
+          status: 'done',
+          outcome: 'not a subscription of this shop',
+        }),
+      );
+      const signed = shopifyApp.shopify.signer.webhook({
+        topic: 'app/uninstalled',
+        shop: SHOP_A,
+        payload: { id: 1, myshopify_domain: SHOP_A },
+        secret: 'not-the-app-secret',
+      });
+      const forged = await fetch(new URL('/shopify/webhooks', server.url), {
+        method: 'POST',
+        headers: signed.headers,
+        body: signed.body,
+      });
+      await expectProblem(forged, 401, 'unauthorized');
+    },
   },
 });
 
@@ -629,6 +879,7 @@ const ROUTES: Record<string, Entry> = {
       await expectNotFound(response);
     },
   },
+  ...SHOPIFY_ROUTES(),
   'GET /healthz': {
     exempt: 'public liveness: counts only, no tenant data',
     async check() {

@@ -20,6 +20,7 @@ import { canonicalJson } from './canonical-json.js';
 import { newId, sha256 } from './ids.js';
 import { priceOf } from './cost-table.js';
 import type { CreditLedger } from './credit-ledger.js';
+import type { ShortfallCover } from './credit-shortfall.js';
 import { resolve } from './resolve-params.js';
 import type { LoraService } from './lora-service.js';
 import type { TenantConfigService } from './tenant-config.js';
@@ -72,6 +73,8 @@ export interface GenerationServiceDeps {
   prompts: Pick<PromptScreen, 'screen'>;
   /** Reserves each job's price before the job exists. */
   ledger: Pick<CreditLedger, 'reserve' | 'closed'>;
+  /** Asked before a job is refused for credits (an integration may bill the shortfall). */
+  shortfall?: ShortfallCover;
   /** Ends a job whose reservation was handed back before the job was stored (see `create`). */
   expireUnstarted(tenantId: string, jobId: string): Promise<boolean>;
   /** How long a job may wait to start before it expires without charge (default 15 minutes). */
@@ -143,7 +146,7 @@ export class GenerationService {
     // Reserved before the job exists, so an accepted job is always paid for; a crash
     // between the two leaves a reservation without a job, which the reservation sweeper
     // hands back.
-    await this.deps.ledger.reserve(generationId, price);
+    await this.reserve(tenantId, generationId, price);
     const now = new Date();
     const generation = await this.deps.models.Generation.create({
       _id: generationId,
@@ -189,6 +192,28 @@ export class GenerationService {
     this.deps.dispatcher.notify();
     const job = generation.toObject() as Generation;
     return { generation: job, queue: await this.deps.estimator.estimate(job), created: true };
+  }
+
+  /**
+   * Reserves the job's price. When the credits do not cover it, an integration may
+   * cover the shortfall first (and say why not when it will not); the refusal stands
+   * otherwise. One more attempt only: credits a concurrent job took meanwhile stay
+   * with the tenant, and this job is refused as any other.
+   */
+  private async reserve(tenantId: string, jobId: string, price: number): Promise<void> {
+    try {
+      await this.deps.ledger.reserve(jobId, price);
+      return;
+    } catch (error) {
+      if (!this.deps.shortfall || !(error instanceof AppError) || error.code !== 'insufficient_credits') throw error;
+      const available = Number(error.details?.available ?? 0);
+      const answer = await this.deps.shortfall.cover({ tenantId, jobId, required: price, available });
+      if (!answer.covered) {
+        if (answer.detail === undefined) throw error;
+        throw new AppError('insufficient_credits', answer.detail, { details: { ...error.details, ...answer.details } });
+      }
+    }
+    await this.deps.ledger.reserve(jobId, price);
   }
 
   /**

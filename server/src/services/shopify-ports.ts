@@ -5,7 +5,10 @@ import { AppError } from '../errors/app-error.js';
 import type { Models } from '../models/index.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { Storage } from '../storage/storage.js';
+import type { UrlSigner } from '../storage/signed-urls.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
+import type { CreditLedger } from './credit-ledger.js';
+import type { PlanService } from './plans.js';
 import type { ShopperSessions } from './shopper-sessions.js';
 import type { TenantDeletion } from './tenant-deletion.js';
 import type { TenantService } from './tenant-service.js';
@@ -21,6 +24,9 @@ export interface ShopifyPortDeps {
   queue: JobQueue;
   shopperSessions: ShopperSessions;
   storage: Storage;
+  ledger: CreditLedger;
+  plans: PlanService;
+  signer: UrlSigner;
   cancelOnRunner(runnerId: string, jobId: string, epoch: number): void;
 }
 
@@ -69,7 +75,48 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
       stopQueuedWork: (tenantId) => cancelActive(tenantId, {}),
     },
     shopperSessions: { mint: (tenantId, input) => deps.shopperSessions.mint(tenantId, input) },
+    billing: {
+      async changePlan(tenantId, plan, grant) {
+        const limits = await deps.plans.get(plan);
+        // A tenant an operator deleted has no plan left to change.
+        const changed = await ignoreGone(deps.tenants.update(tenantId, { plan: limits._id }, SHOPIFY));
+        if (!changed || !grant || limits.monthlyCredits <= 0) return;
+        await runWithTenant(tenantId, () =>
+          deps.ledger.grant({ amount: limits.monthlyCredits, reason: grant.reason, actor: SHOPIFY, idempotencyKey: grant.key }),
+        );
+      },
+      async addCredits(tenantId, { amount, key, reason }) {
+        const { entry } = await runWithTenant(tenantId, () =>
+          deps.ledger.grant({ amount, reason, actor: SHOPIFY, idempotencyKey: key }),
+        );
+        return { entryId: `${tenantId}:${entry.seq}` };
+      },
+    },
     shoppers: {
+      export: (tenantId, shopperId, linkTtlSeconds) =>
+        runWithTenant(tenantId, async () => {
+          const signer = deps.signer.withTtl(linkTtlSeconds);
+          // One clock reading, so that the links expire exactly when the export says.
+          const now = Date.now();
+          const expiresAt = new Date((Math.floor(now / 1000) + linkTtlSeconds) * 1000).toISOString();
+          const jobs = await models.Generation.find({ shopperId }).sort({ createdAt: 1, _id: 1 }).lean();
+          return jobs.map((job) => ({
+            id: job._id,
+            status: job.status,
+            params: job.params as unknown as Record<string, unknown>,
+            createdAt: job.createdAt.toISOString(),
+            finishedAt: job.finishedAt?.toISOString() ?? null,
+            images: job.images.map((image) => ({
+              id: image._id,
+              // Bound to the shopper, as the file route requires of a shopper's image.
+              url: signer.shopperImageUrl(tenantId, shopperId, image._id, image.format, now),
+              width: image.width,
+              height: image.height,
+              format: image.format,
+              expiresAt,
+            })),
+          }));
+        }),
       list: (tenantId, shopperId) =>
         runWithTenant(tenantId, async () =>
           (await models.Generation.find({ shopperId }).select({ _id: 1 }).sort({ _id: 1 }).lean()).map((job) => job._id),
@@ -90,11 +137,13 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
   };
 }
 
-/** Shopify's events may come after the tenant is gone (deleted by an operator, or redacted). */
-async function ignoreGone(work: Promise<unknown>): Promise<void> {
+/** Shopify's events may come after the tenant is gone (deleted by an operator, or redacted): false then. */
+async function ignoreGone(work: Promise<unknown>): Promise<boolean> {
   try {
     await work;
+    return true;
   } catch (error) {
     if (!(error instanceof AppError && error.code === 'not_found')) throw error;
+    return false;
   }
 }

@@ -52,6 +52,11 @@ export class UrlSigner {
     private readonly ttlSeconds = 15 * 60,
   ) {}
 
+  /** The same signer, with URLs that stay valid for `ttlSeconds` (a data export handed to a merchant). */
+  withTtl(ttlSeconds: number): UrlSigner {
+    return new UrlSigner(this.secret, this.publicUrl, ttlSeconds);
+  }
+
   /** A tenant-bound image URL (an image made through the API, or by an anonymous shopper). */
   imageUrl(tenantId: string, imageId: string, format: string, now = Date.now()): string {
     return this.url('image', imagePath(tenantId, imageId, format), { tenantId, fileId: imageId, shopperId: undefined }, now);

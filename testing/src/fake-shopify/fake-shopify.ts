@@ -1,7 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseSelection, queryCost, resolve } from './graphql-selection.js';
+import { FakeBilling } from './fake-billing.js';
+import { operationCost, parseSelection, resolve } from './graphql-selection.js';
 import { ShopifySigner, verifyJwt } from './shopify-signer.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -56,6 +57,10 @@ export interface FakeShopifyOptions {
 export class FakeShopify {
   readonly signer: ShopifySigner;
   readonly requests: FakeShopifyRequest[] = [];
+  /** App subscriptions, usage records, the app's installation and its metafields (fake-billing.ts). */
+  readonly billing: FakeBilling;
+  /** Where Shopify delivers the app's webhooks (the app's `/shopify/webhooks`); none are sent while unset. */
+  webhookUrl: string | undefined;
   private readonly shops = new Map<string, FakeShop>();
   /** Access token → the shop it opens. */
   private readonly tokens = new Map<string, string>();
@@ -66,6 +71,12 @@ export class FakeShopify {
 
   constructor(private readonly options: FakeShopifyOptions) {
     this.signer = new ShopifySigner(options.apiKey, options.apiSecret);
+    this.billing = new FakeBilling(this);
+  }
+
+  /** Whether the fake knows this shop. */
+  hasShop(shop: string): boolean {
+    return this.shops.has(shop);
   }
 
   async start(): Promise<this> {
@@ -107,6 +118,7 @@ export class FakeShopify {
   /** The merchant uninstalls the app: Shopify revokes its tokens at once. */
   uninstall(shop: string): void {
     for (const token of this.tokensOf(shop)) this.tokens.delete(token);
+    this.billing.uninstall(shop);
   }
 
   /** Empties the shop's GraphQL bucket (as a burst of expensive queries would). */
@@ -131,6 +143,7 @@ export class FakeShopify {
     }
     const graphql = /^\/admin\/api\/(\d{4}-\d{2}|unstable)\/graphql\.json$/.exec(url.pathname);
     if (req.method === 'POST' && graphql) return this.graphql(shop, req, body, res, log);
+    if (await this.billing.handle(shop, req.method ?? '', url, body, res, log)) return;
     log(404, 'no such endpoint');
     send(res, 404, { errors: 'Not Found' });
   }
@@ -234,14 +247,19 @@ export class FakeShopify {
       return send(res, 401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
     }
     let selections;
+    let document: string;
+    let variables: Record<string, unknown>;
     try {
-      const { query } = JSON.parse(body) as { query?: unknown };
-      selections = parseSelection(String(query));
+      const parsed = JSON.parse(body) as { query?: unknown; variables?: unknown };
+      document = String(parsed.query);
+      variables =
+        typeof parsed.variables === 'object' && parsed.variables !== null ? (parsed.variables as Record<string, unknown>) : {};
+      selections = parseSelection(document);
     } catch (error) {
       log(400, 'graphql: parse error');
       return send(res, 400, { errors: [{ message: (error as Error).message, extensions: { code: 'BAD_REQUEST' } }] });
     }
-    const cost = queryCost(selections);
+    const cost = operationCost(document, selections);
     const bucket = this.refill(shop);
     const detail = `graphql: ${selections.map((s) => s.name).join(',')}`;
     if (bucket.available < cost) {
@@ -256,7 +274,12 @@ export class FakeShopify {
     bucket.available -= cost;
     let data;
     try {
-      data = resolve(selections, { shop: this.shops.get(shop) });
+      // The billing fields are getters: a mutation runs only when it is selected.
+      const root = Object.defineProperties(
+        { shop: this.shops.get(shop) },
+        Object.getOwnPropertyDescriptors(this.billing.rootFields(shop, variables)),
+      );
+      data = resolve(selections, root);
     } catch (error) {
       bucket.available += cost;
       log(200, `${detail} error`);

@@ -38,18 +38,35 @@ export function parseSelection(document: string): Selection[] {
 export function resolve(selections: Selection[], value: Record<string, unknown>, path: string[] = []): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const selection of selections) {
-    if (selection.name === '__typename') continue;
+    if (selection.name === '__typename') {
+      // Asked of a union or interface, the fake's objects say their type themselves.
+      if ('__typename' in value) out.__typename = value.__typename;
+      continue;
+    }
     if (!(selection.name in value))
       throw new Error(`Field '${selection.name}' doesn't exist on type '${path.at(-1) ?? 'QueryRoot'}'`);
     const field = value[selection.name];
     if (selection.children.length === 0) {
       out[selection.name] = field;
+    } else if (Array.isArray(field)) {
+      out[selection.name] = field.map((item) =>
+        resolve(selection.children, item as Record<string, unknown>, [...path, selection.name]),
+      );
     } else {
       out[selection.name] =
         field === null ? null : resolve(selection.children, field as Record<string, unknown>, [...path, selection.name]);
     }
   }
   return out;
+}
+
+/**
+ * Shopify's calculated cost of an operation without connections: one point per object
+ * field, and ten for each mutation field (plus what its payload selects).
+ */
+export function operationCost(document: string, selections: Selection[]): number {
+  const mutation = /^\s*mutation\b/.test(document.replace(/#[^\n]*/g, ' '));
+  return mutation ? selections.reduce((sum, s) => sum + 10 + queryCost(s.children), 0) : queryCost(selections);
 }
 
 /** Shopify's calculated cost of a query without connections: one point per object field. */

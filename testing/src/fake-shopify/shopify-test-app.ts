@@ -39,14 +39,17 @@ export async function startShopifyTestApp(
     ATELIER_SHOPIFY_API_ORIGIN: shopify.origin,
     ...options.env,
   };
+  const server = await startTestServer(env, options.server);
+  shopify.webhookUrl = `${server.url}/shopify/webhooks`;
   const app: ShopifyTestApp = {
-    server: await startTestServer(env, options.server),
+    server,
     shopify,
     async restart(whileDown) {
       const { mongodbUri, dataDir } = app.server;
       await app.server.close();
       await whileDown?.(mongodbUri);
       app.server = await startTestServer(env, { ...options.server, reuse: { mongodbUri, dataDir } });
+      shopify.webhookUrl = `${app.server.url}/shopify/webhooks`;
       return app.server;
     },
     async stop() {

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { REALTIME_PATH, REALTIME_PROTOCOL_VERSION, socketUrl, type ServerMessage } from '@atelier/protocol';
+import { serverMessageSchema } from '@atelier/protocol/schemas';
+import {
+  completeJob,
+  connectRunner,
+  expectProblem,
+  pngBytes,
+  readJob,
+  SocketProbe,
+  startShopifyTestApp,
+  type RunnerProbe,
+  type ShopifyTestApp,
+} from '@atelier/testing';
+
+let app: ShopifyTestApp;
+let runner: RunnerProbe;
+const SHOP = 'exports.myshopify.com';
+const OTHER = 'exports-other.myshopify.com';
+const CUSTOMER = '8080';
+const PROMPT = 'a walnut serving board on linen';
+
+const admin = (path: string, shop = SHOP) =>
+  fetch(`${app.server.url}/shopify/api/data-requests${path}`, {
+    headers: { Authorization: `Bearer ${app.shopify.signer.sessionToken({ shop })}` },
+  });
+
+async function webhook(topic: string, eventId: string, payload: unknown): Promise<void> {
+  const signed = app.shopify.signer.webhook({ topic, shop: SHOP, eventId, payload });
+  const response = await fetch(`${app.server.url}/shopify/webhooks`, {
+    method: 'POST',
+    headers: signed.headers,
+    body: signed.body,
+  });
+  expect(response.status).toBe(200);
+  await vi.waitFor(async () =>
+    expect((await app.server.shopify!.models.WebhookEvent.findById(eventId).lean())?.status).toBe('done'),
+  );
+}
+
+interface ExportBody {
+  customerId: string;
+  requestId: string;
+  generations: {
+    id: string;
+    status: string;
+    params: { prompt: string };
+    createdAt: string;
+    finishedAt: string | null;
+    images: { url: string; expiresAt: string; format: string }[];
+  }[];
+}
+
+beforeAll(async () => {
+  app = await startShopifyTestApp();
+  for (const shop of [SHOP, OTHER]) {
+    app.shopify.addShop(shop);
+    expect((await admin('', shop)).status).toBe(200);
+  }
+  runner = await connectRunner(app.server.url, await app.server.createRunnerToken());
+});
+
+afterAll(async () => {
+  await runner?.close();
+  await app?.stop();
+});
+
+/** The customer generates on the storefront (app proxy + widget socket) and the runner finishes the job. */
+async function customerGenerates(): Promise<string> {
+  const query = app.shopify.signer.proxyQuery({ shop: SHOP, loggedInCustomerId: CUSTOMER });
+  const session = (await (await fetch(`${app.server.url}/shopify/proxy/session?${query.toString()}`)).json()) as {
+    token: string;
+    publishableKey: string;
+  };
+  const widget = await SocketProbe.open<ServerMessage>(
+    socketUrl(app.server.url, REALTIME_PATH, { key: session.publishableKey, session: session.token }),
+    { Origin: `https://${SHOP}` },
+    serverMessageSchema,
+  );
+  try {
+    widget.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION });
+    await widget.receive('welcome');
+    widget.send({ type: 'generate', ref: 'export', params: { prompt: PROMPT, performance: 'speed' } });
+    const { id } = await widget.receive('accepted');
+    runner.send({ type: 'ready' });
+    const job = await runner.receive('job', (message) => message.jobId === id);
+    completeJob(runner, job, [await pngBytes(64)]);
+    await vi.waitFor(async () => expect((await readJob(app.server, id)).status).toBe('succeeded'));
+    return id;
+  } finally {
+    await widget.close();
+  }
+}
+
+describe('customers/data_request', () => {
+  it('hands the merchant an export of the customer’s generations, with prompts, dates and image links that work for a week', async () => {
+    const jobId = await customerGenerates();
+    const customer = { id: Number(CUSTOMER), email: 'robin@example.com', phone: null };
+    await webhook('customers/data_request', 'export-1', { shop_id: 1, shop_domain: SHOP, customer, data_request: { id: 77 } });
+    // A redelivery of the same event adds no second request.
+    await webhook('customers/data_request', 'export-1', { shop_id: 1, shop_domain: SHOP, customer, data_request: { id: 77 } });
+
+    const list = (await (await admin('')).json()) as { data: { id: string; customerId: string; generations: number }[] };
+    expect(list.data).toEqual([
+      expect.objectContaining({ customerId: CUSTOMER, requestId: '77', generations: 1, downloadedAt: null }),
+    ]);
+
+    const response = await admin(`/${list.data[0]!.id}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toBe(`attachment; filename="atelier-customer-${CUSTOMER}.json"`);
+    const body = (await response.json()) as ExportBody;
+    expect(body).toMatchObject({ customerId: CUSTOMER, requestId: '77' });
+    expect(body.generations).toHaveLength(1);
+    const [generation] = body.generations;
+    expect(generation).toMatchObject({ id: jobId, status: 'succeeded', params: { prompt: PROMPT, performance: 'speed' } });
+    expect(Date.parse(generation!.createdAt)).toBeLessThanOrEqual(Date.parse(generation!.finishedAt!));
+    const [image] = generation!.images;
+    const week = Date.now() + 7 * 86_400_000;
+    expect(Math.abs(Date.parse(image!.expiresAt) - week)).toBeLessThan(60_000);
+    expect(Number(new URL(image!.url).searchParams.get('expires')) * 1000).toBe(Date.parse(image!.expiresAt));
+    const file = await fetch(image!.url);
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toBe('image/png');
+    expect(
+      ((await (await admin('')).json()) as { data: { downloadedAt: string | null }[] }).data[0]!.downloadedAt,
+    ).not.toBeNull();
+  });
+
+  it("is not another shop's to list or download", async () => {
+    const [request] = ((await (await admin('')).json()) as { data: { id: string }[] }).data;
+    expect(((await (await admin('', OTHER)).json()) as { data: unknown[] }).data).toEqual([]);
+    const foreign = await admin(`/${request!.id}`, OTHER);
+    const unknown = await admin('/dxp_unknown', OTHER);
+    const [f, u] = [await expectProblem(foreign, 404, 'not_found'), await expectProblem(unknown, 404, 'not_found')];
+    expect(f.detail).toBe(u.detail);
+    await expectProblem(await fetch(`${app.server.url}/shopify/api/data-requests/${request!.id}`), 401, 'unauthorized');
+  });
+
+  it('is gone once the customer is redacted', async () => {
+    const [request] = ((await (await admin('')).json()) as { data: { id: string }[] }).data;
+    await webhook('customers/redact', 'redact-1', {
+      shop_id: 1,
+      shop_domain: SHOP,
+      customer: { id: Number(CUSTOMER) },
+      orders_to_redact: [],
+    });
+    expect(((await (await admin('')).json()) as { data: unknown[] }).data).toEqual([]);
+    await expectProblem(await admin(`/${request!.id}`), 404, 'not_found');
+  });
+});
