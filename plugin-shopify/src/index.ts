@@ -5,9 +5,18 @@
  * shop update, the compliance topics). The server hands it narrow ports onto its own
  * tenant and shopper-session services (ports.ts).
  */
-export { loadShopifyConfig, type ShopifyConfig } from './config.js';
+export { APP_BRIDGE_URL, loadShopifyConfig, type ShopifyConfig } from './config.js';
 export { createShopifyApp, type ShopifyApp, type ShopifyAppDeps } from './shopify-app.js';
-export type { ShopTenants, ShopperSessionsPort, ShopperData, ShopifyPorts } from './ports.js';
+export type {
+  ShopTenants,
+  ShopperSessionsPort,
+  ShopperData,
+  ShopifyPorts,
+  TenantSettingsPort,
+  CreditsPort,
+  ShopperResult,
+  ShopperResultsPort,
+} from './ports.js';
 export { SHOP_DOMAIN_PATTERN } from './shop-domain.js';
 export { SHOPIFY_API_VERSION } from './shopify-client.js';
 export { OAUTH_BEGIN_PATH, OAUTH_CALLBACK_PATH } from './routes/oauth-routes.js';

@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import type { Connection } from 'mongoose';
 import type { Shopify } from '@shopify/shopify-api';
+import { adminPage } from './admin/admin-page.js';
+import { ShopResults } from './admin/shop-results.js';
 import type { ShopifyConfig } from './config.js';
 import { createShopifyModels, type ShopifyModels } from './models/index.js';
 import type { ShopifyPorts } from './ports.js';
@@ -47,10 +49,26 @@ export function createShopifyApp(deps: ShopifyAppDeps): ShopifyApp {
   const installer = new ShopInstaller({ shopify, models, sessions, tenants: deps.tenants, now });
   const inbox = new WebhookInbox({ ...ports(deps), models, sessions, now, retryMs: deps.webhookRetryMs ?? 30_000 });
 
+  const results = new ShopResults({ models, results: deps.results });
+
   const router = Router();
-  router.use(adminRoutes({ shopify, installer }));
+  router.use(
+    adminPage({ apiKey: deps.config.apiKey, appBridgeUrl: deps.config.appBridgeUrl, adminOrigin: deps.config.apiOrigin }),
+  );
+  router.use(
+    adminRoutes({
+      shopify,
+      installer,
+      models,
+      sessions,
+      settings: deps.settings,
+      credits: deps.credits,
+      results,
+      apiKey: deps.config.apiKey,
+    }),
+  );
   router.use(oauthRoutes({ shopify, models, installer, now }));
-  router.use(proxyRoutes({ shopify, models, shopperSessions: deps.shopperSessions }));
+  router.use(proxyRoutes({ shopify, models, shopperSessions: deps.shopperSessions, results }));
   router.use(webhookRoutes({ shopify, models, inbox, now }));
 
   return {
@@ -76,5 +94,6 @@ function setAppUrl(shopify: Shopify, appUrl: string): void {
 }
 
 function ports(deps: ShopifyPorts): ShopifyPorts {
-  return { tenants: deps.tenants, shopperSessions: deps.shopperSessions, shoppers: deps.shoppers };
+  const { tenants, shopperSessions, shoppers, settings, credits, results } = deps;
+  return { tenants, shopperSessions, shoppers, settings, credits, results };
 }

@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { oauthStateModel, oauthStateUseModel } from './oauth-state.model.js';
 import { sessionModel } from './session.model.js';
 import { shopModel } from './shop.model.js';
+import { shopResultModel } from './shop-result.model.js';
 import { webhookEventModel } from './webhook-event.model.js';
 
 export type ShopifyModels = ReturnType<typeof createShopifyModels>;
@@ -14,5 +15,6 @@ export function createShopifyModels(connection: Connection) {
     OAuthState: oauthStateModel(connection),
     OAuthStateUse: oauthStateUseModel(connection),
     WebhookEvent: webhookEventModel(connection),
+    Result: shopResultModel(connection),
   };
 }

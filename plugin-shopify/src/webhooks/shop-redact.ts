@@ -14,6 +14,7 @@ export const shopRedact: WebhookHandler = async (delivery, deps) => {
     return 'stale: the shop was installed again since';
   await deps.tenants.delete(shop.tenantId);
   const sessions = await deps.sessions.deleteShop(delivery.shop);
+  await deps.models.Result.deleteMany({ shop: delivery.shop });
   await deps.models.Shop.updateOne(
     { _id: delivery.shop },
     {

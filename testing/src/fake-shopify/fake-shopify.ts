@@ -19,6 +19,24 @@ export interface FakeShop {
   plan: { displayName: string; partnerDevelopment: boolean; shopifyPlus: boolean };
 }
 
+/** A product of a fake shop, with the media the app added to it. */
+export interface FakeProduct {
+  id: string;
+  title: string;
+  media: FakeMedia[];
+}
+
+/** Media made by `productCreateMedia`: `UPLOADED`, then `READY` once the fake fetched the source (or `FAILED`). */
+export interface FakeMedia {
+  id: string;
+  alt: string;
+  mediaContentType: 'IMAGE';
+  status: 'UPLOADED' | 'READY' | 'FAILED';
+  originalSource: string;
+  /** What fetching the source gave: its content type and size. */
+  fetched: { contentType: string; bytes: number } | null;
+}
+
 /** One request the fake answered, for tests to look at. */
 export interface FakeShopifyRequest {
   method: string;
@@ -61,8 +79,13 @@ export class FakeShopify {
   private readonly tokens = new Map<string, string>();
   private readonly codes = new Map<string, { shop: string; expires: number }>();
   private readonly buckets = new Map<string, Bucket>();
+  private readonly products = new Map<string, FakeProduct[]>();
+  private readonly fetches = new Set<Promise<void>>();
+  private nextId = 1;
   private server: Server | undefined;
   origin = '';
+  /** The app's URL (its `application_url`), which the fake admin frames; set once the app listens. */
+  appUrl = '';
 
   constructor(private readonly options: FakeShopifyOptions) {
     this.signer = new ShopifySigner(options.apiKey, options.apiSecret);
@@ -78,6 +101,7 @@ export class FakeShopify {
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.fetches);
     await new Promise<void>((done) => {
       this.server?.close(() => done());
       this.server?.closeAllConnections();
@@ -99,6 +123,22 @@ export class FakeShopify {
     return shop;
   }
 
+  /** A product in the shop's catalogue; its Admin API id. */
+  addProduct(shop: string, title: string): FakeProduct {
+    const product: FakeProduct = { id: `gid://shopify/Product/${this.nextId++}`, title, media: [] };
+    this.products.set(shop, [...(this.products.get(shop) ?? []), product]);
+    return product;
+  }
+
+  productsOf(shop: string): FakeProduct[] {
+    return this.products.get(shop) ?? [];
+  }
+
+  /** The embedded admin's page of the app for this shop, as `admin.shopify.com/store/<name>/apps/<handle>`. */
+  adminUrl(shop: string, handle = 'atelier'): string {
+    return `${this.origin}/store/${shop.split('.')[0]}/apps/${handle}`;
+  }
+
   /** The tokens Shopify issued to the app for this shop (what an uninstall revokes). */
   tokensOf(shop: string): string[] {
     return [...this.tokens].filter(([, owner]) => owner === shop).map(([token]) => token);
@@ -116,6 +156,11 @@ export class FakeShopify {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (req.method === 'GET' && url.pathname === '/app-bridge.js') {
+      return void res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' }).end(APP_BRIDGE_STAND_IN);
+    }
+    const admin = /^\/store\/([a-z0-9][a-z0-9-]*)\/(apps\/[a-z0-9-]+|session-token)$/.exec(url.pathname);
+    if (admin) return this.admin(`${admin[1]}.myshopify.com`, admin[2]!, req, res);
     const host = (req.headers['x-forwarded-host'] as string | undefined) ?? req.headers.host?.split(':')[0];
     const shop = host && this.shops.has(host) ? host : undefined;
     const log = (status: number, detail: string) =>
@@ -133,6 +178,32 @@ export class FakeShopify {
     if (req.method === 'POST' && graphql) return this.graphql(shop, req, body, res, log);
     log(404, 'no such endpoint');
     send(res, 404, { errors: 'Not Found' });
+  }
+
+  /**
+   * The Shopify admin around the embedded app: the page framing the app URL (with the
+   * query Shopify adds), which answers App Bridge's messages from the frame — a session
+   * token signed by this fake for the shop, toasts and top-level navigation, both shown
+   * in the page for tests to read.
+   */
+  private admin(shop: string, what: string, req: IncomingMessage, res: ServerResponse): void {
+    if (!this.shops.has(shop)) return send(res, 404, { errors: 'Not Found' });
+    if (what === 'session-token') {
+      if (req.method !== 'POST') return send(res, 405, { errors: 'Method Not Allowed' });
+      this.requests.push({ method: 'POST', path: '/store/session-token', shop, status: 200, detail: 'session token' });
+      return send(res, 200, { token: this.signer.sessionToken({ shop }) });
+    }
+    const query = this.signer.adminQuery({
+      embedded: '1',
+      host: Buffer.from(`admin.shopify.com/store/${shop.split('.')[0]}`).toString('base64url'),
+      shop,
+      timestamp: String(Math.floor(Date.now() / 1000)),
+    });
+    const html = FAKE_ADMIN_PAGE.replace('%APP_URL%', escapeAttribute(`${this.appUrl}?${query.toString()}`)).replace(
+      '%TOKEN_URL%',
+      escapeAttribute(`/store/${shop.split('.')[0]}/session-token`),
+    );
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
   }
 
   /** The merchant approved the app: back to `redirect_uri` with a code, signed. */
@@ -234,14 +305,19 @@ export class FakeShopify {
       return send(res, 401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
     }
     let selections;
+    let mutation = false;
+    let variables: Record<string, unknown> = {};
     try {
-      const { query } = JSON.parse(body) as { query?: unknown };
-      selections = parseSelection(String(query));
+      const parsed = JSON.parse(body) as { query?: unknown; variables?: Record<string, unknown> };
+      selections = parseSelection(String(parsed.query));
+      mutation = /^\s*mutation\b/.test(String(parsed.query).replace(/#[^\n]*/g, ''));
+      variables = parsed.variables ?? {};
     } catch (error) {
       log(400, 'graphql: parse error');
       return send(res, 400, { errors: [{ message: (error as Error).message, extensions: { code: 'BAD_REQUEST' } }] });
     }
-    const cost = queryCost(selections);
+    // Shopify prices every mutation at 10 points.
+    const cost = mutation ? 10 : queryCost(selections);
     const bucket = this.refill(shop);
     const detail = `graphql: ${selections.map((s) => s.name).join(',')}`;
     if (bucket.available < cost) {
@@ -256,7 +332,10 @@ export class FakeShopify {
     bucket.available -= cost;
     let data;
     try {
-      data = resolve(selections, { shop: this.shops.get(shop) });
+      const root = mutation
+        ? this.mutations(shop, selections, variables)
+        : { shop: this.shops.get(shop), products: { nodes: [...this.productsOf(shop)].reverse() } };
+      data = resolve(selections, root);
     } catch (error) {
       bucket.available += cost;
       log(200, `${detail} error`);
@@ -267,6 +346,63 @@ export class FakeShopify {
       data,
       extensions: { cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: this.status(bucket) } },
     });
+  }
+
+  /** The mutations the app runs; the value its selections are resolved against. */
+  private mutations(shop: string, selections: { name: string }[], variables: Record<string, unknown>): Record<string, unknown> {
+    const root: Record<string, unknown> = {};
+    for (const { name } of selections) {
+      if (name !== 'productCreateMedia') throw new Error(`Field '${name}' doesn't exist on type 'Mutation'`);
+      if (!this.options.scopes.includes('write_products')) throw new Error('Access denied for productCreateMedia field.');
+      root.productCreateMedia = this.createMedia(shop, variables);
+    }
+    return root;
+  }
+
+  private createMedia(shop: string, variables: Record<string, unknown>) {
+    const product = this.productsOf(shop).find((candidate) => candidate.id === variables.productId);
+    const userError = (field: string[], message: string, code: string) => ({
+      media: [],
+      mediaUserErrors: [{ field, message, code }],
+    });
+    if (!product) return userError(['productId'], 'Product does not exist', 'PRODUCT_DOES_NOT_EXIST');
+    const inputs = Array.isArray(variables.media) ? (variables.media as Record<string, unknown>[]) : [];
+    const made: FakeMedia[] = [];
+    for (const [n, input] of inputs.entries()) {
+      const source = typeof input.originalSource === 'string' ? input.originalSource : '';
+      if (!/^https?:\/\//.test(source))
+        return userError(['media', String(n), 'originalSource'], 'Image URL is invalid', 'INVALID');
+      made.push({
+        id: `gid://shopify/MediaImage/${this.nextId++}`,
+        alt: typeof input.alt === 'string' ? input.alt : '',
+        mediaContentType: 'IMAGE',
+        status: 'UPLOADED',
+        originalSource: source,
+        fetched: null,
+      });
+    }
+    product.media.push(...made);
+    // Shopify answers at once and fetches the source afterwards.
+    for (const media of made) {
+      const fetching = this.fetchSource(media).finally(() => this.fetches.delete(fetching));
+      this.fetches.add(fetching);
+    }
+    return {
+      media: made.map(({ id, alt, mediaContentType, status }) => ({ id, alt, mediaContentType, status })),
+      mediaUserErrors: [],
+    };
+  }
+
+  private async fetchSource(media: FakeMedia): Promise<void> {
+    try {
+      const response = await fetch(media.originalSource, { signal: AbortSignal.timeout(10_000) });
+      const bytes = (await response.arrayBuffer()).byteLength;
+      const contentType = response.headers.get('content-type') ?? '';
+      media.fetched = { contentType, bytes };
+      media.status = response.ok && contentType.startsWith('image/') && bytes > 0 ? 'READY' : 'FAILED';
+    } catch {
+      media.status = 'FAILED';
+    }
   }
 
   private refill(shop: string): Bucket {
@@ -321,3 +457,82 @@ function sameString(a: string, b: string): boolean {
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
 }
+
+function escapeAttribute(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/**
+ * Stands in for Shopify's App Bridge (`cdn.shopify.com/shopifycloud/app-bridge.js`) in
+ * the app's frame: the parts the app uses — `shopify.idToken()`, `shopify.toast.show()`
+ * and `open(url, '_top')` — as messages to the admin page around it (this fake's), which
+ * answers with a session token it signed.
+ */
+const APP_BRIDGE_STAND_IN = `(() => {
+  const admin = new URL(document.currentScript.src).origin;
+  const waiting = new Map();
+  let next = 0;
+  const post = (message) => window.parent.postMessage({ fakeAppBridge: true, ...message }, admin);
+  window.addEventListener('message', (event) => {
+    if (event.origin !== admin || event.source !== window.parent) return;
+    const wait = waiting.get(event.data && event.data.id);
+    if (!wait) return;
+    waiting.delete(event.data.id);
+    if (event.data.token) wait.resolve(event.data.token);
+    else wait.reject(new Error('no session token'));
+  });
+  window.shopify = {
+    config: {
+      apiKey: document.querySelector('meta[name="shopify-api-key"]')?.content,
+      shop: new URLSearchParams(location.search).get('shop'),
+    },
+    idToken: () =>
+      new Promise((resolve, reject) => {
+        const id = ++next;
+        waiting.set(id, { resolve, reject });
+        post({ type: 'idToken', id });
+      }),
+    toast: { show: (message) => post({ type: 'toast', message: String(message) }) },
+  };
+  const nativeOpen = window.open.bind(window);
+  window.open = (url, target, features) => {
+    if (target === '_top' || target === '_parent') {
+      post({ type: 'open', url: String(url) });
+      return null;
+    }
+    return nativeOpen(url, target, features);
+  };
+})();
+`;
+
+/** The admin around the app's frame: answers App Bridge's messages and lists toasts and navigations. */
+const FAKE_ADMIN_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Shopify admin (fake)</title></head>
+<body>
+<h1>Apps › Atelier</h1>
+<ol id="toasts" aria-label="Toasts"></ol>
+<ol id="opened" aria-label="Top-level navigations"></ol>
+<iframe id="app" title="Atelier" src="%APP_URL%" width="1100" height="2400"></iframe>
+<script>
+  const frame = document.getElementById('app');
+  const appOrigin = new URL(frame.src).origin;
+  const list = (id, text) => {
+    const item = document.createElement('li');
+    item.textContent = text;
+    document.getElementById(id).append(item);
+  };
+  window.addEventListener('message', async (event) => {
+    if (event.source !== frame.contentWindow || event.origin !== appOrigin || !event.data || !event.data.fakeAppBridge) return;
+    const { type, id } = event.data;
+    if (type === 'idToken') {
+      const response = await fetch('%TOKEN_URL%', { method: 'POST' });
+      const { token } = await response.json();
+      frame.contentWindow.postMessage({ id, token }, appOrigin);
+    } else if (type === 'toast') list('toasts', event.data.message);
+    else if (type === 'open') list('opened', event.data.url);
+  });
+</script>
+</body>
+</html>
+`;

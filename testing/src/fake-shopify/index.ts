@@ -1,4 +1,11 @@
-export { FakeShopify, type FakeShop, type FakeShopifyOptions, type FakeShopifyRequest } from './fake-shopify.js';
+export {
+  FakeShopify,
+  type FakeMedia,
+  type FakeProduct,
+  type FakeShop,
+  type FakeShopifyOptions,
+  type FakeShopifyRequest,
+} from './fake-shopify.js';
 export { ShopifySigner, verifyJwt, type SessionTokenClaims, type SignedWebhook, type WebhookInput } from './shopify-signer.js';
 export {
   startShopifyTestApp,
