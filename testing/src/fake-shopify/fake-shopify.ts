@@ -305,8 +305,8 @@ export class FakeShopify {
       return send(res, 401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
     }
     let selections;
-    let mutation = false;
-    let variables: Record<string, unknown> = {};
+    let mutation: boolean;
+    let variables: Record<string, unknown>;
     try {
       const parsed = JSON.parse(body) as { query?: unknown; variables?: Record<string, unknown> };
       selections = parseSelection(String(parsed.query));

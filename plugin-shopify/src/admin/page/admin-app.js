@@ -1,4 +1,4 @@
-/* global shopify, document, window, fetch, open, HTMLElement */
+/* global shopify, document, window, open, HTMLElement */
 // The embedded admin page's one script. Every call to the app's API carries a fresh
 // session token from App Bridge (`shopify.idToken()`); the server checks it and derives
 // the shop from it, never from anything the page says. No framework, no inline script:
