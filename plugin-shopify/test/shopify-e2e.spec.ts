@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -25,6 +26,8 @@ import { startThemeHost, type ThemeHost } from './theme-host.js';
  * shop redacted, and the shop's data is gone.
  */
 const SHOP = 'lifecycle-e2e.myshopify.com';
+/** axe-core from the npm registry, injected into the page under test. */
+const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let stack: DemoStack;
 let dataDir: string;
@@ -240,4 +243,38 @@ test('a shop from install to redaction: admin page, storefront, shopper, product
   expect((await fetch(src!)).status).toBe(404);
   expect(errors).toEqual([]);
   expect(storefrontErrors).toEqual([]);
+});
+
+test('the embedded admin page has nothing axe objects to, and its preview is the real widget in the saved look', async ({
+  browser,
+}) => {
+  const shop = 'axe-e2e.myshopify.com';
+  shopify.addShop(shop, { name: 'Axe Goods' });
+  // axe is injected as a script, which the page's own policy (rightly) refuses.
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  const errors = trackErrors(page);
+  await page.goto(shopify.adminUrl(shop));
+  const app = page.frameLocator('#app');
+  await expect(app.getByRole('status').first()).toHaveText(`Connected to ${shop}.`);
+
+  // The preview is <atelier-studio> itself (its shadow DOM rendered), in the look being edited.
+  const look = app.locator('#look-form');
+  await look.getByLabel('Accent colour').fill('#aa3300');
+  const generate = app.locator('atelier-studio#preview [part~="generate"]');
+  await expect(generate).toBeVisible();
+  await expect.poll(() => generate.evaluate((button) => getComputedStyle(button).backgroundColor)).toBe('rgb(170, 51, 0)');
+
+  const frame = page.frames().find((candidate) => candidate.url().startsWith(`${stack.manifest.server}/shopify?`))!;
+  await frame.addScriptTag({ path: AXE_SCRIPT });
+  const violations = await frame.evaluate(async () => {
+    const { axe } = window as unknown as {
+      axe: { run(context: Document, options: object): Promise<{ violations: { id: string; nodes: { target: unknown[] }[] }[] }> };
+    };
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((violation) => `${violation.id}: ${JSON.stringify(violation.nodes.map((node) => node.target))}`);
+  });
+  expect(violations).toEqual([]);
+  expect(errors).toEqual([]);
+  await context.close();
 });
