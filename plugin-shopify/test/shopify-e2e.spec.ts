@@ -3,7 +3,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import mongoose from 'mongoose';
 import { startDemoStack, type DemoStack } from '@atelier/demo';
+import { applicationDatabaseUri } from '@atelier/server';
 import type { TenantBody } from '@atelier/protocol';
 import {
   FakeShopify,
@@ -240,6 +242,26 @@ test('a shop from install to redaction: admin page, storefront, shopper, product
   await expect
     .poll(async () => (await tenants('deleted')).find((tenant) => tenant.tenantId === shop.tenantId)?.status)
     .toBe('deleted');
+  const database = await mongoose.createConnection(applicationDatabaseUri(stack.database)).asPromise();
+  try {
+    const events = database.collection('shopify_webhook_events');
+    await expect.poll(async () => (await events.findOne({ topic: 'shop/redact', shop: SHOP }))?.status).toBe('done');
+    // What still names the tenant: only the shop's tombstone (domain, tenant id, dates).
+    const left: Record<string, number> = {};
+    for (const { name } of await database.db!.listCollections().toArray()) {
+      const count = await database.collection(name).countDocuments({ tenantId: shop.tenantId });
+      if (count > 0) left[name] = count;
+    }
+    expect(left).toEqual({ shopify_shops: 1 });
+    expect(await database.collection('shopify_results').countDocuments({ shop: SHOP })).toBe(0);
+    expect(await database.collection('shopify_shops').findOne({ _id: SHOP as never })).toMatchObject({
+      status: 'redacted',
+      name: null,
+      publishableKey: null,
+    });
+  } finally {
+    await database.close();
+  }
   expect((await fetch(src!)).status).toBe(404);
   expect(errors).toEqual([]);
   expect(storefrontErrors).toEqual([]);
