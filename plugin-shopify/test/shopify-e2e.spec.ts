@@ -244,7 +244,7 @@ test('a shop from install to redaction: admin page, storefront, shopper, product
     .toBe('deleted');
   const database = await mongoose.createConnection(applicationDatabaseUri(stack.database)).asPromise();
   try {
-    const events = database.collection('shopify_webhook_events');
+    const events = database.collection<{ topic: string; shop: string; status: string }>('shopify_webhook_events');
     await expect.poll(async () => (await events.findOne({ topic: 'shop/redact', shop: SHOP }))?.status).toBe('done');
     // What still names the tenant: only the shop's tombstone (domain, tenant id, dates).
     const left: Record<string, number> = {};
