@@ -1,7 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseSelection, queryCost, resolve } from './graphql-selection.js';
+import { APP_BRIDGE_STAND_IN, fakeAdminPage } from './fake-admin.js';
+import { FakeProducts, type FakeProduct } from './fake-products.js';
+import { operationCost, parseSelection, resolve } from './graphql-selection.js';
 import { ShopifySigner, verifyJwt } from './shopify-signer.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -17,24 +19,6 @@ export interface FakeShop {
   currencyCode: string;
   primaryDomain: { url: string; host: string };
   plan: { displayName: string; partnerDevelopment: boolean; shopifyPlus: boolean };
-}
-
-/** A product of a fake shop, with the media the app added to it. */
-export interface FakeProduct {
-  id: string;
-  title: string;
-  media: FakeMedia[];
-}
-
-/** Media made by `productCreateMedia`: `UPLOADED`, then `READY` once the fake fetched the source (or `FAILED`). */
-export interface FakeMedia {
-  id: string;
-  alt: string;
-  mediaContentType: 'IMAGE';
-  status: 'UPLOADED' | 'READY' | 'FAILED';
-  originalSource: string;
-  /** What fetching the source gave: its content type and size. */
-  fetched: { contentType: string; bytes: number } | null;
 }
 
 /** One request the fake answered, for tests to look at. */
@@ -79,9 +63,8 @@ export class FakeShopify {
   private readonly tokens = new Map<string, string>();
   private readonly codes = new Map<string, { shop: string; expires: number }>();
   private readonly buckets = new Map<string, Bucket>();
-  private readonly products = new Map<string, FakeProduct[]>();
-  private readonly fetches = new Set<Promise<void>>();
-  private nextId = 1;
+  /** The shops' products and the media `productCreateMedia` adds (fake-products.ts). */
+  readonly products: FakeProducts;
   private server: Server | undefined;
   origin = '';
   /** The app's URL (its `application_url`), which the fake admin frames; set once the app listens. */
@@ -89,6 +72,7 @@ export class FakeShopify {
 
   constructor(private readonly options: FakeShopifyOptions) {
     this.signer = new ShopifySigner(options.apiKey, options.apiSecret);
+    this.products = new FakeProducts(options.scopes);
   }
 
   async start(): Promise<this> {
@@ -101,7 +85,7 @@ export class FakeShopify {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.fetches);
+    await this.products.settle();
     await new Promise<void>((done) => {
       this.server?.close(() => done());
       this.server?.closeAllConnections();
@@ -123,15 +107,13 @@ export class FakeShopify {
     return shop;
   }
 
-  /** A product in the shop's catalogue; its Admin API id. */
+  /** A product in the shop's catalogue. */
   addProduct(shop: string, title: string): FakeProduct {
-    const product: FakeProduct = { id: `gid://shopify/Product/${this.nextId++}`, title, media: [] };
-    this.products.set(shop, [...(this.products.get(shop) ?? []), product]);
-    return product;
+    return this.products.add(shop, title);
   }
 
   productsOf(shop: string): FakeProduct[] {
-    return this.products.get(shop) ?? [];
+    return this.products.of(shop);
   }
 
   /** The embedded admin's page of the app for this shop, as `admin.shopify.com/store/<name>/apps/<handle>`. */
@@ -199,10 +181,7 @@ export class FakeShopify {
       shop,
       timestamp: String(Math.floor(Date.now() / 1000)),
     });
-    const html = FAKE_ADMIN_PAGE.replace('%APP_URL%', escapeAttribute(`${this.appUrl}?${query.toString()}`)).replace(
-      '%TOKEN_URL%',
-      escapeAttribute(`/store/${shop.split('.')[0]}/session-token`),
-    );
+    const html = fakeAdminPage(`${this.appUrl}?${query.toString()}`, `/store/${shop.split('.')[0]}/session-token`);
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
   }
 
@@ -305,19 +284,19 @@ export class FakeShopify {
       return send(res, 401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
     }
     let selections;
-    let mutation: boolean;
+    let document: string;
     let variables: Record<string, unknown>;
     try {
-      const parsed = JSON.parse(body) as { query?: unknown; variables?: Record<string, unknown> };
-      selections = parseSelection(String(parsed.query));
-      mutation = /^\s*mutation\b/.test(String(parsed.query).replace(/#[^\n]*/g, ''));
-      variables = parsed.variables ?? {};
+      const parsed = JSON.parse(body) as { query?: unknown; variables?: unknown };
+      document = String(parsed.query);
+      variables =
+        typeof parsed.variables === 'object' && parsed.variables !== null ? (parsed.variables as Record<string, unknown>) : {};
+      selections = parseSelection(document);
     } catch (error) {
       log(400, 'graphql: parse error');
       return send(res, 400, { errors: [{ message: (error as Error).message, extensions: { code: 'BAD_REQUEST' } }] });
     }
-    // Shopify prices every mutation at 10 points.
-    const cost = mutation ? 10 : queryCost(selections);
+    const cost = operationCost(document, selections);
     const bucket = this.refill(shop);
     const detail = `graphql: ${selections.map((s) => s.name).join(',')}`;
     if (bucket.available < cost) {
@@ -332,9 +311,11 @@ export class FakeShopify {
     bucket.available -= cost;
     let data;
     try {
-      const root = mutation
-        ? this.mutations(shop, selections, variables)
-        : { shop: this.shops.get(shop), products: { nodes: [...this.productsOf(shop)].reverse() } };
+      // The product fields are getters: a mutation runs only when it is selected.
+      const root = Object.defineProperties(
+        { shop: this.shops.get(shop) },
+        Object.getOwnPropertyDescriptors(this.products.rootFields(shop, variables)),
+      );
       data = resolve(selections, root);
     } catch (error) {
       bucket.available += cost;
@@ -346,63 +327,6 @@ export class FakeShopify {
       data,
       extensions: { cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: this.status(bucket) } },
     });
-  }
-
-  /** The mutations the app runs; the value its selections are resolved against. */
-  private mutations(shop: string, selections: { name: string }[], variables: Record<string, unknown>): Record<string, unknown> {
-    const root: Record<string, unknown> = {};
-    for (const { name } of selections) {
-      if (name !== 'productCreateMedia') throw new Error(`Field '${name}' doesn't exist on type 'Mutation'`);
-      if (!this.options.scopes.includes('write_products')) throw new Error('Access denied for productCreateMedia field.');
-      root.productCreateMedia = this.createMedia(shop, variables);
-    }
-    return root;
-  }
-
-  private createMedia(shop: string, variables: Record<string, unknown>) {
-    const product = this.productsOf(shop).find((candidate) => candidate.id === variables.productId);
-    const userError = (field: string[], message: string, code: string) => ({
-      media: [],
-      mediaUserErrors: [{ field, message, code }],
-    });
-    if (!product) return userError(['productId'], 'Product does not exist', 'PRODUCT_DOES_NOT_EXIST');
-    const inputs = Array.isArray(variables.media) ? (variables.media as Record<string, unknown>[]) : [];
-    const made: FakeMedia[] = [];
-    for (const [n, input] of inputs.entries()) {
-      const source = typeof input.originalSource === 'string' ? input.originalSource : '';
-      if (!/^https?:\/\//.test(source))
-        return userError(['media', String(n), 'originalSource'], 'Image URL is invalid', 'INVALID');
-      made.push({
-        id: `gid://shopify/MediaImage/${this.nextId++}`,
-        alt: typeof input.alt === 'string' ? input.alt : '',
-        mediaContentType: 'IMAGE',
-        status: 'UPLOADED',
-        originalSource: source,
-        fetched: null,
-      });
-    }
-    product.media.push(...made);
-    // Shopify answers at once and fetches the source afterwards.
-    for (const media of made) {
-      const fetching = this.fetchSource(media).finally(() => this.fetches.delete(fetching));
-      this.fetches.add(fetching);
-    }
-    return {
-      media: made.map(({ id, alt, mediaContentType, status }) => ({ id, alt, mediaContentType, status })),
-      mediaUserErrors: [],
-    };
-  }
-
-  private async fetchSource(media: FakeMedia): Promise<void> {
-    try {
-      const response = await fetch(media.originalSource, { signal: AbortSignal.timeout(10_000) });
-      const bytes = (await response.arrayBuffer()).byteLength;
-      const contentType = response.headers.get('content-type') ?? '';
-      media.fetched = { contentType, bytes };
-      media.status = response.ok && contentType.startsWith('image/') && bytes > 0 ? 'READY' : 'FAILED';
-    } catch {
-      media.status = 'FAILED';
-    }
   }
 
   private refill(shop: string): Bucket {
@@ -457,82 +381,3 @@ function sameString(a: string, b: string): boolean {
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
 }
-
-function escapeAttribute(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
-
-/**
- * Stands in for Shopify's App Bridge (`cdn.shopify.com/shopifycloud/app-bridge.js`) in
- * the app's frame: the parts the app uses — `shopify.idToken()`, `shopify.toast.show()`
- * and `open(url, '_top')` — as messages to the admin page around it (this fake's), which
- * answers with a session token it signed.
- */
-const APP_BRIDGE_STAND_IN = `(() => {
-  const admin = new URL(document.currentScript.src).origin;
-  const waiting = new Map();
-  let next = 0;
-  const post = (message) => window.parent.postMessage({ fakeAppBridge: true, ...message }, admin);
-  window.addEventListener('message', (event) => {
-    if (event.origin !== admin || event.source !== window.parent) return;
-    const wait = waiting.get(event.data && event.data.id);
-    if (!wait) return;
-    waiting.delete(event.data.id);
-    if (event.data.token) wait.resolve(event.data.token);
-    else wait.reject(new Error('no session token'));
-  });
-  window.shopify = {
-    config: {
-      apiKey: document.querySelector('meta[name="shopify-api-key"]')?.content,
-      shop: new URLSearchParams(location.search).get('shop'),
-    },
-    idToken: () =>
-      new Promise((resolve, reject) => {
-        const id = ++next;
-        waiting.set(id, { resolve, reject });
-        post({ type: 'idToken', id });
-      }),
-    toast: { show: (message) => post({ type: 'toast', message: String(message) }) },
-  };
-  const nativeOpen = window.open.bind(window);
-  window.open = (url, target, features) => {
-    if (target === '_top' || target === '_parent') {
-      post({ type: 'open', url: String(url) });
-      return null;
-    }
-    return nativeOpen(url, target, features);
-  };
-})();
-`;
-
-/** The admin around the app's frame: answers App Bridge's messages and lists toasts and navigations. */
-const FAKE_ADMIN_PAGE = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Shopify admin (fake)</title></head>
-<body>
-<h1>Apps › Atelier</h1>
-<ol id="toasts" aria-label="Toasts"></ol>
-<ol id="opened" aria-label="Top-level navigations"></ol>
-<iframe id="app" title="Atelier" src="%APP_URL%" width="1100" height="2400"></iframe>
-<script>
-  const frame = document.getElementById('app');
-  const appOrigin = new URL(frame.src).origin;
-  const list = (id, text) => {
-    const item = document.createElement('li');
-    item.textContent = text;
-    document.getElementById(id).append(item);
-  };
-  window.addEventListener('message', async (event) => {
-    if (event.source !== frame.contentWindow || event.origin !== appOrigin || !event.data || !event.data.fakeAppBridge) return;
-    const { type, id } = event.data;
-    if (type === 'idToken') {
-      const response = await fetch('%TOKEN_URL%', { method: 'POST' });
-      const { token } = await response.json();
-      frame.contentWindow.postMessage({ id, token }, appOrigin);
-    } else if (type === 'toast') list('toasts', event.data.message);
-    else if (type === 'open') list('opened', event.data.url);
-  });
-</script>
-</body>
-</html>
-`;

@@ -55,6 +55,15 @@ export function resolve(selections: Selection[], value: Record<string, unknown>,
   return out;
 }
 
+/**
+ * Shopify's calculated cost of an operation: one point per object field, connections by
+ * their `first`, and ten for each mutation field (plus what its payload selects).
+ */
+export function operationCost(document: string, selections: Selection[]): number {
+  const mutation = /^\s*mutation\b/.test(document.replace(/#[^\n]*/g, ' '));
+  return mutation ? selections.reduce((sum, s) => sum + 10 + queryCost(s.children), 0) : queryCost(selections);
+}
+
 /** Shopify's calculated cost of a query: one point per object field, connections by their `first`. */
 export function queryCost(selections: Selection[]): number {
   return selections.reduce((sum, selection) => {

@@ -1,11 +1,5 @@
-export {
-  FakeShopify,
-  type FakeMedia,
-  type FakeProduct,
-  type FakeShop,
-  type FakeShopifyOptions,
-  type FakeShopifyRequest,
-} from './fake-shopify.js';
+export { FakeShopify, type FakeShop, type FakeShopifyOptions, type FakeShopifyRequest } from './fake-shopify.js';
+export { FakeProducts, type FakeMedia, type FakeProduct } from './fake-products.js';
 export { ShopifySigner, verifyJwt, type SessionTokenClaims, type SignedWebhook, type WebhookInput } from './shopify-signer.js';
 export {
   startShopifyTestApp,
