@@ -103,6 +103,14 @@ describe('theme settings, styles and presets', () => {
     const bad = await api('settings', { method: 'PUT', body: { branding: { colors: { accent: 'red' } } } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { detail: string }).detail).toContain('branding.colors.accent');
+    const malformed = await fetch(`${app.server.url}/shopify/api/settings`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${app.shopify.signer.sessionToken({ shop: SHOP })}`, 'Content-Type': 'application/json' },
+      body: '{"branding": ',
+    });
+    expect(malformed.status).toBe(400);
+    const oversized = await api('settings', { method: 'PUT', body: { branding: { fontFamily: 'x'.repeat(70_000) } } });
+    expect(oversized.status).toBe(413);
     const elsewhere = await api('settings', { method: 'PUT', body: { retentionDays: 1 } });
     expect(elsewhere.status).toBe(400);
     expect(((await elsewhere.json()) as { detail: string }).detail).toMatch(/^retentionDays: not editable here/);

@@ -223,6 +223,9 @@ test('a shop from install to redaction: admin page, storefront, shopper, product
   // The merchant sees the picture, approves it and adds it to the product.
   await page.reload();
   await expect(app.getByRole('status').first()).toHaveText(`Connected to ${SHOP}.`);
+  // The generation is in the usage chart, out of the plan's credits.
+  await expect(app.locator('#usage-caption')).toHaveText(/last 30 days: [1-9][0-9]* in all$/);
+  await expect(app.locator('#usage-chart rect title').last()).toHaveText(/: [1-9][0-9]* credits, 1 picture$/);
   const item = app.locator('#results li').first();
   await expect(item.locator('.result-state')).toHaveText('Not reviewed · picked by the shopper');
   await item.getByRole('button', { name: /^Approve the picture/ }).click();

@@ -36,7 +36,7 @@ export function adminPage(options: AdminPageOptions): Router {
   );
   const bridgeOrigin = new URL(options.appBridgeUrl).origin;
 
-  router.get(['/shopify', '/shopify/'], (req, res) => {
+  router.get('/shopify', (req, res) => {
     res
       .status(200)
       .type('html')

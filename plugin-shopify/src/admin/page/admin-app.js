@@ -105,7 +105,7 @@ function drawUsage(days) {
     bar.setAttribute('width', String(Math.max(1, width - 2)));
     bar.setAttribute('height', String(height));
     const title = document.createElementNS(SVG, 'title');
-    title.textContent = `${day.date}: ${day.credits} credits, ${day.images} pictures`;
+    title.textContent = `${day.date}: ${day.credits} credits, ${day.images} ${day.images === 1 ? 'picture' : 'pictures'}`;
     bar.append(title);
     chart.append(bar);
   });
