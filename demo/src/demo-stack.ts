@@ -39,6 +39,8 @@ export interface DemoOptions {
   onNotice?: (message: string) => void;
   /** `ferretdb` even when a `mongod` is on PATH (the tests); default: as the server would choose. */
   engine?: 'auto' | 'ferretdb';
+  /** More of the server's environment (e.g. the Shopify app's variables). */
+  serverEnv?: Record<string, string>;
 }
 
 export interface DemoStack {
@@ -102,6 +104,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
         script: join(packageDir('@atelier/server'), 'dist', 'main.js'),
         env: {
           ...process.env,
+          ...options.serverEnv,
           PORT: String(port),
           MONGODB_URI: mongodbUri,
           ATELIER_DATA_DIR: options.dataDir,

@@ -17,7 +17,12 @@ export interface ShopifyConfig {
    * Shopify in tests and development. Never set in production.
    */
   apiOrigin: string | undefined;
+  /** The App Bridge script the embedded admin page loads (Shopify's CDN; a stand-in in tests). */
+  appBridgeUrl: string;
 }
+
+/** Where Shopify serves App Bridge; the admin page must load it first, from there. */
+export const APP_BRIDGE_URL = 'https://cdn.shopify.com/shopifycloud/app-bridge.js';
 
 /**
  * Reads the Shopify app's variables (every one is in README.md's configuration table).
@@ -31,6 +36,7 @@ export function loadShopifyConfig(env: Env): ShopifyConfig | undefined {
   const appUrl = httpUrl(env, 'SHOPIFY_APP_URL');
   const rawKey = optional(env, 'ATELIER_SHOPIFY_TOKEN_KEY');
   const apiOrigin = httpUrl(env, 'ATELIER_SHOPIFY_API_ORIGIN');
+  const appBridgeUrl = httpUrl(env, 'SHOPIFY_APP_BRIDGE_URL') ?? APP_BRIDGE_URL;
   if (apiKey === undefined) {
     if (apiSecret !== undefined) throw new ConfigError('SHOPIFY_API_KEY', 'is required when SHOPIFY_API_SECRET is set');
     return undefined;
@@ -54,6 +60,7 @@ export function loadShopifyConfig(env: Env): ShopifyConfig | undefined {
     appUrl,
     tokenKey: parseKey(rawKey),
     apiOrigin,
+    appBridgeUrl,
   };
 }
 

@@ -5,7 +5,7 @@
  * shop update, the compliance topics). The server hands it narrow ports onto its own
  * tenant and shopper-session services (ports.ts).
  */
-export { loadShopifyConfig, type ShopifyConfig } from './config.js';
+export { APP_BRIDGE_URL, loadShopifyConfig, type ShopifyConfig } from './config.js';
 export { createShopifyApp, type ShopifyApp, type ShopifyAppDeps } from './shopify-app.js';
 export type {
   ShopTenants,
@@ -16,6 +16,10 @@ export type {
   TenantBilling,
   CreditShortfall,
   ShortfallAnswer,
+  TenantSettingsPort,
+  CreditsPort,
+  ShopperResult,
+  ShopperResultsPort,
 } from './ports.js';
 export { BILLING_PLANS, PAID_PLANS, type BillingPlan } from './billing/billing-plans.js';
 export type { BillingSummary } from './billing/billing-service.js';

@@ -1,3 +1,5 @@
+import type { BalanceBody, TenantConfig, UsageBody } from '@atelier/protocol';
+
 /**
  * What the app needs from the platform it is mounted in, and nothing more: the server
  * passes these in, built on its own services (tenants, suspension, deletion, shopper
@@ -79,4 +81,50 @@ export interface ShopifyPorts {
   shopperSessions: ShopperSessionsPort;
   shoppers: ShopperData;
   billing: TenantBilling;
+  settings: TenantSettingsPort;
+  credits: CreditsPort;
+  results: ShopperResultsPort;
+}
+
+/**
+ * The tenant's configuration, through the same service (and so the same validation) as
+ * `GET/PUT /v1/config`: a refused patch throws the platform's 400 or 403 naming the field.
+ */
+export interface TenantSettingsPort {
+  get(tenantId: string): Promise<TenantConfig>;
+  /** Applies a JSON merge patch (RFC 7396); answers the configuration in effect. */
+  update(tenantId: string, patch: unknown): Promise<TenantConfig>;
+}
+
+/** The tenant's plan and credits (`GET /v1/balance`, `GET /v1/usage`). */
+export interface CreditsPort {
+  account(tenantId: string): Promise<{ plan: string; monthlyCredits: number; balance: BalanceBody }>;
+  /** Settled work per UTC day, `from` and `to` (`YYYY-MM-DD`) inclusive. */
+  usage(tenantId: string, from: string, to: string): Promise<UsageBody>;
+}
+
+/** One picture a shopper made, as the merchant's admin shows it. */
+export interface ShopperResult {
+  generationId: string;
+  imageId: string;
+  /** A signed URL that works without credentials (Shopify fetches it for product media). */
+  url: string;
+  width: number;
+  height: number;
+  /** null: an anonymous shopper. */
+  shopperId: string | null;
+  prompt: string;
+  createdAt: string;
+}
+
+export interface ShopperResultsPort {
+  /** The tenant's newest succeeded generations' images, newest first. */
+  recent(tenantId: string, limit: number): Promise<ShopperResult[]>;
+  /** One image of the tenant, if it exists. */
+  find(tenantId: string, imageId: string): Promise<ShopperResult | undefined>;
+  /**
+   * The image if the shopper a shopper-session token names made it (the token checked
+   * as the realtime socket checks it); undefined for anyone else's or a bad token.
+   */
+  ownedBy(tenantId: string, sessionToken: string, imageId: string): Promise<ShopperResult | undefined>;
 }

@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import type { Connection } from 'mongoose';
 import type { Shopify } from '@shopify/shopify-api';
+import { adminPage } from './admin/admin-page.js';
+import { ShopResults } from './admin/shop-results.js';
 import type { ShopifyConfig } from './config.js';
 import { createShopifyModels, type ShopifyModels } from './models/index.js';
 import type { ShopifyPorts } from './ports.js';
@@ -70,12 +72,28 @@ export function createShopifyApp(deps: ShopifyAppDeps): ShopifyApp {
   });
   const inbox = new WebhookInbox({ ...ports(deps), models, sessions, billing, now, retryMs });
 
+  const results = new ShopResults({ models, results: deps.results });
+
   const router = Router();
-  router.use(adminRoutes({ shopify, installer }));
+  router.use(
+    adminPage({ apiKey: deps.config.apiKey, appBridgeUrl: deps.config.appBridgeUrl, adminOrigin: deps.config.apiOrigin }),
+  );
+  router.use(
+    adminRoutes({
+      shopify,
+      installer,
+      models,
+      sessions,
+      settings: deps.settings,
+      credits: deps.credits,
+      results,
+      apiKey: deps.config.apiKey,
+    }),
+  );
   router.use(billingRoutes({ shopify, installer, models, billing }));
   router.use(dataRequestRoutes({ shopify, installer, models, shoppers: deps.shoppers, now }));
   router.use(oauthRoutes({ shopify, models, installer, now }));
-  router.use(proxyRoutes({ shopify, models, shopperSessions: deps.shopperSessions }));
+  router.use(proxyRoutes({ shopify, models, shopperSessions: deps.shopperSessions, results }));
 
   return {
     webhookRouter: webhookRoutes({ shopify, models, inbox, now }),
@@ -112,5 +130,6 @@ function setAppUrl(shopify: Shopify, appUrl: string): void {
 }
 
 function ports(deps: ShopifyPorts): Omit<ShopifyPorts, 'billing'> {
-  return { tenants: deps.tenants, shopperSessions: deps.shopperSessions, shoppers: deps.shoppers };
+  const { tenants, shopperSessions, shoppers, settings, credits, results } = deps;
+  return { tenants, shopperSessions, shoppers, settings, credits, results };
 }

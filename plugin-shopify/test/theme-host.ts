@@ -5,7 +5,7 @@
  * and the storefront's cart endpoint (`POST /cart/add.js`), whose requests it keeps.
  */
 import { readFile } from 'node:fs/promises';
-import { type IncomingMessage, type Server, createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { EXTENSION_DIR } from './extension-files.js';
@@ -18,6 +18,17 @@ const PHOTO = Buffer.from(
   'base64',
 );
 
+/** Shopify's app proxy on the storefront: `/apps/atelier/<rest>` forwarded, signed, to the app. */
+export interface AppProxy {
+  /** Where the proxy's URL in shopify.app.toml points, e.g. `<server>/shopify/proxy`. */
+  target: string;
+  shop: string;
+  /** Signs the forwarded query as Shopify does (the fake Shopify's signer). */
+  sign: (input: { shop: string; loggedInCustomerId?: string; extra?: Record<string, string> }) => URLSearchParams;
+  /** The storefront's logged-in customer, if any. */
+  customerId?: string;
+}
+
 export interface ThemeHost {
   /** e.g. `http://127.0.0.1:40123` */
   readonly origin: string;
@@ -25,6 +36,8 @@ export interface ThemeHost {
   readonly host: string;
   /** The JSON bodies `POST /cart/add.js` received, in order. */
   readonly cartAdds: unknown[];
+  /** `METHOD /apps/atelier/<rest> <status>` of every request the app proxy forwarded. */
+  readonly proxied: string[];
   /** Serves `html` at `path`; returns its URL. */
   page(path: string, html: string): string;
   close(): Promise<void>;
@@ -47,14 +60,44 @@ function addToCart(request: IncomingMessage, cartAdds: unknown[], send: (status:
   });
 }
 
-export async function startThemeHost(): Promise<ThemeHost> {
+/**
+ * Forwards as Shopify's app proxy does: the path under the prefix appended to the target,
+ * the storefront's query plus `shop`, `logged_in_customer_id`, `path_prefix` and
+ * `timestamp`, signed; cookies dropped; the body as it came.
+ */
+async function forward(proxy: AppProxy, request: IncomingMessage, url: URL, proxied: string[], response: ServerResponse) {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const rest = url.pathname.slice('/apps/atelier'.length);
+  const query = proxy.sign({
+    shop: proxy.shop,
+    ...(proxy.customerId ? { loggedInCustomerId: proxy.customerId } : {}),
+    extra: Object.fromEntries(url.searchParams),
+  });
+  const answer = await fetch(`${proxy.target}${rest}?${query.toString()}`, {
+    method: request.method ?? 'GET',
+    headers: { 'content-type': request.headers['content-type'] ?? 'application/octet-stream' },
+    ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+  });
+  proxied.push(`${request.method} ${url.pathname} ${answer.status}`);
+  response
+    .writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain', 'cache-control': 'no-store' })
+    .end(Buffer.from(await answer.arrayBuffer()));
+}
+
+export async function startThemeHost(options: { appProxy?: AppProxy } = {}): Promise<ThemeHost> {
   const pages = new Map<string, string>();
   const cartAdds: unknown[] = [];
+  const proxied: string[] = [];
   const server: Server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    const url = new URL(request.url ?? '/', 'http://x');
+    const path = url.pathname;
     const send = (status: number, type: string, body: string | Buffer) =>
       response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
     if (request.method === 'POST' && path === '/cart/add.js') return void addToCart(request, cartAdds, send);
+    if (options.appProxy && path.startsWith('/apps/atelier/')) {
+      return void forward(options.appProxy, request, url, proxied, response).catch(() => send(502, 'text/plain', 'proxy error'));
+    }
     const page = pages.get(path);
     if (page !== undefined) return send(200, 'text/html; charset=utf-8', page);
     if (/^\/cdn\/shop\/files\/[\w.-]+\.png$/.test(path)) return send(200, 'image/png', PHOTO);
@@ -71,6 +114,7 @@ export async function startThemeHost(): Promise<ThemeHost> {
     origin: `http://${host}`,
     host,
     cartAdds,
+    proxied,
     page(path, html) {
       pages.set(path, html);
       return `http://${host}${path}`;

@@ -52,6 +52,8 @@ export {
   FakeShopify,
   ShopifySigner,
   verifyJwt,
+  type FakeMedia,
+  type FakeProduct,
   type FakeShop,
   type FakeShopifyOptions,
   type FakeShopifyRequest,

@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { oauthStateModel, oauthStateUseModel } from './oauth-state.model.js';
 import { sessionModel } from './session.model.js';
 import { shopModel } from './shop.model.js';
+import { shopResultModel } from './shop-result.model.js';
 import { webhookEventModel } from './webhook-event.model.js';
 import { subscriptionModel } from './subscription.model.js';
 import { usageChargeModel, usageSendClaimModel } from './usage-charge.model.js';
@@ -21,5 +22,6 @@ export function createShopifyModels(connection: Connection) {
     UsageCharge: usageChargeModel(connection),
     UsageSendClaim: usageSendClaimModel(connection),
     DataExport: dataExportModel(connection),
+    Result: shopResultModel(connection),
   };
 }

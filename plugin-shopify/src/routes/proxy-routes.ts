@@ -1,6 +1,7 @@
-import { Router } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { InvalidHmacError, type AuthQuery, type Shopify } from '@shopify/shopify-api';
 import { createLogger } from '@atelier/runtime';
+import type { ShopResults } from '../admin/shop-results.js';
 import type { ShopifyModels } from '../models/index.js';
 import type { ShopperSessionsPort } from '../ports.js';
 import { sendProblem } from '../problem.js';
@@ -17,11 +18,16 @@ export const PROXY_PATH = '/shopify/proxy';
  * The library checks it in constant time and refuses a `timestamp` more than 90 seconds
  * off; only then are `shop` and `logged_in_customer_id` believed.
  */
-export function proxyRoutes(deps: { shopify: Shopify; models: ShopifyModels; shopperSessions: ShopperSessionsPort }): Router {
+export function proxyRoutes(deps: {
+  shopify: Shopify;
+  models: ShopifyModels;
+  shopperSessions: ShopperSessionsPort;
+  results: ShopResults;
+}): Router {
   const router = Router();
 
-  // The widget's shopper session for this shop, with the shop's quota for a guest or a customer.
-  router.get(`${PROXY_PATH}/session`, async (req, res) => {
+  /** The signed query's shop and customer, or undefined with the refusal sent. */
+  const verified = async (req: Request, res: Response): Promise<{ shop: string; customer: string } | undefined> => {
     res.setHeader('Cache-Control', 'no-store');
     const query = req.query as Record<string, string | string[]>;
     let valid: boolean;
@@ -31,26 +37,59 @@ export function proxyRoutes(deps: { shopify: Shopify; models: ShopifyModels; sho
       valid = await deps.shopify.utils.validateHmac(query as AuthQuery, { signator: 'appProxy' });
     } catch (error) {
       if (!(error instanceof InvalidHmacError)) throw error;
-      return sendProblem(res, 'unauthorized', 'The app proxy signature is missing or its timestamp is too old.');
+      sendProblem(res, 'unauthorized', 'The app proxy signature is missing or its timestamp is too old.');
+      return undefined;
     }
-    if (!valid) return sendProblem(res, 'unauthorized', 'The app proxy signature is not valid.');
-
+    if (!valid) return void sendProblem(res, 'unauthorized', 'The app proxy signature is not valid.');
     const shop = shopDomain(query.shop);
-    if (!shop) return sendProblem(res, 'invalid_request', 'shop must be a shop domain: <name>.myshopify.com');
+    if (!shop) return void sendProblem(res, 'invalid_request', 'shop must be a shop domain: <name>.myshopify.com');
     const customer = query.logged_in_customer_id ?? '';
     if (typeof customer !== 'string' || !/^[0-9]{0,20}$/.test(customer)) {
-      return sendProblem(res, 'invalid_request', 'logged_in_customer_id must be a customer id or empty');
+      return void sendProblem(res, 'invalid_request', 'logged_in_customer_id must be a customer id or empty');
     }
+    return { shop, customer };
+  };
+
+  const installedShop = async (res: Response, shop: string) => {
     const record = await deps.models.Shop.findById(shop).lean();
-    if (!record || record.status !== 'installed' || !record.publishableKey) {
-      return sendProblem(res, 'not_found', 'The app is not installed on this shop.');
-    }
+    if (record?.status === 'installed' && record.publishableKey) return { ...record, publishableKey: record.publishableKey };
+    sendProblem(res, 'not_found', 'The app is not installed on this shop.');
+    return undefined;
+  };
+
+  // The widget's shopper session for this shop, with the shop's quota for a guest or a customer.
+  router.get(`${PROXY_PATH}/session`, async (req, res) => {
+    const signed = await verified(req, res);
+    if (!signed) return;
+    const { shop, customer } = signed;
+    const record = await installedShop(res, shop);
+    if (!record) return;
     const session = await deps.shopperSessions.mint(record.tenantId, {
       ...(customer !== '' && { shopperId: customerShopperId(customer) }),
       quota: { generationsPerDay: customer !== '' ? record.quotas.customerPerDay : record.quotas.guestPerDay },
     });
     log.debug({ shop, tenantId: record.tenantId, customer: customer !== '' }, 'shopper session minted');
     res.json({ ...session, publishableKey: record.publishableKey, customer: customer !== '' });
+  });
+
+  // The shopper picked their picture (`atelier-select`): their consent to the shop reusing it.
+  // The body names the picture and carries the shopper's own session, so only its maker consents.
+  router.post(`${PROXY_PATH}/picks`, express.json({ limit: '8kb' }), async (req, res) => {
+    const signed = await verified(req, res);
+    if (!signed) return;
+    const { imageId, sessionToken } = (req.body ?? {}) as { imageId?: unknown; sessionToken?: unknown };
+    if (typeof imageId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(imageId)) {
+      return sendProblem(res, 'invalid_request', 'imageId: must be an image id');
+    }
+    if (typeof sessionToken !== 'string' || sessionToken.length > 4096) {
+      return sendProblem(res, 'invalid_request', 'sessionToken: must be the shopper session from /session');
+    }
+    const record = await installedShop(res, signed.shop);
+    if (!record) return;
+    if (!(await deps.results.consent(record, sessionToken, imageId))) {
+      return sendProblem(res, 'not_found', "No picture of this shopper's session has that id.");
+    }
+    res.status(204).end();
   });
 
   return router;

@@ -15,6 +15,7 @@ export const shopRedact: WebhookHandler = async (delivery, deps) => {
   await deps.tenants.delete(shop.tenantId);
   const sessions = await deps.sessions.deleteShop(delivery.shop);
   await deps.models.DataExport.deleteMany({ shop: delivery.shop });
+  await deps.models.Result.deleteMany({ shop: delivery.shop });
   await deps.models.Shop.updateOne(
     { _id: delivery.shop },
     {

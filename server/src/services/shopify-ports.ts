@@ -1,15 +1,17 @@
 import mongoose from 'mongoose';
-import type { ShopifyPorts } from '@atelier/plugin-shopify';
+import type { ShopifyPorts, ShopperResult } from '@atelier/plugin-shopify';
 import type { JobStatus } from '@atelier/protocol';
 import { AppError } from '../errors/app-error.js';
+import type { Generation } from '../models/generation.model.js';
 import type { Models } from '../models/index.js';
 import type { JobQueue } from '../queue/job-queue.js';
-import type { Storage } from '../storage/storage.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
+import type { Storage } from '../storage/storage.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
 import type { CreditLedger } from './credit-ledger.js';
 import type { PlanService } from './plans.js';
 import type { ShopperSessions } from './shopper-sessions.js';
+import type { TenantConfigService } from './tenant-config.js';
 import type { TenantDeletion } from './tenant-deletion.js';
 import type { TenantService } from './tenant-service.js';
 
@@ -24,6 +26,7 @@ export interface ShopifyPortDeps {
   queue: JobQueue;
   shopperSessions: ShopperSessions;
   storage: Storage;
+  configs: TenantConfigService;
   ledger: CreditLedger;
   plans: PlanService;
   signer: UrlSigner;
@@ -54,7 +57,54 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
       return stopped;
     });
 
+  /** A finished job's images as the admin lists them; signed URLs that need no credentials. */
+  const resultsOf = (job: Generation): ShopperResult[] =>
+    job.images.map((image) => ({
+      generationId: job._id,
+      imageId: image._id,
+      // A verified shopper's images open only with a URL bound to that shopper.
+      url: job.shopperId
+        ? deps.signer.shopperImageUrl(job.tenantId, job.shopperId, image._id, image.format)
+        : deps.signer.imageUrl(job.tenantId, image._id, image.format),
+      width: image.width,
+      height: image.height,
+      shopperId: job.shopperId ?? null,
+      prompt: job.params.prompt ?? '',
+      createdAt: job.createdAt.toISOString(),
+    }));
+  const findImage = (tenantId: string, imageId: string, filter: { shopperId?: string } = {}) =>
+    runWithTenant(tenantId, async () => {
+      const job = await models.Generation.findOne({ ...filter, status: 'succeeded', 'images._id': imageId }).lean();
+      return job ? resultsOf(job).find((result) => result.imageId === imageId) : undefined;
+    });
+
   return {
+    settings: {
+      get: (tenantId) => runWithTenant(tenantId, () => deps.configs.get()),
+      update: (tenantId, patch) => runWithTenant(tenantId, () => deps.configs.update(patch, SHOPIFY)),
+    },
+    credits: {
+      account: (tenantId) =>
+        runWithTenant(tenantId, async () => {
+          const tenant = await models.Tenant.findById(tenantId).select({ plan: 1 }).lean();
+          if (!tenant) throw new AppError('not_found', 'The tenant does not exist.');
+          const plan = await deps.plans.get(tenant.plan);
+          return { plan: plan._id, monthlyCredits: plan.monthlyCredits, balance: await deps.ledger.balance() };
+        }),
+      usage: (tenantId, from, to) => runWithTenant(tenantId, () => deps.ledger.usage(from, to)),
+    },
+    results: {
+      recent: (tenantId, limit) =>
+        runWithTenant(tenantId, async () => {
+          const jobs = await models.Generation.find({ status: 'succeeded' }).sort({ createdAt: -1, _id: -1 }).limit(limit).lean();
+          return jobs.flatMap(resultsOf);
+        }),
+      find: (tenantId, imageId) => findImage(tenantId, imageId),
+      async ownedBy(tenantId, sessionToken, imageId) {
+        const check = await deps.shopperSessions.verify(sessionToken, tenantId);
+        return check.ok ? findImage(tenantId, imageId, { shopperId: check.claims.shopperId }) : undefined;
+      },
+    },
     tenants: {
       async create({ name, origins }) {
         const created = await deps.tenants.create({ name, plan: 'free', origins, mode: 'live' }, SHOPIFY);

@@ -2,6 +2,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeBilling } from './fake-billing.js';
+import { APP_BRIDGE_STAND_IN, fakeAdminPage } from './fake-admin.js';
+import { FakeProducts, type FakeProduct } from './fake-products.js';
 import { operationCost, parseSelection, resolve } from './graphql-selection.js';
 import { ShopifySigner, verifyJwt } from './shopify-signer.js';
 
@@ -66,12 +68,17 @@ export class FakeShopify {
   private readonly tokens = new Map<string, string>();
   private readonly codes = new Map<string, { shop: string; expires: number }>();
   private readonly buckets = new Map<string, Bucket>();
+  /** The shops' products and the media `productCreateMedia` adds (fake-products.ts). */
+  readonly products: FakeProducts;
   private server: Server | undefined;
   origin = '';
+  /** The app's URL (its `application_url`), which the fake admin frames; set once the app listens. */
+  appUrl = '';
 
   constructor(private readonly options: FakeShopifyOptions) {
     this.signer = new ShopifySigner(options.apiKey, options.apiSecret);
     this.billing = new FakeBilling(this);
+    this.products = new FakeProducts(options.scopes);
   }
 
   /** Whether the fake knows this shop. */
@@ -89,6 +96,7 @@ export class FakeShopify {
   }
 
   async stop(): Promise<void> {
+    await this.products.settle();
     await new Promise<void>((done) => {
       this.server?.close(() => done());
       this.server?.closeAllConnections();
@@ -110,6 +118,20 @@ export class FakeShopify {
     return shop;
   }
 
+  /** A product in the shop's catalogue. */
+  addProduct(shop: string, title: string): FakeProduct {
+    return this.products.add(shop, title);
+  }
+
+  productsOf(shop: string): FakeProduct[] {
+    return this.products.of(shop);
+  }
+
+  /** The embedded admin's page of the app for this shop, as `admin.shopify.com/store/<name>/apps/<handle>`. */
+  adminUrl(shop: string, handle = 'atelier'): string {
+    return `${this.origin}/store/${shop.split('.')[0]}/apps/${handle}`;
+  }
+
   /** The tokens Shopify issued to the app for this shop (what an uninstall revokes). */
   tokensOf(shop: string): string[] {
     return [...this.tokens].filter(([, owner]) => owner === shop).map(([token]) => token);
@@ -128,6 +150,11 @@ export class FakeShopify {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (req.method === 'GET' && url.pathname === '/app-bridge.js') {
+      return void res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' }).end(APP_BRIDGE_STAND_IN);
+    }
+    const admin = /^\/store\/([a-z0-9][a-z0-9-]*)\/(apps\/[a-z0-9-]+|session-token)$/.exec(url.pathname);
+    if (admin) return this.admin(`${admin[1]}.myshopify.com`, admin[2]!, req, res);
     const host = (req.headers['x-forwarded-host'] as string | undefined) ?? req.headers.host?.split(':')[0];
     const shop = host && this.shops.has(host) ? host : undefined;
     const log = (status: number, detail: string) =>
@@ -146,6 +173,29 @@ export class FakeShopify {
     if (await this.billing.handle(shop, req.method ?? '', url, body, res, log)) return;
     log(404, 'no such endpoint');
     send(res, 404, { errors: 'Not Found' });
+  }
+
+  /**
+   * The Shopify admin around the embedded app: the page framing the app URL (with the
+   * query Shopify adds), which answers App Bridge's messages from the frame — a session
+   * token signed by this fake for the shop, toasts and top-level navigation, both shown
+   * in the page for tests to read.
+   */
+  private admin(shop: string, what: string, req: IncomingMessage, res: ServerResponse): void {
+    if (!this.shops.has(shop)) return send(res, 404, { errors: 'Not Found' });
+    if (what === 'session-token') {
+      if (req.method !== 'POST') return send(res, 405, { errors: 'Method Not Allowed' });
+      this.requests.push({ method: 'POST', path: '/store/session-token', shop, status: 200, detail: 'session token' });
+      return send(res, 200, { token: this.signer.sessionToken({ shop }) });
+    }
+    const query = this.signer.adminQuery({
+      embedded: '1',
+      host: Buffer.from(`admin.shopify.com/store/${shop.split('.')[0]}`).toString('base64url'),
+      shop,
+      timestamp: String(Math.floor(Date.now() / 1000)),
+    });
+    const html = fakeAdminPage(`${this.appUrl}?${query.toString()}`, `/store/${shop.split('.')[0]}/session-token`);
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
   }
 
   /** The merchant approved the app: back to `redirect_uri` with a code, signed. */
@@ -274,10 +324,13 @@ export class FakeShopify {
     bucket.available -= cost;
     let data;
     try {
-      // The billing fields are getters: a mutation runs only when it is selected.
+      // The billing and product fields are getters: a mutation runs only when it is selected.
       const root = Object.defineProperties(
         { shop: this.shops.get(shop) },
-        Object.getOwnPropertyDescriptors(this.billing.rootFields(shop, variables)),
+        {
+          ...Object.getOwnPropertyDescriptors(this.billing.rootFields(shop, variables)),
+          ...Object.getOwnPropertyDescriptors(this.products.rootFields(shop, variables)),
+        },
       );
       data = resolve(selections, root);
     } catch (error) {
