@@ -89,14 +89,15 @@ describe('/v1/loras', () => {
     expect((await list(acme.secretKey)).map((l) => l.id)).toContain(lora.id);
   });
 
-  it('refuses LoRAs with a preset that samples with its own distilled UNet', async () => {
+  it('takes LoRAs with the fast presets too: the runner merges them into the preset\'s distilled UNet', async () => {
     const lora = await uploaded(acme.secretKey, kohya(6));
     for (const performance of ['extreme-speed', 'lightning']) {
-      const refused = await server.api(acme.secretKey, '/v1/generations', {
+      const accepted = await server.api(acme.secretKey, '/v1/generations', {
         body: { prompt: 'a lamp', performance, loras: [{ id: lora.id, weight: 1 }] },
       });
-      const problem = await expectProblem(refused, 400, 'invalid_request');
-      expect(problem.detail).toContain(`"${performance}" preset`);
+      expect(accepted.status, await accepted.clone().text()).toBe(202);
+      const { id } = (await accepted.json()) as { id: string };
+      expect((await readJob(server, id)).resolved).toMatchObject({ performance, loras: [{ id: lora.id, weight: 1 }] });
     }
   });
 

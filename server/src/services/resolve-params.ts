@@ -25,10 +25,6 @@ export function resolve(params: GenerationParams, { plan, config }: TenantPolicy
   const image = resolveImageInputs(params, inputs);
   const loras = resolveLoras(params.loras, inputs.loras ?? new Map());
   const performance = params.performance ?? config.presets.default;
-  if (loras.length > 0 && PRESETS[performance].weights) {
-    // A fast preset samples with its own distilled UNet, which a LoRA made for the base one does not fit.
-    throw invalidRequest(`loras cannot be used with the "${performance}" preset; use quality or speed`);
-  }
   if (!plan.presets.includes(performance)) {
     throw new AppError('forbidden', `The "${performance}" preset is not included in your plan.`);
   }
