@@ -45,6 +45,7 @@ import { PromptScreen } from './services/content-policy/prompt-screen.js';
 import { CreditLedger } from './services/credit-ledger.js';
 import { ReservationSweeper } from './services/reservation-sweeper.js';
 import { GenerationService } from './services/generation-service.js';
+import { InputImages } from './services/input-images.js';
 import { IncludedCredits } from './services/included-credits.js';
 import { RetentionSweeper } from './services/retention-sweeper.js';
 import { newId } from './services/ids.js';
@@ -136,7 +137,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
         models: database.models,
         storage: services.storage,
         signer: services.signer,
-        assets: [services.uploads.assetSource(), services.loras.assetSource()],
+        assets: [services.uploads.assetSource(), services.inputImages.assetSource(), services.loras.assetSource()],
       }),
     ],
     // Liveness: every runner online counts, cooling down or not (readiness is /readyz).
@@ -339,6 +340,7 @@ function createServices(
   });
   const loras = new LoraService({ models, storage, limits: DEFAULT_LORA_LIMITS });
   const uploads = new UploadService({ models, storage, ...(options.now ? { now: options.now } : {}) });
+  const inputImages = new InputImages({ models, storage, uploads });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
     models,
@@ -349,6 +351,7 @@ function createServices(
     configs,
     loras,
     uploads,
+    inputImages,
     runners: registry,
     prompts: new PromptScreen({ audit }),
     ledger,
@@ -425,6 +428,7 @@ function createServices(
     rateLimits,
     loras,
     uploads,
+    inputImages,
     generations,
     runnerHub,
     widgetHub,

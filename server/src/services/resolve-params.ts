@@ -11,7 +11,7 @@ import { PRESETS } from './presets.js';
 import { applyStyles, pickStyles } from './styles.js';
 import type { TenantPolicy } from './tenant-config.js';
 
-/** The tenant's own uploads a request names, already looked up (not found is an error before this). */
+/** The input images a request names (uploads or results), already looked up (not found is an error before this). */
 export interface JobInputs {
   input?: { width: number; height: number };
   mask?: { width: number; height: number };
@@ -104,7 +104,7 @@ function resolveImageInputs(params: GenerationParams, inputs: JobInputs) {
     return undefined;
   }
   if (params.inputImageId === undefined || !inputs.input)
-    throw invalidRequest(`mode "${mode}" needs inputImageId (an id from POST /v1/uploads)`);
+    throw invalidRequest(`mode "${mode}" needs inputImageId (an upload's id, or the id of one of your results)`);
   if (params.maskImageId !== undefined && mode !== 'background')
     throw invalidRequest('maskImageId is used only with mode "background"');
   if (params.upscaleFactor !== undefined && mode !== 'upscale')
