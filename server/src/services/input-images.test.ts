@@ -7,6 +7,8 @@ import {
   REALTIME_PROTOCOL_VERSION,
   type GenerationBody,
   type GenerationParams,
+  type PublicImage,
+  type ServerMessage,
   type ShopperSessionBody,
 } from '@atelier/protocol';
 import {
@@ -98,7 +100,11 @@ async function widget(tenant: Tenant, shopper?: string): Promise<WidgetProbe> {
 }
 
 /** Sends `generate` and answers the job's completed images, or the error the request got. */
-async function generateOnSocket(probe: WidgetProbe, ref: string, params: GenerationParams) {
+async function generateOnSocket(
+  probe: WidgetProbe,
+  ref: string,
+  params: GenerationParams,
+): Promise<{ error?: ServerMessage; id?: string; images?: PublicImage[] }> {
   probe.send({ type: 'generate', ref, params });
   const answer = await vi.waitFor(
     () => {
@@ -109,8 +115,9 @@ async function generateOnSocket(probe: WidgetProbe, ref: string, params: Generat
     { timeout: 15_000 },
   );
   if (answer.type === 'error') return { error: answer };
-  const completed = await probe.receive('completed', (m) => m.id === answer.id, { timeoutMs: 90_000 });
-  return { id: answer.id, images: completed.images };
+  const { id } = answer as Extract<ServerMessage, { type: 'accepted' }>;
+  const completed = await probe.receive('completed', (m) => m.id === id, { timeoutMs: 90_000 });
+  return { id, images: completed.images };
 }
 
 const jobsOf = (tenant: Tenant) =>
