@@ -166,6 +166,8 @@ export interface ErrorMessage {
   type: 'error';
   /** The `generate` this answers, when it answers one. */
   ref?: string;
+  /** The job a `watch` or `cancel` named, when it answers one (a widget restoring its recent results tells them apart). */
+  id?: string;
   code: Code;
   message: string;
   /** Seconds, with `rate_limited` and `unavailable`. */

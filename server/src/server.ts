@@ -46,6 +46,7 @@ import { CreditLedger } from './services/credit-ledger.js';
 import { ReservationSweeper } from './services/reservation-sweeper.js';
 import { GenerationService } from './services/generation-service.js';
 import { InputImages } from './services/input-images.js';
+import { ProductImages } from './services/product-images.js';
 import { IncludedCredits } from './services/included-credits.js';
 import { RetentionSweeper } from './services/retention-sweeper.js';
 import { newId } from './services/ids.js';
@@ -340,7 +341,8 @@ function createServices(
   });
   const loras = new LoraService({ models, storage, limits: DEFAULT_LORA_LIMITS });
   const uploads = new UploadService({ models, storage, ...(options.now ? { now: options.now } : {}) });
-  const inputImages = new InputImages({ models, storage, uploads });
+  const products = new ProductImages({ models, outgoing, uploads, ...(options.now ? { now: options.now } : {}) });
+  const inputImages = new InputImages({ models, storage, uploads, products });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const generations = new GenerationService({
     models,

@@ -86,6 +86,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('error'),
     ref: refSchema.optional(),
+    id: z.string().optional(),
     code: codeSchema,
     message: z.string(),
     retryAfter: z.number().nonnegative().optional(),

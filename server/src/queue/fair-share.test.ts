@@ -64,7 +64,12 @@ beforeAll(async () => {
     runners,
     // These jobs name no uploads and no LoRAs, so nothing is ever stored there.
     uploads: unusedUploads,
-    inputImages: new InputImages({ models, storage: unusedStorage, uploads: unusedUploads }),
+    inputImages: new InputImages({
+      models,
+      storage: unusedStorage,
+      uploads: unusedUploads,
+      products: { fetch: () => Promise.reject(new Error('these jobs name no product photos')) },
+    }),
     loras: new LoraService({
       models,
       storage: new FileStorage(join(tmpdir(), 'atelier-unused-loras')),

@@ -80,7 +80,12 @@ beforeAll(async () => {
     prompts: new PromptScreen({ audit }),
     // These jobs name no uploads, so nothing is ever stored there.
     uploads: unusedUploads,
-    inputImages: new InputImages({ models, storage: unusedStorage, uploads: unusedUploads }),
+    inputImages: new InputImages({
+      models,
+      storage: unusedStorage,
+      uploads: unusedUploads,
+      products: { fetch: () => Promise.reject(new Error('these jobs name no product photos')) },
+    }),
     runners,
     // Nor LoRAs.
     loras: new LoraService({

@@ -171,12 +171,14 @@ export class WidgetSession {
       if (message.type === 'hello') this.greeting ??= done.catch(() => undefined);
       await done;
     } catch (error) {
-      const ref = message.type === 'generate' ? { ref: message.ref } : {};
+      // What the error answers: a generate's ref, or the job a watch or cancel named.
+      const about =
+        message.type === 'generate' ? { ref: message.ref } : message.type === 'hello' ? {} : { id: message.id };
       if (error instanceof AppError && error.expose) {
-        this.send({ type: 'error', ...ref, code: error.code, message: error.message, ...retryAfter(error) });
+        this.send({ type: 'error', ...about, code: error.code, message: error.message, ...retryAfter(error) });
       } else {
         log.error({ err: error, tenantId: this.tenant._id }, 'widget message failed');
-        this.send({ type: 'error', ...ref, code: 'internal', message: 'Something went wrong on our side. Please try again.' });
+        this.send({ type: 'error', ...about, code: 'internal', message: 'Something went wrong on our side. Please try again.' });
       }
     }
   }

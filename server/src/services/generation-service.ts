@@ -68,7 +68,7 @@ export interface GenerationServiceDeps {
   /** The tenant's uploads, which a request names by id (its mask). */
   uploads: Pick<UploadService, 'get'>;
   /** A job's input image: an upload, or one of the asker's own results. */
-  inputImages: Pick<InputImages, 'get'>;
+  inputImages: Pick<InputImages, 'get' | 'fromUrl'>;
   /** Which presets the connected runners offer. */
   runners: Pick<RunnerRegistry, 'offering'>;
   /** Refuses prompts the platform's or the tenant's content policy does not allow. */
@@ -108,10 +108,17 @@ export class GenerationService {
     const policy = await this.deps.configs.policy(tenant);
     await this.deps.prompts.screen({ prompt: params.prompt }, policy.config, options.actor);
     const owner = { source: options.source, shopperId: options.shopperId };
+    const input =
+      params.inputImageUrl !== undefined && params.inputImageId === undefined && (params.mode ?? 'txt2img') !== 'txt2img'
+        ? await this.deps.inputImages.fromUrl(params.inputImageUrl, {
+            origins: tenant.origins,
+            hosts: policy.config.productImageHosts,
+          })
+        : params.inputImageId !== undefined
+          ? await this.deps.inputImages.get(params.inputImageId, 'inputImageId', owner)
+          : undefined;
     const inputs = {
-      ...(params.inputImageId !== undefined && {
-        input: await this.deps.inputImages.get(params.inputImageId, 'inputImageId', owner),
-      }),
+      ...(input && { input, inputImageId: input.asset.id }),
       ...(params.maskImageId !== undefined && { mask: await this.deps.uploads.get(params.maskImageId, 'maskImageId') }),
     };
     const loras = await this.deps.loras.owned(params.loras?.map((lora) => lora.id) ?? []);

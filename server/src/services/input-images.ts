@@ -3,6 +3,7 @@ import { AppError } from '../errors/app-error.js';
 import type { Models } from '../models/index.js';
 import type { AssetSource, JobAsset } from '../storage/job-assets.js';
 import type { Storage } from '../storage/storage.js';
+import type { ProductImages } from './product-images.js';
 import type { UploadService } from './upload-service.js';
 
 /** What a job needs to know of its input image: its size, and what the runner fetches. */
@@ -30,7 +31,20 @@ const RESULT_PREFIX = 'img_';
  * a tenant-bound asset the runner fetches over a signed URL and checks by its sha256.
  */
 export class InputImages {
-  constructor(private readonly deps: { models: Models; storage: Storage; uploads: Pick<UploadService, 'get'> }) {}
+  constructor(
+    private readonly deps: {
+      models: Models;
+      storage: Storage;
+      uploads: Pick<UploadService, 'get'>;
+      products: Pick<ProductImages, 'fetch'>;
+    },
+  ) {}
+
+  /** A product photo named by URL, fetched from the tenant's own sites and kept as its upload (product-images.ts). */
+  async fromUrl(url: string, sites: { origins: readonly string[]; hosts: readonly string[] }): Promise<InputImage> {
+    const upload = await this.deps.products.fetch(url, sites);
+    return { width: upload.width, height: upload.height, asset: { id: upload._id, sha256: upload.sha256, bytes: upload.bytes } };
+  }
 
   /**
    * The named image, or `not_found` for one that is not the asker's: another tenant's

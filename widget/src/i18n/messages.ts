@@ -38,6 +38,18 @@ export const en = {
   performanceExtremeSpeed: 'Fast',
   performanceLightning: 'Fastest',
   countLegend: 'Pictures',
+  // Result actions, recent pictures and the product-photo choice (keep together).
+  recentLabel: 'Your recent pictures',
+  resultActions: 'Picture {n}: {prompt}',
+  varySubtle: 'Vary (subtle)',
+  varyStrong: 'Vary (strong)',
+  upscale: 'Upscale {factor}×',
+  download: 'Download',
+  select: 'Use this picture',
+  retry: 'Try again',
+  productModeLegend: 'Start from the product photo',
+  productModeScene: 'New scene',
+  productModeVariations: 'Variations',
 
   connecting: 'Connecting to the studio…',
   reconnecting: 'Reconnecting to the studio…',

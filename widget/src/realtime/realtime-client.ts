@@ -177,10 +177,13 @@ export class RealtimeClient {
     this.send({ type: 'cancel', id });
   }
 
-  /** Follows a job's events (one this session, or a resumed one, started). */
-  watch(id: string): void {
+  /**
+   * Follows a job's events (one this session, or a resumed one, started); `session`, the
+   * token of the earlier session that started it, proves it is this browser's.
+   */
+  watch(id: string, session?: string): void {
     this.following.add(id);
-    this.send({ type: 'watch', id });
+    this.send(session ? { type: 'watch', id, session } : { type: 'watch', id });
   }
 
   on<K extends keyof RealtimeEventMap>(type: K, listener: (payload: RealtimeEventMap[K]) => void): () => void {
@@ -282,8 +285,10 @@ export class RealtimeClient {
     // Whatever names a request's ref answers it: its job exists, or never will. (An
     // `accepted` lost with a socket may be followed by the job's events.)
     if (message.ref) this.unanswered.delete(message.ref);
-    if (message.type === 'completed' || message.type === 'failed') this.following.delete(message.id);
-    else if (message.type !== 'error') this.following.add(message.id);
+    // A watch refused (`error` naming its id) is not followed either.
+    if (message.type === 'completed' || message.type === 'failed' || message.type === 'error') {
+      if (message.id) this.following.delete(message.id);
+    } else this.following.add(message.id);
   }
 
   private welcomed(message: WelcomeMessage): void {

@@ -28,6 +28,18 @@ export const de: Messages = {
   performanceExtremeSpeed: 'Schnell',
   performanceLightning: 'Blitzschnell',
   countLegend: 'Anzahl der Bilder',
+  // Result actions, recent pictures and the product-photo choice (keep together).
+  recentLabel: 'Ihre letzten Bilder',
+  resultActions: 'Bild {n}: {prompt}',
+  varySubtle: 'Variieren (leicht)',
+  varyStrong: 'Variieren (stark)',
+  upscale: 'Vergrößern {factor}×',
+  download: 'Herunterladen',
+  select: 'Dieses Bild verwenden',
+  retry: 'Erneut versuchen',
+  productModeLegend: 'Vom Produktfoto ausgehen',
+  productModeScene: 'Neue Szene',
+  productModeVariations: 'Variationen',
 
   connecting: 'Verbindung zum Studio wird hergestellt …',
   reconnecting: 'Verbindung zum Studio wird wiederhergestellt …',

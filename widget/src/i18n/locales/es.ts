@@ -28,6 +28,18 @@ export const es: Messages = {
   performanceExtremeSpeed: 'Rápido',
   performanceLightning: 'Ultrarrápido',
   countLegend: 'Número de imágenes',
+  // Result actions, recent pictures and the product-photo choice (keep together).
+  recentLabel: 'Tus imágenes recientes',
+  resultActions: 'Imagen {n}: {prompt}',
+  varySubtle: 'Variar (sutil)',
+  varyStrong: 'Variar (marcado)',
+  upscale: 'Ampliar {factor}×',
+  download: 'Descargar',
+  select: 'Usar esta imagen',
+  retry: 'Reintentar',
+  productModeLegend: 'Partir de la foto del producto',
+  productModeScene: 'Nueva escena',
+  productModeVariations: 'Variaciones',
 
   connecting: 'Conectando con el estudio…',
   reconnecting: 'Volviendo a conectar con el estudio…',

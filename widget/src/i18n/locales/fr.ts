@@ -31,6 +31,18 @@ export const fr: Messages = {
   performanceExtremeSpeed: 'Rapide',
   performanceLightning: 'Ultra-rapide',
   countLegend: 'Nombre d’images',
+  // Result actions, recent pictures and the product-photo choice (keep together).
+  recentLabel: 'Vos images récentes',
+  resultActions: 'Image {n} : {prompt}',
+  varySubtle: 'Varier (léger)',
+  varyStrong: 'Varier (fort)',
+  upscale: 'Agrandir {factor}×',
+  download: 'Télécharger',
+  select: 'Utiliser cette image',
+  retry: 'Réessayer',
+  productModeLegend: 'Partir de la photo du produit',
+  productModeScene: 'Nouvelle scène',
+  productModeVariations: 'Variantes',
 
   connecting: 'Connexion au studio…',
   reconnecting: 'Reconnexion au studio…',

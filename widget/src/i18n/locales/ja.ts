@@ -31,6 +31,18 @@ export const ja: Messages = {
   performanceExtremeSpeed: '高速',
   performanceLightning: '最速',
   countLegend: '枚数',
+  // Result actions, recent pictures and the product-photo choice (keep together).
+  recentLabel: '最近の画像',
+  resultActions: '画像 {n}: {prompt}',
+  varySubtle: 'バリエーション（控えめ）',
+  varyStrong: 'バリエーション（大きく）',
+  upscale: '{factor}倍に拡大',
+  download: 'ダウンロード',
+  select: 'この画像を使う',
+  retry: 'もう一度試す',
+  productModeLegend: '商品写真から作成',
+  productModeScene: '新しいシーン',
+  productModeVariations: 'バリエーション',
 
   connecting: 'スタジオに接続しています…',
   reconnecting: 'スタジオに再接続しています…',
