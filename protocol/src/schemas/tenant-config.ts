@@ -197,7 +197,10 @@ const configObject = z
       .array(
         z
           .string({ error: 'must be a host name' })
-          .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lower-case host name such as cdn.shopify.com'),
+          .regex(
+            /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+            'must be a lower-case host name such as cdn.shopify.com',
+          ),
       )
       .max(10, 'must list at most 10 hosts')
       .default([]),

@@ -172,8 +172,7 @@ export class WidgetSession {
       await done;
     } catch (error) {
       // What the error answers: a generate's ref, or the job a watch or cancel named.
-      const about =
-        message.type === 'generate' ? { ref: message.ref } : message.type === 'hello' ? {} : { id: message.id };
+      const about = message.type === 'generate' ? { ref: message.ref } : message.type === 'hello' ? {} : { id: message.id };
       if (error instanceof AppError && error.expose) {
         this.send({ type: 'error', ...about, code: error.code, message: error.message, ...retryAfter(error) });
       } else {

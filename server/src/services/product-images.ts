@@ -40,12 +40,13 @@ export class ProductImages {
       );
     }
     const now = this.deps.now?.() ?? new Date();
-    const recent = await this.deps.models.Upload.findOne({ sourceUrl: url.href })
-      .sort({ createdAt: -1 })
-      .lean();
+    const recent = await this.deps.models.Upload.findOne({ sourceUrl: url.href }).sort({ createdAt: -1 }).lean();
     if (recent && now.getTime() - recent.createdAt.getTime() < REUSE_MS) return recent;
 
-    const answer = await this.deps.outgoing.get(url, { maxBytes: UPLOAD_LIMITS.maxBytes, accept: 'image/png, image/jpeg, image/webp' });
+    const answer = await this.deps.outgoing.get(url, {
+      maxBytes: UPLOAD_LIMITS.maxBytes,
+      accept: 'image/png, image/jpeg, image/webp',
+    });
     if (!answer.ok || answer.statusCode !== 200) {
       log.info(
         { tenantId: requireTenantId(), host: url.host, reason: answer.ok ? `status ${answer.statusCode}` : answer.reason },

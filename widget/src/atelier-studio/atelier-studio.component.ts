@@ -1,4 +1,10 @@
-import { type GenerationParams, PROMPT_MAX_LENGTH, type PublicImage, type ServerMessage, type WidgetConfig } from '@atelier/protocol';
+import {
+  type GenerationParams,
+  PROMPT_MAX_LENGTH,
+  type PublicImage,
+  type ServerMessage,
+  type WidgetConfig,
+} from '@atelier/protocol';
 import { LitElement, type PropertyValues, html, nothing } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { AtelierCompleteEvent } from '../events/atelier-complete.js';
@@ -94,7 +100,7 @@ export class AtelierStudio extends LitElement {
   @state() private choices: Choices | null = null;
   /** The shopper's recent generations, newest first (this page's and, restored, earlier pages'). */
   @state() private gallery: readonly GalleryItem[] = [];
-  @state() private productMode: ProductMode = 'background';
+  @state() private productMode: ProductMode = 'txt2img';
 
   /** The last request, sent again by "Try again". */
   private lastParams: GenerationParams | null = null;
@@ -449,9 +455,11 @@ export class AtelierStudio extends LitElement {
           <p part="status" class="studio__status">${status}</p>
           <p class="studio__announce" aria-live="polite">${milestoneText(i18n, this.job, picked)}</p>
           <p id="error" part="error" class="studio__error" role="alert" ?hidden=${!error}>${error ?? ''}</p>
-          ${this.job.phase === 'failed' && this.lastParams
-            ? html`<button part="retry" class="studio__retry" type="button" @click=${this.handleRetry}>${this.t('retry')}</button>`
-            : nothing}
+          ${
+            this.job.phase === 'failed' && this.lastParams
+              ? html`<button part="retry" class="studio__retry" type="button" @click=${this.handleRetry}>${this.t('retry')}</button>`
+              : nothing
+          }
         </div>
         <div class="studio__canvas">${this.renderCanvas()}</div>
         <div @click=${this.handleResultAction}>

@@ -2,8 +2,11 @@ import type { GenerationParams } from '@atelier/protocol';
 import { html } from 'lit';
 import type { MessageKey } from '../i18n/messages.js';
 
-/** What a studio with a product photo makes of it: a new scene around the product, or variations of the photo. */
-export type ProductMode = 'background' | 'vary-strong';
+/**
+ * What a studio with a product photo makes: a picture from the words alone (the default,
+ * as without a photo), a new scene around the product, or variations of the photo.
+ */
+export type ProductMode = 'txt2img' | 'background' | 'vary-strong';
 
 /**
  * The request for a product photo: its URL goes to the server, which fetches it only from
@@ -16,11 +19,12 @@ export function productParams(
   inputImageUrl: string,
   choices: Omit<GenerationParams, 'prompt'>,
 ): GenerationParams {
+  if (mode === 'txt2img') return { prompt, ...choices };
   const { aspectRatio: _shapeOfPhoto, ...rest } = choices;
   return { prompt, ...rest, mode, inputImageUrl };
 }
 
-/** Two radios in a fieldset, as the other choices are (studio-options.ts). */
+/** Radios in a fieldset, as the other choices are (studio-options.ts). */
 export function renderProductMode(mode: ProductMode, t: (key: MessageKey) => string, onChange: (event: Event) => void) {
   const choice = (value: ProductMode, key: MessageKey) =>
     html`<label class="studio__choice"
@@ -28,6 +32,8 @@ export function renderProductMode(mode: ProductMode, t: (key: MessageKey) => str
     >`;
   return html`<fieldset part="product-mode" class="studio__group" @change=${onChange}>
     <legend>${t('productModeLegend')}</legend>
-    <div class="studio__chips">${choice('background', 'productModeScene')}${choice('vary-strong', 'productModeVariations')}</div>
+    <div class="studio__chips">
+      ${choice('txt2img', 'productModeText')}${choice('background', 'productModeScene')}${choice('vary-strong', 'productModeVariations')}
+    </div>
   </fieldset>`;
 }

@@ -48,6 +48,7 @@ export const en = {
   select: 'Use this picture',
   retry: 'Try again',
   productModeLegend: 'Start from the product photo',
+  productModeText: 'Just my words',
   productModeScene: 'New scene',
   productModeVariations: 'Variations',
 

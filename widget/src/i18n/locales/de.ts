@@ -38,6 +38,7 @@ export const de: Messages = {
   select: 'Dieses Bild verwenden',
   retry: 'Erneut versuchen',
   productModeLegend: 'Vom Produktfoto ausgehen',
+  productModeText: 'Nur meine Beschreibung',
   productModeScene: 'Neue Szene',
   productModeVariations: 'Variationen',
 

@@ -38,6 +38,7 @@ export const es: Messages = {
   select: 'Usar esta imagen',
   retry: 'Reintentar',
   productModeLegend: 'Partir de la foto del producto',
+  productModeText: 'Solo mi descripción',
   productModeScene: 'Nueva escena',
   productModeVariations: 'Variaciones',
 

@@ -41,6 +41,7 @@ export const fr: Messages = {
   select: 'Utiliser cette image',
   retry: 'Réessayer',
   productModeLegend: 'Partir de la photo du produit',
+  productModeText: 'Seulement ma description',
   productModeScene: 'Nouvelle scène',
   productModeVariations: 'Variantes',
 

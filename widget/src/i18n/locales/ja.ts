@@ -41,6 +41,7 @@ export const ja: Messages = {
   select: 'この画像を使う',
   retry: 'もう一度試す',
   productModeLegend: '商品写真から作成',
+  productModeText: '説明文のみ',
   productModeScene: '新しいシーン',
   productModeVariations: 'バリエーション',
 
