@@ -119,6 +119,10 @@ test('vary, upscale, download and select a result; the gallery comes back after 
   // Keyboard: the first action takes focus with a visible ring, Enter varies the picture.
   const vary = action(page, 0, 'Vary (subtle)');
   await vary.focus();
+  // Reached by the keyboard (Shift+Tab, Tab), as :focus-visible asks.
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Tab');
+  await expect(vary).toBeFocused();
   expect(await vary.evaluate((button) => getComputedStyle(button).outlineStyle)).toBe('solid');
   await page.keyboard.press('Enter');
   await loaded(page, 2);
