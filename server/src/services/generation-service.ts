@@ -107,6 +107,10 @@ export class GenerationService {
     if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
     const policy = await this.deps.configs.policy(tenant);
     await this.deps.prompts.screen({ prompt: params.prompt }, policy.config, options.actor);
+    // Before either is looked up (or fetched): which one was meant cannot be guessed.
+    if (params.inputImageId !== undefined && params.inputImageUrl !== undefined) {
+      throw invalidRequest('give inputImageId or inputImageUrl, not both');
+    }
     const owner = { source: options.source, shopperId: options.shopperId };
     const input =
       params.inputImageUrl !== undefined && params.inputImageId === undefined && (params.mode ?? 'txt2img') !== 'txt2img'

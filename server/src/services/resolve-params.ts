@@ -98,8 +98,6 @@ function resolveLoras(
  */
 function resolveImageInputs(params: GenerationParams, inputs: JobInputs) {
   const mode = params.mode ?? 'txt2img';
-  if (params.inputImageId !== undefined && params.inputImageUrl !== undefined)
-    throw invalidRequest('give inputImageId or inputImageUrl, not both');
   if (mode === 'txt2img') {
     if (params.inputImageId !== undefined || params.inputImageUrl !== undefined)
       throw invalidRequest(
