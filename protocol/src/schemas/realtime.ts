@@ -33,7 +33,14 @@ export const clientMessageSchema = z.discriminatedUnion(
       .strict(),
     z.object({ type: z.literal('generate'), ref: refSchema, params: generationParamsSchema }).strict(),
     z.object({ type: z.literal('cancel'), id: idSchema }).strict(),
-    z.object({ type: z.literal('watch'), id: idSchema, session: z.string().max(SESSION_TOKEN_MAX_LENGTH).optional() }).strict(),
+    z
+      .object({
+        type: z.literal('watch'),
+        id: idSchema,
+        session: z.string().max(SESSION_TOKEN_MAX_LENGTH).optional(),
+        ref: refSchema.optional(),
+      })
+      .strict(),
   ],
   { error: 'type must be one of hello, generate, cancel, watch' },
 ) satisfies z.ZodType<ClientMessage>;
@@ -86,7 +93,6 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('error'),
     ref: refSchema.optional(),
-    id: z.string().optional(),
     code: codeSchema,
     message: z.string(),
     retryAfter: z.number().nonnegative().optional(),

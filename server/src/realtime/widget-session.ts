@@ -171,8 +171,8 @@ export class WidgetSession {
       if (message.type === 'hello') this.greeting ??= done.catch(() => undefined);
       await done;
     } catch (error) {
-      // What the error answers: a generate's ref, or the job a watch or cancel named.
-      const about = message.type === 'generate' ? { ref: message.ref } : message.type === 'hello' ? {} : { id: message.id };
+      // What the error answers: a generate's ref, or a watch's when it gave one.
+      const about = (message.type === 'generate' || message.type === 'watch') && message.ref ? { ref: message.ref } : {};
       if (error instanceof AppError && error.expose) {
         this.send({ type: 'error', ...about, code: error.code, message: error.message, ...retryAfter(error) });
       } else {

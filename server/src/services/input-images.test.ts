@@ -39,7 +39,8 @@ const sockets: WidgetProbe[] = [];
 beforeAll(async () => {
   // Polling job views from one address for minutes would meet the per-address REST limit.
   server = await startTestServer({ ATELIER_RPM_PER_ADDRESS: '100000' });
-  acme = await server.createTenant({ name: 'Acme', origins: [ORIGIN] });
+  // Enterprise: its request rate leaves room for polling job views.
+  acme = await server.createTenant({ name: 'Acme', plan: 'enterprise', origins: [ORIGIN] });
   globex = await server.createTenant({ name: 'Globex', origins: [ORIGIN] });
   runner = await startRunnerProcess({ serverUrl: server.url, token: await server.createRunnerToken(), name: 'results' });
   await runner.logged((line) => line.msg === 'connected to server', 120_000);
@@ -67,7 +68,7 @@ function finished(tenant: Tenant, id: string): Promise<GenerationBody> {
       if (['queued', 'running'].includes(current.status)) throw new Error(`${id} is ${current.status}`);
       return current;
     },
-    { timeout: 90_000, interval: 100 },
+    { timeout: 90_000, interval: 250 },
   );
 }
 
@@ -94,7 +95,9 @@ async function mint(tenant: Tenant, shopperId: string): Promise<string> {
 async function widget(tenant: Tenant, shopper?: string): Promise<WidgetProbe> {
   const probe = await openWidgetSocket(server.url, tenant.publishableKey, ORIGIN);
   sockets.push(probe);
-  probe.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, ...(shopper ? { shopper } : { browser: 'browser-0123456789' }) });
+  // A browser id of its own: an anonymous browser's generate limit is per id.
+  const browser = `browser-${String(sockets.length).padStart(12, '0')}`;
+  probe.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, ...(shopper ? { shopper } : { browser }) });
   await probe.receive('welcome');
   return probe;
 }
@@ -229,11 +232,11 @@ describe('watching a finished job from a later session (recent results after a r
     expect((await fetch(again.images[0]!.url)).status).toBe(200);
 
     const stranger = await widget(acme, await mint(acme, 'eve'));
-    stranger.send({ type: 'watch', id: made.id });
-    // The error names the job the watch asked for, so a widget restoring several can drop this one.
+    stranger.send({ type: 'watch', id: made.id, ref: 'restore-1' });
+    // The error carries the watch's ref, so a widget restoring several knows which one to drop.
     expect(await stranger.receive('error')).toEqual({
       type: 'error',
-      id: made.id,
+      ref: 'restore-1',
       code: 'not_found',
       message: 'The generation was not found.',
     });

@@ -107,8 +107,8 @@ export class AtelierStudio extends LitElement {
   /** Where the gallery is remembered (recent-results.ts), and what is remembered there. */
   private recentSlot = '';
   private recent: RecentEntry[] = [];
-  /** Remembered generations asked for again on this page (once each). */
-  private readonly restoring = new Set<string>();
+  /** Remembered generations asked for again on this page (once each), with their watch's ref. */
+  private readonly restoring = new Map<string, string>();
 
   /** Publishable key (`pk_live_…` / `pk_test_…`), bound to the tenant's allowed origins. */
   @property({ attribute: 'publishable-key' }) publishableKey = '';
@@ -177,7 +177,10 @@ export class AtelierStudio extends LitElement {
    * shopper see) is forgotten. Answers whether the message was one of these.
    */
   private restore(incoming: ServerMessage): boolean {
-    const id = (incoming as { id?: string }).id;
+    const id =
+      incoming.type === 'error'
+        ? [...this.restoring].find(([, ref]) => ref === incoming.ref)?.[0]
+        : (incoming as { id?: string }).id;
     if (!id || !this.restoring.has(id) || incoming.type === 'accepted') return false;
     if (incoming.type === 'completed') {
       const images = incoming.images.map((image) => this.absolute(image));
@@ -245,8 +248,7 @@ export class AtelierStudio extends LitElement {
       const client = this.connection.ensureClient();
       for (const { id, session } of this.recent) {
         if (this.restoring.has(id) || !this.gallery.some((item) => item.id === id && !item.images)) continue;
-        this.restoring.add(id);
-        client.watch(id, session);
+        this.restoring.set(id, client.watch(id, session));
       }
       return;
     }

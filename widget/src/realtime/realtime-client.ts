@@ -124,6 +124,8 @@ export class RealtimeClient {
   private readonly unanswered = new Map<string, GenerateMessage>();
   /** Jobs accepted or watched and not yet finished: followed again after a reconnect. */
   private readonly following = new Set<string>();
+  /** Watches sent with a ref, by ref: a refused one is no longer followed. */
+  private readonly watches = new Map<string, string>();
   private readonly listeners = new Map<keyof RealtimeEventMap, Set<Listener>>();
   private readonly refPrefix = Math.random().toString(36).slice(2, 12);
   private refCounter = 0;
@@ -179,11 +181,15 @@ export class RealtimeClient {
 
   /**
    * Follows a job's events (one this session, or a resumed one, started); `session`, the
-   * token of the earlier session that started it, proves it is this browser's.
+   * token of the earlier session that started it, proves it is this browser's. Returns
+   * the ref an `error` refusing the watch will carry.
    */
-  watch(id: string, session?: string): void {
+  watch(id: string, session?: string): string {
+    const ref = this.nextRef();
     this.following.add(id);
-    this.send(session ? { type: 'watch', id, session } : { type: 'watch', id });
+    this.watches.set(ref, id);
+    this.send(session ? { type: 'watch', id, session, ref } : { type: 'watch', id, ref });
+    return ref;
   }
 
   on<K extends keyof RealtimeEventMap>(type: K, listener: (payload: RealtimeEventMap[K]) => void): () => void {
@@ -285,10 +291,12 @@ export class RealtimeClient {
     // Whatever names a request's ref answers it: its job exists, or never will. (An
     // `accepted` lost with a socket may be followed by the job's events.)
     if (message.ref) this.unanswered.delete(message.ref);
-    // A watch refused (`error` naming its id) is not followed either.
-    if (message.type === 'completed' || message.type === 'failed' || message.type === 'error') {
-      if (message.id) this.following.delete(message.id);
-    } else this.following.add(message.id);
+    if (message.type === 'error') {
+      // A refused watch (its ref on the error) is not followed either.
+      this.following.delete(this.watches.get(message.ref ?? '') ?? '');
+      this.watches.delete(message.ref ?? '');
+    } else if (message.type === 'completed' || message.type === 'failed') this.following.delete(message.id);
+    else this.following.add(message.id);
   }
 
   private welcomed(message: WelcomeMessage): void {
