@@ -141,7 +141,7 @@ test('vary, upscale, download and select a result; the gallery comes back after 
   await page.locator('atelier-studio .studio__tile').nth(0).getByRole('link', { name: 'Download' }).click();
   const download = await saving;
   expect(download.suggestedFilename()).toBe(`a-walnut-desk-lamp-${upscaled.images[0]!.id}.${upscaled.images[0]!.format}`);
-  const file = await readFile((await download.path())!);
+  const file = await readFile(await download.path());
   expect(await sharp(file).metadata()).toMatchObject({ width: upscaled.images[0]!.width });
 
   const picked = page.evaluate(
