@@ -126,6 +126,8 @@ export class RealtimeClient {
   private readonly following = new Set<string>();
   /** Watches sent with a ref, by ref: a refused one is no longer followed. */
   private readonly watches = new Map<string, string>();
+  /** The proof a watched job was asked for with (an older session's token), to ask again with. */
+  private readonly proofs = new Map<string, string>();
   private readonly listeners = new Map<keyof RealtimeEventMap, Set<Listener>>();
   private readonly refPrefix = Math.random().toString(36).slice(2, 12);
   private refCounter = 0;
@@ -188,6 +190,7 @@ export class RealtimeClient {
     const ref = this.nextRef();
     this.following.add(id);
     this.watches.set(ref, id);
+    if (session) this.proofs.set(id, session);
     this.send(session ? { type: 'watch', id, session, ref } : { type: 'watch', id, ref });
     return ref;
   }
@@ -317,7 +320,7 @@ export class RealtimeClient {
     // A resumed session's jobs come back as snapshots; a fresh session follows them
     // again only with proof of the earlier one.
     if (!message.resume && earlier) {
-      for (const id of this.following) this.send({ type: 'watch', id, session: earlier });
+      for (const id of this.following) this.send({ type: 'watch', id, session: this.proofs.get(id) ?? earlier });
     }
     // Sent but never answered: the request or its answer may have been lost with the
     // socket. Sending it again is safe, the server answers a repeated ref once.
