@@ -109,6 +109,9 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
           MONGODB_URI: mongodbUri,
           ATELIER_DATA_DIR: options.dataDir,
           ATELIER_ADMIN_TOKEN: adminToken,
+          // The storefronts serve their product photos from 127.0.0.1, which the server
+          // fetches only when allowed (product-images.ts; SSRF guard, net/address-policy.ts).
+          ATELIER_OUTGOING_ALLOW: process.env.ATELIER_OUTGOING_ALLOW ?? '127.0.0.1',
         },
         onLine: (line) => log('server', line),
       });

@@ -88,6 +88,12 @@ export interface GenerationParams {
   loras?: { id: string; weight: number }[];
   mode?: GenerationMode;
   inputImageId?: string;
+  /**
+   * Instead of `inputImageId`: the URL of a product photo on one of the tenant's own sites
+   * (its allowed origins, or a host its configuration lists in `productImages.hosts`); the
+   * server fetches it and uses it as an upload.
+   */
+  inputImageUrl?: string;
   maskImageId?: string;
   /** `upscale` only; 2 by default. */
   upscaleFactor?: UpscaleFactor;

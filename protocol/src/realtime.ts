@@ -86,6 +86,8 @@ export interface WatchMessage {
   type: 'watch';
   id: string;
   session?: string;
+  /** Carried by an `error` answering this watch, so a client watching several jobs knows which one was refused. */
+  ref?: string;
 }
 
 export type ClientMessage = HelloMessage | GenerateMessage | CancelMessage | WatchMessage;
@@ -164,7 +166,7 @@ export interface FailedMessage extends JobEventBase {
 
 export interface ErrorMessage {
   type: 'error';
-  /** The `generate` this answers, when it answers one. */
+  /** The `generate` (or `watch` with a ref) this answers, when it answers one. */
   ref?: string;
   code: Code;
   message: string;

@@ -145,6 +145,11 @@ export interface TenantConfig {
   };
   /** Days generated images and their records are kept. */
   retentionDays: number;
+  /**
+   * Host names (besides the tenant's allowed origins) the server may fetch product photos
+   * from when a request names one by URL (`inputImageUrl`), e.g. `cdn.shopify.com`.
+   */
+  productImageHosts: string[];
 }
 
 type PatchOf<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: PatchOf<T[K]> | null } : T;

@@ -46,6 +46,8 @@ import { CreditLedger } from './services/credit-ledger.js';
 import { CreditShortfall } from './services/credit-shortfall.js';
 import { ReservationSweeper } from './services/reservation-sweeper.js';
 import { GenerationService } from './services/generation-service.js';
+import { InputImages } from './services/input-images.js';
+import { ProductImages } from './services/product-images.js';
 import { IncludedCredits } from './services/included-credits.js';
 import { RetentionSweeper } from './services/retention-sweeper.js';
 import { newId } from './services/ids.js';
@@ -146,7 +148,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
         models: database.models,
         storage: services.storage,
         signer: services.signer,
-        assets: [services.uploads.assetSource(), services.loras.assetSource()],
+        assets: [services.uploads.assetSource(), services.inputImages.assetSource(), services.loras.assetSource()],
       }),
     ],
     // Liveness: every runner online counts, cooling down or not (readiness is /readyz).
@@ -351,6 +353,8 @@ function createServices(
   });
   const loras = new LoraService({ models, storage, limits: DEFAULT_LORA_LIMITS });
   const uploads = new UploadService({ models, storage, ...(options.now ? { now: options.now } : {}) });
+  const products = new ProductImages({ models, outgoing, uploads, ...(options.now ? { now: options.now } : {}) });
+  const inputImages = new InputImages({ models, storage, uploads, products });
   // New work wakes this process's dispatcher and, through the relay, the other processes'.
   const creditShortfall = new CreditShortfall();
   const generations = new GenerationService({
@@ -362,6 +366,7 @@ function createServices(
     configs,
     loras,
     uploads,
+    inputImages,
     runners: registry,
     prompts: new PromptScreen({ audit }),
     ledger,
@@ -439,6 +444,7 @@ function createServices(
     rateLimits,
     loras,
     uploads,
+    inputImages,
     generations,
     runnerHub,
     widgetHub,

@@ -14,11 +14,13 @@ import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-serve
  * and Japanese bundled (about 1.1 kB gzip each), Intl formatting and the tenant's theme and
  * strings to 23,051 B (19.9 kB brotli; with the loader well within the issue's 30 kB); the
  * layout-shift work (rows held before welcome), the tenant's logo, density and
- * right-to-left added 419 B (23,063 → 23,482 B; 20.3 kB brotli).
+ * right-to-left added 419 B; the actions on results (vary, upscale, download, select, Try
+ * again), the gallery of recent pictures kept across reloads and the product-photo choice,
+ * with 12 strings in five locales, to 26,066 B together (22.6 kB brotli).
  * Raising it should be a decision, not an accident (the page loads only the loader before
  * it is idle).
  */
-const GZIP_BUDGET_BYTES = 23_520;
+const GZIP_BUDGET_BYTES = 26_100;
 /** What a page includes: Shopify's limit for a theme app extension's JavaScript is 10 KB compressed. */
 const LOADER_BUDGET_BYTES = 10 * 1024;
 /** Everything a page ends up loading for the widget (loader and studio, Lit included), brotli as served. */

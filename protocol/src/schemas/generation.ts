@@ -86,6 +86,10 @@ export const generationParamsSchema = z
     loras: loraList.optional(),
     mode: z.enum(MODES, { error: `mode must be one of ${MODES.join(', ')}` }).optional(),
     inputImageId: idSchema.optional(),
+    inputImageUrl: z
+      .url({ protocol: /^https?$/, error: 'inputImageUrl must be an http or https URL' })
+      .max(2048, 'inputImageUrl must be at most 2048 characters')
+      .optional(),
     maskImageId: idSchema.optional(),
     upscaleFactor: z
       .union(

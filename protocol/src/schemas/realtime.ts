@@ -34,7 +34,14 @@ export const clientMessageSchema = z.discriminatedUnion(
       .strict(),
     z.object({ type: z.literal('generate'), ref: refSchema, params: generationParamsSchema }).strict(),
     z.object({ type: z.literal('cancel'), id: idSchema }).strict(),
-    z.object({ type: z.literal('watch'), id: idSchema, session: z.string().max(SESSION_TOKEN_MAX_LENGTH).optional() }).strict(),
+    z
+      .object({
+        type: z.literal('watch'),
+        id: idSchema,
+        session: z.string().max(SESSION_TOKEN_MAX_LENGTH).optional(),
+        ref: refSchema.optional(),
+      })
+      .strict(),
   ],
   { error: 'type must be one of hello, generate, cancel, watch' },
 ) satisfies z.ZodType<ClientMessage>;

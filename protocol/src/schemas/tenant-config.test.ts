@@ -24,6 +24,7 @@ describe('tenantConfigSchema', () => {
         watermarkStyle: { text: null, logoImageId: null, position: 'bottom-right', opacity: 0.5, scale: 0.04 },
       },
       retentionDays: 30,
+      productImageHosts: [],
     });
   });
 

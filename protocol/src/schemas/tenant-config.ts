@@ -198,6 +198,17 @@ const configObject = z
         `must be a whole number of days from ${LIMITS.minRetentionDays} to ${LIMITS.maxRetentionDays}`,
       )
       .default(30),
+    productImageHosts: z
+      .array(
+        z
+          .string({ error: 'must be a host name' })
+          .regex(
+            /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+            'must be a lower-case host name such as cdn.shopify.com',
+          ),
+      )
+      .max(10, 'must list at most 10 hosts')
+      .default([]),
   })
   .superRefine((config, ctx) => {
     if (!config.presets.allowed.includes(config.presets.default)) {

@@ -20,6 +20,8 @@ export interface StoredImage {
   format: OutputFormat;
   bytes: number;
   seed: number;
+  /** Hex SHA-256 of the stored bytes, so a result can be a later job's input asset (absent on older results). */
+  sha256?: string;
   /** Background images: the product fidelity figure the runner measured (0 = untouched product). */
   productFidelity?: number;
 }
@@ -94,6 +96,7 @@ const imageSchema = new Schema<StoredImage>(
     format: { type: String, enum: OUTPUT_FORMATS, required: true },
     bytes: { type: Number, required: true },
     seed: { type: Number, required: true },
+    sha256: { type: String },
     productFidelity: { type: Number },
   },
   { _id: false },

@@ -20,6 +20,8 @@ export interface Upload {
   bytes: number;
   /** Hex SHA-256 of the stored bytes. */
   sha256: string;
+  /** A product photo the server fetched for a request naming it by URL (`inputImageUrl`). */
+  sourceUrl?: string;
   createdAt: Date;
 }
 
@@ -33,11 +35,14 @@ const uploadSchema = new Schema<Upload>(
     hasAlpha: { type: Boolean, required: true },
     bytes: { type: Number, required: true },
     sha256: { type: String, required: true },
+    sourceUrl: { type: String },
     createdAt: { type: Date, required: true },
   },
   { collection: 'uploads', versionKey: false },
 );
 uploadSchema.plugin(tenantPlugin);
+// Product photos fetched by URL are looked up by it (product-images.ts).
+uploadSchema.index({ tenantId: 1, sourceUrl: 1 });
 
 export function uploadModel(connection: Connection): Model<Upload> {
   return connection.model<Upload>('Upload', uploadSchema);

@@ -101,23 +101,57 @@ export class OutgoingHttp {
     }
   }
 
-  private send(
+  /**
+   * GETs `url` if the policy allows its addresses, reading at most `maxBytes` of the answer
+   * (a longer one is an error, not a truncated file). Never throws.
+   */
+  async get(
+    url: URL,
+    { maxBytes, accept }: { maxBytes: number; accept: string },
+  ): Promise<{ ok: true; statusCode: number; contentType: string; bytes: Buffer } | { ok: false; reason: string }> {
+    const target = await this.check(url);
+    if (!target.ok) return { ok: false, reason: `refused: ${target.reason}` };
+    try {
+      const answer = await this.send(url, target.addresses[0]!, undefined, { accept }, maxBytes + 1);
+      if (answer.bytes.length > maxBytes) return { ok: false, reason: `the answer is larger than ${maxBytes} bytes` };
+      return { ok: true, statusCode: answer.statusCode, contentType: answer.contentType, bytes: answer.bytes };
+    } catch (error) {
+      return { ok: false, reason: (error as Error).message };
+    }
+  }
+
+  private async send(
     url: URL,
     pinned: LookupAddress,
     body: string,
     headers: Record<string, string>,
-  ): Promise<{ statusCode: number; body: string }> {
-    const { connectTimeoutMs, totalTimeoutMs, maxResponseBytes } = this.limits;
+  ): Promise<{ statusCode: number; body: string }>;
+  private async send(
+    url: URL,
+    pinned: LookupAddress,
+    body: undefined,
+    headers: Record<string, string>,
+    maxResponseBytes: number,
+  ): Promise<{ statusCode: number; contentType: string; bytes: Buffer }>;
+  private send(
+    url: URL,
+    pinned: LookupAddress,
+    body: string | undefined,
+    headers: Record<string, string>,
+    readLimit?: number,
+  ): Promise<{ statusCode: number; body: string; contentType: string; bytes: Buffer }> {
+    const { connectTimeoutMs, totalTimeoutMs } = this.limits;
+    const maxResponseBytes = readLimit ?? this.limits.maxResponseBytes;
     // Answers with the address that was checked, whatever DNS would say now.
     const lookup: LookupFunction = (_host, options, callback) => {
       if ((options as { all?: boolean }).all) (callback as (e: null, a: LookupAddress[]) => void)(null, [pinned]);
       else callback(null, pinned.address, pinned.family);
     };
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
-      method: 'POST',
+      method: body === undefined ? 'GET' : 'POST',
       agent: false,
       lookup,
-      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
     });
     return new Promise((resolve, reject) => {
       const fail = (message: string) => request.destroy(new Error(message));
@@ -137,9 +171,12 @@ export class OutgoingHttp {
         const done = () => {
           clearTimeout(total);
           clearTimeout(connect);
+          const bytes = Buffer.concat(chunks).subarray(0, maxResponseBytes);
           resolve({
             statusCode: response.statusCode ?? 0,
-            body: Buffer.concat(chunks).subarray(0, maxResponseBytes).toString('utf8'),
+            body: bytes.toString('utf8'),
+            contentType: String(response.headers['content-type'] ?? ''),
+            bytes,
           });
         };
         response.on('data', (chunk: Buffer) => {
@@ -154,7 +191,7 @@ export class OutgoingHttp {
         response.on('end', done);
         response.on('error', done);
       });
-      request.end(body);
+      request.end(body ?? undefined);
     });
   }
 }

@@ -13,6 +13,7 @@ import { newId } from '../services/ids.js';
 import { PlanService } from '../services/plans.js';
 import { TenantConfigService } from '../services/tenant-config.js';
 import { DEFAULT_LORA_LIMITS, LoraService } from '../services/lora-service.js';
+import { InputImages } from '../services/input-images.js';
 import { UploadService } from '../services/upload-service.js';
 import { FileStorage } from '../storage/file-storage.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
@@ -48,6 +49,8 @@ beforeAll(async () => {
     leaseMs: 30_000,
     serverId: 'srv_test',
   });
+  const unusedStorage = new FileStorage(join(tmpdir(), 'atelier-unused-uploads'));
+  const unusedUploads = new UploadService({ models, storage: unusedStorage });
   generations = new GenerationService({
     models,
     queue,
@@ -60,7 +63,13 @@ beforeAll(async () => {
     expireUnstarted: (tenantId, jobId) => queue.expireUnstarted(tenantId, jobId),
     runners,
     // These jobs name no uploads and no LoRAs, so nothing is ever stored there.
-    uploads: new UploadService({ models, storage: new FileStorage(join(tmpdir(), 'atelier-unused-uploads')) }),
+    uploads: unusedUploads,
+    inputImages: new InputImages({
+      models,
+      storage: unusedStorage,
+      uploads: unusedUploads,
+      products: { fetch: () => Promise.reject(new Error('these jobs name no product photos')) },
+    }),
     loras: new LoraService({
       models,
       storage: new FileStorage(join(tmpdir(), 'atelier-unused-loras')),

@@ -13,6 +13,7 @@ import { newId } from '../services/ids.js';
 import { PlanService } from '../services/plans.js';
 import { TenantConfigService } from '../services/tenant-config.js';
 import { DEFAULT_LORA_LIMITS, LoraService } from '../services/lora-service.js';
+import { InputImages } from '../services/input-images.js';
 import { UploadService } from '../services/upload-service.js';
 import { FileStorage } from '../storage/file-storage.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
@@ -67,6 +68,8 @@ beforeAll(async () => {
   });
   const audit = new AuditLog({ models });
   const configs = new TenantConfigService({ models, plans, audit });
+  const unusedStorage = new FileStorage(join(tmpdir(), 'atelier-unused-uploads'));
+  const unusedUploads = new UploadService({ models, storage: unusedStorage });
   generations = new GenerationService({
     models,
     queue,
@@ -76,7 +79,13 @@ beforeAll(async () => {
     configs,
     prompts: new PromptScreen({ audit }),
     // These jobs name no uploads, so nothing is ever stored there.
-    uploads: new UploadService({ models, storage: new FileStorage(join(tmpdir(), 'atelier-unused-uploads')) }),
+    uploads: unusedUploads,
+    inputImages: new InputImages({
+      models,
+      storage: unusedStorage,
+      uploads: unusedUploads,
+      products: { fetch: () => Promise.reject(new Error('these jobs name no product photos')) },
+    }),
     runners,
     // Nor LoRAs.
     loras: new LoraService({

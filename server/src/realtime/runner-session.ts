@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import {
   RUNNER_CLOSE,
@@ -362,6 +363,7 @@ export class RunnerSession implements IdleRunner {
       height: header.height,
       format: header.format,
       bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
       seed: header.seed,
       ...(header.productFidelity !== undefined && { productFidelity: header.productFidelity }),
     });

@@ -171,12 +171,13 @@ export class WidgetSession {
       if (message.type === 'hello') this.greeting ??= done.catch(() => undefined);
       await done;
     } catch (error) {
-      const ref = message.type === 'generate' ? { ref: message.ref } : {};
+      // What the error answers: a generate's ref, or a watch's when it gave one.
+      const about = (message.type === 'generate' || message.type === 'watch') && message.ref ? { ref: message.ref } : {};
       if (error instanceof AppError && error.expose) {
-        this.send({ type: 'error', ...ref, code: error.code, message: error.message, ...retryAfter(error) });
+        this.send({ type: 'error', ...about, code: error.code, message: error.message, ...retryAfter(error) });
       } else {
         log.error({ err: error, tenantId: this.tenant._id }, 'widget message failed');
-        this.send({ type: 'error', ...ref, code: 'internal', message: 'Something went wrong on our side. Please try again.' });
+        this.send({ type: 'error', ...about, code: 'internal', message: 'Something went wrong on our side. Please try again.' });
       }
     }
   }
@@ -235,15 +236,21 @@ export class WidgetSession {
   /**
    * A shopper sees only the jobs of their own session: the publishable key is public,
    * so knowing another shopper's job id must not be enough to watch or cancel it. An
-   * earlier session of this tenant counts as their own when its signed token is shown.
+   * earlier session of this tenant and this same shopper counts as their own when its
+   * signed token is shown (a reloaded page showing its recent results); a verified
+   * shopper's jobs are theirs from any session.
    */
   private async ownGeneration(id: string, proof?: string): Promise<Generation> {
     const generation = await this.deps.generations.get(id);
+    const shopperId = this.identity?.kind === 'verified' ? this.identity.shopperId : undefined;
     const earlier = proof ? this.deps.resumeTokens.verify(proof) : undefined;
-    const proven = earlier?.ok === true && earlier.claims.tenantId === this.tenant._id ? earlier.claims.sessionId : undefined;
-    if (generation.sessionId === null || (generation.sessionId !== this.sessionId && generation.sessionId !== proven)) {
-      throw notFound('The generation');
-    }
+    const proven =
+      earlier?.ok === true && earlier.claims.tenantId === this.tenant._id && earlier.claims.shopperId === shopperId
+        ? earlier.claims.sessionId
+        : undefined;
+    const sameSession = generation.sessionId !== null && [this.sessionId, proven].includes(generation.sessionId);
+    const sameShopper = shopperId !== undefined && generation.source === 'widget' && generation.shopperId === shopperId;
+    if (!sameSession && !sameShopper) throw notFound('The generation');
     return generation;
   }
 

@@ -24,6 +24,7 @@ import type { ShortfallCover } from './credit-shortfall.js';
 import { resolve } from './resolve-params.js';
 import type { LoraService } from './lora-service.js';
 import type { TenantConfigService } from './tenant-config.js';
+import type { InputImages } from './input-images.js';
 import type { UploadService } from './upload-service.js';
 import type { JobAsset } from '../storage/job-assets.js';
 import type { AuditActor } from '../models/audit-event.model.js';
@@ -65,8 +66,10 @@ export interface GenerationServiceDeps {
   configs: Pick<TenantConfigService, 'policy'>;
   /** The tenant's own LoRAs, which are all a request may name. */
   loras: Pick<LoraService, 'owned'>;
-  /** The tenant's input images, which a request names by id. */
+  /** The tenant's uploads, which a request names by id (its mask). */
   uploads: Pick<UploadService, 'get'>;
+  /** A job's input image: an upload, or one of the asker's own results. */
+  inputImages: Pick<InputImages, 'get' | 'fromUrl'>;
   /** Which presets the connected runners offer. */
   runners: Pick<RunnerRegistry, 'offering'>;
   /** Refuses prompts the platform's or the tenant's content policy does not allow. */
@@ -107,17 +110,29 @@ export class GenerationService {
     if (tenant.status !== 'active') throw new AppError('forbidden', 'This account is suspended.');
     const policy = await this.deps.configs.policy(tenant);
     await this.deps.prompts.screen({ prompt: params.prompt }, policy.config, options.actor);
+    // Before either is looked up (or fetched): which one was meant cannot be guessed.
+    if (params.inputImageId !== undefined && params.inputImageUrl !== undefined) {
+      throw invalidRequest('give inputImageId or inputImageUrl, not both');
+    }
+    const owner = { source: options.source, shopperId: options.shopperId };
+    const input =
+      params.inputImageUrl !== undefined && params.inputImageId === undefined && (params.mode ?? 'txt2img') !== 'txt2img'
+        ? await this.deps.inputImages.fromUrl(params.inputImageUrl, {
+            origins: tenant.origins,
+            hosts: policy.config.productImageHosts,
+          })
+        : params.inputImageId !== undefined
+          ? await this.deps.inputImages.get(params.inputImageId, 'inputImageId', owner)
+          : undefined;
     const inputs = {
-      ...(params.inputImageId !== undefined && { input: await this.deps.uploads.get(params.inputImageId, 'inputImageId') }),
+      ...(input && { input, inputImageId: input.asset.id }),
       ...(params.maskImageId !== undefined && { mask: await this.deps.uploads.get(params.maskImageId, 'maskImageId') }),
     };
     const loras = await this.deps.loras.owned(params.loras?.map((lora) => lora.id) ?? []);
     const resolved = resolve(params, policy, { ...inputs, loras });
     const watermark = policy.config.output.watermark ? await this.watermarkOf(policy.config, tenant.name) : undefined;
     const assets: JobAsset[] = [
-      ...(inputs.input
-        ? [{ kind: 'input' as const, id: inputs.input._id, sha256: inputs.input.sha256, bytes: inputs.input.bytes }]
-        : []),
+      ...(inputs.input ? [{ kind: 'input' as const, ...inputs.input.asset }] : []),
       ...(inputs.mask
         ? [{ kind: 'mask' as const, id: inputs.mask._id, sha256: inputs.mask.sha256, bytes: inputs.mask.bytes }]
         : []),

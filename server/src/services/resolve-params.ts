@@ -11,9 +11,11 @@ import { PRESETS } from './presets.js';
 import { applyStyles, pickStyles } from './styles.js';
 import type { TenantPolicy } from './tenant-config.js';
 
-/** The tenant's own uploads a request names, already looked up (not found is an error before this). */
+/** The input images a request names (uploads or results), already looked up (not found is an error before this). */
 export interface JobInputs {
   input?: { width: number; height: number };
+  /** The input's id as the runner knows it: the request's, or the upload a product photo URL became. */
+  inputImageId?: string;
   mask?: { width: number; height: number };
   /** The tenant's own LoRAs among those the request names (by id). */
   loras?: ReadonlyMap<string, unknown>;
@@ -63,7 +65,7 @@ export function resolve(params: GenerationParams, { plan, config }: TenantPolicy
     ...(mode !== 'background' && config.output.format !== 'png' && { outputQuality: config.output.quality }),
     performance,
     ...(mode !== 'txt2img' && { mode }),
-    ...(params.inputImageId !== undefined && { inputImageId: params.inputImageId }),
+    ...(inputs.inputImageId !== undefined && { inputImageId: inputs.inputImageId }),
     ...(params.maskImageId !== undefined && { maskImageId: params.maskImageId }),
     ...(mode === 'upscale' && { upscaleFactor: params.upscaleFactor ?? 2 }),
     ...(loras.length > 0 && { loras }),
@@ -93,14 +95,18 @@ function resolveLoras(
 function resolveImageInputs(params: GenerationParams, inputs: JobInputs) {
   const mode = params.mode ?? 'txt2img';
   if (mode === 'txt2img') {
-    if (params.inputImageId !== undefined)
-      throw invalidRequest('inputImageId needs a mode that uses it (vary-subtle, vary-strong, upscale, background)');
+    if (params.inputImageId !== undefined || params.inputImageUrl !== undefined)
+      throw invalidRequest(
+        `${params.inputImageId === undefined ? 'inputImageUrl' : 'inputImageId'} needs a mode that uses it (vary-subtle, vary-strong, upscale, background)`,
+      );
     if (params.maskImageId !== undefined) throw invalidRequest('maskImageId is used only with mode "background"');
     if (params.upscaleFactor !== undefined) throw invalidRequest('upscaleFactor is used only with mode "upscale"');
     return undefined;
   }
-  if (params.inputImageId === undefined || !inputs.input)
-    throw invalidRequest(`mode "${mode}" needs inputImageId (an id from POST /v1/uploads)`);
+  if (!inputs.input)
+    throw invalidRequest(
+      `mode "${mode}" needs inputImageId (an upload's id, or the id of one of your results) or inputImageUrl (a product photo)`,
+    );
   if (params.maskImageId !== undefined && mode !== 'background')
     throw invalidRequest('maskImageId is used only with mode "background"');
   if (params.upscaleFactor !== undefined && mode !== 'upscale')

@@ -41,7 +41,8 @@ export class UploadService {
     return format;
   }
 
-  async create(format: UploadFormat, bytes: Buffer): Promise<Upload> {
+  /** `sourceUrl`: where the server fetched the image (a product photo named by URL, product-images.ts). */
+  async create(format: UploadFormat, bytes: Buffer, { sourceUrl }: { sourceUrl?: string } = {}): Promise<Upload> {
     const tenantId = requireTenantId();
     if (bytes.length === 0) throw invalidRequest('The request body is empty; send the image bytes.');
     const options = { failOn: 'error', limitInputPixels: UPLOAD_LIMITS.maxSide ** 2 } as const;
@@ -82,6 +83,7 @@ export class UploadService {
       hasAlpha: meta.hasAlpha,
       bytes: bytes.length,
       sha256: createHash('sha256').update(bytes).digest('hex'),
+      ...(sourceUrl && { sourceUrl }),
       createdAt: this.deps.now?.() ?? new Date(),
     });
     log.info({ tenantId, uploadId: id, format, width, height, bytes: bytes.length }, 'image uploaded');

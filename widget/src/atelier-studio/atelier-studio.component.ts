@@ -1,4 +1,10 @@
-import { PROMPT_MAX_LENGTH, type PublicImage, type ServerMessage, type WidgetConfig } from '@atelier/protocol';
+import {
+  type GenerationParams,
+  PROMPT_MAX_LENGTH,
+  type PublicImage,
+  type ServerMessage,
+  type WidgetConfig,
+} from '@atelier/protocol';
 import { LitElement, type PropertyValues, html, nothing } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { AtelierCompleteEvent } from '../events/atelier-complete.js';
@@ -11,6 +17,7 @@ import { type Translator, translatorFor } from '../i18n/translator.js';
 import type { ConnectionState } from '../realtime/realtime-client.js';
 import { originOf } from '../realtime/server-url.js';
 import { styles } from './atelier-studio.styles.js';
+import { resultStyles } from './studio-results.styles.js';
 import { IDLE_JOB, type JobView, concerns, failJob, isBusy, reduceJob, startJob } from './job-state.js';
 import { errorText, milestoneText, statusText } from './status-text.js';
 import { EmbedFrame } from './embed-frame.js';
@@ -19,6 +26,9 @@ import { applyTenantTheme } from './tenant-theme.js';
 import { renderHeader } from './studio-header.js';
 import { type Choices, applyChoice, choiceParams, initialChoices, renderOptions } from './studio-options.js';
 import { type PromptCheck, checkPrompt } from './validate-prompt.js';
+import { type ProductMode, productParams, renderProductMode } from './product-mode.js';
+import { RECENT_LIMIT, type RecentEntry, loadRecent, recentKey, saveRecent } from './recent-results.js';
+import { type GalleryItem, type ResultAction, download, fileName, renderGallery, resultParams } from './studio-results.js';
 
 /** Read once, while the module evaluates: the server that served this script. */
 const SCRIPT_ORIGIN = originOf(import.meta.url);
@@ -52,6 +62,11 @@ export type StudioTheme = 'light' | 'dark' | 'auto';
  * @csspart frame - The iframe (`mode="iframe"`).
  * @csspart styles - The style chips (shown when the tenant offers styles).
  * @csspart options - "More options": shape, performance and number of pictures.
+ * @csspart product-mode - With `product-image`: "New scene" or "Variations" of the product photo.
+ * @csspart gallery - The shopper's recent pictures (they survive a reload).
+ * @csspart recent - Each picture in the gallery.
+ * @csspart action - Each action on a picture (vary, upscale, download, select).
+ * @csspart retry - "Try again" after an error.
  *
  * @cssproperty --atelier-accent - Button and progress colour.
  * @cssproperty --atelier-accent-contrast - Text on the accent colour.
@@ -68,7 +83,7 @@ export type StudioTheme = 'light' | 'dark' | 'auto';
  * @cssproperty --atelier-launcher-offset - Distance of the launcher from the viewport's corner (default 1.25rem).
  */
 export class AtelierStudio extends LitElement {
-  static override styles = styles;
+  static override styles = [styles, resultStyles];
 
   private readonly connection = new StudioConnection(this, {
     endpoint: () => ({
@@ -88,6 +103,17 @@ export class AtelierStudio extends LitElement {
   @state() private config: WidgetConfig | null = null;
   @state() private selectedId: string | null = null;
   @state() private choices: Choices | null = null;
+  /** The shopper's recent generations, newest first (this page's and, restored, earlier pages'). */
+  @state() private gallery: readonly GalleryItem[] = [];
+  @state() private productMode: ProductMode = 'txt2img';
+
+  /** The last request, sent again by "Try again". */
+  private lastParams: GenerationParams | null = null;
+  /** Where the gallery is remembered (recent-results.ts), and what is remembered there. */
+  private recentSlot = '';
+  private recent: RecentEntry[] = [];
+  /** Remembered generations asked for again on this page (once each), with their watch's ref. */
+  private readonly restoring = new Map<string, string>();
 
   /** Publishable key (`pk_live_…` / `pk_test_…`), bound to the tenant's allowed origins. */
   @property({ attribute: 'publishable-key' }) publishableKey = '';
@@ -120,9 +146,10 @@ export class AtelierStudio extends LitElement {
     return this.connection.state;
   }
 
-  /** The result the shopper picked, if any. */
+  /** The result the shopper picked, if any (on the canvas or in the gallery). */
   get selectedImage(): PublicImage | null {
-    return this.job.images.find((image) => image.id === this.selectedId) ?? null;
+    const all = [...this.job.images, ...this.gallery.flatMap((item) => item.images ?? [])];
+    return all.find((image) => image.id === this.selectedId) ?? null;
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -134,6 +161,48 @@ export class AtelierStudio extends LitElement {
       this.choices = null;
       this.connection.reset();
     }
+    this.remember();
+  }
+
+  /** Loads the remembered list when the tenant or shopper changed (or on first render): its tiles hold their place. */
+  private remember(): void {
+    const slot = recentKey(this.publishableKey, this.sessionToken);
+    if (slot === this.recentSlot || this.mode === 'iframe') return;
+    this.recentSlot = slot;
+    this.recent = this.publishableKey ? loadRecent(slot) : [];
+    this.gallery = this.recent.map(({ id, prompt }) => ({ id, prompt, images: null }));
+    this.restoring.clear();
+  }
+
+  private rememberJob(id: string, prompt: string, images: readonly PublicImage[]): void {
+    const others = (list: readonly { id: string }[]) => list.filter((entry) => entry.id !== id);
+    this.gallery = [{ id, prompt, images }, ...others(this.gallery)].slice(0, RECENT_LIMIT) as GalleryItem[];
+    const session = this.connection.ensureClient().session ?? '';
+    this.recent = [{ id, prompt, session }, ...(others(this.recent) as RecentEntry[])].slice(0, RECENT_LIMIT);
+    saveRecent(this.recentSlot, this.recent);
+  }
+
+  /**
+   * Events about remembered generations being asked for again: a finished one fills its
+   * tile with fresh image URLs; one the server no longer has (or no longer lets this
+   * shopper see) is forgotten. Answers whether the message was one of these.
+   */
+  private restore(incoming: ServerMessage): boolean {
+    const id =
+      incoming.type === 'error'
+        ? [...this.restoring].find(([, ref]) => ref === incoming.ref)?.[0]
+        : (incoming as { id?: string }).id;
+    if (!id || !this.restoring.has(id) || incoming.type === 'accepted') return false;
+    if (incoming.type === 'completed') {
+      const images = incoming.images.map((image) => this.absolute(image));
+      this.gallery = this.gallery.map((item) => (item.id === id ? { ...item, images } : item));
+    } else if (incoming.type === 'failed' || incoming.type === 'error') {
+      this.gallery = this.gallery.filter((item) => item.id !== id);
+      this.recent = this.recent.filter((entry) => entry.id !== id);
+      saveRecent(this.recentSlot, this.recent);
+    }
+    if (incoming.type !== 'queued' && incoming.type !== 'progress') this.restoring.delete(id);
+    return true;
   }
   protected override updated(changed: PropertyValues): void {
     if (changed.has('config')) applyTenantTheme(this.renderRoot as ShadowRoot, this.config?.branding);
@@ -187,9 +256,14 @@ export class AtelierStudio extends LitElement {
       // Requests and jobs in flight are picked up again by the client (see RealtimeClient).
       this.config = incoming.config;
       this.choices ??= initialChoices(incoming.config);
+      const client = this.connection.ensureClient();
+      for (const { id, session } of this.recent) {
+        if (this.restoring.has(id) || !this.gallery.some((item) => item.id === id && !item.images)) continue;
+        this.restoring.set(id, client.watch(id, session));
+      }
       return;
     }
-    if (!concerns(this.job, incoming)) return;
+    if (this.restore(incoming) || !concerns(this.job, incoming)) return;
     // Image URLs may be server-relative; the host page needs them absolute.
     const msg =
       incoming.type === 'completed' ? { ...incoming, images: incoming.images.map((image) => this.absolute(image)) } : incoming;
@@ -203,6 +277,7 @@ export class AtelierStudio extends LitElement {
         this.dispatchEvent(new AtelierProgressEvent({ jobId, step: msg.step, steps: msg.steps, stage: msg.stage }));
         break;
       case 'completed':
+        this.rememberJob(jobId, this.job.prompt, msg.images);
         this.dispatchEvent(new AtelierCompleteEvent({ jobId, prompt: this.job.prompt, images: msg.images }));
         break;
       case 'failed':
@@ -223,11 +298,47 @@ export class AtelierStudio extends LitElement {
       return;
     }
     this.validation = null;
-    if (!this.publishableKey) return;
+    const choices = choiceParams(this.config, this.choices);
+    const image = this.productImage && new URL(this.productImage, document.baseURI).href;
+    this.run(image ? productParams(check.prompt, this.productMode, image, choices) : { prompt: check.prompt, ...choices });
+  }
+
+  /** Sends a request (Generate, an action on a result, Try again) as the job on screen. */
+  private run(params: GenerationParams): void {
+    if (!this.publishableKey || isBusy(this.job) || this.blocked()) return;
     this.connection.start();
-    const ref = this.connection.ensureClient().generate({ prompt: check.prompt, ...choiceParams(this.config, this.choices) });
-    this.job = startJob(ref, check.prompt);
+    this.lastParams = params;
+    this.job = startJob(this.connection.ensureClient().generate(params), params.prompt);
     this.selectedId = null;
+  }
+
+  /** Sends the failed request again, under a new ref; focus moves to Generate as the button goes away. */
+  private handleRetry(): void {
+    if (this.lastParams) this.run(this.lastParams);
+    this.renderRoot.querySelector<HTMLElement>('.studio__generate')?.focus();
+  }
+
+  private handleProductMode(event: Event): void {
+    this.productMode = (event.target as HTMLInputElement).value as ProductMode;
+  }
+
+  /** One listener for every picture's actions (studio-results.ts). */
+  private handleResultAction(event: Event): void {
+    const target = (event.target as HTMLElement).closest<HTMLElement>('[data-image]');
+    const item = this.gallery.find((candidate) => candidate.id === target?.dataset['item']);
+    const image = item?.images?.find((candidate) => candidate.id === target?.dataset['image']);
+    if (!item || !image) return;
+    const action = target!.dataset['action'] as ResultAction | undefined;
+    if (!action) {
+      event.preventDefault();
+      // An expired link cannot be fetched; opened, it at least says so in the shopper's tab.
+      void download(image.url, fileName(item.prompt, image)).then((saved) => saved || window.open(image.url, '_blank'));
+    } else if (action === 'select') {
+      this.selectedId = image.id;
+      this.dispatchEvent(new AtelierSelectEvent({ image }));
+    } else {
+      this.run(resultParams(item.prompt, image, action, Number(target!.dataset['factor'])));
+    }
   }
 
   /** Generate stays focusable while it cannot be used (`aria-disabled`), so focus never drops to the page. */
@@ -343,6 +454,7 @@ export class AtelierStudio extends LitElement {
           <textarea id="prompt" part="prompt" class="studio__prompt" rows="3"
             placeholder=${placeholder} aria-invalid=${invalid ? 'true' : 'false'}
             aria-describedby=${invalid ? 'error' : nothing} @input=${this.handleInput} @keydown=${this.handleKeyDown}></textarea>
+          ${this.productImage ? renderProductMode(this.productMode, (key) => this.t(key), this.handleProductMode) : nothing}
           <div class="studio__options" @change=${this.handleChoice}>${renderOptions(this.config, this.choices, (key, values) => this.t(key, values))}</div>
           <button part="generate" class="studio__generate" type="submit" aria-disabled=${busy || blocked ? 'true' : 'false'}>
             ${this.t('generate')}
@@ -356,8 +468,16 @@ export class AtelierStudio extends LitElement {
           <p part="status" class="studio__status">${status}</p>
           <p class="studio__announce" aria-live="polite">${milestoneText(i18n, this.job, picked)}</p>
           <p id="error" part="error" class="studio__error" role="alert" ?hidden=${!error}>${error ?? ''}</p>
+          ${
+            this.job.phase === 'failed' && this.lastParams
+              ? html`<button part="retry" class="studio__retry" type="button" @click=${this.handleRetry}>${this.t('retry')}</button>`
+              : nothing
+          }
         </div>
         <div class="studio__canvas">${this.renderCanvas()}</div>
+        <div @click=${this.handleResultAction}>
+          ${renderGallery(this.gallery, busy, this.selectedId, (key, values) => this.t(key, values))}
+        </div>
       </div>
     `;
   }

@@ -193,6 +193,37 @@ describe('RealtimeClient', () => {
     expect(second.received[1]).toEqual({ type: 'watch', id: 'gen_1', session: 'sess-1' });
   });
 
+  it('watches remembered jobs with their proof and a ref, and stops following one the server refuses', async () => {
+    const server = await startServer();
+    const { client } = startClient(server.url, { backoff: { initialMs: 10, maxMs: 10 } });
+    client.connect();
+    await reach(client, (state) => state.status === 'open');
+    const refused = client.watch('gen_old', 'sess-0');
+    const kept = client.watch('gen_running', 'sess-0');
+    expect(refused).not.toBe(kept);
+    const first = await server.until(() => server.connections[0]?.received.length === 3 && server.connections[0]);
+    expect(first.received.slice(1)).toEqual([
+      { type: 'watch', id: 'gen_old', session: 'sess-0', ref: refused },
+      { type: 'watch', id: 'gen_running', session: 'sess-0', ref: kept },
+    ]);
+    first.send({ type: 'error', ref: refused, code: 'not_found', message: 'The generation was not found.' });
+    first.send({ type: 'queued', id: 'gen_running', seq: 1, position: 1, etaSeconds: null, runners: 1 });
+    await eventually(() => client.lastSeq === 1);
+
+    server.script = (connection, message) => {
+      if (message.type === 'hello') connection.send({ type: 'welcome', session: 'sess-2', resume: false, config: TEST_CONFIG });
+    };
+    first.socket.terminate();
+    const second = await server.until(() => server.connections[1]?.received.length === 2 && server.connections[1]);
+    client.cancel('gen_marker');
+    await server.until(() => second.received.length === 3);
+    // The refused one is not asked for again; the one still queued is, with its own proof.
+    expect(second.received.slice(1)).toEqual([
+      { type: 'watch', id: 'gen_running', session: 'sess-0' },
+      { type: 'cancel', id: 'gen_marker' },
+    ]);
+  });
+
   it('reconnects with growing backoff while the server is away, then resumes and skips replays', async () => {
     const first = await startServer();
     const port = first.port;

@@ -124,6 +124,10 @@ export class RealtimeClient {
   private readonly unanswered = new Map<string, GenerateMessage>();
   /** Jobs accepted or watched and not yet finished: followed again after a reconnect. */
   private readonly following = new Set<string>();
+  /** Watches sent with a ref, by ref: a refused one is no longer followed. */
+  private readonly watches = new Map<string, string>();
+  /** The proof a watched job was asked for with (an older session's token), to ask again with. */
+  private readonly proofs = new Map<string, string>();
   private readonly listeners = new Map<keyof RealtimeEventMap, Set<Listener>>();
   private readonly refPrefix = Math.random().toString(36).slice(2, 12);
   private refCounter = 0;
@@ -177,10 +181,18 @@ export class RealtimeClient {
     this.send({ type: 'cancel', id });
   }
 
-  /** Follows a job's events (one this session, or a resumed one, started). */
-  watch(id: string): void {
+  /**
+   * Follows a job's events (one this session, or a resumed one, started); `session`, the
+   * token of the earlier session that started it, proves it is this browser's. Returns
+   * the ref an `error` refusing the watch will carry.
+   */
+  watch(id: string, session?: string): string {
+    const ref = this.nextRef();
     this.following.add(id);
-    this.send({ type: 'watch', id });
+    this.watches.set(ref, id);
+    if (session) this.proofs.set(id, session);
+    this.send(session ? { type: 'watch', id, session, ref } : { type: 'watch', id, ref });
+    return ref;
   }
 
   on<K extends keyof RealtimeEventMap>(type: K, listener: (payload: RealtimeEventMap[K]) => void): () => void {
@@ -282,8 +294,12 @@ export class RealtimeClient {
     // Whatever names a request's ref answers it: its job exists, or never will. (An
     // `accepted` lost with a socket may be followed by the job's events.)
     if (message.ref) this.unanswered.delete(message.ref);
-    if (message.type === 'completed' || message.type === 'failed') this.following.delete(message.id);
-    else if (message.type !== 'error') this.following.add(message.id);
+    if (message.type === 'error') {
+      // A refused watch (its ref on the error) is not followed either.
+      this.following.delete(this.watches.get(message.ref ?? '') ?? '');
+      this.watches.delete(message.ref ?? '');
+    } else if (message.type === 'completed' || message.type === 'failed') this.following.delete(message.id);
+    else this.following.add(message.id);
   }
 
   private welcomed(message: WelcomeMessage): void {
@@ -304,7 +320,7 @@ export class RealtimeClient {
     // A resumed session's jobs come back as snapshots; a fresh session follows them
     // again only with proof of the earlier one.
     if (!message.resume && earlier) {
-      for (const id of this.following) this.send({ type: 'watch', id, session: earlier });
+      for (const id of this.following) this.send({ type: 'watch', id, session: this.proofs.get(id) ?? earlier });
     }
     // Sent but never answered: the request or its answer may have been lost with the
     // socket. Sending it again is safe, the server answers a repeated ref once.

@@ -1,0 +1,55 @@
+/** How many of a shopper's latest generations a reload brings back. */
+export const RECENT_LIMIT = 12;
+
+/** One remembered generation: enough to ask for it again and to vary it. */
+export interface RecentEntry {
+  /** The generation id (`gen_…`). */
+  id: string;
+  /** The token of the socket session that made it: proof for `watch` (the server's tokens live 24 h). */
+  session: string;
+  prompt: string;
+}
+
+/**
+ * Who the list belongs to: the tenant (its publishable key) and the shopper. A shopper
+ * session names its shopper in the token's `sub` (read, not verified: this only picks
+ * a storage slot, the server decides what the shopper may see); an anonymous browser has
+ * one slot per tenant. Two tenants or two shoppers on one browser never share a list.
+ */
+export function recentKey(publishableKey: string, shopperToken: string): string {
+  let shopper = 'anonymous';
+  if (shopperToken) {
+    try {
+      const payload = shopperToken.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/');
+      shopper = `shopper:${String((JSON.parse(atob(payload)) as { sub?: unknown }).sub)}`;
+    } catch {
+      shopper = `token:${shopperToken}`;
+    }
+  }
+  return `atelier-recent:${publishableKey}:${shopper}`;
+}
+
+/** The remembered list, newest first; empty when storage is off, denied or holds junk. */
+export function loadRecent(key: string): RecentEntry[] {
+  try {
+    const stored = JSON.parse(localStorage.getItem(key) ?? '[]') as unknown;
+    if (!Array.isArray(stored)) return [];
+    return stored
+      .filter(
+        (entry: Partial<RecentEntry>): entry is RecentEntry =>
+          typeof entry?.id === 'string' && typeof entry.session === 'string' && typeof entry.prompt === 'string',
+      )
+      .slice(0, RECENT_LIMIT);
+  } catch {
+    return [];
+  }
+}
+
+/** Stores the list (bounded); private modes and full or denied storage simply remember nothing. */
+export function saveRecent(key: string, entries: readonly RecentEntry[]): void {
+  try {
+    localStorage.setItem(key, JSON.stringify(entries.slice(0, RECENT_LIMIT)));
+  } catch {
+    // Nothing to do: the results stay on screen, they just will not survive a reload.
+  }
+}
