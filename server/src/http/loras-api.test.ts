@@ -89,7 +89,7 @@ describe('/v1/loras', () => {
     expect((await list(acme.secretKey)).map((l) => l.id)).toContain(lora.id);
   });
 
-  it('takes LoRAs with the fast presets too: the runner merges them into the preset\'s distilled UNet', async () => {
+  it("takes LoRAs with the fast presets too: the runner merges them into the preset's distilled UNet", async () => {
     const lora = await uploaded(acme.secretKey, kohya(6));
     for (const performance of ['extreme-speed', 'lightning']) {
       const accepted = await server.api(acme.secretKey, '/v1/generations', {
