@@ -11,6 +11,7 @@ import { sendProblem } from '../problem.js';
 import type { MongoSessionStorage } from '../session-storage.js';
 import type { ShopInstaller } from '../shop-installer.js';
 import { embeddedAdminAuth, embeddedShop } from './embedded-auth.js';
+import { readBody } from './json-body.js';
 
 const log = createLogger('shopify-admin');
 
@@ -66,7 +67,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     }
     const other = Object.keys(patch).find((key) => !(SETTINGS_KEYS as readonly string[]).includes(key));
     if (other !== undefined) {
-      return sendProblem(res, 'invalid_request', `${other}: not editable here (only ${SETTINGS_KEYS.join(', ')})`);
+      return sendProblem(res, 'invalid_request', `${other}: unknown field (only ${SETTINGS_KEYS.join(', ')} are editable here)`);
     }
     const shop = embeddedShop(res);
     const config = await deps.settings.update(shop.tenantId, patch);
@@ -75,14 +76,13 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
 
   router.put('/shopify/api/quotas', auth, json, async (req, res) => {
-    const body = req.body as Record<string, unknown> | undefined;
-    for (const field of ['guestPerDay', 'customerPerDay'] as const) {
-      const value = body?.[field];
-      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_QUOTA) {
-        return sendProblem(res, 'invalid_request', `${field}: must be a whole number from 0 to ${MAX_QUOTA}`);
-      }
-    }
-    const quotas = { guestPerDay: body!.guestPerDay as number, customerPerDay: body!.customerPerDay as number };
+    const quota = (value: unknown) =>
+      Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_QUOTA
+        ? undefined
+        : `must be a whole number from 0 to ${MAX_QUOTA}`;
+    const input = readBody(req, { guestPerDay: quota, customerPerDay: quota });
+    if (!input.ok) return sendProblem(res, 'invalid_request', input.detail);
+    const quotas = { guestPerDay: input.body.guestPerDay as number, customerPerDay: input.body.customerPerDay as number };
     const shop = embeddedShop(res);
     await deps.models.Shop.updateOne({ _id: shop._id }, { $set: { quotas } });
     res.json({ quotas });
@@ -112,11 +112,13 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   // An approved picture the shopper consented to becomes media of one of the shop's products.
   router.post('/shopify/api/results/:imageId/media', auth, json, async (req, res) => {
     const { imageId } = req.params as { imageId: string };
-    const productId = (req.body as { productId?: unknown } | undefined)?.productId;
     if (!IMAGE_ID.test(imageId)) return sendProblem(res, 'invalid_request', 'imageId must be an image id');
-    if (typeof productId !== 'string' || !PRODUCT_ID.test(productId)) {
-      return sendProblem(res, 'invalid_request', 'productId: must be a product id (gid://shopify/Product/<n>)');
-    }
+    const input = readBody(req, {
+      productId: (value) =>
+        typeof value === 'string' && PRODUCT_ID.test(value) ? undefined : 'must be a product id (gid://shopify/Product/<n>)',
+    });
+    if (!input.ok) return sendProblem(res, 'invalid_request', input.detail);
+    const productId = input.body.productId as string;
     const shop = embeddedShop(res);
     const result = await deps.results.get(shop, imageId);
     if (!result) return sendProblem(res, 'not_found', 'No picture of this shop has that id.');
@@ -140,6 +142,8 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     const { imageId, action } = req.params as { imageId: string; action: string };
     if (action !== 'hide' && action !== 'approve') return sendProblem(res, 'not_found', `No action ${action} (hide, approve).`);
     if (!IMAGE_ID.test(imageId)) return sendProblem(res, 'invalid_request', 'imageId must be an image id');
+    const input = readBody(req, {});
+    if (!input.ok) return sendProblem(res, 'invalid_request', input.detail);
     const result = await deps.results.moderate(embeddedShop(res), imageId, action === 'hide' ? 'hidden' : 'approved');
     if (!result) return sendProblem(res, 'not_found', 'No picture of this shop has that id.');
     res.json(result);
