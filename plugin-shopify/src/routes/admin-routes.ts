@@ -1,4 +1,4 @@
-import express, { Router, type Response } from 'express';
+import { Router, type Response } from 'express';
 import { GraphqlQueryError, type Shopify } from '@shopify/shopify-api';
 import { PERFORMANCES, STYLE_LIBRARY, type TenantConfig } from '@atelier/protocol';
 import { createLogger } from '@atelier/runtime';
@@ -35,11 +35,14 @@ export interface AdminRouteDeps {
   apiKey: string;
 }
 
-/** The embedded admin's API: every route is behind the session-token check. */
+/**
+ * The embedded admin's API: every route is behind the session-token check. Bodies come
+ * parsed and screened by the server's JSON parser (its size limit included), which runs
+ * before this router; readBody refuses members a route does not read.
+ */
 export function adminRoutes(deps: AdminRouteDeps): Router {
   const router = Router();
   const auth = embeddedAdminAuth(deps);
-  const json = express.json({ limit: '64kb' });
 
   router.get('/shopify/api/shop', auth, (_req, res) => {
     const record = embeddedShop(res);
@@ -60,7 +63,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
 
   // A JSON merge patch of the look, styles and presets, validated by the platform exactly as PUT /v1/config is.
-  router.put('/shopify/api/settings', auth, json, async (req, res) => {
+  router.put('/shopify/api/settings', auth, async (req, res) => {
     const patch: unknown = req.body;
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
       return sendProblem(res, 'invalid_request', 'The body must be a JSON object (a merge patch of branding, styles, presets).');
@@ -75,7 +78,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.json(settingsBody(config));
   });
 
-  router.put('/shopify/api/quotas', auth, json, async (req, res) => {
+  router.put('/shopify/api/quotas', auth, async (req, res) => {
     const quota = (value: unknown) =>
       Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_QUOTA
         ? undefined
@@ -110,7 +113,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
 
   // An approved picture the shopper consented to becomes media of one of the shop's products.
-  router.post('/shopify/api/results/:imageId/media', auth, json, async (req, res) => {
+  router.post('/shopify/api/results/:imageId/media', auth, async (req, res) => {
     const { imageId } = req.params as { imageId: string };
     if (!IMAGE_ID.test(imageId)) return sendProblem(res, 'invalid_request', 'imageId must be an image id');
     const input = readBody(req, {

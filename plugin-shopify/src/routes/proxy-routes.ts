@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { InvalidHmacError, type AuthQuery, type Shopify } from '@shopify/shopify-api';
 import { createLogger } from '@atelier/runtime';
 import type { ShopResults } from '../admin/shop-results.js';
@@ -75,7 +75,7 @@ export function proxyRoutes(deps: {
 
   // The shopper picked their picture (`atelier-select`): their consent to the shop reusing it.
   // The body names the picture and carries the shopper's own session, so only its maker consents.
-  router.post(`${PROXY_PATH}/picks`, express.json({ limit: '8kb' }), async (req, res) => {
+  router.post(`${PROXY_PATH}/picks`, async (req, res) => {
     const signed = await verified(req, res);
     if (!signed) return;
     const input = readBody(req, {
