@@ -109,11 +109,11 @@ describe('theme settings, styles and presets', () => {
       body: '{"branding": ',
     });
     expect(malformed.status).toBe(400);
-    const oversized = await api('settings', { method: 'PUT', body: { branding: { fontFamily: 'x'.repeat(70_000) } } });
+    const oversized = await api('settings', { method: 'PUT', body: { branding: { fontFamily: 'x'.repeat(110_000) } } });
     expect(oversized.status).toBe(413);
     const elsewhere = await api('settings', { method: 'PUT', body: { retentionDays: 1 } });
     expect(elsewhere.status).toBe(400);
-    expect(((await elsewhere.json()) as { detail: string }).detail).toMatch(/^retentionDays: not editable here/);
+    expect(((await elsewhere.json()) as { detail: string }).detail).toMatch(/^retentionDays: unknown field/);
 
     // Neither refusal changed anything, and the other shop's tenant was never touched.
     const now = (await (await api('settings')).json()) as { branding: { colors: { accent: string } } };

@@ -1,4 +1,4 @@
-import express, { Router, type Response } from 'express';
+import { Router, type Response } from 'express';
 import { GraphqlQueryError, type Shopify } from '@shopify/shopify-api';
 import { PERFORMANCES, STYLE_LIBRARY, type TenantConfig } from '@atelier/protocol';
 import { createLogger } from '@atelier/runtime';
@@ -11,6 +11,7 @@ import { sendProblem } from '../problem.js';
 import type { MongoSessionStorage } from '../session-storage.js';
 import type { ShopInstaller } from '../shop-installer.js';
 import { embeddedAdminAuth, embeddedShop } from './embedded-auth.js';
+import { readBody } from './json-body.js';
 
 const log = createLogger('shopify-admin');
 
@@ -34,11 +35,14 @@ export interface AdminRouteDeps {
   apiKey: string;
 }
 
-/** The embedded admin's API: every route is behind the session-token check. */
+/**
+ * The embedded admin's API: every route is behind the session-token check. Bodies come
+ * parsed and screened by the server's JSON parser (its size limit included), which runs
+ * before this router; readBody refuses members a route does not read.
+ */
 export function adminRoutes(deps: AdminRouteDeps): Router {
   const router = Router();
   const auth = embeddedAdminAuth(deps);
-  const json = express.json({ limit: '64kb' });
 
   router.get('/shopify/api/shop', auth, (_req, res) => {
     const record = embeddedShop(res);
@@ -59,14 +63,14 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
 
   // A JSON merge patch of the look, styles and presets, validated by the platform exactly as PUT /v1/config is.
-  router.put('/shopify/api/settings', auth, json, async (req, res) => {
+  router.put('/shopify/api/settings', auth, async (req, res) => {
     const patch: unknown = req.body;
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
       return sendProblem(res, 'invalid_request', 'The body must be a JSON object (a merge patch of branding, styles, presets).');
     }
     const other = Object.keys(patch).find((key) => !(SETTINGS_KEYS as readonly string[]).includes(key));
     if (other !== undefined) {
-      return sendProblem(res, 'invalid_request', `${other}: not editable here (only ${SETTINGS_KEYS.join(', ')})`);
+      return sendProblem(res, 'invalid_request', `${other}: unknown field (only ${SETTINGS_KEYS.join(', ')} are editable here)`);
     }
     const shop = embeddedShop(res);
     const config = await deps.settings.update(shop.tenantId, patch);
@@ -74,15 +78,14 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.json(settingsBody(config));
   });
 
-  router.put('/shopify/api/quotas', auth, json, async (req, res) => {
-    const body = req.body as Record<string, unknown> | undefined;
-    for (const field of ['guestPerDay', 'customerPerDay'] as const) {
-      const value = body?.[field];
-      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_QUOTA) {
-        return sendProblem(res, 'invalid_request', `${field}: must be a whole number from 0 to ${MAX_QUOTA}`);
-      }
-    }
-    const quotas = { guestPerDay: body!.guestPerDay as number, customerPerDay: body!.customerPerDay as number };
+  router.put('/shopify/api/quotas', auth, async (req, res) => {
+    const quota = (value: unknown) =>
+      Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_QUOTA
+        ? undefined
+        : `must be a whole number from 0 to ${MAX_QUOTA}`;
+    const input = readBody(req, { guestPerDay: quota, customerPerDay: quota });
+    if (!input.ok) return sendProblem(res, 'invalid_request', input.detail);
+    const quotas = { guestPerDay: input.body.guestPerDay as number, customerPerDay: input.body.customerPerDay as number };
     const shop = embeddedShop(res);
     await deps.models.Shop.updateOne({ _id: shop._id }, { $set: { quotas } });
     res.json({ quotas });
@@ -110,13 +113,15 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
 
   // An approved picture the shopper consented to becomes media of one of the shop's products.
-  router.post('/shopify/api/results/:imageId/media', auth, json, async (req, res) => {
+  router.post('/shopify/api/results/:imageId/media', auth, async (req, res) => {
     const { imageId } = req.params as { imageId: string };
-    const productId = (req.body as { productId?: unknown } | undefined)?.productId;
     if (!IMAGE_ID.test(imageId)) return sendProblem(res, 'invalid_request', 'imageId must be an image id');
-    if (typeof productId !== 'string' || !PRODUCT_ID.test(productId)) {
-      return sendProblem(res, 'invalid_request', 'productId: must be a product id (gid://shopify/Product/<n>)');
-    }
+    const input = readBody(req, {
+      productId: (value) =>
+        typeof value === 'string' && PRODUCT_ID.test(value) ? undefined : 'must be a product id (gid://shopify/Product/<n>)',
+    });
+    if (!input.ok) return sendProblem(res, 'invalid_request', input.detail);
+    const productId = input.body.productId as string;
     const shop = embeddedShop(res);
     const result = await deps.results.get(shop, imageId);
     if (!result) return sendProblem(res, 'not_found', 'No picture of this shop has that id.');
@@ -140,6 +145,8 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     const { imageId, action } = req.params as { imageId: string; action: string };
     if (action !== 'hide' && action !== 'approve') return sendProblem(res, 'not_found', `No action ${action} (hide, approve).`);
     if (!IMAGE_ID.test(imageId)) return sendProblem(res, 'invalid_request', 'imageId must be an image id');
+    const input = readBody(req, {});
+    if (!input.ok) return sendProblem(res, 'invalid_request', input.detail);
     const result = await deps.results.moderate(embeddedShop(res), imageId, action === 'hide' ? 'hidden' : 'approved');
     if (!result) return sendProblem(res, 'not_found', 'No picture of this shop has that id.');
     res.json(result);

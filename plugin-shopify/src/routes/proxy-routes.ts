@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { InvalidHmacError, type AuthQuery, type Shopify } from '@shopify/shopify-api';
 import { createLogger } from '@atelier/runtime';
 import type { ShopResults } from '../admin/shop-results.js';
@@ -6,6 +6,7 @@ import type { ShopifyModels } from '../models/index.js';
 import type { ShopperSessionsPort } from '../ports.js';
 import { sendProblem } from '../problem.js';
 import { shopDomain } from '../shop-domain.js';
+import { readBody } from './json-body.js';
 
 const log = createLogger('shopify-proxy');
 
@@ -74,16 +75,16 @@ export function proxyRoutes(deps: {
 
   // The shopper picked their picture (`atelier-select`): their consent to the shop reusing it.
   // The body names the picture and carries the shopper's own session, so only its maker consents.
-  router.post(`${PROXY_PATH}/picks`, express.json({ limit: '8kb' }), async (req, res) => {
+  router.post(`${PROXY_PATH}/picks`, async (req, res) => {
     const signed = await verified(req, res);
     if (!signed) return;
-    const { imageId, sessionToken } = (req.body ?? {}) as { imageId?: unknown; sessionToken?: unknown };
-    if (typeof imageId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(imageId)) {
-      return sendProblem(res, 'invalid_request', 'imageId: must be an image id');
-    }
-    if (typeof sessionToken !== 'string' || sessionToken.length > 4096) {
-      return sendProblem(res, 'invalid_request', 'sessionToken: must be the shopper session from /session');
-    }
+    const input = readBody(req, {
+      imageId: (value) => (typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value) ? undefined : 'must be an image id'),
+      sessionToken: (value) =>
+        typeof value === 'string' && value.length <= 4096 ? undefined : 'must be the shopper session from /session',
+    });
+    if (!input.ok) return sendProblem(res, 'invalid_request', input.detail);
+    const { imageId, sessionToken } = input.body as { imageId: string; sessionToken: string };
     const record = await installedShop(res, signed.shop);
     if (!record) return;
     if (!(await deps.results.consent(record, sessionToken, imageId))) {

@@ -73,6 +73,11 @@ const VALID_BODIES: Record<string, Record<string, unknown> | null> = {
   'POST /v1/webhook-endpoints/:id/deliveries/:deliveryId/redeliver': null,
   'POST /shopify/api/billing/subscribe': { plan: 'pro' },
   'POST /shopify/api/billing/cancel': null,
+  'PUT /shopify/api/settings': { branding: { fontFamily: 'Georgia, serif' } },
+  'PUT /shopify/api/quotas': { guestPerDay: 3, customerPerDay: 10 },
+  'POST /shopify/api/results/:imageId/:action': null,
+  'POST /shopify/api/results/:imageId/media': { productId: 'gid://shopify/Product/1' },
+  'POST /shopify/proxy/picks': { imageId: 'img_none', sessionToken: 'not-a-session' },
 };
 
 /** A route served by a pattern (the content-hashed widget studio), as the route table lists it. */
@@ -160,9 +165,17 @@ function target(route: string): Target {
     .replace('/realtime/stream/:id', `/realtime/stream/${newId('str')}`)
     .replace('/webhook-endpoints/:id', `/webhook-endpoints/${webhookEndpointId}`)
     .replace('/deliveries/:deliveryId', `/deliveries/${newId('msg')}`)
-    .replace('/data-requests/:id', '/data-requests/dxp_none');
+    .replace('/data-requests/:id', '/data-requests/dxp_none')
+    .replace('/admin/:file', '/admin/admin-app.js')
+    .replace('/results/:imageId', `/results/${newId('img')}`)
+    .replace('/:action', '/approve');
   expect(path, `${route}: fill in its parameters`).not.toContain(':');
   // The embedded admin's routes take the session token App Bridge adds (minted per request: it lives a minute).
+  // The app proxy believes only a query Shopify signed (the battery's parameters come after it).
+  if (template.startsWith('/shopify/proxy/')) {
+    const signed = shopifyApp.shopify.signer.proxyQuery({ shop: SHOP });
+    return { method, url: new URL(`${path}?${signed.toString()}`, server.url), authorization: undefined };
+  }
   if (template.startsWith('/shopify/api/')) {
     return { method, url: new URL(path, server.url), authorization: shopifyApp.shopify.signer.sessionToken({ shop: SHOP }) };
   }
@@ -236,6 +249,9 @@ describe('hostile input on every route', () => {
       const t = target(route);
       for (const [query, detail] of QUERIES) await expectRefused(await send(t, { query }), detail, `${route} ?${query}`);
     }
+    // The embedded page opens with Shopify's own parameters (plain names, never listed here): all welcome.
+    const launch = new URLSearchParams({ shop: SHOP, host: 'YWRtaW4', embedded: '1', id_token: 'x', hmac: '0', locale: 'en' });
+    expect((await fetch(new URL(`/shopify?${launch.toString()}`, server.url))).status).toBe(200);
     // The endpoints' inputs are all declared; a public file or bundle may carry a cache-buster.
     for (const { method, path } of server.endpoints) {
       const route = `${method.toUpperCase()} ${path}`;

@@ -72,7 +72,20 @@ let baseline: unknown;
  */
 const SHOP_A = 'acme-matrix.myshopify.com';
 const SHOP_B = 'globex-matrix.myshopify.com';
-const shopA = { tenantId: '', exportId: '', subscriptionId: '' };
+const SHOP_A_PROMPT = 'shop-a-only linen teapot';
+const SHOP_A_FONT = 'ShopAOnlyFont';
+const SHOP_A_PRODUCT = 'Shop A only walnut stool';
+const shopA = {
+  tenantId: '',
+  exportId: '',
+  subscriptionId: '',
+  /** A shopper's finished picture, picked (consent) and approved, and the shopper's session. */
+  imageId: '',
+  shopperSession: '',
+  productId: '',
+};
+let shopBTenantId = '';
+const UNKNOWN_IMAGE = 'img_00000000000000000000';
 let shopBaseline: unknown;
 
 const shopToken = (shop: string) => shopifyApp.shopify.signer.sessionToken({ shop });
@@ -87,10 +100,18 @@ function asShop(shop: string, method: string, path: string, body?: string): Prom
 
 /** Everything of shop A's: must be as it was after every entry. */
 async function shopAState(): Promise<unknown> {
-  const { Shop, Subscription, DataExport, UsageCharge } = server.shopify!.models;
+  const { Shop, Subscription, DataExport, UsageCharge, Result } = server.shopify!.models;
   const tenant = await runAsSystem('test: shop A tenant', () => server.database.models.Tenant.findById(shopA.tenantId).lean());
   return {
+    // The shop's record holds its quotas.
     shop: await Shop.findById(SHOP_A).lean(),
+    results: await Result.find({ shop: SHOP_A }).sort({ _id: 1 }).lean(),
+    resultsOfAImage: await Result.find({ _id: shopA.imageId }).lean(),
+    config: await runWithTenant(shopA.tenantId, () => server.services.configs.get()),
+    generations: await runWithTenant(shopA.tenantId, async () =>
+      (await server.database.models.Generation.find().sort({ _id: 1 }).lean()).map((g) => [g._id, g.status, g.images.length]),
+    ),
+    products: shopifyApp.shopify.productsOf(SHOP_A).map((product) => [product.id, product.media.length]),
     subscriptions: await Subscription.find({ shop: SHOP_A }).sort({ _id: 1 }).lean(),
     exports: await DataExport.find({ shop: SHOP_A }).sort({ _id: 1 }).lean(),
     charges: await UsageCharge.countDocuments({ shop: SHOP_A }),
@@ -99,7 +120,19 @@ async function shopAState(): Promise<unknown> {
 }
 
 function expectNothingOfShopA(text: string): void {
-  for (const secret of [SHOP_A, shopA.tenantId, shopA.exportId, shopA.subscriptionId]) expect(text).not.toContain(secret);
+  for (const secret of [
+    SHOP_A,
+    shopA.tenantId,
+    shopA.exportId,
+    shopA.subscriptionId,
+    shopA.imageId,
+    shopA.productId,
+    SHOP_A_PROMPT,
+    SHOP_A_FONT,
+    SHOP_A_PRODUCT,
+  ]) {
+    expect(text).not.toContain(secret);
+  }
 }
 
 /** A signed webhook delivery (the header's shop, the body as given). */
@@ -113,7 +146,9 @@ async function installShops(): Promise<void> {
     shopifyApp.shopify.addShop(shop, { name: shop === SHOP_A ? 'Acme Shop' : 'Globex Shop' });
     const response = await asShop(shop, 'GET', '/shopify/api/shop');
     expect(response.status).toBe(200);
-    if (shop === SHOP_A) shopA.tenantId = ((await response.json()) as { tenantId: string }).tenantId;
+    const { tenantId } = (await response.json()) as { tenantId: string };
+    if (shop === SHOP_A) shopA.tenantId = tenantId;
+    else shopBTenantId = tenantId;
   }
   const subscribe = await asShop(SHOP_A, 'POST', '/shopify/api/billing/subscribe', '{"plan":"basic"}');
   const { confirmationUrl } = (await subscribe.json()) as { confirmationUrl: string };
@@ -130,7 +165,54 @@ async function installShops(): Promise<void> {
     expect(record).not.toBeNull();
     shopA.exportId = record!._id;
   });
+  expect(
+    (await asShop(SHOP_A, 'PUT', '/shopify/api/settings', JSON.stringify({ branding: { fontFamily: SHOP_A_FONT } }))).status,
+  ).toBe(200);
+  expect((await asShop(SHOP_A, 'PUT', '/shopify/api/quotas', '{"guestPerDay":4,"customerPerDay":11}')).status).toBe(200);
+  shopA.productId = shopifyApp.shopify.addProduct(SHOP_A, SHOP_A_PRODUCT).id;
+  await shopAPicture();
   shopBaseline = await shopAState();
+}
+
+/** A storefront shopper's picture in shop A (made on the runner, which then stays busy), picked and approved. */
+async function shopAPicture(): Promise<void> {
+  const session = await fetch(
+    new URL(`/shopify/proxy/session?${shopifyApp.shopify.signer.proxyQuery({ shop: SHOP_A }).toString()}`, server.url),
+  );
+  shopA.shopperSession = ((await session.json()) as { token: string }).token;
+  const { publishableKey } = (await server.shopify!.models.Shop.findById(SHOP_A).lean())!;
+  const widget = await openWidgetSocket(server.url, publishableKey!, `https://${SHOP_A}`);
+  sockets.push(widget);
+  widget.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: shopA.shopperSession });
+  await widget.receive('welcome');
+  widget.send({ type: 'generate', ref: 'shop-a', params: { prompt: SHOP_A_PROMPT } });
+  const accepted = await widget.receive('accepted');
+  runner.send({ type: 'ready' });
+  const job = await runner.receive('job', (message) => message.jobId === accepted.id);
+  completeJob(runner, job, [await pngBytes(40, 120, 60)]);
+  shopA.imageId = (await widget.receive('completed', (message) => message.id === accepted.id)).images[0]!.id;
+  expect((await shopPick(SHOP_A, shopA.shopperSession, shopA.imageId)).status).toBe(204);
+  expect((await asShop(SHOP_A, 'POST', `/shopify/api/results/${shopA.imageId}/approve`)).status).toBe(200);
+}
+
+/** A storefront pick through the app proxy, the query signed by Shopify for `shop`. */
+function shopPick(shop: string, sessionToken: string, imageId: string): Promise<Response> {
+  const query = shopifyApp.shopify.signer.proxyQuery({ shop }).toString();
+  return fetch(new URL(`/shopify/proxy/picks?${query}`, server.url), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ imageId, sessionToken }),
+  });
+}
+
+/** Shop B naming A's picture is answered exactly as naming none. */
+async function shopBNotFoundLikeUnknown(method: string, path: (imageId: string) => string, body?: string): Promise<void> {
+  const foreign = await asShop(SHOP_B, method, path(shopA.imageId), body);
+  const unknown = await asShop(SHOP_B, method, path(UNKNOWN_IMAGE), body);
+  const text = await foreign.clone().text();
+  const [f, u] = [await expectProblem(foreign, 404, 'not_found'), await expectProblem(unknown, 404, 'not_found')];
+  expect(f.detail).toBe(u.detail);
+  expectNothingOfShopA(text);
 }
 
 beforeAll(async () => {
@@ -152,6 +234,8 @@ beforeAll(async () => {
   await vi.waitFor(async () => expect((await readJob(server, a.done)).status).toBe('succeeded'));
   const [image] = (await viewGeneration(server, acme.secretKey, a.done)).images;
   a.image = { id: image!.id, url: image!.url };
+  // Shop A's picture is the runner's last job too: everything queued after it stays queued.
+  await installShops();
   await vi.waitFor(async () => {
     const log = await server.api(acme.secretKey, `/v1/webhook-endpoints/${a.webhookEndpoint}/deliveries`);
     a.webhookDelivery = ((await log.json()) as { data: { id: string }[] }).data[0]?.id ?? '';
@@ -183,7 +267,6 @@ beforeAll(async () => {
   widget.send({ type: 'generate', ref: a.widgetRef, params: { prompt: ACME_PROMPT } });
   a.widgetJob = (await widget.receive('accepted')).id;
   await widget.receive('queued');
-  await installShops();
   baseline = await acmeState();
 });
 
@@ -456,6 +539,141 @@ const SHOPIFY_ROUTES = (): Record<string, Entry> => ({
       expect((await asShop(SHOP_A, 'GET', `/shopify/api/data-requests/${shopA.exportId}`)).status).toBe(200);
       // That download is A's own: the baseline moves with it.
       shopBaseline = await shopAState();
+    },
+  },
+  'GET /shopify': {
+    exempt:
+      "the embedded admin page: static HTML, the same for every shop (the query's shop only widens frame-ancestors); no tenant data",
+    async check() {
+      const response = await fetch(new URL(`/shopify?shop=${SHOP_B}&embedded=1`, server.url), {
+        headers: { Authorization: `Bearer ${shopToken(SHOP_B)}` },
+      });
+      expect(response.status).toBe(200);
+      expectNothingOfShopA(await response.text());
+      expectNothingOfShopA(response.headers.get('content-security-policy')!);
+    },
+  },
+  'GET /shopify/admin/:file': {
+    exempt: "the admin page's script and stylesheet: the same bytes for everyone, no tenant data",
+    async check() {
+      for (const file of ['admin-app.js', 'admin.css']) {
+        const response = await fetch(new URL(`/shopify/admin/${file}`, server.url), {
+          headers: { Authorization: `Bearer ${shopToken(SHOP_B)}` },
+        });
+        expect(response.status).toBe(200);
+        expectNothingOfShopA(await response.text());
+      }
+      await expectProblem(await fetch(new URL('/shopify/admin/secrets.json', server.url)), 404, 'not_found');
+    },
+  },
+  'GET /shopify/api/settings': {
+    names: "the token's shop's tenant configuration (never a parameter): B reads B's",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('GET', '/shopify/api/settings');
+      const response = await asShop(SHOP_B, 'GET', `/shopify/api/settings?shop=${SHOP_A}`);
+      expect(response.status).toBe(200);
+      expectNothingOfShopA(await response.text());
+    },
+  },
+  'PUT /shopify/api/settings': {
+    names: "the token's shop's tenant configuration: B's change lands on B's tenant, A's stays",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('PUT', '/shopify/api/settings');
+      const response = await asShop(SHOP_B, 'PUT', '/shopify/api/settings', '{"branding":{"fontFamily":"GlobexShopFont"}}');
+      expect(response.status).toBe(200);
+      expectNothingOfShopA(await response.text());
+      const config = await runWithTenant(shopBTenantId, () => server.services.configs.get());
+      expect(config.branding.fontFamily).toBe('GlobexShopFont');
+    },
+  },
+  'PUT /shopify/api/quotas': {
+    names: "the token's shop's quotas: B's change lands on B's shop, A's stay",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('PUT', '/shopify/api/quotas');
+      const response = await asShop(SHOP_B, 'PUT', '/shopify/api/quotas', '{"guestPerDay":1,"customerPerDay":2}');
+      expect(await response.json()).toEqual({ quotas: { guestPerDay: 1, customerPerDay: 2 } });
+      expect((await server.shopify!.models.Shop.findById(SHOP_B).lean())?.quotas).toEqual({ guestPerDay: 1, customerPerDay: 2 });
+    },
+  },
+  'GET /shopify/api/account': {
+    names: "the token's shop's tenant's credits and usage: B sees its free plan, nothing of A's",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('GET', '/shopify/api/account');
+      const response = await asShop(SHOP_B, 'GET', '/shopify/api/account');
+      const text = await response.text();
+      expect(JSON.parse(text)).toMatchObject({ plan: 'free' });
+      expectNothingOfShopA(text);
+    },
+  },
+  'GET /shopify/api/results': {
+    names: "the token's shop's tenant's pictures: none of A's is in B's",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('GET', '/shopify/api/results');
+      const response = await asShop(SHOP_B, 'GET', '/shopify/api/results');
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({ data: [] });
+      expectNothingOfShopA(text);
+      const own = (await (await asShop(SHOP_A, 'GET', '/shopify/api/results')).json()) as { data: { imageId: string }[] };
+      expect(own.data.map((result) => result.imageId)).toEqual([shopA.imageId]);
+    },
+  },
+  'GET /shopify/api/products': {
+    names: "the token's shop's products, read from Shopify with that shop's own token: none of A's is in B's",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('GET', '/shopify/api/products');
+      const response = await asShop(SHOP_B, 'GET', '/shopify/api/products');
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({ data: [] });
+      expectNothingOfShopA(text);
+    },
+  },
+  'POST /shopify/api/results/:imageId/:action': {
+    names: "an image id: B can neither hide nor approve A's picture",
+    async check() {
+      for (const action of ['hide', 'approve']) {
+        await tenantCredentialsRefusedOnShopAdmin('POST', `/shopify/api/results/${shopA.imageId}/${action}`);
+        await shopBNotFoundLikeUnknown('POST', (id) => `/shopify/api/results/${id}/${action}`);
+      }
+    },
+  },
+  'POST /shopify/api/results/:imageId/media': {
+    names: "an image id: B cannot put A's picture on a product",
+    async check() {
+      await tenantCredentialsRefusedOnShopAdmin('POST', `/shopify/api/results/${shopA.imageId}/media`);
+      const body = JSON.stringify({ productId: shopA.productId });
+      await shopBNotFoundLikeUnknown('POST', (id) => `/shopify/api/results/${id}/media`, body);
+      expect(shopifyApp.shopify.requests.filter((r) => r.detail.startsWith('graphql: productCreateMedia'))).toEqual([]);
+    },
+  },
+  'POST /shopify/proxy/picks': {
+    names:
+      "a shop (believed only when Shopify signed the query), an image id and the shopper's session: B's shop consents to nothing of A's",
+    async check() {
+      const resigned = shopifyApp.shopify.signer.proxyQuery({ shop: SHOP_B });
+      resigned.set('shop', SHOP_A);
+      const forged = await fetch(new URL(`/shopify/proxy/picks?${resigned.toString()}`, server.url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ imageId: shopA.imageId, sessionToken: shopA.shopperSession }),
+      });
+      const forgedText = await forged.clone().text();
+      await expectProblem(forged, 401, 'unauthorized');
+      expectNothingOfShopA(forgedText);
+      const globexSession = (await (
+        await fetch(
+          new URL(`/shopify/proxy/session?${shopifyApp.shopify.signer.proxyQuery({ shop: SHOP_B }).toString()}`, server.url),
+        )
+      ).json()) as { token: string };
+      for (const sessionToken of [shopA.shopperSession, globexSession.token]) {
+        const foreign = await shopPick(SHOP_B, sessionToken, shopA.imageId);
+        const unknown = await shopPick(SHOP_B, sessionToken, UNKNOWN_IMAGE);
+        const text = await foreign.clone().text();
+        const [f, u] = [await expectProblem(foreign, 404, 'not_found'), await expectProblem(unknown, 404, 'not_found')];
+        expect(f.detail).toBe(u.detail);
+        expectNothingOfShopA(text);
+      }
+      // A's own shopper, on A's shop: accepted (the consent is on file already, so nothing changes).
+      expect((await shopPick(SHOP_A, shopA.shopperSession, shopA.imageId)).status).toBe(204);
     },
   },
   'GET /shopify/auth': {
