@@ -475,7 +475,7 @@ export class AtelierStudio extends LitElement {
           }
         </div>
         <div class="studio__canvas">${this.renderCanvas()}</div>
-        <div @click=${this.handleResultAction}>
+        <div class="studio__gallery-host" @click=${this.handleResultAction}>
           ${renderGallery(this.gallery, busy, this.selectedId, (key, values) => this.t(key, values))}
         </div>
       </div>

@@ -2,6 +2,11 @@ import { css } from 'lit';
 
 /** The gallery of recent pictures with their actions, and "Try again" (studio-results.ts). */
 export const resultStyles = css`
+  /* Only the listener's box: no grid row (nor gap) of its own until a picture is in it. */
+  .studio__gallery-host {
+    display: contents;
+  }
+
   .studio__tiles {
     display: grid;
     grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr));
