@@ -74,6 +74,15 @@ test.beforeAll(async () => {
   });
   server = stack.manifest.server;
   shopify.appUrl = `${server}/shopify`;
+  // No included credits on Free and Basic: the shopper's picture is billed as usage.
+  for (const plan of ['free', 'basic']) {
+    const response = await fetch(`${server}/admin/v1/plans/${plan}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${stack.manifest.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ monthlyCredits: 0 }),
+    });
+    expect(response.status).toBe(200);
+  }
 });
 
 test.afterAll(async () => {
@@ -150,14 +159,18 @@ test('a shop from install to redaction: admin page, storefront, shopper, product
     `https://${SHOP}/admin/themes/current/editor?context=apps&activateAppId=${TEST_SHOPIFY_API_KEY}/app-embed`,
   );
 
-  // Billing is another part's work: until its routes exist, the plan section says so.
-  const billing = await adminApi('billing');
-  if (billing.status === 404) {
-    await expect(app.locator('#billing-message')).toHaveText(/not available on this server yet/);
-  } else {
-    expect(billing.status).toBe(200);
-    expect(await billing.json()).toMatchObject({ capReached: false });
-  }
+  // The merchant moves to Basic through Shopify's confirmation page. (The operator gave Free
+  // and Basic no included credits before the install, so the shopper's picture below is
+  // paid for as usage within the subscription's cap.)
+  expect(await (await adminApi('billing')).json()).toMatchObject({ plan: 'free', capReached: false });
+  await app.getByRole('button', { name: 'Switch to basic' }).click();
+  const opened = page.getByRole('list', { name: 'Top-level navigations' }).locator('li');
+  await expect(opened).toHaveCount(2);
+  const confirmationUrl = (await opened.last().textContent())!;
+  expect((await fetch(await shopify.billing.approve(confirmationUrl), { redirect: 'manual' })).status).toBe(302);
+  await expect
+    .poll(async () => (await (await adminApi('billing')).json()) as Record<string, unknown>)
+    .toMatchObject({ plan: 'basic', status: 'ACTIVE', usedAmount: 0, capReached: false });
 
   // The look, with the live preview of the real widget, saved into the tenant's configuration.
   const look = app.locator('#look-form');
@@ -217,8 +230,14 @@ test('a shop from install to redaction: admin page, storefront, shopper, product
   expect(host.cartAdds[0]).toMatchObject({ items: [{ id: PRODUCT.selected_or_first_available_variant.id, quantity: 1 }] });
   await expect.poll(() => host.proxied).toContain('POST /apps/atelier/picks 204');
 
-  // TODO(shopify-billing): assert the usage record for this generation once GET /shopify/api/billing
-  // reports usage (it answers 404 on this branch: billing is built in parallel).
+  // The picture's credits went beyond the plan's: one usage record, keyed by the ledger entry.
+  await expect.poll(() => shopify.billing.usageRecords.filter((record) => record.shop === SHOP)).toHaveLength(1);
+  const [usage] = shopify.billing.usageRecords;
+  expect(usage!.cents).toBeGreaterThan(0);
+  expect(usage!.idempotencyKey).toMatch(new RegExp(`^${shop.tenantId}:`));
+  const billed = (await (await adminApi('billing')).json()) as { usedAmount: number; capReached: boolean };
+  expect(billed.usedAmount).toBeGreaterThan(0);
+  expect(billed.capReached).toBe(false);
 
   // The merchant sees the picture, approves it and adds it to the product.
   await page.reload();

@@ -1,6 +1,7 @@
 import mongoose from 'mongoose';
 import type { Shopify } from '@shopify/shopify-api';
 import { createLogger } from '@atelier/runtime';
+import { DrainLoop } from '../drain-loop.js';
 import type { ShopifyModels } from '../models/index.js';
 import type { UsageChargeRecord } from '../models/usage-charge.model.js';
 import type { TenantBilling } from '../ports.js';
@@ -33,41 +34,23 @@ export interface UsageOutboxDeps {
  * key, so however often a send is repeated Shopify records one usage record per entry.
  */
 export class UsageOutbox {
-  private draining: Promise<void> | undefined;
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly loop: DrainLoop;
 
-  constructor(private readonly deps: UsageOutboxDeps) {}
+  constructor(private readonly deps: UsageOutboxDeps) {
+    this.loop = new DrainLoop(() => this.drain(), { retryMs: deps.retryMs, log, what: 'usage outbox drain' });
+  }
 
   start(): void {
-    void this.kick();
-    this.timer = setInterval(() => void this.kick(), this.deps.retryMs);
-    this.timer.unref();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.draining;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
+  /** Works off pending work soon; returns when this drain (or the one it joined) is done. */
   kick(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.draining) {
-      this.again = true;
-      return this.draining;
-    }
-    this.draining = this.drain()
-      .catch((error: unknown) => log.error({ err: error }, 'usage outbox drain failed'))
-      .finally(() => {
-        this.draining = undefined;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          void this.kick();
-        }
-      });
-    return this.draining;
+    return this.loop.kick();
   }
 
   /** The charge's credits in the tenant's ledger (once, keyed by the charge); the entry's id. */
@@ -89,7 +72,7 @@ export class UsageOutbox {
         .sort({ createdAt: 1 })
         .limit(BATCH)
         .lean();
-      if (charges.length === 0 || this.stopped) return;
+      if (charges.length === 0 || this.loop.stopped) return;
       for (const charge of charges) await this.send(charge);
       if (charges.length < BATCH) return;
     }

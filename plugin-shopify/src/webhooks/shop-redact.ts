@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import type { WebhookHandler } from './handler.js';
 import { beforeInstall } from './handler.js';
 
@@ -16,6 +17,14 @@ export const shopRedact: WebhookHandler = async (delivery, deps) => {
   const sessions = await deps.sessions.deleteShop(delivery.shop);
   await deps.models.DataExport.deleteMany({ shop: delivery.shop });
   await deps.models.Result.deleteMany({ shop: delivery.shop });
+  // Billing: Shopify keeps the shop's invoices; ours (subscriptions, usage charges and the
+  // charges' send claims, whose ids start with the subscription's) name the tenant and go.
+  const subscriptions = await deps.models.Subscription.find({ shop: delivery.shop }).select({ _id: 1 }).lean();
+  for (const { _id } of subscriptions) {
+    await deps.models.UsageSendClaim.deleteMany({ _id: mongoose.trusted({ $regex: `^${escapeRegExp(_id)}:` }) });
+  }
+  await deps.models.UsageCharge.deleteMany({ shop: delivery.shop });
+  await deps.models.Subscription.deleteMany({ shop: delivery.shop });
   await deps.models.Shop.updateOne(
     { _id: delivery.shop },
     {
@@ -35,3 +44,7 @@ export const shopRedact: WebhookHandler = async (delivery, deps) => {
   await deps.models.WebhookEvent.updateMany({ shop: delivery.shop }, { $set: { payload: null } });
   return `tenant deleted; ${sessions} sessions deleted`;
 };
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,5 +1,6 @@
 import mongoose from 'mongoose';
 import { createLogger } from '@atelier/runtime';
+import { DrainLoop } from '../drain-loop.js';
 import type { WebhookEventRecord } from '../models/webhook-event.model.js';
 import type { WebhookHandlerDeps } from './handler.js';
 import { WEBHOOK_HANDLERS } from './topics.js';
@@ -17,42 +18,23 @@ const BATCH = 50;
  * the same event does no harm, since every handler is idempotent.
  */
 export class WebhookInbox {
-  private draining: Promise<void> | undefined;
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly loop: DrainLoop;
 
-  constructor(private readonly deps: WebhookHandlerDeps & { retryMs: number }) {}
+  constructor(private readonly deps: WebhookHandlerDeps & { retryMs: number }) {
+    this.loop = new DrainLoop(() => this.drain(), { retryMs: deps.retryMs, log, what: 'webhook drain' });
+  }
 
   start(): void {
-    void this.kick();
-    this.timer = setInterval(() => void this.kick(), this.deps.retryMs);
-    this.timer.unref();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.draining;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  /** Work off pending events soon; returns when this drain (or the one it joined) is done. */
+  /** Works off pending work soon; returns when this drain (or the one it joined) is done. */
   kick(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.draining) {
-      this.again = true;
-      return this.draining;
-    }
-    this.draining = this.drain()
-      .catch((error: unknown) => log.error({ err: error }, 'webhook drain failed'))
-      .finally(() => {
-        this.draining = undefined;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          void this.kick();
-        }
-      });
-    return this.draining;
+    return this.loop.kick();
   }
 
   private async drain(): Promise<void> {
@@ -62,7 +44,7 @@ export class WebhookInbox {
         .sort({ receivedAt: 1 })
         .limit(BATCH)
         .lean();
-      if (events.length === 0 || this.stopped) return;
+      if (events.length === 0 || this.loop.stopped) return;
       for (const event of events) await this.process(event);
       if (events.length < BATCH) return;
     }
