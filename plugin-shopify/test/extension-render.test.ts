@@ -1,5 +1,6 @@
 import { type DefaultTreeAdapterMap, parse } from 'parse5';
 import { describe, expect, it } from 'vitest';
+import { blockSchema } from './extension-files.js';
 import { APP_EMBED, PRODUCT_BLOCK, renderBlock, renderProductPage, type SampleProduct } from './storefront-page.js';
 
 type Node = DefaultTreeAdapterMap['node'];
@@ -36,8 +37,10 @@ const base = {
   assetHost: 'cdn.shopify.com',
   request: { origin: 'https://atelier-demo.myshopify.com', locale: { iso_code: 'en' } },
   product: product(),
+  // What the install stored for the shop (app-data metafields, `app.metafields.atelier.*`).
+  app: { publishable_key: 'pk_test_abc123', server: 'https://studio.example' },
 };
-const CONNECTED = { publishable_key: 'pk_test_abc123', server: 'https://studio.example' };
+const CONNECTED = {};
 const ASSETS = '//cdn.shopify.com/extensions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/1.0.0/assets/';
 
 describe('the product block', () => {
@@ -93,16 +96,11 @@ describe('the product block', () => {
     ]);
   });
 
-  it('escapes the merchant’s own settings (key, server, heading, colours) too', async () => {
+  it('escapes the stored key and server and the merchant’s own settings (heading, colours) too', async () => {
     const html = await renderBlock(
       PRODUCT_BLOCK,
-      {
-        publishable_key: 'pk_test_"><script>1</script>',
-        server: 'https://studio.example/"onload="x',
-        heading: '<img src=x onerror=alert(1)>',
-        accent_color: '#123456" onclick="x',
-      },
-      base,
+      { heading: '<img src=x onerror=alert(1)>', accent_color: '#123456" onclick="x' },
+      { ...base, app: { publishable_key: 'pk_test_"><script>1</script>', server: 'https://studio.example/"onload="x' } },
     );
     const [studio] = elements(html, 'atelier-studio');
     expect(attributes(studio!)).toMatchObject({
@@ -116,16 +114,32 @@ describe('the product block', () => {
     expect(elements(html, 'script')).toHaveLength(2);
   });
 
-  it('takes the key and server the app stored for the shop when the block leaves them empty, and resolves an app proxy path', async () => {
+  it('connects with what the install stored, whatever a theme kept from a block setting of an older version', async () => {
+    // Themes keep the values of settings a block no longer has; a stale key or server typed
+    // before must not take the shop's studio away from the app's server and its sessions.
     const html = await renderBlock(
       PRODUCT_BLOCK,
-      {},
-      { ...base, app: { publishable_key: 'pk_live_fromapp', server: '/apps/atelier' } },
+      { publishable_key: 'pk_live_typedlongago', server: 'https://old-server.example' },
+      { ...base, app: { publishable_key: 'pk_live_fromapp', server: 'https://atelier.example' } },
     );
     expect(attributes(elements(html, 'atelier-studio')[0]!)).toMatchObject({
       'publishable-key': 'pk_live_fromapp',
-      server: 'https://atelier-demo.myshopify.com/apps/atelier',
+      server: 'https://atelier.example',
     });
+  });
+
+  it('offers no block setting for the key or the server: the install stores them', async () => {
+    for (const file of [PRODUCT_BLOCK, APP_EMBED]) {
+      const ids = (blockSchema(file).settings ?? []).map((setting) => setting.id);
+      expect(ids, file).not.toContain('publishable_key');
+      expect(ids, file).not.toContain('server');
+    }
+  });
+
+  it('holds the inline studio in a size container, so its reserved height follows the width it gets', async () => {
+    const html = await renderBlock(PRODUCT_BLOCK, CONNECTED, base);
+    const [studio] = elements(html, 'atelier-studio');
+    expect(attributes(studio!.parentNode as Element)).toEqual({ class: 'atelier-studio__frame' });
   });
 
   it('passes the theme, colours, radius and mode the merchant chose', async () => {
@@ -150,9 +164,9 @@ describe('the product block', () => {
   });
 
   it('renders nothing for shoppers until the app is connected, and tells the merchant in the theme editor', async () => {
-    const shopper = await renderBlock(PRODUCT_BLOCK, {}, base);
+    const shopper = await renderBlock(PRODUCT_BLOCK, {}, { ...base, app: {} });
     expect(shopper.trim()).toBe('');
-    const editor = await renderBlock(PRODUCT_BLOCK, {}, { ...base, request: { ...base.request, design_mode: true } });
+    const editor = await renderBlock(PRODUCT_BLOCK, {}, { ...base, app: {}, request: { ...base.request, design_mode: true } });
     expect(elements(editor, 'atelier-studio')).toEqual([]);
     expect(elements(editor, 'p').map(text)[0]).toMatch(/^The picture studio is not connected yet/);
   });

@@ -57,7 +57,8 @@ test('a shopper on a product page rendered from the blocks generates a picture t
     assetHost: host.host,
     product: PRODUCT,
     request: { origin: host.origin, locale: { iso_code: 'en' } },
-    productBlock: { publishable_key: tenant.publishableKey, server: stack.manifest.server, accent_color: '#1d4ed8' },
+    app: { publishable_key: tenant.publishableKey, server: stack.manifest.server },
+    productBlock: { accent_color: '#1d4ed8' },
     appEmbed: null,
   });
   const url = host.page(`/products/${PRODUCT.handle}`, html);
