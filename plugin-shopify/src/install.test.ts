@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runAsSystem } from '@atelier/server';
+import { runAsSystem, runWithTenant } from '@atelier/server';
 import { startShopifyTestApp, type ShopifyTestApp } from '@atelier/testing';
 
 let app: ShopifyTestApp;
@@ -137,5 +137,91 @@ describe('managed installation (token exchange)', () => {
     expect(app.shopify.requests.at(-1)).toMatchObject({ path: '/admin/oauth/access_token', status: 400 });
     expect(await app.server.shopify!.models.Shop.findById(other).lean()).toBeNull();
     expect(await app.server.shopify!.models.Session.countDocuments({ shop: other })).toBe(0);
+  });
+});
+
+describe('the storefront metafields when Shopify does not take them at the install', () => {
+  const expected = async (shop: string) => ({
+    'atelier.publishable_key': (await app.server.shopify!.models.Shop.findById(shop).lean())!.publishableKey,
+    'atelier.server': app.server.url,
+  });
+  const pending = async (shop: string) => (await app.server.shopify!.models.Shop.findById(shop).lean())?.metafieldsPending;
+
+  it('installs anyway, and writes them on the merchant’s next visit to the admin page', async () => {
+    const shop = 'metafields-refused.myshopify.com';
+    app.shopify.addShop(shop);
+    app.shopify.failNext('metafieldsSet', 'userErrors');
+    expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
+    expect(app.shopify.requests.filter((r) => r.shop === shop).map((r) => r.detail)).toContain(
+      'graphql: metafieldsSet userErrors',
+    );
+    expect(app.shopify.billing.metafieldsOf(shop)).toEqual({});
+    expect(await pending(shop)).toBe(true);
+
+    expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
+    expect(app.shopify.billing.metafieldsOf(shop)).toEqual(await expected(shop));
+    expect(await pending(shop)).toBe(false);
+    // Written once more, then never again while they hold.
+    const writes = () => app.shopify.requests.filter((r) => r.shop === shop && r.detail.startsWith('graphql: metafieldsSet'));
+    expect(writes()).toHaveLength(2);
+    expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
+    expect(writes()).toHaveLength(2);
+  });
+
+  it('writes them after a restart without anyone asking: the pending mark is in the database', async () => {
+    const shop = 'metafields-lost.myshopify.com';
+    app.shopify.addShop(shop);
+    app.shopify.failNext('metafieldsSet', 'internal');
+    expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
+    expect(app.shopify.billing.metafieldsOf(shop)).toEqual({});
+    expect(await pending(shop)).toBe(true);
+
+    await app.restart();
+    await vi.waitFor(async () => expect(app.shopify.billing.metafieldsOf(shop)).toEqual(await expected(shop)), {
+      timeout: 15_000,
+    });
+    await vi.waitFor(async () => expect(await pending(shop)).toBe(false));
+  });
+});
+
+describe("the tenant's product photo hosts", () => {
+  const hosts = async (tenantId: string) => {
+    const { TenantConfig } = app.server.database.models;
+    const head = await runAsSystem('test: read config', () => TenantConfig.findOne({ tenantId }).sort({ rev: -1 }).lean());
+    return head?.config.productImageHosts;
+  };
+
+  it("lets the shop's tenant start from Shopify's CDN, and keeps the merchant's own hosts on a reinstall", async () => {
+    const shop = 'photo-hosts.myshopify.com';
+    app.shopify.addShop(shop);
+    const response = await admin(app.shopify.signer.sessionToken({ shop }));
+    const { tenantId } = (await response.json()) as { tenantId: string };
+    expect(await hosts(tenantId)).toEqual(['cdn.shopify.com']);
+
+    // The merchant lists a host of their own (through the platform's configuration), then reinstalls.
+    const { TenantConfig } = app.server.database.models;
+    const head = (await runAsSystem('test: read config', () => TenantConfig.findOne({ tenantId }).sort({ rev: -1 }).lean()))!;
+    await runWithTenant(tenantId, () =>
+      TenantConfig.create({
+        _id: `cfg_test${head.rev + 1}`,
+        rev: head.rev + 1,
+        config: { ...head.config, productImageHosts: ['images.lamps.example'] },
+        changed: ['productImageHosts'],
+        actor: { kind: 'system', id: 'test' },
+        at: new Date(),
+      }),
+    );
+    app.shopify.uninstall(shop);
+    const signed = app.shopify.signer.webhook({
+      topic: 'app/uninstalled',
+      shop,
+      eventId: 'photo-hosts-uninstalled',
+      payload: { id: 2, myshopify_domain: shop },
+    });
+    await fetch(`${app.server.url}/shopify/webhooks`, { method: 'POST', headers: signed.headers, body: signed.body });
+    const { WebhookEvent } = app.server.shopify!.models;
+    await vi.waitFor(async () => expect((await WebhookEvent.findById('photo-hosts-uninstalled').lean())?.status).toBe('done'));
+    expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
+    expect(await hosts(tenantId)).toEqual(['images.lamps.example', 'cdn.shopify.com']);
   });
 });

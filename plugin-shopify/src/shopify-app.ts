@@ -56,8 +56,17 @@ export function createShopifyApp(deps: ShopifyAppDeps): ShopifyApp {
   const sessions = new MongoSessionStorage({ models, cipher: new TokenCipher(deps.config.tokenKey) });
   // Until the server listens its URL may be unknown; start() sets it (below).
   const shopify = createShopifyClient(deps.config, deps.config.appUrl ?? `${deps.publicUrl() || 'http://127.0.0.1'}/shopify`);
-  const installer = new ShopInstaller({ shopify, models, sessions, tenants: deps.tenants, serverUrl: deps.publicUrl, now });
   const retryMs = deps.webhookRetryMs ?? 30_000;
+  const installer = new ShopInstaller({
+    shopify,
+    models,
+    sessions,
+    tenants: deps.tenants,
+    settings: deps.settings,
+    serverUrl: deps.publicUrl,
+    now,
+    retryMs,
+  });
   const api = new BillingApi(shopify);
   const outbox = new UsageOutbox({ shopify, models, sessions, billing: deps.billing, api, now, retryMs });
   const billing = new BillingService({
@@ -110,10 +119,12 @@ export function createShopifyApp(deps: ShopifyAppDeps): ShopifyApp {
       await Promise.all(Object.values(models).map((model) => model.createIndexes()));
       inbox.start();
       outbox.start();
+      installer.start();
     },
     async stop() {
       await inbox.stop();
       await outbox.stop();
+      await installer.stop();
     },
   };
 }

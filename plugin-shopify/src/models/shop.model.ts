@@ -32,6 +32,8 @@ export interface ShopRecord {
   installedAt: Date;
   uninstalledAt: Date | null;
   redactedAt: Date | null;
+  /** The storefront's metafields (key, server) are not known to be at Shopify yet: written again until they are. */
+  metafieldsPending: boolean;
   /** When the details above were triggered at Shopify (install or `shop/update`): older updates are skipped. */
   detailsAt: Date | null;
   createdAt: Date;
@@ -57,10 +59,12 @@ const shopSchema = new Schema<ShopRecord>(
     uninstalledAt: { type: Date, default: null },
     redactedAt: { type: Date, default: null },
     detailsAt: { type: Date, default: null },
+    metafieldsPending: { type: Boolean, default: false },
   },
   { timestamps: true, collection: 'shopify_shops' },
 );
 shopSchema.index({ tenantId: 1 }, { unique: true });
+shopSchema.index({ status: 1, metafieldsPending: 1 });
 
 export function shopModel(connection: Connection): Model<ShopRecord> {
   return connection.model<ShopRecord>('ShopifyShop', shopSchema);

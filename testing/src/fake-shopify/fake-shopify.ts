@@ -32,6 +32,14 @@ export interface FakeShopifyRequest {
   detail: string;
 }
 
+/**
+ * How a request Shopify does not carry out is answered: `userErrors` (a mutation refused,
+ * its payload's `userErrors` filled and nothing changed), `throttled` (the `THROTTLED`
+ * error with the bucket's cost extensions) or `internal` (Shopify's internal error, in a
+ * 200 as its GraphQL answers it).
+ */
+export type FakeFailure = 'userErrors' | 'throttled' | 'internal';
+
 interface Bucket {
   available: number;
   at: number;
@@ -68,6 +76,8 @@ export class FakeShopify {
   private readonly tokens = new Map<string, string>();
   private readonly codes = new Map<string, { shop: string; expires: number }>();
   private readonly buckets = new Map<string, Bucket>();
+  /** Root field → the failures its next requests get, in order. */
+  private readonly failures = new Map<string, FakeFailure[]>();
   /** The shops' products and the media `productCreateMedia` adds (fake-products.ts). */
   readonly products: FakeProducts;
   private server: Server | undefined;
@@ -141,6 +151,11 @@ export class FakeShopify {
   uninstall(shop: string): void {
     for (const token of this.tokensOf(shop)) this.tokens.delete(token);
     this.billing.uninstall(shop);
+  }
+
+  /** The next `times` Admin GraphQL requests that select the root field `field` fail as `how` says. */
+  failNext(field: string, how: FakeFailure, times = 1): void {
+    this.failures.set(field, [...(this.failures.get(field) ?? []), ...Array<FakeFailure>(times).fill(how)]);
   }
 
   /** Empties the shop's GraphQL bucket (as a burst of expensive queries would). */
@@ -312,7 +327,34 @@ export class FakeShopify {
     const cost = operationCost(document, selections);
     const bucket = this.refill(shop);
     const detail = `graphql: ${selections.map((s) => s.name).join(',')}`;
-    if (bucket.available < cost) {
+    const failing = selections.find((selection) => this.failures.get(selection.name)?.length);
+    const failure = failing ? this.failures.get(failing.name)!.shift() : undefined;
+    if (failure === 'internal') {
+      log(200, `${detail} INTERNAL_SERVER_ERROR`);
+      return send(res, 200, {
+        errors: [
+          {
+            message: `Internal error. Looks like something went wrong on our end.\nRequest ID: ${randomBytes(8).toString('hex')}`,
+            extensions: { code: 'INTERNAL_SERVER_ERROR' },
+          },
+        ],
+      });
+    }
+    if (failure === 'userErrors') {
+      bucket.available -= cost;
+      log(200, `${detail} userErrors`);
+      const payload = Object.fromEntries(
+        failing!.children.map((child) => [
+          child.name,
+          child.name === 'userErrors' ? [{ field: null, message: 'The request could not be completed.', code: 'INVALID' }] : null,
+        ]),
+      );
+      return send(res, 200, {
+        data: { [failing!.name]: payload },
+        extensions: { cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: this.status(bucket) } },
+      });
+    }
+    if (failure === 'throttled' || bucket.available < cost) {
       log(200, `${detail} THROTTLED`);
       return send(res, 200, {
         errors: [
