@@ -1,5 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startShopifyTestApp, type ShopifyTestApp } from '@atelier/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { REALTIME_PATH, REALTIME_PROTOCOL_VERSION, socketUrl, type ServerMessage } from '@atelier/protocol';
+import { serverMessageSchema } from '@atelier/protocol/schemas';
+import { SocketProbe, startShopifyTestApp, type ShopifyTestApp } from '@atelier/testing';
 
 let app: ShopifyTestApp;
 const SHOP = 'proxy-test.myshopify.com';
@@ -61,5 +63,85 @@ describe('the app proxy', () => {
       expect(response.status, name).toBe(status);
       expect(await response.text(), name).not.toContain('token');
     }
+  });
+});
+
+describe('daily quotas', () => {
+  /** A shopper session through the app proxy, as Shopify forwards the storefront's request from `address`. */
+  async function session(
+    address: string,
+    customer?: string,
+  ): Promise<{ token: string; publishableKey: string; shopperId: string }> {
+    const query = app.shopify.signer.proxyQuery({ shop: SHOP, ...(customer ? { loggedInCustomerId: customer } : {}) });
+    const response = await fetch(`${app.server.url}/shopify/proxy/session?${query.toString()}`, {
+      headers: { 'X-Forwarded-For': address },
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as { token: string; publishableKey: string; shopperId: string };
+  }
+
+  /** One picture asked for in a new widget socket with that session: `accepted`, or the refusal's code and details. */
+  async function generate(minted: { token: string; publishableKey: string }, ref: string) {
+    const widget = await SocketProbe.open<ServerMessage>(
+      socketUrl(app.server.url, REALTIME_PATH, { key: minted.publishableKey }),
+      { Origin: `https://${SHOP}` },
+      serverMessageSchema,
+    );
+    try {
+      widget.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: minted.token });
+      await widget.receive('welcome');
+      widget.send({ type: 'generate', ref, params: { prompt: 'a lamp on a desk', performance: 'speed' } });
+      const answer = await vi.waitFor(() => {
+        const [reply] = [...widget.received('accepted'), ...widget.received('error')];
+        if (!reply) throw new Error('no answer to the generate yet');
+        return reply;
+      });
+      return answer.type === 'accepted'
+        ? 'accepted'
+        : { code: answer.code, message: answer.message, retryAfter: answer.retryAfter };
+    } finally {
+      await widget.close();
+    }
+  }
+
+  beforeAll(async () => {
+    const response = await fetch(`${app.server.url}/shopify/api/quotas`, {
+      method: 'PUT',
+      headers: {
+        Authorization: `Bearer ${app.shopify.signer.sessionToken({ shop: SHOP })}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify({ guestPerDay: 2, customerPerDay: 1 }),
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it("counts a guest's pictures per day across sessions: a new session does not start a new quota", async () => {
+    const first = await session('203.0.113.7');
+    expect(await generate(first, 'g1')).toBe('accepted');
+    expect(await generate(first, 'g2')).toBe('accepted');
+    // The guest comes back: a new proxy session and socket, the same guest, the same day.
+    const second = await session('203.0.113.7');
+    expect(second.shopperId).toBe(first.shopperId);
+    expect(second.shopperId).not.toContain('203.0.113.7');
+    const refused = await generate(second, 'g3');
+    expect(refused).toEqual({
+      code: 'rate_limited',
+      message: expect.stringMatching(/today's 2 pictures/),
+      retryAfter: expect.any(Number),
+    });
+    // Until midnight UTC, when the next day's quota starts.
+    const midnight = new Date();
+    midnight.setUTCHours(24, 0, 0, 0);
+    expect((refused as { retryAfter: number }).retryAfter).toBeGreaterThan((midnight.getTime() - Date.now()) / 1000 - 60);
+    // Another guest has a quota of their own.
+    const other = await session('198.51.100.20');
+    expect(other.shopperId).not.toBe(first.shopperId);
+    expect(await generate(other, 'o1')).toBe('accepted');
+  });
+
+  it('counts a logged-in customer by customer id, whichever address or session they come with', async () => {
+    expect(await generate(await session('203.0.113.7', '4242'), 'c1')).toBe('accepted');
+    expect(await generate(await session('192.0.2.99', '4242'), 'c2')).toMatchObject({ code: 'rate_limited' });
   });
 });

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { InvalidHmacError, type AuthQuery, type Shopify } from '@shopify/shopify-api';
 import { createLogger } from '@atelier/runtime';
@@ -26,6 +27,8 @@ export function proxyRoutes(deps: {
   results: ShopResults;
 }): Router {
   const router = Router();
+  // Guests are named by a keyed hash of their address: stable for the shop, the address never stored.
+  const guestKey = createHmac('sha256', deps.shopify.config.apiSecretKey).update('atelier shopify guest id').digest();
 
   /** The signed query's shop and customer, or undefined with the refusal sent. */
   const verified = async (req: Request, res: Response): Promise<{ shop: string; customer: string } | undefined> => {
@@ -65,8 +68,10 @@ export function proxyRoutes(deps: {
     const { shop, customer } = signed;
     const record = await installedShop(res, shop);
     if (!record) return;
+    // One shopper id per customer, and per guest address, for every session: the server counts
+    // each shopper's pictures per day, so a new session does not start a new quota.
     const session = await deps.shopperSessions.mint(record.tenantId, {
-      ...(customer !== '' && { shopperId: customerShopperId(customer) }),
+      shopperId: customer !== '' ? customerShopperId(customer) : guestShopperId(guestKey, shop, guestAddress(req)),
       quota: { generationsPerDay: customer !== '' ? record.quotas.customerPerDay : record.quotas.guestPerDay },
     });
     log.debug({ shop, tenantId: record.tenantId, customer: customer !== '' }, 'shopper session minted');
@@ -99,4 +104,27 @@ export function proxyRoutes(deps: {
 /** A logged-in customer's shopper id: the same for every visit, so their quota follows them. */
 export function customerShopperId(customerId: string | number): string {
   return `shopify-customer:${customerId}`;
+}
+
+/**
+ * A guest's shopper id: the shop and the guest's address, hashed with a key of the app's,
+ * so one guest keeps one id (and one daily quota) across sessions, and the id reveals no
+ * address. Why the address: Shopify's app proxy strips cookies both ways, so no cookie of
+ * ours reaches the storefront's `/apps/…`, and anything the page keeps itself (localStorage)
+ * the guest can clear for a fresh quota; the address holds across sessions, private
+ * windows and cleared storage. The cost: guests behind one address (an office, a carrier's
+ * NAT) share the guest quota; logged-in customers are counted by customer id instead.
+ */
+export function guestShopperId(key: Buffer, shop: string, address: string): string {
+  return `shopify-guest:${createHmac('sha256', key).update(`${shop}|${address}`).digest('base64url').slice(0, 32)}`;
+}
+
+/**
+ * The guest's address as Shopify forwards it: the first `X-Forwarded-For` entry (Shopify's
+ * "client IP address"; proxies of our own in front of the server only append to it). The
+ * request is signed by Shopify, so it came through Shopify.
+ */
+function guestAddress(req: Request): string {
+  const forwarded = req.get('x-forwarded-for')?.split(',')[0]?.trim();
+  return forwarded || req.socket.remoteAddress || 'unknown';
 }

@@ -226,7 +226,9 @@ export class WidgetSession {
       actor: { kind: 'widget', id: this.sessionId! },
       sessionId: this.sessionId!,
       ref: message.ref,
-      ...(identity.kind === 'verified' ? { shopperId: identity.shopperId } : { browserId: identity.browserId }),
+      ...(identity.kind === 'verified'
+        ? { shopperId: identity.shopperId, quota: identity.quota }
+        : { browserId: identity.browserId }),
     });
     this.send({ type: 'accepted', ref: message.ref, id: generation._id, seq: ++this.seq, cost: generation.cost });
     // A runner may have taken (or even finished) the job since it was created.

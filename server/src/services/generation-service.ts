@@ -31,6 +31,8 @@ import type { AuditActor } from '../models/audit-event.model.js';
 import type { PromptScreen } from './content-policy/prompt-screen.js';
 import type { QueueEstimator } from '../queue/queue-estimator.js';
 import type { RunnerRegistry } from '../queue/runner-registry.js';
+import type { ShopperQuota } from './shopper-sessions.js';
+import { ShopperQuotas } from './shopper-quota.js';
 
 const { trusted } = mongoose;
 const log = createLogger('generations');
@@ -45,6 +47,8 @@ export interface CreateOptions {
   /** The verified shopper (widget with a shopper session), or an anonymous browser's id. */
   shopperId?: string;
   browserId?: string | null;
+  /** The verified shopper's quota, from their shopper session: counted per shopper and UTC day. */
+  quota?: ShopperQuota;
   /** REST's `Idempotency-Key`. */
   idempotencyKey?: string;
 }
@@ -161,7 +165,21 @@ export class GenerationService {
     // Reserved before the job exists, so an accepted job is always paid for; a crash
     // between the two leaves a reservation without a job, which the reservation sweeper
     // hands back.
-    await this.reserve(tenantId, generationId, price);
+    const perDay = options.shopperId !== undefined ? options.quota?.generationsPerDay : undefined;
+    const slot =
+      perDay !== undefined
+        ? await new ShopperQuotas({ models: this.deps.models, now: () => this.now() }).claim(
+            options.shopperId!,
+            perDay,
+            generationId,
+          )
+        : undefined;
+    try {
+      await this.reserve(tenantId, generationId, price);
+    } catch (error) {
+      await slot?.release();
+      throw error;
+    }
     const now = new Date();
     const generation = await this.deps.models.Generation.create({
       _id: generationId,
