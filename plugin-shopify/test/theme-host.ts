@@ -63,7 +63,8 @@ function addToCart(request: IncomingMessage, cartAdds: unknown[], send: (status:
 /**
  * Forwards as Shopify's app proxy does: the path under the prefix appended to the target,
  * the storefront's query plus `shop`, `logged_in_customer_id`, `path_prefix` and
- * `timestamp`, signed; cookies dropped; the body as it came.
+ * `timestamp`, signed; cookies dropped; the shopper's address in `X-Forwarded-For`; the
+ * method and the body as they came (Shopify's "Authenticate app proxies" documents each).
  */
 async function forward(proxy: AppProxy, request: IncomingMessage, url: URL, proxied: string[], response: ServerResponse) {
   const chunks: Buffer[] = [];
@@ -76,7 +77,10 @@ async function forward(proxy: AppProxy, request: IncomingMessage, url: URL, prox
   });
   const answer = await fetch(`${proxy.target}${rest}?${query.toString()}`, {
     method: request.method ?? 'GET',
-    headers: { 'content-type': request.headers['content-type'] ?? 'application/octet-stream' },
+    headers: {
+      'content-type': request.headers['content-type'] ?? 'application/octet-stream',
+      'x-forwarded-for': request.socket.remoteAddress ?? '',
+    },
     ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
   });
   proxied.push(`${request.method} ${url.pathname} ${answer.status}`);

@@ -150,7 +150,22 @@ async function showBilling(currentPlan) {
 
 // ---- look (with the live preview), styles and presets
 
-function showLook(settings) {
+/**
+ * The preview is the real widget connected as the shop's storefront is: this page comes
+ * from the Atelier server itself, an origin the server lets every publishable key use, so
+ * the preview's welcome brings the tenant's saved look and texts. A new element after each
+ * save connects again, so what was just saved shows.
+ */
+function connectPreview(publishableKey) {
+  const fresh = document.createElement('atelier-studio');
+  fresh.id = 'preview';
+  fresh.setAttribute('mode', 'inline');
+  if (publishableKey) fresh.setAttribute('publishable-key', publishableKey);
+  $('#preview').replaceWith(fresh);
+}
+
+function showLook(settings, shop) {
+  connectPreview(shop.publishableKey);
   const form = $('#look-form');
   const { branding } = settings;
   for (const token of COLOURS) form.elements[token].value = branding.colors[token] ?? defaultColour(token);
@@ -180,6 +195,8 @@ function showLook(settings) {
         },
       },
     });
+    connectPreview(shop.publishableKey);
+    preview();
   });
 }
 
@@ -357,7 +374,7 @@ async function start() {
   const shop = await api('/shopify/api/shop');
   const settings = await api('/shopify/api/settings');
   showShop(shop);
-  showLook(settings);
+  showLook(settings, shop);
   showOffer(settings);
   bindQuotas();
   for (const section of document.querySelectorAll('main > section')) section.hidden = false;
