@@ -208,8 +208,13 @@ describe("shoppers' results", () => {
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ imageId: id, sessionToken: token }),
       });
-    const { token: stranger } = (await (await proxy('session')).json()) as { token: string };
+    // Another guest: another address, so another shopper (guests at one address are one shopper).
+    const { token: stranger } = (await (await proxy('session', { headers: { 'X-Forwarded-For': '198.51.100.77' } })).json()) as {
+      token: string;
+    };
     expect((await pick(stranger)).status).toBe(404);
+    const { token: customer } = (await (await proxy('session', {}, '9001')).json()) as { token: string };
+    expect((await pick(customer)).status).toBe(404);
     expect((await pick('not-a-token')).status).toBe(404);
     const unsigned = await fetch(`${app.server.url}/shopify/proxy/picks?shop=${SHOP}`, {
       method: 'POST',
