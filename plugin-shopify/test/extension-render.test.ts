@@ -128,7 +128,7 @@ describe('the product block', () => {
     });
   });
 
-  it('offers no block setting for the key or the server: the install stores them', async () => {
+  it('offers no block setting for the key or the server: the install stores them', () => {
     for (const file of [PRODUCT_BLOCK, APP_EMBED]) {
       const ids = (blockSchema(file).settings ?? []).map((setting) => setting.id);
       expect(ids, file).not.toContain('publishable_key');
