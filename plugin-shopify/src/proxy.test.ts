@@ -140,6 +140,15 @@ describe('daily quotas', () => {
     expect(await generate(other, 'o1')).toBe('accepted');
   });
 
+  it("never passes a guest's quota when sessions generate at the same moment", async () => {
+    const sessions = await Promise.all([1, 2, 3, 4, 5].map(() => session('192.0.2.50')));
+    const answers = await Promise.all(sessions.map((minted, n) => generate(minted, `race-${n}`)));
+    expect(answers.filter((answer) => answer === 'accepted')).toHaveLength(2);
+    expect(answers.filter((answer) => answer !== 'accepted')).toEqual(
+      Array(3).fill(expect.objectContaining({ code: 'rate_limited' })),
+    );
+  });
+
   it('counts a logged-in customer by customer id, whichever address or session they come with', async () => {
     expect(await generate(await session('203.0.113.7', '4242'), 'c1')).toBe('accepted');
     expect(await generate(await session('192.0.2.99', '4242'), 'c2')).toMatchObject({ code: 'rate_limited' });
