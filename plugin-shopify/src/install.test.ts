@@ -147,26 +147,31 @@ describe('the storefront metafields when Shopify does not take them at the insta
   });
   const pending = async (shop: string) => (await app.server.shopify!.models.Shop.findById(shop).lean())?.metafieldsPending;
 
-  it('installs anyway, and writes them on the merchant’s next visit to the admin page', async () => {
-    const shop = 'metafields-refused.myshopify.com';
-    app.shopify.addShop(shop);
-    app.shopify.failNext('metafieldsSet', 'userErrors');
-    expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
-    expect(app.shopify.requests.filter((r) => r.shop === shop).map((r) => r.detail)).toContain(
-      'graphql: metafieldsSet userErrors',
-    );
-    expect(app.shopify.billing.metafieldsOf(shop)).toEqual({});
-    expect(await pending(shop)).toBe(true);
+  it.each([
+    ['refused with userErrors', 'userErrors', 'metafields-refused.myshopify.com'],
+    ['throttled', 'throttled', 'metafields-throttled.myshopify.com'],
+  ] as const)(
+    'installs anyway when the write is %s, and writes them on the merchant’s next visit to the admin page',
+    async (_, how, shop) => {
+      app.shopify.addShop(shop);
+      app.shopify.failNext('metafieldsSet', how);
+      expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
+      expect(app.shopify.requests.filter((r) => r.shop === shop).map((r) => r.detail)).toContain(
+        `graphql: metafieldsSet ${how === 'throttled' ? 'THROTTLED' : how}`,
+      );
+      expect(app.shopify.billing.metafieldsOf(shop)).toEqual({});
+      expect(await pending(shop)).toBe(true);
 
-    expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
-    expect(app.shopify.billing.metafieldsOf(shop)).toEqual(await expected(shop));
-    expect(await pending(shop)).toBe(false);
-    // Written once more, then never again while they hold.
-    const writes = () => app.shopify.requests.filter((r) => r.shop === shop && r.detail.startsWith('graphql: metafieldsSet'));
-    expect(writes()).toHaveLength(2);
-    expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
-    expect(writes()).toHaveLength(2);
-  });
+      expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
+      expect(app.shopify.billing.metafieldsOf(shop)).toEqual(await expected(shop));
+      expect(await pending(shop)).toBe(false);
+      // Written once more, then never again while they hold.
+      const writes = () => app.shopify.requests.filter((r) => r.shop === shop && r.detail.startsWith('graphql: metafieldsSet'));
+      expect(writes()).toHaveLength(2);
+      expect((await admin(app.shopify.signer.sessionToken({ shop }))).status).toBe(200);
+      expect(writes()).toHaveLength(2);
+    },
+  );
 
   it('writes them after a restart without anyone asking: the pending mark is in the database', async () => {
     const shop = 'metafields-lost.myshopify.com';
