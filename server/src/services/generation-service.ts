@@ -104,7 +104,12 @@ const ACTIVE_STATUSES = ['queued', 'running'];
  * nothing of HTTP or sockets; both the REST routes and the widget hub call it.
  */
 export class GenerationService {
-  constructor(private readonly deps: GenerationServiceDeps) {}
+  /** Verified shoppers' daily quotas (their shopper sessions' `quota.generationsPerDay`). */
+  private readonly quotas: ShopperQuotas;
+
+  constructor(private readonly deps: GenerationServiceDeps) {
+    this.quotas = new ShopperQuotas({ models: deps.models, now: () => this.now() });
+  }
 
   async create(params: GenerationParams, options: CreateOptions): Promise<CreatedGeneration> {
     const tenantId = requireTenantId();
@@ -162,18 +167,16 @@ export class GenerationService {
       generationId = claim.generationId;
     }
 
+    // The shopper's slot of the day, taken last of the checks and handed back if the
+    // credits refuse: only an accepted job counts against the quota.
+    const perDay = options.quota?.generationsPerDay;
+    const slot =
+      options.shopperId !== undefined && perDay !== undefined
+        ? await this.quotas.claim(options.shopperId, perDay, generationId)
+        : undefined;
     // Reserved before the job exists, so an accepted job is always paid for; a crash
     // between the two leaves a reservation without a job, which the reservation sweeper
     // hands back.
-    const perDay = options.shopperId !== undefined ? options.quota?.generationsPerDay : undefined;
-    const slot =
-      perDay !== undefined
-        ? await new ShopperQuotas({ models: this.deps.models, now: () => this.now() }).claim(
-            options.shopperId!,
-            perDay,
-            generationId,
-          )
-        : undefined;
     try {
       await this.reserve(tenantId, generationId, price);
     } catch (error) {
