@@ -11,7 +11,8 @@ import sharp from 'sharp';
  * largest paint), a web font, a stylesheet and a deferred theme script that does some
  * work at start-up, as a storefront theme does. `/with` is the same page plus the
  * widget exactly as README tells merchants to add it (one module script, the inline
- * studio, its room reserved before it is defined); `/without` is the page alone.
+ * studio with `product-image`, its room reserved before it is defined by README's rule for
+ * that case); `/without` is the page alone.
  */
 export interface ProductPageFixture {
   origin: string;
@@ -67,7 +68,7 @@ nav ul{display:flex;gap:1rem;list-style:none;margin:0;padding:0;overflow:hidden;
 @media (min-width:900px){.product{grid-template-columns:3fr 2fr}}
 .more{padding:1.5rem;max-width:72rem;margin:auto}
 .buy{font:inherit;padding:.75rem 1.5rem;background:#7a4a1d;color:#fff;border:0;border-radius:6px}
-atelier-studio:not(:defined){display:block;min-height:750px;min-height:calc(100cqi + 23.3rem)}
+atelier-studio:not(:defined){display:block;min-height:850px;min-height:calc(100cqi + 19.27em + 8.15rem + 32px)}
 .details{container-type:inline-size}footer{padding:2rem 1.5rem;color:#5c5348}`;
 
 function page(embed: WidgetEmbed | null): string {
