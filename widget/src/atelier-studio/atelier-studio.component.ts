@@ -164,8 +164,8 @@ export class AtelierStudio extends LitElement {
   /**
    * An element upgraded when the studio's script arrives renders in the task after its
    * definition: evaluating the script and the first render are two tasks rather than
-   * one long one (about 45 and 65–150 ms on a 4× throttled phone, from 120–220 ms
-   * together). Until then it holds the page's reserved room, so nothing moves between
+   * one long one (25–50 and 55–170 ms under 4× CPU throttling on a busy machine, from
+   * 120–220 ms together). Until then it holds the page's reserved room, so nothing moves between
    * the two even if a frame is drawn.
    */
   protected override async scheduleUpdate(): Promise<void> {
