@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { STUDIO_PATH } from '@atelier/protocol';
 import { part, studioPage } from './helpers.js';
 import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-server.js';
@@ -16,11 +16,13 @@ import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-serve
  * layout-shift work (rows held before welcome), the tenant's logo, density and
  * right-to-left added 419 B; the actions on results (vary, upscale, download, select, Try
  * again), the gallery of recent pictures kept across reloads and the product-photo choice,
- * with 12 strings in five locales, to 26,066 B together (22.6 kB brotli).
+ * with 12 strings in five locales, to 26,066 B together (22.6 kB brotli); splitting the
+ * first render from the script's evaluation (the page's reserved room held in between)
+ * added 182 B (26,079 → 26,261 B), and the budget rose by that.
  * Raising it should be a decision, not an accident (the page loads only the loader before
  * it is idle).
  */
-const GZIP_BUDGET_BYTES = 26_100;
+const GZIP_BUDGET_BYTES = 26_282;
 /** What a page includes: Shopify's limit for a theme app extension's JavaScript is 10 KB compressed. */
 const LOADER_BUDGET_BYTES = 10 * 1024;
 /** Everything a page ends up loading for the widget (loader and studio, Lit included), brotli as served. */
@@ -61,39 +63,6 @@ test('the loader stays within 10 KB compressed, and the loader and studio togeth
   expect(brotli(loader) + brotli(studio)).toBeLessThanOrEqual(WHOLE_BUDGET_BYTES);
   // The loader imports nothing itself: Lit arrives with the studio.
   expect(loader.toString()).not.toMatch(/\bimport\s*[{*\w]|lit-html|LitElement/);
-});
-
-/** When the page's load event started and when the studio was requested, on the page's own clock (ms). */
-async function studioTiming(page: Page, url: string) {
-  await page.goto(url, { waitUntil: 'load' });
-  await expect(part(page, 'prompt')).toBeVisible();
-  return page.evaluate((studioPath) => {
-    const [navigation] = performance.getEntriesByType('navigation') as PerformanceNavigationTiming[];
-    const pattern = new RegExp(studioPath);
-    const studio = performance.getEntriesByType('resource').find((entry) => pattern.test(new URL(entry.name).pathname));
-    return { requested: studio!.startTime, loaded: navigation!.loadEventStart };
-  }, STUDIO_PATH.source);
-}
-
-const slowPage = (studioAtTop: boolean) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"></head>
-<body>
-${studioAtTop ? '<atelier-studio publishable-key="pk_test_x" server="http://127.0.0.1:9"></atelier-studio>' : ''}
-<img src="/slow.png?ms=1500" alt="" width="1" height="1">
-<div style="height: 4000px"></div>
-${studioAtTop ? '' : '<atelier-studio publishable-key="pk_test_x" server="http://127.0.0.1:9"></atelier-studio>'}
-<script type="module" src="/widget.js"></script>
-</body></html>`;
-
-test('the loader fetches the studio at once for a widget in view, and after the page has loaded for one far below', async ({
-  page,
-}) => {
-  const inView = await studioTiming(page, site.page('/loader-in-view', slowPage(true)));
-  // The slow image holds the load event back; the studio did not wait for it.
-  expect(inView.requested).toBeLessThan(inView.loaded);
-
-  const below = await studioTiming(page, site.page('/loader-below', slowPage(false)));
-  expect(below.requested).toBeGreaterThanOrEqual(below.loaded);
 });
 
 for (const [name, script] of [

@@ -92,6 +92,8 @@ interface Metrics {
   cls: number;
   /** Lighthouse's measure of this machine's CPU at the time (lower is slower or busier). */
   benchmarkIndex: number;
+  /** The machine's one-minute load average when the run ended (other work inflates the figures). */
+  load: number;
   /** Where the cost came from: long tasks (script, ms) and layout shifts (element, score). */
   longTasks: string[];
   shifts: string[];
@@ -114,6 +116,7 @@ async function measure(url: string, port: number, config: Config | undefined): P
     tbt: value('total-blocking-time'),
     cls: value('cumulative-layout-shift'),
     benchmarkIndex: lhr.environment.benchmarkIndex,
+    load: loadavg()[0]!,
     longTasks: ((lhr.audits['long-tasks']?.details as DetailItems | undefined)?.items ?? []).map(
       (task) => `${String(task['url']).replace(/^https?:\/\/[^/]+/, '')} ${Number(task['duration']).toFixed(0)} ms`,
     ),
@@ -125,7 +128,9 @@ async function measure(url: string, port: number, config: Config | undefined): P
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-type Figures = Omit<Metrics, 'benchmarkIndex' | 'longTasks' | 'shifts'>;
+type Figures = Omit<Metrics, 'benchmarkIndex' | 'load' | 'longTasks' | 'shifts'>;
+/** The widget's own scripts in a long task's URL: the loader and the hashed studio. */
+const WIDGET_SCRIPT = /^\/widget\.js|^\/atelier-studio\./;
 function medians(runs: Metrics[]): Figures {
   const of = (key: keyof Figures) => median(runs.map((run) => run[key]));
   return { score: of('score'), fcp: of('fcp'), lcp: of('lcp'), tbt: of('tbt'), cls: of('cls') };
@@ -206,8 +211,14 @@ try {
         `LCP ≤ +${GOALS.lcpMs} ms ${verdict(diff.lcp <= GOALS.lcpMs)}, CLS +${GOALS.clsAdded} ${verdict(diff.cls <= GOALS.clsAdded)}`,
     );
     const each = (variant: string) =>
-      runs[`${name} ${variant}`]!.map((m) => `${m.score}/${m.lcp.toFixed(0)}/${m.cls.toFixed(3)}`).join('  ');
+      runs[`${name} ${variant}`]!.map(
+        (m) => `${m.score}/${m.lcp.toFixed(0)}/${m.cls.toFixed(3)} (load ${m.load.toFixed(1)})`,
+      ).join('  ');
     console.log(`  runs (score/LCP/CLS): without ${each('without')}; with ${each('with')}`);
+    const widgetTasks = runs[`${name} with`]!.map(
+      (m) => m.longTasks.filter((task) => WIDGET_SCRIPT.test(task)).join(', ') || 'none',
+    );
+    console.log(`  the widget's long tasks, each run: ${widgetTasks.join('; ')}`);
     // The run whose score is the median: what made its long tasks and layout shifts.
     for (const [variant, figures] of [
       ['without', without],

@@ -9,9 +9,11 @@ import sharp from 'sharp';
  * A merchant's product page of realistic weight for `npm run bench:widget`, on a real
  * HTTP server of its own origin: a full-size hero photo (1600×1200 JPEG, the page's
  * largest paint), a web font, a stylesheet and a deferred theme script that does some
- * work at start-up, as a storefront theme does. `/with` is the same page plus the
+ * work at start-up, as a storefront theme does (its menu fills room the header set aside, so
+ * the page itself does not shift: the bench's layout shifts are the widget's). `/with` is the same page plus the
  * widget exactly as README tells merchants to add it (one module script, the inline
- * studio, its room reserved before it is defined); `/without` is the page alone.
+ * studio with `product-image`, its room reserved before it is defined by README's rule for
+ * that case); `/without` is the page alone.
  */
 export interface ProductPageFixture {
   origin: string;
@@ -61,13 +63,14 @@ document.querySelector('.buy').addEventListener('click',()=>document.querySelect
 const STYLES = `@font-face{font-family:"Shop Serif";src:url(/fonts/shop-serif.ttf) format("truetype");font-display:swap}
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 "Shop Serif",Georgia,serif;color:#1f1b16;background:#fbf8f3}
 header{display:flex;gap:1rem;align-items:center;justify-content:space-between;height:3.5rem;padding:0 1.5rem;border-bottom:1px solid #e4dccf}
+header>strong,.cart{flex:none}nav{flex:1;min-width:0}
 nav ul{display:flex;gap:1rem;list-style:none;margin:0;padding:0;overflow:hidden;max-height:1.5em;flex-wrap:wrap}
 .gallery img{display:block;width:100%;height:auto}
 .product{display:grid;gap:2rem;padding:1.5rem;max-width:72rem;margin:auto}
 @media (min-width:900px){.product{grid-template-columns:3fr 2fr}}
 .more{padding:1.5rem;max-width:72rem;margin:auto}
 .buy{font:inherit;padding:.75rem 1.5rem;background:#7a4a1d;color:#fff;border:0;border-radius:6px}
-atelier-studio:not(:defined){display:block;min-height:750px;min-height:calc(100cqi + 23.3rem)}
+atelier-studio:not(:defined){display:block;min-height:850px;min-height:calc(100cqi + 19.27em + 8.15rem + 32px)}
 .details{container-type:inline-size}footer{padding:2rem 1.5rem;color:#5c5348}`;
 
 function page(embed: WidgetEmbed | null): string {

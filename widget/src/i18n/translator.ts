@@ -53,8 +53,10 @@ function translator(locale: string, strings: TenantStrings): Translator {
   // tenant's words win at each level, but never over a more specific language of ours.
   const tags = [...parts.map((_, i) => parts.slice(0, parts.length - i).join('-')), 'en'];
   const intl = intlLocales(locale);
-  const numbers = new Intl.NumberFormat(intl);
-  const plurals = new Intl.PluralRules(intl);
+  // Made on first use: a page's first Intl.NumberFormat loads ICU's number data (about
+  // 100 ms on a throttled phone), and the idle studio shows no number.
+  let numbers: Intl.NumberFormat | undefined;
+  let plurals: Intl.PluralRules | undefined;
 
   const lookup = (key: string): string | Plural | undefined => {
     for (const tag of tags) {
@@ -70,10 +72,17 @@ function translator(locale: string, strings: TenantStrings): Translator {
     locale: intl[0]!,
     t(key, values = {}) {
       const found: string | Plural = lookup(key) ?? en[key];
-      const template = typeof found === 'string' ? found : (found[plurals.select(Number(values['n'] ?? 0))] ?? found.other);
+      const template =
+        typeof found === 'string'
+          ? found
+          : (found[(plurals ??= new Intl.PluralRules(intl)).select(Number(values['n'] ?? 0))] ?? found.other);
       return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
         const value = values[name];
-        return value === undefined ? whole : typeof value === 'number' ? numbers.format(value) : value;
+        return value === undefined
+          ? whole
+          : typeof value === 'number'
+            ? (numbers ??= new Intl.NumberFormat(intl)).format(value)
+            : value;
       });
     },
     has: (key): key is MessageKey => lookup(key) !== undefined,
