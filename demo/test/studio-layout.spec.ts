@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type BrowserContext, type Frame, type Page } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext, type Frame, type Page } from '@playwright/test';
 import { startDemoStack, type DemoStack } from '@atelier/demo';
 import { STUDIO_PATH } from '@atelier/protocol';
 import { productPage } from './storefront-helpers.js';
@@ -184,6 +184,56 @@ for (const width of WIDTHS) {
       // and both documents were watched.
       expect(network.heldScripts()).toBe(2);
       expect(page.frames().filter((f) => f.url().startsWith('http'))).toHaveLength(2);
+      expect(await allShifts(page)).toEqual([]);
+      const idle = await studioHeight(page.mainFrame());
+      expect(network.reserved()).toBeCloseTo(idle, 0);
+      expect(firstRender).toBeCloseTo(idle, 0);
+      await context.close();
+    });
+  }
+}
+
+/**
+ * A returning shopper: one picture made in a first visit (real runner), remembered in the
+ * storefront's localStorage; the storage of that visit, by shop, for the return visits.
+ */
+const firstVisits = new Map<number, Awaited<ReturnType<BrowserContext['storageState']>>>();
+
+async function afterOnePicture(browser: Browser, shop: number) {
+  const known = firstVisits.get(shop);
+  if (known) return known;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(productPage(stack, shop));
+  await page.locator('atelier-studio[mode="inline"] [part~="prompt"]').fill('a ceramic vase');
+  await page.locator('atelier-studio[mode="inline"] [part~="generate"]').click();
+  await expect(page.locator('atelier-studio[mode="inline"] img[part~="recent"]')).toHaveCount(1, { timeout: 90_000 });
+  const state = await context.storageState();
+  await context.close();
+  firstVisits.set(shop, state);
+  return state;
+}
+
+for (const width of WIDTHS) {
+  for (const shop of [0, 1]) {
+    test(`${width} px, shop ${shop}: a returning shopper's remembered pictures move nothing either`, async ({ browser }) => {
+      const storageState = await afterOnePicture(browser, shop);
+      const context = await browser.newContext({ viewport: { width, height: HEIGHT }, storageState });
+      await watchLayoutShifts(context);
+      const network = await slowNetwork(context);
+      const page = await context.newPage();
+      await page.goto(productPage(stack, shop));
+      const inline = page.locator('atelier-studio[mode="inline"]');
+      // The loader marked it from storage before the studio was defined: the page reserved the gallery too.
+      await expect(inline).toHaveAttribute('has-recent', '');
+      // The first render, before welcome: the remembered picture holds its place.
+      await expect(inline.locator('.studio__tile--loading')).toHaveCount(1);
+      await painted(page.mainFrame());
+      const firstRender = await studioHeight(page.mainFrame());
+      network.release();
+      await expect(page.locator('atelier-studio[mode="inline"] img[part~="recent"]')).toHaveCount(1);
+      await expect(inline.locator('[part~="styles"]')).toBeVisible();
+      await page.waitForLoadState('networkidle');
       expect(await allShifts(page)).toEqual([]);
       const idle = await studioHeight(page.mainFrame());
       expect(network.reserved()).toBeCloseTo(idle, 0);
