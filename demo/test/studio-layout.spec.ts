@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Frame, type Page } from '@playwright/test';
 import { startDemoStack, type DemoStack } from '@atelier/demo';
-import { STUDIO_PATH } from '@atelier/protocol';
+import { EMBED_SCRIPT_PATH, STUDIO_PATH } from '@atelier/protocol';
 import { productPage } from './storefront-helpers.js';
 
 /**
@@ -192,6 +192,21 @@ for (const width of WIDTHS) {
     });
   }
 }
+
+test("iframe mode: the embedded studio starts in the host element's language and theme, before the bridge says anything", async ({
+  page,
+}) => {
+  // The bridge (the embed page's /embed.js) never runs: whatever the studio shows, it had from its address.
+  await page.route((url) => url.pathname === EMBED_SCRIPT_PATH, (route) => route.abort());
+  // Shop 1: German and dark.
+  await page.goto(new URL('/studio', stack.manifest.storefronts[1]).href);
+  const frame = page.frameLocator('atelier-studio iframe');
+  const embedded = frame.locator('atelier-studio');
+  await expect(embedded.locator('[part~="generate"]')).toHaveText('Generieren');
+  await expect(embedded).toHaveAttribute('theme', 'dark');
+  expect(await embedded.evaluate((element) => getComputedStyle(element).colorScheme)).toBe('dark');
+  expect(await frame.locator('html').getAttribute('lang')).toBe('de');
+});
 
 /**
  * A returning shopper: one picture made in a first visit (real runner), remembered in the
