@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Frame, type Page } from '@playwright/test';
 import { startDemoStack, type DemoStack } from '@atelier/demo';
+import { axeViolations } from '@atelier/testing/axe';
 import { EMBED_SCRIPT_PATH, STUDIO_PATH } from '@atelier/protocol';
 import { productPage } from './storefront-helpers.js';
 
@@ -258,52 +258,16 @@ for (const width of WIDTHS) {
   }
 }
 
-/** axe-core from the npm registry. */
-const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  nodes: string[];
-}
-
-/**
- * axe's violations in the embed page's studio. The source goes in through the DevTools
- * protocol (`evaluate`), which the page's strict Content-Security-Policy does not stop
- * (a script tag would be refused: the page allows scripts from the server only).
- */
-async function violationsIn(frame: Frame, axeSource: string): Promise<Violation[]> {
-  if (!(await frame.evaluate(() => 'axe' in window))) await frame.evaluate(axeSource);
-  return frame.evaluate(async () => {
-    const { axe } = window as unknown as {
-      axe: {
-        run(
-          context: string,
-          options: object,
-        ): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }>;
-      };
-    };
-    const result = await axe.run('atelier-studio', { resultTypes: ['violations'] });
-    return result.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      nodes: violation.nodes.map((node) => JSON.stringify(node.target)),
-    }));
-  });
-}
-
 test("axe finds nothing in iframe mode on either shop's /studio page, idle and with options open", async ({ page }) => {
-  const { readFile } = await import('node:fs/promises');
-  const axeSource = await readFile(AXE_SCRIPT, 'utf8');
   for (const shop of [0, 1]) {
     await page.goto(new URL('/studio', stack.manifest.storefronts[shop]).href);
     const frameLocator = page.frameLocator('atelier-studio iframe');
     await expect(frameLocator.locator('atelier-studio [part~="styles"]')).toBeVisible();
     const frame = page.frames().find((f) => new URL(f.url()).pathname === '/embed/studio')!;
-    expect(await violationsIn(frame, axeSource), `shop ${shop}, idle`).toEqual([]);
+    expect(await axeViolations(frame), `shop ${shop}, idle`).toEqual([]);
 
     await frameLocator.locator('atelier-studio [part~="options"] summary').click();
     await expect(frameLocator.getByRole('group').nth(1)).toBeVisible();
-    expect(await violationsIn(frame, axeSource), `shop ${shop}, options open`).toEqual([]);
+    expect(await axeViolations(frame), `shop ${shop}, options open`).toEqual([]);
   }
 });

@@ -1,7 +1,6 @@
 import type { ClientMessage, PublicImage } from '@atelier/protocol';
 import { expect, test, type Page } from '@playwright/test';
-import { KEY, part, scriptSockets, studioPage, type ScriptedSocket } from './helpers.js';
-import { type StaticServer, startStaticServer } from './static-server.js';
+import { KEY, part, scriptSockets, studioPage, type ScriptedSocket, useStaticSite } from './helpers.js';
 
 /**
  * The gallery's states, driven through a scripted socket (the real round trips are
@@ -9,15 +8,7 @@ import { type StaticServer, startStaticServer } from './static-server.js';
  * forgetting its picture, signed links refreshed before they expire, and "Try again"
  * offered only where trying again can help.
  */
-let site: StaticServer;
-
-test.beforeAll(async () => {
-  site = await startStaticServer();
-});
-
-test.afterAll(async () => {
-  await site.close();
-});
+const files = useStaticSite();
 
 /** Where the studio remembers an anonymous shopper's pictures for KEY (recent-results.ts). */
 const SLOT = `atelier-recent:${KEY}:anonymous`;
@@ -29,14 +20,14 @@ const REMEMBERED = [
 /** A picture at the static server, its signed link ending `expiresIn` seconds from now. */
 function image(id: string, expiresIn: number, version = 1): PublicImage {
   const expires = Math.floor(Date.now() / 1000) + expiresIn;
-  return { id, url: `${site.origin}/pixel.png?expires=${expires}&v=${version}`, width: 1024, height: 1024, format: 'png' };
+  return { id, url: `${files.site.origin}/pixel.png?expires=${expires}&v=${version}`, width: 1024, height: 1024, format: 'png' };
 }
 
 /** A page whose storage already remembers `entries` (a returning shopper). */
 async function returning(page: Page, path: string, entries = REMEMBERED): Promise<ScriptedSocket[]> {
   await page.addInitScript(([slot, list]) => localStorage.setItem(slot, list), [SLOT, JSON.stringify(entries)] as const);
   const sockets = await scriptSockets(page);
-  await page.goto(site.page(path, studioPage(`publishable-key="${KEY}"`)));
+  await page.goto(files.site.page(path, studioPage(`publishable-key="${KEY}"`)));
   return sockets;
 }
 
@@ -123,7 +114,7 @@ for (const { code, retry } of [
 ] as const) {
   test(`"Try again" ${retry ? 'shows' : 'does not show'} after ${code}`, async ({ page }) => {
     const sockets = await scriptSockets(page);
-    await page.goto(site.page(`/retry-${code}`, studioPage(`publishable-key="${KEY}"`)));
+    await page.goto(files.site.page(`/retry-${code}`, studioPage(`publishable-key="${KEY}"`)));
     await part(page, 'prompt').fill('a teapot on a shelf');
     await part(page, 'generate').click();
     await expect.poll(() => sockets[0]?.received.find((message) => message.type === 'generate')).toBeTruthy();

@@ -19,7 +19,8 @@ import {
  * browser, for as long as the tenant keeps results, and by nobody else: not without the
  * token, not with another session's, not from another tenant, not as a verified shopper.
  * Real server and sockets; only the process's clock (Date, which the server's tokens,
- * signed links and test clock all read) is moved, and it keeps running.
+ * signed links and test clock all read) is moved, and it keeps running. A file (and a
+ * server) of its own: the server's in-memory rate buckets keep the future dates.
  */
 const ORIGIN = 'http://shop.test';
 const DAY_MS = 24 * 60 * 60 * 1000;
