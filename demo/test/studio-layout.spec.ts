@@ -197,7 +197,10 @@ test("iframe mode: the embedded studio starts in the host element's language and
   page,
 }) => {
   // The bridge (the embed page's /embed.js) never runs: whatever the studio shows, it had from its address.
-  await page.route((url) => url.pathname === EMBED_SCRIPT_PATH, (route) => route.abort());
+  await page.route(
+    (url) => url.pathname === EMBED_SCRIPT_PATH,
+    (route) => route.abort(),
+  );
   // Shop 1: German and dark.
   await page.goto(new URL('/studio', stack.manifest.storefronts[1]).href);
   const frame = page.frameLocator('atelier-studio iframe');

@@ -23,7 +23,12 @@ export type EmbedForwardedAttribute = (typeof EMBED_FORWARDED_ATTRIBUTES)[number
  * Not `session-token`: a shopper's credential stays out of addresses (server logs,
  * history), and reaches the page through the bridge only.
  */
-export const EMBED_URL_ATTRIBUTES = ['locale', 'theme', 'product-image', 'product-title'] as const satisfies readonly EmbedForwardedAttribute[];
+export const EMBED_URL_ATTRIBUTES = [
+  'locale',
+  'theme',
+  'product-image',
+  'product-title',
+] as const satisfies readonly EmbedForwardedAttribute[];
 export type EmbedUrlAttribute = (typeof EMBED_URL_ATTRIBUTES)[number];
 
 /** The widget's events, re-dispatched on the host element with the same `detail`. */

@@ -51,7 +51,9 @@ test('remembered pictures hold their places from the first render and come back 
   const studio = await page.locator('atelier-studio').evaluate((element) => element.getBoundingClientRect().height);
 
   // Each is asked for with the token of the session that made it.
-  await expect.poll(() => watches(sockets[0], 'gen_lamp')).toEqual([{ type: 'watch', id: 'gen_lamp', session: 'token-day-1', ref: expect.any(String) }]);
+  await expect
+    .poll(() => watches(sockets[0], 'gen_lamp'))
+    .toEqual([{ type: 'watch', id: 'gen_lamp', session: 'token-day-1', ref: expect.any(String) }]);
   await expect.poll(() => watches(sockets[0], 'gen_vase')).toHaveLength(1);
   expect(watches(sockets[0], 'gen_vase')[0]).toMatchObject({ session: 'token-day-2' });
   const lamp = image('img_lamp', 900);
@@ -101,7 +103,10 @@ test('signed links are asked for again before they expire, and the actions use t
   // "Use this picture" hands the host page the fresh link.
   await page.locator('atelier-studio .studio__tile').getByRole('button', { name: 'Use this picture' }).click();
   const picked = await page.evaluate(
-    () => (window as unknown as { events: { type: string; detail: { image: PublicImage } }[] }).events.find((event) => event.type === 'atelier-select')?.detail.image.url,
+    () =>
+      (window as unknown as { events: { type: string; detail: { image: PublicImage } }[] }).events.find(
+        (event) => event.type === 'atelier-select',
+      )?.detail.image.url,
   );
   expect(picked).toBe(fresh.url);
 });

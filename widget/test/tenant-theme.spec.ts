@@ -23,7 +23,6 @@ const FASHION: WidgetConfig = {
   branding: branding({ colors: { accent: '#0f766e' }, radius: 0, strings: { de: { generate: 'Look erstellen' } } }),
 };
 
-
 test("applies the tenant's theme from welcome below the page's own --atelier-* properties", async ({ page }) => {
   const sockets = await scriptSockets(page, HOME);
   await page.goto(files.site.page('/tenant-theme', studioPage(`publishable-key="${KEY}"`)));
@@ -69,7 +68,9 @@ test("keeps the tenant's accent in the dark theme, but not its light palette", a
 
 test('speaks German with locale="de": words, numbers and durations', async ({ page }) => {
   const sockets = await scriptSockets(page);
-  await page.goto(files.site.page('/locale-de', studioPage(`publishable-key="${KEY}" locale="de" product-title="Nussbaumlampe"`)));
+  await page.goto(
+    files.site.page('/locale-de', studioPage(`publishable-key="${KEY}" locale="de" product-title="Nussbaumlampe"`)),
+  );
   await expect(page.getByLabel('Beschreiben Sie das gewünschte Bild')).toHaveAttribute('part', 'prompt');
   await expect(part(page, 'prompt')).toHaveAttribute(
     'placeholder',

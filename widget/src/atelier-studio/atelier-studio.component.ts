@@ -455,7 +455,9 @@ export class AtelierStudio extends LitElement {
     const { step, steps } = this.job.progress ?? { step: 0, steps: 0 };
     const waiting = busy && this.job.phase !== 'running';
     // A refused description is the field's fault: marked, it points the shopper at what to change.
-    const invalid = (this.validation !== null && !this.validation.ok) || (this.job.phase === 'failed' && this.job.error?.code === 'content_policy');
+    const invalid =
+      (this.validation !== null && !this.validation.ok) ||
+      (this.job.phase === 'failed' && this.job.error?.code === 'content_policy');
     const placeholder = this.productTitle
       ? this.t('promptPlaceholderProduct', { product: this.productTitle })
       : this.t('promptPlaceholder');
