@@ -23,6 +23,9 @@ const tenants: { publishableKey: string; secretKey: string }[] = [];
 
 test.describe.configure({ mode: 'serial' });
 
+/** The server's signed-link lifetime here (ATELIER_SIGNED_URL_TTL_S). */
+const LINK_TTL_S = 20;
+
 async function photo(): Promise<Buffer> {
   const [width, height] = [256, 256];
   const rgba = Buffer.alloc(width * height * 4);
@@ -40,7 +43,14 @@ async function photo(): Promise<Buffer> {
 test.beforeAll(async () => {
   test.setTimeout(240_000);
   dataDir = await mkdtemp(join(tmpdir(), 'atelier-actions-'));
-  stack = await startDemoStack({ dataDir, port: 0, storefrontPort: 0, engine: 'ferretdb' });
+  stack = await startDemoStack({
+    dataDir,
+    port: 0,
+    storefrontPort: 0,
+    engine: 'ferretdb',
+    // Image links that expire within a test, so that a page left open outlives them.
+    serverEnv: { ATELIER_SIGNED_URL_TTL_S: String(LINK_TTL_S) },
+  });
   const png = await photo();
   shop = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://x');
@@ -183,6 +193,26 @@ test('vary, upscale, download and select a result; the gallery comes back after 
   await page.goto(`${origin}/?tenant=1`);
   await expect(part(page, 'generate')).toBeVisible();
   await expect(page.locator('atelier-studio .studio__tile')).toHaveCount(0);
+});
+
+test("on a page left open past its links' life, Download still saves the picture: the links were refreshed", async ({ page }) => {
+  await page.goto(origin);
+  await part(page, 'prompt').fill('a copper kettle');
+  await part(page, 'generate').click();
+  await loaded(page, 1);
+  const made = (await tiles(page).first().getAttribute('src'))!;
+  const expires = Number(new URL(made).searchParams.get('expires'));
+  expect(expires * 1000 - Date.now()).toBeLessThanOrEqual(LINK_TTL_S * 1000);
+  // Halfway through its life the studio asks for the picture again: a new link on the tile.
+  await expect.poll(() => tiles(page).first().getAttribute('src'), { timeout: LINK_TTL_S * 1000 }).not.toBe(made);
+  // Past the first link's end it is refused...
+  await expect.poll(() => Date.now() > (expires + 1) * 1000, { timeout: LINK_TTL_S * 1000 }).toBe(true);
+  expect((await fetch(made)).status).toBe(403);
+  // ...and Download, through the fresh one, saves the picture.
+  const saving = page.waitForEvent('download');
+  await page.locator('atelier-studio .studio__tile').nth(0).getByRole('link', { name: 'Download' }).click();
+  const file = await readFile(await (await saving).path());
+  expect((await sharp(file).metadata()).width).toBeGreaterThan(0);
 });
 
 test('storage that throws (private modes, sandboxed frames) breaks nothing', async ({ page }) => {
