@@ -111,6 +111,36 @@ test('signed links are asked for again before they expire, and the actions use t
   expect(picked).toBe(fresh.url);
 });
 
+test('a picture made on this page gets fresh links too, and picking it on the canvas hands over the fresh one', async ({
+  page,
+}) => {
+  const sockets = await scriptSockets(page);
+  await page.goto(files.site.page('/refresh-canvas', studioPage(`publishable-key="${KEY}"`)));
+  await part(page, 'prompt').fill('a copper kettle');
+  await part(page, 'generate').click();
+  await expect.poll(() => sockets[0]?.received.find((message) => message.type === 'generate')).toBeTruthy();
+  const { ref } = sockets[0]!.received.find((message) => message.type === 'generate')!;
+  sockets[0]!.send({ type: 'accepted', ref, id: 'gen_kettle', seq: 1, cost: { credits: 1 } });
+  sockets[0]!.send({ type: 'completed', ref, id: 'gen_kettle', seq: 2, images: [image('img_kettle', 4)] });
+  await expect(part(page, 'result')).toHaveCount(1);
+
+  // Watched again with this page's own session token, before the link dies.
+  await expect.poll(() => watches(sockets[0], 'gen_kettle'), { timeout: 10_000 }).toHaveLength(1);
+  expect(watches(sockets[0], 'gen_kettle')[0]).toMatchObject({ session: 'sess-1' });
+  const fresh = image('img_kettle', 900, 2);
+  sockets[0]!.send({ type: 'completed', id: 'gen_kettle', seq: 3, images: [fresh] });
+  await expect(part(page, 'recent')).toHaveAttribute('src', fresh.url);
+
+  await part(page, 'result').click();
+  const picked = await page.evaluate(
+    () =>
+      (window as unknown as { events: { type: string; detail: { image: PublicImage } }[] }).events.find(
+        (event) => event.type === 'atelier-select',
+      )?.detail.image.url,
+  );
+  expect(picked).toBe(fresh.url);
+});
+
 for (const { code, retry } of [
   { code: 'runner_lost', retry: true },
   { code: 'rate_limited', retry: true },

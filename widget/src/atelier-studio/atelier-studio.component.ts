@@ -150,7 +150,8 @@ export class AtelierStudio extends LitElement {
 
   /** The result the shopper picked, if any (on the canvas or in the gallery). */
   get selectedImage(): PublicImage | null {
-    const all = [...this.job.images, ...this.gallery.flatMap((item) => item.images ?? [])];
+    // The gallery's first: its links are the ones kept fresh (url-refresh.ts).
+    const all = [...this.gallery.flatMap((item) => item.images ?? []), ...this.job.images];
     return all.find((image) => image.id === this.selectedId) ?? null;
   }
 
@@ -377,10 +378,9 @@ export class AtelierStudio extends LitElement {
 
   private handlePick(event: Event): void {
     const index = Number((event.currentTarget as HTMLElement).dataset['index']);
-    const image = this.job.images[index];
-    if (!image) return;
-    this.selectedId = image.id;
-    this.dispatchEvent(new AtelierSelectEvent({ image }));
+    if (!this.job.images[index]) return;
+    this.selectedId = this.job.images[index].id;
+    this.dispatchEvent(new AtelierSelectEvent({ image: this.selectedImage! }));
   }
 
   private resultAlt(n: number, total: number): string {
