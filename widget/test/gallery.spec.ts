@@ -1,6 +1,6 @@
 import type { ClientMessage, PublicImage } from '@atelier/protocol';
 import { expect, test, type Page } from '@playwright/test';
-import { KEY, part, scriptSockets, studioPage, type ScriptedSocket, useStaticSite } from './helpers.js';
+import { KEY, events, part, scriptSockets, studioPage, type ScriptedSocket, useStaticSite } from './helpers.js';
 
 /**
  * The gallery's states, driven through a scripted socket (the real round trips are
@@ -38,6 +38,9 @@ const watches = (socket: ScriptedSocket | undefined, id: string): Watch[] =>
 const tiles = (page: Page) => page.locator('atelier-studio .studio__tile');
 const remembered = (page: Page) =>
   page.evaluate((slot) => (JSON.parse(localStorage.getItem(slot) ?? '[]') as { id: string }[]).map((entry) => entry.id), SLOT);
+/** The link the host page was handed with the last `atelier-select`. */
+const pickedUrl = async (page: Page) =>
+  ((await events(page)).findLast((event) => event.type === 'atelier-select')?.detail['image'] as PublicImage | undefined)?.url;
 const galleryHeight = (page: Page) => part(page, 'gallery').evaluate((element) => element.getBoundingClientRect().height);
 
 test('remembered pictures hold their places from the first render and come back with the links watch answers', async ({
@@ -102,13 +105,7 @@ test('signed links are asked for again before they expire, and the actions use t
 
   // "Use this picture" hands the host page the fresh link.
   await page.locator('atelier-studio .studio__tile').getByRole('button', { name: 'Use this picture' }).click();
-  const picked = await page.evaluate(
-    () =>
-      (window as unknown as { events: { type: string; detail: { image: PublicImage } }[] }).events.find(
-        (event) => event.type === 'atelier-select',
-      )?.detail.image.url,
-  );
-  expect(picked).toBe(fresh.url);
+  expect(await pickedUrl(page)).toBe(fresh.url);
 });
 
 test('a picture made on this page gets fresh links too, and picking it on the canvas hands over the fresh one', async ({
@@ -132,13 +129,7 @@ test('a picture made on this page gets fresh links too, and picking it on the ca
   await expect(part(page, 'recent')).toHaveAttribute('src', fresh.url);
 
   await part(page, 'result').click();
-  const picked = await page.evaluate(
-    () =>
-      (window as unknown as { events: { type: string; detail: { image: PublicImage } }[] }).events.find(
-        (event) => event.type === 'atelier-select',
-      )?.detail.image.url,
-  );
-  expect(picked).toBe(fresh.url);
+  expect(await pickedUrl(page)).toBe(fresh.url);
 });
 
 for (const { code, retry } of [
