@@ -1,6 +1,6 @@
 /**
  * The script a storefront includes (`<script type="module" src="https://HOST/widget.js">`).
- * It is a few hundred bytes and imports only the gallery's storage reader: the studio itself (Lit and all) is a
+ * It is a few hundred bytes and imports nothing: the studio itself (Lit and all) is a
  * content-hashed file beside it, cached for a year, and fetched only when the page needs
  * it, so the widget never competes with the page's own first paint:
  * - at once for an `<atelier-studio>` in or near the viewport;
@@ -9,7 +9,8 @@
  *   further down, one added later).
  * Loading this script twice is harmless: each copy loads the same studio module once.
  */
-import { markRemembered } from './atelier-studio/recent-results.js';
+// Its one import, tiny and run first: a returning shopper's gallery is reserved before definition.
+import './atelier-studio/reserve-recent.js';
 
 const TAG = 'atelier-studio';
 /** Replaced with the hashed file name when the bundle is built (rollup.config.js). */
@@ -40,7 +41,6 @@ const observer =
 
 if (!customElements.get(TAG)) {
   for (const element of document.querySelectorAll(TAG)) {
-    markRemembered(element);
     if (observer) observer.observe(element);
     else load();
   }
