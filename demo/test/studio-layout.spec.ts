@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type BrowserContext, type Frame, type Page } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext, type Frame, type Page } from '@playwright/test';
 import { startDemoStack, type DemoStack } from '@atelier/demo';
-import { STUDIO_PATH } from '@atelier/protocol';
+import { axeViolations } from '@atelier/testing/axe';
+import { EMBED_SCRIPT_PATH, STUDIO_PATH } from '@atelier/protocol';
 import { productPage } from './storefront-helpers.js';
 
 /**
@@ -193,52 +193,84 @@ for (const width of WIDTHS) {
   }
 }
 
-/** axe-core from the npm registry. */
-const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  nodes: string[];
-}
+test("iframe mode: the embedded studio starts in the host element's language and theme, before the bridge says anything", async ({
+  page,
+}) => {
+  // The bridge (the embed page's /embed.js) never runs: whatever the studio shows, it had from its address.
+  await page.route(
+    (url) => url.pathname === EMBED_SCRIPT_PATH,
+    (route) => route.abort(),
+  );
+  // Shop 1: German and dark.
+  await page.goto(new URL('/studio', stack.manifest.storefronts[1]).href);
+  const frame = page.frameLocator('atelier-studio iframe');
+  const embedded = frame.locator('atelier-studio');
+  await expect(embedded.locator('[part~="generate"]')).toHaveText('Generieren');
+  await expect(embedded).toHaveAttribute('theme', 'dark');
+  expect(await embedded.evaluate((element) => getComputedStyle(element).colorScheme)).toBe('dark');
+  expect(await frame.locator('html').getAttribute('lang')).toBe('de');
+});
 
 /**
- * axe's violations in the embed page's studio. The source goes in through the DevTools
- * protocol (`evaluate`), which the page's strict Content-Security-Policy does not stop
- * (a script tag would be refused: the page allows scripts from the server only).
+ * A returning shopper: one picture made in a first visit (real runner), remembered in the
+ * storefront's localStorage; the storage of that visit, by shop, for the return visits.
  */
-async function violationsIn(frame: Frame, axeSource: string): Promise<Violation[]> {
-  if (!(await frame.evaluate(() => 'axe' in window))) await frame.evaluate(axeSource);
-  return frame.evaluate(async () => {
-    const { axe } = window as unknown as {
-      axe: {
-        run(
-          context: string,
-          options: object,
-        ): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }>;
-      };
-    };
-    const result = await axe.run('atelier-studio', { resultTypes: ['violations'] });
-    return result.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      nodes: violation.nodes.map((node) => JSON.stringify(node.target)),
-    }));
-  });
+const firstVisits = new Map<number, Awaited<ReturnType<BrowserContext['storageState']>>>();
+
+async function afterOnePicture(browser: Browser, shop: number) {
+  const known = firstVisits.get(shop);
+  if (known) return known;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(productPage(stack, shop));
+  await page.locator('atelier-studio[mode="inline"] [part~="prompt"]').fill('a ceramic vase');
+  await page.locator('atelier-studio[mode="inline"] [part~="generate"]').click();
+  await expect(page.locator('atelier-studio[mode="inline"] img[part~="recent"]')).toHaveCount(1, { timeout: 90_000 });
+  const state = await context.storageState();
+  await context.close();
+  firstVisits.set(shop, state);
+  return state;
+}
+
+for (const width of WIDTHS) {
+  for (const shop of [0, 1]) {
+    test(`${width} px, shop ${shop}: a returning shopper's remembered pictures move nothing either`, async ({ browser }) => {
+      const storageState = await afterOnePicture(browser, shop);
+      const context = await browser.newContext({ viewport: { width, height: HEIGHT }, storageState });
+      await watchLayoutShifts(context);
+      const network = await slowNetwork(context);
+      const page = await context.newPage();
+      await page.goto(productPage(stack, shop));
+      const inline = page.locator('atelier-studio[mode="inline"]');
+      // The loader marked it from storage before the studio was defined: the page reserved the gallery too.
+      await expect(inline).toHaveAttribute('has-recent', '');
+      // The first render, before welcome: the remembered picture holds its place.
+      await expect(inline.locator('.studio__tile--loading')).toHaveCount(1);
+      await painted(page.mainFrame());
+      const firstRender = await studioHeight(page.mainFrame());
+      network.release();
+      await expect(page.locator('atelier-studio[mode="inline"] img[part~="recent"]')).toHaveCount(1);
+      await expect(inline.locator('[part~="styles"]')).toBeVisible();
+      await page.waitForLoadState('networkidle');
+      expect(await allShifts(page)).toEqual([]);
+      const idle = await studioHeight(page.mainFrame());
+      expect(network.reserved()).toBeCloseTo(idle, 0);
+      expect(firstRender).toBeCloseTo(idle, 0);
+      await context.close();
+    });
+  }
 }
 
 test("axe finds nothing in iframe mode on either shop's /studio page, idle and with options open", async ({ page }) => {
-  const { readFile } = await import('node:fs/promises');
-  const axeSource = await readFile(AXE_SCRIPT, 'utf8');
   for (const shop of [0, 1]) {
     await page.goto(new URL('/studio', stack.manifest.storefronts[shop]).href);
     const frameLocator = page.frameLocator('atelier-studio iframe');
     await expect(frameLocator.locator('atelier-studio [part~="styles"]')).toBeVisible();
     const frame = page.frames().find((f) => new URL(f.url()).pathname === '/embed/studio')!;
-    expect(await violationsIn(frame, axeSource), `shop ${shop}, idle`).toEqual([]);
+    expect(await axeViolations(frame), `shop ${shop}, idle`).toEqual([]);
 
     await frameLocator.locator('atelier-studio [part~="options"] summary').click();
     await expect(frameLocator.getByRole('group').nth(1)).toBeVisible();
-    expect(await violationsIn(frame, axeSource), `shop ${shop}, options open`).toEqual([]);
+    expect(await axeViolations(frame), `shop ${shop}, options open`).toEqual([]);
   }
 });

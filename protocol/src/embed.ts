@@ -17,6 +17,20 @@ export const EMBED_MESSAGE_SOURCE = 'atelier-studio';
 export const EMBED_FORWARDED_ATTRIBUTES = ['locale', 'theme', 'product-image', 'product-title', 'session-token'] as const;
 export type EmbedForwardedAttribute = (typeof EMBED_FORWARDED_ATTRIBUTES)[number];
 
+/**
+ * Those also put in the iframe's address, so that the embed page renders in the right
+ * language, theme and product from its first paint, before the bridge has said anything.
+ * Not `session-token`: a shopper's credential stays out of addresses (server logs,
+ * history), and reaches the page through the bridge only.
+ */
+export const EMBED_URL_ATTRIBUTES = [
+  'locale',
+  'theme',
+  'product-image',
+  'product-title',
+] as const satisfies readonly EmbedForwardedAttribute[];
+export type EmbedUrlAttribute = (typeof EMBED_URL_ATTRIBUTES)[number];
+
 /** The widget's events, re-dispatched on the host element with the same `detail`. */
 export const EMBED_EVENTS = ['atelier-start', 'atelier-progress', 'atelier-complete', 'atelier-error', 'atelier-select'] as const;
 export type EmbedEventName = (typeof EMBED_EVENTS)[number];

@@ -36,6 +36,8 @@ export interface Config {
   helloTimeoutMs: number;
   /** How often widget connections are pinged; one missing its pong by the next ping is dropped. */
   widgetPingMs: number;
+  /** How long a signed file link (an image, a runner's input) works; a widget asks for fresh ones halfway. */
+  signedUrlTtlSeconds: number;
   /** Open widget sockets per client address and per tenant; runner sockets per address and per token. */
   maxSocketsPerAddress: number;
   maxSocketsPerTenant: number;
@@ -125,6 +127,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     dispatchPollMs: integer(env, 'ATELIER_DISPATCH_POLL_MS', 2_000, 50, 60_000),
     helloTimeoutMs: integer(env, 'ATELIER_HELLO_TIMEOUT_MS', 5_000, 100, 120_000),
     widgetPingMs: integer(env, 'ATELIER_WIDGET_PING_MS', 30_000, 100, 300_000),
+    signedUrlTtlSeconds: integer(env, 'ATELIER_SIGNED_URL_TTL_S', 900, 10, 86_400),
     maxSocketsPerAddress: integer(env, 'ATELIER_MAX_SOCKETS_PER_ADDRESS', 50, 1, 1_000_000),
     maxSocketsPerTenant: integer(env, 'ATELIER_MAX_SOCKETS_PER_TENANT', 2_000, 1, 1_000_000),
     maxRunnerSocketsPerToken: integer(env, 'ATELIER_MAX_RUNNER_SOCKETS_PER_TOKEN', 64, 1, 10_000),

@@ -257,7 +257,7 @@ function createServices(
   const serverId = newId('srv');
   const events = new JobEvents(new JobEventRelay({ model: models.JobEventBatch, serverId, pollMs: config.relayPollMs }));
   const storage = createStorage(config.storage, config.dataDir);
-  const signer = new UrlSigner(secret, publicUrl);
+  const signer = new UrlSigner(secret, publicUrl, config.signedUrlTtlSeconds);
   // A verified shopper's images are signed for that shopper too (signed-urls.ts).
   const presentImages = (tenantId: string, images: StoredImage[], shopperId?: string | null): PublicImage[] =>
     [...images]

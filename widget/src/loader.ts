@@ -10,6 +10,9 @@
  * to the studio never loads it. Elements added later count as well.
  * Loading this script twice is harmless: each copy loads the same studio module once.
  */
+// Its one import, tiny and run first: a returning shopper's gallery is reserved before definition.
+import './atelier-studio/reserve-recent.js';
+
 const TAG = 'atelier-studio';
 /** Replaced with the hashed file name when the bundle is built (rollup.config.js). */
 const STUDIO_FILE = '__ATELIER_STUDIO_FILE__';

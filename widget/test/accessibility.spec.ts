@@ -1,16 +1,7 @@
-import { createRequire } from 'node:module';
-import { expect, test, type Page } from '@playwright/test';
+import { axeViolations } from '@atelier/testing/axe';
+import { expect, test } from '@playwright/test';
 import { CONFIG, KEY, part, scriptSockets, studioPage } from './helpers.js';
 import { type StaticServer, startStaticServer } from './static-server.js';
-
-/** axe-core from the npm registry, injected into the page under test. */
-const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  nodes: string[];
-}
 
 let site: StaticServer;
 
@@ -21,27 +12,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await site.close();
 });
-
-/** axe's violations inside the element (its shadow root included), as rule id, impact and targets. */
-async function violations(page: Page): Promise<Violation[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_SCRIPT });
-  return page.evaluate(async () => {
-    const { axe } = window as unknown as {
-      axe: {
-        run(
-          context: string,
-          options: object,
-        ): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }>;
-      };
-    };
-    const result = await axe.run('atelier-studio', { resultTypes: ['violations'] });
-    return result.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      nodes: violation.nodes.map((node) => JSON.stringify(node.target)),
-    }));
-  });
-}
 
 const OPTIONS_CONFIG = {
   ...CONFIG,
@@ -62,11 +32,11 @@ for (const theme of ['light', 'dark'] as const) {
     );
     await expect.poll(() => sockets[0]?.received.length).toBe(1);
     await expect(part(page, 'styles')).toBeVisible();
-    expect(await violations(page), 'idle').toEqual([]);
+    expect(await axeViolations(page), 'idle').toEqual([]);
 
     await page.getByText('More options').click();
     await expect(page.getByRole('group', { name: 'Shape' })).toBeVisible();
-    expect(await violations(page), 'options open').toEqual([]);
+    expect(await axeViolations(page), 'options open').toEqual([]);
 
     const socket = sockets[0]!;
     await part(page, 'prompt').fill('a walnut lamp');
@@ -77,13 +47,13 @@ for (const theme of ['light', 'dark'] as const) {
     socket.send({ type: 'accepted', ref: request.ref, id: 'job_1', seq: 1, cost: { credits: 2 } });
     socket.send({ type: 'progress', id: 'job_1', seq: 2, step: 3, steps: 8, stage: 'sampling' });
     await expect(part(page, 'status')).toHaveText('Generating… step 3 of 8');
-    expect(await violations(page), 'running').toEqual([]);
+    expect(await axeViolations(page), 'running').toEqual([]);
 
     const image = (id: string) => ({ id, url: '/pixel.png', width: 1024, height: 1024, format: 'png' as const });
     socket.send({ type: 'completed', id: 'job_1', seq: 3, images: [image('img_1'), image('img_2')] });
     await expect(part(page, 'result')).toHaveCount(2);
     await part(page, 'result').first().click();
-    expect(await violations(page), 'results').toEqual([]);
+    expect(await axeViolations(page), 'results').toEqual([]);
 
     await part(page, 'prompt').fill('another lamp');
     await part(page, 'generate').click();
@@ -92,7 +62,7 @@ for (const theme of ['light', 'dark'] as const) {
     if (second.type !== 'generate') throw new Error('expected generate');
     socket.send({ type: 'error', ref: second.ref, code: 'content_policy', message: 'refused' });
     await expect(part(page, 'error')).toBeVisible();
-    expect(await violations(page), 'error').toEqual([]);
+    expect(await axeViolations(page), 'error').toEqual([]);
   });
 }
 
@@ -111,7 +81,7 @@ test('launcher mode: a floating button opens a modal studio that keeps focus, cl
   await expect(part(page, 'base')).toBeHidden();
   // The element itself takes no room on the page: nothing shifts when it appears.
   expect(await page.locator('atelier-studio').evaluate((element) => element.getBoundingClientRect().height)).toBe(0);
-  expect(await violations(page), 'closed').toEqual([]);
+  expect(await axeViolations(page), 'closed').toEqual([]);
 
   await page.locator('#page-after').focus();
   await page.keyboard.press('Tab');
@@ -119,7 +89,7 @@ test('launcher mode: a floating button opens a modal studio that keeps focus, cl
   await page.keyboard.press('Enter');
   await expect(part(page, 'dialog')).toBeVisible();
   await expect(part(page, 'prompt')).toBeFocused();
-  expect(await violations(page), 'open').toEqual([]);
+  expect(await axeViolations(page), 'open').toEqual([]);
 
   // Tabbing round never reaches the page behind the dialog.
   const outside: string[] = [];
@@ -154,11 +124,11 @@ test('axe finds nothing in Japanese with a tenant theme applied, idle, with opti
   await expect
     .poll(() => part(page, 'generate').evaluate((button) => getComputedStyle(button).backgroundColor))
     .toBe('rgb(181, 101, 29)');
-  expect(await violations(page), 'idle').toEqual([]);
+  expect(await axeViolations(page), 'idle').toEqual([]);
 
   await page.getByText('その他のオプション').click();
   await expect(page.getByRole('group', { name: '縦横比' })).toBeVisible();
-  expect(await violations(page), 'options open').toEqual([]);
+  expect(await axeViolations(page), 'options open').toEqual([]);
 
   const socket = sockets[0]!;
   await part(page, 'prompt').fill('木のテーブルの上のランプ');
@@ -168,7 +138,7 @@ test('axe finds nothing in Japanese with a tenant theme applied, idle, with opti
   if (request.type !== 'generate') throw new Error('expected generate');
   socket.send({ type: 'error', ref: request.ref, code: 'content_policy', message: 'refused' });
   await expect(part(page, 'error')).toHaveText('この説明はここでは使えません。別の説明をお試しください。');
-  expect(await violations(page), 'error').toEqual([]);
+  expect(await axeViolations(page), 'error').toEqual([]);
 });
 
 test('axe finds nothing right to left (dir="rtl" on the element), idle and with options open', async ({ page }) => {
@@ -177,8 +147,8 @@ test('axe finds nothing right to left (dir="rtl" on the element), idle and with 
   await expect.poll(() => sockets[0]?.received.length).toBe(1);
   await expect(part(page, 'styles')).toBeVisible();
   expect(await part(page, 'base').evaluate((base) => getComputedStyle(base).direction)).toBe('rtl');
-  expect(await violations(page), 'idle').toEqual([]);
+  expect(await axeViolations(page), 'idle').toEqual([]);
   await page.getByText('More options').click();
   await expect(page.getByRole('group', { name: 'Shape' })).toBeVisible();
-  expect(await violations(page), 'options open').toEqual([]);
+  expect(await axeViolations(page), 'options open').toEqual([]);
 });

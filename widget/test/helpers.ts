@@ -1,5 +1,6 @@
-import type { ClientMessage, ServerMessage, WidgetConfig } from '@atelier/protocol';
-import type { Locator, Page, WebSocketRoute } from '@playwright/test';
+import type { ClientMessage, ServerMessage, WidgetBranding, WidgetConfig } from '@atelier/protocol';
+import { type Locator, type Page, type WebSocketRoute, test } from '@playwright/test';
+import { type StaticServer, startStaticServer } from './static-server.js';
 
 export const KEY = 'pk_test_widget';
 
@@ -11,6 +12,41 @@ export const CONFIG: WidgetConfig = {
   defaultAspectRatio: '1024x1024',
   maxPromptLength: 2000,
 };
+
+/**
+ * The spec file's static server (static-server.ts): started before its first test, closed
+ * after its last. Call at the top of a spec file; read `.site` inside the tests.
+ */
+export function useStaticSite(): { readonly site: StaticServer } {
+  let site: StaticServer | undefined;
+  test.beforeAll(async () => {
+    site = await startStaticServer();
+  });
+  test.afterAll(async () => {
+    await site?.close();
+  });
+  return {
+    get site() {
+      if (!site) throw new Error('the static server starts in beforeAll: read it inside a test');
+      return site;
+    },
+  };
+}
+
+/** A tenant's branding as `welcome` carries it: the widget's defaults but for `own`. */
+export const branding = (own: Partial<WidgetBranding>): WidgetBranding => ({
+  colors: {},
+  fontFamily: null,
+  radius: null,
+  density: null,
+  logoUrl: null,
+  strings: {},
+  ...own,
+});
+
+/** A computed style property of the element (shadow DOM included). */
+export const computed = (locator: Locator, property: string) =>
+  locator.evaluate((element, name) => getComputedStyle(element).getPropertyValue(name), property);
 
 /**
  * A page with one `<atelier-studio>` that records every atelier-* event it sees at

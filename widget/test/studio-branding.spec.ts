@@ -1,32 +1,13 @@
-import type { WidgetBranding, WidgetConfig } from '@atelier/protocol';
+import type { WidgetConfig } from '@atelier/protocol';
 import { expect, test, type Locator } from '@playwright/test';
-import { CONFIG, KEY, part, scriptSockets, studioPage } from './helpers.js';
-import { type StaticServer, startStaticServer } from './static-server.js';
+import { CONFIG, KEY, branding, computed, part, scriptSockets, studioPage, useStaticSite } from './helpers.js';
 
 /** The tenant's logo, density and right-to-left pages (scripted socket; the real round trip is the demo suite's). */
-let site: StaticServer;
-
-test.beforeAll(async () => {
-  site = await startStaticServer();
-});
-
-test.afterAll(async () => {
-  await site.close();
-});
+const files = useStaticSite();
 
 const LOGO = 'https://logo.example/atelier-test-logo.svg';
 const LOGO_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#0f766e"/></svg>';
-
-const branding = (own: Partial<WidgetBranding>): WidgetBranding => ({
-  colors: {},
-  fontFamily: null,
-  radius: null,
-  density: null,
-  logoUrl: null,
-  strings: {},
-  ...own,
-});
 
 const OPTIONS: WidgetConfig = {
   ...CONFIG,
@@ -38,8 +19,6 @@ const OPTIONS: WidgetConfig = {
 };
 
 const box = (locator: Locator) => locator.evaluate((element) => element.getBoundingClientRect().toJSON() as DOMRect);
-const computed = (locator: Locator, property: string) =>
-  locator.evaluate((element, name) => getComputedStyle(element).getPropertyValue(name), property);
 
 test("shows the tenant's logo in the header, named by the tenant, in a row as tall as without it", async ({ page }) => {
   await page.route(LOGO, (route) => route.fulfill({ contentType: 'image/svg+xml', body: LOGO_SVG }));
@@ -47,7 +26,7 @@ test("shows the tenant's logo in the header, named by the tenant, in a row as ta
   const promptTop = async () => (await box(part(page, 'prompt'))).top;
 
   const plain = await scriptSockets(page, { ...OPTIONS, branding: branding({}) });
-  await page.goto(site.page('/no-logo', studioPage(`publishable-key="${KEY}"`)));
+  await page.goto(files.site.page('/no-logo', studioPage(`publishable-key="${KEY}"`)));
   await expect.poll(() => plain[0]?.received.length).toBe(1);
   await expect(part(page, 'styles')).toBeVisible();
   await expect(part(page, 'logo')).toHaveCount(0);
@@ -56,7 +35,7 @@ test("shows the tenant's logo in the header, named by the tenant, in a row as ta
   await page.unrouteAll();
   await page.route(LOGO, (route) => route.fulfill({ contentType: 'image/svg+xml', body: LOGO_SVG }));
   const branded = await scriptSockets(page, { ...OPTIONS, branding: branding({ logoUrl: LOGO }) });
-  await page.goto(site.page('/logo', studioPage(`publishable-key="${KEY}"`)));
+  await page.goto(files.site.page('/logo', studioPage(`publishable-key="${KEY}"`)));
   await expect.poll(() => branded[0]?.received.length).toBe(1);
   const logo = part(page, 'logo');
   await expect(logo).toHaveAttribute('alt', 'Lumen & Oak');
@@ -77,7 +56,7 @@ for (const [name, logoUrl] of [
       ...OPTIONS,
       branding: branding({ logoUrl, strings: { en: { generate: 'Go' } } }),
     });
-    await page.goto(site.page(`/unsafe-logo-${name.length}`, studioPage(`publishable-key="${KEY}"`)));
+    await page.goto(files.site.page(`/unsafe-logo-${name.length}`, studioPage(`publishable-key="${KEY}"`)));
     await expect.poll(() => sockets[0]?.received.length).toBe(1);
     // Welcome was applied (the tenant's words are in), and no logo came with it.
     await expect(part(page, 'generate')).toHaveText('Go');
@@ -87,7 +66,7 @@ for (const [name, logoUrl] of [
 
 test("the tenant's density tightens the spacing, and the page's --atelier-density wins over it", async ({ page }) => {
   const sockets = await scriptSockets(page, { ...OPTIONS, branding: branding({ density: 'compact' }) });
-  await page.goto(site.page('/density', studioPage(`publishable-key="${KEY}"`)));
+  await page.goto(files.site.page('/density', studioPage(`publishable-key="${KEY}"`)));
   await expect.poll(() => sockets[0]?.received.length).toBe(1);
   const base = part(page, 'base');
   // Comfortable is 1rem of padding; compact three quarters of it.
@@ -101,7 +80,7 @@ test("the tenant's density tightens the spacing, and the page's --atelier-densit
 test('right to left: the studio mirrors under an ancestor with dir="rtl"', async ({ page }) => {
   const sockets = await scriptSockets(page, OPTIONS);
   await page.goto(
-    site.page(
+    files.site.page(
       '/rtl',
       studioPage(`publishable-key="${KEY}"`)
         .replace('<atelier-studio', '<div dir="rtl" style="width: 480px"><atelier-studio')

@@ -1,27 +1,8 @@
-import type { WidgetBranding, WidgetConfig } from '@atelier/protocol';
+import type { WidgetConfig } from '@atelier/protocol';
 import { expect, test, type Locator } from '@playwright/test';
-import { CONFIG, KEY, part, scriptSockets, studioPage } from './helpers.js';
-import { type StaticServer, startStaticServer } from './static-server.js';
+import { CONFIG, KEY, branding, computed, part, scriptSockets, studioPage, useStaticSite } from './helpers.js';
 
-let site: StaticServer;
-
-test.beforeAll(async () => {
-  site = await startStaticServer();
-});
-
-test.afterAll(async () => {
-  await site.close();
-});
-
-const branding = (own: Partial<WidgetBranding>): WidgetBranding => ({
-  colors: {},
-  fontFamily: null,
-  radius: null,
-  density: null,
-  logoUrl: null,
-  strings: {},
-  ...own,
-});
+const files = useStaticSite();
 
 /** A homeware shop: warm accent, cream card, a serif, small corners, its own words. */
 const HOME: WidgetConfig = {
@@ -42,12 +23,9 @@ const FASHION: WidgetConfig = {
   branding: branding({ colors: { accent: '#0f766e' }, radius: 0, strings: { de: { generate: 'Look erstellen' } } }),
 };
 
-const computed = (locator: Locator, property: string) =>
-  locator.evaluate((element, name) => getComputedStyle(element).getPropertyValue(name), property);
-
 test("applies the tenant's theme from welcome below the page's own --atelier-* properties", async ({ page }) => {
   const sockets = await scriptSockets(page, HOME);
-  await page.goto(site.page('/tenant-theme', studioPage(`publishable-key="${KEY}"`)));
+  await page.goto(files.site.page('/tenant-theme', studioPage(`publishable-key="${KEY}"`)));
   const base = part(page, 'base');
   const generate = part(page, 'generate');
   await expect.poll(() => sockets[0]?.received.length).toBe(1);
@@ -81,7 +59,7 @@ test("applies the tenant's theme from welcome below the page's own --atelier-* p
 
 test("keeps the tenant's accent in the dark theme, but not its light palette", async ({ page }) => {
   await scriptSockets(page, HOME);
-  await page.goto(site.page('/tenant-dark', studioPage(`publishable-key="${KEY}" theme="dark"`)));
+  await page.goto(files.site.page('/tenant-dark', studioPage(`publishable-key="${KEY}" theme="dark"`)));
   await expect.poll(() => computed(part(page, 'generate'), 'background-color')).toBe('rgb(181, 101, 29)');
   expect(await computed(part(page, 'base'), 'background-color')).toBe('rgb(24, 24, 27)');
   expect(await computed(part(page, 'base'), 'color')).toBe('rgb(250, 250, 250)');
@@ -90,7 +68,9 @@ test("keeps the tenant's accent in the dark theme, but not its light palette", a
 
 test('speaks German with locale="de": words, numbers and durations', async ({ page }) => {
   const sockets = await scriptSockets(page);
-  await page.goto(site.page('/locale-de', studioPage(`publishable-key="${KEY}" locale="de" product-title="Nussbaumlampe"`)));
+  await page.goto(
+    files.site.page('/locale-de', studioPage(`publishable-key="${KEY}" locale="de" product-title="Nussbaumlampe"`)),
+  );
   await expect(page.getByLabel('Beschreiben Sie das gewünschte Bild')).toHaveAttribute('part', 'prompt');
   await expect(part(page, 'prompt')).toHaveAttribute(
     'placeholder',
@@ -118,7 +98,7 @@ test('speaks German with locale="de": words, numbers and durations', async ({ pa
 
 test("shows the tenant's own words for the locale, and ours where it has none", async ({ page }) => {
   await scriptSockets(page, HOME);
-  await page.goto(site.page('/tenant-strings', studioPage(`publishable-key="${KEY}" locale="de-AT"`)));
+  await page.goto(files.site.page('/tenant-strings', studioPage(`publishable-key="${KEY}" locale="de-AT"`)));
   const generate = part(page, 'generate');
   // The tenant's German for de-AT (its tag matched whatever its case).
   await expect(generate).toHaveText('Meine Szene erstellen');
@@ -143,7 +123,7 @@ test('two studios of two tenants on one page keep their own theme and words, und
     if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
   });
   await page.goto(
-    site.page(
+    files.site.page(
       '/two-tenants',
       `<!doctype html><html lang="en"><head><meta charset="utf-8">
       <meta http-equiv="Content-Security-Policy" content="default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self' ws:; img-src 'self' data:">

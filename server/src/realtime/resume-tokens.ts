@@ -41,13 +41,17 @@ export class ResumeTokens {
     return { token: `${payload}.${this.sign(payload)}`, claims };
   }
 
-  verify(token: string | undefined, now = Date.now()): ResumeCheck {
+  /**
+   * `graceSeconds` past expiry still counts: a token no longer resumes a socket after its
+   * day, but it stays proof that a browser held the session (see WidgetSession's `watch`).
+   */
+  verify(token: string | undefined, now = Date.now(), graceSeconds = 0): ResumeCheck {
     if (!token || token.length > 1000) return { ok: false, reason: 'missing' };
     const [payload, signature, extra] = token.split('.');
     if (!payload || !signature || extra !== undefined) return { ok: false, reason: 'malformed' };
     if (!safeEqual(this.sign(payload), signature)) return { ok: false, reason: 'bad signature' };
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as ResumeClaims;
-    if (claims.expires * 1000 < now) return { ok: false, reason: 'expired' };
+    if ((claims.expires + graceSeconds) * 1000 < now) return { ok: false, reason: 'expired' };
     return { ok: true, claims };
   }
 

@@ -30,6 +30,7 @@ import type { ShopperSocket } from './stream-socket.js';
 import { allowedStyles } from '../services/styles.js';
 
 const log = createLogger('widget-session');
+const DAY_SECONDS = 24 * 60 * 60;
 
 export interface WidgetSessionDeps {
   resumeTokens: ResumeTokens;
@@ -241,11 +242,18 @@ export class WidgetSession {
    * earlier session of this tenant and this same shopper counts as their own when its
    * signed token is shown (a reloaded page showing its recent results); a verified
    * shopper's jobs are theirs from any session.
+   *
+   * The token proves this for as long as the tenant keeps results (`retentionDays`), not
+   * just its resume day: an anonymous shopper has no other name, and the browser that
+   * kept the token (beside the results it remembers) is the one that held the session.
+   * Only that session's jobs, only in its tenant, and an anonymous session's only to an
+   * anonymous socket: the token names the shopper it was bound to, which must be this socket's.
    */
   private async ownGeneration(id: string, proof?: string): Promise<Generation> {
     const generation = await this.deps.generations.get(id);
     const shopperId = this.identity?.kind === 'verified' ? this.identity.shopperId : undefined;
-    const earlier = proof ? this.deps.resumeTokens.verify(proof) : undefined;
+    const kept = proof ? (await this.deps.configs.policy(this.tenant)).config.retentionDays * DAY_SECONDS : 0;
+    const earlier = proof ? this.deps.resumeTokens.verify(proof, this.now().getTime(), kept) : undefined;
     const proven =
       earlier?.ok === true && earlier.claims.tenantId === this.tenant._id && earlier.claims.shopperId === shopperId
         ? earlier.claims.sessionId

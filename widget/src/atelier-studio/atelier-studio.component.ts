@@ -18,10 +18,11 @@ import type { ConnectionState } from '../realtime/realtime-client.js';
 import { originOf } from '../realtime/server-url.js';
 import { styles } from './atelier-studio.styles.js';
 import { resultStyles } from './studio-results.styles.js';
-import { IDLE_JOB, type JobView, concerns, failJob, isBusy, reduceJob, startJob } from './job-state.js';
+import { IDLE_JOB, type JobView, canRetry, concerns, failJob, isBusy, reduceJob, startJob } from './job-state.js';
 import { errorText, milestoneText, statusText } from './status-text.js';
 import { EmbedFrame } from './embed-frame.js';
 import { StudioConnection } from './studio-connection.js';
+import { UrlRefresh } from './url-refresh.js';
 import { applyTenantTheme } from './tenant-theme.js';
 import { holdRoom } from './hold-room.js';
 import { renderHeader } from './studio-header.js';
@@ -98,6 +99,7 @@ export class AtelierStudio extends LitElement {
   });
 
   private readonly embed = new EmbedFrame(this, () => this.renderRoot.querySelector('iframe'));
+  private readonly urls = new UrlRefresh(this, () => this.watchRemembered(true));
 
   @state() private job: JobView = IDLE_JOB;
   @state() private validation: PromptCheck | null = null;
@@ -157,7 +159,8 @@ export class AtelierStudio extends LitElement {
 
   /** The result the shopper picked, if any (on the canvas or in the gallery). */
   get selectedImage(): PublicImage | null {
-    const all = [...this.job.images, ...this.gallery.flatMap((item) => item.images ?? [])];
+    // The gallery's first: its links are the ones kept fresh (url-refresh.ts).
+    const all = [...this.gallery.flatMap((item) => item.images ?? []), ...this.job.images];
     return all.find((image) => image.id === this.selectedId) ?? null;
   }
 
@@ -224,15 +227,30 @@ export class AtelierStudio extends LitElement {
     if (incoming.type === 'completed') {
       const images = incoming.images.map((image) => this.absolute(image));
       this.gallery = this.gallery.map((item) => (item.id === id ? { ...item, images } : item));
-    } else if (incoming.type === 'failed' || incoming.type === 'error') {
+    } else if (incoming.type === 'failed' || (incoming.type === 'error' && incoming.code === 'not_found')) {
       this.gallery = this.gallery.filter((item) => item.id !== id);
       this.recent = this.recent.filter((entry) => entry.id !== id);
       saveRecent(this.recentSlot, this.recent);
+    } else if (incoming.type === 'error') {
+      // Refused for now (too many requests, a busy moment): remembered still, asked for on the next page.
+      this.gallery = this.gallery.filter((item) => item.id !== id || item.images);
     }
     if (incoming.type !== 'queued' && incoming.type !== 'progress') this.restoring.delete(id);
     return true;
   }
+
+  /** Asks for remembered generations again: those still without pictures, or all (their links are about to expire). */
+  private watchRemembered(all: boolean): void {
+    const client = this.connection.ensureClient();
+    for (const { id, session } of this.recent) {
+      const item = this.gallery.find((candidate) => candidate.id === id);
+      if (!item || this.restoring.has(id) || (item.images && !all)) continue;
+      this.restoring.set(id, client.watch(id, session));
+    }
+  }
+
   protected override updated(changed: PropertyValues): void {
+    if (changed.has('gallery')) this.urls.schedule(this.gallery.flatMap((item) => item.images ?? []));
     if (changed.has('config')) applyTenantTheme(this.renderRoot as ShadowRoot, this.config?.branding);
     if (this.mode === 'iframe') {
       const forwarded = ['locale', 'theme', 'productImage', 'productTitle', 'sessionToken'];
@@ -284,11 +302,7 @@ export class AtelierStudio extends LitElement {
       // Requests and jobs in flight are picked up again by the client (see RealtimeClient).
       this.config = incoming.config;
       this.choices ??= initialChoices(incoming.config);
-      const client = this.connection.ensureClient();
-      for (const { id, session } of this.recent) {
-        if (this.restoring.has(id) || !this.gallery.some((item) => item.id === id && !item.images)) continue;
-        this.restoring.set(id, client.watch(id, session));
-      }
+      this.watchRemembered(false);
       return;
     }
     if (this.restore(incoming) || !concerns(this.job, incoming)) return;
@@ -392,10 +406,9 @@ export class AtelierStudio extends LitElement {
 
   private handlePick(event: Event): void {
     const index = Number((event.currentTarget as HTMLElement).dataset['index']);
-    const image = this.job.images[index];
-    if (!image) return;
-    this.selectedId = image.id;
-    this.dispatchEvent(new AtelierSelectEvent({ image }));
+    if (!this.job.images[index]) return;
+    this.selectedId = this.job.images[index].id;
+    this.dispatchEvent(new AtelierSelectEvent({ image: this.selectedImage! }));
   }
 
   private resultAlt(n: number, total: number): string {
@@ -469,7 +482,10 @@ export class AtelierStudio extends LitElement {
     const error = errorText(i18n, this.errorInputs());
     const { step, steps } = this.job.progress ?? { step: 0, steps: 0 };
     const waiting = busy && this.job.phase !== 'running';
-    const invalid = this.validation !== null && !this.validation.ok;
+    // A refused description is the field's fault: marked, it points the shopper at what to change.
+    const invalid =
+      (this.validation !== null && !this.validation.ok) ||
+      (this.job.phase === 'failed' && this.job.error?.code === 'content_policy');
     const placeholder = this.productTitle
       ? this.t('promptPlaceholderProduct', { product: this.productTitle })
       : this.t('promptPlaceholder');
@@ -497,7 +513,7 @@ export class AtelierStudio extends LitElement {
           <p class="studio__announce" aria-live="polite">${milestoneText(i18n, this.job, picked)}</p>
           <p id="error" part="error" class="studio__error" role="alert" ?hidden=${!error}>${error ?? ''}</p>
           ${
-            this.job.phase === 'failed' && this.lastParams
+            canRetry(this.job) && this.lastParams
               ? html`<button part="retry" class="studio__retry" type="button" @click=${this.handleRetry}>${this.t('retry')}</button>`
               : nothing
           }

@@ -2,6 +2,7 @@ import {
   EMBED_FORWARDED_ATTRIBUTES,
   EMBED_MESSAGE_SOURCE,
   EMBED_PATH,
+  EMBED_URL_ATTRIBUTES,
   type EmbedEventName,
   type EmbedForwardedAttribute,
   type HostToEmbedMessage,
@@ -31,6 +32,8 @@ const EVENTS: Record<EmbedEventName, new (detail: never) => Event> = {
  */
 export class EmbedFrame implements ReactiveController {
   private serverOrigin = '';
+  /** The address last made, and for which server and key: other attributes never reload the frame. */
+  private made = { for: '', href: '' };
 
   constructor(
     private readonly host: ReactiveControllerHost & HTMLElement,
@@ -47,29 +50,49 @@ export class EmbedFrame implements ReactiveController {
     removeEventListener('message', this.handleMessage);
   }
 
-  /** The embed page for this key, told which origin frames it; empty when the server is not a URL. */
+  /**
+   * The embed page for this key, told which origin frames it and the attributes it starts
+   * with (so its first paint is already in the shopper's language and theme); empty when
+   * the server is not a URL. Made once per server and key: later changes go through the
+   * bridge, and a new address would reload the frame.
+   */
   src(server: string, publishableKey: string): string {
+    if (this.made.for === `${server} ${publishableKey}`) return this.made.href;
+    let href = '';
     try {
       const url = new URL(EMBED_PATH, server);
       url.searchParams.set('key', publishableKey);
       url.searchParams.set('parent', location.origin);
-      this.serverOrigin = url.origin;
-      return url.href;
+      for (const name of EMBED_URL_ATTRIBUTES) {
+        const value = this.attribute(name);
+        if (value !== null) url.searchParams.set(name, value);
+      }
+      href = url.href;
     } catch {
-      this.serverOrigin = '';
-      return '';
+      // Not a URL: no frame.
+    }
+    this.serverOrigin = href && new URL(href).origin;
+    this.made = { for: `${server} ${publishableKey}`, href };
+    return href;
+  }
+
+  /** A forwarded attribute's value, a URL made absolute (the embed page lives elsewhere). */
+  private attribute(name: EmbedForwardedAttribute): string | null {
+    const value = this.host.getAttribute(name);
+    if (value === null || name !== 'product-image') return value;
+    try {
+      return new URL(value, document.baseURI).href;
+    } catch {
+      return null;
     }
   }
 
-  /** Sends the host's forwarded attributes (URLs made absolute: the embed page lives elsewhere). */
+  /** Sends the host's forwarded attributes. */
   sync(): void {
     const target = this.frame()?.contentWindow;
     if (!target || !this.serverOrigin) return;
     const attributes: Partial<Record<EmbedForwardedAttribute, string | null>> = {};
-    for (const name of EMBED_FORWARDED_ATTRIBUTES) {
-      const value = this.host.getAttribute(name);
-      attributes[name] = value !== null && name === 'product-image' ? new URL(value, document.baseURI).href : value;
-    }
+    for (const name of EMBED_FORWARDED_ATTRIBUTES) attributes[name] = this.attribute(name);
     const message: HostToEmbedMessage = { source: EMBED_MESSAGE_SOURCE, type: 'attributes', attributes };
     target.postMessage(message, this.serverOrigin);
   }

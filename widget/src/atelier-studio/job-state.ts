@@ -1,4 +1,4 @@
-import type { JobStage, PublicImage, ServerMessage } from '@atelier/protocol';
+import { CODES, type JobStage, type PublicImage, type ServerMessage, isCode } from '@atelier/protocol';
 
 export type JobPhase = 'idle' | 'sending' | 'accepted' | 'queued' | 'running' | 'completed' | 'failed';
 
@@ -41,6 +41,16 @@ export function failJob(job: JobView, code: string, message: string): JobView {
 /** A job between the click and its outcome: Generate stays disabled meanwhile. */
 export function isBusy(job: JobView): boolean {
   return job.phase === 'sending' || job.phase === 'accepted' || job.phase === 'queued' || job.phase === 'running';
+}
+
+/**
+ * Whether "Try again" can help: only after a failure the code registry calls retryable
+ * (a busy moment, a lost runner). A refused description or an empty balance fails the
+ * same way again; their messages say what to do instead.
+ */
+export function canRetry(job: JobView): boolean {
+  const code = job.error?.code;
+  return job.phase === 'failed' && isCode(code) && CODES[code].retryable;
 }
 
 /**

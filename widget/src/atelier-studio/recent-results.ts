@@ -5,7 +5,7 @@ export const RECENT_LIMIT = 12;
 export interface RecentEntry {
   /** The generation id (`gen_…`). */
   id: string;
-  /** The token of the socket session that made it: proof for `watch` (the server's tokens live 24 h). */
+  /** The token of the socket session that made it: proof for `watch` (for as long as the tenant keeps results). */
   session: string;
   prompt: string;
 }
@@ -52,4 +52,14 @@ export function saveRecent(key: string, entries: readonly RecentEntry[]): void {
   } catch {
     // Nothing to do: the results stay on screen, they just will not survive a reload.
   }
+}
+
+/**
+ * Run by the loader before the studio is defined: `has-recent` on an inline studio whose
+ * shopper has remembered pictures, so the page's `:not(:defined)` rule can reserve the
+ * gallery's row too (README), the one part of the studio's height that storage decides.
+ */
+export function markRemembered(element: Element): void {
+  const key = recentKey(element.getAttribute('publishable-key') ?? '', element.getAttribute('session-token') ?? '');
+  if (element.getAttribute('publishable-key') && loadRecent(key).length > 0) element.setAttribute('has-recent', '');
 }

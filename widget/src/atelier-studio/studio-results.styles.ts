@@ -7,27 +7,38 @@ export const resultStyles = css`
     display: contents;
   }
 
+  /*
+   * One row of fixed height however many pictures there are (more scroll inside it) and
+   * whatever the actions' labels wrap to (the picture gives way): the studio's height is
+   * known from its first render, placeholders and all, and the page reserves it before
+   * definition (the README's has-recent rule). The scrollbar's gutter is held so the width is too.
+   */
   .studio__tiles {
     display: grid;
-    grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr));
+    grid-template-columns: repeat(auto-fill, minmax(10em, 1fr));
+    grid-auto-rows: 17em;
     gap: 0.75rem;
-    margin: 0.75rem 0 0;
+    block-size: 17em;
+    margin: 0;
     padding: 0;
+    overflow-y: auto;
+    scrollbar-gutter: stable;
     list-style: none;
   }
 
   .studio__tile {
     display: grid;
+    grid-template-rows: minmax(0, 1fr) auto;
     gap: 0.4rem;
-    align-content: start;
     min-width: 0;
+    min-height: 0;
   }
 
   .studio__tile img,
   .studio__tile--loading {
     width: 100%;
-    height: auto;
-    aspect-ratio: 1;
+    height: 100%;
+    min-height: 0;
     object-fit: cover;
     border-radius: calc(var(--_radius) * 0.66);
     background: var(--_surface);

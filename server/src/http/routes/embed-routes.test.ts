@@ -72,6 +72,55 @@ describe('GET /embed/studio', () => {
   });
 });
 
+describe("GET /embed/studio with the host element's starting attributes", () => {
+  const scriptTags = (html: string) => [...html.matchAll(/<script\b/g)].length;
+  const studioTag = (html: string) => /<atelier-studio\b[^>]*>/.exec(html)![0];
+
+  it('writes each that passes its check into the page, escaped, so the studio starts in them', async () => {
+    const title = 'Wollmantel „Nord“ "><script>alert(1)</script> & Co';
+    const response = await embed(
+      `${query(tenant.publishableKey, SHOP)}&locale=de-CH&theme=dark&product-image=${encodeURIComponent('https://cdn.shop.test/coat.png?v=2&w=800')}&product-title=${encodeURIComponent(title)}`,
+    );
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('<html lang="de-CH"');
+    expect(studioTag(html)).toBe(
+      `<atelier-studio publishable-key="${tenant.publishableKey}" locale="de-CH" theme="dark" product-image="https://cdn.shop.test/coat.png?v=2&#38;w=800" product-title="Wollmantel „Nord“ &#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62; &#38; Co">`,
+    );
+    expect(scriptTags(html)).toBe(2);
+  });
+
+  it.each([
+    ['a locale that is not a tag', 'locale', 'de"><script>alert(1)</script>'],
+    ['a locale with spaces', 'locale', 'en US'],
+    ['a theme of its own', 'theme', 'neon'],
+    ['a javascript: product image', 'product-image', 'javascript:alert(1)'],
+    ['a relative product image', 'product-image', '/images/coat.png'],
+    ['a product image with credentials', 'product-image', 'https://user:secret@cdn.shop.test/coat.png'],
+    ['a product image of 2049 characters', 'product-image', `https://cdn.shop.test/${'a'.repeat(2049 - 22)}`],
+    ['a product title with a line break', 'product-title', 'Coat\n<b>'],
+    ['a product title of 201 characters', 'product-title', 'x'.repeat(201)],
+  ])('leaves out %s, and still serves the page', async (_label, name, value) => {
+    const response = await embed(`${query(tenant.publishableKey, SHOP)}&${name}=${encodeURIComponent(value)}`);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(studioTag(html)).toBe(`<atelier-studio publishable-key="${tenant.publishableKey}">`);
+    expect(html).toContain('<html lang="en"');
+    expect(scriptTags(html)).toBe(2);
+  });
+
+  it('leaves out an attribute given twice', async () => {
+    const response = await embed(`${query(tenant.publishableKey, SHOP)}&theme=dark&theme=light`);
+    expect(studioTag(await response.text())).toBe(`<atelier-studio publishable-key="${tenant.publishableKey}">`);
+  });
+
+  it('takes no shopper session from the address', async () => {
+    const response = await embed(`${query(tenant.publishableKey, SHOP)}&session-token=eyJ.abc.def`);
+    const html = await response.text();
+    expect(html).not.toContain('eyJ.abc.def');
+  });
+});
+
 describe("the embed page's socket", () => {
   it("is let in from the server's own origin, where only the embed page runs", async () => {
     const { welcome, widget } = await connectWidget(server.url, tenant.publishableKey, new URL(server.url).origin);

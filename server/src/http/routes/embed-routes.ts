@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { EMBED_PATH, EMBED_SCRIPT_PATH, STUDIO_PATH } from '@atelier/protocol';
+import { EMBED_PATH, EMBED_SCRIPT_PATH, EMBED_URL_ATTRIBUTES, type EmbedUrlAttribute, STUDIO_PATH } from '@atelier/protocol';
 import { Router, type RequestHandler, type Response } from 'express';
 import { createLogger } from '../../logging/logger.js';
 import type { KeyService } from '../../services/key-service.js';
@@ -10,6 +10,21 @@ const log = createLogger('embed-routes');
 /** The page's only inline CSS, allowed by its hash: no margins around the studio. */
 const PAGE_STYLE = 'html,body{margin:0;background:transparent}';
 const PAGE_STYLE_HASH = `'sha256-${createHash('sha256').update(PAGE_STYLE).digest('base64')}'`;
+
+/**
+ * What the page takes of the host element's starting attributes (EMBED_URL_ATTRIBUTES).
+ * A value that fails is left out, not refused: the page still renders (the studio's
+ * defaults), and the bridge forwards the attribute as the host page has it, as it would
+ * have without the address. A value that passes is still escaped where it is written.
+ */
+const URL_ATTRIBUTE_RULES: Record<EmbedUrlAttribute, (value: string) => boolean> = {
+  // A BCP 47 tag's shape; the studio falls back to English for a language it lacks.
+  locale: (value) => /^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,4}$/.test(value),
+  theme: (value) => value === 'light' || value === 'dark' || value === 'auto',
+  'product-image': (value) => value.length <= 2048 && exactHttpUrl(value),
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+  'product-title': (value) => value.length <= 200 && !/[\u0000-\u001f\u007f]/.test(value),
+};
 
 export interface EmbedRoutesDeps {
   keys: Pick<KeyService, 'verifyPublishableKey'>;
@@ -22,8 +37,10 @@ export interface EmbedRoutesDeps {
 }
 
 /**
- * `GET /embed/studio?key=pk_…&parent=<origin>` — the page `<atelier-studio mode="iframe">`
- * frames: one studio, the studio's script and the bridge (`/embed.js`), no inline script.
+ * `GET /embed/studio?key=pk_…&parent=<origin>[&locale&theme&product-image&product-title]` —
+ * the page `<atelier-studio mode="iframe">` frames: one studio (with the host element's
+ * starting attributes, so its first paint is right), the studio's script and the bridge
+ * (`/embed.js`), no inline script.
  * The parent must be one of the tenant's allowed origins, and the page's
  * Content-Security-Policy lets only that origin frame it (`frame-ancestors`), so a key
  * copied onto another site gets a refusal there, as the inline widget's socket does.
@@ -61,7 +78,7 @@ export function embedRoutes(deps: EmbedRoutesDeps): Router {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.type('html').send(page(parentOrigin, publishableKey, studioFile));
+    res.type('html').send(page(parentOrigin, publishableKey, studioFile, startingAttributes(req.query)));
   });
   return router;
 }
@@ -74,6 +91,25 @@ function exactOrigin(value: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function exactHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
+/** The starting attributes that pass their rule; one given twice (an array) is left out too. */
+function startingAttributes(query: Record<string, unknown>): Partial<Record<EmbedUrlAttribute, string>> {
+  const kept: Partial<Record<EmbedUrlAttribute, string>> = {};
+  for (const name of EMBED_URL_ATTRIBUTES) {
+    const value = query[name];
+    if (typeof value === 'string' && URL_ATTRIBUTE_RULES[name](value)) kept[name] = value;
+  }
+  return kept;
 }
 
 function findStudio(dir: string): string | undefined {
@@ -91,9 +127,17 @@ function refuse(res: Response, status: number, message: string): void {
   res.status(status).type('text/plain').send(message);
 }
 
-function page(parentOrigin: string, key: string, studioFile: string): string {
+function page(
+  parentOrigin: string,
+  key: string,
+  studioFile: string,
+  attributes: Partial<Record<EmbedUrlAttribute, string>>,
+): string {
+  const more = Object.entries(attributes)
+    .map(([name, value]) => ` ${name}="${escapeHtml(value)}"`)
+    .join('');
   return `<!doctype html>
-<html lang="en" data-parent="${escapeHtml(parentOrigin)}">
+<html lang="${escapeHtml(attributes.locale ?? 'en')}" data-parent="${escapeHtml(parentOrigin)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -102,7 +146,7 @@ function page(parentOrigin: string, key: string, studioFile: string): string {
 <style>${PAGE_STYLE}</style>
 </head>
 <body>
-<atelier-studio publishable-key="${escapeHtml(key)}"></atelier-studio>
+<atelier-studio publishable-key="${escapeHtml(key)}"${more}></atelier-studio>
 <script type="module" src="/${studioFile}"></script>
 <script type="module" src="${EMBED_SCRIPT_PATH}"></script>
 </body>
