@@ -82,6 +82,7 @@ describe('plans as app subscriptions', () => {
       status: 'NONE',
       cappedAmount: null,
       usedAmount: 0,
+      periodEnd: null,
       capReached: false,
       currencyCode: 'USD',
     });
@@ -123,6 +124,8 @@ describe('plans as app subscriptions', () => {
         status: 'ACTIVE',
         cappedAmount: 50,
         usedAmount: 0,
+        // Shopify's own billing period, as currentAppInstallation reports it.
+        periodEnd: created!.currentPeriodEnd,
         capReached: false,
         currencyCode: 'USD',
       }),

@@ -28,7 +28,15 @@ export interface SubscriptionRecord {
   cappedCents: number;
   currencyCode: string;
   activatedAt: Date | null;
-  /** Shopify's `updated_at` of the status applied last: an older update is skipped. */
+  /**
+   * The end of the billing period Shopify last reported (`currentPeriodEnd`): periods are
+   * Shopify's, 30 days each, and the cap and the included credits start again at each end.
+   */
+  currentPeriodEnd: Date | null;
+  /**
+   * When the status applied last was true: Shopify's `updated_at` for a webhook, the
+   * moment the read began for a read-back. A status known as of an earlier moment is skipped.
+   */
   statusAt: Date | null;
   createdAt: Date;
 }
@@ -49,6 +57,7 @@ const subscriptionSchema = new Schema<SubscriptionRecord>(
     cappedCents: { type: Number, required: true },
     currencyCode: { type: String, required: true },
     activatedAt: { type: Date, default: null },
+    currentPeriodEnd: { type: Date, default: null },
     statusAt: { type: Date, default: null },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'shopify_subscriptions' },
