@@ -30,7 +30,7 @@ const balance = (shop: string) => runWithTenant(tenants[shop]!, () => app.server
 const charges = () => app.server.shopify!.models.UsageCharge.find({ shop: SHOP }).sort({ seq: 1 }).lean();
 
 /** A storefront shopper's generation through the app proxy and the widget socket: accepted, or the socket's error. */
-async function generate(): Promise<{ id: string } | { code: string; message: string }> {
+async function generate(): Promise<{ id: string } | { code: string; message: string; reason?: string }> {
   const query = app.shopify.signer.proxyQuery({ shop: SHOP, loggedInCustomerId: '501' });
   const session = (await (await fetch(`${app.server.url}/shopify/proxy/session?${query.toString()}`)).json()) as {
     token: string;
@@ -49,7 +49,7 @@ async function generate(): Promise<{ id: string } | { code: string; message: str
       const [accepted] = widget.received('accepted');
       const [error] = widget.received('error');
       if (accepted) return { id: accepted.id };
-      if (error) return { code: error.code, message: error.message };
+      if (error) return { code: error.code, message: error.message, ...(error.reason ? { reason: error.reason } : {}) };
       throw new Error('no answer to generate yet');
     });
   } finally {
@@ -90,7 +90,11 @@ describe('plans as app subscriptions', () => {
 
   it('refuses a job beyond the free credits, saying the merchant can choose a plan', async () => {
     const answer = await generate();
-    expect(answer).toMatchObject({ code: 'insufficient_credits', message: expect.stringMatching(/choose a paid plan/) });
+    expect(answer).toMatchObject({
+      code: 'insufficient_credits',
+      message: expect.stringMatching(/choose a paid plan/),
+      reason: 'plan_credits_used',
+    });
     expect(await charges()).toEqual([]);
   });
 
@@ -181,7 +185,11 @@ describe('plans as app subscriptions', () => {
     const jobsBefore = await runWithTenant(tenants[SHOP]!, () => app.server.database.models.Generation.countDocuments());
     const claimsBefore = await UsageSendClaim.countDocuments();
     const refused = await generate();
-    expect(refused).toMatchObject({ code: 'insufficient_credits', message: expect.stringMatching(/usage cap of \$50\.00/) });
+    expect(refused).toMatchObject({
+      code: 'insufficient_credits',
+      message: expect.stringMatching(/usage cap of \$50\.00/),
+      reason: 'usage_cap_reached',
+    });
     expect(await runWithTenant(tenants[SHOP]!, () => app.server.database.models.Generation.countDocuments())).toBe(jobsBefore);
     expect(await charges()).toHaveLength(3);
     expect(await UsageSendClaim.countDocuments()).toBe(claimsBefore);

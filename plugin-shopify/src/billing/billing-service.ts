@@ -1,5 +1,6 @@
 import mongoose from 'mongoose';
 import type { Session, Shopify } from '@shopify/shopify-api';
+import type { RefusalReason } from '@atelier/protocol';
 import { createLogger } from '@atelier/runtime';
 import type { ShopifyModels } from '../models/index.js';
 import type { ShopRecord } from '../models/shop.model.js';
@@ -253,7 +254,7 @@ export class BillingService {
       return {
         covered: false,
         detail: "The shop's free credits are used up; the merchant can choose a paid plan in the Atelier app.",
-        details: { reason: 'plan_credits_used' },
+        details: { reason: 'plan_credits_used' satisfies RefusalReason },
       };
     }
     // A new billing period began and nothing granted its credits yet: they may cover the job.
@@ -264,7 +265,11 @@ export class BillingService {
       return {
         covered: false,
         detail: `This job would pass the shop's usage cap of $${(active.cappedCents / 100).toFixed(2)} for this billing cycle; the merchant can raise the plan in the Atelier app.`,
-        details: { reason: 'usage_cap_reached', cappedAmount: active.cappedCents / 100, usedAmount: claim.usedCents / 100 },
+        details: {
+          reason: 'usage_cap_reached' satisfies RefusalReason,
+          cappedAmount: active.cappedCents / 100,
+          usedAmount: claim.usedCents / 100,
+        },
       };
     }
     await this.deps.outbox.grant(claim.charge);
