@@ -16,11 +16,13 @@ import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-serve
  * layout-shift work (rows held before welcome), the tenant's logo, density and
  * right-to-left added 419 B; the actions on results (vary, upscale, download, select, Try
  * again), the gallery of recent pictures kept across reloads and the product-photo choice,
- * with 12 strings in five locales, to 26,066 B together (22.6 kB brotli).
+ * with 12 strings in five locales, to 26,066 B together (22.6 kB brotli). The shop's
+ * paused picture-making (a refusal's reason, one sentence in five locales) added 184 B
+ * (26,079 → 26,263 B).
  * Raising it should be a decision, not an accident (the page loads only the loader before
  * it is idle).
  */
-const GZIP_BUDGET_BYTES = 26_100;
+const GZIP_BUDGET_BYTES = 26_300;
 /** What a page includes: Shopify's limit for a theme app extension's JavaScript is 10 KB compressed. */
 const LOADER_BUDGET_BYTES = 10 * 1024;
 /** Everything a page ends up loading for the widget (loader and studio, Lit included), brotli as served. */

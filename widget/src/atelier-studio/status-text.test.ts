@@ -150,11 +150,11 @@ describe('in other languages', () => {
 
   it('says the shop paused picture-making, not that it is out of credits, when a refusal gives the cap or plan as reason', () => {
     const paused = {
-      en: 'This shop has paused picture-making for now. Please try again later.',
-      de: 'Dieser Shop hat das Erstellen von Bildern vorerst pausiert. Bitte versuchen Sie es später noch einmal.',
-      fr: 'Cette boutique a suspendu la création d’images pour le moment. Veuillez réessayer plus tard.',
-      es: 'Esta tienda ha pausado la creación de imágenes por ahora. Vuelve a intentarlo más tarde.',
-      ja: 'このショップは現在、画像の作成を一時停止しています。しばらくしてからもう一度お試しください。',
+      en: 'This shop has paused picture-making for now.',
+      de: 'Dieser Shop hat das Erstellen von Bildern vorerst pausiert.',
+      fr: 'Cette boutique a suspendu la création d’images pour le moment.',
+      es: 'Esta tienda ha pausado la creación de imágenes por ahora.',
+      ja: 'このショップは現在、画像の作成を一時停止しています。',
     };
     const refusal = (reason?: 'usage_cap_reached' | 'plan_credits_used') =>
       apply(sent, {
