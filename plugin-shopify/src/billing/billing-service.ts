@@ -10,7 +10,7 @@ import type { CreditPeriod, CreditShortfall, ShortfallAnswer, TenantBilling } fr
 import type { MongoSessionStorage } from '../session-storage.js';
 import { usageLineItem, type BillingApi, type ShopifySubscription } from './billing-api.js';
 import { BILLING_CURRENCY, BILLING_PLANS, FREE_PLAN, PAID_PLANS, type PaidPlan } from './billing-plans.js';
-import { claimCharge, periodEnd, usedCents } from './usage-charges.js';
+import { claimCharge, cycleOf, periodEnd, usedCents } from './usage-charges.js';
 import type { UsageOutbox } from './usage-outbox.js';
 
 const log = createLogger('shopify-billing');
@@ -28,7 +28,10 @@ export interface BillingSummary {
   usedAmount: number;
   /** When Shopify's billing period ends (ISO 8601): the cap and the plan's credits start again then; null on the free plan. */
   periodEnd: string | null;
-  /** Not one more credit fits under the cap: jobs beyond the plan's credits are refused. */
+  /**
+   * Jobs are being refused for the cap this billing period: one was, or not one more
+   * credit fits. The admin tells the merchant to raise the plan.
+   */
   capReached: boolean;
   currencyCode: string;
 }
@@ -86,7 +89,7 @@ export class BillingService {
       cappedAmount: active.cappedCents / 100,
       usedAmount: used / 100,
       periodEnd: periodEnd(active, now).toISOString(),
-      capReached: used + active.centsPerCredit > active.cappedCents,
+      capReached: used + active.centsPerCredit > active.cappedCents || active.capRefusedCycle === cycleOf(active, now),
       currencyCode: active.currencyCode,
     };
   }
@@ -262,6 +265,10 @@ export class BillingService {
     const credits = shortfall.required - Math.max(0, shortfall.available);
     const claim = await claimCharge(models, active, { jobId: shortfall.jobId, credits, at: now() });
     if (claim.kind === 'over-cap') {
+      const cycle = cycleOf(active, now());
+      if (active.capRefusedCycle !== cycle) {
+        await models.Subscription.updateOne({ _id: active._id }, { $set: { capRefusedCycle: cycle } });
+      }
       return {
         covered: false,
         detail: `This job would pass the shop's usage cap of $${(active.cappedCents / 100).toFixed(2)} for this billing cycle; the merchant can raise the plan in the Atelier app.`,

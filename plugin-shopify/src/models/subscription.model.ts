@@ -33,6 +33,8 @@ export interface SubscriptionRecord {
    * Shopify's, 30 days each, and the cap and the included credits start again at each end.
    */
   currentPeriodEnd: Date | null;
+  /** The billing cycle (usage-charges.ts `cycleOf`) in which a job was last refused for the cap; the admin warns for it. */
+  capRefusedCycle: number | null;
   /**
    * When the status applied last was true: Shopify's `updated_at` for a webhook, the
    * moment the read began for a read-back. A status known as of an earlier moment is skipped.
@@ -58,6 +60,7 @@ const subscriptionSchema = new Schema<SubscriptionRecord>(
     currencyCode: { type: String, required: true },
     activatedAt: { type: Date, default: null },
     currentPeriodEnd: { type: Date, default: null },
+    capRefusedCycle: { type: Number, default: null },
     statusAt: { type: Date, default: null },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'shopify_subscriptions' },
