@@ -104,7 +104,15 @@ describe("Shopify's billing period", () => {
     const secondEnd = fakeSubscription(SHOP).currentPeriodEnd!;
     expect(Date.parse(secondEnd) - Date.parse(firstEnd)).toBe(30 * DAY_MS);
     expect(await summary(SHOP)).toMatchObject({ usedAmount: 0, capReached: false, periodEnd: secondEnd });
-    // The hourly grant gives the new period its credits, once however often it runs.
+    // A job that finds the new period without its credits has them granted and tried again;
+    // the hourly grant then finds them there, however often it runs.
+    const cover = await app.server.shopify!.billing.cover({
+      tenantId: tenants[SHOP]!,
+      jobId: 'gen_new-period',
+      required: 1,
+      available: 0,
+    });
+    expect(cover).toEqual({ covered: true });
     await app.server.services.includedCredits.grantMonth();
     await app.server.services.includedCredits.grantMonth();
     expect(await includedGrants(SHOP)).toEqual([
