@@ -1,9 +1,7 @@
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { REALTIME_PATH, REALTIME_PROTOCOL_VERSION, socketUrl, type ServerMessage } from '@atelier/protocol';
-import { serverMessageSchema } from '@atelier/protocol/schemas';
 import { runAsSystem, runWithTenant } from '@atelier/server';
-import { adminRequest, expectProblem, SocketProbe, startShopifyTestApp, type ShopifyTestApp } from '@atelier/testing';
+import { adminRequest, expectProblem, shopperGenerates, startShopifyTestApp, type ShopifyTestApp } from '@atelier/testing';
 import { claimCharge } from './billing/usage-charges.js';
 
 let app: ShopifyTestApp;
@@ -30,32 +28,14 @@ const balance = (shop: string) => runWithTenant(tenants[shop]!, () => app.server
 const charges = () => app.server.shopify!.models.UsageCharge.find({ shop: SHOP }).sort({ seq: 1 }).lean();
 
 /** A storefront shopper's generation through the app proxy and the widget socket: accepted, or the socket's error. */
-async function generate(): Promise<{ id: string } | { code: string; message: string }> {
-  const query = app.shopify.signer.proxyQuery({ shop: SHOP, loggedInCustomerId: '501' });
-  const session = (await (await fetch(`${app.server.url}/shopify/proxy/session?${query.toString()}`)).json()) as {
-    token: string;
-    publishableKey: string;
-  };
-  const widget = await SocketProbe.open<ServerMessage>(
-    socketUrl(app.server.url, REALTIME_PATH, { key: session.publishableKey, session: session.token }),
-    { Origin: `https://${SHOP}` },
-    serverMessageSchema,
-  );
-  try {
-    widget.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION });
-    await widget.receive('welcome');
-    widget.send({ type: 'generate', ref: 'g', params: { prompt: 'a linen apron', performance: 'speed' } });
-    return await vi.waitFor(() => {
-      const [accepted] = widget.received('accepted');
-      const [error] = widget.received('error');
-      if (accepted) return { id: accepted.id };
-      if (error) return { code: error.code, message: error.message };
-      throw new Error('no answer to generate yet');
-    });
-  } finally {
-    await widget.close();
-  }
-}
+const generate = () =>
+  shopperGenerates({
+    serverUrl: app.server.url,
+    signer: app.shopify.signer,
+    shop: SHOP,
+    customerId: '501',
+    params: { prompt: 'a linen apron', performance: 'speed' },
+  });
 
 beforeAll(async () => {
   app = await startShopifyTestApp();
@@ -82,6 +62,7 @@ describe('plans as app subscriptions', () => {
       status: 'NONE',
       cappedAmount: null,
       usedAmount: 0,
+      periodEnd: null,
       capReached: false,
       currencyCode: 'USD',
     });
@@ -89,7 +70,11 @@ describe('plans as app subscriptions', () => {
 
   it('refuses a job beyond the free credits, saying the merchant can choose a plan', async () => {
     const answer = await generate();
-    expect(answer).toMatchObject({ code: 'insufficient_credits', message: expect.stringMatching(/choose a paid plan/) });
+    expect(answer).toMatchObject({
+      code: 'insufficient_credits',
+      message: expect.stringMatching(/choose a paid plan/),
+      reason: 'plan_credits_used',
+    });
     expect(await charges()).toEqual([]);
   });
 
@@ -123,6 +108,8 @@ describe('plans as app subscriptions', () => {
         status: 'ACTIVE',
         cappedAmount: 50,
         usedAmount: 0,
+        // Shopify's own billing period, as currentAppInstallation reports it.
+        periodEnd: created!.currentPeriodEnd,
         capReached: false,
         currencyCode: 'USD',
       }),
@@ -178,7 +165,11 @@ describe('plans as app subscriptions', () => {
     const jobsBefore = await runWithTenant(tenants[SHOP]!, () => app.server.database.models.Generation.countDocuments());
     const claimsBefore = await UsageSendClaim.countDocuments();
     const refused = await generate();
-    expect(refused).toMatchObject({ code: 'insufficient_credits', message: expect.stringMatching(/usage cap of \$50\.00/) });
+    expect(refused).toMatchObject({
+      code: 'insufficient_credits',
+      message: expect.stringMatching(/usage cap of \$50\.00/),
+      reason: 'usage_cap_reached',
+    });
     expect(await runWithTenant(tenants[SHOP]!, () => app.server.database.models.Generation.countDocuments())).toBe(jobsBefore);
     expect(await charges()).toHaveLength(3);
     expect(await UsageSendClaim.countDocuments()).toBe(claimsBefore);

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { REALTIME_PATH, REALTIME_PROTOCOL_VERSION, socketUrl, type ServerMessage } from '@atelier/protocol';
-import { serverMessageSchema } from '@atelier/protocol/schemas';
 import {
   completeJob,
   connectRunner,
   expectProblem,
   pngBytes,
   readJob,
-  SocketProbe,
+  shopperJob,
   startShopifyTestApp,
   type RunnerProbe,
   type ShopifyTestApp,
@@ -67,29 +65,19 @@ afterAll(async () => {
 
 /** The customer generates on the storefront (app proxy + widget socket) and the runner finishes the job. */
 async function customerGenerates(): Promise<string> {
-  const query = app.shopify.signer.proxyQuery({ shop: SHOP, loggedInCustomerId: CUSTOMER });
-  const session = (await (await fetch(`${app.server.url}/shopify/proxy/session?${query.toString()}`)).json()) as {
-    token: string;
-    publishableKey: string;
-  };
-  const widget = await SocketProbe.open<ServerMessage>(
-    socketUrl(app.server.url, REALTIME_PATH, { key: session.publishableKey, session: session.token }),
-    { Origin: `https://${SHOP}` },
-    serverMessageSchema,
-  );
-  try {
-    widget.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION });
-    await widget.receive('welcome');
-    widget.send({ type: 'generate', ref: 'export', params: { prompt: PROMPT, performance: 'speed' } });
-    const { id } = await widget.receive('accepted');
-    runner.send({ type: 'ready' });
-    const job = await runner.receive('job', (message) => message.jobId === id);
-    completeJob(runner, job, [await pngBytes(64)]);
-    await vi.waitFor(async () => expect((await readJob(app.server, id)).status).toBe('succeeded'));
-    return id;
-  } finally {
-    await widget.close();
-  }
+  const id = await shopperJob({
+    serverUrl: app.server.url,
+    signer: app.shopify.signer,
+    shop: SHOP,
+    customerId: CUSTOMER,
+    params: { prompt: PROMPT, performance: 'speed' },
+    ref: 'export',
+  });
+  runner.send({ type: 'ready' });
+  const job = await runner.receive('job', (message) => message.jobId === id);
+  completeJob(runner, job, [await pngBytes(64)]);
+  await vi.waitFor(async () => expect((await readJob(app.server, id)).status).toBe('succeeded'));
+  return id;
 }
 
 describe('customers/data_request', () => {

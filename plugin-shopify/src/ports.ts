@@ -54,8 +54,14 @@ export interface ShopperData {
  * Plans are the platform's (`free`, `basic`, `pro`, `enterprise`).
  */
 export interface TenantBilling {
-  /** Puts the tenant on `plan`; with `grant`, also adds the plan's monthly credits, once per `grant.key`. */
-  changePlan(tenantId: string, plan: string, grant?: { key: string; reason: string }): Promise<void>;
+  /** Puts the tenant on `plan`. */
+  changePlan(tenantId: string, plan: string): Promise<void>;
+  /**
+   * Adds `plan`'s included credits for `period`, once per `period.key` however many
+   * paths grant it (the server's hourly run grants the same key); true when this call
+   * made the grant.
+   */
+  grantIncluded(tenantId: string, plan: string, period: CreditPeriod): Promise<boolean>;
   /**
    * Adds credits bought as usage beyond the plan, once per `key` (a repeat answers the
    * first); returns the id of the ledger entry that holds them.
@@ -72,6 +78,17 @@ export interface CreditShortfall {
   jobId: string;
   required: number;
   available: number;
+}
+
+/**
+ * One period of a plan's included credits (the server's `CreditPeriod`): `key` is the
+ * grant's ledger key, `label` names the period in the grant's reason.
+ */
+export interface CreditPeriod {
+  key: string;
+  label: string;
+  /** The plan whose credits the period gets (the subscription's, ahead of the tenant's plan field). */
+  plan?: string;
 }
 
 export type ShortfallAnswer = { covered: true } | { covered: false; detail?: string; details?: Record<string, unknown> };

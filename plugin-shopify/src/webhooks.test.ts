@@ -1,9 +1,7 @@
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAsSystem, runWithTenant } from '@atelier/server';
-import { REALTIME_PATH, REALTIME_PROTOCOL_VERSION, socketUrl, type ServerMessage } from '@atelier/protocol';
-import { serverMessageSchema } from '@atelier/protocol/schemas';
-import { SocketProbe, startShopifyTestApp, type ShopifyTestApp, type WebhookInput } from '@atelier/testing';
+import { shopperJob, startShopifyTestApp, type ShopifyTestApp, type WebhookInput } from '@atelier/testing';
 
 let app: ShopifyTestApp;
 const SHOP = 'hooks.myshopify.com';
@@ -39,26 +37,14 @@ const deliver = (input: Partial<WebhookInput> & { topic: string; payload: unknow
 const event = (id: string) => app.server.shopify!.models.WebhookEvent.findById(id).lean();
 const processed = (id: string) => vi.waitFor(async () => expect((await event(id))?.status).toBe('done'));
 /** A generation by a storefront shopper of SHOP (a customer, or a guest for ''), through the proxy and the widget socket. */
-async function generateAs(customerId: string): Promise<string> {
-  const query = app.shopify.signer.proxyQuery({ shop: SHOP, loggedInCustomerId: customerId });
-  const session = (await (await fetch(`${app.server.url}/shopify/proxy/session?${query.toString()}`)).json()) as {
-    token: string;
-    publishableKey: string;
-  };
-  const widget = await SocketProbe.open<ServerMessage>(
-    socketUrl(app.server.url, REALTIME_PATH, { key: session.publishableKey, session: session.token }),
-    { Origin: `https://${SHOP}` },
-    serverMessageSchema,
-  );
-  try {
-    widget.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION });
-    await widget.receive('welcome');
-    widget.send({ type: 'generate', ref: 'g', params: { prompt: 'a ceramic vase', performance: 'speed' } });
-    return (await widget.receive('accepted')).id;
-  } finally {
-    await widget.close();
-  }
-}
+const generateAs = (customerId: string) =>
+  shopperJob({
+    serverUrl: app.server.url,
+    signer: app.shopify.signer,
+    shop: SHOP,
+    customerId,
+    params: { prompt: 'a ceramic vase', performance: 'speed' },
+  });
 
 const tenantOf = (shop: string) =>
   runAsSystem('test: tenant', () => app.server.database.models.Tenant.findById(tenants[shop]).lean());

@@ -81,8 +81,25 @@ export const CODE_MESSAGES = {
   encode_failed: 'errorGeneric',
 } as const satisfies Record<keyof typeof CODES, string>;
 
+/**
+ * Why an `insufficient_credits` refusal happened, where the shopper should read more
+ * than "out of credits": the shop's billing has paused picture-making (its usage cap for
+ * the billing period is reached, or its free plan's credits are used up). Sent as
+ * `reason` on the socket's `error` and on the REST problem; each names the widget's
+ * message key.
+ */
+export const REFUSAL_REASONS = {
+  usage_cap_reached: 'errorShopPaused',
+  plan_credits_used: 'errorShopPaused',
+} as const;
+export type RefusalReason = keyof typeof REFUSAL_REASONS;
+
+export function isRefusalReason(value: unknown): value is RefusalReason {
+  return typeof value === 'string' && Object.hasOwn(REFUSAL_REASONS, value);
+}
+
 /** Every message key the registry names; the widget's catalogue must have each one. */
-export type ShopperMessageKey = (typeof CODE_MESSAGES)[Code];
+export type ShopperMessageKey = (typeof CODE_MESSAGES)[Code] | (typeof REFUSAL_REASONS)[RefusalReason];
 
 /** Codes a REST call can answer with as `application/problem+json`. */
 export const PROBLEM_CODES = [

@@ -4,7 +4,7 @@
  * per event within a shopper session, so a client that resumes can tell whether it
  * missed something. The full description is in server/docs/realtime-protocol.md.
  */
-import type { Code } from './codes.js';
+import type { Code, RefusalReason } from './codes.js';
 import type { GenerationParams, JobProgress, PublicImage, QueueEstimate } from './generation.js';
 import type { TenantConfig } from './tenant-config.js';
 
@@ -172,6 +172,8 @@ export interface ErrorMessage {
   message: string;
   /** Seconds, with `rate_limited` and `unavailable`. */
   retryAfter?: number;
+  /** Why, where the code alone does not say (see `REFUSAL_REASONS`). */
+  reason?: RefusalReason;
 }
 
 /** The events of a job's life, as a watcher receives them. */

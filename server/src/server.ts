@@ -125,8 +125,12 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
       })
     : undefined;
 
-  // A shop with a paid plan buys the credits a job lacks as Shopify usage charges.
-  if (shopify) services.creditShortfall.use(shopify.billing);
+  // A shop with a paid plan buys the credits a job lacks as Shopify usage charges, and
+  // gets its plan's credits once per Shopify billing period instead of per calendar month.
+  if (shopify) {
+    services.creditShortfall.use(shopify.billing);
+    services.includedCredits.use(shopify.billing);
+  }
 
   const endpoints = restEndpoints(services);
   const app = createApp({

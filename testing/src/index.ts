@@ -66,5 +66,9 @@ export {
   TEST_SHOPIFY_SCOPES,
   TEST_SHOPIFY_TOKEN_KEY,
   type ShopifyTestApp,
+  shopperGenerates,
+  shopperJob,
+  type ShopperAnswer,
+  type ShopperGenerateInput,
 } from './fake-shopify/index.js';
 export { uploadRgba, type RgbaImage } from './upload-fixtures.js';

@@ -19,12 +19,13 @@ import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-serve
  * with 12 strings in five locales, to 26,066 B together (22.6 kB brotli); splitting the
  * first render from the script's evaluation (the page's reserved room held in between)
  * added 182 B; the gallery's fixed row, links refreshed before they expire and the iframe's
- * starting attributes in its address 411 B; and "Try again" only for codes the registry
- * calls retryable 362 B (the registry's CODES table ships for it). The budget rose by each.
- * Raising it should be a decision, not an accident (the page loads only the loader before
- * it is idle).
+ * starting attributes in its address 411 B; "Try again" only for codes the registry calls
+ * retryable 362 B (the registry's CODES table ships for it); and the shop's paused
+ * picture-making (a refusal's reason, one sentence in five locales) 184 B. The budget rose
+ * by each. Raising it should be a decision, not an accident (the page loads only the loader
+ * before it is idle).
  */
-const GZIP_BUDGET_BYTES = 27_055;
+const GZIP_BUDGET_BYTES = 27_239;
 /** What a page includes: Shopify's limit for a theme app extension's JavaScript is 10 KB compressed. */
 const LOADER_BUDGET_BYTES = 10 * 1024;
 /** Everything a page ends up loading for the widget (loader and studio, Lit included), brotli as served. */

@@ -15,6 +15,8 @@ export interface ShopifySubscription {
   status: string;
   test: boolean;
   createdAt: string;
+  /** The end of the current billing period (null until the subscription is active). */
+  currentPeriodEnd: string | null;
   lineItems: { id: string; plan: { pricingDetails: { __typename: string } } }[];
 }
 
@@ -33,7 +35,7 @@ const SUBSCRIBE = `#graphql
       test: $test
       replacementBehavior: $replacementBehavior
     ) {
-      appSubscription { id name status test createdAt lineItems { id plan { pricingDetails { __typename } } } }
+      appSubscription { id name status test createdAt currentPeriodEnd lineItems { id plan { pricingDetails { __typename } } } }
       confirmationUrl
       userErrors { field message }
     }
@@ -68,7 +70,7 @@ const USAGE_RECORD = `#graphql
 const ACTIVE_SUBSCRIPTIONS = `#graphql
   query AtelierActiveSubscriptions {
     currentAppInstallation {
-      activeSubscriptions { id name status test createdAt lineItems { id plan { pricingDetails { __typename } } } }
+      activeSubscriptions { id name status test createdAt currentPeriodEnd lineItems { id plan { pricingDetails { __typename } } } }
     }
   }`;
 

@@ -1,28 +1,37 @@
 import mongoose from 'mongoose';
 import type { Session, Shopify } from '@shopify/shopify-api';
+import type { RefusalReason } from '@atelier/protocol';
 import { createLogger } from '@atelier/runtime';
 import type { ShopifyModels } from '../models/index.js';
 import type { ShopRecord } from '../models/shop.model.js';
 import type { SubscriptionRecord, SubscriptionStatus } from '../models/subscription.model.js';
 import { SUBSCRIPTION_STATUSES } from '../models/subscription.model.js';
-import type { CreditShortfall, ShortfallAnswer, TenantBilling } from '../ports.js';
+import type { CreditPeriod, CreditShortfall, ShortfallAnswer, TenantBilling } from '../ports.js';
 import type { MongoSessionStorage } from '../session-storage.js';
 import { usageLineItem, type BillingApi, type ShopifySubscription } from './billing-api.js';
 import { BILLING_CURRENCY, BILLING_PLANS, FREE_PLAN, PAID_PLANS, type PaidPlan } from './billing-plans.js';
-import { claimCharge, usedCents } from './usage-charges.js';
+import { claimCharge, cycleOf, periodEnd, usedCents } from './usage-charges.js';
 import type { UsageOutbox } from './usage-outbox.js';
 
 const log = createLogger('shopify-billing');
+
+/** Statuses a subscription never leaves: a report of any other status about it is older news. */
+const FINAL_STATUSES: readonly SubscriptionStatus[] = ['CANCELLED', 'DECLINED', 'EXPIRED'];
 
 /** What the embedded admin shows of billing (`GET /shopify/api/billing`). */
 export interface BillingSummary {
   plan: string;
   /** The subscription's status (`ACTIVE`, `PENDING`, …), or `NONE` on the free plan. */
   status: string;
-  /** Usage beyond the plan's credits allowed per 30 days, in `currencyCode`; null on the free plan. */
+  /** Usage beyond the plan's credits allowed per billing period, in `currencyCode`; null on the free plan. */
   cappedAmount: number | null;
   usedAmount: number;
-  /** Not one more credit fits under the cap: jobs beyond the plan's credits are refused. */
+  /** When Shopify's billing period ends (ISO 8601): the cap and the plan's credits start again then; null on the free plan. */
+  periodEnd: string | null;
+  /**
+   * Jobs are being refused for the cap this billing period: one was, or not one more
+   * credit fits. The admin tells the merchant to raise the plan.
+   */
   capReached: boolean;
   currencyCode: string;
 }
@@ -67,17 +76,20 @@ export class BillingService {
         status: latest?.status === 'PENDING' ? 'PENDING' : 'NONE',
         cappedAmount: null,
         usedAmount: 0,
+        periodEnd: null,
         capReached: false,
         currencyCode: BILLING_CURRENCY,
       };
     }
-    const used = await usedCents(this.deps.models, active, this.deps.now());
+    const now = this.deps.now();
+    const used = await usedCents(this.deps.models, active, now);
     return {
       plan: active.plan,
       status: active.status,
       cappedAmount: active.cappedCents / 100,
       usedAmount: used / 100,
-      capReached: used + active.centsPerCredit > active.cappedCents,
+      periodEnd: periodEnd(active, now).toISOString(),
+      capReached: used + active.centsPerCredit > active.cappedCents || active.capRefusedCycle === cycleOf(active, now),
       currencyCode: active.currencyCode,
     };
   }
@@ -143,42 +155,78 @@ export class BillingService {
     return this.summary((await this.deps.models.Shop.findById(shop._id).lean()) ?? shop);
   }
 
-  /** The shop's subscriptions as Shopify has them now (the merchant is back from approving one). */
+  /**
+   * The shop's subscriptions as Shopify has them now (the merchant is back from approving
+   * one, or a webhook said one became active): each one's billing period, and its status
+   * as of the moment the read began, so a webhook about a later change that was applied
+   * while the read was under way is not undone by it.
+   */
   async sync(shop: string): Promise<void> {
-    const subscriptions = await this.deps.api.activeSubscriptions(await this.session(shop));
+    const session = await this.session(shop);
+    const readAt = this.deps.now();
+    const subscriptions = await this.deps.api.activeSubscriptions(session);
     for (const subscription of subscriptions) {
       const status = statusOf(subscription.status);
-      if (status) await this.apply(shop, subscription.id, status, null);
+      const end = subscription.currentPeriodEnd ? new Date(subscription.currentPeriodEnd) : null;
+      // The period is a fact of the read whatever the status's order: it only moves forward.
+      if (end && !Number.isNaN(end.getTime())) {
+        await this.deps.models.Subscription.updateOne({ _id: subscription.id, shop }, { $set: { currentPeriodEnd: end } });
+      }
+      if (status) await this.apply(shop, subscription.id, status, readAt);
     }
+    const active = await this.active(shop);
+    if (active) await this.grantPeriod(active, this.deps.now());
   }
 
   /**
-   * A status Shopify reported for one of the shop's subscriptions (`at`: when it
-   * changed, to skip an older report arriving late; null: read back just now). One the
-   * app did not create for this shop changes nothing.
+   * A status Shopify reported for one of the shop's subscriptions, as of `at` (a
+   * webhook's `updated_at`, or when a read-back began). Reports arrive in any order, so
+   * only a newer one is applied: one older than the status applied last is skipped, and
+   * an ended subscription stays ended. One the app did not create for this shop changes nothing.
    */
-  async apply(shop: string, subscriptionId: string, status: SubscriptionStatus, at: Date | null): Promise<string> {
+  async apply(shop: string, subscriptionId: string, status: SubscriptionStatus, at: Date): Promise<string> {
     const { models, billing } = this.deps;
     const record = await models.Subscription.findOne({ _id: subscriptionId, shop }).lean();
     if (!record) return 'not a subscription of this shop';
-    if (at && record.statusAt && record.statusAt.getTime() > at.getTime()) return 'stale: a later status was applied';
-    const activatedAt = status === 'ACTIVE' ? (record.activatedAt ?? at ?? this.deps.now()) : record.activatedAt;
+    if (record.status !== status && FINAL_STATUSES.includes(record.status)) return `stale: the subscription is ${record.status}`;
+    if (record.statusAt && record.statusAt.getTime() > at.getTime()) return 'stale: a later status was applied';
+    const activatedAt = status === 'ACTIVE' ? (record.activatedAt ?? at) : record.activatedAt;
+    // FerretDB runs this filter as read-then-write, so it narrows the window rather than closing it.
     await models.Subscription.updateOne(
-      { _id: subscriptionId },
-      { $set: { status, activatedAt, ...(at ? { statusAt: at } : {}) } },
+      {
+        _id: subscriptionId,
+        status: mongoose.trusted({ $nin: FINAL_STATUSES.filter((final) => final !== status) }),
+        statusAt: mongoose.trusted({ $not: { $gt: at } }),
+      },
+      { $set: { status, activatedAt, statusAt: at } },
     );
     const active = await this.active(shop);
-    if (active) {
-      // Once per subscription: the plan's monthly credits come with the first payment.
-      await billing.changePlan(record.tenantId, active.plan, {
-        key: `shopify-subscription:${active._id}`,
-        reason: `${active.name} subscription started`,
-      });
-    } else {
-      await billing.changePlan(record.tenantId, FREE_PLAN);
-    }
+    await billing.changePlan(record.tenantId, active?.plan ?? FREE_PLAN);
+    // Shopify's billing period is known from a read only (the webhook does not carry it).
+    if (status === 'ACTIVE' && active?._id === subscriptionId && !active.currentPeriodEnd) await this.sync(shop);
+    else if (active) await this.grantPeriod(active, this.deps.now());
     log.info({ shop, subscription: subscriptionId, status, plan: active?.plan ?? FREE_PLAN }, 'subscription status applied');
     return `${status}; plan ${active?.plan ?? FREE_PLAN}`;
+  }
+
+  /**
+   * The server's hourly grant asks which period a tenant's included credits belong to:
+   * a shop's with a paid plan gets them per Shopify billing period, under the same key
+   * as the grant made here at activation (null while the period is not known yet).
+   */
+  async periodOf(tenantId: string, at: Date): Promise<CreditPeriod | null | undefined> {
+    const shop = await this.deps.models.Shop.findOne({ tenantId }).lean();
+    if (!shop) return undefined;
+    const active = await this.active(shop._id);
+    if (!active) return undefined;
+    return active.currentPeriodEnd ? creditPeriod(active, at) : null;
+  }
+
+  /** The plan's included credits for the billing period `at` falls in, once; true when granted now. */
+  private async grantPeriod(subscription: SubscriptionRecord, at: Date): Promise<boolean> {
+    if (!subscription.currentPeriodEnd) return false;
+    const period = creditPeriod(subscription, at);
+    return this.deps.billing.grantIncluded(subscription.tenantId, subscription.plan, period);
   }
 
   /**
@@ -209,16 +257,26 @@ export class BillingService {
       return {
         covered: false,
         detail: "The shop's free credits are used up; the merchant can choose a paid plan in the Atelier app.",
-        details: { reason: 'plan_credits_used' },
+        details: { reason: 'plan_credits_used' satisfies RefusalReason },
       };
     }
+    // A new billing period began and nothing granted its credits yet: they may cover the job.
+    if (await this.grantPeriod(active, now())) return { covered: true };
     const credits = shortfall.required - Math.max(0, shortfall.available);
     const claim = await claimCharge(models, active, { jobId: shortfall.jobId, credits, at: now() });
     if (claim.kind === 'over-cap') {
+      const cycle = cycleOf(active, now());
+      if (active.capRefusedCycle !== cycle) {
+        await models.Subscription.updateOne({ _id: active._id }, { $set: { capRefusedCycle: cycle } });
+      }
       return {
         covered: false,
         detail: `This job would pass the shop's usage cap of $${(active.cappedCents / 100).toFixed(2)} for this billing cycle; the merchant can raise the plan in the Atelier app.`,
-        details: { reason: 'usage_cap_reached', cappedAmount: active.cappedCents / 100, usedAmount: claim.usedCents / 100 },
+        details: {
+          reason: 'usage_cap_reached' satisfies RefusalReason,
+          cappedAmount: active.cappedCents / 100,
+          usedAmount: claim.usedCents / 100,
+        },
       };
     }
     await this.deps.outbox.grant(claim.charge);
@@ -236,6 +294,19 @@ export class BillingService {
     if (!session?.accessToken) throw new BillingRefusal('The app is not installed on this shop.', 'not_found');
     return session;
   }
+}
+
+/**
+ * The included-credits period of a subscription at `at`: keyed by the subscription and
+ * the period's end, the same key whichever path grants it.
+ */
+function creditPeriod(subscription: SubscriptionRecord, at: Date): CreditPeriod {
+  const end = periodEnd(subscription, at).toISOString();
+  return {
+    key: `shopify-period:${subscription._id}:${end}`,
+    label: `the Shopify billing period ending ${end}`,
+    plan: subscription.plan,
+  };
 }
 
 /** Shopify's status (the API's `ACTIVE`, the webhook's `active` alike), or undefined. */

@@ -2,7 +2,7 @@ import type { ShopifyModels } from '../models/index.js';
 import type { SubscriptionRecord } from '../models/subscription.model.js';
 import type { UsageChargeRecord } from '../models/usage-charge.model.js';
 
-/** Shopify's app billing cycle: 30 days from the subscription's activation. */
+/** Shopify's app billing period (`EVERY_30_DAYS`). */
 export const CYCLE_MS = 30 * 86_400_000;
 /** Claims racing for one seq retry on the new head; this many losses in a row is a fault. */
 const MAX_ATTEMPTS = 100;
@@ -13,10 +13,22 @@ export type ChargeClaim =
   | { kind: 'charged-before'; charge: UsageChargeRecord }
   | { kind: 'over-cap'; usedCents: number };
 
-/** The billing cycle `at` falls in, counted from the subscription's activation. */
+/**
+ * The end of the billing period `at` falls in. Periods are Shopify's: they end at the
+ * `currentPeriodEnd` Shopify reported and every 30 days after it (Shopify renews the
+ * subscription then; a later read moves `currentPeriodEnd` onto the same boundaries).
+ * Until Shopify has reported one, periods count from the activation.
+ */
+export function periodEnd(subscription: SubscriptionRecord, at: Date): Date {
+  const anchor =
+    subscription.currentPeriodEnd?.getTime() ?? (subscription.activatedAt ?? subscription.createdAt).getTime() + CYCLE_MS;
+  const passed = at.getTime() - anchor;
+  return new Date(passed < 0 ? anchor : anchor + (Math.floor(passed / CYCLE_MS) + 1) * CYCLE_MS);
+}
+
+/** The billing cycle `at` falls in, named by its end (ms since the epoch). */
 export function cycleOf(subscription: SubscriptionRecord, at: Date): number {
-  const start = (subscription.activatedAt ?? subscription.createdAt).getTime();
-  return Math.max(0, Math.floor((at.getTime() - start) / CYCLE_MS));
+  return periodEnd(subscription, at).getTime();
 }
 
 /** What the shop's usage charges add up to in the cycle `at` falls in. */

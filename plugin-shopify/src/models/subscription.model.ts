@@ -28,7 +28,17 @@ export interface SubscriptionRecord {
   cappedCents: number;
   currencyCode: string;
   activatedAt: Date | null;
-  /** Shopify's `updated_at` of the status applied last: an older update is skipped. */
+  /**
+   * The end of the billing period Shopify last reported (`currentPeriodEnd`): periods are
+   * Shopify's, 30 days each, and the cap and the included credits start again at each end.
+   */
+  currentPeriodEnd: Date | null;
+  /** The billing cycle (usage-charges.ts `cycleOf`) in which a job was last refused for the cap; the admin warns for it. */
+  capRefusedCycle: number | null;
+  /**
+   * When the status applied last was true: Shopify's `updated_at` for a webhook, the
+   * moment the read began for a read-back. A status known as of an earlier moment is skipped.
+   */
   statusAt: Date | null;
   createdAt: Date;
 }
@@ -49,6 +59,8 @@ const subscriptionSchema = new Schema<SubscriptionRecord>(
     cappedCents: { type: Number, required: true },
     currencyCode: { type: String, required: true },
     activatedAt: { type: Date, default: null },
+    currentPeriodEnd: { type: Date, default: null },
+    capRefusedCycle: { type: Number, default: null },
     statusAt: { type: Date, default: null },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'shopify_subscriptions' },

@@ -14,6 +14,7 @@ export type UsageChargeStatus = (typeof USAGE_CHARGE_STATUSES)[number];
 export interface UsageChargeRecord {
   _id: string;
   subscriptionId: string;
+  /** The billing period it falls in, by its end (ms since the epoch; see usage-charges.ts). */
   cycle: number;
   seq: number;
   shop: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CODES, type Code } from '../codes.js';
+import { CODES, REFUSAL_REASONS, type Code, type RefusalReason } from '../codes.js';
 import { BROWSER_ID_PATTERN } from '../credentials.js';
 import { BRAND_DENSITIES } from '../tenant-config.js';
 import { REF_MAX_LENGTH, type ClientMessage, type ServerMessage } from '../realtime.js';
@@ -98,5 +98,6 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     code: codeSchema,
     message: z.string(),
     retryAfter: z.number().nonnegative().optional(),
+    reason: z.enum(Object.keys(REFUSAL_REASONS) as [RefusalReason, ...RefusalReason[]]).optional(),
   }),
 ]) satisfies z.ZodType<ServerMessage>;

@@ -1,6 +1,7 @@
 import type { RawData } from 'ws';
 import {
   DEFAULT_ASPECT_RATIO,
+  isRefusalReason,
   PROMPT_MAX_LENGTH,
   REALTIME_CLOSE,
   REALTIME_PROTOCOL_VERSION,
@@ -10,6 +11,7 @@ import {
   type HelloMessage,
   type JobEvent,
   type QueueEstimate,
+  type RefusalReason,
   type ServerMessage,
   type WidgetConfig,
 } from '@atelier/protocol';
@@ -175,7 +177,7 @@ export class WidgetSession {
       // What the error answers: a generate's ref, or a watch's when it gave one.
       const about = (message.type === 'generate' || message.type === 'watch') && message.ref ? { ref: message.ref } : {};
       if (error instanceof AppError && error.expose) {
-        this.send({ type: 'error', ...about, code: error.code, message: error.message, ...retryAfter(error) });
+        this.send({ type: 'error', ...about, code: error.code, message: error.message, ...retryAfter(error), ...reason(error) });
       } else {
         log.error({ err: error, tenantId: this.tenant._id }, 'widget message failed');
         this.send({ type: 'error', ...about, code: 'internal', message: 'Something went wrong on our side. Please try again.' });
@@ -460,6 +462,12 @@ interface Following {
   sent: JobEvent | undefined;
   /** Stops the queue estimates (queue-watch.ts) while the job is queued. */
   stopEstimates?: () => void;
+}
+
+/** The refusal's reason, when it is one the widget words (the REST problem carries it as a member too). */
+function reason(error: AppError): { reason?: RefusalReason } {
+  const value = error.details?.reason;
+  return isRefusalReason(value) ? { reason: value } : {};
 }
 
 function retryAfter(error: AppError): { retryAfter?: number } {

@@ -9,6 +9,7 @@ import type { UrlSigner } from '../storage/signed-urls.js';
 import type { Storage } from '../storage/storage.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
 import type { CreditLedger } from './credit-ledger.js';
+import { grantIncludedCredits } from './included-credits.js';
 import type { PlanService } from './plans.js';
 import type { ShopperSessions } from './shopper-sessions.js';
 import type { TenantConfigService } from './tenant-config.js';
@@ -126,14 +127,15 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
     },
     shopperSessions: { mint: (tenantId, input) => deps.shopperSessions.mint(tenantId, input) },
     billing: {
-      async changePlan(tenantId, plan, grant) {
+      async changePlan(tenantId, plan) {
         const limits = await deps.plans.get(plan);
         // A tenant an operator deleted has no plan left to change.
-        const changed = await ignoreGone(deps.tenants.update(tenantId, { plan: limits._id }, SHOPIFY));
-        if (!changed || !grant || limits.monthlyCredits <= 0) return;
-        await runWithTenant(tenantId, () =>
-          deps.ledger.grant({ amount: limits.monthlyCredits, reason: grant.reason, actor: SHOPIFY, idempotencyKey: grant.key }),
-        );
+        await ignoreGone(deps.tenants.update(tenantId, { plan: limits._id }, SHOPIFY));
+      },
+      async grantIncluded(tenantId, plan, period) {
+        const limits = await deps.plans.get(plan);
+        // The same grant (key, amount, reason) as the hourly run's for this period: whichever comes first stands.
+        return runWithTenant(tenantId, () => grantIncludedCredits(deps.ledger, limits, period, SHOPIFY));
       },
       async addCredits(tenantId, { amount, key, reason }) {
         const { entry } = await runWithTenant(tenantId, () =>

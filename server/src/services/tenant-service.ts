@@ -8,7 +8,7 @@ import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import type { AuditLog } from './audit-log.js';
 import type { CreditLedger } from './credit-ledger.js';
 import { newId } from './ids.js';
-import { creditMonth, grantIncludedCredits } from './included-credits.js';
+import { calendarPeriod, grantIncludedCredits } from './included-credits.js';
 import type { KeyMode, KeyService } from './key-service.js';
 import type { PlanService } from './plans.js';
 import type { TenantConfigService } from './tenant-config.js';
@@ -62,7 +62,7 @@ export class TenantService {
         target: { kind: 'tenant', id: tenantId },
         details: { name: input.name, plan: plan._id, origins: input.origins },
       });
-      await grantIncludedCredits(this.deps.ledger, plan, creditMonth(this.now()), actor);
+      await grantIncludedCredits(this.deps.ledger, plan, calendarPeriod(this.now()), actor);
     });
     const keys = await this.deps.keys.issue(tenantId, input.mode ?? 'test', 'default');
     return { tenantId, name: input.name, plan: plan._id, origins: input.origins, ...keys };

@@ -24,7 +24,12 @@ export interface FakeSubscription {
   lineItems: FakeLineItem[];
   /** Usage billed in the current cycle. */
   usedCents: number;
+  /** The end of the current billing period: 30 days from activation, then 30 more at each renewal; null until active. */
+  currentPeriodEnd: string | null;
 }
+
+/** Shopify's `EVERY_30_DAYS` interval. */
+const PERIOD_MS = 30 * 86_400_000;
 
 /** A usage record the app created. */
 export interface FakeUsageRecord {
@@ -72,8 +77,31 @@ export class FakeBilling {
   private readonly shopIds = new Map<string, string>();
   private nextId = 1000;
   private failures = 0;
+  private readGate: Promise<void> | undefined;
+  private held: { topic: string; shop: string; payload: unknown; triggeredAt: Date }[] | undefined;
+  /** Shopify's clock for billing (activation, periods, `updated_at`); tests may move it with the app's. */
+  now: () => number = () => Date.now();
 
   constructor(private readonly fake: FakeShopify) {}
+
+  /**
+   * Answers to `currentAppInstallation` are read as usual but held back until the
+   * returned function is called: a slow read-back, so a test can change a subscription
+   * while the app's read of it is under way.
+   */
+  holdInstallationReads(): () => void {
+    let release!: () => void;
+    this.readGate = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.readGate = undefined;
+      release();
+    };
+  }
+
+  /** Where an Admin GraphQL answer waits, for a request that selected `fields`; undefined: it goes at once. */
+  answerGate(fields: string[]): Promise<void> | undefined {
+    return fields.includes('currentAppInstallation') ? this.readGate : undefined;
+  }
 
   /** The next `count` `appUsageRecordCreate` calls fail with an internal error (Shopify having a bad minute). */
   failUsageRecords(count: number): void {
@@ -139,10 +167,17 @@ export class FakeBilling {
     return location;
   }
 
-  /** A billing cycle ends: usage starts from zero, and subscriptions deferred to it replace the active one. */
+  /**
+   * A billing cycle ends (Shopify's clock, `now`, is the test's to move): usage starts
+   * from zero, the period is renewed for 30 days, and subscriptions deferred to it
+   * replace the active one. Shopify sends no webhook for a renewal.
+   */
   async endCycle(shop: string): Promise<void> {
     for (const subscription of this.subscriptions.filter((s) => s.shop === shop)) {
-      if (subscription.status === 'ACTIVE') subscription.usedCents = 0;
+      if (subscription.status !== 'ACTIVE') continue;
+      subscription.usedCents = 0;
+      const end = subscription.currentPeriodEnd ? Date.parse(subscription.currentPeriodEnd) : this.now();
+      subscription.currentPeriodEnd = new Date(end + PERIOD_MS).toISOString();
     }
     for (const deferred of this.subscriptions.filter((s) => s.shop === shop && s.status === 'ACCEPTED')) {
       await this.activate(deferred);
@@ -222,7 +257,7 @@ export class FakeBilling {
     if (lineItems.length === 0 || lineItems.length > 2)
       errors.push({ field: ['lineItems'], message: 'Between 1 and 2 line items' });
     if (errors.length > 0) return { appSubscription: null, confirmationUrl: null, userErrors: errors };
-    const now = new Date().toISOString();
+    const now = new Date(this.now()).toISOString();
     const subscription: FakeSubscription = {
       id: `gid://shopify/AppSubscription/${numeric}`,
       shop,
@@ -236,6 +271,7 @@ export class FakeBilling {
       updatedAt: now,
       lineItems,
       usedCents: 0,
+      currentPeriodEnd: null,
     };
     this.subscriptions.push(subscription);
     return {
@@ -325,6 +361,7 @@ export class FakeBilling {
     for (const other of this.subscriptions.filter((s) => s.shop === subscription.shop && s.status === 'ACTIVE')) {
       await this.setStatus(other, 'CANCELLED');
     }
+    subscription.currentPeriodEnd = new Date(this.now() + PERIOD_MS).toISOString();
     await this.setStatus(subscription, 'ACTIVE');
   }
 
@@ -333,7 +370,7 @@ export class FakeBilling {
     subscription.status = status;
     // Strictly later than the last update, so the app can order them.
     const last = Date.parse(subscription.updatedAt);
-    subscription.updatedAt = new Date(Math.max(Date.now(), last + 1)).toISOString();
+    subscription.updatedAt = new Date(Math.max(this.now(), last + 1)).toISOString();
     const recurring = subscription.lineItems.find((item) => item.kind === 'recurring');
     const usage = subscription.lineItems.find((item) => item.kind === 'usage');
     const payload = {
@@ -354,9 +391,27 @@ export class FakeBilling {
     await this.deliver('app_subscriptions/update', subscription.shop, payload);
   }
 
-  private async deliver(topic: string, shop: string, payload: unknown): Promise<void> {
+  /** Webhooks are kept back from now on, until `deliverHeld` sends them. */
+  holdWebhooks(): void {
+    this.held ??= [];
+  }
+
+  /** Sends the webhooks kept back, one after another, in the order they arose or the reverse (Shopify promises no order). */
+  async deliverHeld(order: 'as-sent' | 'reversed' = 'as-sent'): Promise<void> {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const webhook of order === 'reversed' ? held.reverse() : held) {
+      await this.deliver(webhook.topic, webhook.shop, webhook.payload, webhook.triggeredAt);
+    }
+  }
+
+  private async deliver(topic: string, shop: string, payload: unknown, triggeredAt = new Date(this.now())): Promise<void> {
+    if (this.held) {
+      this.held.push({ topic, shop, payload, triggeredAt });
+      return;
+    }
     if (!this.fake.webhookUrl) return;
-    const signed = this.fake.signer.webhook({ topic, shop, payload });
+    const signed = this.fake.signer.webhook({ topic, shop, payload, triggeredAt });
     const response = await fetch(this.fake.webhookUrl, { method: 'POST', headers: signed.headers, body: signed.body });
     await response.arrayBuffer();
     this.deliveries.push({ topic, shop, status: response.status, payload });
@@ -370,7 +425,7 @@ export class FakeBilling {
       status: subscription.status,
       test: subscription.test,
       createdAt: subscription.createdAt,
-      currentPeriodEnd: null,
+      currentPeriodEnd: subscription.status === 'ACTIVE' ? subscription.currentPeriodEnd : null,
       lineItems: subscription.lineItems.map((item) => ({
         id: item.id,
         plan: {

@@ -381,10 +381,14 @@ export class FakeShopify {
       return send(res, 200, { errors: [{ message: (error as Error).message, extensions: { code: 'undefinedField' } }] });
     }
     log(200, detail);
-    send(res, 200, {
-      data,
-      extensions: { cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: this.status(bucket) } },
-    });
+    const answer = () =>
+      send(res, 200, {
+        data,
+        extensions: { cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: this.status(bucket) } },
+      });
+    const gate = this.billing.answerGate(selections.map((s) => s.name));
+    if (gate) void gate.then(answer);
+    else answer();
   }
 
   private refill(shop: string): Bucket {

@@ -7,6 +7,7 @@ export {
 } from './fake-shopify.js';
 export { FakeBilling, type FakeDelivery, type FakeSubscription, type FakeUsageRecord } from './fake-billing.js';
 export { FakeProducts, type FakeMedia, type FakeProduct } from './fake-products.js';
+export { shopperGenerates, shopperJob, type ShopperAnswer, type ShopperGenerateInput } from './storefront-shopper.js';
 export { ShopifySigner, verifyJwt, type SessionTokenClaims, type SignedWebhook, type WebhookInput } from './shopify-signer.js';
 export {
   startShopifyTestApp,

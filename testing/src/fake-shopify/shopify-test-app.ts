@@ -23,7 +23,13 @@ export interface ShopifyTestApp {
  * port of its own (`ATELIER_SHOPIFY_API_ORIGIN`) that signs with the same app secret.
  */
 export async function startShopifyTestApp(
-  options: { fake?: Partial<FakeShopifyOptions>; env?: Record<string, string>; server?: TestServerOptions } = {},
+  options: {
+    fake?: Partial<FakeShopifyOptions>;
+    env?: Record<string, string>;
+    server?: TestServerOptions;
+    /** The embedded admin loads the fake's App Bridge stand-in (for a browser on `shopify.adminUrl`), not Shopify's CDN. */
+    fakeAppBridge?: boolean;
+  } = {},
 ): Promise<ShopifyTestApp> {
   const shopify = await new FakeShopify({
     apiKey: TEST_SHOPIFY_API_KEY,
@@ -37,10 +43,12 @@ export async function startShopifyTestApp(
     SHOPIFY_SCOPES: TEST_SHOPIFY_SCOPES.join(','),
     ATELIER_SHOPIFY_TOKEN_KEY: TEST_SHOPIFY_TOKEN_KEY,
     ATELIER_SHOPIFY_API_ORIGIN: shopify.origin,
+    ...(options.fakeAppBridge ? { SHOPIFY_APP_BRIDGE_URL: `${shopify.origin}/app-bridge.js` } : {}),
     ...options.env,
   };
   const server = await startTestServer(env, options.server);
   shopify.webhookUrl = `${server.url}/shopify/webhooks`;
+  shopify.appUrl = `${server.url}/shopify`;
   const app: ShopifyTestApp = {
     server,
     shopify,
@@ -50,6 +58,7 @@ export async function startShopifyTestApp(
       await whileDown?.(mongodbUri);
       app.server = await startTestServer(env, { ...options.server, reuse: { mongodbUri, dataDir } });
       shopify.webhookUrl = `${app.server.url}/shopify/webhooks`;
+      shopify.appUrl = `${app.server.url}/shopify`;
       return app.server;
     },
     async stop() {

@@ -1,4 +1,4 @@
-import { CODES, type JobStage, type PublicImage, type ServerMessage, isCode } from '@atelier/protocol';
+import { CODES, type JobStage, type PublicImage, type RefusalReason, type ServerMessage, isCode } from '@atelier/protocol';
 
 export type JobPhase = 'idle' | 'sending' | 'accepted' | 'queued' | 'running' | 'completed' | 'failed';
 
@@ -15,7 +15,7 @@ export interface JobView {
   /** Latest live preview (a data: URL), until the results replace it. */
   readonly preview: string | null;
   readonly images: readonly PublicImage[];
-  readonly error: { code: string; message: string } | null;
+  readonly error: { code: string; message: string; reason?: RefusalReason } | null;
 }
 
 export const IDLE_JOB: JobView = {
@@ -34,8 +34,8 @@ export function startJob(ref: string, prompt: string): JobView {
   return { ...IDLE_JOB, phase: 'sending', ref, prompt };
 }
 
-export function failJob(job: JobView, code: string, message: string): JobView {
-  return { ...job, phase: 'failed', error: { code, message } };
+export function failJob(job: JobView, code: string, message: string, reason?: RefusalReason): JobView {
+  return { ...job, phase: 'failed', error: reason ? { code, message, reason } : { code, message } };
 }
 
 /** A job between the click and its outcome: Generate stays disabled meanwhile. */
@@ -101,6 +101,6 @@ export function reduceJob(job: JobView, message: ServerMessage): JobView {
     case 'failed':
       return { ...failJob(job, message.code, message.message), id: message.id };
     case 'error':
-      return failJob(job, message.code, message.message);
+      return failJob(job, message.code, message.message, message.reason);
   }
 }

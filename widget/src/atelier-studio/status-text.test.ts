@@ -148,6 +148,32 @@ describe('in other languages', () => {
     expect(errorText(translatorFor('es'), { ...noError, job: limited })).toMatch(/^Hay demasiadas solicitudes/);
   });
 
+  it('says the shop paused picture-making, not that it is out of credits, when a refusal gives the cap or plan as reason', () => {
+    const paused = {
+      en: 'This shop has paused picture-making for now.',
+      de: 'Dieser Shop hat das Erstellen von Bildern vorerst pausiert.',
+      fr: 'Cette boutique a suspendu la création d’images pour le moment.',
+      es: 'Esta tienda ha pausado la creación de imágenes por ahora.',
+      ja: 'このショップは現在、画像の作成を一時停止しています。',
+    };
+    const refusal = (reason?: 'usage_cap_reached' | 'plan_credits_used') =>
+      apply(sent, {
+        type: 'error',
+        ref: 'r1',
+        code: 'insufficient_credits',
+        message: "This job would pass the shop's usage cap",
+        ...(reason ? { reason } : {}),
+      });
+    for (const [locale, text] of Object.entries(paused)) {
+      const i18n = translatorFor(locale);
+      expect(errorText(i18n, { ...noError, job: refusal('usage_cap_reached') }), locale).toBe(text);
+      expect(errorText(i18n, { ...noError, job: refusal('plan_credits_used') }), locale).toBe(text);
+      // Without a reason it stays the studio's own shortage.
+      expect(errorText(i18n, { ...noError, job: refusal() }), locale).toBe(i18n.t('errorInsufficientCredits'));
+      expect(i18n.t('errorInsufficientCredits'), locale).not.toBe(text);
+    }
+  });
+
   it("uses the tenant's words where it has some", () => {
     const tenant = translatorFor('de', { de: { stageSampling: 'Wir zaubern … {step}/{steps}' } });
     const running = apply(sent, { type: 'progress', id: 'j1', ref: 'r1', seq: 1, step: 3, steps: 30, stage: 'sampling' });

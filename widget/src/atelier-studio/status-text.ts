@@ -1,4 +1,4 @@
-import { CODE_MESSAGES, isCode } from '@atelier/protocol';
+import { CODE_MESSAGES, REFUSAL_REASONS, isCode } from '@atelier/protocol';
 import type { Translator } from '../i18n/translator.js';
 import type { ConnectionState } from '../realtime/realtime-client.js';
 import { type JobView, isBusy } from './job-state.js';
@@ -99,7 +99,9 @@ export function errorText(i18n: Translator, { hasKey, validation, connection, jo
   if (job.phase === 'failed' && job.error) {
     // The registry says which of our own messages a code leads to; a code this widget
     // does not know yet falls back to the server's words.
-    const { code } = job.error;
+    const { code, reason } = job.error;
+    // A reason says more than its code (the shop paused picture-making, not "no credits").
+    if (reason && Object.hasOwn(REFUSAL_REASONS, reason)) return i18n.t(REFUSAL_REASONS[reason]);
     if (isCode(code)) return i18n.t(CODE_MESSAGES[code]);
     return job.error.message || i18n.t('errorGeneric');
   }

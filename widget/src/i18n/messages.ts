@@ -86,6 +86,7 @@ export const en = {
   errorConflict: 'That request was already sent with other settings.',
   errorContentPolicy: 'That description is not allowed here. Please try another one.',
   errorInsufficientCredits: 'This studio has run out of credits for now.',
+  errorShopPaused: 'This shop has paused picture-making for now.',
   errorRateLimited: 'Too many requests right now. Please try again in a moment.',
   errorUnavailable: 'The studio is busy for a moment. Please try again shortly.',
   errorOutdated: 'This studio was updated. Please reload the page.',

@@ -76,6 +76,7 @@ export const es: Messages = {
   errorConflict: 'Esa solicitud ya se envió con otros ajustes.',
   errorContentPolicy: 'Esa descripción no está permitida aquí. Prueba con otra.',
   errorInsufficientCredits: 'Este estudio se ha quedado sin créditos por ahora.',
+  errorShopPaused: 'Esta tienda ha pausado la creación de imágenes por ahora.',
   errorRateLimited: 'Hay demasiadas solicitudes en este momento. Vuelve a intentarlo dentro de un momento.',
   errorUnavailable: 'El estudio está muy ocupado ahora mismo. Vuelve a intentarlo en breve.',
   errorOutdated: 'Este estudio se ha actualizado. Vuelve a cargar la página.',

@@ -79,6 +79,7 @@ export const fr: Messages = {
   errorConflict: 'Cette demande a déjà été envoyée avec d’autres réglages.',
   errorContentPolicy: 'Cette description n’est pas autorisée ici. Veuillez en essayer une autre.',
   errorInsufficientCredits: 'Ce studio n’a plus de crédits pour le moment.',
+  errorShopPaused: 'Cette boutique a suspendu la création d’images pour le moment.',
   errorRateLimited: 'Trop de demandes en ce moment. Veuillez réessayer dans un instant.',
   errorUnavailable: 'Le studio est momentanément très sollicité. Veuillez réessayer d’ici peu.',
   errorOutdated: 'Ce studio a été mis à jour. Veuillez recharger la page.',

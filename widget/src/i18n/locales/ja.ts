@@ -76,6 +76,7 @@ export const ja: Messages = {
   errorConflict: 'このリクエストは、別の設定ですでに送信されています。',
   errorContentPolicy: 'この説明はここでは使えません。別の説明をお試しください。',
   errorInsufficientCredits: 'このスタジオは現在クレジットが不足しています。',
+  errorShopPaused: 'このショップは現在、画像の作成を一時停止しています。',
   errorRateLimited: 'ただいまリクエストが集中しています。少し待ってから、もう一度お試しください。',
   errorUnavailable: 'スタジオが混み合っています。しばらくしてから、もう一度お試しください。',
   errorOutdated: 'このスタジオは更新されました。ページを再読み込みしてください。',
