@@ -103,7 +103,7 @@ describe('daily quotas', () => {
       });
       return answer.type === 'accepted'
         ? 'accepted'
-        : { code: answer.code, message: answer.message, retryAfter: answer.retryAfter };
+        : { code: answer.code, message: answer.message, retryAfter: answer.retryAfter, reason: answer.reason };
     } finally {
       await widget.close();
     }
@@ -141,6 +141,8 @@ describe('daily quotas', () => {
       code: 'rate_limited',
       message: expect.stringMatching(/today's 2 pictures/),
       retryAfter: expect.any(Number),
+      // So the widget says "come back tomorrow", not "a busy moment", and offers no Try again.
+      reason: 'daily_quota',
     });
     // Until midnight UTC, when the next day's quota starts.
     const midnight = new Date();

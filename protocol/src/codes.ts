@@ -82,15 +82,18 @@ export const CODE_MESSAGES = {
 } as const satisfies Record<keyof typeof CODES, string>;
 
 /**
- * Why an `insufficient_credits` refusal happened, where the shopper should read more
- * than "out of credits": the shop's billing has paused picture-making (its usage cap for
- * the billing period is reached, or its free plan's credits are used up). Sent as
- * `reason` on the socket's `error` and on the REST problem; each names the widget's
- * message key.
+ * Why a refusal happened, where the shopper should read more than its code says. An
+ * `insufficient_credits` is not "out of credits" when the shop's billing has paused
+ * picture-making (its usage cap for the billing period is reached, or its free plan's
+ * credits are used up); a `rate_limited` is not "a busy moment" when the shopper has made
+ * their pictures for the day (their session's `quota.generationsPerDay`). Sent as `reason`
+ * on the socket's `error` and on the REST problem; each names the widget's message key.
+ * "Try again" never helps with a reason: it is not a moment that passes.
  */
 export const REFUSAL_REASONS = {
   usage_cap_reached: 'errorShopPaused',
   plan_credits_used: 'errorShopPaused',
+  daily_quota: 'errorDailyQuota',
 } as const;
 export type RefusalReason = keyof typeof REFUSAL_REASONS;
 

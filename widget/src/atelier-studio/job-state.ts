@@ -45,12 +45,13 @@ export function isBusy(job: JobView): boolean {
 
 /**
  * Whether "Try again" can help: only after a failure the code registry calls retryable
- * (a busy moment, a lost runner). A refused description or an empty balance fails the
- * same way again; their messages say what to do instead.
+ * (a busy moment, a lost runner) and gave no reason. A refused description, an empty
+ * balance or a day's quota used up fails the same way again; their messages say what to
+ * do instead.
  */
 export function canRetry(job: JobView): boolean {
   const code = job.error?.code;
-  return job.phase === 'failed' && isCode(code) && CODES[code].retryable;
+  return job.phase === 'failed' && !job.error?.reason && isCode(code) && CODES[code].retryable;
 }
 
 /**

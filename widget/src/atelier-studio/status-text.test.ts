@@ -1,7 +1,7 @@
 import type { ServerMessage } from '@atelier/protocol';
 import { describe, expect, it } from 'vitest';
 import type { ConnectionState } from '../realtime/realtime-client.js';
-import { IDLE_JOB, failJob, type JobView, concerns, isBusy, reduceJob, startJob } from './job-state.js';
+import { IDLE_JOB, canRetry, failJob, type JobView, concerns, isBusy, reduceJob, startJob } from './job-state.js';
 import { translatorFor } from '../i18n/translator.js';
 import { errorText, milestoneText, statusText } from './status-text.js';
 import { checkPrompt } from './validate-prompt.js';
@@ -172,6 +172,33 @@ describe('in other languages', () => {
       expect(errorText(i18n, { ...noError, job: refusal() }), locale).toBe(i18n.t('errorInsufficientCredits'));
       expect(i18n.t('errorInsufficientCredits'), locale).not.toBe(text);
     }
+  });
+
+  it("says a shopper's pictures for the day are made, and offers no Try again, when a rate limit gives the daily quota as reason", () => {
+    const tomorrow = {
+      en: 'You have made all your pictures for today here. Come back tomorrow for more.',
+      de: 'Sie haben hier für heute alle Ihre Bilder erstellt. Morgen geht es weiter.',
+      fr: 'Vous avez créé toutes vos images du jour ici. Revenez demain pour en créer d’autres.',
+      es: 'Ya has creado todas tus imágenes de hoy aquí. Vuelve mañana para crear más.',
+      ja: '本日作成できる画像の上限に達しました。また明日お試しください。',
+    };
+    const refusal = (reason?: 'daily_quota') =>
+      apply(sent, {
+        type: 'error',
+        ref: 'r1',
+        code: 'rate_limited',
+        message: "You have made today's 2 pictures here; more tomorrow.",
+        retryAfter: 30_000,
+        ...(reason ? { reason } : {}),
+      });
+    for (const [locale, text] of Object.entries(tomorrow)) {
+      const i18n = translatorFor(locale);
+      expect(errorText(i18n, { ...noError, job: refusal('daily_quota') }), locale).toBe(text);
+      // Without a reason it stays a busy moment, which passes.
+      expect(errorText(i18n, { ...noError, job: refusal() }), locale).toBe(i18n.t('errorRateLimited'));
+    }
+    expect(canRetry(refusal('daily_quota'))).toBe(false);
+    expect(canRetry(refusal())).toBe(true);
   });
 
   it("uses the tenant's words where it has some", () => {

@@ -87,6 +87,7 @@ export const en = {
   errorContentPolicy: 'That description is not allowed here. Please try another one.',
   errorInsufficientCredits: 'This studio has run out of credits for now.',
   errorShopPaused: 'This shop has paused picture-making for now.',
+  errorDailyQuota: 'You have made all your pictures for today here. Come back tomorrow for more.',
   errorRateLimited: 'Too many requests right now. Please try again in a moment.',
   errorUnavailable: 'The studio is busy for a moment. Please try again shortly.',
   errorOutdated: 'This studio was updated. Please reload the page.',

@@ -77,6 +77,7 @@ export const de: Messages = {
   errorContentPolicy: 'Diese Beschreibung ist hier nicht erlaubt. Bitte versuchen Sie eine andere.',
   errorInsufficientCredits: 'Das Guthaben dieses Studios ist vorerst aufgebraucht.',
   errorShopPaused: 'Dieser Shop hat das Erstellen von Bildern vorerst pausiert.',
+  errorDailyQuota: 'Sie haben hier für heute alle Ihre Bilder erstellt. Morgen geht es weiter.',
   errorRateLimited: 'Gerade kommen zu viele Anfragen an. Bitte versuchen Sie es gleich noch einmal.',
   errorUnavailable: 'Das Studio ist gerade ausgelastet. Bitte versuchen Sie es in Kürze erneut.',
   errorOutdated: 'Dieses Studio wurde aktualisiert. Bitte laden Sie die Seite neu.',

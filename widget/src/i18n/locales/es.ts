@@ -77,6 +77,7 @@ export const es: Messages = {
   errorContentPolicy: 'Esa descripción no está permitida aquí. Prueba con otra.',
   errorInsufficientCredits: 'Este estudio se ha quedado sin créditos por ahora.',
   errorShopPaused: 'Esta tienda ha pausado la creación de imágenes por ahora.',
+  errorDailyQuota: 'Ya has creado todas tus imágenes de hoy aquí. Vuelve mañana para crear más.',
   errorRateLimited: 'Hay demasiadas solicitudes en este momento. Vuelve a intentarlo dentro de un momento.',
   errorUnavailable: 'El estudio está muy ocupado ahora mismo. Vuelve a intentarlo en breve.',
   errorOutdated: 'Este estudio se ha actualizado. Vuelve a cargar la página.',

@@ -80,6 +80,7 @@ export const fr: Messages = {
   errorContentPolicy: 'Cette description n’est pas autorisée ici. Veuillez en essayer une autre.',
   errorInsufficientCredits: 'Ce studio n’a plus de crédits pour le moment.',
   errorShopPaused: 'Cette boutique a suspendu la création d’images pour le moment.',
+  errorDailyQuota: 'Vous avez créé toutes vos images du jour ici. Revenez demain pour en créer d’autres.',
   errorRateLimited: 'Trop de demandes en ce moment. Veuillez réessayer dans un instant.',
   errorUnavailable: 'Le studio est momentanément très sollicité. Veuillez réessayer d’ici peu.',
   errorOutdated: 'Ce studio a été mis à jour. Veuillez recharger la page.',

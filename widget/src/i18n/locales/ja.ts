@@ -77,6 +77,7 @@ export const ja: Messages = {
   errorContentPolicy: 'この説明はここでは使えません。別の説明をお試しください。',
   errorInsufficientCredits: 'このスタジオは現在クレジットが不足しています。',
   errorShopPaused: 'このショップは現在、画像の作成を一時停止しています。',
+  errorDailyQuota: '本日作成できる画像の上限に達しました。また明日お試しください。',
   errorRateLimited: 'ただいまリクエストが集中しています。少し待ってから、もう一度お試しください。',
   errorUnavailable: 'スタジオが混み合っています。しばらくしてから、もう一度お試しください。',
   errorOutdated: 'このスタジオは更新されました。ページを再読み込みしてください。',
