@@ -232,6 +232,23 @@ async function afterOnePicture(browser: Browser, shop: number) {
   return state;
 }
 
+test("a first-time shopper's first picture moves nothing: the gallery's row opens with the press", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: WIDTHS[0], height: HEIGHT } });
+  await watchLayoutShifts(context);
+  const page = await context.newPage();
+  await page.goto(productPage(stack, 0));
+  const inline = page.locator('atelier-studio[mode="inline"]');
+  await expect(inline.locator('[part~="styles"]')).toBeVisible();
+  await expect(inline.locator('[part~="gallery"]')).toHaveCount(0);
+  await inline.locator('[part~="prompt"]').fill('a ceramic vase');
+  await inline.locator('[part~="generate"]').click();
+  await expect(inline.locator('img[part~="recent"]')).toHaveCount(1, { timeout: 90_000 });
+  // A shift within half a second of the press is the shopper's own (layout-shift scoring leaves it out).
+  expect((await allShifts(page)).filter(({ shift }) => !shift.hadRecentInput)).toEqual([]);
+  firstVisits.set(0, await context.storageState());
+  await context.close();
+});
+
 for (const width of WIDTHS) {
   for (const shop of [0, 1]) {
     test(`${width} px, shop ${shop}: a returning shopper's remembered pictures move nothing either`, async ({ browser }) => {

@@ -108,6 +108,12 @@ export class AtelierStudio extends LitElement {
   @state() private choices: Choices | null = null;
   /** The shopper's recent generations, newest first (this page's and, restored, earlier pages'). */
   @state() private gallery: readonly GalleryItem[] = [];
+  /**
+   * The gallery's row, held from the shopper's first press on: their first picture lands
+   * in a row that opened with the press (a shift the shopper caused, which layout-shift
+   * scoring leaves out), not seconds later under the page's content.
+   */
+  @state() private galleryHeld = false;
   @state() private productMode: ProductMode = 'txt2img';
 
   /** The last request, sent again by "Try again". */
@@ -352,6 +358,7 @@ export class AtelierStudio extends LitElement {
     this.lastParams = params;
     this.job = startJob(this.connection.ensureClient().generate(params), params.prompt);
     this.selectedId = null;
+    this.galleryHeld = true;
   }
 
   /** Sends the failed request again, under a new ref; focus moves to Generate as the button goes away. */
@@ -520,7 +527,7 @@ export class AtelierStudio extends LitElement {
         </div>
         <div class="studio__canvas">${this.renderCanvas()}</div>
         <div class="studio__gallery-host" @click=${this.handleResultAction}>
-          ${renderGallery(this.gallery, busy, this.selectedId, (key, values) => this.t(key, values))}
+          ${renderGallery(this.gallery, busy, this.selectedId, (key, values) => this.t(key, values), this.galleryHeld)}
         </div>
       </div>
     `;

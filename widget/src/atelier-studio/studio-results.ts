@@ -63,14 +63,24 @@ export async function download(url: string, name: string): Promise<boolean> {
   }
 }
 
+/** A tile keeping its place: a remembered picture being asked for again, or one being made. */
+const loadingTile = html`<li class="studio__tile studio__tile--loading" aria-hidden="true"></li>`;
+
 /**
  * The shopper's recent pictures, each with its actions: vary (subtle, strong), upscale
  * (each factor a runner can make, 2× first), download and select. Plain buttons and a
  * link in a labelled group per picture, so a keyboard reaches each in order; while a
- * job runs they stay focusable but say `aria-disabled`.
+ * job runs they stay focusable but say `aria-disabled`. With `held`, the row stays while
+ * empty (a tile in the making while a job runs).
  */
-export function renderGallery(items: readonly GalleryItem[], busy: boolean, selectedId: string | null, t: Translate) {
-  if (items.length === 0) return nothing;
+export function renderGallery(
+  items: readonly GalleryItem[],
+  busy: boolean,
+  selectedId: string | null,
+  t: Translate,
+  held = false,
+) {
+  if (items.length === 0 && !held) return nothing;
   const disabled = busy ? 'true' : 'false';
   const action = (item: GalleryItem, image: PublicImage, name: ResultAction, label: string, factor = 0) =>
     html`<button type="button" part="action" class="studio__action" data-item=${item.id} data-image=${image.id}
@@ -94,8 +104,9 @@ export function renderGallery(items: readonly GalleryItem[], busy: boolean, sele
                   </div>
                 </li>`,
             )
-          : html`<li class="studio__tile studio__tile--loading" aria-hidden="true"></li>`,
+          : loadingTile,
       )}
+      ${items.length === 0 && busy ? loadingTile : nothing}
     </ul>
   </section>`;
 }
