@@ -22,10 +22,11 @@ import { BUNDLE_DIR, type StaticServer, startStaticServer } from './static-serve
  * starting attributes in its address 411 B; "Try again" only for codes the registry calls
  * retryable 362 B (the registry's CODES table ships for it); and the shop's paused
  * picture-making (a refusal's reason, one sentence in five locales) 184 B, and the day's
- * quota used up (another reason and sentence) 235 B. The budget rose by each. Raising it should be a decision, not an accident (the page loads only the loader
+ * quota used up (another reason and sentence) 235 B, the gallery's row held from a
+ * first-time shopper's press 45 B. The budget rose by each. Raising it should be a decision, not an accident (the page loads only the loader
  * before it is idle).
  */
-const GZIP_BUDGET_BYTES = 27_474;
+const GZIP_BUDGET_BYTES = 27_519;
 /** What a page includes: Shopify's limit for a theme app extension's JavaScript is 10 KB compressed. */
 const LOADER_BUDGET_BYTES = 10 * 1024;
 /** Everything a page ends up loading for the widget (loader and studio, Lit included), brotli as served. */
