@@ -73,6 +73,21 @@ afterAll(async () => {
   await app?.stop();
 });
 
+describe("the admin's billing figures", () => {
+  it("shows when Shopify's billing period ends, when the cap and the plan's credits start again", async () => {
+    const { periodEnd } = (await (await api('billing')).json()) as { periodEnd: string | null };
+    expect(Date.parse(periodEnd!)).toBeGreaterThan(Date.now());
+    const page = await browser.newPage({ locale: 'en-US' });
+    try {
+      await openAdmin(page);
+      const shown = await page.frameLocator('#app').locator('#billing-period-end').textContent();
+      expect(shown).toBe(new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(periodEnd!)));
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe("the admin's cap banner", () => {
   it('stays hidden while the cap has room, and appears once a job was refused for it', async () => {
     const page = await browser.newPage();

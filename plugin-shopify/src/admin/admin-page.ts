@@ -110,6 +110,7 @@ function renderPage({ apiKey, appBridgeUrl }: AdminPageOptions): string {
       <div><dt>Credits available</dt><dd id="credits-available">–</dd></div>
       <div><dt>Included each month</dt><dd id="credits-monthly">–</dd></div>
       <div><dt>Usage charges this period</dt><dd id="billing-used">–</dd></div>
+      <div><dt>This period ends</dt><dd id="billing-period-end">–</dd></div>
     </dl>
     <p id="billing-message"></p>
     <div id="plan-buttons" class="actions"></div>

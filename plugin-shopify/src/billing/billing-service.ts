@@ -172,7 +172,7 @@ export class BillingService {
       if (end && !Number.isNaN(end.getTime())) {
         await this.deps.models.Subscription.updateOne({ _id: subscription.id, shop }, { $set: { currentPeriodEnd: end } });
       }
-      if (status) await this.apply(shop, subscription.id, status, readAt);
+      if (status) await this.apply(shop, subscription.id, status, readAt, { read: true });
     }
     const active = await this.active(shop);
     if (active) await this.grantPeriod(active, this.deps.now());
@@ -183,11 +183,21 @@ export class BillingService {
    * webhook's `updated_at`, or when a read-back began). Reports arrive in any order, so
    * only a newer one is applied: one older than the status applied last is skipped, and
    * an ended subscription stays ended. One the app did not create for this shop changes nothing.
+   * A read that finds the status already applied writes nothing: anyone can cause a read
+   * (the billing return route names a shop), so it must change nothing Shopify did not
+   * change; a webhook's own time still orders what it reports.
    */
-  async apply(shop: string, subscriptionId: string, status: SubscriptionStatus, at: Date): Promise<string> {
+  async apply(
+    shop: string,
+    subscriptionId: string,
+    status: SubscriptionStatus,
+    at: Date,
+    { read = false } = {},
+  ): Promise<string> {
     const { models, billing } = this.deps;
     const record = await models.Subscription.findOne({ _id: subscriptionId, shop }).lean();
     if (!record) return 'not a subscription of this shop';
+    if (read && record.status === status) return `unchanged: ${status}`;
     if (record.status !== status && FINAL_STATUSES.includes(record.status)) return `stale: the subscription is ${record.status}`;
     if (record.statusAt && record.statusAt.getTime() > at.getTime()) return 'stale: a later status was applied';
     const activatedAt = status === 'ACTIVE' ? (record.activatedAt ?? at) : record.activatedAt;

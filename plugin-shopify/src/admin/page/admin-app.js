@@ -125,6 +125,10 @@ async function showBilling(currentPlan) {
   }
   $('#cap-banner').hidden = !billing.capReached;
   $('#billing-used').textContent = `${billing.usedAmount ?? 0} of ${billing.cappedAmount ?? 0}`;
+  // Shopify's billing period (its currentPeriodEnd), when the cap and the plan's credits start again.
+  $('#billing-period-end').textContent = billing.periodEnd
+    ? new Date(billing.periodEnd).toLocaleDateString(undefined, { dateStyle: 'long', timeZone: 'UTC' })
+    : '–';
   message.textContent = `Subscription: ${billing.status ?? 'none'}.`;
   const buttons = $('#plan-buttons');
   buttons.replaceChildren(
