@@ -235,14 +235,36 @@ async function afterOnePicture(browser: Browser, shop: number) {
 test("a first-time shopper's first picture moves nothing: the gallery's row opens with the press", async ({ browser }) => {
   const context = await browser.newContext({ viewport: { width: WIDTHS[0], height: HEIGHT } });
   await watchLayoutShifts(context);
+  // The server's answers to the press are held until well past the half second in which a
+  // shift counts as the shopper's own (on loopback with the tiny model they would all land
+  // inside it, and a row opening with the picture would go unscored).
+  let hold: Promise<void> | null = null;
+  let release!: () => void;
+  await context.routeWebSocket(/\/v1\/realtime/, (socket) => {
+    const server = socket.connectToServer();
+    socket.onMessage((message) => {
+      if (typeof message === 'string' && message.includes('"generate"')) hold = new Promise((done) => (release = done));
+      server.send(message);
+    });
+    server.onMessage((message) => void (hold ?? Promise.resolve()).then(() => socket.send(message)));
+  });
   const page = await context.newPage();
   await page.goto(productPage(stack, 0));
   const inline = page.locator('atelier-studio[mode="inline"]');
   await expect(inline.locator('[part~="styles"]')).toBeVisible();
   await expect(inline.locator('[part~="gallery"]')).toHaveCount(0);
+  // Something of the page's right below the studio, where a row opening late would move it
+  // (the demo page's footer keeps to the bottom of this tall window and would not).
+  await page.evaluate(() => document.querySelector('section.studio')!.insertAdjacentHTML('afterend', '<p>Reviews</p>'));
   await inline.locator('[part~="prompt"]').fill('a ceramic vase');
+  const pressed = await page.evaluate(() => performance.now());
   await inline.locator('[part~="generate"]').click();
+  // Before the server has said anything, the row is open with a tile in the making.
+  await expect(inline.locator('[part~="gallery"] .studio__tile--loading')).toHaveCount(1);
+  await expect.poll(() => page.evaluate(() => performance.now())).toBeGreaterThan(pressed + 1000);
+  release();
   await expect(inline.locator('img[part~="recent"]')).toHaveCount(1, { timeout: 90_000 });
+  await expect(inline.locator('[part~="gallery"] .studio__tile--loading')).toHaveCount(0);
   // A shift within half a second of the press is the shopper's own (layout-shift scoring leaves it out).
   expect((await allShifts(page)).filter(({ shift }) => !shift.hadRecentInput)).toEqual([]);
   firstVisits.set(0, await context.storageState());
