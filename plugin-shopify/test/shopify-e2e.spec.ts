@@ -1,21 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import mongoose from 'mongoose';
-import { startDemoStack, type DemoStack } from '@atelier/demo';
+import type { DemoStack } from '@atelier/demo';
 import { applicationDatabaseUri } from '@atelier/server';
 import type { TenantBody } from '@atelier/protocol';
-import {
-  FakeShopify,
-  TEST_SHOPIFY_API_KEY,
-  TEST_SHOPIFY_API_SECRET,
-  TEST_SHOPIFY_SCOPES,
-  TEST_SHOPIFY_TOKEN_KEY,
-} from '@atelier/testing';
+import { type FakeShopify, TEST_SHOPIFY_API_KEY } from '@atelier/testing';
 import { renderProductPage, type SampleProduct } from './storefront-page.js';
-import { startThemeHost, type ThemeHost } from './theme-host.js';
+import { startShopifyStack, type ShopifyStack } from './shopify-stack.js';
+import type { ThemeHost } from './theme-host.js';
 
 /**
  * A shop's whole life with the app, on real parts in Chromium: the fake Shopify's admin
@@ -31,8 +23,8 @@ const SHOP = 'lifecycle-e2e.myshopify.com';
 /** axe-core from the npm registry, injected into the page under test. */
 const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
+let world: ShopifyStack;
 let stack: DemoStack;
-let dataDir: string;
 let host: ThemeHost;
 let shopify: FakeShopify;
 
@@ -40,40 +32,9 @@ test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
   test.setTimeout(240_000);
-  dataDir = await mkdtemp(join(tmpdir(), 'atelier-shopify-e2e-'));
-  shopify = await new FakeShopify({
-    apiKey: TEST_SHOPIFY_API_KEY,
-    apiSecret: TEST_SHOPIFY_API_SECRET,
-    scopes: TEST_SHOPIFY_SCOPES,
-  }).start();
-  let server = '';
-  host = await startThemeHost({
-    appProxy: {
-      get target() {
-        return `${server}/shopify/proxy`;
-      },
-      shop: SHOP,
-      sign: (input) => shopify.signer.proxyQuery(input),
-    },
-  });
-  // The storefront's primary domain is the page's origin, so the shop's tenant allows it.
-  shopify.addShop(SHOP, { name: 'Lifecycle Lamps', primaryDomain: { url: host.origin, host: host.host } });
-  stack = await startDemoStack({
-    dataDir,
-    port: 0,
-    storefrontPort: 0,
-    engine: 'ferretdb',
-    serverEnv: {
-      SHOPIFY_API_KEY: TEST_SHOPIFY_API_KEY,
-      SHOPIFY_API_SECRET: TEST_SHOPIFY_API_SECRET,
-      SHOPIFY_SCOPES: TEST_SHOPIFY_SCOPES.join(','),
-      ATELIER_SHOPIFY_TOKEN_KEY: TEST_SHOPIFY_TOKEN_KEY,
-      ATELIER_SHOPIFY_API_ORIGIN: shopify.origin,
-      SHOPIFY_APP_BRIDGE_URL: `${shopify.origin}/app-bridge.js`,
-    },
-  });
-  server = stack.manifest.server;
-  shopify.appUrl = `${server}/shopify`;
+  world = await startShopifyStack(SHOP, 'Lifecycle Lamps');
+  ({ stack, host, shopify } = world);
+  const server = stack.manifest.server;
   // No included credits on Free and Basic: the shopper's picture is billed as usage.
   for (const plan of ['free', 'basic']) {
     const response = await fetch(`${server}/admin/v1/plans/${plan}`, {
@@ -86,10 +47,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await stack?.stop();
-  await host?.close();
-  await shopify?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await world?.stop();
 });
 
 const PRODUCT: SampleProduct = {

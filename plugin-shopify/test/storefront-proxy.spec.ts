@@ -1,18 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { startDemoStack, type DemoStack } from '@atelier/demo';
+import type { DemoStack } from '@atelier/demo';
 import { STUDIO_PATH } from '@atelier/protocol';
-import {
-  FakeShopify,
-  TEST_SHOPIFY_API_KEY,
-  TEST_SHOPIFY_API_SECRET,
-  TEST_SHOPIFY_SCOPES,
-  TEST_SHOPIFY_TOKEN_KEY,
-} from '@atelier/testing';
+import type { FakeShopify } from '@atelier/testing';
 import { renderProductPage, type SampleProduct } from './storefront-page.js';
-import { startThemeHost, type ThemeHost } from './theme-host.js';
+import { startShopifyStack, type ShopifyStack } from './shopify-stack.js';
+import type { ThemeHost } from './theme-host.js';
 
 /**
  * A shop's storefront and admin preview after a real install, in Chromium against the real
@@ -30,8 +22,8 @@ import { startThemeHost, type ThemeHost } from './theme-host.js';
  */
 const SHOP = 'storefront-proxy.myshopify.com';
 
+let world: ShopifyStack;
 let stack: DemoStack;
-let dataDir: string;
 let host: ThemeHost;
 let shopify: FakeShopify;
 
@@ -39,39 +31,9 @@ test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
   test.setTimeout(240_000);
-  dataDir = await mkdtemp(join(tmpdir(), 'atelier-storefront-proxy-'));
-  shopify = await new FakeShopify({
-    apiKey: TEST_SHOPIFY_API_KEY,
-    apiSecret: TEST_SHOPIFY_API_SECRET,
-    scopes: TEST_SHOPIFY_SCOPES,
-  }).start();
-  let server = '';
-  host = await startThemeHost({
-    appProxy: {
-      get target() {
-        return `${server}/shopify/proxy`;
-      },
-      shop: SHOP,
-      sign: (input) => shopify.signer.proxyQuery(input),
-    },
-  });
-  shopify.addShop(SHOP, { name: 'Proxy Lamps', primaryDomain: { url: host.origin, host: host.host } });
-  stack = await startDemoStack({
-    dataDir,
-    port: 0,
-    storefrontPort: 0,
-    engine: 'ferretdb',
-    serverEnv: {
-      SHOPIFY_API_KEY: TEST_SHOPIFY_API_KEY,
-      SHOPIFY_API_SECRET: TEST_SHOPIFY_API_SECRET,
-      SHOPIFY_SCOPES: TEST_SHOPIFY_SCOPES.join(','),
-      ATELIER_SHOPIFY_TOKEN_KEY: TEST_SHOPIFY_TOKEN_KEY,
-      ATELIER_SHOPIFY_API_ORIGIN: shopify.origin,
-      SHOPIFY_APP_BRIDGE_URL: `${shopify.origin}/app-bridge.js`,
-    },
-  });
-  server = stack.manifest.server;
-  shopify.appUrl = `${server}/shopify`;
+  world = await startShopifyStack(SHOP, 'Proxy Lamps');
+  ({ stack, host, shopify } = world);
+  const server = stack.manifest.server;
   // Installed as the embedded admin's first request installs it (token exchange).
   const installed = await fetch(`${server}/shopify/api/shop`, {
     headers: { Authorization: `Bearer ${shopify.signer.sessionToken({ shop: SHOP })}` },
@@ -80,10 +42,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await stack?.stop();
-  await host?.close();
-  await shopify?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await world?.stop();
 });
 
 const PRODUCT: SampleProduct = {
