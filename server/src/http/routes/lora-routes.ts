@@ -4,6 +4,7 @@ import { idSchema } from '@atelier/protocol/schemas';
 import { AppError } from '../../errors/app-error.js';
 import type { LoraService } from '../../services/lora-service.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
+import { readFileBody } from '../read-body.js';
 import { noBody, noQuery, parse } from '../schemas.js';
 
 const uploadQuerySchema = z.object({ name: z.string().trim().min(1).max(100).optional() }).strict();
@@ -46,25 +47,12 @@ export function loraEndpoints(deps: { loras: LoraService }): Endpoint[] {
   ];
 }
 
-/**
- * The request body as bytes, refused as soon as it passes `limit` (declared or streamed)
- * so an oversized upload is never buffered whole. The app's JSON parser leaves
- * `application/octet-stream` bodies unread for this.
- */
+/** The `.safetensors` bytes, sent raw as `application/octet-stream`. */
 async function readUpload(req: Request, limit: number): Promise<Buffer> {
   if (!req.is('application/octet-stream'))
     throw new AppError(
       'unsupported_media_type',
       'Send the .safetensors file as the body, with Content-Type: application/octet-stream.',
     );
-  const tooLarge = () => new AppError('payload_too_large', `A LoRA may be at most ${limit} bytes.`);
-  if (Number(req.headers['content-length']) > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  return readFileBody(req, limit, () => new AppError('payload_too_large', `A LoRA may be at most ${limit} bytes.`));
 }

@@ -1,6 +1,6 @@
-import type { Request } from 'express';
 import { AppError } from '../../errors/app-error.js';
 import { UPLOAD_LIMITS, UploadService, uploadBody } from '../../services/upload-service.js';
+import { readFileBody } from '../read-body.js';
 import { noQuery } from '../schemas.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
 
@@ -20,7 +20,7 @@ export function uploadEndpoints(deps: { uploads: UploadService }): Endpoint[] {
         return { format: UploadService.formatOf(req.get('Content-Type')), req };
       },
       handle: async ({ format, req }) => {
-        const upload = await deps.uploads.create(format, await readBody(req, UPLOAD_LIMITS.maxBytes));
+        const upload = await deps.uploads.create(format, await readFileBody(req, UPLOAD_LIMITS.maxBytes, tooLarge));
         return { status: 201, body: uploadBody(upload) };
       },
     }),
@@ -31,21 +31,4 @@ function tooLarge(): AppError {
   return new AppError('payload_too_large', `An upload may be at most ${UPLOAD_LIMITS.maxBytes} bytes.`, {
     details: { maxBytes: UPLOAD_LIMITS.maxBytes },
   });
-}
-
-/** The request body, refused with 413 as soon as it is known to exceed `limit`. */
-async function readBody(req: Request, limit: number): Promise<Buffer> {
-  const declared = Number(req.get('Content-Length'));
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.unpipe();
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
