@@ -107,6 +107,8 @@ export interface WidgetConfig {
   defaultStyles?: string[];
   /** The most images one request may ask for on the tenant's plan. */
   maxImages?: number;
+  /** The largest picture (width × height) the tenant's plan makes, an upscale's included. */
+  maxPixels?: number;
   /**
    * The tenant's saved theme and wording (its configuration's `branding`): the widget's
    * defaults for its `--atelier-*` properties, which the page's own CSS overrides, and

@@ -64,6 +64,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
       styles: z.array(z.string()).optional(),
       defaultStyles: z.array(z.string()).optional(),
       maxImages: z.number().int().positive().optional(),
+      maxPixels: z.number().int().positive().optional(),
       branding: z
         .object({
           colors: z.record(z.string(), z.string()),

@@ -447,6 +447,7 @@ export class WidgetSession {
       // Spelled as `styles` spells them, so the widget can match them exactly.
       defaultStyles: styles.filter((name) => config.styles.default.some((wanted) => wanted.toLowerCase() === name.toLowerCase())),
       maxImages: plan.maxImagesPerRequest,
+      maxPixels: plan.maxPixels,
       branding: config.branding,
     };
   }

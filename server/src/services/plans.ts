@@ -28,7 +28,8 @@ export const DEFAULT_PLANS: Record<PlanName, PlanLimits> = {
     requestsPerMinute: 60,
     concurrentJobs: 2,
     maxImagesPerRequest: 2,
-    maxPixels: 1024 * 1024,
+    // A 1024² picture upscaled 1.5×; Pro's 2048² takes it 2×.
+    maxPixels: 1536 * 1536,
     forcedWatermark: false,
     queuePriority: 2,
   },

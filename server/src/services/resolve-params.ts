@@ -39,10 +39,15 @@ export function resolve(params: GenerationParams, { plan, config }: TenantPolicy
   }
   const preset = PRESETS[performance];
   const size = image?.size ?? parseAspectRatio(params.aspectRatio ?? DEFAULT_ASPECT_RATIO)!;
-  // An upscale's output is bounded by what a runner can make; its input by the plan.
-  const planned = mode === 'upscale' ? image!.input : size;
-  if (planned.width * planned.height > plan.maxPixels) {
-    throw new AppError('forbidden', `Your plan allows images of at most ${plan.maxPixels} pixels.`);
+  // The plan's largest picture bounds what a job makes, an upscale's output included:
+  // upscaling is how a bigger picture is had.
+  if (size.width * size.height > plan.maxPixels) {
+    const what = image ? `${mode} of a ${image.input.width}x${image.input.height} image would be` : 'this picture is';
+    throw new AppError(
+      'forbidden',
+      `Your plan makes pictures of at most ${plan.maxPixels} pixels; ${what} ${size.width}x${size.height}.`,
+      { details: { maxPixels: plan.maxPixels } },
+    );
   }
   // Styles are applied here so the runner gets the final texts; a negative prompt stays
   // absent when neither the client nor a style gave one (the runner then uses zero

@@ -527,7 +527,7 @@ export class AtelierStudio extends LitElement {
         </div>
         <div class="studio__canvas">${this.renderCanvas()}</div>
         <div class="studio__gallery-host" @click=${this.handleResultAction}>
-          ${renderGallery(this.gallery, busy, this.selectedId, (key, values) => this.t(key, values), this.galleryHeld)}
+          ${renderGallery(this.gallery, busy, this.selectedId, (key, values) => this.t(key, values), this.galleryHeld, this.config?.maxPixels)}
         </div>
       </div>
     `;

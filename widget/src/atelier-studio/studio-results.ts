@@ -21,9 +21,13 @@ export type ResultAction = 'vary-subtle' | 'vary-strong' | 'upscale' | 'select';
 
 type Translate = (key: MessageKey, values?: MessageValues) => string;
 
-/** Only the factors whose result a runner can make: an upscaled upscale may be too large. */
-function upscaleFactors(image: PublicImage): UpscaleFactor[] {
-  return UPSCALE_FACTORS.filter((f) => image.width * f * image.height * f <= RUNNER_MAX_IMAGE_PIXELS).reverse();
+/**
+ * Only the factors whose result the shop's plan allows and a runner can make: an
+ * upscaled upscale may be too large, and a smaller plan may upscale less or not at all.
+ */
+function upscaleFactors(image: PublicImage, maxPixels = RUNNER_MAX_IMAGE_PIXELS): UpscaleFactor[] {
+  const most = Math.min(maxPixels, RUNNER_MAX_IMAGE_PIXELS);
+  return UPSCALE_FACTORS.filter((f) => image.width * f * image.height * f <= most).reverse();
 }
 
 /** A new job from a result: the same description, the result as its input. */
@@ -71,7 +75,7 @@ const loadingTile = html`<li class="studio__tile studio__tile--loading" aria-hid
  * (each factor a runner can make, 2× first), download and select. Plain buttons and a
  * link in a labelled group per picture, so a keyboard reaches each in order; while a
  * job runs they stay focusable but say `aria-disabled`. With `held`, the row stays while
- * empty (a tile in the making while a job runs).
+ * empty (a tile in the making while a job runs). `maxPixels`: the plan's largest picture.
  */
 export function renderGallery(
   items: readonly GalleryItem[],
@@ -79,6 +83,7 @@ export function renderGallery(
   selectedId: string | null,
   t: Translate,
   held = false,
+  maxPixels?: number,
 ) {
   if (items.length === 0 && !held) return nothing;
   const disabled = busy ? 'true' : 'false';
@@ -97,7 +102,7 @@ export function renderGallery(
                     alt=${item.prompt} />
                   <div class="studio__actions" role="group" aria-label=${t('resultActions', { n: n + 1, prompt: item.prompt })}>
                     ${action(item, image, 'vary-subtle', t('varySubtle'))}${action(item, image, 'vary-strong', t('varyStrong'))}
-                    ${upscaleFactors(image).map((f) => action(item, image, 'upscale', t('upscale', { factor: f }), f))}
+                    ${upscaleFactors(image, maxPixels).map((f) => action(item, image, 'upscale', t('upscale', { factor: f }), f))}
                     <a part="action" class="studio__action" href=${image.url} download=${fileName(item.prompt, image)}
                       data-item=${item.id} data-image=${image.id}>${t('download')}</a>
                     ${action(item, image, 'select', t('select'))}
