@@ -32,7 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const socket of sockets) socket.close();
+  await Promise.all(sockets.map((socket) => socket.close()));
   await server.stop();
 });
 
@@ -51,7 +51,9 @@ async function expectSocketRefused(tenant: Tenant): Promise<void> {
   const widget = await openWidgetSocket(server.url, tenant.publishableKey, ORIGIN);
   sockets.push(widget);
   expect((await widget.closed()).code).toBe(REALTIME_CLOSE.unauthorized);
-  expect(widget.log).toEqual([{ type: 'error', code: 'unauthorized', message: expect.stringMatching(/publishable key is not valid/) }]);
+  expect(widget.log).toEqual([
+    { type: 'error', code: 'unauthorized', message: expect.stringMatching(/publishable key is not valid/) },
+  ]);
 }
 
 const generate = (tenant: Tenant) => server.api(tenant.secretKey, '/v1/generations', { body: { prompt: 'a walnut desk lamp' } });

@@ -310,12 +310,20 @@ describe("a shopper session's daily quota", () => {
   it('counts per shopper and UTC day across sessions and sockets: past it, rate_limited with reason daily_quota and nothing created', async () => {
     const quota = { generationsPerDay: 2 };
     const first = await widget(acme, ACME_ORIGIN);
-    first.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: (await mint(acme, { shopperId: 'cust-q', quota })).token });
+    first.send({
+      type: 'hello',
+      v: REALTIME_PROTOCOL_VERSION,
+      shopper: (await mint(acme, { shopperId: 'cust-q', quota })).token,
+    });
     await first.receive('welcome');
     await generate(first, 'q1');
     // A new session for the same shopper (another device) keeps the count.
     const second = await widget(acme, ACME_ORIGIN);
-    second.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: (await mint(acme, { shopperId: 'cust-q', quota })).token });
+    second.send({
+      type: 'hello',
+      v: REALTIME_PROTOCOL_VERSION,
+      shopper: (await mint(acme, { shopperId: 'cust-q', quota })).token,
+    });
     await second.receive('welcome');
     await generate(second, 'q2');
     const before = await countJobs();
@@ -327,11 +335,19 @@ describe("a shopper session's daily quota", () => {
     expect(await countJobs()).toBe(before);
     // Another shopper of the same shop, and the same shopper id at another tenant, are not held by it.
     const other = await widget(acme, ACME_ORIGIN);
-    other.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: (await mint(acme, { shopperId: 'cust-q2', quota })).token });
+    other.send({
+      type: 'hello',
+      v: REALTIME_PROTOCOL_VERSION,
+      shopper: (await mint(acme, { shopperId: 'cust-q2', quota })).token,
+    });
     await other.receive('welcome');
     await generate(other, 'q4');
     const elsewhere = await widget(globex, GLOBEX_ORIGIN);
-    elsewhere.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: (await mint(globex, { shopperId: 'cust-q', quota })).token });
+    elsewhere.send({
+      type: 'hello',
+      v: REALTIME_PROTOCOL_VERSION,
+      shopper: (await mint(globex, { shopperId: 'cust-q', quota })).token,
+    });
     await elsewhere.receive('welcome');
     await generate(elsewhere, 'q5');
   });

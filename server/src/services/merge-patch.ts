@@ -45,3 +45,13 @@ export function changedPaths(before: Json, after: Json, prefix = ''): string[] {
   }
   return canonicalJson(before) === canonicalJson(after) ? [] : [prefix];
 }
+
+/**
+ * The leaf paths a patch names, changed or not (`{output: {watermark: false}}` names
+ * `output.watermark`): a request for something the plan refuses is refused even when
+ * the stored value already is what was asked.
+ */
+export function namedPaths(patch: Json, prefix = ''): string[] {
+  if (!isObject(patch)) return prefix ? [prefix] : [];
+  return Object.keys(patch).flatMap((key) => namedPaths(patch[key], prefix ? `${prefix}.${key}` : key));
+}

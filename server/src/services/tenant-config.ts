@@ -8,7 +8,7 @@ import { AppError, invalidRequest, notFound, unavailable } from '../errors/app-e
 import { requireTenantId, TenantScopeError } from '../tenancy/tenant-context.js';
 import type { AuditLog } from './audit-log.js';
 import { newId } from './ids.js';
-import { assertSafeKeys, changedPaths, mergePatch } from './merge-patch.js';
+import { assertSafeKeys, changedPaths, mergePatch, namedPaths } from './merge-patch.js';
 import type { PlanService } from './plans.js';
 
 /** What a tenant may do right now: its plan, and its configuration bounded by that plan. */
@@ -74,8 +74,8 @@ export class TenantConfigService {
       const head = await this.head();
       const next = validConfig(mergePatch(head.config, patch));
       const changed = changedPaths(head.config, next);
+      assertWithinPlan(next, [...changed, ...namedPaths(patch)], plan);
       if (changed.length === 0) return withinPlan(next, plan);
-      assertWithinPlan(next, changed, plan);
       if (changed.includes('output.watermarkStyle.logoImageId')) await this.assertOwnLogo(next);
       const rev = head.rev + 1;
       try {
@@ -140,7 +140,7 @@ export function withinPlan(config: TenantConfig, plan: Plan): TenantConfig {
   };
 }
 
-/** Refuses a change that asks for more than the plan includes (only what the change touched). */
+/** Refuses a change that asks for more than the plan includes (only what the change named or changed). */
 function assertWithinPlan(config: TenantConfig, changed: string[], plan: Plan): void {
   const errors: { field: string; message: string }[] = [];
   const outside = (preset: string) => !(plan.presets as string[]).includes(preset);
