@@ -73,7 +73,7 @@ export interface GenerationServiceDeps {
   /** The tenant's uploads, which a request names by id (its mask). */
   uploads: Pick<UploadService, 'get'>;
   /** A job's input image: an upload, or one of the asker's own results. */
-  inputImages: Pick<InputImages, 'get' | 'fromUrl'>;
+  inputImages: Pick<InputImages, 'get' | 'upload' | 'fromUrl'>;
   /** Which presets the connected runners offer. */
   runners: Pick<RunnerRegistry, 'offering'>;
   /** Refuses prompts the platform's or the tenant's content policy does not allow. */
@@ -123,7 +123,12 @@ export class GenerationService {
     if (params.inputImageId !== undefined && params.inputImageUrl !== undefined) {
       throw invalidRequest('give inputImageId or inputImageUrl, not both');
     }
-    const owner = { source: options.source, shopperId: options.shopperId };
+    const owner = {
+      source: options.source,
+      shopperId: options.shopperId,
+      sessionId: options.sessionId,
+      browserId: options.browserId,
+    };
     const input =
       params.inputImageUrl !== undefined && params.inputImageId === undefined && (params.mode ?? 'txt2img') !== 'txt2img'
         ? await this.deps.inputImages.fromUrl(params.inputImageUrl, {
@@ -135,7 +140,9 @@ export class GenerationService {
           : undefined;
     const inputs = {
       ...(input && { input, inputImageId: input.asset.id }),
-      ...(params.maskImageId !== undefined && { mask: await this.deps.uploads.get(params.maskImageId, 'maskImageId') }),
+      ...(params.maskImageId !== undefined && {
+        mask: await this.deps.inputImages.upload(params.maskImageId, 'maskImageId', owner),
+      }),
     };
     const loras = await this.deps.loras.owned(params.loras?.map((lora) => lora.id) ?? []);
     const resolved = resolve(params, policy, { ...inputs, loras });

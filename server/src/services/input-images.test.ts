@@ -91,12 +91,17 @@ async function mint(tenant: Tenant, shopperId: string): Promise<string> {
   return ((await response.json()) as ShopperSessionBody).token;
 }
 
-/** A widget socket said hello on: as a verified shopper with a token, else anonymous. */
-async function widget(tenant: Tenant, shopper?: string): Promise<WidgetProbe> {
+/**
+ * A widget socket said hello on: as a verified shopper with a token, else anonymous, with
+ * a browser id of its own (an anonymous browser's generate limit is per id) or `browser`.
+ */
+async function widget(
+  tenant: Tenant,
+  shopper?: string,
+  browser = `browser-${String(sockets.length).padStart(12, '0')}`,
+): Promise<WidgetProbe> {
   const probe = await openWidgetSocket(server.url, tenant.publishableKey, ORIGIN);
   sockets.push(probe);
-  // A browser id of its own: an anonymous browser's generate limit is per id.
-  const browser = `browser-${String(sockets.length).padStart(12, '0')}`;
   probe.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, ...(shopper ? { shopper } : { browser }) });
   await probe.receive('welcome');
   return probe;
@@ -121,6 +126,19 @@ async function generateOnSocket(
   const { id } = answer as Extract<ServerMessage, { type: 'accepted' }>;
   const completed = await probe.receive('completed', (m) => m.id === id, { timeoutMs: 90_000 });
   return { id, images: completed.images };
+}
+
+/** A 64×64 grey PNG uploaded as the tenant's backend would; answers its id. */
+async function uploadPng(tenant: Tenant): Promise<string> {
+  const response = await fetch(`${server.url}/v1/uploads`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${tenant.secretKey}`, 'Content-Type': 'image/png' },
+    body: await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer(),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
 }
 
 const jobsOf = (tenant: Tenant) =>
@@ -202,8 +220,9 @@ describe('a result as the input of vary and upscale, on the widget socket', () =
     expect((await createOverRest(acme, { prompt: 'x', mode: 'vary-subtle', inputImageId: imageId })).status).toBe(202);
   }, 180_000);
 
-  it("lets an anonymous widget vary an anonymous result, but not a verified shopper's", async () => {
-    const anonymous = await widget(acme);
+  it('lets an anonymous widget start from its own results only: not from a stranger, a verified shopper or an upload', async () => {
+    const browser = 'browser-anonymous-0001';
+    const anonymous = await widget(acme, undefined, browser);
     const made = await generateOnSocket(anonymous, 'n1', TEXT);
     const upscale = await generateOnSocket(anonymous, 'n2', {
       prompt: TEXT.prompt,
@@ -212,10 +231,35 @@ describe('a result as the input of vary and upscale, on the widget socket', () =
       inputImageId: made.images![0]!.id,
     });
     expect(upscale.images?.[0]).toMatchObject({ width: 1536, height: 1536 });
-    // A verified shopper's socket cannot name an anonymous result either: it is not theirs.
+    const imageId = made.images![0]!.id;
+    const jobs = await jobsOf(acme);
+    // A verified shopper's socket cannot name an anonymous result, nor another anonymous
+    // browser (another session, another browser id): it is not theirs.
     const carol = await widget(acme, await mint(acme, 'carol'));
-    const refused = await generateOnSocket(carol, 'c1', { prompt: 'x', mode: 'vary-subtle', inputImageId: made.images![0]!.id });
-    expect(refused.error).toMatchObject({ code: 'not_found' });
+    const stranger = await widget(acme);
+    for (const probe of [carol, stranger]) {
+      const refused = await generateOnSocket(probe, 'c1', { prompt: 'x', mode: 'vary-subtle', inputImageId: imageId });
+      expect(refused.error).toMatchObject({ code: 'not_found', message: 'The image named in inputImageId was not found.' });
+    }
+    expect(await jobsOf(acme)).toEqual(jobs);
+    // A widget names no uploads, as input or as mask: they are the tenant's backend's.
+    const upload = await uploadPng(acme);
+    const later = await widget(acme, undefined, browser);
+    for (const [ref, params] of [
+      ['u1', { prompt: 'x', mode: 'vary-subtle', inputImageId: upload }],
+      ['u2', { prompt: 'x', mode: 'background', inputImageId: imageId, maskImageId: upload }],
+    ] as const) {
+      const refused = await generateOnSocket(later, ref, params);
+      expect(refused.error).toMatchObject({ code: 'not_found' });
+      expect((refused.error as { message: string }).message).toBe(
+        `The image named in ${'maskImageId' in params ? 'maskImageId' : 'inputImageId'} was not found.`,
+      );
+    }
+    expect(await jobsOf(acme)).toEqual(jobs);
+    expect((await createOverRest(acme, { prompt: 'x', mode: 'vary-subtle', inputImageId: upload })).status).toBe(202);
+    // The same browser on a later visit (a new session, its browser id kept) may start from its result.
+    later.send({ type: 'generate', ref: 'l1', params: { prompt: 'x', mode: 'vary-subtle', inputImageId: imageId } });
+    await later.receive('accepted', (m) => m.ref === 'l1');
   }, 180_000);
 });
 
