@@ -354,6 +354,7 @@ function createServices(
     refreshMs: Math.max(2_000, config.instanceHeartbeatMs),
     shopperPerMinute: config.rateLimitShopperPerMinute,
     widgetAddressPerMinute: config.rateLimitWidgetAddressPerMinute,
+    ...(options.now ? { now: options.now } : {}),
   });
   const loras = new LoraService({ models, storage, limits: DEFAULT_LORA_LIMITS });
   const uploads = new UploadService({ models, storage, ...(options.now ? { now: options.now } : {}) });
