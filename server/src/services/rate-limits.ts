@@ -40,8 +40,8 @@ export type RateVerdict =
 
 /** What a caller over a limit is told, by the limit; `{s}` is the wait in seconds. */
 export const RATE_LIMIT_MESSAGES: Record<RateLimitPolicy, string> = {
-  tenant: "This account has used its plan's requests for this minute; retry in {s} s.",
-  key: 'This API key has used its requests for this minute; retry in {s} s.',
+  tenant: "This account is over its plan's requests a minute; retry in {s} s.",
+  key: 'This API key is over its requests a minute; retry in {s} s.',
   shopper: 'You are creating images faster than this studio allows; try again in {s} s.',
   address: 'Too many requests from this address; retry in {s} s.',
 };
