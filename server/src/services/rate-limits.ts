@@ -85,8 +85,9 @@ export interface GenerateSender {
  * bucket kept in the database would over-admit under concurrent requests there, and a
  * round trip per bucket per request is a cost on MongoDB too. Instead each of N live
  * server processes (the `server_instances` heartbeat) charges N tokens per request, so
- * it admits ⌊perMinute / N⌋ and all of them together never more than `perMinute`
- * (server/docs/rate-limits.md). A bucket smaller than N still admits one request per process;
+ * it admits ⌊perMinute / N⌋ at once and refills at 1/N of the rate, and all of them together
+ * never more than `perMinute` at once (server/docs/rate-limits.md). A bucket smaller than N
+ * still admits one request per process;
  * a plan's change reaches the buckets within `refreshMs`;
  * a shopper's is counted per process (`perProcess`).
  */
