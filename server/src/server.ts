@@ -94,8 +94,8 @@ export interface AtelierServer {
 
 export interface ServerOptions {
   /**
-   * The clock that key expiry, rotation grace, `lastUsedAt` and shopper-session expiry
-   * go by. Tests move it; nothing else should.
+   * The clock that key expiry, rotation grace, `lastUsedAt`, shopper-session expiry and
+   * the rate-limit buckets' refill go by. Tests move it; nothing else should.
    */
   now?: () => Date;
 }
