@@ -94,8 +94,8 @@ export interface AtelierServer {
 
 export interface ServerOptions {
   /**
-   * The clock that key expiry, rotation grace, `lastUsedAt` and shopper-session expiry
-   * go by. Tests move it; nothing else should.
+   * The clock that key expiry, rotation grace, `lastUsedAt`, shopper-session expiry and
+   * the rate-limit buckets' refill go by. Tests move it; nothing else should.
    */
   now?: () => Date;
 }
@@ -354,6 +354,7 @@ function createServices(
     refreshMs: Math.max(2_000, config.instanceHeartbeatMs),
     shopperPerMinute: config.rateLimitShopperPerMinute,
     widgetAddressPerMinute: config.rateLimitWidgetAddressPerMinute,
+    ...(options.now ? { now: options.now } : {}),
   });
   const loras = new LoraService({ models, storage, limits: DEFAULT_LORA_LIMITS });
   const uploads = new UploadService({ models, storage, ...(options.now ? { now: options.now } : {}) });

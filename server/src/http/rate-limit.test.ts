@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedKeyBody } from '@atelier/protocol';
 import { expectProblem, startTestServer, type TestServer } from '@atelier/testing';
@@ -10,11 +11,22 @@ const BASIC_RPM = 4;
 
 type Tenant = { tenantId: string; secretKey: string; publishableKey: string };
 
+/** The server's clock (ServerOptions.now): buckets refill only when a test steps it. */
+let clock = Date.now();
 let server: TestServer;
 let nextAddress = 1;
 
+/** This machine's first non-loopback IPv4 address: a peer that is no local proxy. */
+const outside = Object.values(networkInterfaces())
+  .flat()
+  .find((address) => address?.family === 'IPv4' && !address.internal)?.address;
+
 beforeAll(async () => {
-  server = await startTestServer({ ATELIER_RPM_PER_ADDRESS: String(PER_ADDRESS) });
+  // On every interface, so that a request can come from an address other than loopback.
+  server = await startTestServer(
+    { ATELIER_RPM_PER_ADDRESS: String(PER_ADDRESS), HOST: '0.0.0.0' },
+    { now: () => new Date(clock) },
+  );
   const plan = await fetch(new URL('/admin/v1/plans/basic', server.url), {
     method: 'PUT',
     headers: { Authorization: `Bearer ${server.adminToken}`, 'Content-Type': 'application/json' },
@@ -34,8 +46,13 @@ function freshAddress(): string {
   return `198.51.100.${nextAddress++}`;
 }
 
-function call(key: string | undefined, path: string, address: string, init: { method?: string; body?: unknown } = {}) {
-  return fetch(new URL(path, server.url), {
+function call(
+  key: string | undefined,
+  path: string,
+  address: string,
+  init: { method?: string; body?: unknown; base?: string } = {},
+) {
+  return fetch(new URL(path, init.base ?? server.url), {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: {
       'X-Forwarded-For': address,
@@ -63,12 +80,8 @@ function member(response: Response, header: 'RateLimit-Policy' | 'RateLimit', po
   );
 }
 
-function expectRetryAfter(response: Response): number {
-  const seconds = Number(response.headers.get('Retry-After'));
-  expect(Number.isInteger(seconds)).toBe(true);
-  expect(seconds).toBeGreaterThanOrEqual(1);
-  expect(seconds).toBeLessThanOrEqual(60);
-  return seconds;
+function retryAfter(response: Response): number {
+  return Number(response.headers.get('Retry-After'));
 }
 
 async function generationsOf(tenantId: string): Promise<number> {
@@ -84,19 +97,19 @@ describe('REST rate limits', () => {
       const response = await call(acme.secretKey, '/v1/balance', freshAddress());
       expect(response.status).toBe(200);
       expect(member(response, 'RateLimit-Policy', 'tenant')).toEqual({ q: BASIC_RPM, w: 60 });
-      const state = member(response, 'RateLimit', 'tenant');
-      expect(state.r).toBe(left);
-      expect(state.t).toBeGreaterThanOrEqual(1);
-      expect(state.t).toBeLessThanOrEqual(60);
+      // Each request taken refills in 60/size s: the bucket is full that long after each one.
+      expect(member(response, 'RateLimit', 'tenant')).toEqual({ r: left, t: ((BASIC_RPM - left) * 60) / BASIC_RPM });
     }
 
     // Over the limit, a request that would create work is refused and creates nothing.
     const refused = await call(acme.secretKey, '/v1/generations', freshAddress(), { body: { prompt: 'a walnut desk lamp' } });
     const problem = await expectProblem(refused, 429, 'rate_limited');
     expect(problem.detail).toContain("plan's requests");
-    const retryAfter = expectRetryAfter(refused);
+    // Retry once one token has refilled; the bucket is full a minute after the burst.
+    expect(retryAfter(refused)).toBe(60 / BASIC_RPM);
+    expect(problem.detail).toContain(`retry in ${60 / BASIC_RPM} s`);
     expect(member(refused, 'RateLimit-Policy', 'tenant')).toEqual({ q: BASIC_RPM, w: 60 });
-    expect(member(refused, 'RateLimit', 'tenant')).toEqual({ r: 0, t: retryAfter });
+    expect(member(refused, 'RateLimit', 'tenant')).toEqual({ r: 0, t: 60 });
     expect(await generationsOf(acme.tenantId)).toBe(0);
 
     // Globex, on the same plan, has its own bucket: untouched by Acme's burst.
@@ -131,8 +144,8 @@ describe('REST rate limits', () => {
 
     const refused = await call(slow.key, '/v1/balance', freshAddress());
     expect((await expectProblem(refused, 429, 'rate_limited')).detail).toContain('API key');
-    expectRetryAfter(refused);
-    expect(member(refused, 'RateLimit', 'key').r).toBe(0);
+    expect(retryAfter(refused)).toBe(30);
+    expect(member(refused, 'RateLimit', 'key')).toEqual({ r: 0, t: 60 });
 
     // The tenant's other key goes on; its bucket lost one token, its own request's.
     const after = await call(acme.secretKey, '/v1/balance', freshAddress());
@@ -153,12 +166,59 @@ describe('REST rate limits', () => {
     const acme: Tenant = await server.createTenant({ name: 'Acme address' });
     const refused = await call(acme.secretKey, '/v1/balance', address);
     expect((await expectProblem(refused, 429, 'rate_limited')).detail).toContain('this address');
-    expectRetryAfter(refused);
+    expect(retryAfter(refused)).toBe(60 / PER_ADDRESS);
 
     const elsewhere = await call(acme.secretKey, '/v1/balance', freshAddress());
     expect(elsewhere.status).toBe(200);
     expect(member(elsewhere, 'RateLimit', 'address').r).toBe(PER_ADDRESS - 1);
   });
+
+  it('refills a bucket continuously: one more request every 60/size s, never the whole bucket at a minute boundary', async () => {
+    const acme: Tenant = await server.createTenant({ name: 'Acme refill', plan: 'basic' });
+    const balance = () => call(acme.secretKey, '/v1/balance', freshAddress());
+    for (let i = 0; i < BASIC_RPM; i += 1) expect((await balance()).status).toBe(200);
+    expect(retryAfter(await balance())).toBe(60 / BASIC_RPM);
+
+    // A millisecond short of one token's refill: still refused, for the last second.
+    clock += (60 / BASIC_RPM) * 1_000 - 1;
+    const almost = await balance();
+    await expectProblem(almost, 429, 'rate_limited');
+    expect(retryAfter(almost)).toBe(1);
+    clock += 1;
+    const one = await balance();
+    expect(one.status).toBe(200);
+    expect(member(one, 'RateLimit', 'tenant')).toEqual({ r: 0, t: 60 });
+    expect((await balance()).status).toBe(429);
+
+    // 59.9 s after the burst, a fixed window would have refilled the whole bucket; this one
+    // has refilled what the time paid for: 59.9 s after the 4 and 44.9 s after the fifth, 2 more.
+    clock += 44_900;
+    const statuses = [];
+    for (let i = 0; i < BASIC_RPM; i += 1) statuses.push((await balance()).status);
+    expect(statuses).toEqual([200, 200, 429, 429]);
+  });
+
+  it.skipIf(outside === undefined)(
+    `trusts X-Forwarded-For from the loopback address only: from ${outside ?? 'no non-loopback address on this machine'}, a forged one stays in the peer's bucket`,
+    async () => {
+      const base = `http://${outside}:${new URL(server.url).port}`;
+      for (let left = PER_ADDRESS - 1; left >= 0; left -= 1) {
+        // A new forged address each time: were it believed, each would get a bucket of its own.
+        const response = await call(undefined, '/v1/balance', freshAddress(), { base });
+        await expectProblem(response, 401, 'unauthorized');
+        expect(member(response, 'RateLimit', 'address').r).toBe(left);
+      }
+      const refused = await call(undefined, '/v1/balance', freshAddress(), { base });
+      expect((await expectProblem(refused, 429, 'rate_limited')).detail).toContain('this address');
+
+      // The same forged header from the loopback address (a local proxy) is the client's address.
+      const proxied = await call(undefined, '/v1/balance', freshAddress());
+      await expectProblem(proxied, 401, 'unauthorized');
+      expect(member(proxied, 'RateLimit', 'address').r).toBe(PER_ADDRESS - 1);
+      // …and, proxied, the outside address is a client like any other: its bucket is the empty one.
+      await expectProblem(await call(undefined, '/v1/balance', outside!), 429, 'rate_limited');
+    },
+  );
 
   it('limits the embed page and the HTTP stream per address too, before the key or the stream is looked up', async () => {
     const address = freshAddress();

@@ -213,7 +213,7 @@ export class WidgetSession {
       this.refuse('The shopper session has expired; reload the page to start a new one.');
       return;
     }
-    await this.deps.rateLimits.admitGenerate({
+    const admission = await this.deps.rateLimits.admitGenerate({
       tenantId: this.tenant._id,
       plan: this.tenant.plan,
       shopper:
@@ -224,7 +224,7 @@ export class WidgetSession {
             : undefined,
       address: this.connection.address,
     });
-    const { generation } = await this.deps.generations.create(message.params, {
+    const { generation, created } = await this.deps.generations.create(message.params, {
       source: 'widget',
       actor: { kind: 'widget', id: this.sessionId! },
       sessionId: this.sessionId!,
@@ -233,6 +233,8 @@ export class WidgetSession {
         ? { shopperId: identity.shopperId, quota: identity.quota }
         : { browserId: identity.browserId }),
     });
+    // A retry of a ref already accepted gets that job again: it was counted the first time.
+    if (!created) admission.giveBack();
     this.send({ type: 'accepted', ref: message.ref, id: generation._id, seq: ++this.seq, cost: generation.cost });
     // A runner may have taken (or even finished) the job since it was created.
     await this.follow(generation._id);

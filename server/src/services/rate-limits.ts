@@ -1,7 +1,7 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
 import { canonicalPlanName, type PlanService } from './plans.js';
+import { TokenBuckets, type TokenBucketState } from './token-buckets.js';
 
 const log = createLogger('rate-limits');
 
@@ -29,7 +29,7 @@ export interface BucketState {
   policy: RateLimitPolicy;
   /** The bucket's size across the deployment (requests a minute). */
   limit: number;
-  /** Requests this process admits before the window ends. */
+  /** Requests this process admits now, at once. */
   remaining: number;
   /** Seconds until the bucket is full again. */
   resetSeconds: number;
@@ -40,8 +40,8 @@ export type RateVerdict =
 
 /** What a caller over a limit is told, by the limit; `{s}` is the wait in seconds. */
 export const RATE_LIMIT_MESSAGES: Record<RateLimitPolicy, string> = {
-  tenant: "This account has used its plan's requests for this minute; retry in {s} s.",
-  key: 'This API key has used its requests for this minute; retry in {s} s.',
+  tenant: "This account is over its plan's requests a minute; retry in {s} s.",
+  key: 'This API key is over its requests a minute; retry in {s} s.',
   shopper: 'You are creating images faster than this studio allows; try again in {s} s.',
   address: 'Too many requests from this address; retry in {s} s.',
 };
@@ -63,6 +63,8 @@ export interface RateLimitsDeps {
   shopperPerMinute: number;
   /** `generate` messages a minute per client address, whoever sends them. */
   widgetAddressPerMinute: number;
+  /** The clock the buckets refill by (tests step it instead of waiting). */
+  now?: () => Date;
 }
 
 /** Who sent a widget `generate`: the tenant, the shopper's bucket key (if known) and the address. */
@@ -76,21 +78,21 @@ export interface GenerateSender {
 
 /**
  * Token buckets per tenant, key, shopper and client address, in this process's memory
- * (rate-limiter-flexible's `RateLimiterMemory`: a bucket of `perMinute` tokens, refilled
- * whole when its one-minute window, started by its first request, ends).
+ * (token-buckets.ts: a bucket holds `perMinute` tokens and refills `perMinute` a minute,
+ * continuously, so no more than `perMinute` pass at once whenever they come).
  *
  * Why in memory: FerretDB runs `$inc` and conditional updates as read-modify-write, so a
  * bucket kept in the database would over-admit under concurrent requests there, and a
  * round trip per bucket per request is a cost on MongoDB too. Instead each of N live
  * server processes (the `server_instances` heartbeat) charges N tokens per request, so
- * it admits ⌊perMinute / N⌋ and all of them together never more than `perMinute`
- * (server/docs/rate-limits.md). A bucket smaller than N still admits one request per process;
+ * it admits ⌊perMinute / N⌋ at once and refills at 1/N of the rate, and all of them together
+ * never more than `perMinute` at once (server/docs/rate-limits.md). A bucket smaller than N
+ * still admits one request per process;
  * a plan's change reaches the buckets within `refreshMs`;
  * a shopper's is counted per process (`perProcess`).
  */
 export class RateLimits {
-  /** One limiter per (policy, size): a limiter's size is fixed, buckets of a size share it. */
-  private readonly limiters = new Map<string, RateLimiterMemory>();
+  private readonly buckets: TokenBuckets;
   /**
    * The plans' sizes and the process count, read on first use and then every `refreshMs`
    * in the background: a request never waits on the database for its limits.
@@ -98,7 +100,9 @@ export class RateLimits {
   private snapshot: Promise<Snapshot> | undefined;
   private refresher: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: RateLimitsDeps) {}
+  constructor(private readonly deps: RateLimitsDeps) {
+    this.buckets = new TokenBuckets(deps.now ? { now: deps.now } : {});
+  }
 
   stop(): void {
     clearInterval(this.refresher);
@@ -117,10 +121,11 @@ export class RateLimits {
   /**
    * A widget `generate`: the shopper's bucket, the address's, then the tenant's (the
    * narrowest first, so a shopper over their own limit spends nothing of the shop's).
-   * Rejects with `rate_limited` and creates nothing when one is empty.
+   * Rejects with `rate_limited` when one is empty. The admission can be handed back: a
+   * retry of a ref already accepted is answered with its job, and costs nothing.
    */
-  async admitGenerate(sender: GenerateSender): Promise<void> {
-    const verdict = await this.take([
+  async admitGenerate(sender: GenerateSender): Promise<Admission> {
+    const { verdict, taken } = await this.takeEach([
       ...(sender.shopper === undefined
         ? []
         : [
@@ -134,7 +139,7 @@ export class RateLimits {
       { policy: 'address', key: `widget:${sender.address}`, perMinute: this.deps.widgetAddressPerMinute },
       await this.tenant(sender.tenantId, sender.plan),
     ]);
-    if (verdict.ok) return;
+    if (verdict.ok) return { giveBack: () => void this.giveBack(taken) };
     log.info(
       { tenantId: sender.tenantId, policy: verdict.refused.policy, retryAfter: verdict.retryAfter },
       'generate over its rate limit',
@@ -148,37 +153,30 @@ export class RateLimits {
    * would have spent stays with the caller (a throttled key does not drain its tenant).
    */
   async take(checks: readonly BucketCheck[]): Promise<RateVerdict> {
-    const { processes } = await this.current();
-    const taken: { check: BucketCheck; cost: number }[] = [];
-    const states: BucketState[] = [];
-    for (const check of checks) {
-      const cost = check.perProcess ? 1 : Math.min(processes, check.perMinute);
-      const limiter = this.limiter(check);
-      try {
-        states.push(bucketState(check, await limiter.consume(check.key, cost), cost));
-        taken.push({ check, cost });
-      } catch (rejection) {
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        const refunded = await Promise.all(
-          taken.map(async ({ check: earlier, cost: spent }) =>
-            bucketState(earlier, await this.limiter(earlier).reward(earlier.key, spent), spent),
-          ),
-        );
-        const refused = bucketState(check, rejection, cost);
-        return { ok: false, states: [...refunded, refused], refused, retryAfter: Math.max(1, refused.resetSeconds) };
-      }
-    }
-    return { ok: true, states };
+    return (await this.takeEach(checks)).verdict;
   }
 
-  private limiter({ policy, perMinute }: BucketCheck): RateLimiterMemory {
-    const name = `${policy}:${perMinute}`;
-    let limiter = this.limiters.get(name);
-    if (!limiter) {
-      limiter = new RateLimiterMemory({ keyPrefix: name, points: perMinute, duration: RATE_LIMIT_WINDOW_SECONDS });
-      this.limiters.set(name, limiter);
+  private async takeEach(checks: readonly BucketCheck[]): Promise<{ verdict: RateVerdict; taken: Taken[] }> {
+    const { processes } = await this.current();
+    const taken: Taken[] = [];
+    const states: BucketState[] = [];
+    // No await from here on: every bucket is taken from (or given back to) in one step.
+    for (const check of checks) {
+      const cost = check.perProcess ? 1 : Math.min(processes, check.perMinute);
+      const bucket = this.buckets.take(bucketKey(check), check.perMinute, cost);
+      if (!bucket.ok) {
+        const refused = bucketState(check, bucket, cost);
+        const retryAfter = Math.max(1, Math.ceil(bucket.retryInMs / 1000));
+        return { verdict: { ok: false, states: [...this.giveBack(taken), refused], refused, retryAfter }, taken: [] };
+      }
+      states.push(bucketState(check, bucket, cost));
+      taken.push({ check, cost });
     }
-    return limiter;
+    return { verdict: { ok: true, states }, taken };
+  }
+
+  private giveBack(taken: readonly Taken[]): BucketState[] {
+    return taken.map(({ check, cost }) => bucketState(check, this.buckets.give(bucketKey(check), check.perMinute, cost), cost));
   }
 
   private current(): Promise<Snapshot> {
@@ -222,11 +220,26 @@ interface Snapshot {
   processes: number;
 }
 
-function bucketState(check: BucketCheck, res: RateLimiterRes, cost: number): BucketState {
+/** A request that was admitted, which `giveBack` undoes. */
+export interface Admission {
+  giveBack(): void;
+}
+
+interface Taken {
+  check: BucketCheck;
+  cost: number;
+}
+
+/** Buckets of a policy share a namespace whatever their size: a plan's new size keeps what was taken. */
+function bucketKey(check: BucketCheck): string {
+  return `${check.policy}:${check.key}`;
+}
+
+function bucketState(check: BucketCheck, bucket: TokenBucketState, cost: number): BucketState {
   return {
     policy: check.policy,
     limit: check.perMinute,
-    remaining: Math.floor(res.remainingPoints / cost),
-    resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)),
+    remaining: Math.floor(bucket.tokens / cost),
+    resetSeconds: Math.ceil(bucket.fullInMs / 1000),
   };
 }
