@@ -6,6 +6,8 @@
 const UNITS_PER_TOKEN = 60_000;
 /** Below this many entries a sweep waits for its minute: sweeping a small map buys nothing. */
 const MIN_SWEEP_ENTRIES = 1_024;
+/** Every bucket, whatever its size, refills whole within a minute of its last take. */
+const SWEEP_EVERY_MS = 60_000;
 
 /** A bucket after a take or a refund. */
 export interface TokenBucketState {
@@ -97,8 +99,7 @@ export class TokenBuckets {
 
   private maybeSweep(at: number): void {
     const grown = this.debts.size >= MIN_SWEEP_ENTRIES && this.debts.size >= 2 * this.sweptSize;
-    // Every bucket refills whole within a minute, whatever its size.
-    if (grown || at - this.lastSweep >= UNITS_PER_TOKEN) this.sweep();
+    if (grown || at - this.lastSweep >= SWEEP_EVERY_MS) this.sweep();
   }
 }
 
