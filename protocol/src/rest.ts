@@ -87,6 +87,8 @@ export interface CreatedTenantBody {
   origins: string[];
   secretKey: string;
   publishableKey: string;
+  /** Where its files live in storage (`tenants/<tenantId>/`); deleting the tenant removes it. */
+  storagePrefix: string;
 }
 
 export const TENANT_STATUSES = ['active', 'suspended', 'deleted'] as const;
@@ -100,6 +102,8 @@ export interface TenantBody {
   origins: string[];
   status: TenantStatus;
   createdAt: string;
+  /** Where its files live in storage (`tenants/<tenantId>/`). */
+  storagePrefix: string;
 }
 
 /** `DELETE /admin/v1/tenants/:id`: what was removed. */

@@ -18,6 +18,7 @@ export const tenantCommands: Record<string, Command> = {
         `Created tenant ${created.name} (${created.tenantId}) on plan ${created.plan}.`,
         `Secret key (shown once): ${created.secretKey}`,
         `Publishable key: ${created.publishableKey}`,
+        `Storage prefix: ${created.storagePrefix}`,
       ].join('\n'),
     };
   },

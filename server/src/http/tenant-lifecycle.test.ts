@@ -110,7 +110,13 @@ describe('suspending a tenant', () => {
 
 describe('deleting a tenant', () => {
   it('removes every document, file and key of the tenant, keeps another tenant whole, and records who deleted it', async () => {
-    const doomed = await server.createTenant({ name: 'Doomed', origins: [ORIGIN] });
+    const created = await adminRequest(server.url, 'POST', '/admin/v1/tenants', {
+      name: 'Doomed',
+      plan: 'pro',
+      origins: [ORIGIN],
+    });
+    const doomed = (await created.json()) as Tenant & { storagePrefix: string };
+    expect(doomed.storagePrefix).toBe(`tenants/${doomed.tenantId}/`);
     const kept = await server.createTenant({ name: 'Kept', origins: [ORIGIN] });
     for (const tenant of [doomed, kept]) {
       await uploadRgba(server, tenant.secretKey, { width: 64, height: 64, rgba: Buffer.alloc(64 * 64 * 4, 200) });

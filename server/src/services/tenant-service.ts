@@ -4,6 +4,7 @@ import type { AuditActor } from '../models/audit-event.model.js';
 import type { Models } from '../models/index.js';
 import type { Tenant } from '../models/tenant.model.js';
 import { notFound } from '../errors/app-error.js';
+import { tenantPrefix } from '../storage/storage.js';
 import { runAsSystem, runWithTenant } from '../tenancy/tenant-context.js';
 import type { AuditLog } from './audit-log.js';
 import type { CreditLedger } from './credit-ledger.js';
@@ -45,8 +46,9 @@ export class TenantService {
 
   /**
    * Onboarding: the tenant, its default configuration, its plan's monthly credits and
-   * one secret and one publishable key (shown this once). Its storage prefix needs
-   * nothing made: files create their directories as they land. The month's grant is
+   * one secret and one publishable key (shown this once). Its storage prefix
+   * (`tenants/<id>/`, answered and audited) needs nothing made: files create their
+   * directories, or S3 its keys, as they land, and the tenant's deletion removes it whole. The month's grant is
    * keyed `monthly:<YYYY-MM>`, so a monthly top-up for the same month cannot grant it twice.
    */
   async create(input: CreateTenantInput, actor: AuditActor): Promise<CreatedTenantBody> {
@@ -60,12 +62,12 @@ export class TenantService {
       await this.deps.audit.record('tenant.created', {
         actor,
         target: { kind: 'tenant', id: tenantId },
-        details: { name: input.name, plan: plan._id, origins: input.origins },
+        details: { name: input.name, plan: plan._id, origins: input.origins, storagePrefix: tenantPrefix(tenantId) },
       });
       await grantIncludedCredits(this.deps.ledger, plan, calendarPeriod(this.now()), actor);
     });
     const keys = await this.deps.keys.issue(tenantId, input.mode ?? 'test', 'default');
-    return { tenantId, name: input.name, plan: plan._id, origins: input.origins, ...keys };
+    return { tenantId, name: input.name, plan: plan._id, origins: input.origins, storagePrefix: tenantPrefix(tenantId), ...keys };
   }
 
   /** Oldest first; deleted tenants only when asked for by status. */
@@ -136,5 +138,6 @@ function summarise(tenant: Tenant): TenantBody {
     origins: tenant.origins,
     status: tenant.status,
     createdAt: tenant.createdAt.toISOString(),
+    storagePrefix: tenantPrefix(tenant._id),
   };
 }
