@@ -72,3 +72,4 @@ export {
   type ShopperGenerateInput,
 } from './fake-shopify/index.js';
 export { uploadRgba, type RgbaImage } from './upload-fixtures.js';
+export { openEventStream, type EventStream, type StreamEvent } from './event-stream.js';

@@ -7,6 +7,7 @@ import {
   connectWidget,
   createGeneration,
   expectProblem,
+  openEventStream,
   openWidgetSocket,
   pngBytes,
   readJob,
@@ -365,7 +366,9 @@ function asGlobex(method: string, path: string, body?: unknown, headers: Record<
 
 /**
  * B's publishable key and B's shopper session are widget credentials: on any REST route
- * they are refused (401) before anything is looked up, and say nothing of A's.
+ * they are refused (401) before anything is looked up, and say nothing of A's. Not
+ * `not_found`: no resource is consulted, A's or anyone's, so 401 reveals nothing, and it
+ * is what any caller without a secret key gets on that route.
  */
 async function widgetCredentialsRefused(method: string, path: string): Promise<void> {
   for (const credential of [globex.publishableKey, globexShopperToken]) {
@@ -1089,12 +1092,30 @@ const ROUTES: Record<string, Entry> = {
   'POST /v1/realtime/stream/:id': {
     names: 'an open stream (a random id only its own page was told), and the origin that opened it',
     async check() {
-      const response = await fetch(new URL('/v1/realtime/stream/str_AAAAAAAAAAAAAAAAAAAA', server.url), {
-        method: 'POST',
-        headers: { Origin: GLOBEX_ORIGIN, 'Content-Type': 'text/plain' },
-        body: JSON.stringify({ type: 'watch', id: 'gen_AAAAAAAAAAAAAAAAAAAA' }),
-      });
-      await expectNotFound(response);
+      // A's real stream, said hello on from A's page: B's page that learnt its id is not let in.
+      const stream = await openEventStream(server.url, acme.publishableKey, ACME_ORIGIN);
+      try {
+        expect((await stream.post({ type: 'hello', v: REALTIME_PROTOCOL_VERSION })).status).toBe(202);
+        await stream.next('message', (m: { type: string }) => m.type === 'welcome');
+        for (const message of [
+          { type: 'watch', id: a.done },
+          { type: 'generate', ref: 'globex-ref', params: { prompt: 'x' } },
+        ]) {
+          await expectNotFound(await stream.post(message, { origin: GLOBEX_ORIGIN }));
+        }
+        const unknown = await fetch(new URL('/v1/realtime/stream/str_AAAAAAAAAAAAAAAAAAAA', server.url), {
+          method: 'POST',
+          headers: { Origin: GLOBEX_ORIGIN, 'Content-Type': 'text/plain' },
+          body: JSON.stringify({ type: 'watch', id: a.done }),
+        });
+        await expectNotFound(unknown);
+        // A's page got nothing from B's posts: its stream's next answer is to its own next message.
+        expect((await stream.post({ type: 'cancel', id: 'gen_00000000000000000000' })).status).toBe(202);
+        const after = (await stream.next('message')) as { type: string };
+        expect(after).toMatchObject({ type: 'error', code: 'not_found' });
+      } finally {
+        stream.abort();
+      }
     },
   },
   ...SHOPIFY_ROUTES(),

@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REALTIME_CLOSE, REALTIME_MAX_FRAME_BYTES, REALTIME_PROTOCOL_VERSION, REALTIME_STREAM_PATH } from '@atelier/protocol';
-import { startTestServer, type TestServer } from '@atelier/testing';
+import { openEventStream, startTestServer, type EventStream, type TestServer } from '@atelier/testing';
 import { runAsSystem } from '../tenancy/tenant-context.js';
 
 const ORIGIN = 'https://shop.test';
 
 let server: TestServer;
 let tenant: { tenantId: string; secretKey: string; publishableKey: string };
-const streams: Stream[] = [];
+const streams: EventStream[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -20,83 +20,10 @@ afterEach(() => {
 
 afterAll(() => server.stop());
 
-interface StreamEvent {
-  event: string;
-  data: unknown;
-}
-
-/** A Server-Sent Events stream read the way EventSource reads it: `event:` and `data:` lines, a blank line ends each. */
-interface Stream {
-  status: number;
-  headers: Headers;
-  events: StreamEvent[];
-  ended: boolean;
-  next(event: string, where?: (data: never) => boolean): Promise<unknown>;
-  post(body: unknown, options?: { origin?: string; raw?: string }): Promise<Response>;
-  abort(): void;
-}
-
-async function openStream(key: string, origin: string | undefined, on: TestServer = server): Promise<Stream> {
-  const controller = new AbortController();
-  const response = await fetch(new URL(`${REALTIME_STREAM_PATH}?key=${key}`, on.url), {
-    headers: origin ? { Origin: origin, Accept: 'text/event-stream' } : { Accept: 'text/event-stream' },
-    signal: controller.signal,
-  });
-  const events: StreamEvent[] = [];
-  const taken = new Set<StreamEvent>();
-  const stream: Stream = {
-    status: response.status,
-    headers: response.headers,
-    events,
-    ended: false,
-    async next(event, where = () => true) {
-      return vi.waitFor(
-        () => {
-          const found = events.find((e) => !taken.has(e) && e.event === event && where(e.data as never));
-          if (!found) throw new Error(`no "${event}" event yet (${stream.ended ? 'ended' : 'open'})`);
-          taken.add(found);
-          return found.data;
-        },
-        { timeout: 15_000, interval: 10 },
-      );
-    },
-    async post(body, options = {}) {
-      const ready = (await vi.waitFor(() => {
-        const first = events.find((e) => e.event === 'ready');
-        if (!first) throw new Error('not ready');
-        return first.data;
-      })) as { connection: string };
-      return fetch(new URL(`${REALTIME_STREAM_PATH}/${ready.connection}`, on.url), {
-        method: 'POST',
-        headers: { 'Content-Type': 'text/plain', ...((options.origin ?? origin) ? { Origin: options.origin ?? origin! } : {}) },
-        body: options.raw ?? JSON.stringify(body),
-      });
-    },
-    abort: () => controller.abort(),
-  };
+/** The realtime stream of `key` for a page at `origin`, closed after each test. */
+async function openStream(key: string, origin: string | undefined, on: TestServer = server): Promise<EventStream> {
+  const stream = await openEventStream(on.url, key, origin);
   streams.push(stream);
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body!) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const lines = block.split('\n').filter((line) => !line.startsWith(':'));
-          if (lines.length === 0) continue;
-          const event = lines.find((line) => line.startsWith('event: '))?.slice(7) ?? 'message';
-          const data = lines.find((line) => line.startsWith('data: '))?.slice(6);
-          events.push({ event, data: data === undefined ? undefined : JSON.parse(data) });
-        }
-      }
-    } catch {
-      // Aborted by the test.
-    }
-    stream.ended = true;
-  })();
   return stream;
 }
 
