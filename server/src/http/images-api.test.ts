@@ -168,6 +168,10 @@ describe('DELETE /v1/images/:id', () => {
     await expectProblem(await getImage(acme.secretKey, doomed), 404, 'not_found');
     await expectProblem(await fetch(url), 404, 'not_found');
     expect(await stored(storageKey)).toBe(false);
+    const history = await runWithTenant(acme.tenantId, () => server.services.queue.history(generationId));
+    expect(history.map((transition) => transition.kind)).toEqual(['claim', 'complete', 'remove-image']);
+    expect(JSON.stringify(history)).not.toContain(doomed);
+    expect(JSON.stringify(history)).toContain(kept);
     expect((await viewGeneration(server, acme.secretKey, generationId)).images.map((image) => image.id)).toEqual([kept]);
     const list = (await (await server.api(acme.secretKey, '/v1/generations?limit=100')).json()) as GenerationListBody;
     expect(list.data.find((g) => g.id === generationId)!.images.map((image) => image.id)).toEqual([kept]);

@@ -57,11 +57,13 @@ export class ImageService {
    *    file is ever left that no entry points at (nothing could find it to delete it);
    * 2. the audit entry, keyed by the image, so a retry records none again;
    * 3. the entry leaves the generation through a fenced job transition, which decides
-   *    between racing deletions (only its unique insert is atomic on FerretDB).
+   *    between racing deletions (only its unique insert is atomic on FerretDB);
+   * 4. the copies of the entry in the job's history.
    * A crash after 1 or 2 leaves the entry, pointing at no file: DELETE again finds it and
    * finishes (deleting a file that is gone is no error), and the retention sweeper deletes
-   * the whole generation in time anyway. A crash inside 3 is rolled forward by the next
-   * transition of that job (job-transitions.ts), e.g. that retry.
+   * the whole generation in time anyway. A crash inside 3 (its transition recorded, not
+   * applied) is rolled forward by the job's next writer (job-transitions.ts): a retry of
+   * this DELETE, which then finds the image gone (404).
    */
   async delete(id: string, actor: AuditActor): Promise<void> {
     const { generation, image } = await this.find(id);
@@ -74,7 +76,28 @@ export class ImageService {
     });
     // Another request took it off between our read and our transition: that one answered 204.
     if (!(await this.deps.queue.removeImage(generation._id, id))) throw notFound('The image');
+    await this.forgetInHistory(generation._id, id);
     log.info({ tenantId: generation.tenantId, generationId: generation._id, imageId: id }, 'image deleted');
+  }
+
+  /**
+   * The job's history keeps copies of the entry (its `complete` transition, and the
+   * `remove-image` of another of its images): no file, no URL, but the image's key, seed
+   * and hash. Every transition holding it is applied by now (ours came after them), and
+   * nothing replays an applied one, so the copies can go. Left behind by a crash before
+   * this, or by two deletions in one job rewriting the same record at once (FerretDB's
+   * read → write-back), they go with the job at retention.
+   */
+  private async forgetInHistory(jobId: string, imageId: string): Promise<void> {
+    const { JobTransition } = this.deps.models;
+    for (const transition of await JobTransition.find({ jobId }).lean()) {
+      const images = transition.set.images;
+      if (!images?.some((image) => image._id === imageId)) continue;
+      await JobTransition.updateOne(
+        { _id: transition._id },
+        { $set: { 'set.images': images.filter((image) => image._id !== imageId) } },
+      );
+    }
   }
 
   private async find(id: string): Promise<{ generation: Generation; image: StoredImage }> {
