@@ -291,6 +291,35 @@ describe('DELETE /v1/images/:id cut short (crash safety)', () => {
     expect(await auditOf(ids[0]!)).toHaveLength(1);
   });
 
+  it('inside its third step (the transition recorded by a request that died) is rolled forward by DELETE again', async () => {
+    const { generationId, ids } = await apiImages(acme);
+    const job = await readJob(server, generationId);
+    await server.services.storage.delete(await storageKeyOf(generationId, ids[0]!));
+    const rev = job.rev + 1;
+    await runWithTenant(acme.tenantId, () =>
+      server.database.models.JobTransition.create({
+        _id: `${generationId}:${rev}`,
+        jobId: generationId,
+        rev,
+        kind: 'remove-image',
+        from: 'succeeded',
+        set: { images: [], rev },
+        epoch: job.epoch,
+        by: { serverId: 'srv_gone', runnerId: null },
+        // Older than the roll-forward window: its writer is taken for dead.
+        at: new Date(Date.now() - 60_000),
+      }),
+    );
+    expect((await getImage(acme.secretKey, ids[0]!)).status).toBe(200);
+
+    await expectProblem(await deleteImage(acme.secretKey, ids[0]!), 404, 'not_found');
+    expect((await readJob(server, generationId)).images).toEqual([]);
+    await expectProblem(await getImage(acme.secretKey, ids[0]!), 404, 'not_found');
+    expect(await auditOf(ids[0]!)).toHaveLength(1);
+    const history = await runWithTenant(acme.tenantId, () => server.services.queue.history(generationId));
+    expect(JSON.stringify(history)).not.toContain(ids[0]);
+  });
+
   it('after its second step (file gone, audit written) is finished by DELETE again without a second audit entry', async () => {
     const { generationId, ids } = await apiImages(acme);
     await server.services.storage.delete(await storageKeyOf(generationId, ids[0]!));

@@ -63,7 +63,7 @@ export class ImageService {
    * finishes (deleting a file that is gone is no error), and the retention sweeper deletes
    * the whole generation in time anyway. A crash inside 3 (its transition recorded, not
    * applied) is rolled forward by the job's next writer (job-transitions.ts): a retry of
-   * this DELETE, which then finds the image gone (404).
+   * this DELETE, which finishes and then finds the image gone (404).
    */
   async delete(id: string, actor: AuditActor): Promise<void> {
     const { generation, image } = await this.find(id);
@@ -74,9 +74,12 @@ export class ImageService {
       details: { generationId: generation._id },
       once: imageDeletionKey(id),
     });
-    // Another request took it off between our read and our transition: that one answered 204.
-    if (!(await this.deps.queue.removeImage(generation._id, id))) throw notFound('The image');
+    const removed = await this.deps.queue.removeImage(generation._id, id);
+    // Off the job either way: false means another request took it off between our read and
+    // our transition (that one answers 204), or a transition recorded by a request that
+    // died was rolled forward meanwhile.
     await this.forgetInHistory(generation._id, id);
+    if (!removed) throw notFound('The image');
     log.info({ tenantId: generation.tenantId, generationId: generation._id, imageId: id }, 'image deleted');
   }
 
