@@ -39,6 +39,26 @@ export interface GenerationListBody {
   nextCursor: string | null;
 }
 
+/**
+ * `GET /v1/images/:id`: one generated image, with a fresh signed URL as the generation's
+ * view gives it (bound to the shopper for a shopper's image).
+ */
+export interface ImageBody extends PublicImage {
+  generationId: string;
+  /** Its place among its generation's images (0-based). */
+  index: number;
+  /** The seed this image was made with. */
+  seed: number;
+  /** Size of the stored file. */
+  bytes: number;
+  /** Hex SHA-256 of the stored file; null for images stored before hashes were recorded. */
+  sha256: string | null;
+  /** The shopper the generation was made for (from their shopper session); null otherwise. */
+  shopperId: string | null;
+  /** When it was stored: its generation finished, ISO 8601. */
+  createdAt: string;
+}
+
 /** A tenant's API key as `GET /v1/keys` lists it: never the secret itself. */
 export interface KeyBody {
   id: string;

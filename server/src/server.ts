@@ -17,6 +17,7 @@ import { embedRoutes } from './http/routes/embed-routes.js';
 import { fileRoutes } from './http/routes/file-routes.js';
 import { realtimeStreamRoutes } from './http/routes/realtime-stream-routes.js';
 import { generationEndpoints } from './http/routes/generation-routes.js';
+import { imageEndpoints } from './http/routes/image-routes.js';
 import { keyEndpoints } from './http/routes/key-routes.js';
 import { loraEndpoints } from './http/routes/lora-routes.js';
 import { planEndpoints } from './http/routes/plan-routes.js';
@@ -46,6 +47,7 @@ import { CreditLedger } from './services/credit-ledger.js';
 import { CreditShortfall } from './services/credit-shortfall.js';
 import { ReservationSweeper } from './services/reservation-sweeper.js';
 import { GenerationService } from './services/generation-service.js';
+import { ImageService } from './services/image-service.js';
 import { InputImages } from './services/input-images.js';
 import { ProductImages } from './services/product-images.js';
 import { IncludedCredits } from './services/included-credits.js';
@@ -233,6 +235,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
 export function restEndpoints(services: Services): Endpoint[] {
   return [
     ...generationEndpoints({ generations: services.generations, cancelOnRunner: services.cancelOnRunner }),
+    ...imageEndpoints({ images: services.images }),
     ...keyEndpoints({ keys: services.keys }),
     ...sessionEndpoints({ sessions: services.shopperSessions }),
     ...adminEndpoints({
@@ -381,6 +384,7 @@ function createServices(
     maxQueuedPerTenant: config.maxQueuedPerTenant,
     maxQueued: config.maxQueued,
   });
+  const images = new ImageService({ models, storage, queue, audit, presentImages });
   const runnerHub = new RunnerHub({
     tokens: runnerTokens,
     queue,
@@ -451,6 +455,7 @@ function createServices(
     uploads,
     inputImages,
     generations,
+    images,
     runnerHub,
     widgetHub,
     resumeTokens,

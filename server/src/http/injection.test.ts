@@ -54,6 +54,7 @@ const VALID_BODIES: Record<string, Record<string, unknown> | null> = {
   'POST /v1/generations': { prompt: 'a walnut desk lamp' },
   'POST /v1/generations/:id/cancel': null,
   'DELETE /v1/loras/:id': null,
+  'DELETE /v1/images/:id': null,
   'POST /v1/keys': { kind: 'secret', label: 'ci' },
   'POST /v1/keys/:id/rotate': { graceSeconds: 0 },
   'DELETE /v1/keys/:id': null,
@@ -160,6 +161,7 @@ function target(route: string): Target {
     .replace('/generations/:id', `/generations/${generationId}`)
     .replace('/keys/:id', `/keys/${keyId}`)
     .replace('/loras/:id', `/loras/${newId('lra')}`)
+    .replace('/images/:id', `/images/${newId('img')}`)
     .replace('/tenants/:id', `/tenants/${tenant.tenantId}`)
     .replace('/plans/:name', '/plans/pro')
     .replace('/realtime/stream/:id', `/realtime/stream/${newId('str')}`)

@@ -416,6 +416,29 @@ async function foreignCursorLikeUnknown(path: string, foreignId: string, unknown
   expect(f.detail).toBe(u.detail);
 }
 
+/**
+ * A's image named by B: B's secret key is answered as for an unknown image, B's widget
+ * credentials open no REST route, and B's sockets cannot name it either (as a job's
+ * input). A's image is still there afterwards, its file served.
+ */
+async function acmeImageRefusedToGlobex(method: 'GET' | 'DELETE'): Promise<void> {
+  await widgetCredentialsRefused(method, `/v1/images/${a.image.id}`);
+  const foreign = await asGlobex(method, `/v1/images/${a.image.id}`);
+  const unknown = await asGlobex(method, `/v1/images/${UNKNOWN_IMAGE}`);
+  const text = await foreign.clone().text();
+  const [f, u] = [await expectProblem(foreign, 404, 'not_found'), await expectProblem(unknown, 404, 'not_found')];
+  expect(f.detail).toBe(u.detail);
+  expectNothingOfAcme(text);
+  for (const socket of await globexSockets()) {
+    socket.send({ type: 'generate', ref: 'foreign-image', params: { prompt: 'a chair', inputImageId: a.image.id } });
+    expect(await socket.receive('error')).toMatchObject({ ref: 'foreign-image', code: 'not_found' });
+    expectNothingOfAcme(JSON.stringify(socket.log));
+  }
+  const own = await server.api(acme.secretKey, `/v1/images/${a.image.id}`);
+  expect(own.status).toBe(200);
+  expect((await fetch(((await own.json()) as { url: string }).url)).status).toBe(200);
+}
+
 let acmeLoraId: string | undefined;
 
 /** A LoRA of A's (uploaded once). */
@@ -798,6 +821,18 @@ const ROUTES: Record<string, Entry> = {
         await widgetCredentialsRefused('POST', `/v1/generations/${id}/cancel`);
         await expectNotFound(await asGlobex('POST', `/v1/generations/${id}/cancel`));
       }
+    },
+  },
+  'GET /v1/images/:id': {
+    names: 'an image id',
+    async check() {
+      await acmeImageRefusedToGlobex('GET');
+    },
+  },
+  'DELETE /v1/images/:id': {
+    names: "an image id: B deleting A's is not_found, and A's image and its file stay",
+    async check() {
+      await acmeImageRefusedToGlobex('DELETE');
     },
   },
   'GET /v1/keys': {

@@ -3,7 +3,8 @@ import type { JobStatus } from '@atelier/protocol';
 import { tenantPlugin } from '../tenancy/tenant-plugin.js';
 import type { Generation } from './generation.model.js';
 
-export type TransitionKind = 'claim' | 'complete' | 'fail' | 'cancel' | 'expire' | 'deadline';
+/** `remove-image` takes one image off a finished job (`DELETE /v1/images/:id`); the rest move its status. */
+export type TransitionKind = 'claim' | 'complete' | 'fail' | 'cancel' | 'expire' | 'deadline' | 'remove-image';
 
 /** The fields one transition sets on the job: top-level fields only, absolute values. */
 export type JobSet = Partial<
@@ -40,7 +41,7 @@ const jobTransitionSchema = new Schema<JobTransition>(
     _id: { type: String, required: true },
     jobId: { type: String, required: true },
     rev: { type: Number, required: true },
-    kind: { type: String, enum: ['claim', 'complete', 'fail', 'cancel', 'expire', 'deadline'], required: true },
+    kind: { type: String, enum: ['claim', 'complete', 'fail', 'cancel', 'expire', 'deadline', 'remove-image'], required: true },
     from: { type: String, required: true },
     set: { type: Schema.Types.Mixed, required: true },
     epoch: { type: Number, required: true },

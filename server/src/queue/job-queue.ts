@@ -365,6 +365,21 @@ export class JobQueue {
     return result.outcome === 'applied';
   }
 
+  /**
+   * Takes one image off a finished job of the current tenant (`DELETE /v1/images/:id`),
+   * as a fenced transition like every other change of a job: FerretDB's read → write-back
+   * updates could otherwise lose or undo it beside another writer. False when the job no
+   * longer holds the image (another request took it off first).
+   */
+  async removeImage(jobId: string, imageId: string): Promise<boolean> {
+    const result = await this.transitions.apply(requireTenantId(), jobId, (job) =>
+      job.images.some((image) => image._id === imageId)
+        ? { kind: 'remove-image', set: { images: job.images.filter((image) => image._id !== imageId) } }
+        : null,
+    );
+    return result.outcome === 'applied';
+  }
+
   /** The job's transitions in order (tenant scope): its attempts, who ran them, and when. */
   async history(jobId: string): Promise<JobTransition[]> {
     return this.transitions.history(jobId);
@@ -375,6 +390,9 @@ export class JobQueue {
     const { tenantId, jobId, epoch } = transition;
     const { events } = this.deps;
     switch (transition.kind) {
+      // The job ended long ago: nothing to announce, no lease, no webhook again.
+      case 'remove-image':
+        return;
       case 'claim':
         // Its writer died before opening the lease: open one that has already expired,
         // so the sweeper hands the job to someone else.
