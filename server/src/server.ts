@@ -11,6 +11,7 @@ import { createAuthenticators } from './http/auth.js';
 import { RestRateLimits } from './http/rate-limit.js';
 import { summarise, type Endpoint, type EndpointSummary } from './http/endpoint.js';
 import { adminEndpoints } from './http/routes/admin-routes.js';
+import { auditEndpoints } from './http/routes/audit-routes.js';
 import { configEndpoints } from './http/routes/config-routes.js';
 import { creditEndpoints } from './http/routes/credit-routes.js';
 import { embedRoutes } from './http/routes/embed-routes.js';
@@ -244,6 +245,7 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...planEndpoints({ plans: services.plans }),
     ...configEndpoints({ configs: services.configs }),
     ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
+    ...auditEndpoints({ audit: services.audit, tenants: services.tenants, deletion: services.deletion }),
     ...loraEndpoints({ loras: services.loras }),
     ...uploadEndpoints({ uploads: services.uploads }),
     ...webhookEndpoints({ endpoints: services.webhookEndpoints, deliveries: services.webhookDeliveries }),
@@ -344,7 +346,7 @@ function createServices(
   const configs = new TenantConfigService({ models, plans, audit });
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
   const deletion = new TenantDeletion({ models, storage });
-  const retention = new RetentionSweeper({ models, configs, storage, ...(options.now ? { now: options.now } : {}) });
+  const retention = new RetentionSweeper({ models, configs, storage, audit, ...(options.now ? { now: options.now } : {}) });
   const includedCredits = new IncludedCredits({ models, plans, ledger, ...(options.now ? { now: options.now } : {}) });
   const runnerTokens = new RunnerTokenService({ models });
   const rateLimits = new RateLimits({
