@@ -169,7 +169,9 @@ describe('customer compliance webhooks', () => {
     expect(left.map((g) => g._id)).toEqual([guests]);
     expect(await app.server.shopify!.models.DataExport.countDocuments({ shop: SHOP })).toBe(0);
     // The tenant's audit log says what went (counts), on whose request, and nothing of the customer.
-    const audit = await runWithTenant(tenantId, () => app.server.database.models.AuditEvent.find({ action: 'data.deleted' }).lean());
+    const audit = await runWithTenant(tenantId, () =>
+      app.server.database.models.AuditEvent.find({ action: 'data.deleted' }).lean(),
+    );
     expect(audit).toEqual([
       expect.objectContaining({
         actor: { kind: 'shopify' },

@@ -59,6 +59,7 @@ import { Readiness } from './services/readiness.js';
 import { RateLimits } from './services/rate-limits.js';
 import { sharedSecret } from './services/shared-secret.js';
 import { shopifyPorts } from './services/shopify-ports.js';
+import { extendFullKeys } from './services/full-key-scopes.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
 import { ShopperSessions } from './services/shopper-sessions.js';
 import { TenantConfigService } from './services/tenant-config.js';
@@ -115,6 +116,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
   let publicUrl = config.publicUrl ?? '';
   const services = createServices(config, database, secret, () => publicUrl, { adminToken: admin.token, ...options });
   await services.plans.seed();
+  await extendFullKeys(database.models);
 
   const shopify = config.shopify
     ? createShopifyApp({

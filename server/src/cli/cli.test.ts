@@ -107,7 +107,10 @@ describe('npx atelier', () => {
     await atelier('tenants', 'suspend', tenantId);
     await atelier('credits', 'grant', tenantId, '7', '--reason', 'goodwill');
 
-    type Page = { data: { action: string; actor: { kind: string }; details: Record<string, unknown> }[]; nextCursor: string | null };
+    type Page = {
+      data: { action: string; actor: { kind: string }; details: Record<string, unknown> }[];
+      nextCursor: string | null;
+    };
     const all = JSON.parse((await atelier('tenants', 'audit', tenantId, '--json')).stdout) as Page;
     expect(all.nextCursor).toBeNull();
     expect(all.data.slice(0, 2).map((event) => event.action)).toEqual(['credits.granted', 'tenant.suspended']);
@@ -121,7 +124,9 @@ describe('npx atelier', () => {
     ]);
     expect(new Set(all.data.map((event) => event.actor.kind))).toEqual(new Set(['cli']));
 
-    const keys = JSON.parse((await atelier('tenants', 'audit', tenantId, '--action', 'key.created', '--limit', '1', '--json')).stdout) as Page;
+    const keys = JSON.parse(
+      (await atelier('tenants', 'audit', tenantId, '--action', 'key.created', '--limit', '1', '--json')).stdout,
+    ) as Page;
     expect(keys.data).toEqual([expect.objectContaining({ action: 'key.created' })]);
     expect(keys.nextCursor).not.toBeNull();
     const text = (await atelier('tenants', 'audit', tenantId, '--action', 'credits.granted')).stdout.trim().split('\n');

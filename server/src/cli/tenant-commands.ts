@@ -76,7 +76,8 @@ export const tenantCommands: Record<string, Command> = {
       ...(action !== undefined ? { action } : {}),
     });
     // As GET /admin/v1/tenants/:id/audit-events: a deleted tenant's is the platform's record of its deletion.
-    const page = (await services.deletion.log(id, query)) ?? (await services.tenants.within(id, () => services.audit.list(query)));
+    const page =
+      (await services.deletion.log(id, query)) ?? (await services.tenants.within(id, () => services.audit.list(query)));
     return { json: page, text: page.data.map(auditLine).join('\n') || 'No audit events.' };
   },
 };

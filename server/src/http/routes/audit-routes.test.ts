@@ -64,7 +64,12 @@ describe('GET /v1/audit-events', () => {
     expect(data.slice(0, 3).map((event) => event.action)).toEqual(['key.revoked', 'key.created', 'config.changed']);
     // Onboarding's entries share its moment; the operator made them all.
     const onboarding = data.filter((event) => event.at === data.at(-1)!.at);
-    expect(onboarding.map((event) => event.action).sort()).toEqual(['credits.granted', 'key.created', 'key.created', 'tenant.created']);
+    expect(onboarding.map((event) => event.action).sort()).toEqual([
+      'credits.granted',
+      'key.created',
+      'key.created',
+      'tenant.created',
+    ]);
     expect(new Set(onboarding.map((event) => event.actor.kind))).toEqual(new Set(['admin']));
     const callerId = data[0]!.actor.id;
     expect(callerId).toMatch(/^key_/);
@@ -101,7 +106,9 @@ describe('GET /v1/audit-events', () => {
     const changes = (await page(acme.secretKey, '?action=config.changed&limit=100')).data;
     expect(changes.length).toBeGreaterThanOrEqual(5);
     expect(new Set(changes.map((event) => event.action))).toEqual(new Set(['config.changed']));
-    const pages = await walk((cursor) => page(acme.secretKey, `?action=config.changed&limit=2${cursor ? `&cursor=${cursor}` : ''}`));
+    const pages = await walk((cursor) =>
+      page(acme.secretKey, `?action=config.changed&limit=2${cursor ? `&cursor=${cursor}` : ''}`),
+    );
     expect(pages.flat()).toEqual(changes);
     expect((await page(acme.secretKey, '?action=data.exported')).data).toEqual([]);
 
@@ -133,7 +140,9 @@ describe('GET /v1/audit-events', () => {
     expect(denied.detail).toContain('audit:read');
     expect(denied.missingScopes).toEqual(['audit:read']);
     clock += 60_000;
-    const auditor = (await (await server.api(acme.secretKey, '/v1/keys', { body: { scopes: ['audit:read'] } })).json()) as CreatedKeyBody;
+    const auditor = (await (
+      await server.api(acme.secretKey, '/v1/keys', { body: { scopes: ['audit:read'] } })
+    ).json()) as CreatedKeyBody;
     expect((await page(auditor.key)).data[0]).toMatchObject({ action: 'key.created', target: { id: auditor.id } });
     for (const credential of [acme.publishableKey, 'sk_test_nope']) {
       await expectProblem(await server.api(credential, '/v1/audit-events'), 401, 'unauthorized');
@@ -169,12 +178,13 @@ describe('GET /admin/v1/tenants/:id/audit-events', () => {
       201,
     );
     clock += 60_000;
-    expect((await adminRequest(server.url, 'PATCH', `/admin/v1/tenants/${globex.tenantId}`, { status: 'suspended' })).status).toBe(
-      200,
-    );
+    expect(
+      (await adminRequest(server.url, 'PATCH', `/admin/v1/tenants/${globex.tenantId}`, { status: 'suspended' })).status,
+    ).toBe(200);
     clock += 60_000;
     expect(
-      (await adminRequest(server.url, 'PATCH', `/admin/v1/tenants/${globex.tenantId}`, { status: 'active', plan: 'basic' })).status,
+      (await adminRequest(server.url, 'PATCH', `/admin/v1/tenants/${globex.tenantId}`, { status: 'active', plan: 'basic' }))
+        .status,
     ).toBe(200);
 
     const response = await server.admin(`/admin/v1/tenants/${globex.tenantId}/audit-events?limit=100`);
@@ -213,7 +223,7 @@ describe('GET /admin/v1/tenants/:id/audit-events', () => {
     await expectProblem(await server.api(acme.secretKey, `/admin/v1/tenants/${acme.tenantId}/audit-events`), 401, 'unauthorized');
   });
 
-  it("keeps who deleted a tenant and when, once its own log is gone with its data", async () => {
+  it('keeps who deleted a tenant and when, once its own log is gone with its data', async () => {
     const doomed = await server.createTenant({ name: 'Initech' });
     clock += 60_000;
     const deletedAt = new Date(clock).toISOString();
@@ -261,7 +271,10 @@ describe('append-only', () => {
         const response = await server.api(acme.secretKey, path, { method, body: { action: 'key.revoked', details: {} } });
         await expectProblem(response, 404, 'not_found');
       }
-      for (const path of [`/admin/v1/tenants/${acme.tenantId}/audit-events`, `/admin/v1/tenants/${acme.tenantId}/audit-events/${entry!.id}`]) {
+      for (const path of [
+        `/admin/v1/tenants/${acme.tenantId}/audit-events`,
+        `/admin/v1/tenants/${acme.tenantId}/audit-events/${entry!.id}`,
+      ]) {
         await expectProblem(await adminRequest(server.url, method, path, { details: {} }), 404, 'not_found');
       }
     }
