@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AuditEventBody, AuditEventListBody } from '@atelier/protocol';
 import {
   completeJob,
   connectRunner,
@@ -34,6 +35,20 @@ async function webhook(topic: string, eventId: string, payload: unknown): Promis
   await vi.waitFor(async () =>
     expect((await app.server.shopify!.models.WebhookEvent.findById(eventId).lean())?.status).toBe('done'),
   );
+}
+
+/** The shop's tenant's audit log of `action`, as the operator reads it, newest first. */
+async function audited(action: string): Promise<AuditEventBody[]> {
+  const { tenantId } = (await app.server.shopify!.models.Shop.findById(SHOP).lean())!;
+  const response = await app.server.admin(`/admin/v1/tenants/${tenantId}/audit-events?action=${action}&limit=100`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as AuditEventListBody).data;
+}
+
+/** An audit entry holds counts and ids, nothing of the customer's. */
+function expectNothingPersonal(event: AuditEventBody): void {
+  const text = JSON.stringify(event);
+  for (const personal of [CUSTOMER, 'robin@example.com', PROMPT]) expect(text).not.toContain(personal);
 }
 
 interface ExportBody {
@@ -93,6 +108,8 @@ describe('customers/data_request', () => {
       expect.objectContaining({ customerId: CUSTOMER, requestId: '77', generations: 1, downloadedAt: null }),
     ]);
 
+    // The request alone exports nothing.
+    expect(await audited('data.exported')).toEqual([]);
     const response = await admin(`/${list.data[0]!.id}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-disposition')).toBe(`attachment; filename="atelier-customer-${CUSTOMER}.json"`);
@@ -112,6 +129,25 @@ describe('customers/data_request', () => {
     expect(
       ((await (await admin('')).json()) as { data: { downloadedAt: string | null }[] }).data[0]!.downloadedAt,
     ).not.toBeNull();
+
+    // Each download is an export of the customer's data: one entry each, with counts only.
+    const exported = await audited('data.exported');
+    expect(exported).toEqual([
+      expect.objectContaining({
+        actor: { kind: 'shopify' },
+        target: null,
+        details: {
+          reason: 'customers/data_request',
+          request: list.data[0]!.id,
+          generations: 1,
+          images: 1,
+          linksExpireAt: image!.expiresAt,
+        },
+      }),
+    ]);
+    expectNothingPersonal(exported[0]!);
+    expect((await admin(`/${list.data[0]!.id}`)).status).toBe(200);
+    expect(await audited('data.exported')).toHaveLength(2);
   });
 
   it("is not another shop's to list or download", async () => {
@@ -134,5 +170,14 @@ describe('customers/data_request', () => {
     });
     expect(((await (await admin('')).json()) as { data: unknown[] }).data).toEqual([]);
     await expectProblem(await admin(`/${request!.id}`), 404, 'not_found');
+
+    const deleted = await audited('data.deleted');
+    expect(deleted).toEqual([
+      expect.objectContaining({
+        actor: { kind: 'shopify' },
+        details: { reason: 'customers/redact', request: 'redact-1', generations: 1, images: 1 },
+      }),
+    ]);
+    expectNothingPersonal(deleted[0]!);
   });
 });

@@ -11,6 +11,7 @@ export type {
   ShopTenants,
   ShopperSessionsPort,
   ShopperData,
+  ComplianceRequest,
   ShopperGeneration,
   ShopifyPorts,
   TenantBilling,

@@ -39,14 +39,30 @@ export interface ShopperGeneration {
   images: { id: string; url: string; width: number; height: number; format: string; expiresAt: string }[];
 }
 
+/**
+ * The compliance request an export or a deletion answers: the platform writes its topic
+ * and id into the tenant's audit log beside the counts (never the customer's data).
+ */
+export interface ComplianceRequest {
+  topic: 'customers/data_request' | 'customers/redact';
+  /** The export's id (`dxp_…`) for a data request, Shopify's event id for a redaction. */
+  id: string;
+}
+
 /** One shopper's data inside a tenant, for the customer compliance webhooks. */
 export interface ShopperData {
   /** Ids of the shopper's generations (`customers/data_request`). */
   list(tenantId: string, shopperId: string): Promise<string[]>;
-  /** The shopper's generations, with image links valid for `linkTtlSeconds` (a data export). */
-  export(tenantId: string, shopperId: string, linkTtlSeconds: number): Promise<ShopperGeneration[]>;
-  /** Deletes the shopper's generations and their files; how many were deleted. */
-  forget(tenantId: string, shopperId: string): Promise<number>;
+  /**
+   * The shopper's generations, with image links valid for `linkTtlSeconds` (a data
+   * export); recorded as `data.exported` in the tenant's audit log.
+   */
+  export(tenantId: string, shopperId: string, linkTtlSeconds: number, request: ComplianceRequest): Promise<ShopperGeneration[]>;
+  /**
+   * Deletes the shopper's generations and their files; how many were deleted. Recorded as
+   * `data.deleted` in the tenant's audit log.
+   */
+  forget(tenantId: string, shopperId: string, request: ComplianceRequest): Promise<number>;
 }
 
 /**

@@ -168,6 +168,17 @@ describe('customer compliance webhooks', () => {
     const left = await runWithTenant(tenantId, () => Generation.find({}).select({ _id: 1 }).lean());
     expect(left.map((g) => g._id)).toEqual([guests]);
     expect(await app.server.shopify!.models.DataExport.countDocuments({ shop: SHOP })).toBe(0);
+    // The tenant's audit log says what went (counts), on whose request, and nothing of the customer.
+    const audit = await runWithTenant(tenantId, () =>
+      app.server.database.models.AuditEvent.find({ action: 'data.deleted' }).lean(),
+    );
+    expect(audit).toEqual([
+      expect.objectContaining({
+        actor: { kind: 'shopify' },
+        details: { reason: 'customers/redact', request: 'cr-1', generations: mine.length, images: 0 },
+      }),
+    ]);
+    expect(JSON.stringify(audit)).not.toMatch(/pat@example\.com|"42"|ceramic/);
     // Processed events keep no personal data.
     expect((await event('cr-1'))?.payload).toBeNull();
   });

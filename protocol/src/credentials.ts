@@ -93,6 +93,7 @@ export const KEY_SCOPES = [
   'sessions:write',
   'balance:read',
   'usage:read',
+  'audit:read',
   'webhooks:read',
   'webhooks:write',
 ] as const;

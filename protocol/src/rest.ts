@@ -137,6 +137,52 @@ export interface DeletedTenantBody {
   files: number;
 }
 
+/**
+ * What a tenant's audit log records (`GET /v1/audit-events?action=`). Add to this list;
+ * never reuse a name for something else.
+ */
+export const AUDIT_ACTIONS = [
+  'tenant.created',
+  'tenant.updated',
+  'tenant.suspended',
+  'tenant.reactivated',
+  'tenant.deleted',
+  'plan.changed',
+  'config.changed',
+  'key.created',
+  'key.rotated',
+  'key.revoked',
+  'credits.granted',
+  'data.exported',
+  'data.deleted',
+  'content.refused',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Who did it: a tenant's key, a shopper's widget session, the operator (admin API or CLI), the platform itself, or Shopify. */
+export const AUDIT_ACTOR_KINDS = ['key', 'widget', 'admin', 'cli', 'system', 'shopify'] as const;
+export type AuditActorKind = (typeof AUDIT_ACTOR_KINDS)[number];
+
+/** One entry of a tenant's audit log (append-only: no route changes one). */
+export interface AuditEventBody {
+  id: string;
+  /** ISO 8601. */
+  at: string;
+  action: AuditAction;
+  /** `id`: the key's for `key`, the widget session's for `widget`; absent otherwise. */
+  actor: { kind: AuditActorKind; id?: string };
+  /** What it was done to, e.g. `{kind: 'key', id: 'key_…'}`. */
+  target: { kind: string; id: string } | null;
+  /** Safe facts only (counts, ids, field names): never a secret, never a prompt unless the tenant asked for it. */
+  details: Record<string, unknown>;
+}
+
+/** `GET /v1/audit-events`, `GET /admin/v1/tenants/:id/audit-events`: newest first; pass `nextCursor` as `cursor`. */
+export interface AuditEventListBody {
+  data: AuditEventBody[];
+  nextCursor: string | null;
+}
+
 /** The plans every deployment has; an operator edits their limits, not their names. */
 export const PLAN_NAMES = ['free', 'basic', 'pro', 'enterprise'] as const;
 export type PlanName = (typeof PLAN_NAMES)[number];

@@ -11,6 +11,7 @@ import { createAuthenticators } from './http/auth.js';
 import { RestRateLimits } from './http/rate-limit.js';
 import { summarise, type Endpoint, type EndpointSummary } from './http/endpoint.js';
 import { adminEndpoints } from './http/routes/admin-routes.js';
+import { auditEndpoints } from './http/routes/audit-routes.js';
 import { configEndpoints } from './http/routes/config-routes.js';
 import { creditEndpoints } from './http/routes/credit-routes.js';
 import { embedRoutes } from './http/routes/embed-routes.js';
@@ -60,6 +61,7 @@ import { Readiness } from './services/readiness.js';
 import { RateLimits } from './services/rate-limits.js';
 import { sharedSecret } from './services/shared-secret.js';
 import { shopifyPorts } from './services/shopify-ports.js';
+import { extendFullKeys } from './services/full-key-scopes.js';
 import { RunnerTokenService } from './services/runner-token-service.js';
 import { ShopperSessions } from './services/shopper-sessions.js';
 import { TenantConfigService } from './services/tenant-config.js';
@@ -116,6 +118,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
   let publicUrl = config.publicUrl ?? '';
   const services = createServices(config, database, secret, () => publicUrl, { adminToken: admin.token, ...options });
   await services.plans.seed();
+  await extendFullKeys(database.models);
 
   const shopify = config.shopify
     ? createShopifyApp({
@@ -247,6 +250,7 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...planEndpoints({ plans: services.plans }),
     ...configEndpoints({ configs: services.configs }),
     ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
+    ...auditEndpoints({ audit: services.audit, tenants: services.tenants, deletion: services.deletion }),
     ...loraEndpoints({ loras: services.loras }),
     ...uploadEndpoints({ uploads: services.uploads }),
     ...webhookEndpoints({ endpoints: services.webhookEndpoints, deliveries: services.webhookDeliveries }),
@@ -346,8 +350,8 @@ function createServices(
   const shopperSessions = new ShopperSessions({ models, ...(options.now ? { now: options.now } : {}) });
   const configs = new TenantConfigService({ models, plans, audit });
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
-  const deletion = new TenantDeletion({ models, storage });
-  const retention = new RetentionSweeper({ models, configs, storage, ...(options.now ? { now: options.now } : {}) });
+  const deletion = new TenantDeletion({ models, storage, ...(options.now ? { now: options.now } : {}) });
+  const retention = new RetentionSweeper({ models, configs, storage, audit, ...(options.now ? { now: options.now } : {}) });
   const includedCredits = new IncludedCredits({ models, plans, ledger, ...(options.now ? { now: options.now } : {}) });
   const runnerTokens = new RunnerTokenService({ models });
   const rateLimits = new RateLimits({

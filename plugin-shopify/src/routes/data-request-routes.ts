@@ -16,7 +16,9 @@ const LIST_LIMIT = 100;
  * `customers/data_request` answered: the merchant lists the requests in the embedded
  * admin and downloads each one's export (JSON: the customer's generations with their
  * parameters and prompts, dates, and image links valid for seven days) to send to the
- * customer. The export is built at download time, so it holds what is stored then.
+ * customer. The export is built at download time, so it holds what is stored then, and
+ * each download is a `data.exported` entry in the tenant's audit log (the webhook only
+ * records the request: no data leaves until the merchant downloads it).
  */
 export function dataRequestRoutes(deps: {
   shopify: Shopify;
@@ -51,7 +53,10 @@ export function dataRequestRoutes(deps: {
       ? await deps.models.DataExport.findOne({ _id: id, shop: shop._id }).lean()
       : null;
     if (!record) return sendProblem(res, 'not_found', 'No such data request.');
-    const generations = await deps.shoppers.export(shop.tenantId, customerShopperId(record.customerId), EXPORT_LINK_TTL_SECONDS);
+    const generations = await deps.shoppers.export(shop.tenantId, customerShopperId(record.customerId), EXPORT_LINK_TTL_SECONDS, {
+      topic: 'customers/data_request',
+      id: record._id,
+    });
     const now = deps.now();
     await deps.models.DataExport.updateOne({ _id: record._id }, { $set: { downloadedAt: now } });
     res.setHeader('Cache-Control', 'no-store');

@@ -25,6 +25,7 @@ export function createCliServices(database: Database, dataDir: string, storage: 
   const configs = new TenantConfigService({ models, plans, audit });
   const ledger = new CreditLedger({ models, audit });
   return {
+    audit,
     plans,
     ledger,
     tenants: new TenantService({ models, keys, plans, configs, ledger, audit }),

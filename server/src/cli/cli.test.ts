@@ -100,6 +100,47 @@ describe('npx atelier', () => {
     expect(after).toBe(before);
   });
 
+  it("tenants audit prints a tenant's log newest first, by action and limit, and a deleted tenant's deletion", async () => {
+    const { tenantId } = JSON.parse(
+      (await atelier('tenants', 'create', '--name', 'Audited', '--plan', 'basic', '--json')).stdout,
+    ) as { tenantId: string };
+    await atelier('tenants', 'suspend', tenantId);
+    await atelier('credits', 'grant', tenantId, '7', '--reason', 'goodwill');
+
+    type Page = {
+      data: { action: string; actor: { kind: string }; details: Record<string, unknown> }[];
+      nextCursor: string | null;
+    };
+    const all = JSON.parse((await atelier('tenants', 'audit', tenantId, '--json')).stdout) as Page;
+    expect(all.nextCursor).toBeNull();
+    expect(all.data.slice(0, 2).map((event) => event.action)).toEqual(['credits.granted', 'tenant.suspended']);
+    expect(all.data.map((event) => event.action).sort()).toEqual([
+      'credits.granted',
+      'credits.granted',
+      'key.created',
+      'key.created',
+      'tenant.created',
+      'tenant.suspended',
+    ]);
+    expect(new Set(all.data.map((event) => event.actor.kind))).toEqual(new Set(['cli']));
+
+    const keys = JSON.parse(
+      (await atelier('tenants', 'audit', tenantId, '--action', 'key.created', '--limit', '1', '--json')).stdout,
+    ) as Page;
+    expect(keys.data).toEqual([expect.objectContaining({ action: 'key.created' })]);
+    expect(keys.nextCursor).not.toBeNull();
+    const text = (await atelier('tenants', 'audit', tenantId, '--action', 'credits.granted')).stdout.trim().split('\n');
+    expect(text[0]).toMatch(/^\S+Z {2}credits\.granted {2}cli {2}credits:\S+ {2}\{.*"amount":7/);
+
+    const refused = await failure(atelier('tenants', 'audit', tenantId, '--action', 'key.exploded'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('key.exploded');
+
+    await atelier('tenants', 'delete', tenantId, '--yes');
+    const gone = JSON.parse((await atelier('tenants', 'audit', tenantId, '--json')).stdout) as Page;
+    expect(gone.data).toEqual([expect.objectContaining({ action: 'tenant.deleted', actor: { kind: 'cli' } })]);
+  });
+
   it('creates runner tokens', async () => {
     const { token } = JSON.parse((await atelier('runner-tokens', 'create', '--name', 'gpu-01', '--json')).stdout) as {
       token: string;

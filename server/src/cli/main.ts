@@ -16,6 +16,7 @@ const USAGE = `Usage: atelier <command> [options] [--json]
   tenants suspend <tenantId>
   tenants reactivate <tenantId>
   tenants delete <tenantId> --yes
+  tenants audit <tenantId> [--limit <n>] [--action <action>]
   plans list
   plans set <plan> [--credits <n>] [--presets <p,…>] [--rpm <n>] [--concurrency <n>]
                    [--max-images <n>] [--max-pixels <n>] [--forced-watermark on|off] [--priority <n>]
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
       priority: { type: 'string' },
       reason: { type: 'string' },
       limit: { type: 'string' },
+      action: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },

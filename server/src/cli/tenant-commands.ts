@@ -1,6 +1,8 @@
-import { createTenantSchema, parse, tenantListQuerySchema, updateTenantSchema } from '../http/schemas.js';
+import type { AuditEventBody } from '@atelier/protocol';
+import { idSchema } from '@atelier/protocol/schemas';
+import { auditQuerySchema, createTenantSchema, parse, tenantListQuerySchema, updateTenantSchema } from '../http/schemas.js';
 import { invalidRequest } from '../errors/app-error.js';
-import { expectArgs, type Command } from './invocation.js';
+import { expectArgs, numberOption, stringOption, type Command } from './invocation.js';
 
 export const tenantCommands: Record<string, Command> = {
   'tenants create': async ({ args, options, services, actor }) => {
@@ -65,4 +67,25 @@ export const tenantCommands: Record<string, Command> = {
       text: `Deleted tenant ${tenantId}: ${documents} documents and ${deleted.files} files removed; its id stays as a tombstone.`,
     };
   },
+  'tenants audit': async ({ args, options, services }) => {
+    const [tenantId] = expectArgs(args, ['tenantId'], 'tenants audit');
+    const id = parse(idSchema, tenantId);
+    const limit = numberOption(options, 'limit');
+    const action = stringOption(options, 'action');
+    const query = parse(auditQuerySchema, {
+      ...(limit !== undefined ? { limit } : {}),
+      ...(action !== undefined ? { action } : {}),
+    });
+    // As GET /admin/v1/tenants/:id/audit-events: a deleted tenant's is the platform's record of its deletion.
+    const page =
+      (await services.deletion.log(id, query)) ?? (await services.tenants.within(id, () => services.audit.list(query)));
+    return { json: page, text: page.data.map(auditLine).join('\n') || 'No audit events.' };
+  },
 };
+
+/** One entry on one line: when, what, who, to what, and its details as JSON. */
+function auditLine(event: AuditEventBody): string {
+  const actor = event.actor.id ? `${event.actor.kind}:${event.actor.id}` : event.actor.kind;
+  const target = event.target ? `${event.target.kind}:${event.target.id}` : '-';
+  return `${event.at}  ${event.action}  ${actor}  ${target}  ${JSON.stringify(event.details)}`;
+}

@@ -290,6 +290,21 @@ describe('hostile input on every route', () => {
     expect(await counts()).toEqual(before);
   });
 
+  it("refuses operators in the audit log's filter and cursor as values, never as a query", async () => {
+    const before = await counts();
+    for (const route of ['GET /v1/audit-events', 'GET /admin/v1/tenants/:id/audit-events']) {
+      for (const [query, detail] of [
+        ['action=%7B%22%24ne%22%3A%22%22%7D', /is not an audit action/],
+        ['action=%24where', /is not an audit action/],
+        ['action[$in][]=key.created', /bracket/],
+        ['cursor=%7B%22%24gt%22%3A%22%22%7D', /cursor does not name an audit event/],
+      ] as const) {
+        await expectRefused(await send(target(route), { query }), detail, `${route} ?${query}`);
+      }
+    }
+    expect(await counts()).toEqual(before);
+  });
+
   it('answers an oversized body on every route that reads one with 413 payload_too_large', async () => {
     const before = await counts();
     const huge = JSON.stringify({ prompt: 'x'.repeat(200 * 1024) });

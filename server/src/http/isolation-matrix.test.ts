@@ -60,6 +60,7 @@ const a = {
   shopperToken: '',
   webhookEndpoint: '',
   webhookDelivery: '',
+  auditEvent: '',
 };
 let globexShopperToken: string;
 const sockets: WidgetProbe[] = [];
@@ -268,6 +269,9 @@ beforeAll(async () => {
   widget.send({ type: 'generate', ref: a.widgetRef, params: { prompt: ACME_PROMPT } });
   a.widgetJob = (await widget.receive('accepted')).id;
   await widget.receive('queued');
+  a.auditEvent = (await runWithTenant(acme.tenantId, () =>
+    server.database.models.AuditEvent.findOne().sort({ at: -1, _id: -1 }).lean(),
+  ))!._id;
   baseline = await acmeState();
 });
 
@@ -345,6 +349,7 @@ function expectNothingOfAcme(text: string): void {
     a.keyId,
     a.webhookEndpoint,
     a.webhookDelivery,
+    a.auditEvent,
     'hooks.acme.test',
     ACME_PROMPT,
     'AcmeOnlyFont',
@@ -910,6 +915,20 @@ const ROUTES: Record<string, Entry> = {
       expect(body).not.toEqual(await runWithTenant(acme.tenantId, () => server.services.ledger.balance()));
     },
   },
+  'GET /v1/audit-events': {
+    exempt: "lists B's own audit log: none of A's entries is in it, and A's entry id as a cursor is refused as an unknown one is",
+    async check() {
+      await widgetCredentialsRefused('GET', '/v1/audit-events');
+      for (const query of ['?limit=100', '?limit=100&action=key.created', '?limit=100&action=credits.granted']) {
+        const response = await asGlobex('GET', `/v1/audit-events${query}`);
+        expect(response.status).toBe(200);
+        const text = await response.text();
+        expect(JSON.parse(text)).toMatchObject({ data: expect.arrayContaining([expect.anything()]) });
+        expectNothingOfAcme(text);
+      }
+      await foreignCursorLikeUnknown('/v1/audit-events', a.auditEvent, 'aud_00000000000000000000');
+    },
+  },
   'GET /v1/usage': {
     names: "the tenant's usage (the key's tenant)",
     async check() {
@@ -1004,6 +1023,7 @@ const ROUTES: Record<string, Entry> = {
   'DELETE /admin/v1/tenants/:id': adminOnly('DELETE', () => `/admin/v1/tenants/${acme.tenantId}`),
   'POST /admin/v1/tenants/:id/credits': adminOnly('POST', () => `/admin/v1/tenants/${acme.tenantId}/credits`),
   'GET /admin/v1/tenants/:id/credits': adminOnly('GET', () => `/admin/v1/tenants/${acme.tenantId}/credits`),
+  'GET /admin/v1/tenants/:id/audit-events': adminOnly('GET', () => `/admin/v1/tenants/${acme.tenantId}/audit-events`),
   'POST /admin/v1/runner-tokens': adminOnly('POST', () => '/admin/v1/runner-tokens'),
   'GET /admin/v1/runners': adminOnly('GET', () => '/admin/v1/runners'),
   'GET /admin/v1/plans': adminOnly('GET', () => '/admin/v1/plans'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_IMAGES_PER_REQUEST, PERFORMANCES, PLAN_NAMES, type PlanName } from '@atelier/protocol';
+import { AUDIT_ACTIONS, MAX_IMAGES_PER_REQUEST, PERFORMANCES, PLAN_NAMES, type PlanName } from '@atelier/protocol';
 import { describeIssues } from '@atelier/protocol/schemas';
 import { invalidRequest } from '../errors/app-error.js';
 import { canonicalPlanName, PLAN_ALIASES } from '../services/plans.js';
@@ -136,6 +136,16 @@ export const listQuerySchema = z
     cursor: z.string().max(200).optional(),
   })
   .strict();
+
+/** `GET /v1/audit-events` and the operator's view of a tenant's log: a page, of one action if asked. */
+export const auditQuerySchema = listQuerySchema.extend({
+  action: z
+    .enum(AUDIT_ACTIONS, {
+      error: (issue) =>
+        `action ${JSON.stringify(issue.input).slice(0, 80)} is not an audit action; one of ${AUDIT_ACTIONS.join(', ')}`,
+    })
+    .optional(),
+});
 
 export const runnerTokenSchema = z.object({ name: z.string().max(200).default('') }).strict();
 

@@ -1,29 +1,11 @@
 import { Schema, type Connection, type Model } from 'mongoose';
+import { AUDIT_ACTIONS, type AuditAction, type AuditActorKind } from '@atelier/protocol';
 import { currentScope, TenantScopeError } from '../tenancy/tenant-context.js';
 import { tenantPlugin } from '../tenancy/tenant-plugin.js';
 
-/** What an audit event can record. Add to this list; never reuse a name for something else. */
-export const AUDIT_ACTIONS = [
-  'tenant.created',
-  'tenant.updated',
-  'tenant.suspended',
-  'tenant.reactivated',
-  'tenant.deleted',
-  'plan.changed',
-  'config.changed',
-  'key.created',
-  'key.rotated',
-  'key.revoked',
-  'credits.granted',
-  'data.exported',
-  'data.deleted',
-  'content.refused',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-
-/** Who did it: a tenant's key, a shopper's widget session, the operator (admin API or CLI), the platform itself, or Shopify. */
+/** Who did it (AUDIT_ACTOR_KINDS in @atelier/protocol). */
 export interface AuditActor {
-  kind: 'key' | 'widget' | 'admin' | 'cli' | 'system' | 'shopify';
+  kind: AuditActorKind;
   /** The key's id for `key`, the widget session's for `widget`; absent otherwise. */
   id?: string;
 }

@@ -11,7 +11,9 @@ let audit: AuditLog;
 beforeAll(async () => {
   uri = freshDatabaseUri();
   database = await connectDatabase(uri);
-  audit = new AuditLog({ models: database.models });
+  // A clock a second on at each entry: entries of one millisecond would be ordered by their random ids.
+  let clock = Date.parse('2026-11-01T00:00:00Z');
+  audit = new AuditLog({ models: database.models, now: () => new Date((clock += 1000)) });
 });
 
 afterAll(async () => {
@@ -29,10 +31,14 @@ describe('AuditLog', () => {
     );
     await runWithTenant('ten_b', () => audit.record('key.revoked', { actor: { kind: 'admin' } }));
 
-    const a = await runWithTenant('ten_a', () => audit.list(10));
+    const a = (await runWithTenant('ten_a', () => audit.list({ limit: 10 }))).data;
     expect(a.map((event) => event.action)).toEqual(['config.changed', 'key.created']);
-    expect(a[0]).toMatchObject({ tenantId: 'ten_a', actor: { kind: 'key', id: 'key_1' }, details: { fields: ['branding'] } });
-    expect((await runWithTenant('ten_b', () => audit.list(10))).map((event) => event.action)).toEqual(['key.revoked']);
+    expect(a[0]).toMatchObject({ actor: { kind: 'key', id: 'key_1' }, details: { fields: ['branding'] } });
+    const stored = await runWithTenant('ten_a', () => database.models.AuditEvent.find().lean());
+    expect(stored.map((event) => [event._id, event.tenantId]).sort()).toEqual(a.map((event) => [event.id, 'ten_a']).sort());
+    expect((await runWithTenant('ten_b', () => audit.list({ limit: 10 }))).data.map((event) => event.action)).toEqual([
+      'key.revoked',
+    ]);
   });
 
   it('is append-only: no update anywhere, no delete outside a system scope', async () => {

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import mongoose from 'mongoose';
-import type { AuditAction, AuditActor, AuditEvent } from '../models/audit-event.model.js';
+import type { AuditAction, AuditEventBody, AuditEventListBody } from '@atelier/protocol';
+import type { AuditActor, AuditEvent } from '../models/audit-event.model.js';
 import type { Models } from '../models/index.js';
+import { invalidRequest } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
 import { requireTenantId } from '../tenancy/tenant-context.js';
 import { newId } from './ids.js';
 
+const { trusted } = mongoose;
 const log = createLogger('audit-log');
 
 export interface AuditRecord {
@@ -20,7 +23,17 @@ export interface AuditRecord {
   once?: string;
 }
 
-/** The tenant-in-scope's append-only audit log. */
+export interface AuditQuery {
+  limit: number;
+  /** The `nextCursor` of the previous page: the id of its last entry. */
+  cursor?: string | undefined;
+  action?: AuditAction | undefined;
+}
+
+/**
+ * The tenant-in-scope's append-only audit log. Nothing here (or anywhere) changes an
+ * entry: the model refuses every update, and deletes outside a tenant's deletion.
+ */
 export class AuditLog {
   constructor(private readonly deps: { models: Models; now?: () => Date }) {}
 
@@ -44,14 +57,39 @@ export class AuditLog {
     return created.toObject();
   }
 
-  /** Newest first; `before` pages back from an entry's time. */
-  async list(limit: number, before?: Date): Promise<AuditEvent[]> {
-    const filter = before ? { at: mongoose.trusted({ $lt: before }) } : {};
-    return this.deps.models.AuditEvent.find(filter).sort({ at: -1, _id: -1 }).limit(limit).lean();
+  /**
+   * Newest first, paged as `GET /v1/generations` is: the cursor is the last id of the
+   * previous page, and the next page starts after that entry's (time, id).
+   */
+  async list({ limit, cursor, action }: AuditQuery): Promise<AuditEventListBody> {
+    const { AuditEvent: Events } = this.deps.models;
+    const filter: Record<string, unknown> = action ? { action } : {};
+    if (cursor) {
+      const after = await Events.findById(cursor).select({ at: 1 }).lean();
+      if (!after) throw invalidRequest('cursor does not name an audit event of yours');
+      filter.$or = [{ at: trusted({ $lt: after.at }) }, { at: after.at, _id: trusted({ $lt: after._id }) }];
+    }
+    const page = await Events.find(filter)
+      .sort({ at: -1, _id: -1 })
+      .limit(limit + 1)
+      .lean();
+    const data = page.slice(0, limit).map(present);
+    return { data, nextCursor: page.length > limit ? (data.at(-1)?.id ?? null) : null };
   }
 }
 
 /** An id shaped as `newId('aud')`'s, the same for the same `once` key (a hash of it). */
 function onceId(key: string): string {
   return `aud_${createHash('sha256').update(key).digest('base64url').slice(0, 20)}`;
+}
+
+export function present(event: AuditEvent): AuditEventBody {
+  return {
+    id: event._id,
+    at: event.at.toISOString(),
+    action: event.action,
+    actor: { kind: event.actor.kind, ...(event.actor.id ? { id: event.actor.id } : {}) },
+    target: event.target ?? null,
+    details: event.details ?? {},
+  };
 }

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AuditEventBody, AuditEventListBody } from '@atelier/protocol';
 import {
   completeJob,
   connectRunner,
@@ -45,6 +46,13 @@ const everything = () =>
       uploads: (await Upload.find().select({ _id: 1 }).lean()).map((upload) => upload._id).sort(),
     };
   });
+
+/** The tenant's audit log through its own key, newest first. */
+async function auditLog(secretKey: string): Promise<AuditEventBody[]> {
+  const response = await server.api(secretKey, '/v1/audit-events?limit=100');
+  expect(response.status).toBe(200);
+  return ((await response.json()) as AuditEventListBody).data;
+}
 
 async function uploadPng(secretKey: string): Promise<string> {
   const response = await fetch(`${server.url}/v1/uploads`, {
@@ -101,12 +109,15 @@ describe('RetentionSweeper', () => {
     expect(before.files.filter((file) => file.includes(oldJob))).toHaveLength(1);
 
     // Two days on: past the short-lived tenant's one day, within the other's default.
+    const now = new Date(Date.now() + 2 * DAY_MS);
     const sweeper = new RetentionSweeper({
       models: server.database.models,
       configs: server.services.configs,
       storage: server.services.storage,
-      now: () => new Date(Date.now() + 2 * DAY_MS),
+      audit: server.services.audit,
+      now: () => now,
     });
+    const logBefore = { short: await auditLog(shortLived.secretKey), long: await auditLog(longLived.secretKey) };
     expect(await sweeper.sweep()).toEqual({ generations: 1, uploads: 1, files: 2 });
 
     const after = { stored: await everything(), files: await storedFiles() };
@@ -120,7 +131,27 @@ describe('RetentionSweeper', () => {
     expect(after.stored.uploads).toEqual(expect.arrayContaining([neededUpload, logo]));
     expect((await server.api(shortLived.secretKey, `/v1/generations/${oldJob}`)).status).toBe(404);
 
-    // A second run finds nothing more.
+    // One entry in the swept tenant's log, with the counts and the cut-off; none in the other's.
+    const logAfter = { short: await auditLog(shortLived.secretKey), long: await auditLog(longLived.secretKey) };
+    expect(logAfter.long).toEqual(logBefore.long);
+    expect(logAfter.short.slice(1)).toEqual(logBefore.short);
+    expect(logAfter.short[0]).toMatchObject({
+      action: 'data.deleted',
+      actor: { kind: 'system' },
+      target: null,
+      details: {
+        reason: 'retention',
+        retentionDays: 1,
+        cutoff: new Date(now.getTime() - DAY_MS).toISOString(),
+        generations: 1,
+        uploads: 1,
+        files: 2,
+      },
+    });
+    expect(JSON.stringify(logAfter.short[0])).not.toContain('vase');
+
+    // A second run finds nothing more, and says nothing.
     expect(await sweeper.sweep()).toEqual({ generations: 0, uploads: 0, files: 0 });
+    expect(await auditLog(shortLived.secretKey)).toEqual(logAfter.short);
   });
 });

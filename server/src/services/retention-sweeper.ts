@@ -1,6 +1,7 @@
 import mongoose from 'mongoose';
 import type { JobStatus } from '@atelier/protocol';
 import type { Models } from '../models/index.js';
+import type { AuditLog } from './audit-log.js';
 import { createLogger } from '../logging/logger.js';
 import { PeriodicRun } from './periodic-run.js';
 import type { Storage } from '../storage/storage.js';
@@ -30,7 +31,8 @@ export interface RetentionSweep {
  * waiting or running job still needs. Credits entries and the audit log stay: they are
  * the account's records, and hold no image and no prompt unless the tenant asked for
  * one (`contentPolicy.auditPromptText`). A deleted tenant's data goes with the tenant
- * (tenant-deletion.ts).
+ * (tenant-deletion.ts). A run that deletes something of a tenant's says so in its audit
+ * log (`data.deleted`: the counts and the cut-off, nothing of what was deleted).
  *
  * Runs at start and hourly on every server process; deleting twice is harmless. Files go
  * before their documents, so a crash in between leaves a document whose files are gone,
@@ -47,6 +49,7 @@ export class RetentionSweeper {
       models: Models;
       configs: Pick<TenantConfigService, 'get'>;
       storage: Storage;
+      audit: Pick<AuditLog, 'record'>;
       now?: () => Date;
     },
   ) {}
@@ -70,11 +73,22 @@ export class RetentionSweeper {
 
   /** The tenant in scope. */
   private async sweepTenant(): Promise<RetentionSweep> {
-    const { models, storage } = this.deps;
     const { retentionDays, output } = await this.deps.configs.get();
     const cutoff = new Date((this.deps.now?.() ?? new Date()).getTime() - retentionDays * DAY_MS);
     const swept: RetentionSweep = { generations: 0, uploads: 0, files: 0 };
+    await this.sweepJobs(cutoff, swept);
+    await this.sweepUploads(cutoff, output.watermarkStyle.logoImageId, swept);
+    if (swept.generations + swept.uploads > 0) {
+      await this.deps.audit.record('data.deleted', {
+        actor: { kind: 'system' },
+        details: { reason: 'retention', retentionDays, cutoff: cutoff.toISOString(), ...swept },
+      });
+    }
+    return swept;
+  }
 
+  private async sweepJobs(cutoff: Date, swept: RetentionSweep): Promise<void> {
+    const { models, storage } = this.deps;
     for (;;) {
       const jobs = await models.Generation.find({ status: trusted({ $in: ENDED }), finishedAt: trusted({ $lt: cutoff }) })
         .select({ _id: 1, images: 1 })
@@ -92,7 +106,10 @@ export class RetentionSweeper {
       swept.generations += deletedCount;
       if (jobs.length < BATCH) break;
     }
+  }
 
+  private async sweepUploads(cutoff: Date, logoImageId: string | null, swept: RetentionSweep): Promise<void> {
+    const { models, storage } = this.deps;
     const needed = new Set(
       (
         await models.Generation.find({ status: trusted({ $in: ACTIVE }) })
@@ -102,7 +119,7 @@ export class RetentionSweeper {
     );
     // The tenant's watermark logo is an upload too, and it stays in use for as long as the
     // configuration names it, however old it is.
-    if (output.watermarkStyle.logoImageId) needed.add(output.watermarkStyle.logoImageId);
+    if (logoImageId) needed.add(logoImageId);
     const uploads = await models.Upload.find({ createdAt: trusted({ $lt: cutoff }) })
       .select({ _id: 1, storageKey: 1 })
       .lean();
@@ -111,7 +128,6 @@ export class RetentionSweeper {
       swept.files += 1;
       swept.uploads += (await models.Upload.deleteOne({ _id: upload._id })).deletedCount;
     }
-    return swept;
   }
 
   start(intervalMs = HOUR_MS): void {

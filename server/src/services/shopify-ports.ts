@@ -1,5 +1,5 @@
 import mongoose from 'mongoose';
-import type { ShopifyPorts, ShopperResult } from '@atelier/plugin-shopify';
+import type { ComplianceRequest, ShopifyPorts, ShopperResult } from '@atelier/plugin-shopify';
 import type { JobStatus } from '@atelier/protocol';
 import { AppError } from '../errors/app-error.js';
 import type { Generation } from '../models/generation.model.js';
@@ -8,6 +8,7 @@ import type { JobQueue } from '../queue/job-queue.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
 import type { Storage } from '../storage/storage.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
+import type { AuditLog } from './audit-log.js';
 import type { CreditLedger } from './credit-ledger.js';
 import { grantIncludedCredits } from './included-credits.js';
 import type { PlanService } from './plans.js';
@@ -31,6 +32,7 @@ export interface ShopifyPortDeps {
   ledger: CreditLedger;
   plans: PlanService;
   signer: UrlSigner;
+  audit: Pick<AuditLog, 'record'>;
   cancelOnRunner(runnerId: string, jobId: string, epoch: number): void;
 }
 
@@ -145,13 +147,17 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
       },
     },
     shoppers: {
-      export: (tenantId, shopperId, linkTtlSeconds) =>
+      export: (tenantId, shopperId, linkTtlSeconds, request) =>
         runWithTenant(tenantId, async () => {
           const signer = deps.signer.withTtl(linkTtlSeconds);
           // One clock reading, so that the links expire exactly when the export says.
           const now = Date.now();
           const expiresAt = new Date((Math.floor(now / 1000) + linkTtlSeconds) * 1000).toISOString();
           const jobs = await models.Generation.find({ shopperId }).sort({ createdAt: 1, _id: 1 }).lean();
+          await deps.audit.record('data.exported', {
+            actor: SHOPIFY,
+            details: { ...compliance(request), generations: jobs.length, images: imageCount(jobs), linksExpireAt: expiresAt },
+          });
           return jobs.map((job) => ({
             id: job._id,
             status: job.status,
@@ -173,7 +179,7 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
         runWithTenant(tenantId, async () =>
           (await models.Generation.find({ shopperId }).select({ _id: 1 }).sort({ _id: 1 }).lean()).map((job) => job._id),
         ),
-      async forget(tenantId, shopperId) {
+      async forget(tenantId, shopperId, request) {
         await cancelActive(tenantId, { shopperId });
         return runWithTenant(tenantId, async () => {
           const jobs = await models.Generation.find({ shopperId }).select({ _id: 1, images: 1 }).lean();
@@ -182,11 +188,26 @@ export function shopifyPorts(deps: ShopifyPortDeps): ShopifyPorts {
           const ids = trusted({ $in: jobs.map((job) => job._id) });
           await models.JobTransition.deleteMany({ jobId: ids });
           await models.IdempotencyKey.deleteMany({ generationId: ids });
-          return (await models.Generation.deleteMany({ _id: ids })).deletedCount;
+          const { deletedCount } = await models.Generation.deleteMany({ _id: ids });
+          // Recorded even when nothing was held: the request was answered.
+          await deps.audit.record('data.deleted', {
+            actor: SHOPIFY,
+            details: { ...compliance(request), generations: deletedCount, images: imageCount(jobs) },
+          });
+          return deletedCount;
         });
       },
     },
   };
+}
+
+/** A compliance request as an audit entry names it: its topic and id, never the customer. */
+function compliance(request: ComplianceRequest): Record<string, string> {
+  return { reason: request.topic, request: request.id };
+}
+
+function imageCount(jobs: Pick<Generation, 'images'>[]): number {
+  return jobs.reduce((sum, job) => sum + job.images.length, 0);
 }
 
 /** Shopify's events may come after the tenant is gone (deleted by an operator, or redacted): false then. */

@@ -1,12 +1,13 @@
 import type { Model } from 'mongoose';
-import type { DeletedTenantBody } from '@atelier/protocol';
+import type { AuditEventListBody, DeletedTenantBody } from '@atelier/protocol';
 import type { AuditActor } from '../models/audit-event.model.js';
 import type { Models } from '../models/index.js';
-import { notFound } from '../errors/app-error.js';
+import { invalidRequest, notFound } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
 import { tenantPrefix, type Storage } from '../storage/storage.js';
 import { runAsSystem } from '../tenancy/tenant-context.js';
 import { tenantPlugin } from '../tenancy/tenant-plugin.js';
+import type { AuditQuery } from './audit-log.js';
 
 const log = createLogger('tenant-deletion');
 
@@ -77,6 +78,37 @@ export class TenantDeletion {
       log.info({ tenantId, actor: actor.kind, documents, files }, 'tenant deleted');
       return { tenantId, status: 'deleted', deletedAt: deletedAt.toISOString(), documents, files };
     });
+  }
+
+  /**
+   * A deleted tenant's audit log as the operator reads it: its own entries went with its
+   * data, so what is left is the platform's record of the deletion (who, when, what was
+   * removed) as one `tenant.deleted` entry, whose id is the tenant's. null: no deletion.
+   */
+  async log(tenantId: string, { cursor, action }: AuditQuery): Promise<AuditEventListBody | null> {
+    const record = await runAsSystem('read a tenant deletion', () => this.deps.models.TenantDeletion.findById(tenantId).lean());
+    if (!record) return null;
+    if (cursor) throw invalidRequest('cursor does not name an audit event of yours');
+    if (action && action !== 'tenant.deleted') return { data: [], nextCursor: null };
+    const { actor } = record;
+    return {
+      data: [
+        {
+          id: record._id,
+          at: record.startedAt.toISOString(),
+          action: 'tenant.deleted',
+          actor: { kind: actor.kind, ...(actor.id ? { id: actor.id } : {}) },
+          target: { kind: 'tenant', id: record._id },
+          details: {
+            plan: record.plan,
+            completedAt: record.completedAt?.toISOString() ?? null,
+            documents: record.documents,
+            files: record.files,
+          },
+        },
+      ],
+      nextCursor: null,
+    };
   }
 
   private now(): Date {

@@ -66,7 +66,7 @@ export class TenantService {
       });
       await grantIncludedCredits(this.deps.ledger, plan, calendarPeriod(this.now()), actor);
     });
-    const keys = await this.deps.keys.issue(tenantId, input.mode ?? 'test', 'default');
+    const keys = await this.deps.keys.issue(tenantId, input.mode ?? 'test', 'default', actor);
     return { tenantId, name: input.name, plan: plan._id, origins: input.origins, storagePrefix: tenantPrefix(tenantId), ...keys };
   }
 
