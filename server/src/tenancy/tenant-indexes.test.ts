@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import mongoose, { type Model } from 'mongoose';
+import mongoose, { type Schema } from 'mongoose';
 import { createShopifyModels } from '@atelier/plugin-shopify';
 import { createModels } from '../models/index.js';
 import { tenantPlugin } from './tenant-plugin.js';
@@ -7,10 +7,13 @@ import { tenantPlugin } from './tenant-plugin.js';
 // Models bind to a connection; reading their schemas needs no database. The Shopify app's
 // collections live on the server's connection beside the platform's, and are judged alike.
 const connection = mongoose.createConnection();
-const models = [
+const models: [string, { schema: Schema }][] = [
   ...Object.entries(createModels(connection)),
-  ...Object.entries(createShopifyModels(connection)).map(([name, model]) => [`Shopify${name}`, model] as const),
-] as [string, Model<unknown>][];
+  ...Object.entries(createShopifyModels(connection)).map(([name, model]): [string, { schema: Schema }] => [
+    `Shopify${name}`,
+    model,
+  ]),
+];
 
 afterAll(() => connection.close());
 
