@@ -39,6 +39,12 @@ async function useShop(shop: string): Promise<void> {
     expect(active).not.toBeNull();
     return active!;
   });
+  // Every webhook the approval made Shopify send is worked off (its payload dropped) before anything is counted.
+  await vi.waitFor(async () =>
+    expect(await models().WebhookEvent.countDocuments({ shop, status: 'done' })).toBe(
+      app.shopify.billing.deliveries.filter((delivery) => delivery.shop === shop).length,
+    ),
+  );
   const claim = await claimCharge(models(), subscription, { jobId: `gen_${shop}`, credits: 3, at: new Date() });
   if (claim.kind !== 'claimed') throw new Error(`no usage charge claimed: ${claim.kind}`);
   await models().UsageSendClaim.create({ _id: `${claim.charge._id}:1:0`, at: new Date() });
