@@ -7,6 +7,8 @@
  */
 export { APP_BRIDGE_URL, loadShopifyConfig, type ShopifyConfig } from './config.js';
 export { createShopifyApp, type ShopifyApp, type ShopifyAppDeps } from './shopify-app.js';
+export { shopTenantErasure } from './shop-erasure.js';
+export { createShopifyModels, type ShopifyModels } from './models/index.js';
 export type {
   ShopTenants,
   ShopperSessionsPort,

@@ -1,4 +1,5 @@
-import type { Model } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
+import { shopTenantErasure } from '@atelier/plugin-shopify';
 import type { AuditEventListBody, DeletedTenantBody } from '@atelier/protocol';
 import type { AuditActor } from '../models/audit-event.model.js';
 import type { Models } from '../models/index.js';
@@ -10,6 +11,15 @@ import { tenantPlugin } from '../tenancy/tenant-plugin.js';
 import type { AuditQuery } from './audit-log.js';
 
 const log = createLogger('tenant-deletion');
+
+/**
+ * The integrations that keep a tenant's data in collections of their own (beside the
+ * platform's, on the same connection), each erasing it its own way: the Shopify app's
+ * models are scoped by shop, not by `tenantPlugin`, so `tenantOwnedModels` does not see them.
+ */
+const INTEGRATIONS: ((connection: Connection) => (tenantId: string, now: Date) => Promise<Record<string, number>>)[] = [
+  shopTenantErasure,
+];
 
 /**
  * Every model whose documents belong to one tenant: those built with `tenantPlugin`,
@@ -30,7 +40,8 @@ export function tenantOwnedModels(models: Models): Model<unknown>[] {
  * 2. the platform's `tenant_deletions` record is written (the tenant's own audit log is
  *    about to go);
  * 3. every document of every tenant-owned model (keys, jobs, audit log, ledger,
- *    configuration, …), its fair-share turn and its relayed job events;
+ *    configuration, …), its fair-share turn, its relayed job events, and what the
+ *    integrations keep of it (a Shopify shop's results, billing, sessions);
  * 4. its files (`tenants/<id>/`);
  * 5. the record is completed with what was removed.
  * Every step is idempotent, so a deletion interrupted by a crash is finished by running
@@ -66,6 +77,9 @@ export class TenantDeletion {
       ).deletedCount;
       // Relayed events live for seconds and mix tenants in one batch: only this tenant's are taken out.
       await models.JobEventBatch.updateMany({ 'events.tenantId': tenantId }, { $pull: { events: { tenantId } } });
+      for (const integration of INTEGRATIONS) {
+        Object.assign(documents, await integration(models.Tenant.db)(tenantId, now));
+      }
       const files = await this.deps.storage.deletePrefix(tenantPrefix(tenantId));
 
       const record = await models.TenantDeletion.findById(tenantId).lean();

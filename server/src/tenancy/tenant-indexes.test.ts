@@ -1,11 +1,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import mongoose from 'mongoose';
+import mongoose, { type Schema } from 'mongoose';
+import { createShopifyModels } from '@atelier/plugin-shopify';
 import { createModels } from '../models/index.js';
 import { tenantPlugin } from './tenant-plugin.js';
 
-// Models bind to a connection; reading their schemas needs no database.
+// Models bind to a connection; reading their schemas needs no database. The Shopify app's
+// collections live on the server's connection beside the platform's, and are judged alike.
 const connection = mongoose.createConnection();
-const models = Object.entries(createModels(connection));
+const models: [string, { schema: Schema }][] = [
+  ...Object.entries(createModels(connection)),
+  ...Object.entries(createShopifyModels(connection)).map(([name, model]): [string, { schema: Schema }] => [
+    `Shopify${name}`,
+    model,
+  ]),
+];
 
 afterAll(() => connection.close());
 
@@ -16,18 +24,33 @@ afterAll(() => connection.close());
  */
 const GLOBAL_UNIQUE: Record<string, string> = {
   'ApiKey hash': "a key's hash is what identifies its tenant: authentication looks it up before any tenant is known",
+  'ShopifyShop tenantId': 'one shop per tenant: the shop record is found by its tenant (the tenant deletion does)',
+  'ShopifyUsageCharge jobId': "one job is charged once; a job's id is the platform's, unique across tenants",
+};
+
+/**
+ * The Shopify app's models that carry tenantId without running the tenant plugin, with
+ * the reason. The app's code is scoped by hand, by shop (its webhooks, outboxes and admin
+ * find the shop first); the platform's tenant deletion erases them through the app
+ * (tenant-deletion.ts `INTEGRATIONS`, plugin-shopify's shop-erasure.ts).
+ */
+const SCOPED_BY_SHOP: Record<string, string> = {
+  ShopifyShop: "maps a shop's domain to its tenant, looked up before the tenant is known (like Tenant); left a tombstone",
+  ShopifyResult: 'scoped by shop; erased with its tenant',
+  ShopifySubscription: 'scoped by shop; erased with its tenant',
+  ShopifyUsageCharge: 'scoped by shop (the usage outbox drains every shop); erased with its tenant',
 };
 
 const tenantOwned = models.filter(([, model]) => model.schema.pathType('tenantId') === 'real');
 
 describe('tenant-owned models', () => {
-  it('are the models that carry tenantId, and every one of them runs the tenant plugin', () => {
+  it('are the models that carry tenantId, and every one of them runs the tenant plugin, but for the ones scoped by shop', () => {
     expect(tenantOwned.map(([name]) => name)).toEqual(
-      expect.arrayContaining(['ApiKey', 'Generation', 'CreditEntry', 'TenantConfig']),
+      expect.arrayContaining(['ApiKey', 'Generation', 'CreditEntry', 'TenantConfig', ...Object.keys(SCOPED_BY_SHOP)]),
     );
     for (const [name, model] of tenantOwned) {
       const plugins = (model.schema as unknown as { plugins: { fn: unknown }[] }).plugins.map((plugin) => plugin.fn);
-      expect(plugins, name).toContain(tenantPlugin);
+      expect(plugins.includes(tenantPlugin), name).toBe(!(name in SCOPED_BY_SHOP));
     }
   });
 
