@@ -8,6 +8,7 @@ import { connectDatabase, type Database } from './db/connect.js';
 import { createLogger } from './logging/logger.js';
 import { createApp, listRoutes } from './http/app.js';
 import { createAuthenticators } from './http/auth.js';
+import { Identity } from './http/strategies/identity.js';
 import { RestRateLimits } from './http/rate-limit.js';
 import { summarise, type Endpoint, type EndpointSummary } from './http/endpoint.js';
 import { adminEndpoints } from './http/routes/admin-routes.js';
@@ -347,6 +348,8 @@ function createServices(
   const retention = new RetentionSweeper({ models, configs, storage, ...(options.now ? { now: options.now } : {}) });
   const includedCredits = new IncludedCredits({ models, plans, ledger, ...(options.now ? { now: options.now } : {}) });
   const runnerTokens = new RunnerTokenService({ models });
+  // Every credential the server accepts, as passport strategies on one Passport instance.
+  const identity = new Identity({ keys, adminToken: options.adminToken, shopperSessions, runnerTokens, publicUrl });
   const rateLimits = new RateLimits({
     plans,
     liveProcesses: async () => (await instances.alive()).length,
@@ -381,7 +384,7 @@ function createServices(
     maxQueued: config.maxQueued,
   });
   const runnerHub = new RunnerHub({
-    tokens: runnerTokens,
+    identity,
     queue,
     dispatcher,
     registry,
@@ -403,9 +406,8 @@ function createServices(
   });
   const resumeTokens = new ResumeTokens(secret);
   const widgetHub = new WidgetHub({
-    keys,
+    identity,
     resumeTokens,
-    shopperSessions,
     configs,
     rateLimits,
     ...(options.now ? { now: options.now } : {}),
@@ -417,11 +419,11 @@ function createServices(
     pingMs: config.widgetPingMs,
     maxSocketsPerAddress: config.maxSocketsPerAddress,
     maxSocketsPerTenant: config.maxSocketsPerTenant,
-    publicUrl,
   });
   const restLimits = new RestRateLimits({ limits: rateLimits, addressPerMinute: config.rateLimitAddressPerMinute });
-  const auth = createAuthenticators({ keys, adminToken: options.adminToken, limits: restLimits });
+  const auth = createAuthenticators({ identity, limits: restLimits });
   return {
+    identity,
     auth,
     restLimits,
     events,
