@@ -57,8 +57,10 @@ export function createAuthenticators(deps: { identity: Identity; limits: RestRat
   const { passport } = deps.identity;
 
   /** What `passport.authenticate` returns for Express: the middleware it makes. */
-  const authenticate = (strategies: readonly StrategyName[], callback: (error: unknown, principal: unknown, info: unknown) => void) =>
-    passport.authenticate([...strategies], { session: false }, callback) as RequestHandler;
+  const authenticate = (
+    strategies: readonly StrategyName[],
+    callback: (error: unknown, principal: unknown, info: unknown) => void,
+  ) => passport.authenticate([...strategies], { session: false }, callback) as RequestHandler;
 
   const secretKey =
     (strategies: readonly StrategyName[], scopes: readonly KeyScope[], route: string): RequestHandler =>

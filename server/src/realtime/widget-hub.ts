@@ -160,8 +160,12 @@ export class WidgetHub {
       });
       socket.close(REALTIME_CLOSE.tooManyConnections, 'too many messages');
     });
-    const client = new WidgetSession(socket, admission.tenant, this.deps, { address, shopperToken: admission.shopperToken, credentials: admission.gate }, () =>
-      this.clients.delete(client),
+    const client = new WidgetSession(
+      socket,
+      admission.tenant,
+      this.deps,
+      { address, shopperToken: admission.shopperToken, credentials: admission.gate },
+      () => this.clients.delete(client),
     );
     this.clients.add(client);
   }

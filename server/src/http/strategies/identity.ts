@@ -76,7 +76,7 @@ export class Identity {
         name,
         { session: false },
         (error: unknown, principal: SocketCredentials[N]['principal'] | false, refusal: Refusal) => {
-          if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+          if (error) return reject(error instanceof Error ? error : new Error('a strategy failed', { cause: error }));
           resolve(principal ? { ok: true, principal } : { ok: false, refusal });
         },
       ) as (request: object, response: undefined, next: (error: unknown) => void) => void;
