@@ -56,7 +56,7 @@ export interface Authenticators {
 export function createAuthenticators(deps: { identity: Identity; limits: RestRateLimits }): Authenticators {
   const { passport } = deps.identity;
 
-  /** What `passport.authenticate` returns for Express: the middleware it makes. */
+  // Given a list, passport tries each strategy in turn and hands the callback one challenge per strategy.
   const authenticate = (
     strategies: readonly StrategyName[],
     callback: (error: unknown, principal: unknown, info: unknown) => void,
