@@ -8,6 +8,7 @@ import { connectDatabase, type Database } from './db/connect.js';
 import { createLogger } from './logging/logger.js';
 import { createApp, listRoutes } from './http/app.js';
 import { createAuthenticators } from './http/auth.js';
+import { Identity } from './http/strategies/identity.js';
 import { RestRateLimits } from './http/rate-limit.js';
 import { summarise, type Endpoint, type EndpointSummary } from './http/endpoint.js';
 import { adminEndpoints } from './http/routes/admin-routes.js';
@@ -354,6 +355,8 @@ function createServices(
   const retention = new RetentionSweeper({ models, configs, storage, audit, ...(options.now ? { now: options.now } : {}) });
   const includedCredits = new IncludedCredits({ models, plans, ledger, ...(options.now ? { now: options.now } : {}) });
   const runnerTokens = new RunnerTokenService({ models });
+  // Every credential the server accepts, as passport strategies on one Passport instance.
+  const identity = new Identity({ keys, adminToken: options.adminToken, shopperSessions, runnerTokens, publicUrl });
   const rateLimits = new RateLimits({
     plans,
     liveProcesses: async () => (await instances.alive()).length,
@@ -390,7 +393,7 @@ function createServices(
   });
   const images = new ImageService({ models, storage, queue, audit, presentImages });
   const runnerHub = new RunnerHub({
-    tokens: runnerTokens,
+    identity,
     queue,
     dispatcher,
     registry,
@@ -412,9 +415,8 @@ function createServices(
   });
   const resumeTokens = new ResumeTokens(secret);
   const widgetHub = new WidgetHub({
-    keys,
+    identity,
     resumeTokens,
-    shopperSessions,
     configs,
     rateLimits,
     ...(options.now ? { now: options.now } : {}),
@@ -426,11 +428,11 @@ function createServices(
     pingMs: config.widgetPingMs,
     maxSocketsPerAddress: config.maxSocketsPerAddress,
     maxSocketsPerTenant: config.maxSocketsPerTenant,
-    publicUrl,
   });
   const restLimits = new RestRateLimits({ limits: rateLimits, addressPerMinute: config.rateLimitAddressPerMinute });
-  const auth = createAuthenticators({ keys, adminToken: options.adminToken, limits: restLimits });
+  const auth = createAuthenticators({ identity, limits: restLimits });
   return {
+    identity,
     auth,
     restLimits,
     events,

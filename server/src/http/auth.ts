@@ -1,13 +1,13 @@
 import type { Request, RequestHandler } from 'express';
-import { Passport } from 'passport';
-import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import type { KeyScope } from '@atelier/protocol';
 import { AppError, unauthorized } from '../errors/app-error.js';
-import type { KeyCheck, KeyService, VerifiedKey } from '../services/key-service.js';
-import { safeEqual } from '../services/ids.js';
+import type { VerifiedKey } from '../services/key-service.js';
 import { requireScopes } from '../services/scopes.js';
 import { enterTenantScope } from '../tenancy/tenant-context.js';
 import type { RestRateLimits } from './rate-limit.js';
+import { SECRET_KEY_NEEDED } from './strategies/bearer-strategies.js';
+import type { Identity } from './strategies/identity.js';
+import { strategiesFor, type StrategyName } from './strategies/strategy-names.js';
 
 /**
  * What a route accepts, declared on the endpoint (endpoint.ts): the operator's admin
@@ -34,107 +34,67 @@ export interface Authenticators {
   enforce(auth: EndpointAuth, route: string): RequestHandler;
 }
 
-const SECRET_KEY_NEEDED = 'A valid secret key is required: Authorization: Bearer sk_…';
-
-/** What a caller is told when their key is refused, by reason; the reason is theirs to know (they hold the key). */
-const REFUSALS: Record<Exclude<KeyCheck, { ok: true }>['reason'], string> = {
-  malformed: SECRET_KEY_NEEDED,
-  'bad checksum': 'That is not a valid secret key: its checksum does not match (was it copied whole?).',
-  unknown: 'That secret key is not known.',
-  revoked: 'That secret key has been revoked.',
-  expired: 'That secret key has expired (or its rotation grace period has ended).',
-  'tenant inactive': 'The account this key belongs to is not active.',
-};
-
 /**
- * Passport strategies for the REST API, on a Passport instance of their own (no
- * global state, no sessions): `secret-key` (a tenant's `sk_…`) and `admin` (the
- * operator's token). Failures become problem+json, not passport's text/plain.
+ * The REST API's credential check, as Express middleware: `mount` (endpoint.ts) puts
+ * `enforce(ep.auth)` before every endpoint. Each declaration stands for passport
+ * strategies (`strategiesFor` in strategies/strategy-names.ts: `'admin'` is the `admin`
+ * strategy, `{secretKey}` the `secret-key` strategy and then the scopes), run through
+ * `passport.authenticate` on the one Passport instance every credential of the server is
+ * registered on (strategies/identity.ts); failures become problem+json, not passport's
+ * text/plain.
  *
- * The widget socket's credentials (a publishable key with the page's Origin, and a
- * shopper session) arrive on a WebSocket upgrade and in its `hello` message, not on an
- * Express request; the widget hub checks them with the same services (KeyService,
- * ShopperSessions) and refuses them everywhere else: a `pk_…` sent to a REST route is
- * told that a secret key is needed there.
+ * The widget's credentials (a publishable key with the page's Origin, a shopper session)
+ * and the runner's token are strategies on the same instance, run at the socket and
+ * stream entry points through `Identity.at(entry)`; REST routes do not accept them: a
+ * `pk_…` sent to a REST route is told that a secret key is needed there.
  *
  * Credentials count only in the `Authorization` header. passport-http-bearer also reads
  * `?access_token=` and a body field `access_token`, but a key in a URL ends up in proxy
  * and server logs and browser history, so a request that carries one there is refused
  * before the strategy sees it, whatever its header says.
  */
-export function createAuthenticators(deps: { keys: KeyService; adminToken: string; limits: RestRateLimits }): Authenticators {
-  const passport = new Passport();
+export function createAuthenticators(deps: { identity: Identity; limits: RestRateLimits }): Authenticators {
+  const { passport } = deps.identity;
 
-  passport.use(
-    'secret-key',
-    new BearerStrategy((token, done) => {
-      if (token.startsWith('pk_')) {
-        return done(
-          null,
-          false,
-          'Publishable keys (pk_…) work only in the widget (the /v1/realtime socket); this endpoint needs a secret key: Authorization: Bearer sk_…',
-        );
-      }
-      deps.keys.verifySecretKey(token).then(
-        (check) =>
-          check.ok
-            ? done(null, {
-                kind: 'tenant',
-                tenantId: check.tenant._id,
-                plan: check.tenant.plan,
-                key: check.key,
-              } satisfies TenantPrincipal)
-            : done(null, false, REFUSALS[check.reason]),
-        (error: unknown) => done(error),
-      );
-    }),
-  );
-
-  passport.use(
-    'admin',
-    new BearerStrategy((token, done) => {
-      done(null, safeEqual(token, deps.adminToken) ? ({ kind: 'admin' } satisfies AdminPrincipal) : false);
-    }),
-  );
+  // Given a list, passport tries each strategy in turn and hands the callback one challenge per strategy.
+  const authenticate = (
+    strategies: readonly StrategyName[],
+    callback: (error: unknown, principal: unknown, info: unknown) => void,
+  ) => passport.authenticate([...strategies], { session: false }, callback) as RequestHandler;
 
   const secretKey =
-    (scopes: readonly KeyScope[], route: string): RequestHandler =>
+    (strategies: readonly StrategyName[], scopes: readonly KeyScope[], route: string): RequestHandler =>
     (req, res, next) => {
       const misplaced = misplacedCredential(req, 'sk_…');
       if (misplaced) return next(misplaced);
-      const authenticate = passport.authenticate(
-        'secret-key',
-        { session: false },
-        (error: unknown, principal: TenantPrincipal | false, info: unknown) => {
-          if (error) return next(error);
-          if (!principal) return next(unauthorized(refusalMessage(info) ?? SECRET_KEY_NEEDED));
-          // Every request a verified key makes counts, including one its scopes then refuse.
-          deps.limits.credential(principal, res).then(() => {
-            try {
-              requireScopes(principal.key.scopes, scopes, `for ${route}`);
-            } catch (denied) {
-              return next(denied);
-            }
-            res.locals.principal = principal;
-            enterTenantScope(principal.tenantId, () => next());
-          }, next);
-        },
-      ) as RequestHandler;
+      const check = authenticate(strategies, (error, principal, info) => {
+        if (error) return next(error);
+        if (!isTenant(principal)) return next(unauthorized(refusalMessage(info) ?? SECRET_KEY_NEEDED));
+        // Every request a verified key makes counts, including one its scopes then refuse.
+        deps.limits.credential(principal, res).then(() => {
+          try {
+            requireScopes(principal.key.scopes, scopes, `for ${route}`);
+          } catch (denied) {
+            return next(denied);
+          }
+          res.locals.principal = principal;
+          enterTenantScope(principal.tenantId, () => next());
+        }, next);
+      });
       // The address's bucket comes first: a flood of unknown keys is throttled too.
-      deps.limits.address(req, res).then(() => void authenticate(req, res, next), next);
+      deps.limits.address(req, res).then(() => void check(req, res, next), next);
     };
 
   // The operator's API has no rate limit: it is not for the public internet, its token
   // is long, and onboarding scripts should not be throttled by tenants' limits.
-  const admin: RequestHandler = (req, res, next) => {
-    const misplaced = misplacedCredential(req, '<ATELIER_ADMIN_TOKEN>');
-    if (misplaced) return next(misplaced);
-    const authenticate = passport.authenticate(
-      'admin',
-      { session: false },
-      (error: unknown, principal: AdminPrincipal | false) => {
+  const admin =
+    (strategies: readonly StrategyName[]): RequestHandler =>
+    (req, res, next) => {
+      const misplaced = misplacedCredential(req, '<ATELIER_ADMIN_TOKEN>');
+      if (misplaced) return next(misplaced);
+      const check = authenticate(strategies, (error, principal) => {
         if (error) return next(error);
-        if (!principal) {
+        if (!isAdmin(principal)) {
           return next(
             unauthorized(
               'A valid admin token is required: Authorization: Bearer <ATELIER_ADMIN_TOKEN, or the token in <data dir>/secrets/admin-token>',
@@ -143,14 +103,22 @@ export function createAuthenticators(deps: { keys: KeyService; adminToken: strin
         }
         res.locals.principal = principal;
         next();
-      },
-    ) as RequestHandler;
-    void authenticate(req, res, next);
-  };
+      });
+      void check(req, res, next);
+    };
 
   return {
-    enforce: (auth, route) => (auth === 'admin' ? admin : secretKey(auth.secretKey, route)),
+    enforce: (auth, route) =>
+      auth === 'admin' ? admin(strategiesFor(auth)) : secretKey(strategiesFor(auth), auth.secretKey, route),
   };
+}
+
+function isTenant(principal: unknown): principal is TenantPrincipal {
+  return typeof principal === 'object' && principal !== null && (principal as Principal).kind === 'tenant';
+}
+
+function isAdmin(principal: unknown): principal is AdminPrincipal {
+  return typeof principal === 'object' && principal !== null && (principal as Principal).kind === 'admin';
 }
 
 /** The principal `enforce` put on the response; routes read it through their `input`. */
@@ -171,7 +139,9 @@ export function callerKey(principal: Principal): VerifiedKey {
  * `Bearer realm="Users", error="invalid_token", error_description="…"`; the
  * description is the verify function's message.
  */
-function refusalMessage(challenge: unknown): string | undefined {
+function refusalMessage(challenges: unknown): string | undefined {
+  // One challenge per strategy tried (passport's callback for a list of strategies).
+  const challenge: unknown = Array.isArray(challenges) ? challenges[0] : challenges;
   return typeof challenge === 'string' ? /error_description="([^"]*)"/.exec(challenge)?.[1] : undefined;
 }
 

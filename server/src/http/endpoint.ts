@@ -1,5 +1,6 @@
 import type { Request, Router } from 'express';
 import { principalOf, type Authenticators, type EndpointAuth, type Principal } from './auth.js';
+import { strategiesFor, type StrategyName } from './strategies/strategy-names.js';
 
 export type { EndpointAuth };
 
@@ -12,7 +13,8 @@ export interface EndpointResult {
 /**
  * An endpoint is data: where it lives, which credential and scopes it accepts, how its
  * input is read and validated, and which service call answers it. `mount` adds the
- * plumbing once, and enforces `auth` before `input` reads anything.
+ * plumbing once, and enforces `auth` (through the passport strategies it stands for,
+ * `strategiesFor`) before `input` reads anything.
  */
 export interface Endpoint<Input = unknown> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -28,6 +30,8 @@ export interface EndpointSummary {
   method: Endpoint['method'];
   path: string;
   auth: EndpointAuth;
+  /** The passport strategies `auth` stands for (`strategiesFor`). */
+  strategies: readonly StrategyName[];
 }
 
 export function endpoint<Input>(definition: Endpoint<Input>): Endpoint<unknown> {
@@ -46,5 +50,5 @@ export function mount(router: Router, endpoints: Endpoint<unknown>[], auth: Auth
 }
 
 export function summarise(endpoints: Endpoint<unknown>[]): EndpointSummary[] {
-  return endpoints.map(({ method, path, auth }) => ({ method, path, auth }));
+  return endpoints.map(({ method, path, auth }) => ({ method, path, auth, strategies: strategiesFor(auth) }));
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { RUNNER_CLOSE, RUNNER_MAX_FRAME_BYTES } from '@atelier/protocol';
+import { RUNNER_CLOSE, RUNNER_MAX_FRAME_BYTES, RUNNER_PATH } from '@atelier/protocol';
+import type { Gate, Identity } from '../http/strategies/identity.js';
 import { createLogger } from '../logging/logger.js';
 import { newId } from '../services/ids.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
@@ -13,7 +14,8 @@ export type { RunnerHubDeps } from './runner-session.js';
 const log = createLogger('runner-hub');
 
 /**
- * The runner side of the queue: authenticates runners (`Authorization: Bearer rt_…`),
+ * The runner side of the queue: authenticates runners (`Authorization: Bearer rt_…`, the
+ * `runner-token` strategy),
  * leases them jobs through the dispatcher, and turns their reports into fenced queue
  * transitions. A runner only ever speaks about the one job it holds; anything about
  * another job or an old epoch is answered with `lease-lost` and changes nothing.
@@ -24,8 +26,10 @@ export class RunnerHub {
   private readonly sessions = new Map<string, RunnerSession>();
   private readonly limits = new ConnectionLimits();
   private readonly pinger: NodeJS.Timeout;
+  private readonly gate: Gate<'runner-token'>;
 
-  constructor(private readonly deps: RunnerHubDeps) {
+  constructor(private readonly deps: RunnerHubDeps & { identity: Pick<Identity, 'at'> }) {
+    this.gate = deps.identity.at(`WS ${RUNNER_PATH}`);
     // A runner says nothing while it waits for work, so the hub pings it: each answer
     // keeps its registry record fresh, and it keeps counting as online (queue estimates,
     // the widget's "waiting for a GPU", /healthz) for as long as it is really there.
@@ -39,22 +43,21 @@ export class RunnerHub {
       log.warn({ address }, 'runner socket over the per-address limit');
       return rejectUpgrade(socket, 'rate_limited', 'Too many runner connections from this address.');
     }
-    const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-    const check = await this.deps.tokens.verify(token);
+    const check = await this.gate.authenticate('runner-token', request);
     if (!check.ok) {
-      log.warn({ reason: check.reason, address }, 'runner refused');
-      return rejectUpgrade(socket, 'unauthorized', 'A valid runner token is required: Authorization: Bearer rt_…');
+      log.warn({ reason: check.refusal.reason, address }, 'runner refused');
+      return rejectUpgrade(socket, 'unauthorized', check.refusal.message);
     }
-    const admitted = this.limits.hold(`token:${check.tokenId}`, this.deps.maxSocketsPerToken, socket);
+    const { tokenId } = check.principal;
+    const admitted = this.limits.hold(`token:${tokenId}`, this.deps.maxSocketsPerToken, socket);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      guardSocket(ws, log, { address, tokenId: check.tokenId });
+      guardSocket(ws, log, { address, tokenId });
       if (!admitted) {
-        log.warn({ tokenId: check.tokenId }, 'runner socket over the per-token limit');
+        log.warn({ tokenId }, 'runner socket over the per-token limit');
         ws.close(RUNNER_CLOSE.tooManyConnections, 'too many connections for this runner token');
         return;
       }
-      const session = new RunnerSession(newId('run'), check.tokenId, ws, this.deps, () => this.sessions.delete(session.id));
+      const session = new RunnerSession(newId('run'), tokenId, ws, this.deps, () => this.sessions.delete(session.id));
       this.sessions.set(session.id, session);
     });
   }

@@ -19,7 +19,6 @@ import type { JobEvents } from '../queue/job-events.js';
 import type { JobQueue, Lease } from '../queue/job-queue.js';
 import { RunnerBreaker, type BreakerPolicy } from '../queue/runner-health.js';
 import type { RunnerRegistry } from '../queue/runner-registry.js';
-import type { RunnerTokenService } from '../services/runner-token-service.js';
 import { newId } from '../services/ids.js';
 import { offerAssets, type JobAsset } from '../storage/job-assets.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
@@ -28,7 +27,6 @@ import { tenantKey, type Storage } from '../storage/storage.js';
 const log = createLogger('runner-session');
 
 export interface RunnerHubDeps {
-  tokens: RunnerTokenService;
   queue: JobQueue;
   dispatcher: Dispatcher;
   registry: RunnerRegistry;

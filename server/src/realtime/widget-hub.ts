@@ -1,9 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { REALTIME_CLOSE, REALTIME_MAX_FRAME_BYTES, type ServerMessage } from '@atelier/protocol';
+import {
+  REALTIME_CLOSE,
+  REALTIME_MAX_FRAME_BYTES,
+  REALTIME_PATH,
+  REALTIME_STREAM_PATH,
+  type ServerMessage,
+} from '@atelier/protocol';
 import { createLogger } from '../logging/logger.js';
 import type { Tenant } from '../models/tenant.model.js';
-import type { KeyService } from '../services/key-service.js';
+import type { Gate, Identity } from '../http/strategies/identity.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
 import { createSocketServer, guardSocket, limitMessageRate, type MessageBudget } from './guard-socket.js';
 import { type ShopperSocket, StreamSocket } from './stream-socket.js';
@@ -11,12 +17,15 @@ import { WidgetSession, type WidgetSessionDeps } from './widget-session.js';
 
 /** A connection's admission: a tenant to serve, or why not. */
 type Admission = { address: string } & (
-  | { kind: 'admitted'; tenant: Tenant; shopperToken: string | undefined }
+  | { kind: 'admitted'; tenant: Tenant; shopperToken: string | undefined; gate: WidgetGate }
   | { kind: 'over-limit'; limit: 'address' | 'tenant' }
   | { kind: 'refused'; message: string }
 );
 
 const log = createLogger('widget-hub');
+
+/** What the widget's entry points (the socket and the stream) accept: strategy-names.ts. */
+type WidgetGate = Gate<'publishable-key' | 'shopper-session'>;
 
 /**
  * A shopper's widget sends a handful of messages a minute (hello, generate, watch after
@@ -26,16 +35,11 @@ const log = createLogger('widget-hub');
 export const WIDGET_MESSAGE_BUDGET: MessageBudget = { burst: 60, perSecond: 20 };
 
 export interface WidgetHubDeps extends WidgetSessionDeps {
-  keys: KeyService;
+  /** The server's credentials, as passport strategies (the publishable key, the shopper session). */
+  identity: Pick<Identity, 'at'>;
   /** Open widget sockets allowed per client address, and per tenant. */
   maxSocketsPerAddress: number;
   maxSocketsPerTenant: number;
-  /**
-   * This server's public URL. Its own origin is allowed for every key: it is the origin of
-   * the embed page (iframe mode), which the server renders only for a parent the tenant
-   * allowed and which only that parent may frame; no other site runs script there.
-   */
-  publicUrl?: () => string;
   pingMs?: number;
   messageBudget?: MessageBudget;
 }
@@ -43,9 +47,10 @@ export interface WidgetHubDeps extends WidgetSessionDeps {
 /**
  * The shopper's socket (`/v1/realtime?key=pk_…`). The publishable key names the tenant
  * and the browser's `Origin` must be one the tenant allowed (or this server's own, the
- * embed page's); otherwise the socket is
+ * embed page's): the `publishable-key` strategy; otherwise the socket is
  * closed with 4401 before anything is read or created. A shopper session, when the page
- * has one, is checked at `hello` (WidgetSession) and binds the socket to that shopper. Sockets are capped per address
+ * has one, is checked at `hello` (WidgetSession, the `shopper-session` strategy) and binds
+ * the socket to that shopper. Sockets are capped per address
  * and per tenant (4429), one that does not say hello in time is closed (4408), and one
  * that sends more messages than a widget would is told so and closed (4429).
  * See docs/realtime-protocol.md.
@@ -57,14 +62,18 @@ export class WidgetHub {
   private readonly pinger: NodeJS.Timeout;
   /** Open HTTP-fallback streams, by id (their POSTs land here). */
   private readonly streams = new Map<string, StreamSocket>();
+  private readonly socketGate: WidgetGate;
+  private readonly streamGate: WidgetGate;
 
   constructor(private readonly deps: WidgetHubDeps) {
+    this.socketGate = deps.identity.at(`WS ${REALTIME_PATH}`);
+    this.streamGate = deps.identity.at(`GET ${REALTIME_STREAM_PATH}`);
     this.pinger = setInterval(() => this.clients.forEach((client) => client.ping()), deps.pingMs ?? 30_000);
     this.pinger.unref();
   }
 
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const admission = await this.admit(request, socket);
+    const admission = await this.admit(request, socket, this.socketGate);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       guardSocket(ws, log, { address: admission.address });
       this.open(ws, admission);
@@ -77,7 +86,7 @@ export class WidgetHub {
    * origin, so that a refused page can read why, as it can over a WebSocket.
    */
   async handleStream(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const admission = await this.admit(request, request.socket);
+    const admission = await this.admit(request, request.socket, this.streamGate);
     const stream = new StreamSocket(response, request.headers.origin ?? 'null');
     this.streams.set(stream.id, stream);
     stream.once('close', () => this.streams.delete(stream.id));
@@ -98,28 +107,25 @@ export class WidgetHub {
   }
 
   /** Checks the key, the page's origin and the connection caps, before anything is read. */
-  private async admit(request: IncomingMessage, connection: Duplex): Promise<Admission> {
+  private async admit(request: IncomingMessage, connection: Duplex, gate: WidgetGate): Promise<Admission> {
     const address = clientAddress(request);
     if (!this.limits.hold(`address:${address}`, this.deps.maxSocketsPerAddress, connection)) {
       log.warn({ limit: 'address', key: address }, 'widget connection over the connection limit');
       return { address, kind: 'over-limit', limit: 'address' };
     }
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const check = await this.deps.keys.verifyPublishableKey(url.searchParams.get('key') ?? undefined);
-    const origin = request.headers.origin;
-    const shopperToken = url.searchParams.get('session') ?? undefined;
-    if (!check.ok || !origin || !(check.tenant.origins.includes(origin) || origin === this.ownOrigin())) {
-      log.warn({ origin, reason: check.ok ? 'origin' : check.reason }, 'widget socket refused');
-      const message = !check.ok
-        ? 'This studio is not configured correctly: the publishable key is not valid.'
-        : `This website (${origin ?? 'unknown origin'}) is not allowed to use this studio.`;
-      return { address, kind: 'refused', message };
+    const check = await gate.authenticate('publishable-key', request);
+    if (!check.ok) {
+      log.warn({ origin: request.headers.origin, reason: check.refusal.reason }, 'widget socket refused');
+      return { address, kind: 'refused', message: check.refusal.message };
     }
-    if (!this.limits.hold(`tenant:${check.tenant._id}`, this.deps.maxSocketsPerTenant, connection)) {
-      log.warn({ limit: 'tenant', key: check.tenant._id }, 'widget connection over the connection limit');
+    const { tenant } = check.principal;
+    if (!this.limits.hold(`tenant:${tenant._id}`, this.deps.maxSocketsPerTenant, connection)) {
+      log.warn({ limit: 'tenant', key: tenant._id }, 'widget connection over the connection limit');
       return { address, kind: 'over-limit', limit: 'tenant' };
     }
-    return { address, kind: 'admitted', tenant: check.tenant, shopperToken };
+    // A shopper session on the URL is checked at hello, against the one hello may carry.
+    const shopperToken = new URL(request.url ?? '/', 'http://localhost').searchParams.get('session') ?? undefined;
+    return { address, kind: 'admitted', tenant, shopperToken, gate };
   }
 
   /** Runs an admitted connection as a session, or tells a refused one why and closes it. */
@@ -154,18 +160,14 @@ export class WidgetHub {
       });
       socket.close(REALTIME_CLOSE.tooManyConnections, 'too many messages');
     });
-    const client = new WidgetSession(socket, admission.tenant, this.deps, { address, shopperToken: admission.shopperToken }, () =>
-      this.clients.delete(client),
+    const client = new WidgetSession(
+      socket,
+      admission.tenant,
+      this.deps,
+      { address, shopperToken: admission.shopperToken, credentials: admission.gate },
+      () => this.clients.delete(client),
     );
     this.clients.add(client);
-  }
-
-  private ownOrigin(): string | undefined {
-    try {
-      return this.deps.publicUrl ? new URL(this.deps.publicUrl()).origin : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   close(): Promise<void> {

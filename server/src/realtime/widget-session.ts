@@ -24,7 +24,8 @@ import type { JobEvents } from '../queue/job-events.js';
 import type { QueueWatch } from '../queue/queue-watch.js';
 import type { GenerationService } from '../services/generation-service.js';
 import type { RateLimits } from '../services/rate-limits.js';
-import type { ShopperQuota, ShopperSessions } from '../services/shopper-sessions.js';
+import type { ShopperQuota } from '../services/shopper-sessions.js';
+import type { Gate } from '../http/strategies/identity.js';
 import type { TenantConfigService } from '../services/tenant-config.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
 import type { ResumeTokens } from './resume-tokens.js';
@@ -36,7 +37,6 @@ const DAY_SECONDS = 24 * 60 * 60;
 
 export interface WidgetSessionDeps {
   resumeTokens: ResumeTokens;
-  shopperSessions: ShopperSessions;
   /** The clock a shopper session's expiry is checked against (tests drive it). */
   now?: () => Date;
   generations: GenerationService;
@@ -67,6 +67,8 @@ export interface WidgetConnection {
   address: string;
   /** A shopper session given on the handshake URL (`&session=`, CONTRACT.md) rather than in hello. */
   shopperToken: string | undefined;
+  /** The entry point's credential check, which the shopper session goes through (strategy-names.ts). */
+  credentials: Gate<'shopper-session'>;
 }
 
 /**
@@ -320,17 +322,13 @@ export class WidgetSession {
     }
     const token = shopper ?? fromUrl;
     if (token === undefined) return { kind: 'anonymous', address: this.connection.address, browserId: browser ?? null };
-    const check = await this.deps.shopperSessions.verify(token, this.tenant._id);
+    const check = await this.connection.credentials.authenticate('shopper-session', { token, tenantId: this.tenant._id });
     if (!check.ok) {
-      log.warn({ tenantId: this.tenant._id, reason: check.reason }, 'shopper session refused');
-      this.refuse(
-        check.reason === 'expired'
-          ? 'The shopper session has expired; reload the page to start a new one.'
-          : 'The shopper session is not valid for this shop.',
-      );
+      log.warn({ tenantId: this.tenant._id, reason: check.refusal.reason }, 'shopper session refused');
+      this.refuse(check.refusal.message);
       return undefined;
     }
-    const { shopperId, quota, expiresAt } = check.claims;
+    const { shopperId, quota, expiresAt } = check.principal.claims;
     return { kind: 'verified', shopperId, quota, expiresAt };
   }
 

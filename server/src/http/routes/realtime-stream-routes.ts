@@ -6,7 +6,10 @@ import type { WidgetHub } from '../../realtime/widget-hub.js';
 /**
  * The realtime protocol over HTTP, for pages whose network blocks WebSockets
  * (`REALTIME_STREAM_PATH`): the stream itself, and the POSTs that carry the page's
- * messages into it. Admission, session, limits and messages are the socket's own (WidgetHub).
+ * messages into it. Admission, session, limits and messages are the socket's own (WidgetHub):
+ * the stream accepts the strategies ENTRY_POINTS declares for it (strategy-names.ts). A POST
+ * carries no credential of its own: it names a stream an admitted page was handed, and must
+ * come from that page's origin.
  */
 export function realtimeStreamRoutes(
   hub: Pick<WidgetHub, 'handleStream' | 'post'>,
