@@ -307,24 +307,19 @@ describe('shopper sessions on the widget socket', () => {
 });
 
 describe("a shopper session's daily quota", () => {
+  /** A socket welcomed for `shopperId` with a fresh session carrying the daily quota. */
+  async function quotaSocket(tenant: Tenant, origin: string, shopperId: string): Promise<WidgetProbe> {
+    const probe = await widget(tenant, origin);
+    const { token } = await mint(tenant, { shopperId, quota: { generationsPerDay: 2 } });
+    probe.send({ type: 'hello', v: REALTIME_PROTOCOL_VERSION, shopper: token });
+    await probe.receive('welcome');
+    return probe;
+  }
+
   it('counts per shopper and UTC day across sessions and sockets: past it, rate_limited with reason daily_quota and nothing created', async () => {
-    const quota = { generationsPerDay: 2 };
-    const first = await widget(acme, ACME_ORIGIN);
-    first.send({
-      type: 'hello',
-      v: REALTIME_PROTOCOL_VERSION,
-      shopper: (await mint(acme, { shopperId: 'cust-q', quota })).token,
-    });
-    await first.receive('welcome');
-    await generate(first, 'q1');
+    await generate(await quotaSocket(acme, ACME_ORIGIN, 'cust-q'), 'q1');
     // A new session for the same shopper (another device) keeps the count.
-    const second = await widget(acme, ACME_ORIGIN);
-    second.send({
-      type: 'hello',
-      v: REALTIME_PROTOCOL_VERSION,
-      shopper: (await mint(acme, { shopperId: 'cust-q', quota })).token,
-    });
-    await second.receive('welcome');
+    const second = await quotaSocket(acme, ACME_ORIGIN, 'cust-q');
     await generate(second, 'q2');
     const before = await countJobs();
     second.send({ type: 'generate', ref: 'q3', params: { prompt: 'a walnut desk lamp' } });
@@ -334,22 +329,8 @@ describe("a shopper session's daily quota", () => {
     expect(refused.retryAfter).toBeLessThanOrEqual(24 * 3600);
     expect(await countJobs()).toBe(before);
     // Another shopper of the same shop, and the same shopper id at another tenant, are not held by it.
-    const other = await widget(acme, ACME_ORIGIN);
-    other.send({
-      type: 'hello',
-      v: REALTIME_PROTOCOL_VERSION,
-      shopper: (await mint(acme, { shopperId: 'cust-q2', quota })).token,
-    });
-    await other.receive('welcome');
-    await generate(other, 'q4');
-    const elsewhere = await widget(globex, GLOBEX_ORIGIN);
-    elsewhere.send({
-      type: 'hello',
-      v: REALTIME_PROTOCOL_VERSION,
-      shopper: (await mint(globex, { shopperId: 'cust-q', quota })).token,
-    });
-    await elsewhere.receive('welcome');
-    await generate(elsewhere, 'q5');
+    await generate(await quotaSocket(acme, ACME_ORIGIN, 'cust-q2'), 'q4');
+    await generate(await quotaSocket(globex, GLOBEX_ORIGIN, 'cust-q'), 'q5');
   });
 });
 
