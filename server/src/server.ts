@@ -252,7 +252,12 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...planEndpoints({ plans: services.plans }),
     ...configEndpoints({ configs: services.configs }),
     ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
-    ...auditEndpoints({ audit: services.audit, platformAudit: services.platformAudit, tenants: services.tenants, deletion: services.deletion }),
+    ...auditEndpoints({
+      audit: services.audit,
+      platformAudit: services.platformAudit,
+      tenants: services.tenants,
+      deletion: services.deletion,
+    }),
     ...loraEndpoints({ loras: services.loras }),
     ...uploadEndpoints({ uploads: services.uploads }),
     ...webhookEndpoints({ endpoints: services.webhookEndpoints, deliveries: services.webhookDeliveries }),

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { AUDIT_ACTIONS, PLATFORM_AUDIT_ACTIONS, MAX_IMAGES_PER_REQUEST, PERFORMANCES, PLAN_NAMES, type PlanName } from '@atelier/protocol';
+import {
+  AUDIT_ACTIONS,
+  PLATFORM_AUDIT_ACTIONS,
+  MAX_IMAGES_PER_REQUEST,
+  PERFORMANCES,
+  PLAN_NAMES,
+  type PlanName,
+} from '@atelier/protocol';
 import { describeIssues } from '@atelier/protocol/schemas';
 import { invalidRequest } from '../errors/app-error.js';
 import { canonicalPlanName, PLAN_ALIASES } from '../services/plans.js';

@@ -68,7 +68,12 @@ describe("webhook endpoints in the tenant's audit log", () => {
     const target = { kind: 'webhook_endpoint', id: created.id };
     const [creation] = (await tenantLog('webhook.created')).data;
     const actor = { kind: 'key', id: expect.stringMatching(/^key_/) as string };
-    expect(creation).toMatchObject({ action: 'webhook.created', actor, target, details: { url, events: ['generation.completed'] } });
+    expect(creation).toMatchObject({
+      action: 'webhook.created',
+      actor,
+      target,
+      details: { url, events: ['generation.completed'] },
+    });
     const [change] = (await tenantLog('webhook.updated')).data;
     expect(change).toMatchObject({
       actor,
@@ -116,7 +121,11 @@ describe('GET /admin/v1/audit-events', () => {
     const minted = await json<CreatedRunnerTokenBody>(await server.admin('/admin/v1/runner-tokens', { name: 'gpu-7' }), 201);
     const { data } = await platformPage('?action=runner_token.created');
     const entry = data.find((event) => event.target?.id === minted.id);
-    expect(entry).toMatchObject({ actor: { kind: 'admin' }, target: { kind: 'runner_token', id: minted.id }, details: { name: 'gpu-7' } });
+    expect(entry).toMatchObject({
+      actor: { kind: 'admin' },
+      target: { kind: 'runner_token', id: minted.id },
+      details: { name: 'gpu-7' },
+    });
     expect(JSON.stringify(data)).not.toContain(minted.token);
   });
 
@@ -147,7 +156,12 @@ describe('GET /admin/v1/audit-events', () => {
     const sorted = [...everything].sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1));
     expect(everything.map((event) => event.id)).toEqual(sorted.map((event) => event.id));
     expect(everything.length).toBeGreaterThan(5);
-    expect(everything.slice(0, 4).map((event) => event.details.name).sort()).toEqual(['page-1', 'page-2', 'page-3', 'page-4'].sort());
+    expect(
+      everything
+        .slice(0, 4)
+        .map((event) => event.details.name)
+        .sort(),
+    ).toEqual(['page-1', 'page-2', 'page-3', 'page-4'].sort());
 
     const walked: PlatformAuditEventBody[] = [];
     let cursor: string | null = null;

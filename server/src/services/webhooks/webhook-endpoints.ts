@@ -138,7 +138,11 @@ export class WebhookEndpoints {
     await models.WebhookMessage.deleteMany({ endpointId: id });
     await models.WebhookAttempt.deleteMany({ endpointId: id });
     log.info({ tenantId: requireTenantId(), endpointId: id }, 'webhook endpoint deleted');
-    await this.deps.audit.record('webhook.deleted', { actor, target: { kind: 'webhook_endpoint', id }, details: { url: endpoint.url } });
+    await this.deps.audit.record('webhook.deleted', {
+      actor,
+      target: { kind: 'webhook_endpoint', id },
+      details: { url: endpoint.url },
+    });
     return { id, deleted: true };
   }
 
