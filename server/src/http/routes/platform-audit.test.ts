@@ -81,7 +81,12 @@ describe("webhook endpoints in the tenant's audit log", () => {
       details: { fields: ['url', 'enabled'], before: { url, enabled: true }, after: { url: moved, enabled: false } },
     });
     const [rotation] = (await tenantLog('webhook.secret_rotated')).data;
-    expect(rotation).toMatchObject({ actor, target, details: { secretNumber: 2, graceSeconds: 60 } });
+    expect(rotation).toMatchObject({ actor, target });
+    expect(rotation!.details).toEqual({
+      secretNumber: 2,
+      graceSeconds: 60,
+      previousSecretExpiresAt: rotated.previousSecretExpiresAt,
+    });
     const [deletion] = (await tenantLog('webhook.deleted')).data;
     expect(deletion).toMatchObject({ actor, target, details: { url: moved } });
     expect([creation, change, rotation, deletion].map((event) => event!.at)).toEqual(
@@ -137,8 +142,9 @@ describe('GET /admin/v1/audit-events', () => {
       at: new Date(clock).toISOString(),
       actor: { kind: 'admin' },
       target: { kind: 'session_key', id: kid },
-      details: { kid },
     });
+    // Exactly the key ids: nothing else can carry key material.
+    expect(data[0]!.details).toEqual({ kid, previousKid: String(Number(kid) - 1).padStart(kid.length, '0') });
     const keys = await runAsSystem('test: read the signing keys', () => server.database.models.PlatformSecret.find().lean());
     expect(keys.length).toBeGreaterThan(1);
     for (const key of keys) expect(JSON.stringify(data)).not.toContain(key.value);
