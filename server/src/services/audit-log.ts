@@ -63,7 +63,7 @@ export class AuditLog {
   }
 }
 
-/** What `pageOfEvents` reads: an audit log's model, the tenant's or the platform's. */
+/** The part of a model `pageOfEvents` uses: structural, so the tenant's and the platform's models both fit without a cast. */
 interface AuditEventStore<Event extends { _id: string; at: Date; action: string }> {
   findById(id: string): { select(fields: { at: 1 }): { lean(): PromiseLike<Pick<Event, '_id' | 'at'> | null> } };
   find(filter: Record<string, unknown>): {
