@@ -156,19 +156,30 @@ export const AUDIT_ACTIONS = [
   'data.exported',
   'data.deleted',
   'content.refused',
+  'webhook.created',
+  'webhook.updated',
+  'webhook.deleted',
+  'webhook.secret_rotated',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/**
+ * What the platform audit log records (`GET /admin/v1/audit-events?action=`): operator
+ * actions that belong to no tenant. Add to this list; never reuse a name for something else.
+ */
+export const PLATFORM_AUDIT_ACTIONS = ['plan.updated', 'runner_token.created', 'session_key.rotated'] as const;
+export type PlatformAuditAction = (typeof PLATFORM_AUDIT_ACTIONS)[number];
 
 /** Who did it: a tenant's key, a shopper's widget session, the operator (admin API or CLI), the platform itself, or Shopify. */
 export const AUDIT_ACTOR_KINDS = ['key', 'widget', 'admin', 'cli', 'system', 'shopify'] as const;
 export type AuditActorKind = (typeof AUDIT_ACTOR_KINDS)[number];
 
-/** One entry of a tenant's audit log (append-only: no route changes one). */
-export interface AuditEventBody {
+/** One entry of a tenant's audit log, or of the platform's (append-only: no route changes one). */
+export interface AuditEventBody<Action extends string = AuditAction> {
   id: string;
   /** ISO 8601. */
   at: string;
-  action: AuditAction;
+  action: Action;
   /** `id`: the key's for `key`, the widget session's for `widget`; absent otherwise. */
   actor: { kind: AuditActorKind; id?: string };
   /** What it was done to, e.g. `{kind: 'key', id: 'key_…'}`. */
@@ -178,10 +189,16 @@ export interface AuditEventBody {
 }
 
 /** `GET /v1/audit-events`, `GET /admin/v1/tenants/:id/audit-events`: newest first; pass `nextCursor` as `cursor`. */
-export interface AuditEventListBody {
-  data: AuditEventBody[];
+export interface AuditEventListBody<Action extends string = AuditAction> {
+  data: AuditEventBody<Action>[];
   nextCursor: string | null;
 }
+
+/** One entry of the platform audit log: its actor is the operator (`admin`, `cli`) or the platform (`system`). */
+export type PlatformAuditEventBody = AuditEventBody<PlatformAuditAction>;
+
+/** `GET /admin/v1/audit-events`: newest first, paged as the tenant's log is. */
+export type PlatformAuditEventListBody = AuditEventListBody<PlatformAuditAction>;
 
 /** The plans every deployment has; an operator edits their limits, not their names. */
 export const PLAN_NAMES = ['free', 'basic', 'pro', 'enterprise'] as const;

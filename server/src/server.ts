@@ -44,6 +44,7 @@ import { ResumeTokens } from './realtime/resume-tokens.js';
 import { WidgetHub } from './realtime/widget-hub.js';
 import { resolveAdminToken } from './services/admin-token.js';
 import { AuditLog } from './services/audit-log.js';
+import { PlatformAuditLog } from './services/platform-audit-log.js';
 import { PromptScreen } from './services/content-policy/prompt-screen.js';
 import { CreditLedger } from './services/credit-ledger.js';
 import { CreditShortfall } from './services/credit-shortfall.js';
@@ -251,7 +252,12 @@ export function restEndpoints(services: Services): Endpoint[] {
     ...planEndpoints({ plans: services.plans }),
     ...configEndpoints({ configs: services.configs }),
     ...creditEndpoints({ ledger: services.ledger, tenants: services.tenants }),
-    ...auditEndpoints({ audit: services.audit, tenants: services.tenants, deletion: services.deletion }),
+    ...auditEndpoints({
+      audit: services.audit,
+      platformAudit: services.platformAudit,
+      tenants: services.tenants,
+      deletion: services.deletion,
+    }),
     ...loraEndpoints({ loras: services.loras }),
     ...uploadEndpoints({ uploads: services.uploads }),
     ...webhookEndpoints({ endpoints: services.webhookEndpoints, deliveries: services.webhookDeliveries }),
@@ -293,14 +299,15 @@ function createServices(
   const registry = new RunnerRegistry({ models, aliveServers: () => instances.alive() });
   const audit = new AuditLog({ models, ...(options.now ? { now: options.now } : {}) });
   const ledger = new CreditLedger({ models, audit });
-  const plans = new PlanService({ models });
+  const platformAudit = new PlatformAuditLog({ models, ...(options.now ? { now: options.now } : {}) });
+  const plans = new PlanService({ models, platformAudit });
   const estimator = new QueueEstimator({ models, runners: registry, plans });
   const queueWatch = new QueueWatch({ events, estimator });
   const outgoing = new OutgoingHttp({
     policy: new AddressPolicy(config.outgoingAllow),
     limits: { totalTimeoutMs: config.webhookTimeoutMs },
   });
-  const webhookEndpoints = new WebhookEndpoints({ models, outgoing, ...(options.now ? { now: options.now } : {}) });
+  const webhookEndpoints = new WebhookEndpoints({ models, outgoing, audit, ...(options.now ? { now: options.now } : {}) });
   const webhookDeliverer = new WebhookDeliverer({
     models,
     outgoing,
@@ -348,13 +355,13 @@ function createServices(
     },
   });
   const keys = new KeyService({ models, audit, ...(options.now ? { now: options.now } : {}) });
-  const shopperSessions = new ShopperSessions({ models, ...(options.now ? { now: options.now } : {}) });
+  const shopperSessions = new ShopperSessions({ models, platformAudit, ...(options.now ? { now: options.now } : {}) });
   const configs = new TenantConfigService({ models, plans, audit });
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
   const deletion = new TenantDeletion({ models, storage, ...(options.now ? { now: options.now } : {}) });
   const retention = new RetentionSweeper({ models, configs, storage, audit, ...(options.now ? { now: options.now } : {}) });
   const includedCredits = new IncludedCredits({ models, plans, ledger, ...(options.now ? { now: options.now } : {}) });
-  const runnerTokens = new RunnerTokenService({ models });
+  const runnerTokens = new RunnerTokenService({ models, platformAudit });
   // Every credential the server accepts, as passport strategies on one Passport instance.
   const identity = new Identity({ keys, adminToken: options.adminToken, shopperSessions, runnerTokens, publicUrl });
   const rateLimits = new RateLimits({
@@ -444,6 +451,7 @@ function createServices(
     dispatcher,
     instances,
     audit,
+    platformAudit,
     keys,
     shopperSessions,
     plans,

@@ -4,6 +4,7 @@ import { AuditLog } from '../services/audit-log.js';
 import { CreditLedger } from '../services/credit-ledger.js';
 import { KeyService } from '../services/key-service.js';
 import { PlanService } from '../services/plans.js';
+import { PlatformAuditLog } from '../services/platform-audit-log.js';
 import { RunnerTokenService } from '../services/runner-token-service.js';
 import { TenantConfigService } from '../services/tenant-config.js';
 import { TenantDeletion } from '../services/tenant-deletion.js';
@@ -20,17 +21,19 @@ export type CliServices = ReturnType<typeof createCliServices>;
 export function createCliServices(database: Database, dataDir: string, storage: StorageConfig) {
   const { models } = database;
   const audit = new AuditLog({ models });
+  const platformAudit = new PlatformAuditLog({ models });
   const keys = new KeyService({ models, audit });
-  const plans = new PlanService({ models });
+  const plans = new PlanService({ models, platformAudit });
   const configs = new TenantConfigService({ models, plans, audit });
   const ledger = new CreditLedger({ models, audit });
   return {
     audit,
+    platformAudit,
     plans,
     ledger,
     tenants: new TenantService({ models, keys, plans, configs, ledger, audit }),
     deletion: new TenantDeletion({ models, storage: createStorage(storage, dataDir) }),
-    runnerTokens: new RunnerTokenService({ models }),
+    runnerTokens: new RunnerTokenService({ models, platformAudit }),
     runners: new RunnerRegistry({ models }),
   };
 }

@@ -148,6 +148,31 @@ describe('npx atelier', () => {
     expect(token).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
   });
 
+  it("platform audit prints the operator's plan changes and runner tokens, newest first, without the token", async () => {
+    await atelier('plans', 'set', 'basic', '--credits', '321', '--rpm', '17');
+    const { id, token } = JSON.parse((await atelier('runner-tokens', 'create', '--name', 'gpu-audit', '--json')).stdout) as {
+      id: string;
+      token: string;
+    };
+
+    const text = (await atelier('platform', 'audit', '--limit', '2')).stdout.trim().split('\n');
+    expect(text).toHaveLength(2);
+    expect(text[0]).toMatch(
+      new RegExp(`^\\S+Z {2}runner_token\\.created {2}cli {2}runner_token:${id} {2}\\{"name":"gpu-audit"\\}$`),
+    );
+    expect(text[1]).toMatch(/^\S+Z {2}plan\.updated {2}cli {2}plan:basic {2}\{"fields":\["monthlyCredits","requestsPerMinute"\]/);
+    expect(text[1]).toContain('"after":{"monthlyCredits":321,"requestsPerMinute":17}');
+    expect(text.join('\n')).not.toContain(token);
+
+    type Page = { data: { action: string; details: Record<string, unknown> }[]; nextCursor: string | null };
+    const plans = JSON.parse((await atelier('platform', 'audit', '--action', 'plan.updated', '--json')).stdout) as Page;
+    expect(plans.data[0]).toMatchObject({ action: 'plan.updated', details: { after: { monthlyCredits: 321 } } });
+
+    const refused = await failure(atelier('platform', 'audit', '--action', 'key.created'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('key.created');
+  });
+
   it.each([
     ['an unknown option', ['tenants', 'list', '--bogus'], '--bogus'],
     ['an option without its value', ['tenants', 'create', '--name'], '--name'],

@@ -24,6 +24,7 @@ const USAGE = `Usage: atelier <command> [options] [--json]
   credits list <tenantId> [--limit <n>]
   runner-tokens create [--name <name>]
   runners list
+  platform audit [--limit <n>] [--action <action>]
 
 Plans: free, basic, pro, enterprise (starter is read as basic). Credits are whole numbers.
 Connects to MONGODB_URI, or to the embedded database in ATELIER_DATA_DIR (./.data),

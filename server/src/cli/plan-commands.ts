@@ -11,9 +11,9 @@ export const planCommands: Record<string, Command> = {
     const plans = await services.plans.list();
     return { json: plans, text: plans.map(describe).join('\n') };
   },
-  'plans set': async ({ args, options, services }) => {
+  'plans set': async ({ args, options, services, actor }) => {
     const [name] = expectArgs(args, ['name'], 'plans set');
-    const plan = await services.plans.update(parse(planName, name), parse(planChangesSchema, changesFrom(options)));
+    const plan = await services.plans.update(parse(planName, name), parse(planChangesSchema, changesFrom(options)), actor);
     return { json: plan, text: describe(plan) };
   },
 };

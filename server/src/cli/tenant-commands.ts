@@ -84,7 +84,7 @@ export const tenantCommands: Record<string, Command> = {
 };
 
 /** One entry on one line: when, what, who, to what, and its details as JSON. */
-function auditLine(event: AuditEventBody): string {
+export function auditLine(event: AuditEventBody<string>): string {
   const actor = event.actor.id ? `${event.actor.kind}:${event.actor.id}` : event.actor.kind;
   const target = event.target ? `${event.target.kind}:${event.target.id}` : '-';
   return `${event.at}  ${event.action}  ${actor}  ${target}  ${JSON.stringify(event.details)}`;

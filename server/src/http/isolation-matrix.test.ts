@@ -1024,6 +1024,7 @@ const ROUTES: Record<string, Entry> = {
   'POST /admin/v1/tenants/:id/credits': adminOnly('POST', () => `/admin/v1/tenants/${acme.tenantId}/credits`),
   'GET /admin/v1/tenants/:id/credits': adminOnly('GET', () => `/admin/v1/tenants/${acme.tenantId}/credits`),
   'GET /admin/v1/tenants/:id/audit-events': adminOnly('GET', () => `/admin/v1/tenants/${acme.tenantId}/audit-events`),
+  'GET /admin/v1/audit-events': adminOnly('GET', () => '/admin/v1/audit-events'),
   'POST /admin/v1/runner-tokens': adminOnly('POST', () => '/admin/v1/runner-tokens'),
   'GET /admin/v1/runners': adminOnly('GET', () => '/admin/v1/runners'),
   'GET /admin/v1/plans': adminOnly('GET', () => '/admin/v1/plans'),

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS, BRAND_COLOR_TOKENS, CODES, KEY_SCOPES, PROBLEM_CODES } from '@atelier/protocol';
+import { AUDIT_ACTIONS, BRAND_COLOR_TOKENS, CODES, KEY_SCOPES, PLATFORM_AUDIT_ACTIONS, PROBLEM_CODES } from '@atelier/protocol';
 import { defaultTenantConfig } from '@atelier/protocol/schemas';
 import { restEndpoints } from '../server.js';
 
@@ -81,10 +81,11 @@ describe('docs/openapi.json', () => {
     expect(missing).toEqual([]);
   });
 
-  it("lists the protocol's key scopes and audit actions, no more and no fewer", async () => {
+  it("lists the protocol's key scopes and audit actions (the tenants' and the platform's), no more and no fewer", async () => {
     const { components } = await document();
     expect(components.schemas.KeyScope).toMatchObject({ enum: [...KEY_SCOPES] });
     expect(components.schemas.AuditAction).toMatchObject({ enum: [...AUDIT_ACTIONS] });
+    expect(components.schemas.PlatformAuditAction).toMatchObject({ enum: [...PLATFORM_AUDIT_ACTIONS] });
   });
 
   it('takes credentials in the Authorization header only', async () => {

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { AUDIT_ACTIONS, MAX_IMAGES_PER_REQUEST, PERFORMANCES, PLAN_NAMES, type PlanName } from '@atelier/protocol';
+import {
+  AUDIT_ACTIONS,
+  PLATFORM_AUDIT_ACTIONS,
+  MAX_IMAGES_PER_REQUEST,
+  PERFORMANCES,
+  PLAN_NAMES,
+  type PlanName,
+} from '@atelier/protocol';
 import { describeIssues } from '@atelier/protocol/schemas';
 import { invalidRequest } from '../errors/app-error.js';
 import { canonicalPlanName, PLAN_ALIASES } from '../services/plans.js';
@@ -138,14 +145,20 @@ export const listQuerySchema = z
   .strict();
 
 /** `GET /v1/audit-events` and the operator's view of a tenant's log: a page, of one action if asked. */
-export const auditQuerySchema = listQuerySchema.extend({
-  action: z
-    .enum(AUDIT_ACTIONS, {
-      error: (issue) =>
-        `action ${JSON.stringify(issue.input).slice(0, 80)} is not an audit action; one of ${AUDIT_ACTIONS.join(', ')}`,
-    })
-    .optional(),
-});
+/** A page of an audit log, optionally of one action: the tenant's log and the platform's read alike. */
+function auditQuery<const Actions extends readonly [string, ...string[]]>(actions: Actions) {
+  return listQuerySchema.extend({
+    action: z
+      .enum(actions, {
+        error: (issue) =>
+          `action ${JSON.stringify(issue.input).slice(0, 80)} is not an audit action; one of ${actions.join(', ')}`,
+      })
+      .optional(),
+  });
+}
+
+export const auditQuerySchema = auditQuery(AUDIT_ACTIONS);
+export const platformAuditQuerySchema = auditQuery(PLATFORM_AUDIT_ACTIONS);
 
 export const runnerTokenSchema = z.object({ name: z.string().max(200).default('') }).strict();
 

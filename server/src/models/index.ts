@@ -10,6 +10,7 @@ import { jobTransitionModel } from './job-transition.model.js';
 import { leaseModel } from './lease.model.js';
 import { loraModel } from './lora.model.js';
 import { planModel } from './plan.model.js';
+import { platformAuditEventModel } from './platform-audit-event.model.js';
 import { runnerTokenModel } from './runner-token.model.js';
 import { runnerModel } from './runner.model.js';
 import { secretModel } from './secret.model.js';
@@ -31,6 +32,7 @@ export function createModels(connection: Connection) {
   return {
     Tenant: tenantModel(connection),
     AuditEvent: auditEventModel(connection),
+    PlatformAuditEvent: platformAuditEventModel(connection),
     ApiKey: apiKeyModel(connection),
     Generation: generationModel(connection),
     IdempotencyKey: idempotencyKeyModel(connection),

@@ -57,25 +57,51 @@ export class AuditLog {
     return created.toObject();
   }
 
-  /**
-   * Newest first, paged as `GET /v1/generations` is: the cursor is the last id of the
-   * previous page, and the next page starts after that entry's (time, id).
-   */
-  async list({ limit, cursor, action }: AuditQuery): Promise<AuditEventListBody> {
-    const { AuditEvent: Events } = this.deps.models;
-    const filter: Record<string, unknown> = action ? { action } : {};
-    if (cursor) {
-      const after = await Events.findById(cursor).select({ at: 1 }).lean();
-      if (!after) throw invalidRequest('cursor does not name an audit event of yours');
-      filter.$or = [{ at: trusted({ $lt: after.at }) }, { at: after.at, _id: trusted({ $lt: after._id }) }];
-    }
-    const page = await Events.find(filter)
-      .sort({ at: -1, _id: -1 })
-      .limit(limit + 1)
-      .lean();
-    const data = page.slice(0, limit).map(present);
-    return { data, nextCursor: page.length > limit ? (data.at(-1)?.id ?? null) : null };
+  /** Newest first, paged as `GET /v1/generations` is (see `pageOfEvents`). */
+  async list(query: AuditQuery): Promise<AuditEventListBody> {
+    return pageOfEvents(this.deps.models.AuditEvent, query, 'cursor does not name an audit event of yours');
   }
+}
+
+/** The part of a model `pageOfEvents` uses: structural, so the tenant's and the platform's models both fit without a cast. */
+interface AuditEventStore<Event extends { _id: string; at: Date; action: string }> {
+  findById(id: string): { select(fields: { at: 1 }): { lean(): PromiseLike<Pick<Event, '_id' | 'at'> | null> } };
+  find(filter: Record<string, unknown>): {
+    sort(order: { at: -1; _id: -1 }): { limit(n: number): { lean(): PromiseLike<Event[]> } };
+  };
+}
+
+/**
+ * One page of an audit log, newest first: the cursor is the last id of the previous
+ * page, and the next page starts after that entry's (time, id).
+ */
+export async function pageOfEvents<Action extends string, Event extends AuditEventRecord<Action>>(
+  Events: AuditEventStore<Event>,
+  { limit, cursor, action }: { limit: number; cursor?: string | undefined; action?: Action | undefined },
+  unknownCursor: string,
+): Promise<AuditEventListBody<Action>> {
+  const filter: Record<string, unknown> = action ? { action } : {};
+  if (cursor) {
+    const after = await Events.findById(cursor).select({ at: 1 }).lean();
+    if (!after) throw invalidRequest(unknownCursor);
+    filter.$or = [{ at: trusted({ $lt: after.at }) }, { at: after.at, _id: trusted({ $lt: after._id }) }];
+  }
+  const page = await Events.find(filter)
+    .sort({ at: -1, _id: -1 })
+    .limit(limit + 1)
+    .lean();
+  const data = page.slice(0, limit).map((event) => present<Action>(event));
+  return { data, nextCursor: page.length > limit ? (data.at(-1)?.id ?? null) : null };
+}
+
+/** The fields every audit entry has, in either log. */
+export interface AuditEventRecord<Action extends string = AuditAction> {
+  _id: string;
+  at: Date;
+  action: Action;
+  actor: AuditActor;
+  target: { kind: string; id: string } | null;
+  details: Record<string, unknown>;
 }
 
 /** An id shaped as `newId('aud')`'s, the same for the same `once` key (a hash of it). */
@@ -83,7 +109,7 @@ function onceId(key: string): string {
   return `aud_${createHash('sha256').update(key).digest('base64url').slice(0, 20)}`;
 }
 
-export function present(event: AuditEvent): AuditEventBody {
+export function present<Action extends string = AuditAction>(event: AuditEventRecord<Action>): AuditEventBody<Action> {
   return {
     id: event._id,
     at: event.at.toISOString(),

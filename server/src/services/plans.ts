@@ -1,9 +1,11 @@
 import { PLAN_NAMES, type PlanBody, type PlanName } from '@atelier/protocol';
+import type { AuditActor } from '../models/audit-event.model.js';
 import type { Models } from '../models/index.js';
 import type { Plan } from '../models/plan.model.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
 import { runAsSystem } from '../tenancy/tenant-context.js';
+import { PlatformAuditLog } from './platform-audit-log.js';
 
 const log = createLogger('plans');
 
@@ -77,7 +79,13 @@ const DEFAULT_CACHE_TTL_MS = 5_000;
 export class PlanService {
   private readonly cache = new Map<PlanName, { plan: Plan; at: number }>();
 
-  constructor(private readonly deps: { models: Models; cacheTtlMs?: number; now?: () => number }) {}
+  private readonly platformAudit: PlatformAuditLog;
+
+  constructor(
+    private readonly deps: { models: Models; platformAudit?: PlatformAuditLog; cacheTtlMs?: number; now?: () => number },
+  ) {
+    this.platformAudit = deps.platformAudit ?? new PlatformAuditLog({ models: deps.models });
+  }
 
   /**
    * Inserts each default plan that is absent; never overwrites one. Safe when several
@@ -122,14 +130,26 @@ export class PlanService {
   }
 
   /** Changes some of a plan's limits (input validated by the caller). */
-  async update(name: PlanName, changes: PlanChanges): Promise<PlanBody> {
-    const plan = await runAsSystem('update plan', () =>
-      this.deps.models.Plan.findOneAndUpdate({ _id: name }, { $set: changes }, { returnDocument: 'after' }).lean(),
-    );
+  async update(name: PlanName, changes: PlanChanges, actor: AuditActor = { kind: 'system' }): Promise<PlanBody> {
+    const { before, after } = await runAsSystem('update plan', async () => ({
+      before: await this.deps.models.Plan.findById(name).lean(),
+      after: await this.deps.models.Plan.findOneAndUpdate({ _id: name }, { $set: changes }, { returnDocument: 'after' }).lean(),
+    }));
     this.cache.delete(name);
-    if (!plan) throw notFound(`The plan "${name}"`);
+    if (!before || !after) throw notFound(`The plan "${name}"`);
     log.info({ plan: name, changes }, 'plan changed');
-    return planBody(plan);
+    // `before` is read just before the write (no transactions): a concurrent edit of the same plan may land between.
+    const fields = Object.keys(changes) as (keyof PlanChanges)[];
+    await this.platformAudit.record('plan.updated', {
+      actor,
+      target: { kind: 'plan', id: name },
+      details: {
+        fields,
+        before: Object.fromEntries(fields.map((field) => [field, before[field]])),
+        after: Object.fromEntries(fields.map((field) => [field, after[field]])),
+      },
+    });
+    return planBody(after);
   }
 }
 

@@ -10,9 +10,11 @@ import {
 } from '@atelier/protocol';
 import type { CreateShopperSessionInput } from '@atelier/protocol/schemas';
 import { createLogger } from '../logging/logger.js';
+import type { AuditActor } from '../models/audit-event.model.js';
 import type { Models } from '../models/index.js';
 import { runAsSystem } from '../tenancy/tenant-context.js';
 import { newId } from './ids.js';
+import { PlatformAuditLog } from './platform-audit-log.js';
 
 const log = createLogger('shopper-sessions');
 
@@ -61,9 +63,11 @@ export class ShopperSessions {
   private cache: { keys: SigningKey[]; loadedAt: number } | undefined;
   private lastUnknownReload = 0;
   private readonly now: () => Date;
+  private readonly platformAudit: PlatformAuditLog;
 
-  constructor(private readonly deps: { models: Models; now?: () => Date }) {
+  constructor(private readonly deps: { models: Models; platformAudit?: PlatformAuditLog; now?: () => Date }) {
     this.now = deps.now ?? (() => new Date());
+    this.platformAudit = deps.platformAudit ?? new PlatformAuditLog({ models: deps.models, now: this.now });
   }
 
   async mint(tenantId: string, input: CreateShopperSessionInput): Promise<ShopperSessionBody> {
@@ -106,11 +110,16 @@ export class ShopperSessions {
   }
 
   /** Makes a new current signing key; the old one is still accepted (as the previous). */
-  async rotateSigningKey(): Promise<{ kid: string }> {
+  async rotateSigningKey(actor: AuditActor = { kind: 'system' }): Promise<{ kid: string }> {
     const [current] = await this.keys({ fresh: true });
     await this.createKey(Number(current!.kid) + 1);
     const [next] = await this.keys({ fresh: true });
     log.info({ kid: next!.kid }, 'shopper-session signing key rotated');
+    await this.platformAudit.record('session_key.rotated', {
+      actor,
+      target: { kind: 'session_key', id: next!.kid },
+      details: { kid: next!.kid, previousKid: current!.kid },
+    });
     return { kid: next!.kid };
   }
 

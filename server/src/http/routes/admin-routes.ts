@@ -72,7 +72,7 @@ export function adminEndpoints(deps: {
         noQuery(req.query);
         return parse(runnerTokenSchema, jsonObjectBody(req.body));
       },
-      handle: async ({ name }) => ({ status: 201, body: await deps.runnerTokens.create(name) }),
+      handle: async ({ name }) => ({ status: 201, body: await deps.runnerTokens.create(name, actor) }),
     }),
     endpoint({
       method: 'get',

@@ -261,6 +261,7 @@ describe('GET /admin/v1/tenants/:id/audit-events', () => {
 describe('append-only', () => {
   it('serves the log only to GET: no route writes, changes or deletes an entry', async () => {
     expect(server.routes.filter((route) => route.includes('audit-events')).sort()).toEqual([
+      'GET /admin/v1/audit-events',
       'GET /admin/v1/tenants/:id/audit-events',
       'GET /v1/audit-events',
     ]);
@@ -274,6 +275,8 @@ describe('append-only', () => {
       for (const path of [
         `/admin/v1/tenants/${acme.tenantId}/audit-events`,
         `/admin/v1/tenants/${acme.tenantId}/audit-events/${entry!.id}`,
+        '/admin/v1/audit-events',
+        `/admin/v1/audit-events/${entry!.id}`,
       ]) {
         await expectProblem(await adminRequest(server.url, method, path, { details: {} }), 404, 'not_found');
       }

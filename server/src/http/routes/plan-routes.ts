@@ -25,7 +25,7 @@ export function planEndpoints(deps: { plans: PlanService }): Endpoint[] {
         noQuery(req.query);
         return { name: parse(planName, req.params.name), changes: parse(planChangesSchema, jsonObjectBody(req.body)) };
       },
-      handle: async ({ name, changes }) => ({ body: await plans.update(name, changes) }),
+      handle: async ({ name, changes }) => ({ body: await plans.update(name, changes, { kind: 'admin' }) }),
     }),
   ];
 }

@@ -30,7 +30,7 @@ export function sessionEndpoints(deps: { sessions: ShopperSessions }): Endpoint[
         noQuery(req.query);
         noBody(req.body);
       },
-      handle: async () => ({ status: 201, body: await sessions.rotateSigningKey() }),
+      handle: async () => ({ status: 201, body: await sessions.rotateSigningKey({ kind: 'admin' }) }),
     }),
   ];
 }

@@ -7,6 +7,7 @@ import {
 import type { WebhookDeliveries } from '../../services/webhooks/webhook-deliveries.js';
 import type { WebhookEndpoints } from '../../services/webhooks/webhook-endpoints.js';
 import { endpoint, type Endpoint } from '../endpoint.js';
+import { keyActor } from './config-routes.js';
 import { jsonObjectBody, listQuerySchema, noBody, noQuery, parse } from '../schemas.js';
 
 /**
@@ -29,11 +30,11 @@ export function webhookEndpoints(deps: { endpoints: WebhookEndpoints; deliveries
       method: 'post',
       path: '/v1/webhook-endpoints',
       auth: { secretKey: ['webhooks:write'] },
-      input: (req) => {
+      input: (req, principal) => {
         noQuery(req.query);
-        return parse(createWebhookEndpointSchema, jsonObjectBody(req.body));
+        return { input: parse(createWebhookEndpointSchema, jsonObjectBody(req.body)), actor: keyActor(principal) };
       },
-      handle: async (input) => ({ status: 201, body: await endpoints.create(input) }),
+      handle: async ({ input, actor }) => ({ status: 201, body: await endpoints.create(input, actor) }),
     }),
     endpoint({
       method: 'get',
@@ -49,34 +50,42 @@ export function webhookEndpoints(deps: { endpoints: WebhookEndpoints; deliveries
       method: 'patch',
       path: '/v1/webhook-endpoints/:id',
       auth: { secretKey: ['webhooks:write'] },
-      input: (req) => {
+      input: (req, principal) => {
         noQuery(req.query);
-        return { endpointId: id(req.params), changes: parse(updateWebhookEndpointSchema, jsonObjectBody(req.body)) };
+        return {
+          endpointId: id(req.params),
+          changes: parse(updateWebhookEndpointSchema, jsonObjectBody(req.body)),
+          actor: keyActor(principal),
+        };
       },
-      handle: async ({ endpointId, changes }) => ({ body: await endpoints.update(endpointId, changes) }),
+      handle: async ({ endpointId, changes, actor }) => ({ body: await endpoints.update(endpointId, changes, actor) }),
     }),
     endpoint({
       method: 'delete',
       path: '/v1/webhook-endpoints/:id',
       auth: { secretKey: ['webhooks:write'] },
-      input: (req) => {
+      input: (req, principal) => {
         noQuery(req.query);
         noBody(req.body);
-        return id(req.params);
+        return { endpointId: id(req.params), actor: keyActor(principal) };
       },
-      handle: async (endpointId) => ({ body: await endpoints.delete(endpointId) }),
+      handle: async ({ endpointId, actor }) => ({ body: await endpoints.delete(endpointId, actor) }),
     }),
     endpoint({
       method: 'post',
       path: '/v1/webhook-endpoints/:id/rotate-secret',
       auth: { secretKey: ['webhooks:write'] },
-      input: (req) => {
+      input: (req, principal) => {
         noQuery(req.query);
-        return { endpointId: id(req.params), rotation: parse(rotateWebhookSecretSchema, jsonObjectBody(req.body)) };
+        return {
+          endpointId: id(req.params),
+          rotation: parse(rotateWebhookSecretSchema, jsonObjectBody(req.body)),
+          actor: keyActor(principal),
+        };
       },
-      handle: async ({ endpointId, rotation }) => ({
+      handle: async ({ endpointId, rotation, actor }) => ({
         status: 201,
-        body: await endpoints.rotateSecret(endpointId, rotation.graceSeconds),
+        body: await endpoints.rotateSecret(endpointId, rotation.graceSeconds, actor),
       }),
     }),
     endpoint({

@@ -9,12 +9,14 @@ import {
 import type { CreateWebhookEndpointInput, UpdateWebhookEndpointInput } from '@atelier/protocol/schemas';
 import { conflict, invalidRequest, notFound } from '../../errors/app-error.js';
 import { createLogger } from '../../logging/logger.js';
+import type { AuditActor } from '../../models/audit-event.model.js';
 import type { Models } from '../../models/index.js';
 import type { WebhookEndpoint } from '../../models/webhook-endpoint.model.js';
 import { webhookSecretId, type WebhookSecret } from '../../models/webhook-secret.model.js';
 import type { OutgoingHttp } from '../../net/outgoing-http.js';
 import { findOwnById } from '../../tenancy/find-own-by-id.js';
 import { requireTenantId } from '../../tenancy/tenant-context.js';
+import type { AuditLog } from '../audit-log.js';
 import { newId } from '../ids.js';
 import { newWebhookSecret } from './webhook-signature.js';
 
@@ -23,6 +25,8 @@ const log = createLogger('webhook-endpoints');
 export interface WebhookEndpointsDeps {
   models: Models;
   outgoing: Pick<OutgoingHttp, 'check'>;
+  /** The tenant's log records every change to an endpoint: it holds a secret and says where the tenant's data goes. */
+  audit: AuditLog;
   now?: () => Date;
 }
 
@@ -69,7 +73,7 @@ export class WebhookEndpoints {
     return endpoint;
   }
 
-  async create(input: CreateWebhookEndpointInput): Promise<CreatedWebhookEndpointBody> {
+  async create(input: CreateWebhookEndpointInput, actor: AuditActor): Promise<CreatedWebhookEndpointBody> {
     const { WebhookEndpoint: Endpoints } = this.deps.models;
     await this.checkUrl(input.url);
     // Counted, then inserted: two concurrent creations may pass one over the limit, which is harmless.
@@ -91,10 +95,15 @@ export class WebhookEndpoints {
       disabledAt: null,
     });
     log.info({ tenantId: requireTenantId(), endpointId: id, events: input.events }, 'webhook endpoint created');
+    await this.deps.audit.record('webhook.created', {
+      actor,
+      target: { kind: 'webhook_endpoint', id },
+      details: { url: input.url, events: input.events },
+    });
     return { ...present(endpoint.toObject()), secret };
   }
 
-  async update(id: string, changes: UpdateWebhookEndpointInput): Promise<WebhookEndpointBody> {
+  async update(id: string, changes: UpdateWebhookEndpointInput, actor: AuditActor): Promise<WebhookEndpointBody> {
     const { WebhookEndpoint: Endpoints } = this.deps.models;
     const endpoint = await this.find(id);
     if (changes.url !== undefined) await this.checkUrl(changes.url);
@@ -107,18 +116,33 @@ export class WebhookEndpoints {
     };
     await Endpoints.updateOne({ _id: id }, { $set: set });
     log.info({ tenantId: endpoint.tenantId, endpointId: id, changed: Object.keys(changes) }, 'webhook endpoint updated');
+    const fields = Object.keys(changes) as (keyof UpdateWebhookEndpointInput)[];
+    await this.deps.audit.record('webhook.updated', {
+      actor,
+      target: { kind: 'webhook_endpoint', id },
+      details: {
+        fields,
+        before: Object.fromEntries(fields.map((field) => [field, endpoint[field]])),
+        after: Object.fromEntries(fields.map((field) => [field, changes[field]])),
+      },
+    });
     return present({ ...endpoint, ...set, updatedAt: this.now() });
   }
 
   /** Deletes the endpoint with its secrets and delivery log; deliveries due to it are never sent. */
-  async delete(id: string): Promise<{ id: string; deleted: true }> {
+  async delete(id: string, actor: AuditActor): Promise<{ id: string; deleted: true }> {
     const { models } = this.deps;
-    await this.find(id);
+    const endpoint = await this.find(id);
     await models.WebhookEndpoint.deleteOne({ _id: id });
     await models.WebhookSecret.deleteMany({ endpointId: id });
     await models.WebhookMessage.deleteMany({ endpointId: id });
     await models.WebhookAttempt.deleteMany({ endpointId: id });
     log.info({ tenantId: requireTenantId(), endpointId: id }, 'webhook endpoint deleted');
+    await this.deps.audit.record('webhook.deleted', {
+      actor,
+      target: { kind: 'webhook_endpoint', id },
+      details: { url: endpoint.url },
+    });
     return { id, deleted: true };
   }
 
@@ -127,7 +151,7 @@ export class WebhookEndpoints {
    * wins and the other takes the number after it). The previous secret keeps signing
    * beside it for `graceSeconds`.
    */
-  async rotateSecret(id: string, graceSeconds: number): Promise<RotatedWebhookSecretBody> {
+  async rotateSecret(id: string, graceSeconds: number, actor: AuditActor): Promise<RotatedWebhookSecretBody> {
     await this.find(id);
     for (let attempt = 0; attempt < ROTATION_TRIES; attempt += 1) {
       const [latest] = await this.secrets(id);
@@ -142,6 +166,11 @@ export class WebhookEndpoints {
         throw error;
       }
       log.info({ tenantId: requireTenantId(), endpointId: id, seq }, 'webhook secret rotated');
+      await this.deps.audit.record('webhook.secret_rotated', {
+        actor,
+        target: { kind: 'webhook_endpoint', id },
+        details: { secretNumber: seq, graceSeconds, previousSecretExpiresAt: previousExpiresAt.toISOString() },
+      });
       return { secret, previousSecretExpiresAt: previousExpiresAt.toISOString() };
     }
     throw conflict('The secret is being rotated by other requests right now; try again.');
