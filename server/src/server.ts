@@ -149,7 +149,7 @@ export async function startServer(config: Config & { mongodbUri: string }, optio
       readinessRoutes(services.readiness),
       widgetRoutes(config.widgetDir ?? defaultWidgetDir()),
       embedRoutes({
-        keys: services.keys,
+        identity: services.identity,
         bundleDir: config.widgetDir ?? defaultWidgetDir(),
         publicUrl: () => publicUrl,
         addressLimit: services.restLimits.addressLimit(),

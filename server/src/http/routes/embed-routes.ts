@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { EMBED_PATH, EMBED_SCRIPT_PATH, EMBED_URL_ATTRIBUTES, type EmbedUrlAttribute, STUDIO_PATH } from '@atelier/protocol';
 import { Router, type RequestHandler, type Response } from 'express';
 import { createLogger } from '../../logging/logger.js';
-import type { KeyService } from '../../services/key-service.js';
+import type { Identity } from '../strategies/identity.js';
 
 const log = createLogger('embed-routes');
 
@@ -27,7 +27,7 @@ const URL_ATTRIBUTE_RULES: Record<EmbedUrlAttribute, (value: string) => boolean>
 };
 
 export interface EmbedRoutesDeps {
-  keys: Pick<KeyService, 'verifyPublishableKey'>;
+  identity: Pick<Identity, 'at'>;
   /** The widget's build directory, where the hashed studio file is. */
   bundleDir: string | undefined;
   /** The server's public URL (known once it listens), for the socket in the page's policy. */
@@ -47,18 +47,16 @@ export interface EmbedRoutesDeps {
  */
 export function embedRoutes(deps: EmbedRoutesDeps): Router {
   const router = Router();
+  const gate = deps.identity.at(`GET ${EMBED_PATH}`);
   const studioFile = deps.bundleDir ? findStudio(deps.bundleDir) : undefined;
   router.get(EMBED_PATH, deps.addressLimit, async (req, res) => {
-    const { key, parent } = req.query;
     if (!studioFile) return refuse(res, 404, 'The studio is not built on this server.');
-    const parentOrigin = typeof parent === 'string' ? exactOrigin(parent) : undefined;
-    if (!parentOrigin) return refuse(res, 400, 'The embedding page did not say its origin (parent=https://…).');
-    const publishableKey = typeof key === 'string' ? key : undefined;
-    const check = await deps.keys.verifyPublishableKey(publishableKey);
-    if (!publishableKey || !check.ok || !check.tenant.origins.includes(parentOrigin)) {
-      log.warn({ parent: parentOrigin, reason: check.ok ? 'origin' : check.reason }, 'embed page refused');
-      return refuse(res, 403, 'This studio is not available on this site.');
+    const check = await gate.authenticate('embed-key', req);
+    if (!check.ok) {
+      log.warn({ parent: req.query.parent, reason: check.refusal.reason }, 'embed page refused');
+      return refuse(res, check.refusal.reason === 'parent' ? 400 : 403, check.refusal.message);
     }
+    const { parent: parentOrigin, publishableKey } = check.principal;
     const server = new URL(deps.publicUrl());
     const socket = `${server.protocol === 'https:' ? 'wss:' : 'ws:'}//${server.host}`;
     res.setHeader(
@@ -81,16 +79,6 @@ export function embedRoutes(deps: EmbedRoutesDeps): Router {
     res.type('html').send(page(parentOrigin, publishableKey, studioFile, startingAttributes(req.query)));
   });
   return router;
-}
-
-/** The origin itself (`https://shop.example`), or undefined for anything with a path, query or user info. */
-function exactOrigin(value: string): string | undefined {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function exactHttpUrl(value: string): boolean {

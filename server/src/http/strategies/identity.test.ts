@@ -26,8 +26,6 @@ const NO_CREDENTIAL: Record<string, string> = {
   'GET /v1/files/:tenantId/:file': 'a signed URL: the signature, made by the server, is the permission',
   'GET /v1/assets/:tenantId/:assetId': "a runner's job file, by signed URL",
   'POST /v1/realtime/stream/:id': 'names a stream an admitted page was handed, from that page origin',
-  'GET /embed/studio':
-    'renders the public studio page for a publishable key whose tenant allows parent=; the socket the page opens is what the publishable-key strategy guards',
 };
 
 let server: TestServer;
@@ -64,7 +62,7 @@ describe('the passport strategies', () => {
   });
 
   it('are registered for the operator token and every credential the core server accepts', async () => {
-    const accepted = ['secret-key', 'publishable-key', 'shopper-session', 'runner-token', 'admin'];
+    const accepted = ['secret-key', 'publishable-key', 'embed-key', 'shopper-session', 'runner-token', 'admin'];
     expect([...STRATEGIES].sort()).toEqual([...accepted].sort());
     for (const name of accepted) expect([name, await probe(name)]).toEqual([name, 'refused']);
   });

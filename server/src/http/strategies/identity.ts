@@ -5,6 +5,7 @@ import type { RunnerTokenService } from '../../services/runner-token-service.js'
 import type { ShopperSessions } from '../../services/shopper-sessions.js';
 import { adminStrategy, secretKeyStrategy } from './bearer-strategies.js';
 import type { Refusal, Verdict } from './credential-strategy.js';
+import { embedKeyStrategy, type EmbedPrincipal } from './embed-key-strategy.js';
 import { publishableKeyStrategy, type WidgetPrincipal } from './publishable-key-strategy.js';
 import { runnerTokenStrategy, type RunnerPrincipal } from './runner-token-strategy.js';
 import { shopperSessionStrategy, type ShopperPrincipal, type ShopperSessionRequest } from './shopper-session-strategy.js';
@@ -13,6 +14,7 @@ import { ENTRY_POINTS, type EntryPoint, type SocketStrategy } from './strategy-n
 /** What each socket strategy reads, and whom it lets in. */
 interface SocketCredentials {
   'publishable-key': { request: IncomingMessage; principal: WidgetPrincipal };
+  'embed-key': { request: IncomingMessage; principal: EmbedPrincipal };
   'shopper-session': { request: ShopperSessionRequest; principal: ShopperPrincipal };
   'runner-token': { request: IncomingMessage; principal: RunnerPrincipal };
 }
@@ -39,7 +41,8 @@ export interface IdentityDeps {
  * instance (no global state, no sessions), and every place that accepts a credential
  * goes through `passport.authenticate(name, {session: false}, callback)`: the REST
  * middleware (auth.ts) on Express requests, the sockets and the HTTP stream on the bare
- * upgrade or stream request, and a socket's `hello` on its shopper session.
+ * upgrade or stream request, a socket's `hello` on its shopper session, and the iframe
+ * page on its request.
  */
 export class Identity {
   readonly passport = new Passport();
@@ -48,6 +51,7 @@ export class Identity {
     this.passport.use('secret-key', secretKeyStrategy(deps));
     this.passport.use('admin', adminStrategy(deps));
     this.passport.use('publishable-key', publishableKeyStrategy(deps));
+    this.passport.use('embed-key', embedKeyStrategy(deps));
     this.passport.use('shopper-session', shopperSessionStrategy({ sessions: deps.shopperSessions }));
     this.passport.use('runner-token', runnerTokenStrategy({ tokens: deps.runnerTokens }));
   }
