@@ -10,6 +10,7 @@ import {
 import { describeIssues } from '@atelier/protocol/schemas';
 import { invalidRequest } from '../errors/app-error.js';
 import { canonicalPlanName, PLAN_ALIASES } from '../services/plans.js';
+import { exactOrigin } from './origins.js';
 
 /**
  * Inputs of the REST and admin API that are not part of the wire contract (that is
@@ -17,14 +18,12 @@ import { canonicalPlanName, PLAN_ALIASES } from '../services/plans.js';
  * mongoose, and unknown fields are errors.
  */
 
-const origin = z.string().refine((value) => {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
-  } catch {
-    return false;
-  }
-}, 'each origin must be scheme://host[:port] with nothing after it, e.g. https://shop.example');
+const origin = z
+  .string()
+  .refine(
+    (value) => exactOrigin(value) !== undefined,
+    'each origin must be scheme://host[:port] with nothing after it, e.g. https://shop.example',
+  );
 
 const planMessage = `plan must be one of ${PLAN_NAMES.join(', ')} (${Object.entries(PLAN_ALIASES)
   .map(([alias, name]) => `${alias} is read as ${name}`)

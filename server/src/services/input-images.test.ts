@@ -16,6 +16,7 @@ import {
   openWidgetSocket,
   startRunnerProcess,
   startTestServer,
+  uploadRgba,
   type RunnerProcess,
   type TestServer,
   type WidgetProbe,
@@ -128,19 +129,6 @@ async function generateOnSocket(
   return { id, images: completed.images };
 }
 
-/** A 64×64 grey PNG uploaded as the tenant's backend would; answers its id. */
-async function uploadPng(tenant: Tenant): Promise<string> {
-  const response = await fetch(`${server.url}/v1/uploads`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${tenant.secretKey}`, 'Content-Type': 'image/png' },
-    body: await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
-      .png()
-      .toBuffer(),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
-}
-
 const jobsOf = (tenant: Tenant) =>
   runWithTenant(tenant.tenantId, () => server.database.models.Generation.find().select({ _id: 1 }).lean());
 
@@ -243,7 +231,7 @@ describe('a result as the input of vary and upscale, on the widget socket', () =
     }
     expect(await jobsOf(acme)).toEqual(jobs);
     // A widget names no uploads, as input or as mask: they are the tenant's backend's.
-    const upload = await uploadPng(acme);
+    const upload = await uploadRgba(server, acme.secretKey, { width: 64, height: 64, rgba: Buffer.alloc(64 * 64 * 4, 128) });
     const later = await widget(acme, undefined, browser);
     for (const [ref, params] of [
       ['u1', { prompt: 'x', mode: 'vary-subtle', inputImageId: upload }],

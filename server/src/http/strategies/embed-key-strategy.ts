@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Tenant } from '../../models/tenant.model.js';
 import type { KeyService } from '../../services/key-service.js';
+import { exactOrigin } from '../origins.js';
 import { CredentialStrategy, type Refusal } from './credential-strategy.js';
 
 export interface EmbedPrincipal {
@@ -44,14 +45,4 @@ export function embedKeyStrategy(deps: {
     }
     return { ok: true, principal: { kind: 'embed', tenant: check.tenant, parent, publishableKey } };
   });
-}
-
-/** The origin itself (`https://shop.example`), or undefined for anything with a path, query or user info. */
-export function exactOrigin(value: string): string | undefined {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
