@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import { startRunnerProcess, type RunnerProcess } from './runner-process.js';
+import { DISCONNECTED, startRunnerProcess, type RunnerProcess } from './runner-process.js';
 
 /** A job as a runner holds it: the lease's epoch fences everything it says about the job. */
 export interface LeasedJob {
@@ -55,6 +55,26 @@ export class RunnerFleet {
   static stillOn(runner: RunnerProcess, job: LeasedJob): boolean {
     const current = runner.current();
     return current?.jobId === job.jobId && current.epoch === job.epoch;
+  }
+
+  /**
+   * Waits for a runner let go after a stall to give up this attempt of the job, and says
+   * how. The server says `lease-lost` when the lease moves (an event, delivered at most
+   * once) and again in answer to the runner's overdue heartbeat; but once the runner has
+   * been silent for two leases the server drops its socket, which aborts the job too. A
+   * stall that long whose event went missing ends the second way (seen in CI).
+   */
+  static async letGo(runner: RunnerProcess, job: LeasedJob): Promise<'lease-lost' | 'disconnected'> {
+    const started = runner.lines.findIndex(
+      (line) => line.msg === 'job started' && line.jobId === job.jobId && line.epoch === job.epoch,
+    );
+    const line = await runner.logged(
+      (line) =>
+        runner.lines.indexOf(line) > started &&
+        ((line.msg === 'abandoning job' && line.jobId === job.jobId && line.reason === 'lease-lost') ||
+          line.msg === DISCONNECTED),
+    );
+    return line.msg === DISCONNECTED ? 'disconnected' : 'lease-lost';
   }
 
   /** How long each job a runner finished took, by its own log, in ms. */

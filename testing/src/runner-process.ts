@@ -145,4 +145,4 @@ export async function startRunnerProcess(options: RunnerProcessOptions): Promise
  * abandons the job in silence.
  */
 const ENDED = new Set(['job finished', 'job aborted', 'job failed', 'abandoning job']);
-const DISCONNECTED = 'disconnected from server; reconnecting';
+export const DISCONNECTED = 'disconnected from server; reconnecting';
