@@ -110,46 +110,42 @@ describe('token buckets', () => {
     expect(burst('two', 2, 3)).toBe(2);
   });
 
-  it('keeps no state for a full bucket, and a sweep drops the ones that refilled: memory stays bounded under a flood of keys', () => {
+  it('keeps no state for a full bucket, and takes sweep the refilled ones a few at a time: memory stays bounded under a flood of keys', () => {
     let admitted = 0;
     for (let i = 0; i < 100_000; i += 1) if (buckets.take(`198.51.${i}`, 30, 1).ok) admitted += 1;
     expect(admitted).toBe(100_000);
-    // Flooding triggers sweeps as the map grows, but nothing has refilled yet.
+    // Nothing has refilled yet: every bucket is held.
     expect(buckets.size).toBe(100_000);
 
     clock += 2_000;
-    // One token of 30 a minute refills in 2 s: every bucket is full again.
-    expect(buckets.sweep()).toBe(0);
+    // One token of 30 a minute refills in 2 s: every bucket is full again. A take drops two
+    // of them (never the whole map at once), and stores its own.
+    buckets.take('first', 30, 1);
+    expect(buckets.size).toBe(100_000 - 2 + 1);
+    // As many takes of new keys as there were old ones go round the map once: all 100 000
+    // are dropped, and only the new ones (still owing) remain.
+    for (let i = 1; i < 100_000; i += 1) buckets.take(`203.0.${i}`, 30, 1);
+    expect(buckets.size).toBe(100_000);
 
     // A bucket read once full is dropped too, without waiting for a sweep.
+    clock += 2_000;
     buckets.take('x', 60, 1);
     clock += 1_000;
-    expect(buckets.take('y', 60, 1).ok).toBe(true);
-    expect(buckets.size).toBe(2);
-    expect(buckets.take('x', 60, 1)).toMatchObject({ ok: true, tokens: 59 });
-    expect(buckets.size).toBe(2);
+    buckets.take('x', 60, 1);
+    expect(buckets.take('x', 60, 1)).toMatchObject({ ok: true, tokens: 58 });
   });
 
-  it('sweeps by itself once a minute has passed since the last sweep, on the next take', () => {
-    for (let i = 0; i < 500; i += 1) buckets.take(`k${i}`, 1, 1);
-    expect(buckets.size).toBe(500);
-    clock += 59_999;
-    buckets.take('late', 1, 1);
-    expect(buckets.size).toBe(501);
-    clock += 1;
-    buckets.take('later', 1, 1);
-    // The 500 owed one token each of 1 a minute: all full at 60 s, swept; 'late' still owes.
-    expect(buckets.size).toBe(2);
-  });
-
-  it('sweeps when the map has doubled since the last sweep, without waiting for the minute', () => {
+  it('a bucket still owing is passed over, and the sweep goes on to those behind it', () => {
+    // One token of 1 a minute: owed for 60 s.
+    buckets.take('slow', 1, 1);
+    // One token of 600 a minute: full again 100 ms later.
     for (let i = 0; i < 1_000; i += 1) buckets.take(`early${i}`, 600, 1);
     clock += 100;
-    // The early ones are full again (one token of 600 a minute in 0.1 s); the take that finds 1 024 entries sweeps them.
-    for (let i = 0; i < 24; i += 1) buckets.take(`late${i}`, 600, 1);
-    expect(buckets.size).toBe(1_024);
-    buckets.take('last', 600, 1);
-    expect(buckets.size).toBe(25);
+    // 1 001 takes look at 2 002 entries: a round over the 1 001 stored before, whatever
+    // the round's start, and some late ones. Only the early ones had refilled.
+    for (let i = 0; i < 1_001; i += 1) buckets.take(`late${i}`, 600, 1);
+    expect(buckets.size).toBe(1 + 1_001);
+    expect(buckets.take('slow', 1, 1)).toMatchObject({ ok: false, tokens: 0 });
   });
 
   it('a bucket that shrank owes at most its new size; a clock stepped back refills nothing', () => {

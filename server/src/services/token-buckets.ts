@@ -4,10 +4,13 @@
  * whole number and the arithmetic is exact (no token lost or gained to rounding).
  */
 const UNITS_PER_TOKEN = 60_000;
-/** Below this many entries a sweep waits for its minute: sweeping a small map buys nothing. */
-const MIN_SWEEP_ENTRIES = 1_024;
-/** Every bucket, whatever its size, refills whole within a minute of its last take. */
-const SWEEP_EVERY_MS = 60_000;
+/**
+ * Each take looks at this many stored buckets, the next ones in a round over the map, and
+ * drops those that have refilled. One take stores at most one bucket and looks at two, so
+ * the map holds at most about twice the buckets not yet full, and no request pays for
+ * sweeping more than two entries (no pause under a flood of new keys).
+ */
+const SWEEP_STEP = 2;
 
 /** A bucket after a take or a refund. */
 export interface TokenBucketState {
@@ -32,19 +35,18 @@ export interface TokenBucketsDeps {
  *
  * This is GCRA kept as a debt: what the bucket owes (tokens taken and not yet refilled)
  * at the time it was last touched, which is the theoretical arrival time's distance from
- * then. A bucket that owes nothing is full and is not stored, so memory holds only the
- * buckets touched within the last minute: entries found full are dropped when read, and a
- * sweep drops the rest once a minute and whenever the map has doubled since the last one.
+ * then. A bucket that owes nothing is full and is not stored: entries found full are
+ * dropped when read, and every take sweeps the next few in a round over the map
+ * (SWEEP_STEP), so memory follows the buckets touched within the last minute.
  */
 export class TokenBuckets {
   private readonly debts = new Map<string, Debt>();
   private readonly now: () => Date;
-  private lastSweep: number;
-  private sweptSize = 0;
+  /** Where the sweep goes on from: a Map iterator stays valid as entries come and go. */
+  private cursor: Iterator<[string, Debt]> = this.debts.entries();
 
   constructor(deps: TokenBucketsDeps = {}) {
     this.now = deps.now ?? (() => new Date());
-    this.lastSweep = this.now().getTime();
   }
 
   /** How many buckets are held (the ones not full). */
@@ -58,7 +60,7 @@ export class TokenBuckets {
    */
   take(key: string, size: number, cost: number): TokenBucketState {
     const at = this.now().getTime();
-    this.maybeSweep(at);
+    this.sweepStep(at);
     const owed = this.owed(key, size, at);
     const capacity = size * UNITS_PER_TOKEN;
     const wanted = cost * UNITS_PER_TOKEN;
@@ -78,15 +80,6 @@ export class TokenBuckets {
     return { ...stateOf(owed, size), ok: true, retryInMs: 0 };
   }
 
-  /** Drops every bucket that has refilled; returns how many remain. */
-  sweep(): number {
-    const at = this.now().getTime();
-    this.lastSweep = at;
-    for (const [key, { fullAt }] of this.debts) if (fullAt <= at) this.debts.delete(key);
-    this.sweptSize = this.debts.size;
-    return this.debts.size;
-  }
-
   /** What `key` owes at `at`, after refilling since it was last touched; a full bucket is dropped. */
   private owed(key: string, size: number, at: number): number {
     const last = this.debts.get(key);
@@ -97,9 +90,19 @@ export class TokenBuckets {
     return owed;
   }
 
-  private maybeSweep(at: number): void {
-    const grown = this.debts.size >= MIN_SWEEP_ENTRIES && this.debts.size >= 2 * this.sweptSize;
-    if (grown || at - this.lastSweep >= SWEEP_EVERY_MS) this.sweep();
+  /** Looks at the next SWEEP_STEP buckets of the round and drops the refilled ones. */
+  private sweepStep(at: number): void {
+    for (let i = 0; i < SWEEP_STEP; i += 1) {
+      let next = this.cursor.next();
+      if (next.done) {
+        // A new round; an empty map ends the step.
+        this.cursor = this.debts.entries();
+        next = this.cursor.next();
+        if (next.done) return;
+      }
+      const [key, { fullAt }] = next.value;
+      if (fullAt <= at) this.debts.delete(key);
+    }
   }
 }
 
