@@ -7,7 +7,7 @@
  */
 export { APP_BRIDGE_URL, loadShopifyConfig, type ShopifyConfig } from './config.js';
 export { createShopifyApp, type ShopifyApp, type ShopifyAppDeps } from './shopify-app.js';
-export { shopTenantErasure } from './shop-erasure.js';
+export { shopTenantErasure, type ShopTenantErasure } from './shop-erasure.js';
 export { createShopifyModels, type ShopifyModels } from './models/index.js';
 export type {
   ShopTenants,

@@ -111,7 +111,7 @@ afterAll(async () => {
 });
 
 describe("an operator's deletion of a shop's tenant", () => {
-  it("removes what the Shopify app holds of the tenant, leaves the shop a tombstone, and keeps the other shop's", async () => {
+  it("cancels the shop's Shopify subscription, removes what the Shopify app holds of the tenant, leaves the shop a tombstone, and keeps the other shop's", async () => {
     const before = await heldOf(SHOP);
     for (const collection of ['shopify_results', 'shopify_subscriptions', 'shopify_usage_charges', 'shopify_sessions']) {
       expect(before[collection], collection).toBeGreaterThan(0);
@@ -119,9 +119,28 @@ describe("an operator's deletion of a shop's tenant", () => {
     const bystander = await heldOf(BYSTANDER);
     const bystanderShop = await models().Shop.findById(BYSTANDER).lean();
 
+    const shopifyStatus = (shop: string) =>
+      app.shopify.billing.subscriptions.filter((subscription) => subscription.shop === shop).map(({ status }) => status);
+    expect(shopifyStatus(SHOP)).toEqual(['ACTIVE']);
+
+    // Shopify will not cancel the subscription: the deletion stops before erasing anything of
+    // the app's (the shop's token is still needed to cancel), and says to run it again.
+    app.shopify.failNext('appSubscriptionCancel', 'userErrors');
+    const stopped = await adminRequest(app.server.url, 'DELETE', `/admin/v1/tenants/${tenants[SHOP]}`);
+    expect(stopped.status).toBe(503);
+    expect(((await stopped.json()) as { detail: string }).detail).toMatch(
+      new RegExp(`^The deletion stopped: Shopify did not cancel ${SHOP}'s subscription gid://shopify/AppSubscription/\\d+: .+ Run it again to finish it\\.$`),
+    );
+    expect(await heldOf(SHOP)).toEqual(before);
+    expect(shopifyStatus(SHOP)).toEqual(['ACTIVE']);
+
     const response = await adminRequest(app.server.url, 'DELETE', `/admin/v1/tenants/${tenants[SHOP]}`);
     expect(response.status).toBe(200);
-    const { documents } = (await response.json()) as { documents: Record<string, number> };
+    const { documents, warnings } = (await response.json()) as { documents: Record<string, number>; warnings: string[] };
+    // The merchant is no longer billed for the deleted tenant; the other shop still is.
+    expect(shopifyStatus(SHOP)).toEqual(['CANCELLED']);
+    expect(shopifyStatus(BYSTANDER)).toEqual(['ACTIVE']);
+    expect(warnings).toEqual([]);
     expect(documents).toMatchObject({
       shopify_results: 1,
       shopify_subscriptions: 1,

@@ -135,6 +135,8 @@ export interface DeletedTenantBody {
   documents: Record<string, number>;
   /** Files removed from the tenant's storage prefix. */
   files: number;
+  /** What the deletion could not do, for the operator to act on (e.g. a Shopify subscription left active). */
+  warnings: string[];
 }
 
 /**

@@ -358,7 +358,12 @@ function createServices(
   const shopperSessions = new ShopperSessions({ models, platformAudit, ...(options.now ? { now: options.now } : {}) });
   const configs = new TenantConfigService({ models, plans, audit });
   const tenants = new TenantService({ models, keys, plans, configs, ledger, audit });
-  const deletion = new TenantDeletion({ models, storage, ...(options.now ? { now: options.now } : {}) });
+  const deletion = new TenantDeletion({
+    models,
+    storage,
+    shopify: config.shopify,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const retention = new RetentionSweeper({ models, configs, storage, audit, ...(options.now ? { now: options.now } : {}) });
   const includedCredits = new IncludedCredits({ models, plans, ledger, ...(options.now ? { now: options.now } : {}) });
   const runnerTokens = new RunnerTokenService({ models, platformAudit });

@@ -1,3 +1,4 @@
+import type { ShopifyConfig } from '@atelier/plugin-shopify';
 import type { Database } from '../db/connect.js';
 import { RunnerRegistry } from '../queue/runner-registry.js';
 import { AuditLog } from '../services/audit-log.js';
@@ -18,7 +19,12 @@ export type CliServices = ReturnType<typeof createCliServices>;
  * The CLI's composition root: the operator services, wired as the server wires them
  * (server.ts), on the same database and the same files directory of the data dir.
  */
-export function createCliServices(database: Database, dataDir: string, storage: StorageConfig) {
+export function createCliServices(
+  database: Database,
+  dataDir: string,
+  storage: StorageConfig,
+  shopify?: ShopifyConfig,
+) {
   const { models } = database;
   const audit = new AuditLog({ models });
   const platformAudit = new PlatformAuditLog({ models });
@@ -32,7 +38,7 @@ export function createCliServices(database: Database, dataDir: string, storage: 
     plans,
     ledger,
     tenants: new TenantService({ models, keys, plans, configs, ledger, audit }),
-    deletion: new TenantDeletion({ models, storage: createStorage(storage, dataDir) }),
+    deletion: new TenantDeletion({ models, storage: createStorage(storage, dataDir), shopify }),
     runnerTokens: new RunnerTokenService({ models, platformAudit }),
     runners: new RunnerRegistry({ models }),
   };

@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
   const server = await startDatabase({ dataDir: config.dataDir, cacheDir: config.cacheDir, mongodbUri: config.mongodbUri });
   const database = await connectDatabase(applicationDatabaseUri(server));
   try {
-    const services = createCliServices(database, config.dataDir, config.storage);
+    const services = createCliServices(database, config.dataDir, config.storage, config.shopify);
     await services.plans.seed();
     const output = await command({ args: positionals.slice(2), options: values, services, actor: { kind: 'cli' } });
     console.log(values.json ? JSON.stringify(output.json, null, 2) : output.text);

@@ -64,7 +64,10 @@ export const tenantCommands: Record<string, Command> = {
     const documents = Object.values(deleted.documents).reduce((sum, n) => sum + n, 0);
     return {
       json: deleted,
-      text: `Deleted tenant ${tenantId}: ${documents} documents and ${deleted.files} files removed; its id stays as a tombstone.`,
+      text: [
+        `Deleted tenant ${tenantId}: ${documents} documents and ${deleted.files} files removed; its id stays as a tombstone.`,
+        ...deleted.warnings.map((warning) => `Warning: ${warning}`),
+      ].join('\n'),
     };
   },
   'tenants audit': async ({ args, options, services }) => {

@@ -100,7 +100,13 @@ describe('npx atelier tenants delete, for a Shopify shop', () => {
 
     const deleted = JSON.parse(await atelier('tenants', 'delete', tenantId, '--yes', '--json')) as {
       documents: Record<string, number>;
+      warnings: string[];
     };
+    // The Shopify app is not configured here: nothing could cancel the shop's subscription at
+    // Shopify, and the operator is told which one stays active.
+    expect(deleted.warnings).toEqual([
+      'Shopify subscription gid://shopify/AppSubscription/cli-deleted.myshopify.com of cli-deleted.myshopify.com was left active (the Shopify app is not configured where the deletion ran): the merchant is billed until they uninstall the app.',
+    ]);
     expect(deleted.documents).toMatchObject({
       shopify_sessions: 1,
       shopify_results: 1,

@@ -1,9 +1,9 @@
-import type { Connection, Model } from 'mongoose';
-import { shopTenantErasure } from '@atelier/plugin-shopify';
+import type { Model } from 'mongoose';
+import { shopTenantErasure, type ShopifyConfig } from '@atelier/plugin-shopify';
 import type { AuditEventListBody, DeletedTenantBody } from '@atelier/protocol';
 import type { AuditActor } from '../models/audit-event.model.js';
 import type { Models } from '../models/index.js';
-import { invalidRequest, notFound } from '../errors/app-error.js';
+import { AppError, invalidRequest, notFound } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
 import { tenantPrefix, type Storage } from '../storage/storage.js';
 import { runAsSystem } from '../tenancy/tenant-context.js';
@@ -15,11 +15,10 @@ const log = createLogger('tenant-deletion');
 /**
  * The integrations that keep a tenant's data in collections of their own (beside the
  * platform's, on the same connection), each erasing it its own way: the Shopify app's
- * models are scoped by shop, not by `tenantPlugin`, so `tenantOwnedModels` does not see them.
+ * models are scoped by shop, not by `tenantPlugin`, so `tenantOwnedModels` does not see
+ * them. With the app's configuration it also cancels the shop's Shopify subscription.
  */
-const INTEGRATIONS: ((connection: Connection) => (tenantId: string, now: Date) => Promise<Record<string, number>>)[] = [
-  shopTenantErasure,
-];
+const INTEGRATIONS = [shopTenantErasure];
 
 /**
  * Every model whose documents belong to one tenant: those built with `tenantPlugin`,
@@ -41,7 +40,8 @@ export function tenantOwnedModels(models: Models): Model<unknown>[] {
  *    about to go);
  * 3. every document of every tenant-owned model (keys, jobs, audit log, ledger,
  *    configuration, …), its fair-share turn, its relayed job events, and what the
- *    integrations keep of it (a Shopify shop's results, billing, sessions);
+ *    integrations keep of it (a Shopify shop's results, billing, sessions; its Shopify
+ *    subscription is cancelled first, and if Shopify will not, the deletion stops here);
  * 4. its files (`tenants/<id>/`);
  * 5. the record is completed with what was removed.
  * Every step is idempotent, so a deletion interrupted by a crash is finished by running
@@ -50,7 +50,19 @@ export function tenantOwnedModels(models: Models): Model<unknown>[] {
  * job gone and discards its files, and running the deletion again removes anything else.
  */
 export class TenantDeletion {
-  constructor(private readonly deps: { models: Models; storage: Storage; now?: () => Date }) {}
+  private readonly integrations: ReturnType<(typeof INTEGRATIONS)[number]>[];
+
+  constructor(
+    private readonly deps: {
+      models: Models;
+      storage: Storage;
+      /** The Shopify app's settings, where it is configured: a shop's subscription is cancelled with them. */
+      shopify?: ShopifyConfig | undefined;
+      now?: () => Date;
+    },
+  ) {
+    this.integrations = INTEGRATIONS.map((integration) => integration(deps.models.Tenant.db, deps.shopify));
+  }
 
   async delete(tenantId: string, actor: AuditActor): Promise<DeletedTenantBody> {
     const { models } = this.deps;
@@ -77,8 +89,18 @@ export class TenantDeletion {
       ).deletedCount;
       // Relayed events live for seconds and mix tenants in one batch: only this tenant's are taken out.
       await models.JobEventBatch.updateMany({ 'events.tenantId': tenantId }, { $pull: { events: { tenantId } } });
-      for (const integration of INTEGRATIONS) {
-        Object.assign(documents, await integration(models.Tenant.db)(tenantId, now));
+      const warnings: string[] = [];
+      for (const integration of this.integrations) {
+        const erased = await integration(tenantId, now).catch((error: unknown) => {
+          log.error({ err: error, tenantId }, 'tenant deletion stopped');
+          // Only the operator deletes tenants: what stopped it (Shopify's answer) is theirs to read.
+          throw new AppError('unavailable', `The deletion stopped: ${(error as Error).message}. Run it again to finish it.`, {
+            expose: true,
+            cause: error,
+          });
+        });
+        Object.assign(documents, erased.documents);
+        warnings.push(...erased.warnings);
       }
       const files = await this.deps.storage.deletePrefix(tenantPrefix(tenantId));
 
@@ -89,8 +111,9 @@ export class TenantDeletion {
         { _id: tenantId },
         { $set: { completedAt: this.now(), documents: total, files: (record?.files ?? 0) + files } },
       );
+      if (warnings.length > 0) log.warn({ tenantId, warnings }, 'tenant deleted with warnings');
       log.info({ tenantId, actor: actor.kind, documents, files }, 'tenant deleted');
-      return { tenantId, status: 'deleted', deletedAt: deletedAt.toISOString(), documents, files };
+      return { tenantId, status: 'deleted', deletedAt: deletedAt.toISOString(), documents, files, warnings };
     });
   }
 
