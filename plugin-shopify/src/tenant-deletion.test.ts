@@ -7,22 +7,7 @@ let app: ShopifyTestApp;
 const SHOP = 'deleted-by-operator.myshopify.com';
 const BYSTANDER = 'deletion-bystander.myshopify.com';
 const tenants: Record<string, string> = {};
-
-const token = (shop: string) => app.shopify.signer.sessionToken({ shop });
-const adminApi = (shop: string, path: string, body?: unknown) =>
-  fetch(`${app.server.url}/shopify/api/${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { Authorization: `Bearer ${token(shop)}`, 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
 const models = () => app.server.shopify!.models;
-
-async function install(shop: string): Promise<string> {
-  app.shopify.addShop(shop, { name: `Goods of ${shop}` });
-  const response = await adminApi(shop, 'shop');
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { tenantId: string }).tenantId;
-}
 
 /**
  * Gives the shop what the app keeps of a shop in use: an approved Basic subscription, a
@@ -30,15 +15,9 @@ async function install(shop: string): Promise<string> {
  * pending data export (its offline session is there since the install).
  */
 async function useShop(shop: string): Promise<void> {
-  const subscribed = await adminApi(shop, 'billing/subscribe', { plan: 'basic' });
-  expect(subscribed.status).toBe(200);
-  const { confirmationUrl } = (await subscribed.json()) as { confirmationUrl: string };
-  expect((await fetch(await app.shopify.billing.approve(confirmationUrl), { redirect: 'manual' })).status).toBe(302);
-  const subscription = await vi.waitFor(async () => {
-    const active = await models().Subscription.findOne({ shop, status: 'ACTIVE' }).lean();
-    expect(active).not.toBeNull();
-    return active!;
-  });
+  const subscription = (await models()
+    .Subscription.findById(await app.subscribe(shop, 'basic'))
+    .lean())!;
   // Every webhook the approval made Shopify send is worked off (its payload dropped) before anything is counted.
   await vi.waitFor(async () =>
     expect(await models().WebhookEvent.countDocuments({ shop, status: 'done' })).toBe(
@@ -101,7 +80,7 @@ function escapeRegExp(text: string): string {
 beforeAll(async () => {
   app = await startShopifyTestApp();
   for (const shop of [SHOP, BYSTANDER]) {
-    tenants[shop] = await install(shop);
+    tenants[shop] = await app.install(shop, { name: `Goods of ${shop}` });
     await useShop(shop);
   }
 });
@@ -129,7 +108,9 @@ describe("an operator's deletion of a shop's tenant", () => {
     const stopped = await adminRequest(app.server.url, 'DELETE', `/admin/v1/tenants/${tenants[SHOP]}`);
     expect(stopped.status).toBe(503);
     expect(((await stopped.json()) as { detail: string }).detail).toMatch(
-      new RegExp(`^The deletion stopped: Shopify did not cancel ${SHOP}'s subscription gid://shopify/AppSubscription/\\d+: .+ Run it again to finish it\\.$`),
+      new RegExp(
+        `^The deletion stopped: Shopify did not cancel ${SHOP}'s subscription gid://shopify/AppSubscription/\\d+: .+ Run it again to finish it\\.$`,
+      ),
     );
     expect(await heldOf(SHOP)).toEqual(before);
     expect(shopifyStatus(SHOP)).toEqual(['ACTIVE']);
@@ -165,7 +146,7 @@ describe("an operator's deletion of a shop's tenant", () => {
   });
 
   it('installs the shop again as a new tenant', async () => {
-    const tenantId = await install(SHOP);
+    const tenantId = await app.install(SHOP, { name: `Goods of ${SHOP}` });
     expect(tenantId).not.toBe(tenants[SHOP]);
     expect(await models().Shop.findById(SHOP).lean()).toMatchObject({ tenantId, status: 'installed' });
   });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShopifyModels, type ShopifyModels } from '@atelier/plugin-shopify';
-import { dropDatabase, freshDatabaseUri } from '@atelier/testing';
+import { dropDatabase, freshDatabaseUri, startShopifyTestApp } from '@atelier/testing';
 import { connectDatabase, type Database } from '../db/connect.js';
 
 const run = promisify(execFile);
@@ -17,17 +17,18 @@ let dataDir: string;
 let database: Database;
 let shopify: ShopifyModels;
 
-/** The real `atelier` command (the built CLI) against a real database, without the Shopify app configured. */
-async function atelier(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [bin, ...args], {
-    env: { ...process.env, MONGODB_URI: uri, ATELIER_DATA_DIR: dataDir, VITEST: '' },
-  });
+/** The real `atelier` command (the built CLI) against a real database, without the Shopify app configured unless `env` does. */
+async function atelier(
+  args: string[],
+  env: Record<string, string> = { MONGODB_URI: uri, ATELIER_DATA_DIR: dataDir },
+): Promise<string> {
+  const { stdout } = await run(process.execPath, [bin, ...args], { env: { ...process.env, ...env, VITEST: '' } });
   return stdout;
 }
 
 /** A tenant the CLI creates, with what the Shopify app keeps of an installed shop: its record, session, result, subscription and usage charge. */
 async function shopTenant(shop: string): Promise<string> {
-  const { tenantId } = JSON.parse(await atelier('tenants', 'create', '--name', shop, '--plan', 'free', '--json')) as {
+  const { tenantId } = JSON.parse(await atelier(['tenants', 'create', '--name', shop, '--plan', 'free', '--json'])) as {
     tenantId: string;
   };
   const subscriptionId = `gid://shopify/AppSubscription/${shop}`;
@@ -98,7 +99,7 @@ describe('npx atelier tenants delete, for a Shopify shop', () => {
     const one = { sessions: 1, results: 1, subscriptions: 1, usageCharges: 1 };
     expect(await held('cli-deleted.myshopify.com')).toEqual(one);
 
-    const deleted = JSON.parse(await atelier('tenants', 'delete', tenantId, '--yes', '--json')) as {
+    const deleted = JSON.parse(await atelier(['tenants', 'delete', tenantId, '--yes', '--json'])) as {
       documents: Record<string, number>;
       warnings: string[];
     };
@@ -122,5 +123,35 @@ describe('npx atelier tenants delete, for a Shopify shop', () => {
     });
     expect(await held('cli-bystander.myshopify.com')).toEqual(one);
     expect(await shopify.Shop.findById('cli-bystander.myshopify.com').lean()).toMatchObject({ status: 'installed' });
+  });
+});
+
+describe('npx atelier tenants delete, with the Shopify app configured as the server has it', () => {
+  it("cancels the shop's subscription at Shopify before erasing the app's data, and leaves another shop's alone", async () => {
+    const app = await startShopifyTestApp();
+    try {
+      const tenantId = await app.install('cli-subscribed.myshopify.com');
+      await app.install('cli-subscribed-bystander.myshopify.com');
+      for (const shop of ['cli-subscribed.myshopify.com', 'cli-subscribed-bystander.myshopify.com'])
+        await app.subscribe(shop, 'basic');
+      const atShopify = (shop: string) =>
+        app.shopify.billing.subscriptions.filter((subscription) => subscription.shop === shop).map(({ status }) => status);
+
+      const output = await atelier(['tenants', 'delete', tenantId, '--yes'], {
+        ...app.env,
+        MONGODB_URI: app.server.mongodbUri,
+        ATELIER_DATA_DIR: app.server.dataDir,
+      });
+      expect(output).toMatch(
+        new RegExp(`^Deleted tenant ${tenantId}: \\d+ documents and \\d+ files removed; its id stays as a tombstone\\.\\n$`),
+      );
+      expect(atShopify('cli-subscribed.myshopify.com')).toEqual(['CANCELLED']);
+      expect(atShopify('cli-subscribed-bystander.myshopify.com')).toEqual(['ACTIVE']);
+      const models = app.server.shopify!.models;
+      expect(await models.Subscription.countDocuments({ shop: 'cli-subscribed.myshopify.com' })).toBe(0);
+      expect(await models.Session.countDocuments({ shop: 'cli-subscribed.myshopify.com' })).toBe(0);
+    } finally {
+      await app.stop();
+    }
   });
 });
