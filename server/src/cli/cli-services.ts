@@ -19,12 +19,7 @@ export type CliServices = ReturnType<typeof createCliServices>;
  * The CLI's composition root: the operator services, wired as the server wires them
  * (server.ts), on the same database and the same files directory of the data dir.
  */
-export function createCliServices(
-  database: Database,
-  dataDir: string,
-  storage: StorageConfig,
-  shopify?: ShopifyConfig,
-) {
+export function createCliServices(database: Database, dataDir: string, storage: StorageConfig, shopify?: ShopifyConfig) {
   const { models } = database;
   const audit = new AuditLog({ models });
   const platformAudit = new PlatformAuditLog({ models });
