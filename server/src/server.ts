@@ -428,6 +428,7 @@ function createServices(
   const resumeTokens = new ResumeTokens(secret);
   const widgetHub = new WidgetHub({
     identity,
+    keys,
     resumeTokens,
     configs,
     rateLimits,

@@ -10,6 +10,7 @@ import {
 import { createLogger } from '../logging/logger.js';
 import type { Tenant } from '../models/tenant.model.js';
 import type { Gate, Identity } from '../http/strategies/identity.js';
+import type { VerifiedKey } from '../services/key-service.js';
 import { ConnectionLimits, clientAddress } from './connection-limits.js';
 import { createSocketServer, guardSocket, limitMessageRate, type MessageBudget } from './guard-socket.js';
 import { type ShopperSocket, StreamSocket } from './stream-socket.js';
@@ -17,7 +18,7 @@ import { WidgetSession, type WidgetSessionDeps } from './widget-session.js';
 
 /** A connection's admission: a tenant to serve, or why not. */
 type Admission = { address: string } & (
-  | { kind: 'admitted'; tenant: Tenant; shopperToken: string | undefined; gate: WidgetGate }
+  | { kind: 'admitted'; tenant: Tenant; key: VerifiedKey; shopperToken: string | undefined; gate: WidgetGate }
   | { kind: 'over-limit'; limit: 'address' | 'tenant' }
   | { kind: 'refused'; message: string }
 );
@@ -118,14 +119,14 @@ export class WidgetHub {
       log.warn({ origin: request.headers.origin, reason: check.refusal.reason }, 'widget socket refused');
       return { address, kind: 'refused', message: check.refusal.message };
     }
-    const { tenant } = check.principal;
+    const { tenant, key } = check.principal;
     if (!this.limits.hold(`tenant:${tenant._id}`, this.deps.maxSocketsPerTenant, connection)) {
       log.warn({ limit: 'tenant', key: tenant._id }, 'widget connection over the connection limit');
       return { address, kind: 'over-limit', limit: 'tenant' };
     }
     // A shopper session on the URL is checked at hello, against the one hello may carry.
     const shopperToken = new URL(request.url ?? '/', 'http://localhost').searchParams.get('session') ?? undefined;
-    return { address, kind: 'admitted', tenant, shopperToken, gate };
+    return { address, kind: 'admitted', tenant, key, shopperToken, gate };
   }
 
   /** Runs an admitted connection as a session, or tells a refused one why and closes it. */
@@ -164,7 +165,7 @@ export class WidgetHub {
       socket,
       admission.tenant,
       this.deps,
-      { address, shopperToken: admission.shopperToken, credentials: admission.gate },
+      { address, key: admission.key, shopperToken: admission.shopperToken, credentials: admission.gate },
       () => this.clients.delete(client),
     );
     this.clients.add(client);

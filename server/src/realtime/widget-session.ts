@@ -24,6 +24,7 @@ import type { JobEvents } from '../queue/job-events.js';
 import type { QueueWatch } from '../queue/queue-watch.js';
 import type { GenerationService } from '../services/generation-service.js';
 import type { RateLimits } from '../services/rate-limits.js';
+import type { KeyService, VerifiedKey } from '../services/key-service.js';
 import type { ShopperQuota } from '../services/shopper-sessions.js';
 import type { Gate } from '../http/strategies/identity.js';
 import type { TenantConfigService } from '../services/tenant-config.js';
@@ -42,8 +43,10 @@ export interface WidgetSessionDeps {
   generations: GenerationService;
   /** The tenant's configuration within its plan: what the studio offers. */
   configs: Pick<TenantConfigService, 'policy'>;
-  /** The tenant's, the shopper's and the address's buckets, which each `generate` takes from. */
+  /** The tenant's, the key's, the shopper's and the address's buckets, which each `generate` takes from. */
   rateLimits: Pick<RateLimits, 'admitGenerate'>;
+  /** Whether the socket's publishable key still stands (not revoked, not expired), asked before each generate and watch. */
+  keys: Pick<KeyService, 'standing'>;
   events: JobEvents;
   /** Current queue estimates of the queued jobs this socket follows. */
   queueWatch: Pick<QueueWatch, 'watch'>;
@@ -65,6 +68,8 @@ export type ShopperIdentity =
 /** What the hub knows of the connection before `hello`. */
 export interface WidgetConnection {
   address: string;
+  /** The publishable key the socket was admitted with. */
+  key: VerifiedKey;
   /** A shopper session given on the handshake URL (`&session=`, CONTRACT.md) rather than in hello. */
   shopperToken: string | undefined;
   /** The entry point's credential check, which the shopper session goes through (strategy-names.ts). */
@@ -192,8 +197,10 @@ export class WidgetSession {
       case 'hello':
         return this.hello(message);
       case 'generate':
+        if (!(await this.keyStands())) return;
         return this.generate(message);
       case 'watch':
+        if (!(await this.keyStands())) return;
         await this.ownGeneration(message.id, message.session);
         return this.follow(message.id);
       case 'cancel': {
@@ -218,6 +225,7 @@ export class WidgetSession {
     const admission = await this.deps.rateLimits.admitGenerate({
       tenantId: this.tenant._id,
       plan: this.tenant.plan,
+      key: this.connection.key,
       shopper:
         identity.kind === 'verified'
           ? `shopper:${identity.shopperId}`
@@ -330,6 +338,18 @@ export class WidgetSession {
     }
     const { shopperId, quota, expiresAt } = check.principal.claims;
     return { kind: 'verified', shopperId, quota, expiresAt };
+  }
+
+  /**
+   * The key was valid when the socket opened; revoked or expired since (a rotation's grace
+   * over), the socket is refused as a new one would be, and closed. Work it started runs on.
+   */
+  private async keyStands(): Promise<boolean> {
+    const standing = await this.deps.keys.standing(this.tenant._id, this.connection.key.id);
+    if (standing === 'valid') return true;
+    log.warn({ tenantId: this.tenant._id, keyId: this.connection.key.id, standing }, 'publishable key no longer valid');
+    this.refuse('This studio is not configured correctly: the publishable key is not valid.');
+    return false;
   }
 
   private refuse(message: string): void {

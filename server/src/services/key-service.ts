@@ -96,6 +96,20 @@ export class KeyService {
     return this.verify(raw, 'publishable');
   }
 
+  /**
+   * Whether a key verified earlier still stands: a socket admitted with a key asks again
+   * before each piece of work, so revoking it, or its expiry (a rotation's grace ending
+   * included), reaches connections already open, not only new ones.
+   */
+  async standing(tenantId: string, keyId: string): Promise<'valid' | 'revoked' | 'expired'> {
+    const key = await runWithTenant(tenantId, () =>
+      this.deps.models.ApiKey.findById(keyId).select({ revokedAt: 1, expiresAt: 1 }).lean(),
+    );
+    if (!key || key.revokedAt) return 'revoked';
+    if (key.expiresAt && key.expiresAt <= this.now()) return 'expired';
+    return 'valid';
+  }
+
   /** The tenant-in-scope's keys, newest first; the cursor is the last id of the previous page. */
   async list(limit: number, cursor?: string): Promise<KeyListBody> {
     const { ApiKey } = this.deps.models;

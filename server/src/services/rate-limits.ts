@@ -1,6 +1,7 @@
 import { AppError } from '../errors/app-error.js';
 import { createLogger } from '../logging/logger.js';
 import { canonicalPlanName, type PlanService } from './plans.js';
+import type { VerifiedKey } from './key-service.js';
 import { TokenBuckets, type TokenBucketState } from './token-buckets.js';
 
 const log = createLogger('rate-limits');
@@ -71,6 +72,8 @@ export interface RateLimitsDeps {
 export interface GenerateSender {
   tenantId: string;
   plan: string;
+  /** The publishable key the widget came with: its own limit, when it has one. */
+  key: Pick<VerifiedKey, 'id' | 'requestsPerMinute'>;
   /** `shopper:<id>` for a verified shopper, `browser:<id>` for an anonymous one that sent an id. */
   shopper: string | undefined;
   address: string;
@@ -119,8 +122,8 @@ export class RateLimits {
   }
 
   /**
-   * A widget `generate`: the shopper's bucket, the address's, then the tenant's (the
-   * narrowest first, so a shopper over their own limit spends nothing of the shop's).
+   * A widget `generate`: the shopper's bucket, the address's, the publishable key's (when
+   * it has `requestsPerMinute`), then the tenant's (the narrowest first, so a shopper over their own limit spends nothing of the shop's).
    * Rejects with `rate_limited` when one is empty. The admission can be handed back: a
    * retry of a ref already accepted is answered with its job, and costs nothing.
    */
@@ -137,6 +140,9 @@ export class RateLimits {
             },
           ]),
       { policy: 'address', key: `widget:${sender.address}`, perMinute: this.deps.widgetAddressPerMinute },
+      ...(sender.key.requestsPerMinute === null
+        ? []
+        : [{ policy: 'key' as const, key: sender.key.id, perMinute: sender.key.requestsPerMinute }]),
       await this.tenant(sender.tenantId, sender.plan),
     ]);
     if (verdict.ok) return { giveBack: () => void this.giveBack(taken) };

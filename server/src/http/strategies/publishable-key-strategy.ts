@@ -1,11 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Tenant } from '../../models/tenant.model.js';
-import type { KeyService } from '../../services/key-service.js';
+import type { KeyService, VerifiedKey } from '../../services/key-service.js';
 import { CredentialStrategy, type Refusal } from './credential-strategy.js';
 
 export interface WidgetPrincipal {
   kind: 'widget';
   tenant: Tenant;
+  /** The publishable key it came with: its limit applies, and it must still stand for each generate. */
+  key: VerifiedKey;
 }
 
 /**
@@ -43,6 +45,6 @@ export function publishableKeyStrategy(deps: {
         refusal: { reason: 'origin', message: `This website (${origin ?? 'unknown origin'}) is not allowed to use this studio.` },
       };
     }
-    return { ok: true, principal: { kind: 'widget', tenant: check.tenant } };
+    return { ok: true, principal: { kind: 'widget', tenant: check.tenant, key: check.key } };
   });
 }
