@@ -1,11 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mongoose from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REALTIME_CLOSE, REALTIME_PROTOCOL_VERSION } from '@atelier/protocol';
 import {
   adminRequest,
   expectProblem,
   openWidgetSocket,
+  pngBytes,
+  startInstantRunner,
   startTestServer,
   uploadRgba,
   type TestServer,
@@ -105,6 +108,45 @@ describe('suspending a tenant', () => {
 
     expect((await admin(`/admin/v1/tenants/${acme.tenantId}`, 'PATCH', { status: 'active' })).status).toBe(200);
     expect((await generate(acme)).status).toBe(202);
+  });
+});
+
+describe("a suspended tenant's queued jobs", () => {
+  it('are not dispatched while it is suspended, and run once it is reactivated; another tenant is served meanwhile', async () => {
+    const acme = await server.createTenant({ name: 'Acme queued', origins: [ORIGIN] });
+    const globex = await server.createTenant({ name: 'Globex queued', origins: [ORIGIN] });
+    // No runner is connected yet: the job waits in the queue.
+    const queued = await generate(acme);
+    expect(queued.status).toBe(202);
+    const { id: waiting } = (await queued.json()) as { id: string };
+    expect((await admin(`/admin/v1/tenants/${acme.tenantId}`, 'PATCH', { status: 'suspended' })).status).toBe(200);
+    const served = (await (await generate(globex)).json()) as { id: string };
+
+    const runner = await startInstantRunner(server.url, await server.createRunnerToken(), 'lifecycle', await pngBytes(7));
+    try {
+      const status = (id: string) =>
+        runAsSystem('test: a job status', async () => (await server.database.models.Generation.findById(id).lean())!.status);
+      // The runner works off every job it may have (the other tenant's, and any left by earlier
+      // tests) until only the suspended tenant's is queued: it was passed over, not missed.
+      await vi.waitFor(
+        async () => {
+          expect(await status(served.id)).toBe('succeeded');
+          const others = await runAsSystem('test: queued jobs', () =>
+            server.database.models.Generation.countDocuments({ status: 'queued', _id: mongoose.trusted({ $ne: waiting }) }),
+          );
+          expect(others).toBe(0);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      await server.services.dispatcher.settled();
+      expect(await status(waiting)).toBe('queued');
+      expect(runner.jobs.map((job) => job.jobId)).not.toContain(waiting);
+
+      expect((await admin(`/admin/v1/tenants/${acme.tenantId}`, 'PATCH', { status: 'active' })).status).toBe(200);
+      await vi.waitFor(async () => expect(await status(waiting)).toBe('succeeded'), { timeout: 30_000, interval: 50 });
+    } finally {
+      await runner.close();
+    }
   });
 });
 
