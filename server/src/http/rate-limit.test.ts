@@ -63,6 +63,12 @@ function call(
   });
 }
 
+/** `RateLimit-Limit`, `-Remaining` and `-Reset`, as numbers. */
+function singleBucket(response: Response): { limit: number; remaining: number; reset: number } {
+  const field = (name: string) => Number(response.headers.get(`RateLimit-${name}`) ?? Number.NaN);
+  return { limit: field('Limit'), remaining: field('Remaining'), reset: field('Reset') };
+}
+
 /** One bucket's member of `RateLimit-Policy` / `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10). */
 function member(response: Response, header: 'RateLimit-Policy' | 'RateLimit', policy: string): Record<string, number> {
   const value = response.headers.get(header) ?? '';
@@ -99,6 +105,8 @@ describe('REST rate limits', () => {
       expect(member(response, 'RateLimit-Policy', 'tenant')).toEqual({ q: BASIC_RPM, w: 60 });
       // Each request taken refills in 60/size s: the bucket is full that long after each one.
       expect(member(response, 'RateLimit', 'tenant')).toEqual({ r: left, t: ((BASIC_RPM - left) * 60) / BASIC_RPM });
+      // The single-bucket fields name the bucket that binds: the tenant's (each request comes from a fresh address).
+      expect(singleBucket(response)).toEqual({ limit: BASIC_RPM, remaining: left, reset: ((BASIC_RPM - left) * 60) / BASIC_RPM });
     }
 
     // Over the limit, a request that would create work is refused and creates nothing.
@@ -110,6 +118,7 @@ describe('REST rate limits', () => {
     expect(problem.detail).toContain(`retry in ${60 / BASIC_RPM} s`);
     expect(member(refused, 'RateLimit-Policy', 'tenant')).toEqual({ q: BASIC_RPM, w: 60 });
     expect(member(refused, 'RateLimit', 'tenant')).toEqual({ r: 0, t: 60 });
+    expect(singleBucket(refused)).toEqual({ limit: BASIC_RPM, remaining: 0, reset: 60 });
     expect(await generationsOf(acme.tenantId)).toBe(0);
 
     // Globex, on the same plan, has its own bucket: untouched by Acme's burst.

@@ -63,10 +63,22 @@ export class RestRateLimits {
     res.locals.rateLimits = states;
     res.setHeader('RateLimit-Policy', states.map(policyItem).join(', '));
     res.setHeader('RateLimit', states.map(limitItem).join(', '));
+    // The older single-bucket fields many clients and gateways read: the bucket that binds.
+    const binding = verdict.ok ? tightest(states) : verdict.refused;
+    res.setHeader('RateLimit-Limit', String(binding.limit));
+    res.setHeader('RateLimit-Remaining', String(binding.remaining));
+    res.setHeader('RateLimit-Reset', String(binding.resetSeconds));
     if (verdict.ok) return;
     log.info({ ...context, policy: verdict.refused.policy, retryAfter: verdict.retryAfter }, 'request over its rate limit');
     throw rateLimited(verdict);
   }
+}
+
+/** The bucket with the fewest requests left (the smaller one on a tie): the next to refuse. */
+function tightest(states: readonly BucketState[]): BucketState {
+  return states.reduce((tight, state) =>
+    state.remaining < tight.remaining || (state.remaining === tight.remaining && state.limit < tight.limit) ? state : tight,
+  );
 }
 
 /** `"tenant";q=120;w=60`: the bucket's size per window. */
