@@ -373,14 +373,22 @@ async function repairReservations(cluster: ServerCluster): Promise<SweepReport> 
   }).sweep();
 }
 
-/** Transitions under a stalled runner's epoch other than its claim and its lease's expiry: its late messages must change nothing. */
+/**
+ * Transitions under a stalled runner's epoch other than its claim and the end the server
+ * itself gave the attempt: its lease's expiry, or, when the stall outlasted two leases
+ * before the lease sweeper came by, the server dropping the silent socket (a `fail` with
+ * `runner_disconnected`, fenced by the lease like any other). The runner's own late
+ * messages must change nothing.
+ */
 async function changesUnder(cluster: ServerCluster, jobs: LeasedJob[]): Promise<number> {
   let changes = 0;
   for (const job of jobs) {
     const transitions = await runAsSystem('chaos: read transitions', () =>
       cluster.database.models.JobTransition.find({ jobId: job.jobId, epoch: job.epoch }).lean(),
     );
-    changes += transitions.filter((transition) => transition.kind !== 'claim' && transition.kind !== 'expire').length;
+    const endedByServer = (transition: (typeof transitions)[number]) =>
+      transition.kind === 'expire' || (transition.kind === 'fail' && transition.set.error?.code === 'runner_disconnected');
+    changes += transitions.filter((transition) => transition.kind !== 'claim' && !endedByServer(transition)).length;
   }
   return changes;
 }
