@@ -305,6 +305,25 @@ describe('RealtimeClient', () => {
     expect(client.state.status).toBe('refused');
   });
 
+  it("reports a refusal on an open socket once, as the refused state with the server's words (a key revoked meanwhile)", async () => {
+    const server = await startServer();
+    const { client, messages } = startClient(server.url, { backoff: { initialMs: 10, maxMs: 10 } });
+    client.connect();
+    await reach(client, (state) => state.status === 'open');
+    const message = 'This studio is not configured correctly: the publishable key is not valid.';
+    server.connections[0]!.send({ type: 'error', code: 'unauthorized', message });
+    server.connections[0]!.socket.close(4401, 'unauthorized');
+
+    expect(await reach(client, (state) => state.status === 'refused')).toEqual({
+      status: 'refused',
+      code: 4401,
+      reason: message,
+    });
+    expect(messages.filter((received) => received.type === 'error')).toEqual([]);
+    await sleep(100);
+    expect(server.connections).toHaveLength(1);
+  });
+
   it('drops a socket that never sends a welcome and tries again', async () => {
     const server = await startServer();
     server.script = () => undefined;

@@ -274,9 +274,10 @@ export class RealtimeClient {
       this.welcomed(message);
       return;
     }
-    if (message.type === 'error' && message.code === 'unauthorized' && this.currentState.status !== 'open') {
-      // The refusal's explanation; the 4401 close that follows reports it once, as
-      // the `refused` state, rather than as a stray error and then a refusal.
+    if (message.type === 'error' && message.code === 'unauthorized') {
+      // The refusal's explanation, at the handshake or later (a key revoked, a shopper
+      // session expired); the 4401 close that follows reports it once, as the `refused`
+      // state, rather than as a stray error and then a refusal.
       this.refusal = message.message;
       return;
     }
