@@ -145,6 +145,21 @@ describe("an operator's deletion of a shop's tenant", () => {
     expect(await models().Shop.findById(BYSTANDER).lean()).toEqual(bystanderShop);
   });
 
+  it('goes on when Shopify no longer knows the app on the shop (uninstalled, its webhook not yet in): nothing is left to cancel', async () => {
+    const shop = 'uninstalled-unseen.myshopify.com';
+    const tenantId = await app.install(shop);
+    await app.subscribe(shop, 'basic');
+    // Shopify revokes the app's token and cancels its subscriptions; the app has not heard yet.
+    app.shopify.uninstall(shop);
+    expect(await models().Shop.findById(shop).lean()).toMatchObject({ status: 'installed' });
+
+    const response = await adminRequest(app.server.url, 'DELETE', `/admin/v1/tenants/${tenantId}`);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { warnings: string[] }).warnings).toEqual([]);
+    expect(await models().Subscription.countDocuments({ shop })).toBe(0);
+    expect(await models().Session.countDocuments({ shop })).toBe(0);
+  });
+
   it('installs the shop again as a new tenant', async () => {
     const tenantId = await app.install(SHOP, { name: `Goods of ${SHOP}` });
     expect(tenantId).not.toBe(tenants[SHOP]);
