@@ -66,6 +66,13 @@ export async function eraseShopTenant(models: ShopifyModels, tenantId: string, n
   return documents;
 }
 
+/** What cancelling a shop's subscriptions at Shopify takes: the app's client, its sealed tokens, the billing calls. */
+interface ShopAdmin {
+  shopify: Shopify;
+  sessions: MongoSessionStorage;
+  api: BillingApi;
+}
+
 /** What the app did in a tenant's deletion: documents erased, by collection, and what the operator must know. */
 export interface ShopTenantErasure {
   documents: Record<string, number>;
@@ -91,8 +98,8 @@ export function shopTenantErasure(
   config?: ShopifyConfig,
 ): (tenantId: string, now: Date) => Promise<ShopTenantErasure> {
   const models = createShopifyModels(connection);
-  let admin: { shopify: Shopify; sessions: MongoSessionStorage; api: BillingApi } | undefined;
-  const adminApi = (settings: ShopifyConfig) => {
+  let admin: ShopAdmin | undefined;
+  const adminApi = (settings: ShopifyConfig): ShopAdmin => {
     if (!admin) {
       const shopify = createShopifyClient(settings, settings.appUrl ?? 'http://127.0.0.1/shopify');
       const sessions = new MongoSessionStorage({ models, cipher: new TokenCipher(settings.tokenKey) });
@@ -107,11 +114,7 @@ export function shopTenantErasure(
 }
 
 /** Cancels at Shopify the subscriptions of the tenant's shop; returns a warning for each it could not. */
-async function cancelSubscriptions(
-  models: ShopifyModels,
-  tenantId: string,
-  admin: { shopify: Shopify; sessions: MongoSessionStorage; api: BillingApi } | undefined,
-): Promise<string[]> {
+async function cancelSubscriptions(models: ShopifyModels, tenantId: string, admin: ShopAdmin | undefined): Promise<string[]> {
   const shop = await models.Shop.findOne({ tenantId }).lean();
   // Uninstalled: Shopify cancelled the app's subscriptions itself. Redacted: erased already.
   if (shop?.status !== 'installed') return [];

@@ -59,10 +59,11 @@ export class RunnerFleet {
 
   /**
    * Waits for a runner let go after a stall to give up this attempt of the job, and says
-   * how. The server says `lease-lost` when the lease moves (an event, delivered at most
-   * once) and again in answer to the runner's overdue heartbeat; but once the runner has
-   * been silent for two leases the server drops its socket, which aborts the job too. A
-   * stall that long whose event went missing ends the second way (seen in CI).
+   * how. The server says `lease-lost` when the lease sweeper moves the job (an event,
+   * delivered at most once) and again in answer to the runner's overdue heartbeat; but a
+   * runner silent for two leases has its socket dropped, which ends the attempt (a fenced
+   * `fail`, runner_disconnected) if the sweeper has not yet, and aborts the job too. A stall
+   * that long ends the second way (seen in CI, on a loaded machine).
    */
   static async letGo(runner: RunnerProcess, job: LeasedJob): Promise<'lease-lost' | 'disconnected'> {
     const started = runner.lines.findIndex(

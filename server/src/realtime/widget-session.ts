@@ -27,6 +27,7 @@ import type { RateLimits } from '../services/rate-limits.js';
 import type { KeyService, VerifiedKey } from '../services/key-service.js';
 import type { ShopperQuota } from '../services/shopper-sessions.js';
 import type { Gate } from '../http/strategies/identity.js';
+import { INVALID_PUBLISHABLE_KEY } from '../http/strategies/publishable-key-strategy.js';
 import type { TenantConfigService } from '../services/tenant-config.js';
 import { runWithTenant } from '../tenancy/tenant-context.js';
 import type { ResumeTokens } from './resume-tokens.js';
@@ -348,7 +349,7 @@ export class WidgetSession {
     const standing = await this.deps.keys.standing(this.tenant._id, this.connection.key.id);
     if (standing === 'valid') return true;
     log.warn({ tenantId: this.tenant._id, keyId: this.connection.key.id, standing }, 'publishable key no longer valid');
-    this.refuse('This studio is not configured correctly: the publishable key is not valid.');
+    this.refuse(INVALID_PUBLISHABLE_KEY);
     return false;
   }
 

@@ -123,7 +123,8 @@ export class RateLimits {
 
   /**
    * A widget `generate`: the shopper's bucket, the address's, the publishable key's (when
-   * it has `requestsPerMinute`), then the tenant's (the narrowest first, so a shopper over their own limit spends nothing of the shop's).
+   * it has `requestsPerMinute`), then the tenant's (the narrowest first, so a shopper over
+   * their own limit spends nothing of the shop's).
    * Rejects with `rate_limited` when one is empty. The admission can be handed back: a
    * retry of a ref already accepted is answered with its job, and costs nothing.
    */

@@ -3,6 +3,9 @@ import type { Tenant } from '../../models/tenant.model.js';
 import type { KeyService, VerifiedKey } from '../../services/key-service.js';
 import { CredentialStrategy, type Refusal } from './credential-strategy.js';
 
+/** What a shopper's page is told when its publishable key is refused, at the handshake or later. */
+export const INVALID_PUBLISHABLE_KEY = 'This studio is not configured correctly: the publishable key is not valid.';
+
 export interface WidgetPrincipal {
   kind: 'widget';
   tenant: Tenant;
@@ -35,7 +38,7 @@ export function publishableKeyStrategy(deps: {
     if (!check.ok) {
       return {
         ok: false,
-        refusal: { reason: check.reason, message: 'This studio is not configured correctly: the publishable key is not valid.' },
+        refusal: { reason: check.reason, message: INVALID_PUBLISHABLE_KEY },
       };
     }
     const origin = request.headers.origin;
